@@ -1,0 +1,330 @@
+"""The register: administrative areas, assets and what belongs to them. Rules live in services.py."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Transform
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db.models import Func, Q
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from geo_assets.errors import DeletionForbidden
+from geo_assets.querysets import AdminAreaQuerySet, AssetQuerySet
+from geo_assets.taxonomy import (
+    AreaLevel,
+    AssetStatus,
+    AssetType,
+    Category,
+    CustodyMethod,
+    DisposalMethod,
+    FundingSourceKind,
+    OwnerKind,
+    RegistrationStatus,
+    Role,
+)
+
+SRID = settings.STORAGE_SRID
+GEOMETRY_COLUMNS = ("point", "line", "polygon")
+WEB_SRID = 3857
+
+
+class NoDeleteModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise DeletionForbidden(_("Records of the asset register cannot be deleted."))
+
+
+class AdminArea(NoDeleteModel):
+    code = models.CharField(
+        _("statistical code"), max_length=12, unique=True,
+        validators=[RegexValidator(r"^\d{12}$", _("The code must have exactly 12 digits."))],
+    )
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=AreaLevel.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent area"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    geom = models.MultiPolygonField(_("boundary"), srid=SRID, spatial_index=False)
+    geom_web = models.GeneratedField(
+        expression=Transform("geom", WEB_SRID), output_field=models.MultiPolygonField(srid=WEB_SRID, spatial_index=False), db_persist=True
+    )
+    history = HistoricalRecords(excluded_fields=["geom_web"])
+    objects = AdminAreaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("administrative area")
+        verbose_name_plural = _("administrative areas")
+        ordering = ["code"]
+        indexes = [
+            GistIndex(fields=["geom"], name="adminarea_geom_gist"),
+            GistIndex(fields=["geom_web"], name="adminarea_geom_web_gist"),
+            models.Index(fields=["level", "parent"], name="adminarea_level_parent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(geom__isvalid=True), name="adminarea_geom_valid"),
+            models.CheckConstraint(
+                condition=Q(level=AreaLevel.COUNTY) | Q(parent__isnull=False), name="adminarea_parent_required"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.code}）"
+
+
+class Department(NoDeleteModel):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    asset_types = ArrayField(
+        models.CharField(max_length=20, choices=AssetType.choices), verbose_name=_("asset types managed"), default=list,
+        blank=True,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("line department")
+        verbose_name_plural = _("line departments")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+def _asset_geometry():
+    return Coalesce("point", "line", "polygon", output_field=models.GeometryField(srid=SRID))
+
+
+class Asset(NoDeleteModel):
+    code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True)
+    name = models.CharField(_("asset name"), max_length=200)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    asset_type = models.CharField(_("asset type"), max_length=20, choices=AssetType.choices)
+    status = models.CharField(_("status"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.IN_USE)
+
+    # Exactly one of the three concrete geometries; `location` and `geom_web` are derived by the database.
+    point = models.PointField(_("point"), srid=SRID, null=True, blank=True, spatial_index=False)
+    line = models.MultiLineStringField(_("line"), srid=SRID, null=True, blank=True, spatial_index=False)
+    polygon = models.MultiPolygonField(_("polygon"), srid=SRID, null=True, blank=True, spatial_index=False)
+    location = models.GeneratedField(
+        expression=Func(_asset_geometry(), function="ST_PointOnSurface"),
+        output_field=models.PointField(srid=SRID, spatial_index=False), db_persist=True,
+    )
+    geom_web = models.GeneratedField(
+        expression=Transform(_asset_geometry(), WEB_SRID), output_field=models.GeometryField(srid=WEB_SRID, spatial_index=False),
+        db_persist=True,
+    )
+
+    village = models.ForeignKey(
+        AdminArea, verbose_name=_("village"), on_delete=models.PROTECT, related_name="village_assets",
+        limit_choices_to={"level": AreaLevel.VILLAGE}, null=True, blank=True,
+    )
+    township = models.ForeignKey(
+        AdminArea, verbose_name=_("township"), on_delete=models.PROTECT, related_name="township_assets",
+        limit_choices_to={"level": AreaLevel.TOWNSHIP}, null=True, blank=True,
+    )
+    year_built = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
+    project_name = models.CharField(_("project name"), max_length=200, blank=True)
+    implementing_unit = models.CharField(_("implementing unit"), max_length=200, blank=True)
+    department = models.ForeignKey(
+        Department, verbose_name=_("responsible department"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=14, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    unit = models.CharField(_("unit of measure"), max_length=20, blank=True)
+    total_investment = models.DecimalField(
+        _("total investment (10k yuan)"), max_digits=14, decimal_places=4, default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+
+    # Ownership (确权)
+    owner_kind = models.CharField(_("owner kind"), max_length=20, choices=OwnerKind.choices, blank=True)
+    registration_status = models.CharField(
+        _("registration status"), max_length=20, choices=RegistrationStatus.choices,
+        default=RegistrationStatus.UNREGISTERED,
+    )
+    registration_date = models.DateField(_("registration date"), null=True, blank=True)
+
+    # Custody (管护)
+    custodian_unit = models.CharField(_("custodian unit"), max_length=200, blank=True)
+    custodian_person = models.CharField(_("responsible person"), max_length=50, blank=True)
+    custodian_phone = models.CharField(
+        _("contact phone"), max_length=20, blank=True,
+        validators=[RegexValidator(r"^[0-9+\-() ]{5,20}$", _("Enter a valid phone number."))],
+    )
+    custody_method = models.CharField(_("custody method"), max_length=20, choices=CustodyMethod.choices, blank=True)
+    custody_funding = models.DecimalField(
+        _("yearly custody funding (10k yuan)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )
+
+    operator = models.CharField(_("operator"), max_length=200, blank=True)
+    is_published = models.BooleanField(_("published"), default=False)
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["location", "geom_web", "updated_at"])
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
+        ordering = ["code"]
+        indexes = [
+            GistIndex(fields=["location"], name="asset_location_gist"),
+            GistIndex(fields=["geom_web"], name="asset_geom_web_gist"),
+            GistIndex(fields=["point"], name="asset_point_gist"),
+            GistIndex(fields=["line"], name="asset_line_gist"),
+            GistIndex(fields=["polygon"], name="asset_polygon_gist"),
+            models.Index(fields=["township", "village"], name="asset_township_village"),
+            models.Index(fields=["asset_type", "status"], name="asset_type_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(point__isnull=False, line__isnull=True, polygon__isnull=True)
+                    | Q(point__isnull=True, line__isnull=False, polygon__isnull=True)
+                    | Q(point__isnull=True, line__isnull=True, polygon__isnull=False)
+                ),
+                name="asset_exactly_one_geometry",
+                violation_error_message=_("An asset needs exactly one geometry: a point, a line or a polygon."),
+            ),
+            models.CheckConstraint(
+                condition=Q(point__isvalid=True), name="asset_point_valid",
+                violation_error_message=_("The point is not a valid geometry."),
+            ),
+            models.CheckConstraint(
+                condition=Q(line__isvalid=True), name="asset_line_valid",
+                violation_error_message=_("The line is not a valid geometry."),
+            ),
+            models.CheckConstraint(
+                condition=Q(polygon__isvalid=True), name="asset_polygon_valid",
+                violation_error_message=_("The polygon is not a valid geometry (self-intersection or similar)."),
+            ),
+            models.CheckConstraint(condition=Q(total_investment__gte=0), name="asset_investment_not_negative"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) | Q(quantity__isnull=True), name="asset_quantity_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def geometry(self):
+        return self.point or self.line or self.polygon
+
+    def validate_constraints(self, exclude=None):
+        # Django cannot evaluate ST_IsValid on a NULL column in Python-side constraint checks, so the
+        # geometry constraints are checked here with GEOS (same rules, clearer messages); the database
+        # still enforces them.
+        super().validate_constraints(exclude=set(exclude or ()) | set(GEOMETRY_COLUMNS))
+        present = [name for name in GEOMETRY_COLUMNS if getattr(self, name) is not None]
+        if len(present) != 1:
+            raise ValidationError(
+                {"point": _("An asset needs exactly one geometry: a point, a line or a polygon.")}
+            )
+        geom = getattr(self, present[0])
+        if geom.empty:
+            raise ValidationError({present[0]: _("The geometry is empty.")})
+        if not geom.valid:
+            raise ValidationError({present[0]: _("The geometry is not valid: %(reason)s") % {"reason": geom.valid_reason}})
+
+
+class FundingLine(NoDeleteModel):
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="funding")
+    source = models.CharField(_("funding source"), max_length=20, choices=FundingSourceKind.choices)
+    amount = models.DecimalField(
+        _("amount (10k yuan)"), max_digits=14, decimal_places=4, validators=[MinValueValidator(0)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("funding source")
+        verbose_name_plural = _("funding sources")
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "source"], name="funding_one_line_per_source"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_amount_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.amount}"
+
+
+class OwnerShare(NoDeleteModel):
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="owners")
+    owner_name = models.CharField(_("owner"), max_length=200)
+    owner_kind = models.CharField(_("owner kind"), max_length=20, choices=OwnerKind.choices)
+    share = models.DecimalField(
+        _("share (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("owner share")
+        verbose_name_plural = _("owner shares")
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "owner_name"], name="ownershare_unique_owner"),
+            models.CheckConstraint(condition=Q(share__gte=0, share__lte=100), name="ownershare_share_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.owner_name} {self.share}%"
+
+
+class Disposal(NoDeleteModel):
+    asset = models.OneToOneField(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="disposal")
+    method = models.CharField(_("disposal method"), max_length=20, choices=DisposalMethod.choices)
+    approval_reference = models.CharField(_("approval document"), max_length=200)
+    approved_on = models.DateField(_("approved on"))
+    proceeds = models.DecimalField(
+        _("proceeds (10k yuan)"), max_digits=14, decimal_places=4, default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("recorded by"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("disposal")
+        verbose_name_plural = _("disposals")
+
+
+class Membership(NoDeleteModel):
+    """A user's role and the area or sector it is scoped to."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="membership"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    area = models.ForeignKey(AdminArea, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role__in=[Role.TOWNSHIP, Role.VILLAGE]) | Q(area__isnull=False),
+                name="membership_area_required", violation_error_message=_("Township and village roles need an area."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=Role.DEPARTMENT) | Q(department__isnull=False),
+                name="membership_department_required",
+                violation_error_message=_("The department role needs a department."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()}"

@@ -1,0 +1,76 @@
+"""Reusable filters. Visibility and editability by role are defined here once."""
+
+from django.contrib.gis.db import models
+from django.db.models import Q
+
+from geo_assets.access import Scope, scope_for
+from geo_assets.errors import DeletionForbidden
+from geo_assets.taxonomy import AreaLevel, Role
+
+
+def _asset_scope_q(scope: Scope, *, for_edit: bool) -> Q | None:
+    """Q for the assets a scope covers; None means all."""
+    if scope.is_county_admin:
+        return None
+    if scope.role == Role.INSPECTOR:
+        return Q(pk__in=[]) if for_edit else None
+    if scope.role == Role.DEPARTMENT:
+        return Q(asset_type__in=scope.asset_types)
+    if scope.role == Role.TOWNSHIP:
+        return Q(township_id=scope.area_id)
+    if scope.role == Role.VILLAGE:
+        return Q(village_id=scope.area_id)
+    return Q(pk__in=[]) if for_edit else Q(is_published=True)
+
+
+class AssetQuerySet(models.QuerySet):
+    def delete(self):
+        raise DeletionForbidden("Records of the asset register cannot be deleted.")
+
+    def visible_to(self, user):
+        q = _asset_scope_q(scope_for(user), for_edit=False)
+        return self if q is None else self.filter(q)
+
+    def editable_by(self, user):
+        q = _asset_scope_q(scope_for(user), for_edit=True)
+        return self if q is None else self.filter(q)
+
+    def active(self):
+        from geo_assets.taxonomy import AssetStatus
+
+        return self.exclude(status=AssetStatus.DISPOSED)
+
+    def in_area(self, area):
+        if area.level == AreaLevel.VILLAGE:
+            return self.filter(village=area)
+        if area.level == AreaLevel.TOWNSHIP:
+            return self.filter(township=area)
+        return self
+
+
+class AdminAreaQuerySet(models.QuerySet):
+    def delete(self):
+        raise DeletionForbidden("Records of the asset register cannot be deleted.")
+
+    def townships(self):
+        return self.filter(level=AreaLevel.TOWNSHIP)
+
+    def villages(self):
+        return self.filter(level=AreaLevel.VILLAGE)
+
+    def covering(self, point):
+        return self.filter(geom__covers=point)
+
+    def editable_by(self, user):
+        return self if scope_for(user).is_county_admin else self.none()
+
+    def within_scope_of(self, user):
+        """Villages and townships a user's role is scoped to (for choosing an asset's village)."""
+        scope = scope_for(user)
+        if scope.is_county_admin or scope.role == Role.DEPARTMENT:
+            return self
+        if scope.role == Role.TOWNSHIP:
+            return self.filter(Q(pk=scope.area_id) | Q(parent_id=scope.area_id))
+        if scope.role == Role.VILLAGE:
+            return self.filter(pk=scope.area_id)
+        return self.none()

@@ -1,0 +1,365 @@
+"""Business rules of the register. Every writer (admin, pages, API, importers, commands) goes through here."""
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Point, Polygon
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from geo_assets.access import scope_for
+from geo_assets.errors import NotInScope
+from geo_assets.models import SRID, AdminArea, Asset, Disposal, FundingLine, OwnerShare
+from geo_assets.taxonomy import (
+    DEFAULT_OWNER_KIND,
+    TYPE_CATEGORY,
+    TYPES_REQUIRING_NAMED_SHARES,
+    AreaLevel,
+    AssetStatus,
+    RegistrationStatus,
+)
+
+GEOMETRY_FIELDS = ("point", "line", "polygon")
+HUNDRED = Decimal("100")
+
+
+@dataclass(frozen=True)
+class Share:
+    owner_name: str
+    owner_kind: str
+    share: Decimal
+
+
+def geometry_split(geom: GEOSGeometry | None) -> dict[str, GEOSGeometry | None]:
+    """Put a geometry into the asset's concrete column: point, multi-line or multi-polygon."""
+    result: dict[str, GEOSGeometry | None] = dict.fromkeys(GEOMETRY_FIELDS)
+    if geom is None:
+        return result
+    if geom.srid is None:
+        geom.srid = SRID
+    elif geom.srid != SRID:
+        geom = geom.transform(SRID, clone=True)
+    if geom.hasz:
+        geom = GEOSGeometry(_drop_z(geom), srid=SRID)
+    if isinstance(geom, Point):
+        result["point"] = geom
+    elif isinstance(geom, LineString):
+        result["line"] = MultiLineString(geom, srid=SRID)
+    elif isinstance(geom, MultiLineString):
+        result["line"] = geom
+    elif isinstance(geom, Polygon):
+        result["polygon"] = MultiPolygon(geom, srid=SRID)
+    elif isinstance(geom, MultiPolygon):
+        result["polygon"] = geom
+    else:
+        raise ValidationError({"geometry": _("Unsupported geometry type %(type)s: use a point, line or polygon.")
+                               % {"type": geom.geom_type}})
+    return result
+
+
+def _drop_z(geom: GEOSGeometry) -> bytes:
+    from django.contrib.gis.geos import WKBWriter
+
+    writer = WKBWriter()
+    writer.outdim = 2
+    return bytes(writer.write(geom))
+
+
+def _require_editable(actor, asset: Asset) -> None:
+    if asset.pk is None:
+        allowed = _in_scope_unsaved(actor, asset)
+    else:
+        allowed = Asset.objects.editable_by(actor).filter(pk=asset.pk).exists() and _in_scope_unsaved(actor, asset)
+    if not allowed:
+        raise NotInScope(_("You may not change assets outside your area or sector."))
+
+
+def _in_scope_unsaved(actor, asset: Asset) -> bool:
+    """Would the asset, as it is now in memory, fall inside the actor's scope?"""
+    scope = scope_for(actor)
+    if scope.is_county_admin:
+        return True
+    if scope.role == "department":
+        return asset.asset_type in scope.asset_types
+    if scope.role == "township":
+        return asset.township_id == scope.area_id
+    if scope.role == "village":
+        return asset.village_id == scope.area_id
+    return False
+
+
+def asset_locate(*, asset: Asset) -> None:
+    """Derive village and township from the geometry; a stated village must contain it."""
+    geom = asset.geometry
+    if geom is None:
+        return
+    anchor = geom if isinstance(geom, Point) else geom.point_on_surface
+    anchor.srid = SRID
+    if asset.village_id:
+        village = asset.village
+        if village.level != AreaLevel.VILLAGE:
+            raise ValidationError({"village": _("%(name)s is not a village.") % {"name": village.name}})
+        if not village.geom.covers(anchor):
+            raise ValidationError({"village": _("The asset's location is not inside the village %(name)s.")
+                                   % {"name": village.name}})
+    else:
+        village = AdminArea.objects.villages().covering(anchor).select_related("parent").first()
+        if village is None:
+            raise ValidationError({"geometry": _("The asset's location is not inside any village of the county.")})
+        asset.village = village
+    if asset.township_id and asset.township_id != village.parent_id:
+        raise ValidationError({"township": _("The village %(village)s does not belong to the township %(township)s.")
+                               % {"village": village.name, "township": asset.township.name}})
+    asset.township_id = village.parent_id
+
+
+def _asset_apply_rules(asset: Asset) -> None:
+    expected = TYPE_CATEGORY.get(asset.asset_type)
+    if expected is None:
+        raise ValidationError({"asset_type": _("Unknown asset type.")})
+    if not asset.category:
+        asset.category = expected
+    elif asset.category != expected:
+        raise ValidationError({"asset_type": _("The asset type %(type)s does not belong to the category %(category)s.")
+                               % {"type": asset.get_asset_type_display(), "category": asset.get_category_display()}})
+    if not asset.owner_kind:
+        asset.owner_kind = DEFAULT_OWNER_KIND[asset.asset_type]
+    if asset.registration_status == RegistrationStatus.REGISTERED and not asset.registration_date:
+        asset.registration_date = datetime.date.today()
+    if asset.year_built is not None and not (1949 <= asset.year_built <= datetime.date.today().year + 1):
+        raise ValidationError({"year_built": _("The year built must be between 1949 and next year.")})
+
+
+def _asset_code_next(asset: Asset) -> str:
+    """Codes are <12-digit village code>-<4-digit number within the village>."""
+    AdminArea.objects.select_for_update().filter(pk=asset.village_id).first()
+    prefix = f"{asset.village.code}-"
+    last = (
+        Asset.objects.filter(code__startswith=prefix, code__regex=r"^\d{12}-\d{4,}$")
+        .order_by("-code").values_list("code", flat=True).first()
+    )
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+def asset_check(*, actor, asset: Asset) -> None:
+    """Apply and check every rule on an asset in memory, without saving it."""
+    if asset.status == AssetStatus.DISPOSED and not Disposal.objects.filter(asset_id=asset.pk).exists():
+        raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
+    _asset_apply_rules(asset)
+    asset_locate(asset=asset)
+    _require_editable(actor, asset)
+    asset.full_clean(exclude=["location", "geom_web", "code"])
+
+
+@transaction.atomic
+def asset_save(*, actor, asset: Asset, reason: str) -> Asset:
+    """Check an asset in memory and save it, with the actor and reason in its history."""
+    asset_check(actor=actor, asset=asset)
+    if not asset.code:
+        asset.code = _asset_code_next(asset)
+    elif Asset.objects.filter(code=asset.code).exclude(pk=asset.pk).exists():
+        raise ValidationError({"code": _("The asset code %(code)s is already used.") % {"code": asset.code}})
+    asset._change_reason = reason
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        asset._history_user = actor
+    asset.save()
+    return asset
+
+
+def owner_shares_validate(*, asset: Asset, shares: list[Share]) -> None:
+    if not shares:
+        if asset.asset_type in TYPES_REQUIRING_NAMED_SHARES and asset.registration_status == RegistrationStatus.REGISTERED:
+            raise ValidationError({"owners": _("Equity and debt assets must name every owner and share.")})
+        return
+    names = [s.owner_name.strip() for s in shares]
+    if any(not n for n in names):
+        raise ValidationError({"owners": _("Every owner needs a name.")})
+    if len(set(names)) != len(names):
+        raise ValidationError({"owners": _("An owner is listed twice.")})
+    if any(s.share <= 0 for s in shares):
+        raise ValidationError({"owners": _("Every share must be greater than zero.")})
+    total = sum((s.share for s in shares), Decimal("0"))
+    if total != HUNDRED:
+        raise ValidationError({"owners": _("The owners' shares add up to %(total)s %%, not 100 %%.")
+                               % {"total": total.normalize()}})
+
+
+def _funding_total(funding: Iterable[tuple[str, Decimal]]) -> Decimal:
+    return sum((Decimal(amount) for _source, amount in funding), Decimal("0"))
+
+
+@transaction.atomic
+def asset_register(
+    *,
+    actor,
+    fields: Mapping[str, Any],
+    geometry: GEOSGeometry,
+    funding: Iterable[tuple[str, Decimal]] = (),
+    owners: Iterable[Share] = (),
+    reason: str = "",
+) -> Asset:
+    """Enter a new asset with its funding sources and owners."""
+    asset = Asset(**fields, **geometry_split(geometry))
+    funding = list(funding)
+    owners = list(owners)
+    if funding:
+        _funding_validate(funding)
+        asset.total_investment = _funding_total(funding)
+    _shares_validate_for(asset, owners)
+    asset_save(actor=actor, asset=asset, reason=reason or _("registered"))
+    _children_replace(asset, funding, owners, reason=reason)
+    return asset
+
+
+@transaction.atomic
+def asset_update(
+    *,
+    actor,
+    asset: Asset,
+    changes: Mapping[str, Any],
+    geometry: GEOSGeometry | None = None,
+    funding: Iterable[tuple[str, Decimal]] | None = None,
+    owners: Iterable[Share] | None = None,
+    reason: str = "",
+) -> Asset:
+    """Change an asset; the actor must be allowed to edit it both before and after the change."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require_editable(actor, asset)
+    if "status" in changes and changes["status"] == AssetStatus.DISPOSED != asset.status:
+        raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
+    if ("village" in changes or "village_id" in changes or geometry is not None) and "township" not in changes:
+        asset.township_id = None
+    for name, value in changes.items():
+        setattr(asset, name, value)
+    if geometry is not None:
+        for name, value in geometry_split(geometry).items():
+            setattr(asset, name, value)
+        if "village" not in changes and "village_id" not in changes:
+            asset.village_id = None
+    funding = None if funding is None else list(funding)
+    if funding:
+        _funding_validate(funding)
+        asset.total_investment = _funding_total(funding)
+    if owners is not None:
+        owners = list(owners)
+        _shares_validate_for(asset, owners)
+    asset_save(actor=actor, asset=asset, reason=reason or _("changed"))
+    _children_replace(asset, funding, owners, reason=reason)
+    return asset
+
+
+def _shares_validate_for(asset: Asset, owners: list[Share]) -> None:
+    owner_shares_validate(asset=asset, shares=owners)
+    kinds = {s.owner_kind for s in owners}
+    if len(owners) == 1 and not asset.owner_kind:
+        asset.owner_kind = owners[0].owner_kind
+    elif len(kinds) > 1 and asset.owner_kind and asset.owner_kind not in kinds:
+        asset.owner_kind = ""
+
+
+def _funding_validate(funding: list[tuple[str, Decimal]]) -> None:
+    from geo_assets.taxonomy import FundingSourceKind
+
+    sources = [source for source, _amount in funding]
+    if len(set(sources)) != len(sources):
+        raise ValidationError({"funding": _("A funding source is listed twice.")})
+    for source, amount in funding:
+        if source not in FundingSourceKind.values:
+            raise ValidationError({"funding": _("Unknown funding source %(source)s.") % {"source": source}})
+        if Decimal(amount) < 0:
+            raise ValidationError({"funding": _("A funding amount cannot be negative.")})
+
+
+def _children_replace(asset: Asset, funding, owners, *, reason: str) -> None:
+    """Sync funding lines and owner shares: update in place, add new, and zero out lines no longer listed."""
+    if funding is not None:
+        existing = {line.source: line for line in asset.funding.all()}
+        for source, amount in funding:
+            line = existing.pop(source, None) or FundingLine(asset=asset, source=source)
+            if line.pk is None or line.amount != Decimal(amount):
+                line.amount = Decimal(amount)
+                _child_save(line, reason)
+        for line in existing.values():
+            if line.amount != 0:
+                line.amount = Decimal("0")
+                _child_save(line, reason)
+    if owners is not None:
+        existing_shares = {s.owner_name: s for s in asset.owners.all()}
+        for share in owners:
+            row = existing_shares.pop(share.owner_name, None) or OwnerShare(asset=asset, owner_name=share.owner_name)
+            if row.pk is None or (row.owner_kind, row.share) != (share.owner_kind, share.share):
+                row.owner_kind, row.share = share.owner_kind, share.share
+                _child_save(row, reason)
+        for row in existing_shares.values():
+            # A former owner keeps its row (nothing is deleted) with a zero share.
+            if row.share != 0:
+                row.share = Decimal("0")
+                _child_save(row, reason)
+
+
+def _child_save(obj, reason: str) -> None:
+    obj.full_clean()
+    obj._change_reason = reason
+    obj.save()
+
+
+@transaction.atomic
+def asset_dispose(
+    *,
+    actor,
+    asset: Asset,
+    method: str,
+    approval_reference: str,
+    approved_on: datetime.date,
+    proceeds: Decimal = Decimal("0"),
+) -> Disposal:
+    """The only way an asset leaves the active register: a recorded, approved disposal."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require_editable(actor, asset)
+    if asset.status == AssetStatus.DISPOSED:
+        raise ValidationError({"status": _("The asset has already been disposed of.")})
+    if not approval_reference.strip():
+        raise ValidationError({"approval_reference": _("A disposal needs the approval document.")})
+    disposal = Disposal(
+        asset=asset, method=method, approval_reference=approval_reference, approved_on=approved_on,
+        proceeds=proceeds, recorded_by=actor,
+    )
+    disposal.full_clean()
+    disposal.save()
+    asset.status = AssetStatus.DISPOSED
+    asset._change_reason = _("disposed: %(ref)s") % {"ref": approval_reference}
+    asset._history_user = actor
+    asset.full_clean(exclude=["location", "geom_web"])
+    asset.save()
+    return disposal
+
+
+@transaction.atomic
+def asset_funding_set(*, actor, asset: Asset, funding: Iterable[tuple[str, Decimal]], reason: str = "") -> Asset:
+    """Replace an asset's funding sources; the total investment follows their sum."""
+    funding = list(funding)
+    _funding_validate(funding)
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require_editable(actor, asset)
+    _children_replace(asset, funding, None, reason=reason)
+    total = _funding_total(funding)
+    if funding and asset.total_investment != total:
+        asset.total_investment = total
+        asset_save(actor=actor, asset=asset, reason=reason or _("funding changed"))
+    return asset
+
+
+@transaction.atomic
+def asset_owners_set(*, actor, asset: Asset, owners: Iterable[Share], reason: str = "") -> Asset:
+    """Replace an asset's owners and shares (they must add up to 100 %)."""
+    owners = list(owners)
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require_editable(actor, asset)
+    _shares_validate_for(asset, owners)
+    _children_replace(asset, None, owners, reason=reason)
+    return asset

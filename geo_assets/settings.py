@@ -1,0 +1,150 @@
+"""Settings for development and tests. Production: geo_assets.settings_production."""
+
+import os
+
+from django.utils.translation import gettext_lazy as _
+
+from geo_assets.env import BASE_DIR, env, local_database_url, wheel_library
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else None)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# GDAL/GEOS: the ones bundled in the pyogrio and shapely wheels (GDAL 3.12, GEOS 3.14), so GeoDjango,
+# pyogrio and shapely share one library each, and GDAL >= 3.9 lets Django block file/network access
+# from spatial references in uploaded files (gis.W001). Override with GDAL_LIBRARY_PATH / GEOS_LIBRARY_PATH.
+GDAL_LIBRARY_PATH = env("GDAL_LIBRARY_PATH", default=None) or wheel_library("pyogrio.libs", "libgdal*.so*")
+GEOS_LIBRARY_PATH = env("GEOS_LIBRARY_PATH", default=None) or wheel_library("shapely.libs", "libgeos_c*.so*")
+if GDAL_LIBRARY_PATH and "pyogrio.libs" in GDAL_LIBRARY_PATH:
+    os.environ.setdefault("PROJ_DATA", str(os.path.join(GDAL_LIBRARY_PATH.split("pyogrio.libs")[0], "pyogrio", "proj_data")))
+    os.environ.setdefault("GDAL_DATA", str(os.path.join(GDAL_LIBRARY_PATH.split("pyogrio.libs")[0], "pyogrio", "gdal_data")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "leaflet",
+    "simple_history",
+    "geo_assets",
+    "layers",
+    "importers",
+    "maps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "geo_assets.urls"
+WSGI_APPLICATION = "geo_assets.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=local_database_url() if DEBUG else None)}
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Parallel test runs (e.g. two checkouts sharing one cluster) need distinct test databases.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_assets")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
+LOGIN_URL = "admin:login"
+
+# The register's spatial reference: CGCS2000 geographic. Web maps get 3857 copies.
+STORAGE_SRID = 4490
+COUNTY_CODE = env("COUNTY_CODE", default="410324")
+
+# Basemaps: "none", "osm", "tianditu" or "offline" (tiles under OFFLINE_TILES_DIR, served by the app).
+BASEMAPS = env.list("BASEMAPS", default=["none", "offline", "osm", "tianditu"])
+BASEMAP_DEFAULT = env("BASEMAP_DEFAULT", default="none")
+TIANDITU_KEY = env("TIANDITU_KEY", default="")
+OSM_TILE_URL = env("OSM_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+OFFLINE_TILES_DIR = env.path("OFFLINE_TILES_DIR", default=BASE_DIR / "var" / "tiles")
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (33.92, 111.62),
+    "DEFAULT_ZOOM": 10,
+    "MIN_ZOOM": 5,
+    "MAX_ZOOM": 19,
+    "TILES": [],  # no basemap unless configured: works on an intranet with no internet
+    "RESET_VIEW": False,
+    "NO_GLOBALS": False,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+
+# Uploads: refuse big request bodies early; importers check their own size and type limits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+}

@@ -1,0 +1,141 @@
+"""The register's fixed vocabularies, from the county work plan (DESIGN.md §2)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AreaLevel(models.TextChoices):
+    COUNTY = "county", _("county")
+    TOWNSHIP = "township", _("township")
+    VILLAGE = "village", _("village")
+
+
+class Category(models.TextChoices):
+    PUBLIC_WELFARE = "public_welfare", _("public-welfare asset")
+    OPERATING = "operating", _("operating asset")
+    HOUSEHOLD = "household", _("household asset")
+
+
+class AssetType(models.TextChoices):
+    ROAD = "road", _("roads and transport")
+    IRRIGATION = "irrigation", _("farmland irrigation")
+    WATER_SUPPLY = "water_supply", _("drinking water supply")
+    SANITATION = "sanitation", _("sanitation and public toilets")
+    POWER = "power", _("power facilities")
+    EDUCATION = "education", _("education")
+    CULTURE = "culture", _("culture")
+    SPORTS = "sports", _("sports")
+    HEALTH = "health", _("health")
+    GREENHOUSE = "greenhouse", _("facility agriculture")
+    PLANTATION = "plantation", _("planting and breeding base")
+    PROCESSING = "processing", _("production and processing")
+    TOURISM = "tourism", _("tourism services")
+    WORKSHOP = "workshop", _("poverty-alleviation workshop")
+    ECOMMERCE = "ecommerce", _("e-commerce services")
+    PV_STATION = "pv_station", _("photovoltaic station")
+    EQUITY = "equity", _("equity stake")
+    DEBT = "debt", _("debt claim")
+    LIVESTOCK = "livestock", _("biological asset")
+    HOUSEHOLD_FIXED = "household_fixed", _("household fixed asset")
+
+
+CATEGORY_TYPES: dict[str, tuple[str, ...]] = {
+    Category.PUBLIC_WELFARE: (
+        AssetType.ROAD, AssetType.IRRIGATION, AssetType.WATER_SUPPLY, AssetType.SANITATION, AssetType.POWER,
+        AssetType.EDUCATION, AssetType.CULTURE, AssetType.SPORTS, AssetType.HEALTH,
+    ),
+    Category.OPERATING: (
+        AssetType.GREENHOUSE, AssetType.PLANTATION, AssetType.PROCESSING, AssetType.TOURISM, AssetType.WORKSHOP,
+        AssetType.ECOMMERCE, AssetType.PV_STATION, AssetType.EQUITY, AssetType.DEBT,
+    ),
+    Category.HOUSEHOLD: (AssetType.LIVESTOCK, AssetType.HOUSEHOLD_FIXED),
+}
+TYPE_CATEGORY: dict[str, str] = {t: c for c, types in CATEGORY_TYPES.items() for t in types}
+
+
+class AssetStatus(models.TextChoices):
+    UNDER_CONSTRUCTION = "under_construction", _("under construction")
+    IN_USE = "in_use", _("in use")
+    IDLE = "idle", _("idle")
+    DAMAGED = "damaged", _("damaged")
+    DISPOSED = "disposed", _("disposed")
+
+
+class OwnerKind(models.TextChoices):
+    VILLAGE_COLLECTIVE = "village_collective", _("village collective")
+    TOWNSHIP = "township", _("township government")
+    STATE = "state", _("line department / state-owned")
+    HOUSEHOLD = "household", _("beneficiary household")
+    ENTERPRISE = "enterprise", _("cooperative or enterprise shareholders")
+
+
+# Default owner by kind of asset (work plan 二(四)): household projects belong to the beneficiary;
+# village roads, water, culture squares, PV and collective economy to the village; workshops and
+# cross-village projects to the township; school and clinic assets follow the education/health rules.
+DEFAULT_OWNER_KIND: dict[str, str] = {
+    AssetType.LIVESTOCK: OwnerKind.HOUSEHOLD,
+    AssetType.HOUSEHOLD_FIXED: OwnerKind.HOUSEHOLD,
+    AssetType.ROAD: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.IRRIGATION: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.WATER_SUPPLY: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.SANITATION: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.POWER: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.CULTURE: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.SPORTS: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.PV_STATION: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.GREENHOUSE: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.PLANTATION: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.PROCESSING: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.TOURISM: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.ECOMMERCE: OwnerKind.VILLAGE_COLLECTIVE,
+    AssetType.WORKSHOP: OwnerKind.TOWNSHIP,
+    AssetType.EDUCATION: OwnerKind.STATE,
+    AssetType.HEALTH: OwnerKind.STATE,
+    AssetType.EQUITY: OwnerKind.ENTERPRISE,
+    AssetType.DEBT: OwnerKind.ENTERPRISE,
+}
+# Equity and debt must name every owner and share (work plan 二(四)).
+TYPES_REQUIRING_NAMED_SHARES = frozenset({AssetType.EQUITY, AssetType.DEBT})
+
+
+class RegistrationStatus(models.TextChoices):
+    UNREGISTERED = "unregistered", _("not registered")
+    REGISTERED = "registered", _("registered")
+
+
+class CustodyMethod(models.TextChoices):
+    PUBLIC_POST = "public_post", _("public-welfare post")
+    CONTRACT = "contract", _("contract")
+    PURCHASED_SERVICE = "purchased_service", _("purchased service")
+    SELF = "self", _("self-managed")
+
+
+class FundingSourceKind(models.TextChoices):
+    CENTRAL = "central", _("special poverty funds (central)")
+    PROVINCIAL = "provincial", _("special poverty funds (provincial)")
+    MUNICIPAL = "municipal", _("special poverty funds (municipal)")
+    COUNTY = "county", _("special poverty funds (county)")
+    INTEGRATED = "integrated", _("integrated agricultural funds")
+    SOCIAL = "social", _("social poverty-alleviation funds")
+    DONATION = "donation", _("donations")
+    SECTOR = "sector", _("sector poverty-alleviation funds")
+
+
+# Money that forms no register asset (work plan 二(一)(二)); importers refuse it by these names.
+OUT_OF_SCOPE_FUNDING = ("贴息", "保险", "风险保证金", "补贴", "易地扶贫搬迁", "易地搬迁")
+
+
+class Role(models.TextChoices):
+    COUNTY_ADMIN = "county_admin", _("county administrator")
+    DEPARTMENT = "department", _("line department")
+    TOWNSHIP = "township", _("township clerk")
+    VILLAGE = "village", _("village clerk")
+    INSPECTOR = "inspector", _("inspector")
+    PUBLIC = "public", _("public")
+
+
+class DisposalMethod(models.TextChoices):
+    AUCTION = "auction", _("auction")
+    TRANSFER = "transfer", _("transfer")
+    SCRAP = "scrap", _("scrapping")
+    RECOVERY = "recovery", _("recovery at contract end")

@@ -1,0 +1,88 @@
+"""Deterministic test data: a small square county in Luanchuan with two townships and four villages.
+
+    county 410324000000  111.50–111.70 E, 33.80–34.00 N
+    township 410324101 (west half)   villages 410324101001 (south), 410324101002 (north)
+    township 410324102 (east half)   villages 410324102001 (south), 410324102002 (north)
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+
+from geo_assets import services
+from geo_assets.models import SRID, AdminArea, Department, Membership
+from geo_assets.taxonomy import AreaLevel, AssetType, Role
+
+W, E, S, N = 111.50, 111.70, 33.80, 34.00
+MID_X, MID_Y = 111.60, 33.90
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> MultiPolygon:
+    return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=SRID)
+
+
+@dataclass
+class Areas:
+    county: AdminArea
+    west: AdminArea
+    east: AdminArea
+    west_south: AdminArea
+    west_north: AdminArea
+    east_south: AdminArea
+    east_north: AdminArea
+
+
+def make_areas() -> Areas:
+    def area(code, name, level, geom, parent=None):
+        return AdminArea.objects.create(code=code, name=name, level=level, geom=geom, parent=parent)
+
+    county = area("410324000000", "栾川县", AreaLevel.COUNTY, box(W, S, E, N))
+    west = area("410324101000", "西镇", AreaLevel.TOWNSHIP, box(W, S, MID_X, N), county)
+    east = area("410324102000", "东镇", AreaLevel.TOWNSHIP, box(MID_X, S, E, N), county)
+    return Areas(
+        county=county, west=west, east=east,
+        west_south=area("410324101001", "西南村", AreaLevel.VILLAGE, box(W, S, MID_X, MID_Y), west),
+        west_north=area("410324101002", "西北村", AreaLevel.VILLAGE, box(W, MID_Y, MID_X, N), west),
+        east_south=area("410324102001", "东南村", AreaLevel.VILLAGE, box(MID_X, S, E, MID_Y), east),
+        east_north=area("410324102002", "东北村", AreaLevel.VILLAGE, box(MID_X, MID_Y, E, N), east),
+    )
+
+
+def centre(area: AdminArea) -> Point:
+    p = area.geom.centroid
+    return Point(round(p.x, 6), round(p.y, 6), srid=SRID)
+
+
+def road_in(area: AdminArea) -> LineString:
+    x0, y0, x1, y1 = area.geom.extent
+    ym = (y0 + y1) / 2
+    return LineString((x0 + 0.01, ym), (x1 - 0.01, ym + 0.005), srid=SRID)
+
+
+def make_user(username: str, role: str | None = None, *, area=None, department=None, staff: bool = True):
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username, is_staff=staff)
+    if role == "superuser":
+        user.is_superuser = True
+        user.save()
+    elif role is not None:
+        Membership.objects.create(user=user, role=role, area=area, department=department)
+    return user
+
+
+def make_department(name: str = "交通运输局", types=(AssetType.ROAD,)) -> Department:
+    return Department.objects.create(name=name, asset_types=list(types))
+
+
+def make_admin():
+    return make_user("county", Role.COUNTY_ADMIN)
+
+
+def make_asset(*, actor, name: str = "村组道路", asset_type: str = AssetType.ROAD, geometry=None, area=None,
+               funding=(("central", Decimal("10")),), **fields):
+    if geometry is None:
+        geometry = road_in(area) if asset_type == AssetType.ROAD else centre(area)
+    return services.asset_register(
+        actor=actor, fields={"name": name, "asset_type": asset_type, **fields}, geometry=geometry, funding=funding,
+    )
