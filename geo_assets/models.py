@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from geo_assets.errors import DeletionForbidden
-from geo_assets.querysets import AdminAreaQuerySet, AssetQuerySet
+from geo_assets.querysets import AdminAreaQuerySet, AssetQuerySet, RegisterQuerySet
 from geo_assets.taxonomy import (
     AreaLevel,
     AssetStatus,
@@ -35,6 +35,8 @@ WEB_SRID = 3857
 
 
 class NoDeleteModel(models.Model):
+    objects = RegisterQuerySet.as_manager()
+
     class Meta:
         abstract = True
 

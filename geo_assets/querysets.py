@@ -23,10 +23,12 @@ def _asset_scope_q(scope: Scope, *, for_edit: bool) -> Q | None:
     return Q(pk__in=[]) if for_edit else Q(is_published=True)
 
 
-class AssetQuerySet(models.QuerySet):
+class RegisterQuerySet(models.QuerySet):
     def delete(self):
         raise DeletionForbidden("Records of the asset register cannot be deleted.")
 
+
+class AssetQuerySet(RegisterQuerySet):
     def visible_to(self, user):
         q = _asset_scope_q(scope_for(user), for_edit=False)
         return self if q is None else self.filter(q)
@@ -48,10 +50,7 @@ class AssetQuerySet(models.QuerySet):
         return self
 
 
-class AdminAreaQuerySet(models.QuerySet):
-    def delete(self):
-        raise DeletionForbidden("Records of the asset register cannot be deleted.")
-
+class AdminAreaQuerySet(RegisterQuerySet):
     def townships(self):
         return self.filter(level=AreaLevel.TOWNSHIP)
 

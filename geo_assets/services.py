@@ -44,7 +44,7 @@ def geometry_split(geom: GEOSGeometry | None) -> dict[str, GEOSGeometry | None]:
     elif geom.srid != SRID:
         geom = geom.transform(SRID, clone=True)
     if geom.hasz:
-        geom = GEOSGeometry(_drop_z(geom), srid=SRID)
+        geom = GEOSGeometry(memoryview(_drop_z(geom)), srid=SRID)
     if isinstance(geom, Point):
         result["point"] = geom
     elif isinstance(geom, LineString):
@@ -186,7 +186,7 @@ def owner_shares_validate(*, asset: Asset, shares: list[Share]) -> None:
     total = sum((s.share for s in shares), Decimal("0"))
     if total != HUNDRED:
         raise ValidationError({"owners": _("The owners' shares add up to %(total)s %%, not 100 %%.")
-                               % {"total": total.normalize()}})
+                               % {"total": format(total.normalize(), "f")}})
 
 
 def _funding_total(funding: Iterable[tuple[str, Decimal]]) -> Decimal:

@@ -1,0 +1,62 @@
+# One-command set-up. `make run` serves the demo county; `make test` runs the whole suite.
+# Every target installs what is missing and is quick when nothing is.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WITH_DB := scripts/with_db.sh
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test db bootstrap sysdeps venv assets messages migrate demo lint clean-db
+
+run: bootstrap migrate demo
+	@$(WITH_DB) $(PY) manage.py demo_admin
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
+	@$(WITH_DB) bash scripts/serve.sh $(HOST) $(PORT)
+
+test: bootstrap lint
+	@$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run >/dev/null || \
+		{ echo "Models changed without a migration: run manage.py makemigrations" >&2; exit 1; }
+	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+db: sysdeps
+	@if [ -n "$$DATABASE_URL" ]; then echo "$$DATABASE_URL"; else bash scripts/localdb.sh | tail -n 1; fi
+
+bootstrap: sysdeps venv assets messages
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (set PYTHON=python3.11)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+assets: $(VENV)/.installed
+	@if [ -f package-lock.json ]; then \
+		if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+			npm ci --no-audit --no-fund --loglevel=error; fi; \
+		$(PY) scripts/vendor_static.py; fi
+
+messages: $(VENV)/.installed
+	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
+		$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
+
+migrate: bootstrap
+	@$(WITH_DB) $(PY) manage.py migrate --no-input -v 0
+
+demo: migrate
+	@$(WITH_DB) $(PY) manage.py load_demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean-db:
+	@bash -c 'd=var/pgdata; [ -d $$d ] && { runuser -u postgres -- true 2>/dev/null; \
+		(id -u | grep -qx 0 && runuser -u postgres -- $$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D $$d stop -m fast) || \
+		$$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D $$d stop -m fast; rm -rf var/pgdata; } || true'

@@ -1,0 +1,118 @@
+"""What the map can show: each layer with its style, legend entry and the filters it accepts.
+
+The map page reads this registry (as JSON) to build its layer control, legend and filter panel; the tile and
+GeoJSON views read it to know which layers exist and which query parameters they accept. One place to change.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from geo_assets.taxonomy import CATEGORY_TYPES, AreaLevel, AssetStatus, AssetType, Category
+
+# Filters accepted by the asset layer (tiles and API alike); see layers/filters.py.
+ASSET_FILTERS = ("township", "village", "category", "type", "status", "year_min", "year_max", "verified")
+AREA_FILTERS = ("township",)
+
+# Below this data zoom asset tiles carry grid clusters (count per cell) instead of geometries.
+DETAIL_MIN_ZOOM = 12
+# Any tile bigger than this is rebuilt aggregated (guarantees the size bound at any density).
+MAX_TILE_BYTES = 500 * 1024
+# Cluster cells per tile side at low zoom (32 × 32 cells → at most 1024 features per tile).
+CLUSTER_CELLS = 32
+
+CATEGORY_COLOURS: dict[str, str] = {
+    Category.PUBLIC_WELFARE: "#1f78b4",
+    Category.OPERATING: "#e6550d",
+    Category.HOUSEHOLD: "#31a354",
+}
+
+# One colour per type: shades around the colour of its category.
+TYPE_COLOURS: dict[str, str] = {
+    AssetType.ROAD: "#1f78b4",
+    AssetType.IRRIGATION: "#2b8cbe",
+    AssetType.WATER_SUPPLY: "#00a0d2",
+    AssetType.SANITATION: "#6baed6",
+    AssetType.POWER: "#3f51b5",
+    AssetType.EDUCATION: "#6a51a3",
+    AssetType.CULTURE: "#9e9ac8",
+    AssetType.SPORTS: "#08519c",
+    AssetType.HEALTH: "#17becf",
+    AssetType.GREENHOUSE: "#e6550d",
+    AssetType.PLANTATION: "#fd8d3c",
+    AssetType.PROCESSING: "#a63603",
+    AssetType.TOURISM: "#d94801",
+    AssetType.WORKSHOP: "#b30000",
+    AssetType.ECOMMERCE: "#f16913",
+    AssetType.PV_STATION: "#d4a017",
+    AssetType.EQUITY: "#8c510a",
+    AssetType.DEBT: "#bf812d",
+    AssetType.LIVESTOCK: "#31a354",
+    AssetType.HOUSEHOLD_FIXED: "#006d2c",
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    label: str
+    kind: str  # "areas" or "assets"
+    style: dict
+    filters: tuple[str, ...] = ()
+    legend: list = field(default_factory=list)
+    level: str | None = None
+    visible: bool = True
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.name, "label": str(self.label), "kind": self.kind, "style": self.style,
+            "filters": list(self.filters), "legend": self.legend, "visible": self.visible,
+            "tiles": f"/tiles/{self.name}/{{z}}/{{x}}/{{y}}.mvt",
+        }
+
+
+def _asset_legend() -> list[dict]:
+    return [
+        {
+            "category": category, "label": str(Category(category).label), "colour": CATEGORY_COLOURS[category],
+            "types": [
+                {"type": t, "label": str(AssetType(t).label), "colour": TYPE_COLOURS[t]} for t in types
+            ],
+        }
+        for category, types in CATEGORY_TYPES.items()
+    ]
+
+
+LAYERS: dict[str, Layer] = {
+    "townships": Layer(
+        name="townships", label=_("Township boundaries"), kind="areas", level=AreaLevel.TOWNSHIP,
+        style={"stroke": "#7a0019", "width": 2.2, "fill": "#7a0019", "fillOpacity": 0.03, "label": "#7a0019"},
+        legend=[{"label": str(_("Township boundary")), "colour": "#7a0019", "shape": "line"}],
+    ),
+    "villages": Layer(
+        name="villages", label=_("Village boundaries"), kind="areas", level=AreaLevel.VILLAGE,
+        filters=AREA_FILTERS,
+        style={"stroke": "#555555", "width": 0.8, "fill": "#fafaf5", "fillOpacity": 0.25, "label": "#333333"},
+        legend=[{"label": str(_("Village boundary")), "colour": "#555555", "shape": "line"}],
+    ),
+    "assets": Layer(
+        name="assets", label=_("Assets"), kind="assets", filters=ASSET_FILTERS,
+        style={"typeColours": TYPE_COLOURS, "categoryColours": CATEGORY_COLOURS, "cluster": "#9b1c1c",
+               "detailMinZoom": DETAIL_MIN_ZOOM},
+        legend=_asset_legend(),
+    ),
+}
+
+
+def layer_get(name: str) -> Layer | None:
+    return LAYERS.get(name)
+
+
+def registry_json() -> dict:
+    """Everything the map page needs to draw layers, legend and filter choices."""
+    return {
+        "layers": [layer.as_json() for layer in LAYERS.values()],
+        "statuses": [{"value": v, "label": str(label)} for v, label in AssetStatus.choices],
+        "categories": _asset_legend(),
+        "detailMinZoom": DETAIL_MIN_ZOOM,
+    }

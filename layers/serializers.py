@@ -1,0 +1,129 @@
+"""GeoJSON serializers with explicit fields (no `__all__`: new model fields are not published by accident)."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geo_assets.models import AdminArea, Asset
+
+HISTORY_LIMIT = 20
+HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+
+class AssetFeatureSerializer(GeoFeatureModelSerializer):
+    geometry = GeometryField(read_only=True, precision=6)
+    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    type = serializers.CharField(source="asset_type", read_only=True)
+    type_label = serializers.CharField(source="get_asset_type_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    village_code = serializers.CharField(source="village.code", read_only=True, default=None)
+    village_name = serializers.CharField(source="village.name", read_only=True, default=None)
+    township_code = serializers.CharField(source="township.code", read_only=True, default=None)
+    township_name = serializers.CharField(source="township.name", read_only=True, default=None)
+
+    class Meta:
+        model = Asset
+        geo_field = "geometry"
+        id_field = "code"
+        fields = (
+            "code", "name", "category", "category_label", "type", "type_label", "status", "status_label",
+            "village_code", "village_name", "township_code", "township_name", "year_built", "total_investment",
+            "last_verified_at",
+        )
+
+
+class FundingLineSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    source_label = serializers.CharField(source="get_source_display")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class OwnerShareSerializer(serializers.Serializer):
+    owner_name = serializers.CharField()
+    owner_kind = serializers.CharField()
+    owner_kind_label = serializers.CharField(source="get_owner_kind_display")
+    share = serializers.DecimalField(max_digits=6, decimal_places=3)
+
+
+class AssetDetailSerializer(AssetFeatureSerializer):
+    department = serializers.CharField(source="department.name", read_only=True, default=None)
+    ownership = serializers.SerializerMethodField()
+    owners = serializers.SerializerMethodField()
+    custody = serializers.SerializerMethodField()
+    funding = serializers.SerializerMethodField()
+    disposal = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta(AssetFeatureSerializer.Meta):
+        fields = (
+            *AssetFeatureSerializer.Meta.fields,
+            "project_name", "implementing_unit", "department", "quantity", "unit", "operator", "is_published",
+            "ownership", "owners", "custody", "funding", "disposal", "history", "page_url",
+        )
+
+    @extend_schema_field(serializers.DictField())
+    def get_ownership(self, asset):
+        return {
+            "owner_kind": asset.owner_kind, "owner_kind_label": asset.get_owner_kind_display(),
+            "registration_status": asset.registration_status,
+            "registration_status_label": asset.get_registration_status_display(),
+            "registration_date": asset.registration_date,
+        }
+
+    @extend_schema_field(OwnerShareSerializer(many=True))
+    def get_owners(self, asset):
+        return OwnerShareSerializer([o for o in asset.owners.all() if o.share > 0], many=True).data
+
+    @extend_schema_field(serializers.DictField())
+    def get_custody(self, asset):
+        return {
+            "unit": asset.custodian_unit, "person": asset.custodian_person, "phone": asset.custodian_phone,
+            "method": asset.custody_method, "method_label": asset.get_custody_method_display(),
+            "yearly_funding": asset.custody_funding,
+        }
+
+    @extend_schema_field(FundingLineSerializer(many=True))
+    def get_funding(self, asset):
+        return FundingLineSerializer([f for f in asset.funding.all() if f.amount > 0], many=True).data
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_disposal(self, asset):
+        disposal = getattr(asset, "disposal", None) if hasattr(asset, "disposal") else None
+        if disposal is None:
+            return None
+        return {"method": disposal.get_method_display(), "approval_reference": disposal.approval_reference,
+                "approved_on": disposal.approved_on, "proceeds": disposal.proceeds}
+
+    @extend_schema_field(serializers.DictField())
+    def get_history(self, asset):
+        records = asset.history.select_related("history_user").order_by("-history_date")
+        return {
+            "count": records.count(),
+            "recent": [
+                {
+                    "date": r.history_date, "type": str(HISTORY_TYPES.get(r.history_type, r.history_type)),
+                    "user": r.history_user.get_username() if r.history_user else None,
+                    "reason": r.history_change_reason or "",
+                }
+                for r in records[:HISTORY_LIMIT]
+            ],
+        }
+
+    @extend_schema_field(serializers.CharField())
+    def get_page_url(self, asset):
+        return f"/assets/{asset.code}/"
+
+
+class AreaFeatureSerializer(GeoFeatureModelSerializer):
+    geom = GeometryField(read_only=True, precision=6)
+    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    level_label = serializers.CharField(source="get_level_display", read_only=True)
+
+    class Meta:
+        model = AdminArea
+        geo_field = "geom"
+        id_field = "code"
+        fields = ("code", "name", "level", "level_label", "parent_code")
