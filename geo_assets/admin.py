@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -23,6 +24,12 @@ class NoDeleteAdminMixin:
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history falls back to the history rows of objects outside get_queryset(): refuse those.
+        if not self.get_queryset(request).filter(pk=object_id if str(object_id).isdigit() else None).exists():
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -82,6 +89,8 @@ class AssetAdminForm(forms.ModelForm):
         self.instance.township = None
         try:
             services.asset_check(actor=self.actor, asset=self.instance)
+        except PermissionDenied as error:
+            self.add_error(None, str(error))
         except ValidationError as error:
             self._update_errors(error if hasattr(error, "error_dict") else ValidationError({None: error.messages}))
 

@@ -1,0 +1,138 @@
+"""Rules applied by the services: derivation, default owners, funding, disposal, history."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+
+from geo_assets import services
+from geo_assets.models import SRID, Asset
+from geo_assets.taxonomy import DEFAULT_OWNER_KIND, AssetStatus, AssetType, Category, DisposalMethod, OwnerKind
+from tests.factories import centre, make_asset
+
+
+@pytest.mark.parametrize(
+    ("asset_type", "owner_kind"),
+    [
+        (AssetType.LIVESTOCK, OwnerKind.HOUSEHOLD),
+        (AssetType.HOUSEHOLD_FIXED, OwnerKind.HOUSEHOLD),
+        (AssetType.ROAD, OwnerKind.VILLAGE_COLLECTIVE),
+        (AssetType.WATER_SUPPLY, OwnerKind.VILLAGE_COLLECTIVE),
+        (AssetType.CULTURE, OwnerKind.VILLAGE_COLLECTIVE),
+        (AssetType.PV_STATION, OwnerKind.VILLAGE_COLLECTIVE),
+        (AssetType.WORKSHOP, OwnerKind.TOWNSHIP),
+        (AssetType.EDUCATION, OwnerKind.STATE),
+        (AssetType.HEALTH, OwnerKind.STATE),
+    ],
+)
+def test_default_owner_follows_the_work_plan(areas, admin_user, asset_type, owner_kind):
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=asset_type,
+                       geometry=centre(areas.west_south))
+    assert asset.owner_kind == owner_kind
+
+
+def test_every_type_has_a_default_owner():
+    assert set(DEFAULT_OWNER_KIND) == set(AssetType.values)
+
+
+def test_explicit_owner_kind_is_kept(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south, owner_kind=OwnerKind.TOWNSHIP)
+    assert asset.owner_kind == OwnerKind.TOWNSHIP
+
+
+def test_category_is_derived_and_mismatch_refused(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south)
+    assert asset.category == Category.PUBLIC_WELFARE
+    with pytest.raises(ValidationError) as error:
+        make_asset(actor=admin_user, area=areas.west_south, category=Category.HOUSEHOLD)
+    assert "asset_type" in error.value.message_dict
+
+
+def test_codes_are_sequential_per_village(areas, admin_user):
+    codes = [make_asset(actor=admin_user, area=areas.west_north).code for _ in range(3)]
+    assert codes == ["410324101002-0001", "410324101002-0002", "410324101002-0003"]
+
+
+def test_given_code_must_be_unique(areas, admin_user):
+    make_asset(actor=admin_user, area=areas.west_north, code="GIVEN-1")
+    with pytest.raises(ValidationError):
+        make_asset(actor=admin_user, area=areas.west_north, code="GIVEN-1")
+
+
+def test_total_investment_is_the_sum_of_funding(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_north,
+                       funding=[("central", Decimal("12.5")), ("social", Decimal("7.5"))])
+    assert asset.total_investment == Decimal("20")
+    services.asset_funding_set(actor=admin_user, asset=asset, funding=[("central", Decimal("30"))])
+    asset.refresh_from_db()
+    assert asset.total_investment == Decimal("30")
+    # the social line is kept (never deleted) with a zero amount
+    assert dict(asset.funding.values_list("source", "amount")) == {"central": Decimal("30"), "social": Decimal("0")}
+
+
+def test_unknown_or_duplicate_funding_sources_refused(areas, admin_user):
+    with pytest.raises(ValidationError):
+        make_asset(actor=admin_user, area=areas.west_north, funding=[("interest_subsidy", Decimal("1"))])
+    with pytest.raises(ValidationError):
+        make_asset(actor=admin_user, area=areas.west_north,
+                   funding=[("central", Decimal("1")), ("central", Decimal("2"))])
+
+
+def test_moving_an_asset_rederives_its_village(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH)
+    services.asset_update(actor=admin_user, asset=asset, changes={}, geometry=centre(areas.east_north))
+    asset.refresh_from_db()
+    assert (asset.village, asset.township) == (areas.east_north, areas.east)
+
+
+def test_status_disposed_only_through_disposal(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south)
+    with pytest.raises(ValidationError):
+        services.asset_update(actor=admin_user, asset=asset, changes={"status": AssetStatus.DISPOSED})
+    with pytest.raises(ValidationError):
+        services.asset_dispose(actor=admin_user, asset=asset, method=DisposalMethod.SCRAP, approval_reference=" ",
+                               approved_on=datetime.date(2026, 3, 1))
+    disposal = services.asset_dispose(actor=admin_user, asset=asset, method=DisposalMethod.AUCTION,
+                                      approval_reference="栾扶资处〔2026〕3号", approved_on=datetime.date(2026, 3, 1),
+                                      proceeds=Decimal("4.2"))
+    asset.refresh_from_db()
+    assert asset.status == AssetStatus.DISPOSED and disposal.asset == asset
+    assert Asset.objects.active().filter(pk=asset.pk).count() == 0
+    assert Asset.objects.filter(pk=asset.pk).exists()  # still in the register, as disposed
+    with pytest.raises(ValidationError):
+        services.asset_dispose(actor=admin_user, asset=asset, method=DisposalMethod.AUCTION,
+                               approval_reference="again", approved_on=datetime.date(2026, 3, 2))
+
+
+def test_history_records_who_when_what_and_why(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH)
+    services.asset_update(actor=admin_user, asset=asset, changes={"name": "新卫生室", "custodian_person": "王桂英"},
+                          geometry=Point(111.52, 33.82, srid=SRID), reason="核查更正")
+    records = list(asset.history.order_by("history_date"))
+    assert [r.history_type for r in records] == ["+", "~"]
+    latest = records[-1]
+    assert latest.history_user == admin_user
+    assert latest.history_change_reason == "核查更正"
+    delta = latest.diff_against(records[0])
+    assert {c.field for c in delta.changes} >= {"name", "custodian_person", "point"}
+    assert records[0].point.coords != latest.point.coords
+    assert latest.history_date is not None
+
+
+def test_history_of_funding_and_owners(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.EQUITY, owners=[
+        services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("100"))])
+    services.asset_owners_set(actor=admin_user, asset=asset, owners=[
+        services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("70")),
+        services.Share("兴农合作社", OwnerKind.ENTERPRISE, Decimal("30"))], reason="确权调整")
+    share = asset.owners.get(owner_name="西南村村民委员会")
+    assert [h.share for h in share.history.order_by("history_date")] == [Decimal("100"), Decimal("70")]
+    assert share.history.latest("history_date").history_change_reason == "确权调整"
+
+
+def test_year_built_range(areas, admin_user):
+    with pytest.raises(ValidationError) as error:
+        make_asset(actor=admin_user, area=areas.west_south, year_built=1800)
+    assert "year_built" in error.value.message_dict
