@@ -78,7 +78,12 @@ class AssetAdminForm(forms.ModelForm):
 
     class Meta:
         model = Asset
-        fields = "__all__"
+        fields = (
+            "name", "category", "asset_type", "status", "is_published", "point", "line", "polygon", "village",
+            "year_built", "project_name", "implementing_unit", "department", "quantity", "unit", "owner_kind",
+            "registration_status", "registration_date", "custodian_unit", "custodian_person", "custodian_phone",
+            "custody_method", "custody_funding", "operator", "note",
+        )
 
     def _post_clean(self):
         super()._post_clean()

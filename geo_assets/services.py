@@ -211,7 +211,7 @@ def asset_register(
         _funding_validate(funding)
         asset.total_investment = _funding_total(funding)
     _shares_validate_for(asset, owners)
-    asset_save(actor=actor, asset=asset, reason=reason or _("registered"))
+    asset_save(actor=actor, asset=asset, reason=reason or _("entered in the register"))
     _children_replace(asset, funding, owners, reason=reason)
     return asset
 

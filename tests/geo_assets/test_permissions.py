@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
 from geo_assets import services
-from geo_assets.models import Asset, AdminArea
+from geo_assets.models import AdminArea, Asset
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import centre, make_asset, make_department, make_user
 
