@@ -22,7 +22,7 @@ def test_exactly_one_geometry_in_python(areas, admin_user):
     asset.point = centre(areas.west_south)  # now it has a line and a point
     with pytest.raises(ValidationError) as error:
         asset.full_clean()
-    assert "exactly one geometry" in str(error.value)
+    assert "有且仅有一个空间图形" in str(error.value)  # the interface speaks Chinese by default
 
 
 def test_exactly_one_geometry_in_database(areas, admin_user):
@@ -35,7 +35,7 @@ def test_invalid_polygon_is_refused_with_reason(areas, admin_user):
     with pytest.raises(ValidationError) as error:
         services.asset_register(actor=admin_user, fields={"name": "大棚", "asset_type": AssetType.GREENHOUSE},
                                 geometry=BOWTIE)
-    assert "not valid" in str(error.value) or "无效" in str(error.value)
+    assert "空间图形无效" in str(error.value) and "Self-intersection" in str(error.value)
     assert not Asset.objects.exists()
 
 
@@ -118,7 +118,7 @@ def test_owner_shares_must_sum_to_100(areas, admin_user):
             services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
             services.Share("兴农合作社", OwnerKind.ENTERPRISE, Decimal("30")),
         ])
-    assert "90" in str(error.value)
+    assert "合计为90%" in str(error.value)
     assert not Asset.objects.exists()
 
 
