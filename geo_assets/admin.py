@@ -151,6 +151,16 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.geometry is None:
+            return fieldsets
+        # an existing asset shows only the map of the geometry it has
+        keep = next(name for name in services.GEOMETRY_FIELDS if getattr(obj, name) is not None)
+        return [(title, {**opts, "fields": tuple(f for f in opts["fields"]
+                                                 if f not in services.GEOMETRY_FIELDS or f == keep)})
+                for title, opts in fieldsets]
+
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
 

@@ -156,3 +156,11 @@ def test_non_staff_public_user_cannot_enter_the_admin(client, setup):
     client.force_login(make_user("citizen", Role.PUBLIC, staff=False))
     response = client.get(reverse("admin:geo_assets_asset_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_chinese_by_default_whatever_the_browser_says_english_on_request(client, db):
+    page = client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "用户名" in page.text and page["Content-Language"] == "zh-hans"
+    client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
+    page = client.get(reverse("admin:login"))
+    assert "Username" in page.text and page["Content-Language"] == "en"
