@@ -161,6 +161,10 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
                                                  if f not in services.GEOMETRY_FIELDS or f == keep)})
                 for title, opts in fieldsets]
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["context_areas"] = services.asset_context_areas(actor=request.user, asset=obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
 

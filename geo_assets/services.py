@@ -1,6 +1,7 @@
 """Business rules of the register. Every writer (admin, pages, API, importers, commands) goes through here."""
 
 import datetime
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -363,3 +364,23 @@ def asset_owners_set(*, actor, asset: Asset, owners: Iterable[Share], reason: st
     _shares_validate_for(asset, owners)
     _children_replace(asset, None, owners, reason=reason)
     return asset
+
+
+def asset_context_areas(*, actor, asset: Asset | None, tolerance: float = 0.0002) -> dict:
+    """GeoJSON of the boundaries to draw around an asset being edited: its village and the neighbouring villages,
+    or, for a new asset, the villages the actor may enter assets in (townships for county-wide roles)."""
+    if asset is not None and asset.village_id:
+        areas = AdminArea.objects.villages().filter(geom__touches=asset.village.geom) | AdminArea.objects.filter(
+            pk=asset.village_id)
+        own = {asset.village_id}
+    else:
+        scoped = AdminArea.objects.within_scope_of(actor)
+        scope = scope_for(actor)
+        areas = scoped.townships() if scope.role in ("county_admin", "department") else scoped.villages()
+        own = set()
+    features = []
+    for area in areas.only("id", "code", "name", "geom"):
+        geom = area.geom.simplify(tolerance, preserve_topology=True)
+        features.append({"type": "Feature", "geometry": json.loads(geom.geojson),
+                         "properties": {"code": area.code, "name": area.name, "own": area.pk in own}})
+    return {"type": "FeatureCollection", "features": features}
