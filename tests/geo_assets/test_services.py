@@ -136,3 +136,17 @@ def test_year_built_range(areas, admin_user):
     with pytest.raises(ValidationError) as error:
         make_asset(actor=admin_user, area=areas.west_south, year_built=1800)
     assert "year_built" in error.value.message_dict
+
+
+def test_context_areas_for_the_geometry_editor(areas, admin_user):
+    from tests.factories import make_user
+
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH)
+    around = services.asset_context_areas(actor=admin_user, asset=asset)
+    names = {f["properties"]["name"]: f["properties"]["own"] for f in around["features"]}
+    assert names == {"西南村": True, "西北村": False, "东南村": False, "东北村": False}  # all touch at the centre
+    clerk = make_user("clerk", "township", area=areas.east)
+    scoped = services.asset_context_areas(actor=clerk, asset=None)
+    assert {f["properties"]["code"] for f in scoped["features"]} == {"410324102001", "410324102002"}
+    county = services.asset_context_areas(actor=admin_user, asset=None)
+    assert {f["properties"]["name"] for f in county["features"]} == {"西镇", "东镇"}
