@@ -11,3 +11,13 @@ def areas(db):
 @pytest.fixture
 def admin_user(db):
     return make_admin()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the product's default language (zh-hans), whatever an earlier test activated."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -1,0 +1,19 @@
+"""Shared translation between command-line arguments and importers.services."""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from importers.services import ImportReport
+
+
+def report_emit(command, report: ImportReport, report_path: str | None) -> None:
+    command.stdout.write(report.summary())
+    if report_path:
+        Path(report_path).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def exit_for(report: ImportReport, *, skip_invalid: bool) -> None:
+    if report.invalid and not skip_invalid:
+        raise CommandError(f"有 {report.invalid} 行无效，未写入任何数据。", returncode=1)

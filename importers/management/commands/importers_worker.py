@@ -1,0 +1,29 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from importers import jobs
+
+
+class Command(BaseCommand):
+    help = "Run browser import jobs in the background (check, then import after the clerk confirms)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="run the waiting jobs, then exit")
+        parser.add_argument("--sleep", type=float, default=2.0, help="seconds between polls when idle")
+
+    def handle(self, *args, **opts):
+        jobs.jobs_expire()
+        idle = 0
+        while True:
+            job = jobs.job_claim()
+            if job is None:
+                if opts["once"]:
+                    return
+                time.sleep(opts["sleep"])
+                idle += 1
+                if idle % 1800 == 0:
+                    jobs.jobs_expire()
+                continue
+            job = jobs.job_run(job=job)
+            self.stdout.write(f"{job.original_name}: {job.get_status_display()}")

@@ -1,0 +1,578 @@
+"""Opening ledger files safely and reading them in bounded chunks.
+
+GeoPandas/pyogrio live here (and in exports); everything else sees RawRow objects: the row number a clerk sees,
+the cells keyed by ledger column, and for GIS formats the feature's shapely geometry with the layer's CRS.
+"""
+
+import csv
+import io
+import math
+import shutil
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from importers import vocab
+
+CHUNK = 2000
+# KML fields GDAL's LIBKML driver adds to every layer; not ledger columns, not worth a warning.
+KML_STANDARD_FIELDS = {"id", "name", "description", "timestamp", "begin", "end", "altitudemode", "tessellate",
+                       "extrude", "visibility", "draworder", "icon", "snippet"}
+
+
+def _gdal_configure() -> None:
+    """LIBKML launders non-ASCII <Data name="..."> to underscores unless told not to: Chinese names must survive."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"LIBKML_LAUNDER_FIELD_NAMES": "NO"})
+
+
+class LedgerUnreadable(Exception):
+    """The file cannot be read at all (exit status 2). The message is for the clerk, in Chinese."""
+
+
+GIS_EXTS = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz"}
+TABLE_EXTS = {".csv", ".txt", ".xlsx", ".xlsm"}
+ARCHIVE_EXTS = {".zip"}
+SUPPORTED_EXTS = GIS_EXTS | TABLE_EXTS | ARCHIVE_EXTS
+
+
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+# ---------------------------------------------------------------- file type and safety
+
+def _content_kind(head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head[:4] == b"\x00\x00\x27\x0a":
+        return "shp"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head.startswith(b"GIF8"):
+        return "image"
+    if head.startswith(b"MZ") or head.startswith(b"\x7fELF"):
+        return "program"
+    if b"\x00" in head:
+        return "binary"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if text[:1] == b"<":
+        return "xml"
+    return "text"
+
+
+KIND_NAMES = {
+    "zip": "ZIP 压缩包", "sqlite": "SQLite/GeoPackage 数据库", "shp": "Shapefile", "ole": "旧版 Office 文件（如 .xls）",
+    "pdf": "PDF 文档", "image": "图片", "program": "可执行程序", "binary": "二进制文件", "json": "JSON 文本",
+    "xml": "XML 文本", "text": "文本",
+}
+EXPECTED_KINDS = {
+    ".zip": {"zip"}, ".kmz": {"zip"}, ".xlsx": {"zip"}, ".xlsm": {"zip"}, ".gpkg": {"sqlite"}, ".shp": {"shp"},
+    ".geojson": {"json"}, ".json": {"json"}, ".kml": {"xml"}, ".csv": {"text", "json"}, ".txt": {"text"},
+}
+
+
+def file_check(path: Path, name: str | None = None) -> str:
+    """Refuse empty files, unknown extensions and files whose content is not what their extension says."""
+    name = name or path.name
+    ext = Path(name).suffix.lower()
+    if not path.exists():
+        raise LedgerUnreadable(f"找不到文件：{name}")
+    if path.stat().st_size == 0:
+        raise LedgerUnreadable(f"文件“{name}”是空的（0 字节），未导入任何数据。")
+    if ext == ".xls":
+        raise LedgerUnreadable("不支持旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx 后再导入。")
+    if ext not in SUPPORTED_EXTS:
+        raise LedgerUnreadable(
+            f"不支持的文件类型“{ext or '无扩展名'}”。支持：GeoPackage、Shapefile（.shp 或 .zip）、GeoJSON、KML/KMZ、CSV、XLSX。"
+        )
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    kind = _content_kind(head)
+    if kind not in EXPECTED_KINDS[ext]:
+        raise LedgerUnreadable(
+            f"文件“{name}”的内容与扩展名不符：扩展名是 {ext}，内容却是{KIND_NAMES[kind]}。为安全起见拒绝导入。"
+        )
+    if ext == ".kml" and b"<kml" not in head.lower():
+        raise LedgerUnreadable(f"文件“{name}”不是 KML 文件（没有 <kml> 元素）。")
+    if ext in (".xlsx", ".xlsm", ".kmz", ".zip"):
+        _zip_check(path, name)
+        if ext in (".xlsx", ".xlsm"):
+            with zipfile.ZipFile(path) as zf:
+                if "[Content_Types].xml" not in zf.namelist():
+                    raise LedgerUnreadable(f"文件“{name}”不是 Excel 工作簿（是普通 ZIP 压缩包）。")
+    return ext
+
+
+def _zip_check(path: Path, name: str) -> list[zipfile.ZipInfo]:
+    """Zip slip and zip bomb checks on the central directory (extraction re-checks the real byte counts)."""
+    max_total = _limit("IMPORT_ZIP_MAX_BYTES", 2 * 1024**3)
+    max_ratio = _limit("IMPORT_ZIP_MAX_RATIO", 200)
+    max_members = _limit("IMPORT_ZIP_MAX_MEMBERS", 5000)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LedgerUnreadable(f"压缩包“{name}”已损坏，无法打开（{exc}）。")
+    if not infos:
+        raise LedgerUnreadable(f"压缩包“{name}”是空的。")
+    if len(infos) > max_members:
+        raise LedgerUnreadable(f"压缩包“{name}”包含的文件过多（{len(infos)} 个，上限 {max_members}）。")
+    total = 0
+    for info in infos:
+        member = info.filename.replace("\\", "/")
+        parts = [p for p in member.split("/") if p not in ("", ".")]
+        if member.startswith("/") or ".." in parts or (len(member) > 1 and member[1] == ":"):
+            raise LedgerUnreadable(f"压缩包中的文件“{info.filename}”试图写到解压目录之外，为安全起见拒绝导入。")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise LedgerUnreadable(f"压缩包中的“{info.filename}”是符号链接，为安全起见拒绝导入。")
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > max_ratio and info.file_size > 1024 * 1024:
+            raise LedgerUnreadable(
+                f"压缩包“{name}”的压缩比异常（{info.filename} 压缩比超过 {max_ratio}:1），疑似“压缩炸弹”，拒绝导入。"
+            )
+    if total > max_total:
+        raise LedgerUnreadable(
+            f"压缩包“{name}”解压后过大（{total / 1024**2:.0f} MB，上限 {max_total / 1024**2:.0f} MB），拒绝导入。"
+        )
+    return infos
+
+
+def zip_extract_safe(path: Path, dest: Path, name: str | None = None) -> list[Path]:
+    """Extract a checked zip into dest, counting the bytes really written; returns the extracted files."""
+    name = name or path.name
+    infos = _zip_check(path, name)
+    max_total = _limit("IMPORT_ZIP_MAX_BYTES", 2 * 1024**3)
+    root = dest.resolve()
+    written = 0
+    out: list[Path] = []
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            target = (root / info.filename.replace("\\", "/")).resolve()
+            if not target.is_relative_to(root):
+                raise LedgerUnreadable(f"压缩包中的文件“{info.filename}”试图写到解压目录之外，为安全起见拒绝导入。")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, target.open("wb") as dst:
+                while chunk := src.read(1024 * 1024):
+                    written += len(chunk)
+                    if written > max_total:
+                        raise LedgerUnreadable(f"压缩包“{name}”解压后超过上限，疑似“压缩炸弹”，拒绝导入。")
+                    dst.write(chunk)
+            out.append(target)
+    return out
+
+
+# ---------------------------------------------------------------- rows
+
+@dataclass
+class RawRow:
+    number: int  # Excel row number (title and header rows included), CSV line, or 1-based feature number
+    values: dict[str, Any]  # ledger column → cell value
+    geometry: Any = None  # shapely geometry (GIS formats)
+    layer: str = ""
+    crs: Any = None  # pyproj CRS of the layer, or None
+
+
+@dataclass
+class Ledger:
+    """An opened ledger file: which ledger columns it has, and its rows in chunks (can be iterated twice)."""
+
+    path: Path
+    kind: str  # "gis" | "csv" | "xlsx"
+    name: str
+    layers: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    mapping: dict[str, str] | None = None
+    sheet: str | None = None
+    columns: set[str] = field(default_factory=set)
+    headers: dict[str, str] = field(default_factory=dict)  # file header → ledger column
+    unknown_headers: list[str] = field(default_factory=list)
+    total: int = 0
+    has_geometry: bool = False
+    header_row: int = 0
+    gis_paths: list[tuple] = field(default_factory=list)  # (dataset, layer, read encoding, text encoding)
+    warnings: list[str] = field(default_factory=list)
+    csv_dialect: Any = None
+
+    def chunks(self, size: int = CHUNK) -> Iterator[list[RawRow]]:
+        if self.kind == "gis":
+            yield from _gis_chunks(self, size)
+        elif self.kind == "csv":
+            yield from _batched(_table_rows(self, _csv_cells(self)), size)
+        else:
+            yield from _batched(_table_rows(self, _xlsx_cells(self)), size)
+
+
+def _batched(rows, size):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _map_headers(ledger: Ledger, headers: list) -> dict[int, str]:
+    """Column index → ledger column. A canonical header wins over a variant naming the same column."""
+    chosen: dict[str, tuple[int, bool]] = {}
+    for index, header in enumerate(headers):
+        if header is None or str(header).strip() == "":
+            continue
+        column = vocab.column_for_header(str(header), ledger.mapping)
+        if column is None:
+            if str(header).lower() not in KML_STANDARD_FIELDS:
+                ledger.unknown_headers.append(str(header))
+            continue
+        exact = vocab.header_key(str(header)) == vocab.header_key(column)
+        if column not in chosen or (exact and not chosen[column][1]):
+            chosen[column] = (index, exact)
+    by_index = {index: column for column, (index, _exact) in chosen.items()}
+    ledger.columns = set(chosen)
+    ledger.headers = {str(headers[i]): c for i, c in by_index.items()}
+    return by_index
+
+
+# ---------------------------------------------------------------- GIS
+
+def _dbf_encoding(shp: Path, given: str | None) -> str:
+    """The text encoding of a shapefile's DBF: --encoding, else .cpg, else UTF-8 if it decodes, else GB18030."""
+    import codecs
+
+    if given:
+        return given
+    for cpg in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")):
+        if cpg.exists():
+            name = cpg.read_text(encoding="ascii", errors="ignore").strip()
+            name = f"cp{name}" if name.isdigit() else name
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                break
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return "utf-8"
+    data = dbf.read_bytes()[: 2 * 1024 * 1024]
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(data) - 4:
+            return "utf-8"
+    return "gb18030"
+
+
+def _recode(value, encoding: str | None, *, name: bool = False):
+    """Shapefiles are read as latin-1 (raw bytes) and decoded here, so names cut mid-character survive."""
+    if encoding is None or not isinstance(value, str):
+        return value
+    raw = value.encode("latin-1", errors="ignore")
+    return raw.decode(encoding, errors="ignore" if name else "replace")
+
+
+def gis_open(ledger: Ledger, datasets: list[Path], layer: str | None) -> None:
+    import pyogrio
+
+    _gdal_configure()
+    fields_seen: list[str] = []
+    for dataset in datasets:
+        try:
+            layers = [row[0] for row in pyogrio.list_layers(dataset)]
+        except Exception as exc:
+            raise LedgerUnreadable(f"无法读取“{ledger.name}”：{exc}")
+        if layer:
+            if layer not in layers:
+                if len(datasets) > 1:
+                    continue
+                raise LedgerUnreadable(f"文件中没有图层“{layer}”。现有图层：{'、'.join(layers)}")
+            layers = [layer]
+        is_shp = dataset.suffix.lower() == ".shp"
+        for name in layers:
+            read_enc, text_enc = ("ISO-8859-1", _dbf_encoding(dataset, ledger.encoding)) if is_shp else (
+                ledger.encoding, None)
+            try:
+                info = pyogrio.read_info(dataset, layer=name, encoding=read_enc)
+            except Exception as exc:
+                raise LedgerUnreadable(f"无法读取“{ledger.name}”的图层“{name}”：{exc}")
+            if info.get("geometry_type") is None and dataset.suffix.lower() not in (".kml",):
+                continue
+            ledger.gis_paths.append((dataset, name, read_enc, text_enc))
+            ledger.total += max(int(info.get("features") or 0), 0)
+            fields = [_recode(f, text_enc, name=True) for f in info["fields"]]
+            fields_seen.extend(f for f in fields if f not in fields_seen)
+    if not ledger.gis_paths:
+        raise LedgerUnreadable(f"“{ledger.name}”中没有可读取的图层。")
+    ledger.layers = [entry[1] for entry in ledger.gis_paths]
+    ledger.has_geometry = True
+    _map_headers(ledger, fields_seen)
+
+
+def _gis_chunks(ledger: Ledger, size: int) -> Iterator[list[RawRow]]:
+    import pyogrio
+
+    multi = len(ledger.gis_paths) > 1
+    for dataset, layer, enc, text_enc in ledger.gis_paths:
+        info = pyogrio.read_info(dataset, layer=layer, encoding=enc)
+        count = int(info.get("features") or 0)
+        offset = 0
+        while offset < count:
+            df = pyogrio.read_dataframe(
+                dataset, layer=layer, encoding=enc, skip_features=offset, max_features=size, fid_as_index=False,
+            )
+            crs = None
+            if getattr(df, "crs", None) is not None:
+                crs = df.crs
+            columns = {c: vocab.column_for_header(_recode(c, text_enc, name=True), ledger.mapping)
+                       for c in df.columns if c != "geometry"}
+            chosen: dict[str, str] = {}
+            for src, col in columns.items():
+                if col and (col not in chosen or vocab.header_key(_recode(src, text_enc, name=True)) == vocab.header_key(col)):
+                    chosen[col] = src
+            records = {col: [_recode(x, text_enc) for x in df[src].tolist()] for col, src in chosen.items()}
+            geoms = df.geometry.tolist() if "geometry" in df.columns else [None] * len(df)
+            batch = []
+            for i in range(len(df)):
+                values = {col: _cell(records[col][i]) for col in chosen}
+                batch.append(RawRow(offset + i + 1, values, geoms[i], layer if multi else "", crs))
+            yield batch
+            if len(df) == 0:
+                break
+            offset += len(df)
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return value
+
+
+# ---------------------------------------------------------------- CSV and XLSX
+
+TOTAL_WORDS = ("合计", "总计", "小计", "共计", "合 计")
+NOTE_WORDS = ("注", "说明", "填表", "备注：", "备注:", "单位：", "单位:", "制表", "审核")
+
+
+def _csv_encoding(path: Path) -> str:
+    with path.open("rb") as fh:
+        sample = fh.read(256 * 1024)
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(sample) - 4 and len(sample) == 256 * 1024:
+            return "utf-8"
+    try:
+        sample.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise LedgerUnreadable("无法识别 CSV 文件的文字编码：请另存为 UTF-8，或用 --encoding 指定（如 GBK）。")
+    return best.encoding
+
+
+def _csv_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
+    with ledger.path.open(encoding=ledger.encoding, newline="", errors="strict") as fh:
+        reader = csv.reader(fh, ledger.csv_dialect)
+        try:
+            yield from enumerate(reader, start=1)
+        except UnicodeDecodeError:
+            raise LedgerUnreadable(f"CSV 文件不是 {ledger.encoding} 编码：请用 --encoding 指定正确的编码（如 GBK）。")
+        except csv.Error as exc:
+            raise LedgerUnreadable(f"CSV 文件格式错误：{exc}")
+
+
+def _xlsx_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(ledger.path, read_only=True, data_only=True)
+    try:
+        ws = wb[ledger.sheet] if ledger.sheet else wb.worksheets[0]
+        for number, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            yield number, list(cells)
+    finally:
+        wb.close()
+
+
+def _skip_reason(cells: list) -> bool:
+    """Rows around the data that are not assets: 合计/小计 rows, notes, column-number rows."""
+    filled = [str(c).strip() for c in cells if c is not None and str(c).strip() != ""]
+    if not filled:
+        return True
+    if any(any(vocab.text_key(v).startswith(w) for w in TOTAL_WORDS) for v in filled[:3]):
+        return True
+    if len(filled) == 1 and any(filled[0].startswith(w) for w in NOTE_WORDS):
+        return True
+    if len(filled) >= 3 and all(v.isdigit() for v in filled):
+        numbers = [int(v) for v in filled]
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1:
+            return True
+    return False
+
+
+def _find_header(cells_iter, mapping=None) -> tuple[int, list, list]:
+    """The header is the row (among the first 30) that names the most ledger columns."""
+    buffered = []
+    best = (0, None, None)
+    for number, cells in cells_iter:
+        buffered.append((number, cells))
+        score = len({vocab.column_for_header(str(c), mapping) for c in cells if c is not None} - {None})
+        if score > best[0]:
+            best = (score, number, cells)
+        if len(buffered) >= 30:
+            break
+    if best[0] < 2:
+        raise LedgerUnreadable("在前 30 行中找不到表头：表头应包含“资产名称”“资产类型”等台账列名（或用 --mapping 对应）。")
+    return best[1], best[2], buffered
+
+
+def table_open(ledger: Ledger) -> None:
+    cells = _csv_cells(ledger) if ledger.kind == "csv" else _xlsx_cells(ledger)
+    try:
+        header_row, headers, _buffer = _find_header(cells, ledger.mapping)
+    finally:
+        cells.close()
+    ledger.header_row = header_row
+    _map_headers(ledger, list(headers))
+    ledger.has_geometry = vocab.WKT in ledger.columns or {vocab.LON, vocab.LAT} <= ledger.columns
+
+
+def _table_rows(ledger: Ledger, cells_iter) -> Iterator[RawRow]:
+    headers_by_index: dict[int, str] | None = None
+    try:
+        for number, cells in cells_iter:
+            if number < ledger.header_row:
+                continue
+            if number == ledger.header_row:
+                headers_by_index = _map_headers(Ledger(ledger.path, ledger.kind, ledger.name, mapping=ledger.mapping),
+                                                list(cells))
+                continue
+            if _skip_reason(cells):
+                continue
+            values = {col: (cells[i] if i < len(cells) else None) for i, col in headers_by_index.items()}
+            values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+            yield RawRow(number, values)
+    finally:
+        cells_iter.close()
+
+
+def table_count(ledger: Ledger) -> int:
+    if ledger.kind == "csv":
+        with ledger.path.open("rb") as fh:
+            return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1024 * 1024), b"")) - ledger.header_row + 1
+    import openpyxl
+
+    wb = openpyxl.load_workbook(ledger.path, read_only=True)
+    try:
+        ws = wb[ledger.sheet] if ledger.sheet else wb.worksheets[0]
+        return max((ws.max_row or 0) - ledger.header_row, 0)
+    finally:
+        wb.close()
+
+
+# ---------------------------------------------------------------- open
+
+def ledger_open(
+    path: Path, *, workdir: Path, name: str | None = None, layer: str | None = None, encoding: str | None = None,
+    mapping: dict[str, str] | None = None,
+) -> Ledger:
+    """Check and open a ledger file; archives are extracted safely into workdir (the caller removes it)."""
+    name = name or path.name
+    ext = file_check(path, name)
+    if ext in (".zip", ".kmz"):
+        files = zip_extract_safe(path, workdir, name)
+        if ext == ".kmz":
+            kmls = [p for p in files if p.suffix.lower() == ".kml"]
+            if not kmls:
+                raise LedgerUnreadable(f"KMZ 文件“{name}”中没有 KML 文档。")
+            datasets = [next((p for p in kmls if p.name.lower() == "doc.kml"), kmls[0])]
+        else:
+            datasets = sorted(p for p in files if p.suffix.lower() == ".shp" and "__MACOSX" not in p.parts)
+            if not datasets:
+                inner = [p for p in files if p.suffix.lower() in SUPPORTED_EXTS - ARCHIVE_EXTS - {".shp"}
+                         and "__MACOSX" not in p.parts]
+                if not inner:
+                    raise LedgerUnreadable(f"压缩包“{name}”中没有可导入的文件（.shp、.gpkg、.geojson、.kml、.csv、.xlsx）。")
+                return ledger_open(inner[0], workdir=workdir / "_inner", name=inner[0].name, layer=layer,
+                                   encoding=encoding, mapping=mapping)
+            for shp in datasets:
+                file_check(shp, shp.name)
+        ledger = Ledger(path, "gis", name, encoding=encoding, mapping=mapping)
+        gis_open(ledger, datasets, layer)
+        return ledger
+    if ext in GIS_EXTS:
+        if ext == ".shp":
+            missing = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()
+                       and not path.with_suffix(s.upper()).exists()]
+            if missing:
+                raise LedgerUnreadable(f"Shapefile 缺少配套文件 {'、'.join(missing)}：请把同名的 .shp/.dbf/.shx/.prj/.cpg 一起打包成 .zip 上传。")
+        ledger = Ledger(path, "gis", name, encoding=encoding, mapping=mapping)
+        gis_open(ledger, [path], layer)
+        return ledger
+    if ext in (".csv", ".txt"):
+        ledger = Ledger(path, "csv", name, encoding=encoding or _csv_encoding(path), mapping=mapping)
+        try:
+            with path.open(encoding=ledger.encoding, newline="") as fh:
+                sample = fh.read(64 * 1024)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise LedgerUnreadable(f"无法按 {ledger.encoding} 编码读取 CSV：{exc}")
+        try:
+            ledger.csv_dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            ledger.csv_dialect = csv.excel
+    else:
+        ledger = Ledger(path, "xlsx", name, mapping=mapping, sheet=layer)
+        try:
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True)
+            sheets = wb.sheetnames
+            wb.close()
+        except Exception as exc:
+            raise LedgerUnreadable(f"无法打开 Excel 文件“{name}”：{exc}")
+        if layer and layer not in sheets:
+            raise LedgerUnreadable(f"工作簿中没有工作表“{layer}”。现有工作表：{'、'.join(sheets)}")
+    table_open(ledger)
+    ledger.total = table_count(ledger)
+    return ledger
+
+
+def copy_upload(src, dest: Path) -> None:
+    with dest.open("wb") as out:
+        if hasattr(src, "chunks"):
+            for chunk in src.chunks():
+                out.write(chunk)
+        else:
+            shutil.copyfileobj(src, out)
+
+
+__all__ = ["LedgerUnreadable", "Ledger", "RawRow", "ledger_open", "zip_extract_safe", "file_check", "io"]
