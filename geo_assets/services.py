@@ -384,3 +384,22 @@ def asset_context_areas(*, actor, asset: Asset | None, tolerance: float = 0.0002
         features.append({"type": "Feature", "geometry": json.loads(geom.geojson),
                          "properties": {"code": area.code, "name": area.name, "own": area.pk in own}})
     return {"type": "FeatureCollection", "features": features}
+
+
+@transaction.atomic
+def area_save(*, actor, area: AdminArea, reason: str) -> AdminArea:
+    """Create or change a county, township or village boundary (county administrators only)."""
+    if not scope_for(actor).is_county_admin:
+        raise NotInScope(_("Only county administrators may change administrative areas."))
+    if area.level != AreaLevel.COUNTY and area.parent is not None:
+        expected_parent = {AreaLevel.TOWNSHIP: AreaLevel.COUNTY, AreaLevel.VILLAGE: AreaLevel.TOWNSHIP}[area.level]
+        if area.parent.level != expected_parent:
+            raise ValidationError({"parent": _("The parent of a %(level)s must be a %(parent)s.")
+                                   % {"level": area.get_level_display(),
+                                      "parent": AreaLevel(expected_parent).label}})
+    area.full_clean(exclude=["geom_web"])
+    area._change_reason = reason
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        area._history_user = actor
+    area.save()
+    return area

@@ -1028,8 +1028,7 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                                                geom=_geos(union))
                     report.warnings.append(f"县 {county_code} 不存在，已按各乡镇边界合并创建（名称可在后台修改）")
                     if not dry_run:
-                        created_county.full_clean()
-                        created_county.save()
+                        register.area_save(actor=actor, area=created_county, reason=f"导入: {path.name}")
                     existing[county_code] = created_county
             for i, code, name, parent_code, g in planned:
                 parent = existing.get(parent_code) if parent_code else None
@@ -1054,10 +1053,7 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                     area.name, area.parent, area.geom = name, parent, geos
                     report.updated += 1
                 if not dry_run:
-                    area._change_reason = f"导入: {path.name}"
-                    area._history_user = actor
-                    area.full_clean()
-                    area.save()
+                    register.area_save(actor=actor, area=area, reason=f"导入: {path.name}")
             if report.invalid or dry_run:
                 transaction.set_rollback(True)
                 if report.invalid:

@@ -150,3 +150,22 @@ def test_context_areas_for_the_geometry_editor(areas, admin_user):
     assert {f["properties"]["code"] for f in scoped["features"]} == {"410324102001", "410324102002"}
     county = services.asset_context_areas(actor=admin_user, asset=None)
     assert {f["properties"]["name"] for f in county["features"]} == {"西镇", "东镇"}
+
+
+def test_area_save_is_for_county_admins_with_the_right_parent(areas, admin_user):
+    from django.core.exceptions import PermissionDenied
+
+    from geo_assets.models import AdminArea
+    from tests.factories import box, make_user
+
+    clerk = make_user("clerk", "township", area=areas.west)
+    village = AdminArea(code="410324101003", name="新村", level="village", parent=areas.west,
+                        geom=box(111.50, 33.80, 111.52, 33.82))
+    with pytest.raises(PermissionDenied):
+        services.area_save(actor=clerk, area=village, reason="x")
+    wrong = AdminArea(code="410324101004", name="错村", level="village", parent=areas.county,
+                      geom=box(111.50, 33.80, 111.52, 33.82))
+    with pytest.raises(ValidationError):
+        services.area_save(actor=admin_user, area=wrong, reason="x")
+    services.area_save(actor=admin_user, area=village, reason="区划调整")
+    assert village.history.get().history_change_reason == "区划调整"
