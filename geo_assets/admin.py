@@ -62,6 +62,9 @@ class AdminAreaAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, LeafletGeoAdminMi
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
 
+    def save_model(self, request, obj, form, change):
+        services.area_save(actor=request.user, area=obj, reason=str(_("edited in the admin")))
+
 
 @admin.register(Department)
 class DepartmentAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdmin):
