@@ -37,11 +37,13 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-assets: $(VENV)/.installed
-	@if [ -f package-lock.json ]; then \
-		if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
-			npm ci --no-audit --no-fund --loglevel=error; fi; \
-		$(PY) scripts/vendor_static.py; fi
+assets: maps/static/vendor/.installed
+
+# Front-end libraries: pinned in package-lock.json, installed with npm, copied into the static files.
+maps/static/vendor/.installed: package-lock.json scripts/vendor_static.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_static.py
+	@touch $@
 
 messages: $(VENV)/.installed
 	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \

@@ -16,10 +16,12 @@ AREA_FILTERS = ("township",)
 
 # Below this data zoom asset tiles carry grid clusters (count per cell) instead of geometries.
 DETAIL_MIN_ZOOM = 12
+# A tile touching more assets than this is served as clusters even at high zoom (checked before building it).
+MAX_DETAIL_FEATURES = 4000
 # Any tile bigger than this is rebuilt aggregated (guarantees the size bound at any density).
 MAX_TILE_BYTES = 500 * 1024
-# Cluster cells per tile side at low zoom (32 × 32 cells → at most 1024 features per tile).
-CLUSTER_CELLS = 32
+# Cluster cells per tile side at low zoom: 8 × 8 cells of 32 px on a 256 px tile (at most 64 features per tile).
+CLUSTER_CELLS = 8
 
 CATEGORY_COLOURS: dict[str, str] = {
     Category.PUBLIC_WELFARE: "#1f78b4",

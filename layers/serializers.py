@@ -1,6 +1,7 @@
 """GeoJSON serializers with explicit fields (no `__all__`: new model fields are not published by accident)."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_gis import build_geometry_geo_schema
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -9,11 +10,19 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geo_assets.models import AdminArea, Asset
 
 HISTORY_LIMIT = 20
+
+
+@extend_schema_field(build_geometry_geo_schema())
+class AnyGeometryField(GeometryField):
+    """A GeoJSON geometry of any type (documented as such in the OpenAPI schema)."""
+
 HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
 
 class AssetFeatureSerializer(GeoFeatureModelSerializer):
-    geometry = GeometryField(read_only=True, precision=6)
+    # The asset's one concrete geometry (point, line or polygon, EPSG:4490 ≈ WGS84): the model's `geometry`
+    # property. layers/schema.py documents it for OpenAPI (it is not a model column).
+    geometry = AnyGeometryField(read_only=True, precision=6)
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     type = serializers.CharField(source="asset_type", read_only=True)
     type_label = serializers.CharField(source="get_asset_type_display", read_only=True)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from geo_assets.models import AdminArea, Asset
-from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_TILE_BYTES
+from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_DETAIL_FEATURES, MAX_TILE_BYTES
 
 EXTENT = 4096
 BUFFER = 64
@@ -57,11 +57,20 @@ def _compiled(qs: QuerySet, *fields: str) -> tuple[str, tuple]:
 
 def tile_assets(qs: QuerySet[Asset], tile: TileId) -> tuple[bytes, str]:
     """The assets tile for a role-scoped, filtered queryset; returns (bytes, "detail" | "clusters")."""
-    if tile.z >= DETAIL_MIN_ZOOM:
+    if tile.z >= DETAIL_MIN_ZOOM and _count_capped(qs, tile, MAX_DETAIL_FEATURES) <= MAX_DETAIL_FEATURES:
         data = tile_assets_detail(qs, tile)
         if len(data) <= MAX_TILE_BYTES:
             return data, "detail"
     return tile_assets_clusters(qs, tile), "clusters"
+
+
+def _count_capped(qs: QuerySet[Asset], tile: TileId, cap: int) -> int:
+    """How many assets touch the tile, counting no further than cap + 1 (a cheap density check)."""
+    limited = qs.filter(geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT)).order_by().values("id")[: cap + 1]
+    base, params = limited.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({base}) b", params)  # noqa: S608 - Django-compiled SQL
+        return cursor.fetchone()[0]
 
 
 def tile_assets_detail(qs: QuerySet[Asset], tile: TileId) -> bytes:
@@ -75,7 +84,7 @@ def tile_assets_detail(qs: QuerySet[Asset], tile: TileId) -> bytes:
                    ST_AsMVTGeom(b.geom_web, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
             FROM ({base}) b
         ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
-    return _fetch(sql, (*params, tile.z, tile.x, tile.y))
+    return _fetch(sql, (tile.z, tile.x, tile.y, *params))
 
 
 def tile_assets_clusters(qs: QuerySet[Asset], tile: TileId) -> bytes:
@@ -94,7 +103,7 @@ def tile_assets_clusters(qs: QuerySet[Asset], tile: TileId) -> bytes:
             GROUP BY floor((ST_X(c.pt) - %s) / %s), floor((ST_Y(c.pt) - %s) / %s)
         )
         SELECT ST_AsMVT(t, 'clusters', {EXTENT}, 'geom') FROM (
-            SELECT g.count, g.category, ST_AsMVTGeom(g.pt, ST_TileEnvelope(%s, %s, %s), {EXTENT}, 0, true) AS geom
+            SELECT g.count, g.count::text AS label, g.category, ST_AsMVTGeom(g.pt, ST_TileEnvelope(%s, %s, %s), {EXTENT}, 0, true) AS geom
             FROM g
         ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
     return _fetch(sql, (*params, tile.z, tile.x, tile.y, minx, cell, miny, cell, tile.z, tile.x, tile.y))

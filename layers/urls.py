@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from layers import views
 
 app_name = "layers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.mvt", views.TileView.as_view(), name="tile"),
+    path("api/v1/layers/", views.RegistryView.as_view(), name="registry"),
+    path("api/v1/assets/", views.AssetListView.as_view(), name="asset-list"),
+    path("api/v1/assets/<str:code>/", views.AssetDetailView.as_view(), name="asset-detail"),
+    path("api/v1/areas/", views.AreaListView.as_view(), name="area-list"),
+    path("api/v1/areas/<str:code>/", views.AreaDetailView.as_view(), name="area-detail"),
+    path("api/v1/areas/<str:code>/summary/", views.AreaSummaryView.as_view(), name="area-summary"),
+    path("api/v1/search/", views.SearchView.as_view(), name="search"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+]

@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from maps import views
 
 app_name = "maps"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.map_page, name="map"),
+    path("assets/<str:code>/", views.asset_page, name="asset"),
+    path("villages/<str:code>/", views.village_report, name="village"),
+    path("basemap/<int:z>/<int:x>/<int:y>.png", views.basemap_tile, name="basemap-tile"),
+]

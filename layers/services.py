@@ -1,0 +1,32 @@
+"""Read-side rules of the map: summaries of what a user may see in an area."""
+
+from django.db.models import Count, Q, Sum
+
+from geo_assets.models import AdminArea, Asset
+from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
+
+
+def area_summary(*, user, area: AdminArea) -> dict:
+    """Counts and investment by category and by status of the assets in an area that the user may see."""
+    qs = Asset.objects.visible_to(user).in_area(area).order_by()
+    by_category = {row["category"]: row for row in qs.values("category").annotate(
+        count=Count("id"), investment=Sum("total_investment"))}
+    by_status = dict(qs.values_list("status").annotate(count=Count("id")))
+    totals = qs.aggregate(count=Count("id"), investment=Sum("total_investment"),
+                          verified=Count("id", filter=Q(last_verified_at__isnull=False)))
+    return {
+        "code": area.code, "name": area.name, "level": area.level, "level_label": area.get_level_display(),
+        "parent_code": area.parent.code if area.parent else None,
+        "parent_name": area.parent.name if area.parent else None,
+        "bbox": list(area.geom.extent),
+        "total": {"count": totals["count"], "investment": totals["investment"] or 0,
+                  "verified": totals["verified"]},
+        "by_category": [
+            {"category": value, "label": label, "count": by_category.get(value, {}).get("count", 0),
+             "investment": by_category.get(value, {}).get("investment") or 0}
+            for value, label in Category.choices
+        ],
+        "by_status": [{"status": value, "label": label, "count": by_status.get(value, 0)}
+                      for value, label in AssetStatus.choices],
+        "report_url": f"/villages/{area.code}/" if area.level == AreaLevel.VILLAGE else None,
+    }

@@ -1,0 +1,213 @@
+"""Vector tiles and the GeoJSON API. Views only translate: scope from geo_assets, filters from layers.filters."""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_gis.pagination import GeoJsonPagination
+
+from geo_assets.access import scope_for
+from geo_assets.models import AdminArea, Asset
+from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
+from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse
+from layers.registry import layer_get, registry_json
+from layers.serializers import AreaFeatureSerializer, AssetDetailSerializer, AssetFeatureSerializer
+from layers.services import area_summary
+from layers.tiles import TileId, data_version, tile_areas, tile_assets
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("township", OpenApiTypes.STR, description="township code(s), comma-separated"),
+    OpenApiParameter("village", OpenApiTypes.STR, description="village code(s), comma-separated"),
+    OpenApiParameter("category", OpenApiTypes.STR, description="category value(s): " + ", ".join(Category.values)),
+    OpenApiParameter("type", OpenApiTypes.STR, description="asset type value(s), comma-separated"),
+    OpenApiParameter("status", OpenApiTypes.STR, description="status value(s): " + ", ".join(AssetStatus.values)),
+    OpenApiParameter("year_min", OpenApiTypes.INT, description="built in or after this year"),
+    OpenApiParameter("year_max", OpenApiTypes.INT, description="built in or before this year"),
+    OpenApiParameter("verified", OpenApiTypes.STR, enum=["yes", "no"], description="verified on site at least once"),
+]
+BBOX_PARAMETER = OpenApiParameter("bbox", OpenApiTypes.STR, description="minx,miny,maxx,maxy in degrees")
+
+
+def _filters(request):
+    try:
+        return asset_filters_parse(request.query_params)
+    except ValidationError as exc:
+        raise ApiValidationError(exc.message_dict)
+
+
+def _scope_key(user) -> str:
+    scope = scope_for(user)
+    return f"{scope.role}:{scope.area_id}:{','.join(scope.asset_types)}"
+
+
+class TileView(APIView):
+    """`/tiles/<layer>/<z>/<x>/<y>.mvt`: Mapbox vector tile, role-scoped and filtered, with ETag."""
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
+    def get(self, request, layer: str, z: int, x: int, y: int):
+        definition = layer_get(layer)
+        tile = TileId(z, x, y)
+        if definition is None or not tile.valid():
+            raise Http404
+        params = {k: v for k, v in request.query_params.items() if k in definition.filters}
+        # Only the layer's own filters count; anything else (e.g. a cache-buster) is ignored.
+        query_key = "&".join(f"{k}={params[k]}" for k in sorted(params))
+        version = data_version(definition.kind)
+        scope_key = _scope_key(request.user) if definition.kind == "assets" else "all"
+        etag = '"' + hashlib.sha256(
+            f"{layer}/{z}/{x}/{y}?{query_key}|{version}|{scope_key}".encode()
+        ).hexdigest()[:32] + '"'
+        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(self._tile(request, definition, tile), content_type=MVT_CONTENT_TYPE)
+        response["ETag"] = etag
+        if definition.kind == "assets" and request.user.is_authenticated:
+            response["Cache-Control"] = "private, no-cache"
+        else:
+            response["Cache-Control"] = "public, max-age=60, must-revalidate"
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
+
+    def _tile(self, request, definition, tile: TileId) -> bytes:
+        if definition.kind == "assets":
+            filters = _filters(request)
+            qs = asset_filters_apply(Asset.objects.visible_to(request.user), filters)
+            data, _mode = tile_assets(qs, tile)
+            return data
+        townships = ()
+        if "township" in definition.filters:
+            townships = tuple(v for v in request.query_params.get("township", "").split(",") if CODE_RE.match(v))
+        return tile_areas(level=definition.level, tile=tile, parent_codes=townships)
+
+
+class AssetPagination(GeoJsonPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@extend_schema(parameters=[*FILTER_PARAMETERS, BBOX_PARAMETER])
+class AssetListView(generics.ListAPIView):
+    """Assets visible to the caller as GeoJSON features, filtered and paginated."""
+
+    serializer_class = AssetFeatureSerializer
+    pagination_class = AssetPagination
+
+    def get_queryset(self):
+        qs = Asset.objects.visible_to(self.request.user).select_related("village", "township")
+        return asset_filters_apply(qs, _filters(self.request)).order_by("code")
+
+
+class AssetDetailView(generics.RetrieveAPIView):
+    """One asset with ownership, owners, custody, funding, last verification and history summary."""
+
+    serializer_class = AssetDetailSerializer
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return (
+            Asset.objects.visible_to(self.request.user)
+            .select_related("village", "township", "department", "disposal")
+            .prefetch_related("funding", "owners")
+        )
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("level", OpenApiTypes.STR, enum=AreaLevel.values),
+    OpenApiParameter("parent", OpenApiTypes.STR, description="parent area code"),
+    OpenApiParameter("point", OpenApiTypes.STR, description="lon,lat: areas covering this point"),
+])
+class AreaListView(generics.ListAPIView):
+    """Administrative boundaries (public information)."""
+
+    serializer_class = AreaFeatureSerializer
+    pagination_class = AssetPagination
+
+    def get_queryset(self):
+        qs = AdminArea.objects.select_related("parent").order_by("code")
+        level = self.request.query_params.get("level")
+        if level:
+            if level not in AreaLevel.values:
+                raise ApiValidationError({"level": "unknown level"})
+            qs = qs.filter(level=level)
+        parent = self.request.query_params.get("parent")
+        if parent:
+            qs = qs.filter(parent__code=parent)
+        point = self.request.query_params.get("point")
+        if point:
+            try:
+                lon, lat = (float(v) for v in point.split(","))
+            except ValueError:
+                raise ApiValidationError({"point": "lon,lat in degrees"})
+            qs = qs.filter(geom__covers=Point(lon, lat, srid=settings.STORAGE_SRID))
+        return qs
+
+
+class AreaDetailView(generics.RetrieveAPIView):
+    serializer_class = AreaFeatureSerializer
+    lookup_field = "code"
+    queryset = AdminArea.objects.select_related("parent")
+
+
+class AreaSummaryView(APIView):
+    """Counts and investment by category of the assets (visible to the caller) in one area."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, code: str):
+        area = get_object_or_404(AdminArea.objects.select_related("parent"), code=code)
+        return Response(area_summary(user=request.user, area=area))
+
+
+class SearchView(APIView):
+    """Search assets by code or name and areas by name or code; at most 10 of each."""
+
+    limit = 10
+
+    @extend_schema(parameters=[OpenApiParameter("q", OpenApiTypes.STR, required=True)],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        q = (request.query_params.get("q") or "").strip()[:100]
+        if not q:
+            return Response({"results": []})
+        results = []
+        assets = (
+            Asset.objects.visible_to(request.user)
+            .filter(Q(code__istartswith=q) | Q(name__icontains=q) | Q(village__name__icontains=q))
+            .select_related("village").order_by("code")[: self.limit]
+        )
+        for asset in assets:
+            results.append({
+                "kind": "asset", "code": asset.code, "name": asset.name,
+                "label": f"{asset.name}（{asset.village.name if asset.village else ''} {asset.code}）",
+                "point": [asset.location.x, asset.location.y] if asset.location else None,
+            })
+        areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).exclude(
+            level=AreaLevel.COUNTY).order_by("level", "code")[: self.limit]
+        for area in areas:
+            results.append({
+                "kind": area.level, "code": area.code, "name": area.name,
+                "label": f"{area.name}（{area.get_level_display()}）", "bbox": list(area.geom.extent),
+            })
+        return Response({"results": results})
+
+
+class RegistryView(APIView):
+    """The layer registry: styles, legend and accepted filters of each layer."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(registry_json())

@@ -1,0 +1,141 @@
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tests.layers.test_tiles import as_user
+
+
+def feature_codes(response) -> set[str]:
+    assert response.status_code == 200, response.content[:300]
+    data = response.json()
+    assert data["type"] == "FeatureCollection"
+    return {f["id"] for f in data["features"]}
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("anonymous", {"road", "greenhouse"}),
+        ("clerk", {"road", "water"}),
+        ("department", {"road"}),
+        ("inspector", {"road", "water", "greenhouse", "livestock"}),
+    ],
+)
+def test_asset_list_obeys_role(world, who, expected):
+    user = None if who == "anonymous" else getattr(world, who)
+    codes = feature_codes(as_user(user).get("/api/v1/assets/"))
+    assert codes == {getattr(world, name).code for name in expected}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("type=road", {"road"}),
+        ("category=operating", {"greenhouse"}),
+        ("township=410324101000", {"road", "water"}),
+        ("year_min=2021", {"greenhouse", "livestock"}),
+        ("verified=yes", {"road"}),
+        ("bbox=111.6,33.9,111.7,34.0", {"livestock"}),
+        ("bbox=111.5,33.8,111.6,33.9&type=road", {"road"}),
+    ],
+)
+def test_asset_list_filters(world, query, expected):
+    codes = feature_codes(as_user(world.inspector).get(f"/api/v1/assets/?{query}"))
+    assert codes == {getattr(world, name).code for name in expected}
+
+
+def test_asset_list_feature_shape_and_pagination(world):
+    data = as_user(world.inspector).get("/api/v1/assets/?page_size=2").json()
+    assert data["count"] == 4 and len(data["features"]) == 2 and data["next"]
+    feature = as_user(world.inspector).get("/api/v1/assets/?type=road").json()["features"][0]
+    assert feature["geometry"]["type"] == "MultiLineString"
+    props = feature["properties"]
+    assert props["name"] == "西南村道路" and props["village_code"] == "410324101001"
+    assert props["township_name"] == "西镇" and props["type"] == "road"
+    assert "custodian_phone" not in props
+
+
+def test_bad_filters_are_400(world):
+    assert Client().get("/api/v1/assets/?bbox=1,2,3").status_code == 400
+    assert Client().get("/api/v1/assets/?verified=maybe").status_code == 400
+    assert Client().get("/api/v1/assets/?township=123").status_code == 400
+
+
+def test_asset_detail_has_ownership_custody_funding_history(world):
+    data = as_user(world.inspector).get(f"/api/v1/assets/{world.road.code}/").json()
+    props = data["properties"]
+    assert props["ownership"]["owner_kind"] == "village_collective"
+    assert props["funding"][0]["source"] == "central" and props["funding"][0]["amount"] == "10.0000"
+    assert "person" in props["custody"]
+    assert props["last_verified_at"].startswith("2025-05-01")
+    assert props["history"]["count"] == 2
+    assert props["page_url"] == f"/assets/{world.road.code}/"
+
+
+@pytest.mark.parametrize(
+    ("who", "asset", "status"),
+    [
+        ("anonymous", "water", 404), ("anonymous", "road", 200),
+        ("clerk", "greenhouse", 404), ("clerk", "water", 200),
+        ("department", "water", 404), ("department", "road", 200),
+        ("inspector", "livestock", 200),
+    ],
+)
+def test_asset_detail_hidden_is_404(world, who, asset, status):
+    user = None if who == "anonymous" else getattr(world, who)
+    assert as_user(user).get(f"/api/v1/assets/{getattr(world, asset).code}/").status_code == status
+
+
+def test_areas_filter_by_level_and_parent(world):
+    assert feature_codes(Client().get("/api/v1/areas/?level=township")) == {"410324101000", "410324102000"}
+    assert feature_codes(Client().get("/api/v1/areas/?parent=410324102000")) == {"410324102001", "410324102002"}
+
+
+def test_area_summary_counts_visible_assets_only(world):
+    public = Client().get("/api/v1/areas/410324101000/summary/").json()
+    assert public["total"]["count"] == 1
+    inspector = as_user(world.inspector).get("/api/v1/areas/410324101000/summary/").json()
+    assert inspector["total"]["count"] == 2
+    by_cat = {row["category"]: row for row in inspector["by_category"]}
+    assert by_cat["public_welfare"]["count"] == 2 and float(by_cat["public_welfare"]["investment"]) == 20.0
+    village = Client().get("/api/v1/areas/410324101001/summary/").json()
+    assert village["report_url"] == "/villages/410324101001/"
+
+
+def test_search_respects_visibility(world):
+    anon = Client().get("/api/v1/search/?q=饮水").json()["results"]
+    assert not [r for r in anon if r["kind"] == "asset"]
+    inspector = as_user(world.inspector).get("/api/v1/search/?q=饮水").json()["results"]
+    assert [r["code"] for r in inspector if r["kind"] == "asset"] == [world.water.code]
+    by_village = Client().get("/api/v1/search/?q=东南村").json()["results"]
+    assert {r["kind"] for r in by_village} == {"asset", "village"}
+
+
+def test_token_auth_and_issue_token_command(world, capsys):
+    call_command("issue_token", "inspector")
+    token = capsys.readouterr().out.strip()
+    assert len(token) == 40
+    call_command("issue_token", "inspector")
+    assert capsys.readouterr().out.strip() == token
+    response = Client().get("/api/v1/assets/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert len(feature_codes(response)) == 4
+    assert Client().get("/api/v1/assets/", HTTP_AUTHORIZATION="Token wrong").status_code in (401, 403)
+
+
+def test_issue_token_unknown_user_fails(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("issue_token", "nobody")
+
+
+def test_openapi_schema(db):
+    response = Client().get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/assets/" in paths and "/api/v1/assets/{code}/" in paths and "/api/v1/areas/" in paths
+
+
+def test_registry(db):
+    data = Client().get("/api/v1/layers/").json()
+    assert {layer["name"] for layer in data["layers"]} == {"townships", "villages", "assets"}

@@ -1,0 +1,178 @@
+import json
+
+import pytest
+
+from tests.layers.conftest import make_world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+VIEW = "/#map=12/33.90000/111.60000"
+
+
+@pytest.fixture
+def world(transactional_db):
+    return make_world()
+
+
+def until(page, expression: str, timeout: int = 15000):
+    """page.wait_for_function, failing with what the map has drawn (easier diagnosis)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(expression, timeout=timeout)
+    except PlaywrightTimeout:
+        stats = page.evaluate("JSON.stringify(window.__mapStats) + ' ' + location.hash")
+        raise AssertionError(f"timed out waiting for {expression}; map: {stats}") from None
+
+
+def wait_drawn(page, *, assets: bool = True, villages: int = 4):
+    until(page, "window.__mapIdle && window.__mapIdle()", timeout=15000)
+    condition = f"Object.keys(window.__mapStats.villages).length >= {villages}"
+    if assets:
+        condition += " && (Object.keys(window.__mapStats.assets).length > 0 || window.__mapStats.clusters > 0)"
+    until(page, condition, timeout=15000)
+
+
+def wait_assets(page, expected):
+    target = json.dumps(json.dumps(sorted(expected), separators=(",", ":")))
+    until(page, f"JSON.stringify(Object.keys(window.__mapStats.assets).sort()) === {target}", timeout=15000)
+
+
+def drawn_assets(page) -> set[str]:
+    return set(page.evaluate("Object.keys(window.__mapStats.assets)"))
+
+
+def assert_local_and_clean(watch):
+    assert watch.hosts <= {"127.0.0.1", "localhost"}, watch.hosts
+    assert watch.errors == [], watch.errors
+
+
+def test_boundaries_and_assets_are_drawn(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    assert set(page.evaluate("Object.keys(window.__mapStats.villages)")) == {
+        "410324101001", "410324101002", "410324102001", "410324102002"}
+    assert set(page.evaluate("Object.keys(window.__mapStats.townships)")) == {"410324101000", "410324102000"}
+    assert drawn_assets(page) == {world.road.code, world.water.code, world.greenhouse.code, world.livestock.code}
+    assert any("/tiles/assets/12/" in u for u in watch.urls)
+    assert_local_and_clean(watch)
+
+
+def click_lonlat(page, lon: float, lat: float):
+    point = page.evaluate(f"(() => {{ const p = window.__map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+
+
+def test_filter_changes_what_is_drawn(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    page.uncheck("input[name=category_all][value=operating]")
+    page.uncheck("input[name=category_all][value=household]")
+    expected = sorted([world.road.code, world.water.code])
+    wait_assets(page, expected)
+    until(page, "window.__mapIdle()")
+    assert drawn_assets(page) == set(expected)
+    assert "type=" in page.url
+    page.select_option("select[name=verified]", "yes")
+    wait_assets(page, [world.road.code])
+    assert "verified=yes" in page.url
+    assert_local_and_clean(watch)
+
+
+def test_click_asset_opens_its_panel(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    centre = world.greenhouse.point
+    click_lonlat(page, centre.x, centre.y)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'",
+                           timeout=10000)
+    panel = page.locator("#side-panel")
+    assert panel.is_visible()
+    assert page.locator("#side-title").inner_text() == "东南村大棚"
+    text = panel.inner_text()
+    for heading in ("产权", "管护", "资金来源", "最近核查", "变更记录"):
+        assert heading in text
+    assert page.locator("#asset-page-link").get_attribute("href") == f"/assets/{world.greenhouse.code}/"
+    assert f"asset={world.greenhouse.code}" in page.url
+    assert_local_and_clean(watch)
+
+
+def test_permalink_restores_view_and_filters(world, open_page):
+    page, watch = open_page("/#map=13/33.85000/111.55000", user=world.inspector)
+    wait_drawn(page)
+    page.select_option("select[name=township]", "410324101000")
+    until(page, "location.hash.includes('township=410324101000')")
+    until(page, "window.__mapIdle()")
+    page.evaluate("window.__map.setView([33.86, 111.56], 13)")
+    until(page, "location.hash.includes('map=13/33.8') && !location.hash.includes('33.85000')")
+    url = page.url
+    z, lat, lon = (float(v) for v in url.split("map=")[1].split("&")[0].split("/"))
+    first_assets = drawn_assets(page)
+    second, watch2 = open_page(url[url.index("/#"):], user=world.inspector)
+    wait_drawn(second, assets=False, villages=2)
+    until(second, "window.__mapIdle()")
+    state = second.evaluate("(() => { const c = window.__map.getCenter(); return [window.__map.getZoom(), c.lat, c.lng]; })()")
+    assert state[0] == z == 13 and abs(state[1] - lat) < 2e-4 and abs(state[2] - lon) < 2e-4
+    assert second.locator("select[name=township]").input_value() == "410324101000"
+    assert drawn_assets(second) == first_assets
+    assert world.greenhouse.code not in first_assets
+    assert second.url == url
+    assert_local_and_clean(watch)
+    assert_local_and_clean(watch2)
+
+
+def test_click_village_zooms_and_summarises(world, open_page):
+    page, watch = open_page("/#map=11/33.90000/111.60000", user=world.inspector)
+    wait_drawn(page)
+    click_lonlat(page, 111.58, 33.97)  # inside 西北村, away from its asset
+    until(page, "document.getElementById('side-panel').dataset.code === '410324101002'", timeout=10000)
+    assert "西北村" in page.locator("#side-title").inner_text()
+    assert page.locator("#village-report-link").get_attribute("href") == "/villages/410324101002/"
+    until(page, "window.__map.getZoom() > 11")
+    assert_local_and_clean(watch)
+
+
+def test_search_and_public_visibility(world, open_page):
+    page, watch = open_page(VIEW)
+    wait_drawn(page)
+    assert drawn_assets(page) == {world.road.code, world.greenhouse.code}
+    page.fill("#search-q", "大棚")
+    page.click("#search-results li[data-kind=asset] button")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    page.fill("#search-q", "饮水")
+    page.wait_for_selector("#search-results li.empty")
+    assert_local_and_clean(watch)
+
+
+def test_phone_width_and_escaping(world, open_page):
+    from geo_assets import services
+
+    services.asset_update(actor=world.admin, asset=world.greenhouse,
+                          changes={"name": "<img src=x onerror=alert(1)>大棚"}, reason="test")
+    page, watch = open_page(VIEW, user=world.inspector, width=375, height=700)
+    wait_drawn(page)
+    assert page.locator("#toggle-filters").is_visible()
+    assert not page.locator("#filter-panel").is_visible() or page.locator("#filter-panel").bounding_box()["x"] < 0
+    page.click("#toggle-filters")
+    until(page, "document.getElementById('filter-panel').getBoundingClientRect().left >= 0")
+    page.click("#toggle-filters")
+    until(page, "document.getElementById('filter-panel').getBoundingClientRect().right <= 0")
+    centre = world.greenhouse.point
+    page.evaluate(f"window.__map.setView([{centre.y}, {centre.x}], 14)")
+    until(page, "window.__mapIdle()")
+    click_lonlat(page, centre.x, centre.y)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    assert page.locator("#side-title").inner_text() == "<img src=x onerror=alert(1)>大棚"
+    assert page.locator("#side-panel img").count() == 0
+    assert page.locator("#side-panel").bounding_box()["width"] <= 375
+    assert_local_and_clean(watch)
+
+
+def test_asset_permalink_opens_panel_and_zooms(world, open_page):
+    page, watch = open_page(f"/#asset={world.greenhouse.code}", user=world.inspector)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, "window.__map.getZoom() >= 14")
+    until(page, "window.__mapIdle()")
+    assert world.greenhouse.code in drawn_assets(page)
+    assert_local_and_clean(watch)

@@ -1,0 +1,61 @@
+import pytest
+from django.test import Client
+
+from tests.layers.conftest import make_world
+
+
+@pytest.fixture
+def world(db):
+    return make_world()
+
+
+def client_for(user):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_map_page_renders_local_assets_only(world):
+    response = Client().get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="map-config"' in html and "protomaps-leaflet.js" in html and "leaflet/leaflet.js" in html
+    assert "https://" not in html.split('id="map-config"')[0].split("</head>")[0]
+
+
+def test_asset_page_respects_visibility(world):
+    assert Client().get(f"/assets/{world.water.code}/").status_code == 404
+    assert Client().get(f"/assets/{world.road.code}/").status_code == 200
+    page = client_for(world.inspector).get(f"/assets/{world.water.code}/")
+    assert page.status_code == 200 and "西北村饮水站" in page.content.decode()
+    assert client_for(world.clerk).get(f"/assets/{world.greenhouse.code}/").status_code == 404
+
+
+def test_village_report_lists_visible_assets(world):
+    public = Client().get("/villages/410324101002/").content.decode()
+    assert "西北村饮水站" not in public
+    inspector = client_for(world.inspector).get("/villages/410324101002/").content.decode()
+    assert "西北村饮水站" in inspector
+    assert Client().get("/villages/410324101000/").status_code == 404
+
+
+def test_offline_basemap_tiles(settings, tmp_path, db):
+    settings.OFFLINE_TILES_DIR = tmp_path
+    assert Client().get("/basemap/3/1/2.png").status_code == 404
+    (tmp_path / "3" / "1").mkdir(parents=True)
+    (tmp_path / "3" / "1" / "2.png").write_bytes(b"\x89PNG\r\n")
+    response = Client().get("/basemap/3/1/2.png")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+
+
+def test_basemaps_from_settings(settings, db):
+    from maps.basemaps import basemap_default, basemaps_available
+
+    settings.TIANDITU_KEY = ""
+    assert "tianditu" not in [b["id"] for b in basemaps_available()]
+    settings.TIANDITU_KEY = "abc"
+    tianditu = [b for b in basemaps_available() if b["id"] == "tianditu"][0]
+    assert tianditu["layers"][0]["url"].endswith("tk=abc")
+    settings.BASEMAP_DEFAULT = "nonsense"
+    assert basemap_default() == "none"
