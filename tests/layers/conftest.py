@@ -11,6 +11,14 @@ from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import E, N, S, W, make_areas, make_asset, make_department, make_user
 
+# Which of the world's assets each caller sees, whatever the endpoint.
+ROLE_VISIBLE = [
+    ("anonymous", {"road", "greenhouse"}),
+    ("clerk", {"road", "water"}),
+    ("department", {"road"}),
+    ("inspector", {"road", "water", "greenhouse", "livestock"}),
+]
+
 
 @dataclass
 class World:

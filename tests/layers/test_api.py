@@ -2,6 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from tests.layers.conftest import ROLE_VISIBLE
 from tests.layers.test_tiles import as_user
 
 
@@ -12,15 +13,7 @@ def feature_codes(response) -> set[str]:
     return {f["id"] for f in data["features"]}
 
 
-@pytest.mark.parametrize(
-    ("who", "expected"),
-    [
-        ("anonymous", {"road", "greenhouse"}),
-        ("clerk", {"road", "water"}),
-        ("department", {"road"}),
-        ("inspector", {"road", "water", "greenhouse", "livestock"}),
-    ],
-)
+@pytest.mark.parametrize(("who", "expected"), ROLE_VISIBLE)
 def test_asset_list_obeys_role(world, who, expected):
     user = None if who == "anonymous" else getattr(world, who)
     codes = feature_codes(as_user(user).get("/api/v1/assets/"))

@@ -3,7 +3,7 @@ from django.test import Client
 
 from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_TILE_BYTES
 from layers.tiles import TileId, tile_assets_clusters
-from tests.layers.conftest import codes, county_features, county_tiles, decode
+from tests.layers.conftest import ROLE_VISIBLE, codes, county_features, county_tiles, decode
 
 Z = DETAIL_MIN_ZOOM + 2
 
@@ -35,15 +35,7 @@ def test_tile_content_type_and_geometry_kinds(world):
     assert {"Point", "LineString", "Polygon"} <= kinds
 
 
-@pytest.mark.parametrize(
-    ("who", "expected"),
-    [
-        ("anonymous", {"road", "greenhouse"}),
-        ("clerk", {"road", "water"}),
-        ("department", {"road"}),
-        ("inspector", {"road", "water", "greenhouse", "livestock"}),
-    ],
-)
+@pytest.mark.parametrize(("who", "expected"), ROLE_VISIBLE)
 def test_tiles_obey_role_and_area(world, who, expected):
     user = None if who == "anonymous" else getattr(world, who)
     feats = county_features(as_user(user), "assets", Z, data_layer="assets")
