@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -175,4 +176,22 @@ def test_asset_permalink_opens_panel_and_zooms(world, open_page):
     until(page, "window.__map.getZoom() >= 14")
     until(page, "window.__mapIdle()")
     assert world.greenhouse.code in drawn_assets(page)
+    assert_local_and_clean(watch)
+
+
+def test_demo_county_is_drawn_at_the_opening_view(transactional_db, open_page):
+    """The real demo county (load_demo): every township and village outline and the asset clusters appear."""
+    from django.core.management import call_command
+
+    from geo_assets.models import AdminArea
+
+    call_command("load_demo", "--townships", "4", "--villages-per-township", "8", "--assets-per-village", "8",
+                 stdout=io.StringIO())
+    page, watch = open_page("/")
+    wait_drawn(page, villages=32)
+    villages = set(AdminArea.objects.villages().values_list("code", flat=True))
+    townships = set(AdminArea.objects.townships().values_list("code", flat=True))
+    assert set(page.evaluate("Object.keys(window.__mapStats.villages)")) == villages
+    assert set(page.evaluate("Object.keys(window.__mapStats.townships)")) == townships
+    assert page.evaluate("window.__mapStats.clusters") > 0  # opening zoom shows clusters of published assets
     assert_local_and_clean(watch)
