@@ -16,8 +16,16 @@ as_pg() {  # PostgreSQL refuses to run as root: use the postgres OS user then.
 mkdir -p "$top/var/log" "$run"
 if [ "$(id -u)" = 0 ]; then
   chown postgres "$run" "$top/var/log"
-  # postgres must be able to reach var/ through the project's parent folders
-  chmod o+x "$top" "$top/var" 2>/dev/null || true
+  # The postgres user must be able to reach var/ through every parent folder (e.g. a clone under /root):
+  # grant traverse-only permission (o+x, no listing) where it is missing.
+  dir="$top/var"
+  while ! runuser -u postgres -- test -x "$top/var" 2>/dev/null && [ "$dir" != / ]; do
+    if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+      echo "granting the postgres user traverse permission (o+x) on $dir" >&2
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
 fi
 
 if [ ! -s "$data/PG_VERSION" ]; then
