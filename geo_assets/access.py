@@ -1,10 +1,14 @@
-"""Who may see and change what: roles scoped by area and sector. Used by querysets and services only."""
+"""Who may see and change what: roles scoped by area and sector — the one definition, used by the querysets,
+the services, the importers and the admin."""
 
 from dataclasses import dataclass
+
+from django.db.models import Q
 
 from geo_assets.taxonomy import Role
 
 FULL_READ_ROLES = frozenset({Role.COUNTY_ADMIN, Role.INSPECTOR})
+EDITING_ROLES = frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP, Role.VILLAGE})
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,41 @@ class Scope:
     @property
     def is_county_admin(self) -> bool:
         return self.role == Role.COUNTY_ADMIN
+
+    @property
+    def sees_change_authors(self) -> bool:
+        """Who changed a record and why (user names, file names, notes) is for staff roles, not the public."""
+        return self.role != Role.PUBLIC
+
+    @property
+    def edits_anything(self) -> bool:
+        return self.role in EDITING_ROLES
+
+    def assets_q(self, *, for_edit: bool) -> Q | None:
+        """The assets this scope sees (or changes) as a filter; None means all."""
+        if self.is_county_admin:
+            return None
+        if self.role == Role.DEPARTMENT:
+            return Q(asset_type__in=self.asset_types)
+        if self.role == Role.TOWNSHIP:
+            return Q(township_id=self.area_id)
+        if self.role == Role.VILLAGE:
+            return Q(village_id=self.area_id)
+        if self.role == Role.INSPECTOR and not for_edit:
+            return None
+        return Q(pk__in=[]) if for_edit else Q(is_published=True)
+
+    def covers(self, *, asset_type: str, village_id: int | None, township_id: int | None) -> bool:
+        """Would an asset with these values be editable in this scope? (The in-memory twin of assets_q.)"""
+        if self.is_county_admin:
+            return True
+        if self.role == Role.DEPARTMENT:
+            return asset_type in self.asset_types
+        if self.role == Role.TOWNSHIP:
+            return township_id is not None and township_id == self.area_id
+        if self.role == Role.VILLAGE:
+            return village_id is not None and village_id == self.area_id
+        return False
 
 
 PUBLIC_SCOPE = Scope(role=Role.PUBLIC)

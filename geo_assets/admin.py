@@ -25,11 +25,18 @@ class NoDeleteAdminMixin:
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
 
-    def history_view(self, request, object_id, extra_context=None):
-        # simple-history falls back to the history rows of objects outside get_queryset(): refuse those.
+    def _require_in_queryset(self, request, object_id) -> None:
+        # simple-history serves the history rows of objects outside get_queryset(): refuse those.
         if not self.get_queryset(request).filter(pk=object_id if str(object_id).isdigit() else None).exists():
             raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_in_queryset(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_in_queryset(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -174,7 +181,7 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         if not (request.user.is_active and request.user.is_staff):
             return False
-        if scope_for(request.user).role in ("inspector", "public"):
+        if not scope_for(request.user).edits_anything:
             return False
         return obj is None or Asset.objects.editable_by(request.user).filter(pk=obj.pk).exists()
 

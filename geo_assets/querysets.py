@@ -3,24 +3,9 @@
 from django.contrib.gis.db import models
 from django.db.models import Q
 
-from geo_assets.access import Scope, scope_for
+from geo_assets.access import scope_for
 from geo_assets.errors import DeletionForbidden
 from geo_assets.taxonomy import AreaLevel, Role
-
-
-def _asset_scope_q(scope: Scope, *, for_edit: bool) -> Q | None:
-    """Q for the assets a scope covers; None means all."""
-    if scope.is_county_admin:
-        return None
-    if scope.role == Role.INSPECTOR:
-        return Q(pk__in=[]) if for_edit else None
-    if scope.role == Role.DEPARTMENT:
-        return Q(asset_type__in=scope.asset_types)
-    if scope.role == Role.TOWNSHIP:
-        return Q(township_id=scope.area_id)
-    if scope.role == Role.VILLAGE:
-        return Q(village_id=scope.area_id)
-    return Q(pk__in=[]) if for_edit else Q(is_published=True)
 
 
 class RegisterQuerySet(models.QuerySet):
@@ -30,11 +15,11 @@ class RegisterQuerySet(models.QuerySet):
 
 class AssetQuerySet(RegisterQuerySet):
     def visible_to(self, user):
-        q = _asset_scope_q(scope_for(user), for_edit=False)
+        q = scope_for(user).assets_q(for_edit=False)
         return self if q is None else self.filter(q)
 
     def editable_by(self, user):
-        q = _asset_scope_q(scope_for(user), for_edit=True)
+        q = scope_for(user).assets_q(for_edit=True)
         return self if q is None else self.filter(q)
 
     def active(self):

@@ -81,16 +81,8 @@ def _require_editable(actor, asset: Asset) -> None:
 
 def _in_scope_unsaved(actor, asset: Asset) -> bool:
     """Would the asset, as it is now in memory, fall inside the actor's scope?"""
-    scope = scope_for(actor)
-    if scope.is_county_admin:
-        return True
-    if scope.role == "department":
-        return asset.asset_type in scope.asset_types
-    if scope.role == "township":
-        return asset.township_id == scope.area_id
-    if scope.role == "village":
-        return asset.village_id == scope.area_id
-    return False
+    return scope_for(actor).covers(asset_type=asset.asset_type, village_id=asset.village_id,
+                                   township_id=asset.township_id)
 
 
 def asset_locate(*, asset: Asset) -> None:
@@ -149,8 +141,11 @@ def _asset_code_next(asset: Asset) -> str:
 
 def asset_check(*, actor, asset: Asset) -> None:
     """Apply and check every rule on an asset in memory, without saving it."""
-    if asset.status == AssetStatus.DISPOSED and not Disposal.objects.filter(asset_id=asset.pk).exists():
+    disposed = asset.pk is not None and Disposal.objects.filter(asset_id=asset.pk).exists()
+    if asset.status == AssetStatus.DISPOSED and not disposed:
         raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
+    if disposed and asset.status != AssetStatus.DISPOSED:
+        raise ValidationError({"status": _("The asset has been disposed of; its status cannot change any more.")})
     _asset_apply_rules(asset)
     asset_locate(asset=asset)
     _require_editable(actor, asset)
@@ -212,8 +207,9 @@ def asset_register(
         _funding_validate(funding)
         asset.total_investment = _funding_total(funding)
     _shares_validate_for(asset, owners)
-    asset_save(actor=actor, asset=asset, reason=reason or _("entered in the register"))
-    _children_replace(asset, funding, owners, reason=reason)
+    reason = reason or _("entered in the register")
+    asset_save(actor=actor, asset=asset, reason=reason)
+    _children_replace(asset, funding, owners, actor=actor, reason=reason)
     return asset
 
 
@@ -249,8 +245,9 @@ def asset_update(
     if owners is not None:
         owners = list(owners)
         _shares_validate_for(asset, owners)
-    asset_save(actor=actor, asset=asset, reason=reason or _("changed"))
-    _children_replace(asset, funding, owners, reason=reason)
+    reason = reason or _("changed")
+    asset_save(actor=actor, asset=asset, reason=reason)
+    _children_replace(asset, funding, owners, actor=actor, reason=reason)
     return asset
 
 
@@ -276,7 +273,7 @@ def _funding_validate(funding: list[tuple[str, Decimal]]) -> None:
             raise ValidationError({"funding": _("A funding amount cannot be negative.")})
 
 
-def _children_replace(asset: Asset, funding, owners, *, reason: str) -> None:
+def _children_replace(asset: Asset, funding, owners, *, actor, reason: str) -> None:
     """Sync funding lines and owner shares: update in place, add new, and zero out lines no longer listed."""
     if funding is not None:
         existing = {line.source: line for line in asset.funding.all()}
@@ -284,28 +281,30 @@ def _children_replace(asset: Asset, funding, owners, *, reason: str) -> None:
             line = existing.pop(source, None) or FundingLine(asset=asset, source=source)
             if line.pk is None or line.amount != Decimal(amount):
                 line.amount = Decimal(amount)
-                _child_save(line, reason)
+                _child_save(line, reason, actor)
         for line in existing.values():
             if line.amount != 0:
                 line.amount = Decimal("0")
-                _child_save(line, reason)
+                _child_save(line, reason, actor)
     if owners is not None:
         existing_shares = {s.owner_name: s for s in asset.owners.all()}
         for share in owners:
             row = existing_shares.pop(share.owner_name, None) or OwnerShare(asset=asset, owner_name=share.owner_name)
             if row.pk is None or (row.owner_kind, row.share) != (share.owner_kind, share.share):
                 row.owner_kind, row.share = share.owner_kind, share.share
-                _child_save(row, reason)
+                _child_save(row, reason, actor)
         for row in existing_shares.values():
             # A former owner keeps its row (nothing is deleted) with a zero share.
             if row.share != 0:
                 row.share = Decimal("0")
-                _child_save(row, reason)
+                _child_save(row, reason, actor)
 
 
-def _child_save(obj, reason: str) -> None:
+def _child_save(obj, reason: str, actor) -> None:
     obj.full_clean()
     obj._change_reason = reason
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        obj._history_user = actor
     obj.save()
 
 
@@ -331,6 +330,9 @@ def asset_dispose(
         proceeds=proceeds, recorded_by=actor,
     )
     disposal.full_clean()
+    disposal._change_reason = approval_reference
+    if getattr(actor, "is_authenticated", False):
+        disposal._history_user = actor
     disposal.save()
     asset.status = AssetStatus.DISPOSED
     asset._change_reason = _("disposed: %(ref)s") % {"ref": approval_reference}
@@ -347,7 +349,7 @@ def asset_funding_set(*, actor, asset: Asset, funding: Iterable[tuple[str, Decim
     _funding_validate(funding)
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require_editable(actor, asset)
-    _children_replace(asset, funding, None, reason=reason)
+    _children_replace(asset, funding, None, actor=actor, reason=reason)
     total = _funding_total(funding)
     if funding and asset.total_investment != total:
         asset.total_investment = total
@@ -362,7 +364,7 @@ def asset_owners_set(*, actor, asset: Asset, owners: Iterable[Share], reason: st
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require_editable(actor, asset)
     _shares_validate_for(asset, owners)
-    _children_replace(asset, None, owners, reason=reason)
+    _children_replace(asset, None, owners, actor=actor, reason=reason)
     return asset
 
 

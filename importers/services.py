@@ -222,16 +222,7 @@ class _Context:
         return self.county is not None and self.county.covers(geom)
 
     def may_create(self, asset_type: str, village: AdminArea) -> bool:
-        s = self.scope
-        if s.is_county_admin:
-            return True
-        if s.role == Role.DEPARTMENT:
-            return asset_type in s.asset_types
-        if s.role == Role.TOWNSHIP:
-            return village.parent_id == s.area_id
-        if s.role == Role.VILLAGE:
-            return village.pk == s.area_id
-        return False
+        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id)
 
 
 @dataclass

@@ -15,13 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea
-from geo_assets.taxonomy import Role
 from importers import jobs, readers, services, vocab
 from importers.coords import crs_parse
 from importers.models import ImportJob
 
 UPLOAD_EXTS = sorted(readers.SUPPORTED_EXTS - {".shp", ".txt"})
-EDITING_ROLES = {Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP, Role.VILLAGE}
 
 
 class UploadForm(forms.Form):
@@ -55,7 +53,7 @@ class UploadForm(forms.Form):
 
 
 def _require_editor(user) -> None:
-    if scope_for(user).role not in EDITING_ROLES:
+    if not scope_for(user).edits_anything:
         raise PermissionDenied("您的账户没有导入资产的权限。")
 
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
 
 HISTORY_LIMIT = 20
@@ -109,13 +110,15 @@ class AssetDetailSerializer(AssetFeatureSerializer):
     @extend_schema_field(serializers.DictField())
     def get_history(self, asset):
         records = asset.history.select_related("history_user").order_by("-history_date")
+        request = self.context.get("request")
+        staff = request is not None and scope_for(request.user).sees_change_authors
         return {
             "count": records.count(),
             "recent": [
                 {
                     "date": r.history_date, "type": str(HISTORY_TYPES.get(r.history_type, r.history_type)),
-                    "user": r.history_user.get_username() if r.history_user else None,
-                    "reason": r.history_change_reason or "",
+                    "user": (r.history_user.get_username() if r.history_user else None) if staff else None,
+                    "reason": (r.history_change_reason or "") if staff else "",
                 }
                 for r in records[:HISTORY_LIMIT]
             ],

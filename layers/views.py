@@ -41,9 +41,9 @@ FILTER_PARAMETERS = [
 BBOX_PARAMETER = OpenApiParameter("bbox", OpenApiTypes.STR, description="minx,miny,maxx,maxy in degrees")
 
 
-def _filters(request):
+def _filters(request, params=None):
     try:
-        return asset_filters_parse(request.query_params)
+        return asset_filters_parse(request.query_params if params is None else params)
     except ValidationError as exc:
         raise ApiValidationError(exc.message_dict)
 
@@ -73,7 +73,7 @@ class TileView(APIView):
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponseNotModified()
         else:
-            response = HttpResponse(self._tile(request, definition, tile), content_type=MVT_CONTENT_TYPE)
+            response = HttpResponse(self._tile(request, definition, tile, params), content_type=MVT_CONTENT_TYPE)
         response["ETag"] = etag
         if definition.kind == "assets" and request.user.is_authenticated:
             response["Cache-Control"] = "private, no-cache"
@@ -82,15 +82,16 @@ class TileView(APIView):
         patch_vary_headers(response, ("Cookie", "Authorization"))
         return response
 
-    def _tile(self, request, definition, tile: TileId) -> bytes:
+    def _tile(self, request, definition, tile: TileId, params: dict) -> bytes:
+        # only the parameters that make up the ETag may shape the tile
         if definition.kind == "assets":
-            filters = _filters(request)
+            filters = _filters(request, params)
             qs = asset_filters_apply(Asset.objects.visible_to(request.user), filters)
             data, _mode = tile_assets(qs, tile)
             return data
         townships = ()
         if "township" in definition.filters:
-            townships = tuple(v for v in request.query_params.get("township", "").split(",") if CODE_RE.match(v))
+            townships = tuple(v for v in params.get("township", "").split(",") if CODE_RE.match(v))
         return tile_areas(level=definition.level, tile=tile, parent_codes=townships)
 
 

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
 from geo_assets.taxonomy import AreaLevel
 from layers.registry import registry_json
@@ -41,6 +42,7 @@ def asset_page(request, code: str):
         "funding": [f for f in asset.funding.all() if f.amount > 0],
         "owners": [o for o in asset.owners.all() if o.share > 0],
         "history": history,
+        "show_authors": scope_for(request.user).sees_change_authors,
     })
 
 

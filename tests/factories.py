@@ -80,10 +80,10 @@ def make_admin():
 
 
 def make_asset(*, actor, name: str = "村组道路", asset_type: str = AssetType.ROAD, geometry=None, area=None,
-               funding=(("central", Decimal("10")),), owners=(), **fields):
+               funding=(("central", Decimal("10")),), owners=(), reason="", **fields):
     if geometry is None:
         geometry = road_in(area) if asset_type == AssetType.ROAD else centre(area)
     return services.asset_register(
         actor=actor, fields={"name": name, "asset_type": asset_type, **fields}, geometry=geometry, funding=funding,
-        owners=owners,
+        owners=owners, reason=reason,
     )

@@ -164,3 +164,17 @@ def test_chinese_by_default_whatever_the_browser_says_english_on_request(client,
     client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
     page = client.get(reverse("admin:login"))
     assert "Username" in page.text and page["Content-Language"] == "en"
+
+
+def test_history_version_page_of_another_township_is_refused(client, setup):
+    _areas, clerk, _inspector, _west, east = setup
+    client.force_login(clerk)
+    version = east.history.latest("history_date")
+    url = reverse("admin:geo_assets_asset_simple_history", args=[east.pk, version.history_id])
+    assert client.get(url).status_code == 404
+
+
+def test_asset_list_has_import_and_export_buttons(client, setup):
+    client.force_login(setup[1])
+    page = client.get(reverse("admin:geo_assets_asset_changelist")).content.decode()
+    assert reverse("importers:export") + "?format=xlsx" in page and reverse("importers:upload") in page

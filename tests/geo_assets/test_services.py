@@ -169,3 +169,25 @@ def test_area_save_is_for_county_admins_with_the_right_parent(areas, admin_user)
         services.area_save(actor=admin_user, area=wrong, reason="x")
     services.area_save(actor=admin_user, area=village, reason="区划调整")
     assert village.history.get().history_change_reason == "区划调整"
+
+
+def test_a_disposed_asset_cannot_come_back(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south)
+    services.asset_dispose(actor=admin_user, asset=asset, method=DisposalMethod.SCRAP,
+                           approval_reference="栾扶资处〔2026〕9号", approved_on=datetime.date(2026, 3, 1))
+    with pytest.raises(ValidationError) as error:
+        services.asset_update(actor=admin_user, asset=asset, changes={"status": AssetStatus.IN_USE})
+    assert "status" in error.value.message_dict
+    asset.refresh_from_db()
+    assert asset.status == AssetStatus.DISPOSED
+    services.asset_update(actor=admin_user, asset=asset, changes={"note": "处置后补记"})  # corrections still allowed
+
+
+def test_children_and_disposal_history_name_the_actor_outside_a_request(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_south, reason="导入: 台账.xlsx")
+    line = asset.funding.get()
+    assert line.history.get().history_user == admin_user
+    assert line.history.get().history_change_reason == "导入: 台账.xlsx"
+    disposal = services.asset_dispose(actor=admin_user, asset=asset, method=DisposalMethod.SCRAP,
+                                      approval_reference="栾扶资处〔2026〕10号", approved_on=datetime.date(2026, 3, 1))
+    assert disposal.history.get().history_user == admin_user

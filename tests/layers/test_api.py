@@ -132,3 +132,12 @@ def test_openapi_schema(db):
 def test_registry(db):
     data = Client().get("/api/v1/layers/").json()
     assert {layer["name"] for layer in data["layers"]} == {"townships", "villages", "assets"}
+
+
+def test_public_does_not_see_who_changed_an_asset(world):
+    public = as_user(None).get(f"/api/v1/assets/{world.road.code}/").json()
+    recent = public["properties"]["history"]["recent"] if "properties" in public else public["history"]["recent"]
+    assert recent and all(r["user"] is None and r["reason"] == "" for r in recent)
+    staff = as_user(world.inspector).get(f"/api/v1/assets/{world.road.code}/").json()
+    recent = staff["properties"]["history"]["recent"] if "properties" in staff else staff["history"]["recent"]
+    assert any(r["user"] for r in recent)

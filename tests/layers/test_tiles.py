@@ -181,3 +181,18 @@ def test_dense_high_zoom_tile_falls_back_to_clusters(world, monkeypatch):
     monkeypatch.setattr(tiles, "MAX_DETAIL_FEATURES", 0)
     feats = county_features(as_user(world.inspector), "assets", Z)
     assert "clusters" in feats and sum(f["count"] for f in feats["clusters"]) == 4
+
+
+def test_parameters_outside_the_etag_do_not_shape_the_tile(world):
+    """A parameter the layer does not accept (e.g. bbox) must not change the content under the same ETag."""
+    client = as_user(world.inspector)
+    z, x, y = county_tiles(14)[0]
+    for tz, tx, ty in county_tiles(14):
+        plain = client.get(f"/tiles/assets/{tz}/{tx}/{ty}.mvt")
+        if decode(plain.content):
+            z, x, y = tz, tx, ty
+            break
+    plain = client.get(f"/tiles/assets/{z}/{x}/{y}.mvt")
+    boxed = client.get(f"/tiles/assets/{z}/{x}/{y}.mvt?bbox=0,0,1,1")
+    assert boxed["ETag"] == plain["ETag"]
+    assert boxed.content == plain.content and decode(plain.content)

@@ -78,6 +78,8 @@ def test_filter_changes_what_is_drawn(world, open_page):
     page.select_option("select[name=verified]", "yes")
     wait_assets(page, [world.road.code])
     assert "verified=yes" in page.url
+    page.select_option("select[name=township]", world.road.township.code)
+    until(page, f"document.querySelector('a.export').href.indexOf('township={world.road.township.code}') > 0")
     assert_local_and_clean(watch)
 
 

@@ -59,3 +59,20 @@ def test_basemaps_from_settings(settings, db):
     assert tianditu["layers"][0]["url"].endswith("tk=abc")
     settings.BASEMAP_DEFAULT = "nonsense"
     assert basemap_default() == "none"
+
+
+def test_asset_page_hides_change_authors_from_the_public(world):
+    staff_page = client_for(world.inspector).get(f"/assets/{world.road.code}/").content.decode()
+    public_page = client_for(None).get(f"/assets/{world.road.code}/").content.decode()
+    assert world.admin.username in staff_page
+    assert world.admin.username not in public_page
+
+
+def test_village_report_offers_exports_of_that_village(world):
+    code = world.road.village.code
+    page = client_for(world.inspector).get(f"/villages/{code}/").content.decode()
+    assert f"/import/export/?format=xlsx&amp;village={code}" in page
+    response = client_for(world.inspector).get(f"/import/export/?format=csv&village={code}")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert world.road.code in body and world.greenhouse.code not in body

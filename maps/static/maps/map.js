@@ -85,6 +85,17 @@
     new URLSearchParams(filterQuery()).forEach(function (v, k) { p.set(k, v); });
     if (state.asset) p.set("asset", state.asset);
     history.replaceState(null, "", "#" + p.toString().replace(/%2C/g, ",").replace(/%2F/g, "/"));
+    updateExportLinks();
+  }
+  // The export buttons export what the township/village filters show.
+  function updateExportLinks() {
+    document.querySelectorAll("a.export").forEach(function (a) {
+      var url = new URL(a.href, location.href);
+      ["township", "village"].forEach(function (k) {
+        if (state.filters[k]) url.searchParams.set(k, state.filters[k]); else url.searchParams.delete(k);
+      });
+      a.href = url.pathname + url.search;
+    });
   }
 
   // ---------- symbolizers ----------
