@@ -270,22 +270,19 @@ def demo_load(*, actor, townships: int = 12, villages_per_township: int = 14, as
     rng = random.Random(SEED)
     outline = shapely.from_geojson(BOUNDARY_FILE.read_text(encoding="utf-8"))
     outline = _polygons(outline)
-    county = AdminArea.objects.create(
-        code=f"{COUNTY_CODE}000000", name=COUNTY_NAME, level=AreaLevel.COUNTY, geom=_to_geos(outline)
-    )
+    county = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
+        code=f"{COUNTY_CODE}000000", name=COUNTY_NAME, level=AreaLevel.COUNTY, geom=_to_geos(outline)))
     departments = {name: Department.objects.create(name=name, asset_types=types)
                    for name, types in DEPARTMENTS.items()}
     names = iter(_village_names(rng, townships * villages_per_township))
     village_rows = []
     for (tcode, tname), cell in zip(TOWNSHIPS[:townships], _partition(rng, outline, townships), strict=False):
-        township = AdminArea.objects.create(
-            code=f"{COUNTY_CODE}{tcode}000", name=tname, level=AreaLevel.TOWNSHIP, parent=county, geom=_to_geos(cell)
-        )
+        township = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
+            code=f"{COUNTY_CODE}{tcode}000", name=tname, level=AreaLevel.TOWNSHIP, parent=county, geom=_to_geos(cell)))
         for number, vcell in enumerate(_partition(rng, cell, villages_per_township), start=1):
-            village = AdminArea.objects.create(
+            village = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
                 code=f"{COUNTY_CODE}{tcode}{number:03d}", name=next(names), level=AreaLevel.VILLAGE,
-                parent=township, geom=_to_geos(vcell),
-            )
+                parent=township, geom=_to_geos(vcell)))
             village_rows.append((village, township, vcell))
         _log(progress, f"{tname}: {villages_per_township} 个村")
 

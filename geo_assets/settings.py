@@ -131,6 +131,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # A map view fetches dozens of tiles a second while panning: generous, but bounded.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
+                                 "rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env("API_RATE_ANON", default="3000/hour"),
+                               "user": env("API_RATE_USER", default="20000/hour")},
 }
 SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 
@@ -138,6 +143,11 @@ SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "importers.uploads.SizeLimitUploadHandler",  # stops reading as soon as a file passes the limit
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Reverting from the history page would bypass the services' rules: changes go through the form instead.

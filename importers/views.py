@@ -67,8 +67,14 @@ def _job_for(request, pk) -> ImportJob:
 @login_required
 def upload(request):
     _require_editor(request.user)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if getattr(request, "upload_too_large", False):  # importers.uploads stopped reading it
+        form.is_valid()
+        form.errors.pop("file", None)
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        form.add_error("file", f"文件太大，上限 {limit / 1024**2:.1f} MB。")
+    elif posted and form.is_valid():
         upload_file = form.cleaned_data["file"]
         job = ImportJob(user=request.user, original_name=Path(upload_file.name).name[:255], size=upload_file.size,
                         crs=form.cleaned_data["crs"], encoding=form.cleaned_data["encoding"].strip(),

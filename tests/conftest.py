@@ -21,3 +21,12 @@ def default_language():
 
     with translation.override(settings.LANGUAGE_CODE):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """API throttling counts requests in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

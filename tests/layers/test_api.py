@@ -141,3 +141,19 @@ def test_public_does_not_see_who_changed_an_asset(world):
     staff = as_user(world.inspector).get(f"/api/v1/assets/{world.road.code}/").json()
     recent = staff["properties"]["history"]["recent"] if "properties" in staff else staff["history"]["recent"]
     assert any(r["user"] for r in recent)
+
+
+def test_anonymous_api_is_throttled(world, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import AnonRateThrottle
+
+    cache.clear()
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "3/minute"}
+    original = AnonRateThrottle.THROTTLE_RATES
+    AnonRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [as_user(None).get("/api/v1/assets/").status_code for _ in range(4)]
+    finally:
+        AnonRateThrottle.THROTTLE_RATES = original
+    assert codes == [200, 200, 200, 429]
