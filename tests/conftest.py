@@ -1,5 +1,6 @@
 import pytest
 
+from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (shared browser fixtures)
 from tests.factories import make_admin, make_areas
 
 

@@ -1,6 +1,5 @@
 """The import page in a real headless Chromium: upload, progress, map preview, confirm, report. No CDN."""
 
-import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,40 +11,33 @@ from geo_assets.models import Asset
 from tests.factories import make_admin, make_areas
 from tests.importers import builders as b
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]  # browser: tests/browser.py
 
 
 @pytest.fixture
-def page(live_server, settings, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def page(live_server, settings, tmp_path, browser):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     make_areas()
     client = Client()
     client.force_login(make_admin())
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN")
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
-        pg = context.new_page()
-        pg.errors, pg.hosts = [], set()
-        pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-        pg.on("console", lambda msg: pg.errors.append(msg.text) if msg.type == "error" else None)
+    context = browser.new_context(locale="zh-CN")
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    pg = context.new_page()
+    pg.errors, pg.hosts = [], set()
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    pg.on("console", lambda msg: pg.errors.append(msg.text) if msg.type == "error" else None)
 
-        def route(r):
-            host = urlsplit(r.request.url).hostname
-            pg.hosts.add(host)
-            r.continue_() if host in ("127.0.0.1", "localhost") else r.abort()
+    def route(r):
+        host = urlsplit(r.request.url).hostname
+        pg.hosts.add(host)
+        r.continue_() if host in ("127.0.0.1", "localhost") else r.abort()
 
-        pg.route("**/*", route)
-        pg.base = live_server.url
-        yield pg
-        browser.close()
+    pg.route("**/*", route)
+    pg.base = live_server.url
+    yield pg
+    context.close()
 
 
 def test_upload_preview_confirm_and_report(page, tmp_path):

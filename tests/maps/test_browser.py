@@ -5,7 +5,7 @@ import pytest
 
 from tests.layers.conftest import make_world
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
 
 VIEW = "/#map=12/33.90000/111.60000"
 

@@ -1,3 +1,5 @@
+"""Shared headless-Chromium fixtures (registered in tests/conftest.py): one browser per test session."""
+
 import os
 import time
 
@@ -13,7 +15,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
