@@ -14,6 +14,9 @@ from geo_assets import services
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset, Department, Disposal, FundingLine, Membership, OwnerShare
 
+# simple-history's history table translates its column names as msgids: give ours (and its "Changes") a label.
+HISTORY_COLUMN_LABELS = (_("status_label"), _("Changes"))
+
 admin.site.site_header = _("Poverty-alleviation asset register")
 admin.site.site_title = _("Asset register")
 admin.site.index_title = _("Register administration")
@@ -146,7 +149,7 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     readonly_fields = ("code", "township", "total_investment", "created_at", "updated_at", "last_verified_at")
     raw_id_fields = ("village",)
     inlines = [FundingInline, OwnerInline]
-    history_list_display = ["status", "village"]
+    history_list_display = ["status_label", "village"]
     fieldsets = (
         (None, {"fields": ("code", "name", "category", "asset_type", "status", "is_published")}),
         (_("Location"), {"fields": ("point", "line", "polygon", "village", "township")}),
@@ -160,6 +163,10 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    @admin.display(description=_("status"))
+    def status_label(self, record):
+        return record.get_status_display()
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
