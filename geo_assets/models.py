@@ -8,7 +8,7 @@ from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Func, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -228,7 +228,8 @@ class Asset(NoDeleteModel):
         # Django cannot evaluate ST_IsValid on a NULL column in Python-side constraint checks, so the
         # geometry constraints are checked here with GEOS (same rules, clearer messages); the database
         # still enforces them.
-        super().validate_constraints(exclude=set(exclude or ()) | set(GEOMETRY_COLUMNS))
+        # The non-negative checks on amounts are also the fields' validators: no extra query for them here.
+        super().validate_constraints(exclude=set(exclude or ()) | set(GEOMETRY_COLUMNS) | {"total_investment", "quantity"})
         present = [name for name in GEOMETRY_COLUMNS if getattr(self, name) is not None]
         if len(present) != 1:
             raise ValidationError(
@@ -260,13 +261,16 @@ class FundingLine(NoDeleteModel):
     def __str__(self):
         return f"{self.get_source_display()} {self.amount}"
 
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=set(exclude or ()) | {"amount"})  # amount >= 0: the field's validator
+
 
 class OwnerShare(NoDeleteModel):
     asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="owners")
     owner_name = models.CharField(_("owner"), max_length=200)
     owner_kind = models.CharField(_("owner kind"), max_length=20, choices=OwnerKind.choices)
     share = models.DecimalField(
-        _("share (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0)]
+        _("share (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     history = HistoricalRecords()
 
@@ -280,6 +284,9 @@ class OwnerShare(NoDeleteModel):
 
     def __str__(self):
         return f"{self.owner_name} {self.share}%"
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=set(exclude or ()) | {"share"})  # 0..100: the field's validators
 
 
 class Disposal(NoDeleteModel):

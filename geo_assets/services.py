@@ -149,7 +149,8 @@ def asset_check(*, actor, asset: Asset) -> None:
     _asset_apply_rules(asset)
     asset_locate(asset=asset)
     _require_editable(actor, asset)
-    asset.full_clean(exclude=["location", "geom_web", "code"])
+    # village and township were checked by asset_locate (no second look-up of the foreign keys)
+    asset.full_clean(exclude=["location", "geom_web", "code", "village", "township"])
 
 
 @transaction.atomic
@@ -209,7 +210,7 @@ def asset_register(
     _shares_validate_for(asset, owners)
     reason = reason or _("entered in the register")
     asset_save(actor=actor, asset=asset, reason=reason)
-    _children_replace(asset, funding, owners, actor=actor, reason=reason)
+    _children_replace(asset, funding, owners, actor=actor, reason=reason, created=True)
     return asset
 
 
@@ -273,10 +274,11 @@ def _funding_validate(funding: list[tuple[str, Decimal]]) -> None:
             raise ValidationError({"funding": _("A funding amount cannot be negative.")})
 
 
-def _children_replace(asset: Asset, funding, owners, *, actor, reason: str) -> None:
-    """Sync funding lines and owner shares: update in place, add new, and zero out lines no longer listed."""
+def _children_replace(asset: Asset, funding, owners, *, actor, reason: str, created: bool = False) -> None:
+    """Sync funding lines and owner shares: update in place, add new, and zero out lines no longer listed.
+    Sources and owner names were checked for duplicates before, so rows are unique by construction."""
     if funding is not None:
-        existing = {line.source: line for line in asset.funding.all()}
+        existing = {} if created else {line.source: line for line in asset.funding.all()}
         for source, amount in funding:
             line = existing.pop(source, None) or FundingLine(asset=asset, source=source)
             if line.pk is None or line.amount != Decimal(amount):
@@ -287,7 +289,7 @@ def _children_replace(asset: Asset, funding, owners, *, actor, reason: str) -> N
                 line.amount = Decimal("0")
                 _child_save(line, reason, actor)
     if owners is not None:
-        existing_shares = {s.owner_name: s for s in asset.owners.all()}
+        existing_shares = {} if created else {s.owner_name: s for s in asset.owners.all()}
         for share in owners:
             row = existing_shares.pop(share.owner_name, None) or OwnerShare(asset=asset, owner_name=share.owner_name)
             if row.pk is None or (row.owner_kind, row.share) != (share.owner_kind, share.share):
@@ -301,7 +303,7 @@ def _children_replace(asset: Asset, funding, owners, *, actor, reason: str) -> N
 
 
 def _child_save(obj, reason: str, actor) -> None:
-    obj.full_clean()
+    obj.full_clean(exclude=["asset"], validate_unique=False)  # the asset is the one just checked
     obj._change_reason = reason
     if actor is not None and getattr(actor, "is_authenticated", False):
         obj._history_user = actor
