@@ -99,3 +99,30 @@ def jobs_expire(*, hours: int = 24) -> int:
         job.save()
         count += 1
     return count
+
+
+def jobs_recover(*, stale_minutes: int = 15) -> int:
+    """Jobs left running by a worker that died: put them back in the queue. Safe because a check writes nothing
+    and an import is one transaction, so a dead worker's import left nothing behind. A running job's progress file
+    is rewritten every few seconds; one untouched for `stale_minutes` has no worker any more."""
+    import datetime
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - datetime.timedelta(minutes=stale_minutes)
+    back = {ImportJob.Status.CHECKING: ImportJob.Status.PENDING_CHECK,
+            ImportJob.Status.IMPORTING: ImportJob.Status.PENDING_IMPORT}
+    count = 0
+    with transaction.atomic():
+        running = ImportJob.objects.select_for_update(skip_locked=True).filter(status__in=back, updated_at__lt=cutoff)
+        for job in running:
+            progress = job.progress_file
+            touched = (datetime.datetime.fromtimestamp(progress.stat().st_mtime, tz=datetime.UTC)
+                       if progress.exists() else job.updated_at)
+            if touched >= cutoff:
+                continue
+            job.status = back[job.status]
+            job.message = "上次处理中断，已重新排队"
+            job.save(update_fields=["status", "message", "updated_at"])
+            count += 1
+    return count

@@ -167,3 +167,28 @@ def test_unconfirmed_jobs_expire(areas, admin_user, tmp_path):
     assert jobs.jobs_expire() == 1
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and not job.folder.exists()
+
+
+def test_a_job_left_by_a_dead_worker_is_requeued_and_finishes(areas, admin_user, tmp_path):
+    import datetime
+    import os
+
+    from importers import jobs
+
+    client = logged_in(admin_user)
+    client.post(reverse("importers:upload"), {"file": csv_upload(tmp_path, b.rows(2))})
+    job = ImportJob.objects.get()
+    claimed = jobs.job_claim()  # a worker takes it … and dies before finishing
+    assert claimed.pk == job.pk and claimed.status == ImportJob.Status.CHECKING
+    assert jobs.jobs_recover() == 0  # still fresh: another worker may be on it
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=old)
+    job.folder.mkdir(parents=True, exist_ok=True)
+    job.progress_file.write_text("{}")
+    os.utime(job.progress_file, (old.timestamp(), old.timestamp()))
+    assert jobs.jobs_recover() == 1
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PENDING_CHECK and "重新排队" in job.message
+    worker()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.CHECKED

@@ -14,6 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         jobs.jobs_expire()
+        recovered = jobs.jobs_recover()
+        if recovered:
+            self.stdout.write(f"重新排队 {recovered} 个中断的任务 (requeued {recovered} interrupted jobs)")
         idle = 0
         while True:
             job = jobs.job_claim()
@@ -22,6 +25,8 @@ class Command(BaseCommand):
                     return
                 time.sleep(opts["sleep"])
                 idle += 1
+                if idle % 150 == 0:
+                    jobs.jobs_recover()
                 if idle % 1800 == 0:
                     jobs.jobs_expire()
                 continue
