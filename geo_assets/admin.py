@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from geo_assets import services
 from geo_assets.access import scope_for
@@ -22,8 +23,21 @@ admin.site.site_title = _("Asset register")
 admin.site.index_title = _("Register administration")
 
 
+class ChoiceLabelHistoryHelper(HistoricalRecordContextHelper):
+    """Show choice fields in the history's change list by their labels (在用 → 闲置), not their codes."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and not isinstance(value, list | tuple):
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
+
+
 class NoDeleteAdminMixin:
     """Roles, not Django's per-model permissions, decide access (geo_assets.access); nothing is deleted."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ChoiceLabelHistoryHelper(self.model, historical_record)
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff

@@ -178,3 +178,13 @@ def test_asset_list_has_import_and_export_buttons(client, setup):
     client.force_login(setup[1])
     page = client.get(reverse("admin:geo_assets_asset_changelist")).content.decode()
     assert reverse("importers:export") + "?format=xlsx" in page and reverse("importers:upload") in page
+
+
+def test_history_page_shows_choice_labels(client, setup):
+    from geo_assets import services
+
+    _areas, clerk, _inspector, west, _east = setup
+    services.asset_update(actor=clerk, asset=west, changes={"status": "idle"}, reason="核查")
+    client.force_login(clerk)
+    page = client.get(reverse("admin:geo_assets_asset_history", args=[west.pk])).content.decode()
+    assert "在用" in page and "闲置" in page and "in_use" not in page
