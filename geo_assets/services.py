@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import (
+    GEOSGeometry,
+    LineString,
+    MultiLineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    WKBWriter,
+)
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from geo_assets.access import scope_for
@@ -63,8 +72,6 @@ def geometry_split(geom: GEOSGeometry | None) -> dict[str, GEOSGeometry | None]:
 
 
 def _drop_z(geom: GEOSGeometry) -> bytes:
-    from django.contrib.gis.geos import WKBWriter
-
     writer = WKBWriter()
     writer.outdim = 2
     return bytes(writer.write(geom))
@@ -122,8 +129,8 @@ def _asset_apply_rules(asset: Asset) -> None:
     if not asset.owner_kind:
         asset.owner_kind = DEFAULT_OWNER_KIND[asset.asset_type]
     if asset.registration_status == RegistrationStatus.REGISTERED and not asset.registration_date:
-        asset.registration_date = datetime.date.today()
-    if asset.year_built is not None and not (1949 <= asset.year_built <= datetime.date.today().year + 1):
+        asset.registration_date = timezone.localdate()
+    if asset.year_built is not None and not (1949 <= asset.year_built <= timezone.localdate().year + 1):
         raise ValidationError({"year_built": _("The year built must be between 1949 and next year.")})
 
 
