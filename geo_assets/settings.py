@@ -143,6 +143,7 @@ SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")
 FILE_UPLOAD_HANDLERS = [
     "importers.uploads.SizeLimitUploadHandler",  # stops reading as soon as a file passes the limit
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

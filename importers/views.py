@@ -9,9 +9,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.throttling import AnonRateThrottle
 
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea
@@ -173,9 +174,20 @@ CONTENT_TYPES = {
 }
 
 
+class AnonymousExportThrottle(AnonRateThrottle):
+    """Building a whole-county file is heavy: the public gets a few exports an hour per address."""
+
+    scope = "export_anon"
+
+    def get_rate(self):
+        return settings.EXPORT_RATE_ANON
+
+
 @require_GET
 def export(request):
     """/import/export/?format=xlsx&township=410324101&village=… — what the user may see (public: published)."""
+    if not request.user.is_authenticated and not AnonymousExportThrottle().allow_request(request, None):
+        return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
     fmt = request.GET.get("format", "xlsx").lower()
     if fmt not in services.EXPORT_FORMATS:
         return HttpResponseBadRequest(f"不支持的导出格式：{fmt}")

@@ -192,3 +192,11 @@ def test_a_job_left_by_a_dead_worker_is_requeued_and_finishes(areas, admin_user,
     worker()
     job.refresh_from_db()
     assert job.status == ImportJob.Status.CHECKED
+
+
+def test_anonymous_exports_are_rate_limited(areas, admin_user, settings):
+    settings.EXPORT_RATE_ANON = "2/hour"
+    anonymous = Client()
+    codes = [anonymous.get(reverse("importers:export") + "?format=csv").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert logged_in(admin_user).get(reverse("importers:export") + "?format=csv").status_code == 200
