@@ -414,3 +414,52 @@ def area_save(*, actor, area: AdminArea, reason: str) -> AdminArea:
         area._history_user = actor
     area.save()
     return area
+
+
+ROLE_AREA_LEVEL = {"township": AreaLevel.TOWNSHIP, "village": AreaLevel.VILLAGE}
+
+
+@transaction.atomic
+def user_grant_role(*, actor, username: str, role: str, area_code: str | None = None,
+                    department_name: str | None = None) -> tuple[Any, str | None]:
+    """Give a user (created when new, with a generated password that is returned) a role in the register.
+    County administrators only; township and village roles need an area of that level, departments a department."""
+    from django.contrib.auth import get_user_model
+    from django.utils.crypto import get_random_string
+
+    from geo_assets.models import Department, Membership
+    from geo_assets.taxonomy import Role
+
+    if not scope_for(actor).is_county_admin:
+        raise NotInScope(_("Only county administrators may grant roles."))
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role %(role)s.") % {"role": role}})
+    area = department = None
+    if role in ROLE_AREA_LEVEL:
+        area = AdminArea.objects.filter(code=area_code or "", level=ROLE_AREA_LEVEL[role]).first()
+        if area is None:
+            raise ValidationError({"area": _("No %(level)s with the code %(code)s.")
+                                   % {"level": AreaLevel(ROLE_AREA_LEVEL[role]).label, "code": area_code or "—"}})
+    if role == Role.DEPARTMENT:
+        department = Department.objects.filter(name=department_name or "").first()
+        if department is None:
+            raise ValidationError({"department": _("No department named %(name)s.") % {"name": department_name or "—"}})
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    password = None
+    if user is None:
+        password = get_random_string(14)
+        user = User(username=username)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+    user.is_staff = role != Role.PUBLIC
+    user.save()
+    membership = Membership.objects.filter(user=user).first() or Membership(user=user)
+    membership.role, membership.area, membership.department = role, area, department
+    membership.full_clean(exclude=["user"])
+    membership._change_reason = _("role granted")
+    if getattr(actor, "is_authenticated", False):
+        membership._history_user = actor
+    membership.save()
+    user._asset_scope = None
+    return user, password

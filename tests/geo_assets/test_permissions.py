@@ -118,3 +118,32 @@ def test_area_editing_is_for_county_admins(world):
     assert AdminArea.objects.editable_by(users["west"]).count() == 0
     assert set(AdminArea.objects.within_scope_of(users["west"]).values_list("code", flat=True)) == {
         "410324101000", "410324101001", "410324101002"}
+
+
+def test_county_admin_grants_roles_and_the_scope_follows(areas, admin_user):
+    from io import StringIO
+
+    from django.core.exceptions import ValidationError
+    from django.core.management import CommandError, call_command
+
+    user, password = services.user_grant_role(actor=admin_user, username="xizhen", role="township",
+                                              area_code=areas.west.code)
+    assert password and user.check_password(password) and user.is_staff
+    west_asset = make_asset(actor=admin_user, area=areas.west_south)
+    east_asset = make_asset(actor=admin_user, area=areas.east_south)
+    assert set(Asset.objects.editable_by(user)) == {west_asset}
+    again, no_password = services.user_grant_role(actor=admin_user, username="xizhen", role="village",
+                                                  area_code=areas.east_south.code)
+    assert no_password is None
+    again = type(user).objects.get(pk=user.pk)  # a fresh object: no cached scope
+    assert set(Asset.objects.editable_by(again)) == {east_asset}
+    assert again.membership.history.count() == 2
+    with pytest.raises(ValidationError):  # a village code for a township role
+        services.user_grant_role(actor=admin_user, username="x", role="township", area_code=areas.west_south.code)
+    with pytest.raises(PermissionDenied):
+        services.user_grant_role(actor=again, username="y", role="county_admin")
+    out = StringIO()
+    call_command("grant_role", "jiaotongju", "inspector", stdout=out)
+    assert "新账号密码" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("grant_role", "z", "department", "--department", "不存在局", stdout=StringIO())
