@@ -32,6 +32,11 @@ class Scope:
         return self.role != Role.PUBLIC
 
     @property
+    def sees_personal_data(self) -> bool:
+        """Names, phone numbers and notes of individuals: staff roles only (geo_assets.privacy)."""
+        return self.role != Role.PUBLIC
+
+    @property
     def edits_anything(self) -> bool:
         return self.role in EDITING_ROLES
 

@@ -4,16 +4,17 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.gis.forms import GeometryField
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.utils.translation import gettext_lazy as _
-from leaflet.admin import LeafletGeoAdminMixin
+from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from geo_assets import services
 from geo_assets.access import scope_for
-from geo_assets.models import AdminArea, Asset, Department, Disposal, FundingLine, Membership, OwnerShare
+from geo_assets.models import SRID, AdminArea, Asset, Department, Disposal, FundingLine, Membership, OwnerShare
 
 # simple-history's history table translates its column names as msgids: give ours (and its "Changes") a label.
 HISTORY_COLUMN_LABELS = (_("status_label"), _("Changes"))
@@ -52,8 +53,20 @@ class NoDeleteAdminMixin:
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history's version page saves whatever is posted to it, past the services and their rules, even
+        # with reverting switched off: here it only shows the old version, read-only, to those who may see it.
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         self._require_in_queryset(request, object_id)
+        request._history_read_only = True
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if getattr(request, "_history_read_only", False):
+            names = [f.name for f in self.model._meta.fields if f.editable] + list(self.form.declared_fields)
+            return tuple(dict.fromkeys([*readonly, *names]))
+        return readonly
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -98,26 +111,51 @@ class DepartmentAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdm
         return request.user.is_active and request.user.is_staff
 
 
+class GenericMapWidget(LeafletAdminWidget):
+    """One map for an asset: the drawing toolbar offers a point, a line or a polygon."""
+
+    template_name = "leaflet/admin/widget.html"
+    geom_type = "GEOMETRY"
+
+
 class AssetAdminForm(forms.ModelForm):
-    """Runs the register's rules (services.asset_check) so errors show on the form, nothing saved."""
+    """Runs the register's rules (services.asset_check) so errors show on the form, nothing saved.
+    The three geometry columns are edited as one map field; services.geometry_split puts it in its column."""
 
     actor = None
+    geometry = GeometryField(label=_("location on the map"), srid=SRID, widget=GenericMapWidget,
+                             help_text=_("Draw a point, a line or a polygon; the village is found from it."))
 
     class Meta:
         model = Asset
         fields = (
-            "name", "category", "asset_type", "status", "is_published", "point", "line", "polygon", "village",
+            "name", "category", "asset_type", "status", "is_published", "village",
             "year_built", "project_name", "implementing_unit", "department", "quantity", "unit", "owner_kind",
             "registration_status", "registration_date", "custodian_unit", "custodian_person", "custodian_phone",
             "custody_method", "custody_funding", "operator", "note",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "geometry" in self.fields:
+            self.initial.setdefault("geometry", self.instance.geometry)
+        if "village" in self.fields:
+            self.fields["village"].required = False
+            self.fields["village"].help_text = _("Leave empty: the village containing the location is used.")
+
     def _post_clean(self):
+        if "geometry" in self.cleaned_data:
+            try:
+                for name, value in services.geometry_split(self.cleaned_data["geometry"]).items():
+                    setattr(self.instance, name, value)
+            except ValidationError as error:
+                self.add_error("geometry", error.messages)
+                return
+            if "geometry" in self.changed_data and "village" not in self.changed_data:
+                self.instance.village = None  # re-derive the village from the new geometry
         super()._post_clean()
         if self.errors:
             return
-        if any(name in self.changed_data for name in services.GEOMETRY_FIELDS) and "village" not in self.changed_data:
-            self.instance.village = None  # re-derive the village from the new geometry
         self.instance.township = None
         try:
             services.asset_check(actor=self.actor, asset=self.instance)
@@ -125,6 +163,16 @@ class AssetAdminForm(forms.ModelForm):
             self.add_error(None, str(error))
         except ValidationError as error:
             self._update_errors(error if hasattr(error, "error_dict") else ValidationError({None: error.messages}))
+
+    def _update_errors(self, errors):
+        """The rules speak of point/line/polygon (or fields not on this form): show those on the map or on top."""
+        if hasattr(errors, "error_dict"):
+            moved = {}
+            for key, value in errors.error_dict.items():
+                key = "geometry" if key in (*services.GEOMETRY_FIELDS, "geometry") else key
+                moved.setdefault(key if key in self.fields or key is None else None, []).extend(value)
+            errors = ValidationError(moved)
+        super()._update_errors(errors)
 
 
 class OwnerFormSet(forms.BaseInlineFormSet):
@@ -140,17 +188,38 @@ class OwnerFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(error.messages) from error
 
 
-class FundingInline(admin.TabularInline):
-    model = FundingLine
+def _asset_editable(request, asset) -> bool:
+    if not (request.user.is_active and request.user.is_staff and scope_for(request.user).edits_anything):
+        return False
+    return asset is None or asset.pk is None or Asset.objects.editable_by(request.user).filter(pk=asset.pk).exists()
+
+
+class AssetChildInline(admin.TabularInline):
+    """Funding and owners: each role edits them on the assets it may edit (obj is the asset)."""
+
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
 
-class OwnerInline(admin.TabularInline):
+    def has_change_permission(self, request, obj=None):
+        return _asset_editable(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return _asset_editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FundingInline(AssetChildInline):
+    model = FundingLine
+
+
+class OwnerInline(AssetChildInline):
     model = OwnerShare
     formset = OwnerFormSet
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Asset)
@@ -161,12 +230,11 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     search_fields = ("code", "name", "village__name", "project_name")
     list_select_related = ("township", "village")
     readonly_fields = ("code", "township", "total_investment", "created_at", "updated_at", "last_verified_at")
-    raw_id_fields = ("village",)
     inlines = [FundingInline, OwnerInline]
     history_list_display = ["status_label", "village"]
     fieldsets = (
         (None, {"fields": ("code", "name", "category", "asset_type", "status", "is_published")}),
-        (_("Location"), {"fields": ("point", "line", "polygon", "village", "township")}),
+        (_("Location"), {"fields": ("geometry", "village", "township")}),
         (_("Project"), {"fields": ("year_built", "project_name", "implementing_unit", "department",
                                    "quantity", "unit", "total_investment")}),
         (_("Ownership"), {"fields": ("owner_kind", "registration_status", "registration_date")}),
@@ -182,15 +250,10 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     def status_label(self, record):
         return record.get_status_display()
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or obj.geometry is None:
-            return fieldsets
-        # an existing asset shows only the map of the geometry it has
-        keep = next(name for name in services.GEOMETRY_FIELDS if getattr(obj, name) is not None)
-        return [(title, {**opts, "fields": tuple(f for f in opts["fields"]
-                                                 if f not in services.GEOMETRY_FIELDS or f == keep)})
-                for title, opts in fieldsets]
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "village":  # only the villages the role may enter assets in
+            kwargs["queryset"] = AdminArea.objects.within_scope_of(request.user).villages().order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["context_areas"] = services.asset_context_areas(actor=request.user, asset=obj)
@@ -200,11 +263,7 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
         return request.user.is_active and request.user.is_staff
 
     def has_change_permission(self, request, obj=None):
-        if not (request.user.is_active and request.user.is_staff):
-            return False
-        if not scope_for(request.user).edits_anything:
-            return False
-        return obj is None or Asset.objects.editable_by(request.user).filter(pk=obj.pk).exists()
+        return _asset_editable(request, obj)
 
     def has_add_permission(self, request):
         return self.has_change_permission(request)
@@ -227,6 +286,8 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
         elif formset.model is OwnerShare:
             services.asset_owners_set(actor=request.user, asset=form.instance, reason=reason, owners=[
                 services.Share(row["owner_name"], row["owner_kind"], Decimal(row["share"])) for row in rows])
+        # the services saved the rows; Django's change message reads what the formset would have saved
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 @admin.register(Disposal)

@@ -105,6 +105,8 @@ def _asset_geometry():
 class Asset(NoDeleteModel):
     code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True)
     name = models.CharField(_("asset name"), max_length=200)
+    # What the public sees instead of `name` (no beneficiary's name): set by services.asset_save (privacy.py).
+    public_name = models.CharField(_("public name"), max_length=200, blank=True, db_default="", editable=False)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     asset_type = models.CharField(_("asset type"), max_length=20, choices=AssetType.choices)
     status = models.CharField(_("status"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.IN_USE)

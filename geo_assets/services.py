@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset, Disposal, FundingLine, OwnerShare
+from geo_assets.privacy import asset_public_name
 from geo_assets.taxonomy import (
     DEFAULT_OWNER_KIND,
     TYPE_CATEGORY,
@@ -31,6 +32,7 @@ from geo_assets.taxonomy import (
     AreaLevel,
     AssetStatus,
     RegistrationStatus,
+    Role,
 )
 
 GEOMETRY_FIELDS = ("point", "line", "polygon")
@@ -78,12 +80,25 @@ def _drop_z(geom: GEOSGeometry) -> bytes:
 
 
 def _require_editable(actor, asset: Asset) -> None:
-    if asset.pk is None:
-        allowed = _in_scope_unsaved(actor, asset)
-    else:
-        allowed = Asset.objects.editable_by(actor).filter(pk=asset.pk).exists() and _in_scope_unsaved(actor, asset)
-    if not allowed:
+    if asset.pk is not None and not Asset.objects.editable_by(actor).filter(pk=asset.pk).exists():
         raise NotInScope(_("You may not change assets outside your area or sector."))
+    if not _in_scope_unsaved(actor, asset):
+        raise NotInScope(_scope_refusal(actor, asset))
+
+
+def _scope_refusal(actor, asset: Asset) -> str:
+    """Why an asset, as it is in memory, falls outside the actor's area or sector — in words a clerk understands."""
+    scope = scope_for(actor)
+    if scope.role in (Role.TOWNSHIP, Role.VILLAGE) and asset.village_id:
+        own = AdminArea.objects.filter(pk=scope.area_id).values_list("name", flat=True).first() or "—"
+        township = asset.village.parent.name if asset.village.parent_id else ""
+        return _("The location lies in %(village)s (%(township)s), outside your area %(own)s: an asset cannot be "
+                 "moved or entered outside your area.") % {"village": asset.village.name, "township": township,
+                                                          "own": own}
+    if scope.role == Role.DEPARTMENT:
+        return _("The asset type %(type)s is not one your department manages.") % {
+            "type": asset.get_asset_type_display()}
+    return _("You may not change assets outside your area or sector.")
 
 
 def _in_scope_unsaved(actor, asset: Asset) -> bool:
@@ -168,6 +183,7 @@ def asset_save(*, actor, asset: Asset, reason: str) -> Asset:
         asset.code = _asset_code_next(asset)
     elif Asset.objects.filter(code=asset.code).exclude(pk=asset.pk).exists():
         raise ValidationError({"code": _("The asset code %(code)s is already used.") % {"code": asset.code}})
+    asset.public_name = asset_public_name(asset)[:200]
     asset._change_reason = reason
     if actor is not None and getattr(actor, "is_authenticated", False):
         asset._history_user = actor

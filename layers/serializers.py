@@ -7,8 +7,9 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from geo_assets.access import scope_for
+from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.models import AdminArea, Asset
+from geo_assets.privacy import Redactor
 
 HISTORY_LIMIT = 20
 
@@ -20,10 +21,19 @@ class AnyGeometryField(GeometryField):
 HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
 
+def redactor_for(context) -> Redactor:
+    """The viewer's privacy rule (geo_assets.privacy), computed once per response."""
+    if "redactor" not in context:
+        request = context.get("request")
+        context["redactor"] = Redactor(scope_for(request.user) if request is not None else PUBLIC_SCOPE)
+    return context["redactor"]
+
+
 class AssetFeatureSerializer(GeoFeatureModelSerializer):
     # The asset's one concrete geometry (point, line or polygon, EPSG:4490 ≈ WGS84): the model's `geometry`
     # property. layers/schema.py documents it for OpenAPI (it is not a model column).
     geometry = AnyGeometryField(read_only=True, precision=6)
+    name = serializers.SerializerMethodField()
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     type = serializers.CharField(source="asset_type", read_only=True)
     type_label = serializers.CharField(source="get_asset_type_display", read_only=True)
@@ -42,6 +52,11 @@ class AssetFeatureSerializer(GeoFeatureModelSerializer):
             "village_code", "village_name", "township_code", "township_name", "year_built", "total_investment",
             "last_verified_at",
         )
+
+    @extend_schema_field(serializers.CharField())
+    def get_name(self, asset) -> str:
+        """The public sees household assets under a neutral name and individuals' names masked."""
+        return redactor_for(self.context).asset_name(asset)
 
 
 class FundingLineSerializer(serializers.Serializer):
@@ -85,12 +100,18 @@ class AssetDetailSerializer(AssetFeatureSerializer):
 
     @extend_schema_field(OwnerShareSerializer(many=True))
     def get_owners(self, asset):
-        return OwnerShareSerializer([o for o in asset.owners.all() if o.share > 0], many=True).data
+        redactor = redactor_for(self.context)
+        rows = OwnerShareSerializer([o for o in asset.owners.all() if o.share > 0], many=True).data
+        for row in rows:
+            row["owner_name"] = redactor.owner_name(row["owner_name"], row["owner_kind"])
+        return rows
 
     @extend_schema_field(serializers.DictField())
     def get_custody(self, asset):
+        redactor = redactor_for(self.context)
         return {
-            "unit": asset.custodian_unit, "person": asset.custodian_person, "phone": asset.custodian_phone,
+            "unit": asset.custodian_unit, "person": redactor.person(asset.custodian_person),
+            "phone": redactor.phone(asset.custodian_phone),
             "method": asset.custody_method, "method_label": asset.get_custody_method_display(),
             "yearly_funding": asset.custody_funding,
         }

@@ -55,10 +55,11 @@ def _compiled(qs: QuerySet, *fields: str) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def tile_assets(qs: QuerySet[Asset], tile: TileId) -> tuple[bytes, str]:
-    """The assets tile for a role-scoped, filtered queryset; returns (bytes, "detail" | "clusters")."""
+def tile_assets(qs: QuerySet[Asset], tile: TileId, *, full_names: bool = False) -> tuple[bytes, str]:
+    """The assets tile for a role-scoped, filtered queryset; returns (bytes, "detail" | "clusters").
+    Without full_names (the public) features carry the public name (geo_assets.privacy)."""
     if tile.z >= DETAIL_MIN_ZOOM and _count_capped(qs, tile, MAX_DETAIL_FEATURES) <= MAX_DETAIL_FEATURES:
-        data = tile_assets_detail(qs, tile)
+        data = tile_assets_detail(qs, tile, full_names=full_names)
         if len(data) <= MAX_TILE_BYTES:
             return data, "detail"
     return tile_assets_clusters(qs, tile), "clusters"
@@ -73,14 +74,15 @@ def _count_capped(qs: QuerySet[Asset], tile: TileId, cap: int) -> int:
         return cursor.fetchone()[0]
 
 
-def tile_assets_detail(qs: QuerySet[Asset], tile: TileId) -> bytes:
+def tile_assets_detail(qs: QuerySet[Asset], tile: TileId, *, full_names: bool = False) -> bytes:
+    name = "name" if full_names else "public_name"
     base, params = _compiled(
         qs.filter(geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT)),
-        "id", "code", "name", "category", "asset_type", "status", "geom_web",
+        "id", "code", name, "category", "asset_type", "status", "geom_web",
     )
     sql = f"""
         SELECT ST_AsMVT(t, 'assets', {EXTENT}, 'geom', 'id') FROM (
-            SELECT b.id, b.code, b.name, b.category, b.asset_type AS type, b.status,
+            SELECT b.id, b.code, b.{name} AS name, b.category, b.asset_type AS type, b.status,
                    ST_AsMVTGeom(b.geom_web, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
             FROM ({base}) b
         ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - base is Django-compiled SQL, values are parameters

@@ -19,6 +19,7 @@ from rest_framework_gis.pagination import GeoJsonPagination
 
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
+from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse
 from layers.registry import layer_get, registry_json
@@ -87,7 +88,7 @@ class TileView(APIView):
         if definition.kind == "assets":
             filters = _filters(request, params)
             qs = asset_filters_apply(Asset.objects.visible_to(request.user), filters)
-            data, _mode = tile_assets(qs, tile)
+            data, _mode = tile_assets(qs, tile, full_names=scope_for(request.user).sees_personal_data)
             return data
         townships = ()
         if "township" in definition.filters:
@@ -185,15 +186,19 @@ class SearchView(APIView):
         if not q:
             return Response({"results": []})
         results = []
+        redactor = Redactor(scope_for(request.user))
+        # the public searches the names it may see: a beneficiary's name finds nothing
+        name_field = "name" if redactor.full else "public_name"
         assets = (
             Asset.objects.visible_to(request.user)
-            .filter(Q(code__istartswith=q) | Q(name__icontains=q) | Q(village__name__icontains=q))
+            .filter(Q(code__istartswith=q) | Q(**{f"{name_field}__icontains": q}) | Q(village__name__icontains=q))
             .select_related("village").order_by("code")[: self.limit]
         )
         for asset in assets:
+            name = redactor.asset_name(asset)
             results.append({
-                "kind": "asset", "code": asset.code, "name": asset.name,
-                "label": f"{asset.name}（{asset.village.name if asset.village else ''} {asset.code}）",
+                "kind": "asset", "code": asset.code, "name": name,
+                "label": f"{name}（{asset.village.name if asset.village else ''} {asset.code}）",
                 "point": [asset.location.x, asset.location.y] if asset.location else None,
             })
         areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).exclude(

@@ -4,6 +4,23 @@ from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (sha
 from tests.factories import make_admin, make_areas
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allow_test_purge():
+    """The database refuses TRUNCATE on register tables (migration 0004) unless the session sets
+    assets.allow_purge: only the test harness's flush between transactional tests does."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        return ["SET LOCAL assets.allow_purge = 'on'", *statements] if statements else statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 @pytest.fixture
 def areas(db):
     return make_areas()

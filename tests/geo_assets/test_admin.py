@@ -19,9 +19,7 @@ def form_data(asset, **overrides):
     data = {
         "name": asset.name, "category": asset.category, "asset_type": asset.asset_type, "status": asset.status,
         "is_published": "on" if asset.is_published else "",
-        "point": asset.point.geojson if asset.point else "",
-        "line": asset.line.geojson if asset.line else "",
-        "polygon": asset.polygon.geojson if asset.polygon else "",
+        "geometry": asset.geometry.geojson if asset.geometry else "",  # one map field for point/line/polygon
         "village": asset.village_id, "year_built": asset.year_built or "", "project_name": asset.project_name,
         "implementing_unit": asset.implementing_unit, "department": asset.department_id or "",
         "quantity": asset.quantity or "", "unit": asset.unit, "owner_kind": asset.owner_kind,
@@ -78,7 +76,7 @@ def test_township_clerk_edits_geometry_and_history_shows_it(client, setup):
     areas, clerk, _inspector, west, _east = setup
     client.force_login(clerk)
     moved = {"type": "Point", "coordinates": [111.55, 33.86]}
-    response = client.post(change_url(west), form_data(west, point=json.dumps(moved), custodian_person="王海军"))
+    response = client.post(change_url(west), form_data(west, geometry=json.dumps(moved), custodian_person="王海军"))
     assert response.status_code == 302, response.content.decode()[:2000]
     west.refresh_from_db()
     assert west.point.coords == (111.55, 33.86)
@@ -110,8 +108,9 @@ def test_township_clerk_cannot_move_own_asset_into_another_township(client, setu
     _areas, clerk, _inspector, west, _east = setup
     client.force_login(clerk)
     response = client.post(change_url(west), form_data(
-        west, village="", point=json.dumps({"type": "Point", "coordinates": [111.65, 33.85]})))
-    assert response.status_code == 200  # the form comes back with the error
+        west, village="", geometry=json.dumps({"type": "Point", "coordinates": [111.65, 33.85]})))
+    assert response.status_code == 200  # the form comes back with the error, saying where the new location is
+    assert "东南村" in response.text and "东镇" in response.text and "西镇" in response.text
     west.refresh_from_db()
     assert west.point.coords != (111.65, 33.85)
 
@@ -122,12 +121,12 @@ def test_township_clerk_cannot_add_in_another_township(client, setup):
     before = Asset.objects.count()
     template = Asset(name="越界公厕", asset_type=AssetType.SANITATION, category="public_welfare", status="in_use",
                      registration_status="unregistered", point=None)
-    data = form_data(template, point=json.dumps({"type": "Point", "coordinates": [111.65, 33.85]}),
-                     village=areas.east_south.pk, line="", polygon="")
+    data = form_data(template, geometry=json.dumps({"type": "Point", "coordinates": [111.65, 33.85]}),
+                     village=areas.east_south.pk)
     response = client.post(reverse("admin:geo_assets_asset_add"), data)
     assert response.status_code == 200
     assert Asset.objects.count() == before
-    data.update(village=areas.west_south.pk, point=json.dumps({"type": "Point", "coordinates": [111.55, 33.85]}))
+    data.update(village=areas.west_south.pk, geometry=json.dumps({"type": "Point", "coordinates": [111.55, 33.85]}))
     assert client.post(reverse("admin:geo_assets_asset_add"), data).status_code == 302
     assert Asset.objects.get(name="越界公厕").township == areas.west
 
