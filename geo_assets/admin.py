@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.forms import GeometryField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
@@ -24,6 +26,11 @@ admin.site.site_title = _("Asset register")
 admin.site.index_title = _("Register administration")
 
 
+def _register_staff(user) -> bool:
+    """The admin is for staff with a role in the register; a staff account without one sees nothing there."""
+    return user.is_active and user.is_staff and scope_for(user).sees_personal_data
+
+
 class ChoiceLabelHistoryHelper(HistoricalRecordContextHelper):
     """Show choice fields in the history's change list by their labels (在用 → 闲置), not their codes."""
 
@@ -41,7 +48,7 @@ class NoDeleteAdminMixin:
         return ChoiceLabelHistoryHelper(self.model, historical_record)
 
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
     def _require_in_queryset(self, request, object_id) -> None:
         # simple-history serves the history rows of objects outside get_queryset(): refuse those.
@@ -97,7 +104,7 @@ class AdminAreaAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, LeafletGeoAdminMi
     readonly_fields = ()
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
     def save_model(self, request, obj, form, change):
         services.area_save(actor=request.user, area=obj, reason=str(_("edited in the admin")))
@@ -108,7 +115,7 @@ class DepartmentAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdm
     list_display = ("name",)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
 
 class GenericMapWidget(LeafletAdminWidget):
@@ -189,7 +196,7 @@ class OwnerFormSet(forms.BaseInlineFormSet):
 
 
 def _asset_editable(request, asset) -> bool:
-    if not (request.user.is_active and request.user.is_staff and scope_for(request.user).edits_anything):
+    if not (_register_staff(request.user) and scope_for(request.user).edits_anything):
         return False
     return asset is None or asset.pk is None or Asset.objects.editable_by(request.user).filter(pk=asset.pk).exists()
 
@@ -201,7 +208,7 @@ class AssetChildInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
     def has_change_permission(self, request, obj=None):
         return _asset_editable(request, obj)
@@ -260,7 +267,7 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
     def has_change_permission(self, request, obj=None):
         return _asset_editable(request, obj)
@@ -298,7 +305,7 @@ class DisposalAdmin(NoDeleteAdminMixin, SimpleHistoryAdmin):
         return super().get_queryset(request).filter(asset__in=Asset.objects.visible_to(request.user))
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return _register_staff(request.user)
 
     def has_add_permission(self, request):
         return False  # recorded through services.asset_dispose
@@ -315,3 +322,21 @@ class MembershipAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdm
 
     def has_view_permission(self, request, obj=None):
         return scope_for(request.user).is_county_admin
+
+
+class AccountAdmin(UserAdmin):
+    """Accounts are deactivated, never deleted: the register's history names who changed what."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)

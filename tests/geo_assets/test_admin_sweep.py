@@ -1,0 +1,182 @@
+"""Every admin URL of every registered model, GET and POST, as every role: nothing answers 5xx, nothing is saved
+that the role may not change, and no page shows records outside the role's scope or personal data to the public."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.forms.models import model_to_dict
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from geo_assets.models import Asset
+from geo_assets.taxonomy import AssetType
+from tests.world import PERSONAL_MARKERS, build_world
+
+ROLES = ("county_admin", "superuser", "department", "township", "village", "inspector", "staff_without_role",
+         "anonymous")
+COUNTY_WIDE = {"county_admin", "superuser"}
+REGISTER_MODELS = {"adminarea", "department", "membership"}
+OBJECTS_PER_MODEL = 3
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def snapshot() -> dict:
+    """Every row of the register, its history and the accounts: what a request must not change."""
+    models = [*apps.get_app_config("geo_assets").get_models(), get_user_model(),
+              *apps.get_app_config("importers").get_models(), *apps.get_app_config("authtoken").get_models()]
+    return {m._meta.label: list(m._default_manager.order_by("pk").values()) for m in models}
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user.is_authenticated:
+        client.force_login(user)
+    return client
+
+
+def hostile(obj) -> dict:
+    """A change of every field: text marked, choices and types widened, the way an attacker would post it."""
+    data = {}
+    for name, value in model_to_dict(obj).items():
+        if isinstance(value, str):
+            data[name] = "越权修改"
+        elif isinstance(value, list):
+            data[name] = list(AssetType.values)
+        elif isinstance(value, bool):
+            data[name] = "on"
+        elif value is None:
+            data[name] = ""
+        else:
+            data[name] = str(getattr(value, "pk", value))
+    data.update({"asset_types": list(AssetType.values), "role": "county_admin", "post": "yes", "_save": "1",
+                 "is_superuser": "on", "is_staff": "on"})
+    return data
+
+
+def may_change(world, role: str, obj) -> bool:
+    user = world.users[role]
+    if role == "superuser":
+        return True
+    if isinstance(obj, Asset):
+        return Asset.objects.editable_by(user).filter(pk=obj.pk).exists()
+    return role in COUNTY_WIDE and obj._meta.model_name in REGISTER_MODELS
+
+
+def admin_urls(model_admin, obj=None) -> dict[str, str]:
+    opts = model_admin.model._meta
+    base = f"admin:{opts.app_label}_{opts.model_name}"
+    urls = {}
+    for name, args in (("changelist", ()), ("add", ())) if obj is None else (
+            ("change", (obj.pk,)), ("history", (obj.pk,)), ("delete", (obj.pk,))):
+        try:
+            urls[name] = reverse(f"{base}_{name}", args=args)
+        except NoReverseMatch:
+            pass
+    if obj is not None and hasattr(obj, "history"):
+        version = obj.history.order_by("history_id").first()
+        if version is not None:
+            urls["version"] = reverse(f"{base}_simple_history", args=[obj.pk, version.history_id])
+    return urls
+
+
+def sample(model_admin):
+    qs = model_admin.model._default_manager.order_by("pk")
+    return list(qs) if model_admin.model is Asset else list(qs[:OBJECTS_PER_MODEL])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_admin_page_as_every_role(world, role):
+    user = world.users[role]
+    client = client_for(user)
+    hidden = world.hidden_names(role) if user.is_authenticated else {a.name for a in world.assets.values()}
+    private = () if role not in ("staff_without_role", "anonymous") else PERSONAL_MARKERS
+    checked = 0
+
+    def get(url):
+        nonlocal checked
+        response = client.get(url)
+        checked += 1
+        assert response.status_code < 500, (url, response.status_code)
+        body = response.content.decode(errors="replace")
+        leaked = [name for name in (*hidden, *private) if name in body]
+        assert not leaked, (url, leaked)
+        return response
+
+    get(reverse("admin:index"))
+    for model, model_admin in admin.site._registry.items():
+        for url in admin_urls(model_admin).values():
+            get(url)
+            get(url + "?_popup=1&_to_field=id")
+        for obj in sample(model_admin):
+            for url in admin_urls(model_admin, obj).values():
+                get(url)
+        opts = model._meta
+        for fk in [f for f in opts.fields if f.is_relation]:
+            get(f"/admin/autocomplete/?app_label={opts.app_label}&model_name={opts.model_name}"
+                f"&field_name={fk.name}&term=")
+    assert checked > 50
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_admin_post_saves_what_the_role_may_not_change(world, role):
+    user = world.users[role]
+    client = client_for(user)
+    for model_admin in admin.site._registry.values():
+        for obj in sample(model_admin):
+            urls = admin_urls(model_admin, obj)
+            data = hostile(obj)
+            # a history version page never saves, for anybody
+            if "version" in urls:
+                before = snapshot()
+                response = client.post(urls["version"], data)
+                redirect = response.headers.get("Location", "")
+                assert response.status_code in (403, 404, 405) or redirect.startswith("/admin/login/"), \
+                    (urls["version"], response)
+                assert snapshot() == before, urls["version"]
+                assert client.post(urls["version"], {}).status_code < 500  # an empty post
+            for name in ("change", "delete"):
+                if name not in urls:
+                    continue
+                before = snapshot()
+                response = client.post(urls[name], data)
+                assert response.status_code < 500, (urls[name], response.status_code)
+                if name == "delete" or not may_change(world, role, obj):
+                    assert snapshot() == before, (role, urls[name])
+        add = admin_urls(model_admin).get("add")
+        if add and not (role == "superuser" or (role in COUNTY_WIDE and model_admin.model._meta.model_name
+                                                in REGISTER_MODELS)):
+            before = snapshot()
+            response = client.post(add, {"name": "越权新增", "code": "410324109999", "username": "intruder",
+                                         "asset_types": list(AssetType.values), "role": "county_admin"})
+            assert response.status_code < 500, (add, response.status_code)
+            if model_admin.model is not Asset:
+                assert snapshot() == before, (role, add)
+
+
+def test_department_cannot_widen_its_own_types_through_history(world):
+    """The finding: POST to the department's history version page changed its asset types."""
+    department = world.departments["transport"]
+    version = department.history.order_by("history_id").first()
+    client = client_for(world.users["department"])
+    url = reverse("admin:geo_assets_department_simple_history", args=[department.pk, version.history_id])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"name": department.name, "asset_types": ["road", "water_supply"]})
+    assert response.status_code == 405
+    department.refresh_from_db()
+    assert department.asset_types == [AssetType.ROAD]
+
+
+def test_disposal_pages_list_no_asset_outside_scope(world):
+    """The finding: the disposal history form offered every asset (with beneficiaries' names) in a drop-down."""
+    disposal = world.assets["east_disposed"].disposal
+    client = client_for(world.users["county_admin"])
+    version = disposal.history.order_by("history_id").first()
+    page = client.get(reverse("admin:geo_assets_disposal_simple_history", args=[disposal.pk, version.history_id]))
+    assert page.status_code == 200
+    assert "<select" not in page.text.split('id="content-main"')[-1]  # read-only: no drop-down of assets
+    assert world.assets["west_household"].name not in page.text
