@@ -121,7 +121,7 @@ class DepartmentAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdm
 class GenericMapWidget(LeafletAdminWidget):
     """One map for an asset: the drawing toolbar offers a point, a line or a polygon."""
 
-    template_name = "leaflet/admin/widget.html"
+    template_name = "geo_assets/map_widget.html"
     geom_type = "GEOMETRY"
 
 
@@ -149,6 +149,12 @@ class AssetAdminForm(forms.ModelForm):
         if "village" in self.fields:
             self.fields["village"].required = False
             self.fields["village"].help_text = _("Leave empty: the village containing the location is used.")
+        if "category" in self.fields:
+            self.fields["category"].required = False  # follows from the type (services)
+        for name in ("village", "department"):
+            widget = self.fields[name].widget if name in self.fields else None
+            if hasattr(widget, "can_add_related"):  # reference data is changed elsewhere, by county administrators
+                widget.can_add_related = widget.can_change_related = widget.can_view_related = False
 
     def _post_clean(self):
         if "geometry" in self.cleaned_data:

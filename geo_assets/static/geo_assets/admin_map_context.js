@@ -21,8 +21,11 @@
     map.whenReady(function () {
       setTimeout(function () {
         var hasGeometry = false;
-        map.eachLayer(function (l) { if (l.getLatLng || (l.getLatLngs && l !== layer)) { hasGeometry = true; } });
+        map.eachLayer(function (l) {
+          if ((l.getLatLng || l.getLatLngs) && !layer.hasLayer(l)) { hasGeometry = true; }
+        });
         if (!hasGeometry && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+        map.getContainer().setAttribute("data-context-ready", "1");
       }, 50);
     });
   });
