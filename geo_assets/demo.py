@@ -27,6 +27,7 @@ from geo_assets.models import SRID, AdminArea, Asset, Department
 from geo_assets.taxonomy import (
     TYPE_CATEGORY,
     TYPES_REQUIRING_NAMED_SHARES,
+    WORK_PLAN_DEPARTMENTS,
     AreaLevel,
     AssetStatus,
     AssetType,
@@ -53,18 +54,12 @@ VILLAGE_SECOND = ["家", "庄", "坪", "沟", "岭", "河", "湾", "峪", "寨",
 SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯")
 GIVEN = ["建国", "桂英", "秀兰", "国强", "海军", "红梅", "志刚", "丽娟", "春生", "金凤", "永福", "晓东", "玉兰"]
 
-DEPARTMENTS = {
-    "交通运输局": [AssetType.ROAD],
-    "水利局": [AssetType.IRRIGATION, AssetType.WATER_SUPPLY],
-    "农业农村局": [AssetType.GREENHOUSE, AssetType.PLANTATION, AssetType.PROCESSING, AssetType.LIVESTOCK,
-                   AssetType.HOUSEHOLD_FIXED, AssetType.SANITATION, AssetType.EQUITY, AssetType.DEBT],
-    "发改委": [AssetType.PV_STATION, AssetType.POWER],
-    "教体局": [AssetType.EDUCATION, AssetType.SPORTS],
-    "卫健委": [AssetType.HEALTH],
-    "文广新局": [AssetType.CULTURE, AssetType.TOURISM],
-    "乡村振兴局": [AssetType.WORKSHOP, AssetType.ECOMMERCE],
-}
-TYPE_DEPARTMENT = {t: name for name, types in DEPARTMENTS.items() for t in types}
+# The work plan's departments (created by migration on every installation); each type goes to the first one.
+DEPARTMENTS = WORK_PLAN_DEPARTMENTS
+TYPE_DEPARTMENT: dict[str, str] = {}
+for _name, _types in DEPARTMENTS.items():
+    for _type in _types:
+        TYPE_DEPARTMENT.setdefault(_type, _name)
 
 
 @dataclass(frozen=True)
@@ -272,7 +267,7 @@ def demo_load(*, actor, townships: int = 12, villages_per_township: int = 14, as
     outline = _polygons(outline)
     county = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
         code=f"{COUNTY_CODE}000000", name=COUNTY_NAME, level=AreaLevel.COUNTY, geom=_to_geos(outline)))
-    departments = {name: Department.objects.create(name=name, asset_types=types)
+    departments = {name: Department.objects.get_or_create(name=name, defaults={"asset_types": list(types)})[0]
                    for name, types in DEPARTMENTS.items()}
     names = iter(_village_names(rng, townships * villages_per_township))
     village_rows = []

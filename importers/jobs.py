@@ -30,10 +30,14 @@ def job_claim() -> ImportJob | None:
         return job
 
 
-def _progress_writer(job: ImportJob):
+def _progress_writer(job: ImportJob, *, only: str | None = None):
+    """Progress into the job's small JSON file; `only="write"` keeps an import's quick re-check pass out of it,
+    so the page shows how many rows have been written."""
     last = [0.0]
 
     def write(phase: str, done: int, total: int) -> None:
+        if only and phase != only:
+            return
         now = time.monotonic()
         if now - last[0] < 0.5 and done < total:
             return
@@ -57,7 +61,8 @@ def job_run(*, job: ImportJob) -> ImportJob:
     """Check (dry run with preview) or import, depending on the job's state."""
     checking = job.status == ImportJob.Status.CHECKING
     kwargs = dict(actor=job.user, path=Path(job.stored_path), name=job.original_name, layer=job.layer or None,
-                  crs=job.crs or None, encoding=job.encoding or None, progress=_progress_writer(job))
+                  crs=job.crs or None, encoding=job.encoding or None,
+                  progress=_progress_writer(job, only=None if checking else "write"))
     try:
         if checking:
             report = services.assets_import(dry_run=True, preview_limit=PREVIEW_ROWS, **kwargs)

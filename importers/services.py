@@ -25,7 +25,9 @@ from shapely.strtree import STRtree
 from geo_assets import services as register
 from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
+from geo_assets.filters import AssetFilters, asset_filters_apply
 from geo_assets.models import SRID, AdminArea, Asset, Department, Membership
+from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import (
     DEFAULT_OWNER_KIND,
     OUT_OF_SCOPE_FUNDING,
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
+REPORT_CODES = 500
 EXPORT_FORMATS = ("gpkg", "shp", "geojson", "kml", "xlsx", "csv")
 
 
@@ -69,6 +72,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     written: bool = False
+    created_codes: list[str] = field(default_factory=list)  # the first REPORT_CODES, for links in the report
+    updated_codes: list[str] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
 
     def to_dict(self, *, with_preview: bool = False) -> dict:
@@ -141,7 +146,7 @@ def _text(value) -> str:
         return repr(value)
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    return str(value).strip()
+    return str(vocab.cell_unprotect(value)).strip()  # the quote our export put before =, +, -, @
 
 
 def _decimal(value, places: int) -> Decimal:
@@ -709,8 +714,10 @@ def _row_write(row: CleanRow, asset: Asset | None, ctx: _Context, report: Import
         if not dry_run:
             fields = {k: v for k, v in row.fields.items() if k != "village"}
             fields["village"] = row.village
-            register.asset_register(actor=ctx.actor, fields=fields, geometry=_geos(row.geometry),
-                                    funding=row.funding or (), owners=row.owners or (), reason=ctx.reason)
+            asset = register.asset_register(actor=ctx.actor, fields=fields, geometry=_geos(row.geometry),
+                                            funding=row.funding or (), owners=row.owners or (), reason=ctx.reason)
+            if len(report.created_codes) < REPORT_CODES:
+                report.created_codes.append(asset.code)
         report.created += 1
         return
     changes = _changes(asset, row)
@@ -731,6 +738,8 @@ def _row_write(row: CleanRow, asset: Asset | None, ctx: _Context, report: Import
             funding=row.funding if funding_changed else None, owners=row.owners if owners_changed else None,
             reason=ctx.reason,
         )
+        if len(report.updated_codes) < REPORT_CODES:
+            report.updated_codes.append(asset.code)
     report.updated += 1
 
 
@@ -818,6 +827,7 @@ def assets_import(
             report.written = False
         else:
             report.written = True
+            report.created_codes, report.updated_codes = write_report.created_codes, write_report.updated_codes
         report.errors.sort(key=lambda e: (e.layer, e.row))
     return report
 
@@ -827,17 +837,21 @@ def assets_import(
 _FUNDING_ORDER = {code: i for i, code in enumerate(vocab.FUNDING_LABELS)}
 
 
-def _export_rows(assets, *, table: bool):
+def _export_rows(assets, *, table: bool, redactor: Redactor):
+    """Ledger rows; personal data as the viewer may see it (geo_assets.privacy: the public gets no phone numbers
+    or notes, and masked names of people)."""
     for asset in assets:
         owner_kind = asset.owner_kind
-        funding = sorted((f.source, f.amount) for f in asset.funding.all() if f.amount != 0)
-        owners = [register.Share(o.owner_name, o.owner_kind, o.share) for o in asset.owners.all() if o.share != 0]
+        funding = sorted(((f.source, f.amount) for f in asset.funding.all() if f.amount != 0),
+                         key=lambda line: (_FUNDING_ORDER.get(line[0], len(_FUNDING_ORDER)), line))
+        owners = [register.Share(redactor.owner_name(o.owner_name, o.owner_kind), o.owner_kind, o.share)
+                  for o in asset.owners.all() if o.share != 0]
         village, township = asset.village, asset.township
         location = asset.location
         geom = _asset_shapely(asset)
         row = {
             vocab.CODE: asset.code,
-            vocab.NAME: asset.name,
+            vocab.NAME: redactor.asset_name(asset),
             vocab.CATEGORY: vocab.label(vocab.CATEGORY_LABELS, asset.category),
             vocab.TYPE: vocab.label(vocab.TYPE_LABELS, asset.asset_type),
             vocab.TOWNSHIP: township.name if township else "",
@@ -855,13 +869,13 @@ def _export_rows(assets, *, table: bool):
             vocab.OWNERS: owners_text(owners, owner_kind),
             vocab.REGISTRATION: vocab.label(vocab.REGISTRATION_LABELS, asset.registration_status),
             vocab.CUSTODIAN: asset.custodian_unit,
-            vocab.CUSTODIAN_PERSON: asset.custodian_person,
-            vocab.PHONE: asset.custodian_phone,
+            vocab.CUSTODIAN_PERSON: redactor.person(asset.custodian_person),
+            vocab.PHONE: redactor.phone(asset.custodian_phone),
             vocab.OPERATOR: asset.operator,
             vocab.STATUS: vocab.label(vocab.STATUS_LABELS, asset.status),
             vocab.LON: repr(location.x) if location else "",
             vocab.LAT: repr(location.y) if location else "",
-            vocab.NOTE: asset.note,
+            vocab.NOTE: redactor.text(asset.note),
         }
         if table:
             row[vocab.WKT] = "" if geom is None or geom.geom_type == "Point" else shapely.to_wkt(
@@ -869,9 +883,14 @@ def _export_rows(assets, *, table: bool):
         yield row, geom
 
 
-def assets_queryset(*, actor, township: str | None = None, village: str | None = None):
+def assets_queryset(*, actor, township: str | None = None, village: str | None = None,
+                    filters: AssetFilters | None = None):
+    """The assets the actor may see, narrowed by the map's filters (geo_assets.filters) and/or one township or
+    village code (9- or 12-digit township, as export_assets --township takes it)."""
     qs = Asset.objects.visible_to(actor).select_related("village", "township", "department").prefetch_related(
         "funding", "owners").order_by("code")
+    if filters is not None:
+        qs = asset_filters_apply(qs, filters)
     if township:
         area = AdminArea.objects.filter(code__in=[township, township.ljust(12, "0")], level=AreaLevel.TOWNSHIP).first()
         if area is None:
@@ -886,16 +905,18 @@ def assets_queryset(*, actor, township: str | None = None, village: str | None =
 
 
 def assets_export(*, actor, path: str | Path, fmt: str, township: str | None = None,
-                  village: str | None = None) -> int:
+                  village: str | None = None, filters: AssetFilters | None = None) -> int:
     """Write the assets the actor may see to a ledger file; returns the number of assets written."""
     path = Path(path)
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
         raise LedgerUnreadable(f"不支持的导出格式“{fmt}”（可选：{'、'.join(EXPORT_FORMATS)}）")
-    qs = assets_queryset(actor=actor, township=township, village=village)
+    qs = assets_queryset(actor=actor, township=township, village=village, filters=filters)
     from importers import writers
 
-    return writers.write(fmt, path, _export_rows(qs.iterator(chunk_size=CHUNK), table=fmt in ("csv", "xlsx")))
+    rows = _export_rows(qs.iterator(chunk_size=CHUNK), table=fmt in ("csv", "xlsx"),
+                        redactor=Redactor(scope_for(actor)))
+    return writers.write(fmt, path, rows)
 
 
 # ---------------------------------------------------------------- areas

@@ -7,6 +7,7 @@ app_name = "importers"
 urlpatterns = [
     path("", views.upload, name="upload"),
     path("export/", views.export, name="export"),
+    path("template.xlsx", views.template_download, name="template"),
     path("jobs/<uuid:pk>/", views.job_detail, name="job"),
     path("jobs/<uuid:pk>/status/", views.job_status, name="job_status"),
     path("jobs/<uuid:pk>/preview.geojson", views.job_preview, name="job_preview"),

@@ -7,16 +7,19 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from geo_assets.access import scope_for
+from geo_assets.filters import asset_filters_parse
 from geo_assets.models import AdminArea
-from importers import jobs, readers, services, vocab
+from importers import jobs, ledger_template, readers, services, vocab
 from importers.coords import crs_parse
 from importers.models import ImportJob
 
@@ -107,8 +110,12 @@ def job_detail(request, pk):
     columns = [c for c in vocab.TABLE_COLUMNS if c != vocab.WKT and any(c in r["values"] for r in rows)]
     for r in rows:
         r["cells"] = [r["values"].get(c, "") for c in columns]
+    report = job.report or {}
+    report_links = [("新增的资产", report.get("created_codes"), report.get("created", 0)),
+                    ("更新的资产", report.get("updated_codes"), report.get("updated", 0))]
     return render(request, "importers/job.html", {
-        "job": job, "rows": rows, "columns": columns, "check": job.check_report or {}, "report": job.report or {},
+        "job": job, "rows": rows, "columns": columns, "check": job.check_report or {}, "report": report,
+        "report_links": report_links,
         "waiting": job.status in (ImportJob.Status.PENDING_CHECK, ImportJob.Status.CHECKING,
                                   ImportJob.Status.PENDING_IMPORT, ImportJob.Status.IMPORTING),
         "worker_command": "python manage.py importers_worker",
@@ -120,6 +127,9 @@ def job_detail(request, pk):
 def job_status(request, pk):
     job = _job_for(request, pk)
     progress = job.progress()
+    if job.status in (ImportJob.Status.PENDING_IMPORT, ImportJob.Status.IMPORTING) and progress.get("phase") != "write":
+        # confirmed: rows written so far (none yet), never the finished check's 100 %
+        progress = {"phase": "write", "done": 0, "total": (job.check_report or {}).get("read", 0)}
     total = progress.get("total") or 0
     percent = int(100 * progress.get("done", 0) / total) if total else 0
     if job.status in (ImportJob.Status.CHECKED, ImportJob.Status.DONE, ImportJob.Status.FAILED):
@@ -146,10 +156,13 @@ def job_confirm(request, pk):
     job = _job_for(request, pk)
     _require_editor(request.user)
     if job.status != ImportJob.Status.CHECKED:
-        return HttpResponseBadRequest("该导入任务不在等待确认的状态。")
+        messages.info(request, "该导入任务已确认或已结束，不能再次确认。")
+        return redirect("importers:job", pk=job.pk)
     skip = request.POST.get("skip_invalid") == "on"
     if (job.check_report or {}).get("invalid") and not skip:
-        return HttpResponseBadRequest("文件有无效行：请修改文件后重新上传，或勾选“跳过无效行”。")
+        messages.error(request, "文件有无效行，未导入：请修改文件后重新上传，或勾选“跳过无效行，只导入有效行”后再确认。")
+        return redirect("importers:job", pk=job.pk)
+    job.progress_file.unlink(missing_ok=True)  # the page shows the import's progress, not the check's
     job.skip_invalid = skip
     job.status = ImportJob.Status.PENDING_IMPORT
     job.save(update_fields=["skip_invalid", "status", "updated_at"])
@@ -183,25 +196,66 @@ class AnonymousExportThrottle(AnonRateThrottle):
         return settings.EXPORT_RATE_ANON
 
 
+class UserExportThrottle(UserRateThrottle):
+    """Logged-in users too, per account (DRF's throttles: the address comes from get_ident and NUM_PROXIES)."""
+
+    scope = "export_user"
+
+    def get_rate(self):
+        return settings.EXPORT_RATE_USER
+
+
+FILTER_LABELS = {"township": "乡镇", "village": "村", "category": "资产类别", "type": "资产类型", "status": "资产状态",
+                 "year_min": "建成年份（起）", "year_max": "建成年份（止）", "verified": "核查", "bbox": "范围"}
+
+
+def _text_response(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
 @require_GET
 def export(request):
-    """/import/export/?format=xlsx&township=410324101&village=… — what the user may see (public: published)."""
-    if not request.user.is_authenticated and not AnonymousExportThrottle().allow_request(request, None):
-        return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+    """/import/export/?format=xlsx&village=…&type=road,… — what the user may see (public: published, without
+    personal data), narrowed by the map's filters (geo_assets.filters: the same parameters as the tiles)."""
+    throttle = UserExportThrottle() if request.user.is_authenticated else AnonymousExportThrottle()
+    if not throttle.allow_request(request, None):
+        response = _text_response("导出过于频繁，请稍后再试。", 429)
+        wait = throttle.wait()
+        if wait:
+            response["Retry-After"] = str(int(wait) + 1)
+        return response
     fmt = request.GET.get("format", "xlsx").lower()
     if fmt not in services.EXPORT_FORMATS:
-        return HttpResponseBadRequest(f"不支持的导出格式：{fmt}")
-    township, village = request.GET.get("township") or None, request.GET.get("village") or None
+        return _text_response(f"不支持的导出格式：{fmt}（可选：{'、'.join(services.EXPORT_FORMATS)}）", 400)
+    try:
+        with translation.override("zh-hans"):  # the messages of geo_assets.filters, in the ledger's language
+            filters = asset_filters_parse(request.GET)
+    except ValidationError as exc:
+        problems = "；".join(f"{FILTER_LABELS.get(k, k)}：{'，'.join(v)}" for k, v in exc.message_dict.items())
+        return _text_response(f"筛选条件有误（{problems}）", 400)
     suffix = {"shp": ".zip"}.get(fmt, f".{fmt}")
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         path = Path(tmp) / f"export{suffix}"
-        try:
-            services.assets_export(actor=request.user, path=path, fmt=fmt, township=township, village=village)
-        except services.LedgerUnreadable as exc:
-            return HttpResponseBadRequest(str(exc))
+        services.assets_export(actor=request.user, path=path, fmt=fmt, filters=filters)
         handle = path.open("rb")
         os.unlink(path)  # the open handle keeps the data until the response is sent
-    area = AdminArea.objects.filter(code__in=[c for c in (village, township and township.ljust(12, "0")) if c]).first()
+    # one village (or else one township) chosen: the file is named after it
+    codes = filters.villages if len(filters.villages) == 1 else filters.townships if len(filters.townships) == 1 else ()
+    area = AdminArea.objects.filter(code__in=codes).first() if codes else None
     filename = f"资产台账{'_' + area.name if area else ''}{suffix}"
     return FileResponse(handle, as_attachment=True, filename=filename,
                         content_type=CONTENT_TYPES.get(fmt) or mimetypes.guess_type(filename)[0])
+
+
+@login_required
+@require_GET
+def template_download(request):
+    """/import/template.xlsx: the ledger columns with one example row (valid on this system) and a sheet of
+    instructions and accepted values."""
+    _require_editor(request.user)
+    with tempfile.TemporaryDirectory(prefix="template-") as tmp:
+        path = Path(tmp) / "template.xlsx"
+        ledger_template.template_write(path)
+        handle = path.open("rb")
+        os.unlink(path)
+    return FileResponse(handle, as_attachment=True, filename="资产台账导入模板.xlsx", content_type=CONTENT_TYPES["xlsx"])

@@ -103,26 +103,27 @@ CATEGORY_LABELS: dict[str, tuple[str, ...]] = {
     Category.HOUSEHOLD: ("到户类资产", "到户类", "到户资产", "到户"),
 }
 TYPE_LABELS: dict[str, tuple[str, ...]] = {
-    AssetType.ROAD: ("道路交通", "道路", "交通", "村组道路"),
-    AssetType.IRRIGATION: ("农田水利", "水利"),
-    AssetType.WATER_SUPPLY: ("供水饮水", "饮水", "安全饮水", "供水"),
+    AssetType.ROAD: ("道路交通", "道路", "交通", "村组道路", "通村道路", "农村公路"),
+    AssetType.IRRIGATION: ("农田水利", "水利", "农田水利设施"),
+    AssetType.WATER_SUPPLY: ("供水饮水", "饮水", "安全饮水", "供水", "农村饮水安全", "饮水安全"),
     AssetType.SANITATION: ("环卫公厕", "环卫", "公厕"),
-    AssetType.POWER: ("电力设施", "电力"),
-    AssetType.EDUCATION: ("教育",),
-    AssetType.CULTURE: ("文化",),
-    AssetType.SPORTS: ("体育",),
-    AssetType.HEALTH: ("卫生", "医疗卫生"),
+    AssetType.POWER: ("电力设施", "电力", "电力设备"),
+    AssetType.EDUCATION: ("教育", "教育设施"),
+    AssetType.CULTURE: ("文化", "文化设施", "文化广场"),
+    AssetType.SPORTS: ("体育", "体育设施"),
+    AssetType.HEALTH: ("卫生", "医疗卫生", "卫生室", "村卫生室"),
     AssetType.GREENHOUSE: ("设施农业",),
-    AssetType.PLANTATION: ("种养殖基地", "种植基地", "养殖基地", "种养基地"),
-    AssetType.PROCESSING: ("生产加工", "加工"),
-    AssetType.TOURISM: ("旅游服务", "乡村旅游", "旅游"),
+    AssetType.PLANTATION: ("种养殖基地", "种植基地", "养殖基地", "种养基地", "农林业产业基地", "产业基地"),
+    AssetType.PROCESSING: ("生产加工", "加工", "生产加工设施"),
+    AssetType.TOURISM: ("旅游服务", "乡村旅游", "旅游", "旅游服务设施"),
     AssetType.WORKSHOP: ("扶贫车间", "车间"),
-    AssetType.ECOMMERCE: ("电商服务", "电商"),
-    AssetType.PV_STATION: ("光伏电站", "光伏"),
+    AssetType.ECOMMERCE: ("电商服务", "电商", "电商扶贫服务设施", "电商服务设施"),
+    AssetType.PV_STATION: ("光伏电站", "光伏", "光伏扶贫电站", "光伏扶贫"),
     AssetType.EQUITY: ("股权",),
     AssetType.DEBT: ("债权",),
-    AssetType.LIVESTOCK: ("生物资产",),
-    AssetType.HOUSEHOLD_FIXED: ("到户固定资产",),
+    AssetType.LIVESTOCK: ("生物资产", "生物性资产"),
+    # the work plan: 到户类资产包括……生物性资产或固定资产
+    AssetType.HOUSEHOLD_FIXED: ("到户固定资产", "固定资产", "到户类固定资产"),
 }
 STATUS_LABELS: dict[str, tuple[str, ...]] = {
     AssetStatus.UNDER_CONSTRUCTION: ("在建", "建设中"),
@@ -147,11 +148,35 @@ FUNDING_LABELS: dict[str, tuple[str, ...]] = {
     FundingSourceKind.PROVINCIAL: ("财政专项扶贫资金（省级）", "省级财政专项扶贫资金", "省财政专项扶贫资金", "省级", "省"),
     FundingSourceKind.MUNICIPAL: ("财政专项扶贫资金（市级）", "市级财政专项扶贫资金", "市财政专项扶贫资金", "市级", "市"),
     FundingSourceKind.COUNTY: ("财政专项扶贫资金（县级）", "县级财政专项扶贫资金", "县财政专项扶贫资金", "县级", "县"),
+    # the work plan's 各级财政专项扶贫资金: the level is often not stated in a ledger
+    FundingSourceKind.SPECIAL_UNSTATED: ("财政专项扶贫资金", "各级财政专项扶贫资金", "专项扶贫资金"),
     FundingSourceKind.INTEGRATED: ("统筹整合财政涉农资金", "整合资金", "涉农整合资金", "统筹整合资金"),
     FundingSourceKind.SOCIAL: ("社会扶贫资金", "社会资金"),
     FundingSourceKind.DONATION: ("捐赠", "捐赠资金", "捐赠物资"),
     FundingSourceKind.SECTOR: ("行业扶贫资金", "行业资金"),
 }
+
+
+# Spreadsheet formula injection (OWASP "CSV injection"): a text cell starting with one of these is a formula in
+# Excel/WPS/LibreOffice. Exports prefix such text with ' (also text that already starts with ' before one of
+# them, so that reading back removes exactly the quote the export added). Plain numbers (-5, +3.2) stay numbers.
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_PROTECTED = re.compile(r"^'+[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+
+
+def cell_protect(value):
+    """Export: '=HYPERLINK(…)' → "'=HYPERLINK(…)"; numbers and other text unchanged."""
+    if isinstance(value, str) and _FORMULA.match(value) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def cell_unprotect(value):
+    """Import: remove the quote cell_protect added."""
+    if isinstance(value, str) and _PROTECTED.match(value):
+        return value[1:]
+    return value
 
 
 def text_key(value: str) -> str:

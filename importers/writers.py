@@ -1,4 +1,9 @@
-"""Writing ledger rows to files: GIS formats through pyogrio, XLSX through openpyxl, CSV as UTF-8 with BOM."""
+"""Writing ledger rows to files: GIS formats through pyogrio, XLSX through openpyxl, CSV as UTF-8 with BOM.
+
+Spreadsheet cells (CSV, XLSX) are protected against formula injection (vocab.cell_protect): text starting with
+= + - @ tab or CR gets a leading quote, which the importer removes again. GIS formats keep typed attribute fields
+that no spreadsheet evaluates, so they carry the text as it is.
+"""
 
 import csv
 import shutil
@@ -32,7 +37,7 @@ def _csv(path: Path, rows) -> int:
         writer = csv.writer(fh)
         writer.writerow(vocab.TABLE_COLUMNS)
         for row, _geom in rows:
-            writer.writerow([row.get(c, "") for c in vocab.TABLE_COLUMNS])
+            writer.writerow([vocab.cell_protect(row.get(c, "")) for c in vocab.TABLE_COLUMNS])
             count += 1
     return count
 
@@ -51,7 +56,7 @@ def _xlsx(path: Path, rows) -> int:
             value = row.get(column, "")
             if column in numeric and value != "":
                 value = int(value) if column == vocab.YEAR else float(value)
-            out.append(value)
+            out.append(vocab.cell_protect(value))
         ws.append(out)
         count += 1
     wb.save(path)

@@ -51,6 +51,7 @@ def test_upload_preview_confirm_and_report(page, tmp_path):
     call_command("importers_worker", "--once")
     page.wait_for_selector("#preview-map", timeout=15000)
     page.wait_for_function("window.__importPreview && window.__importPreview.features === 2", timeout=15000)
+    page.wait_for_function("window.__importVillages === 4", timeout=15000)  # village boundaries under the rows
     assert page.locator("tr.invalid").count() == 1
     assert "飞船" in page.locator("tr.invalid").inner_text()
     page.check("#skip-invalid")
@@ -60,6 +61,7 @@ def test_upload_preview_confirm_and_report(page, tmp_path):
     page.wait_for_selector("#import-report", timeout=15000)
     assert "2" in page.locator("#import-report").inner_text()
     assert Asset.objects.count() == 2
+    assert page.locator("ul.asset-links a").count() == 2  # links to the new assets
     assert page.hosts <= {"127.0.0.1", "localhost"}, page.hosts
     assert page.errors == [], page.errors
     assert settings.LEAFLET_CONFIG["TILES"] == []

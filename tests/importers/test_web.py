@@ -62,7 +62,13 @@ def test_upload_preview_confirm_import(areas, admin_user, tmp_path):
     features = client.get(reverse("importers:job_preview", args=[job.pk])).json()["features"]
     assert len(features) == 2
 
-    assert client.post(reverse("importers:job_confirm", args=[job.pk])).status_code == 400
+    # confirming without "skip invalid rows": back on the job page with the reason, nothing queued (no bare 400)
+    response = client.post(reverse("importers:job_confirm", args=[job.pk]), follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("importers:job", args=[job.pk])
+    page = response.content.decode()
+    assert 'id="job-messages"' in page and "文件有无效行，未导入" in page and 'id="confirm-import"' in page
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.CHECKED
     assert client.post(reverse("importers:job_confirm", args=[job.pk]), {"skip_invalid": "on"}).status_code == 302
     job.refresh_from_db()
     assert job.status == ImportJob.Status.PENDING_IMPORT
@@ -138,7 +144,7 @@ def test_export_view_respects_visibility(areas, admin_user):
     names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert names == ["公开的路"]
     client = logged_in(admin_user)
-    response = client.get(reverse("importers:export") + "?format=csv&township=410324102")
+    response = client.get(reverse("importers:export") + "?format=csv&township=410324102000")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "内部的路" in text and "公开的路" not in text
     assert "attachment" in response["Content-Disposition"]
