@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "geo_assets.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "geo_assets.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,6 +112,7 @@ BASEMAP_DEFAULT = env("BASEMAP_DEFAULT", default="none")
 TIANDITU_KEY = env("TIANDITU_KEY", default="")
 OSM_TILE_URL = env("OSM_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 OFFLINE_TILES_DIR = env.path("OFFLINE_TILES_DIR", default=BASE_DIR / "var" / "tiles")
+OFFLINE_MBTILES = env.path("OFFLINE_MBTILES", default=BASE_DIR / "var" / "tiles.mbtiles")  # used when present
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (33.92, 111.62),
@@ -134,6 +136,8 @@ REST_FRAMEWORK = {
     # A map view fetches dozens of tiles a second while panning: generous, but bounded.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
                                  "rest_framework.throttling.UserRateThrottle"],
+    # The client address for rate limits: X-Forwarded-For is trusted only through this many reverse proxies.
+    "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {"anon": env("API_RATE_ANON", default="3000/hour"),
                                "user": env("API_RATE_USER", default="20000/hour")},
 }
@@ -144,6 +148,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")
+EXPORT_RATE_USER = env("EXPORT_RATE_USER", default="120/hour")
+PAGE_RATE_ANON = env("PAGE_RATE_ANON", default="1200/hour")
+PAGE_RATE_USER = env("PAGE_RATE_USER", default="12000/hour")
 FILE_UPLOAD_HANDLERS = [
     "importers.uploads.SizeLimitUploadHandler",  # stops reading as soon as a file passes the limit
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
