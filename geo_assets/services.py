@@ -479,3 +479,16 @@ def user_grant_role(*, actor, username: str, role: str, area_code: str | None = 
     membership.save()
     user._asset_scope = None
     return user, password
+
+
+@transaction.atomic
+def asset_verified_mark(*, asset: Asset, verified_at: datetime.datetime, reason: str) -> Asset:
+    """An on-site verification confirmed the asset: move `last_verified_at` forward (never back), with a history
+    row. Only the verification services call this, after checking the verifier's right to verify."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if asset.last_verified_at is not None and asset.last_verified_at >= verified_at:
+        return asset
+    asset.last_verified_at = verified_at
+    asset._change_reason = reason
+    asset.save(update_fields=["last_verified_at", "updated_at"])
+    return asset

@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("maps.urls")),
     path("", include("layers.urls")),
+    path("", include("verification.urls")),
     path("import/", include("importers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,104 @@
+"""Reading a verification photo: type and size checks, EXIF (position, time), perceptual hash, thumbnail and a
+public copy re-encoded without EXIF. JPEG, PNG and the iPhone's HEIC (pillow-heif)."""
+
+import datetime
+import hashlib
+import io
+from dataclasses import dataclass
+
+import imagehash
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
+THUMBNAIL_PX = 320
+PUBLIC_PX = 1600
+GPS_IFD, EXIF_IFD = 0x8825, 0x8769
+DATETIME_ORIGINAL, OFFSET_ORIGINAL, DATETIME = 0x9003, 0x9011, 0x0132
+Image.MAX_IMAGE_PIXELS = 80_000_000  # a decompression bomb is refused, not decoded
+
+
+@dataclass
+class PhotoData:
+    original: bytes
+    public: bytes
+    thumbnail: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    sha256: str
+    phash: str
+    lon: float | None
+    lat: float | None
+    taken_at: datetime.datetime | None
+
+
+def photo_read(data: bytes, *, name: str = "") -> PhotoData:
+    limit = settings.VERIFICATION_PHOTO_MAX_BYTES
+    if len(data) > limit:
+        raise ValidationError(f"照片“{name}”太大（{len(data) / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise ValidationError(f"照片“{name}”无法读取：只接受 JPEG、PNG 或 HEIC 照片。") from exc
+    if image.format not in FORMATS:
+        raise ValidationError(f"照片“{name}”的格式 {image.format} 不受支持：只接受 JPEG、PNG 或 HEIC 照片。")
+    exif = image.getexif()
+    lon, lat = _gps(exif)
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    return PhotoData(
+        original=data, public=_jpeg(upright, PUBLIC_PX), thumbnail=_jpeg(upright, THUMBNAIL_PX),
+        content_type=FORMATS[image.format], extension={"JPEG": "jpg", "PNG": "png", "HEIF": "heic"}[image.format],
+        width=upright.width, height=upright.height, sha256=hashlib.sha256(data).hexdigest(),
+        phash=str(imagehash.phash(upright)), lon=lon, lat=lat, taken_at=_taken_at(exif),
+    )
+
+
+def _jpeg(image: Image.Image, size: int) -> bytes:
+    copy = image.copy()
+    copy.thumbnail((size, size))
+    out = io.BytesIO()
+    copy.save(out, "JPEG", quality=85)  # a new file: no EXIF, no GPS, no maker notes
+    return out.getvalue()
+
+
+def _degrees(value, ref) -> float | None:
+    try:
+        d, m, s = (float(v) for v in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = d + m / 60 + s / 3600
+    return -result if str(ref).upper() in ("S", "W") else result
+
+
+def _gps(exif) -> tuple[float | None, float | None]:
+    gps = exif.get_ifd(GPS_IFD)
+    if not gps or 2 not in gps or 4 not in gps:
+        return None, None
+    lat, lon = _degrees(gps[2], gps.get(1, "N")), _degrees(gps[4], gps.get(3, "E"))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    return lon, lat
+
+
+def _taken_at(exif) -> datetime.datetime | None:
+    details = exif.get_ifd(EXIF_IFD)
+    text = details.get(DATETIME_ORIGINAL) or exif.get(DATETIME)
+    if not text:
+        return None
+    try:
+        moment = datetime.datetime.strptime(str(text).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = details.get(OFFSET_ORIGINAL)
+    if offset:
+        try:
+            return datetime.datetime.strptime(f"{moment:%Y-%m-%d %H:%M:%S}{offset}", "%Y-%m-%d %H:%M:%S%z")
+        except ValueError:
+            pass
+    # cameras write local time without a zone: the county's
+    return timezone.make_aware(moment, timezone.get_default_timezone())
