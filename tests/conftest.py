@@ -42,6 +42,12 @@ def default_language():
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Uploaded photos and files of a test go to a temporary folder, not var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """API throttling counts requests in the cache: each test starts with none."""
     from django.core.cache import cache
