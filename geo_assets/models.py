@@ -23,6 +23,8 @@ from geo_assets.taxonomy import (
     Category,
     CustodyMethod,
     DisposalMethod,
+    DisposalReason,
+    DisposalStatus,
     FundingSourceKind,
     OwnerKind,
     RegistrationStatus,
@@ -292,16 +294,31 @@ class OwnerShare(NoDeleteModel):
 
 
 class Disposal(NoDeleteModel):
+    """处置 as a workflow: request with reason → assessment → approval → execution (work plan 二(八)). Only an
+    executed disposal moves the asset to 已处置; proceeds fund a new poverty-alleviation project."""
+
     asset = models.OneToOneField(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="disposal")
-    method = models.CharField(_("disposal method"), max_length=20, choices=DisposalMethod.choices)
-    approval_reference = models.CharField(_("approval document"), max_length=200)
-    approved_on = models.DateField(_("approved on"))
+    status = models.CharField(_("step"), max_length=20, choices=DisposalStatus.choices,
+                              default=DisposalStatus.REQUESTED)
+    reason = models.CharField(_("reason"), max_length=20, choices=DisposalReason.choices, blank=True)
+    request_note = models.TextField(_("request"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("requested by"))
+    recorded_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    assessed_value = models.DecimalField(_("assessed value (10k yuan)"), max_digits=14, decimal_places=4, null=True,
+                                         blank=True, validators=[MinValueValidator(0)])
+    assessor = models.CharField(_("assessor"), max_length=200, blank=True)
+    assessed_on = models.DateField(_("assessed on"), null=True, blank=True)
+    approval_authority = models.CharField(_("approved by (authority)"), max_length=200, blank=True)
+    approval_reference = models.CharField(_("approval document"), max_length=200, blank=True)
+    approved_on = models.DateField(_("approved on"), null=True, blank=True)
+    method = models.CharField(_("disposal method"), max_length=20, choices=DisposalMethod.choices, blank=True)
+    executed_on = models.DateField(_("executed on"), null=True, blank=True)
     proceeds = models.DecimalField(
         _("proceeds (10k yuan)"), max_digits=14, decimal_places=4, default=Decimal("0"),
         validators=[MinValueValidator(0)],
     )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("recorded by"))
-    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    new_project = models.CharField(_("new project funded by the proceeds"), max_length=200, blank=True)
+    rejection = models.TextField(_("reason for rejection"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -339,3 +356,19 @@ class Membership(NoDeleteModel):
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()}"
+
+
+from geo_assets.lifecycle_models import (  # noqa: E402,F401 - the lifecycle's models belong to this app
+    Attachment,
+    CustodianChange,
+    DistributionItem,
+    DistributionPlan,
+    HandoverLetter,
+    IncomeRecord,
+    MaintenanceEntry,
+    Objection,
+    OperationContract,
+    OwnershipRegistration,
+    PublicityNotice,
+    PublicWelfarePost,
+)

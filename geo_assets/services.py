@@ -31,6 +31,7 @@ from geo_assets.taxonomy import (
     TYPES_REQUIRING_NAMED_SHARES,
     AreaLevel,
     AssetStatus,
+    DisposalStatus,
     RegistrationStatus,
     Role,
 )
@@ -163,7 +164,8 @@ def _asset_code_next(asset: Asset) -> str:
 
 def asset_check(*, actor, asset: Asset) -> None:
     """Apply and check every rule on an asset in memory, without saving it."""
-    disposed = asset.pk is not None and Disposal.objects.filter(asset_id=asset.pk).exists()
+    disposed = asset.pk is not None and Disposal.objects.filter(asset_id=asset.pk,
+                                                                status=DisposalStatus.EXECUTED).exists()
     if asset.status == AssetStatus.DISPOSED and not disposed:
         raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
     if disposed and asset.status != AssetStatus.DISPOSED:
@@ -343,17 +345,20 @@ def asset_dispose(
     approved_on: datetime.date,
     proceeds: Decimal = Decimal("0"),
 ) -> Disposal:
-    """The only way an asset leaves the active register: a recorded, approved disposal."""
+    """Record a disposal that was approved and carried out (e.g. before the register existed) in one step.
+    New disposals go through the workflow in geo_assets.lifecycle (request, assessment, approval, execution)."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require_editable(actor, asset)
     if asset.status == AssetStatus.DISPOSED:
         raise ValidationError({"status": _("The asset has already been disposed of.")})
     if not approval_reference.strip():
         raise ValidationError({"approval_reference": _("A disposal needs the approval document.")})
-    disposal = Disposal(
-        asset=asset, method=method, approval_reference=approval_reference, approved_on=approved_on,
-        proceeds=proceeds, recorded_by=actor,
-    )
+    if Disposal.objects.filter(asset=asset).exclude(status=DisposalStatus.REJECTED).exists():
+        raise ValidationError({"status": "该资产已有进行中的处置申请：请按处置流程办理。"})
+    disposal = Disposal.objects.filter(asset=asset).first() or Disposal(asset=asset)
+    disposal.method, disposal.approval_reference, disposal.approved_on = method, approval_reference, approved_on
+    disposal.proceeds, disposal.recorded_by = proceeds, actor
+    disposal.status, disposal.executed_on = DisposalStatus.EXECUTED, approved_on
     disposal.full_clean()
     disposal._change_reason = approval_reference
     if getattr(actor, "is_authenticated", False):

@@ -147,6 +147,8 @@ SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "
 # Uploads: refuse big request bodies early; importers check their own size and type limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+PUBLICITY_MIN_DAYS = env.int("PUBLICITY_MIN_DAYS", default=7)  # 公示期 (days, first and last included)
 VERIFICATION_PHOTO_MAX_BYTES = env.int("VERIFICATION_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")

@@ -163,3 +163,70 @@ class DisposalMethod(models.TextChoices):
     TRANSFER = "transfer", _("transfer")
     SCRAP = "scrap", _("scrapping")
     RECOVERY = "recovery", _("recovery at contract end")
+    RENEWAL = "renewal", _("contract renewed")
+
+
+# ---- asset lifecycle (work plan 二(四)–(八), 三): custody, operation, income, disposal, publicity
+
+
+class DisposalReason(models.TextChoices):
+    POOR_OPERATION = "poor_operation", _("operating poorly")
+    UNUSABLE = "unusable", _("cannot be used")
+    END_OF_LIFE = "end_of_life", _("service life reached")
+    CONTRACT_END = "contract_end", _("contract ended")
+
+
+class DisposalStatus(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    ASSESSED = "assessed", _("assessed")
+    APPROVED = "approved", _("approved")
+    EXECUTED = "executed", _("executed")
+    REJECTED = "rejected", _("rejected")
+
+
+class MaintenanceKind(models.TextChoices):
+    ROUTINE = "routine", _("routine maintenance")
+    REPAIR = "repair", _("repair")
+    RENEWAL = "renewal", _("renewal")
+
+
+class PlanStatus(models.TextChoices):
+    DRAFTED = "drafted", _("drafted")
+    DECIDED = "decided", _("decided by the village meeting")
+    REVIEWED = "reviewed", _("reviewed by the township")
+    FILED = "filed", _("filed with the department")
+    PUBLICISED = "publicised", _("publicised")
+    PAID = "paid", _("paid out")
+
+
+PLAN_ORDER = [PlanStatus.DRAFTED, PlanStatus.DECIDED, PlanStatus.REVIEWED, PlanStatus.FILED, PlanStatus.PUBLICISED,
+              PlanStatus.PAID]
+
+
+class PlanPurpose(models.TextChoices):
+    COLLECTIVE = "collective", _("village collective economy")
+    PUBLIC_WELFARE = "public_welfare", _("public-welfare undertakings")
+    POSTS = "posts", _("public-welfare posts")
+    NO_LABOUR = "no_labour", _("support to households without labour capacity")
+    CASH = "cash", _("cash handed out to households")
+    EQUITY_OWNERS = "equity_owners", _("shares owed to equity owners")
+    OTHER = "other", _("other")
+
+
+class PublicityStage(models.TextChoices):
+    INVENTORY = "inventory", _("inventory ledger")
+    OWNERSHIP = "ownership", _("ownership registration")
+    INCOME_PLAN = "income_plan", _("income distribution plan")
+    DISPOSAL = "disposal", _("disposal")
+
+
+class PublicityScope(models.TextChoices):
+    VILLAGE_BOARD = "village_board", _("village notice board")
+    TOWNSHIP = "township", _("township")
+    COUNTY_WEBSITE = "county_website", _("county government website")
+
+
+class RegistrationStep(models.TextChoices):
+    SUBMITTED = "submitted", _("submitted for confirmation")
+    CONFIRMED = "confirmed", _("confirmed")
+    RETURNED = "returned", _("returned for correction")
