@@ -57,6 +57,7 @@ class Attachment(NoDeleteModel):
     is_public = models.BooleanField(_("published"), default=False)
     uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded at"))
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("attachment")

@@ -22,6 +22,16 @@ def test_every_register_model_has_history_and_is_covered():
             assert hasattr(model, "history"), model
 
 
+@pytest.mark.django_db
+def test_every_register_table_has_both_triggers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal")
+        triggers = set(cursor.fetchall())
+    for table in register_tables():
+        assert (table, f"{table}_no_delete") in triggers, table
+        assert (table, f"{table}_no_truncate") in triggers, table
+
+
 @pytest.mark.django_db(transaction=True)  # committed rows: TRUNCATE refuses pending trigger events otherwise
 @pytest.mark.parametrize("statement", ["DELETE FROM {table}", "TRUNCATE {table} CASCADE"])
 def test_the_database_refuses(statement):
@@ -33,6 +43,8 @@ def test_the_database_refuses(statement):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - table names from the app registry
             before = cursor.fetchone()[0]
+        if before == 0 and statement.startswith("DELETE"):
+            continue  # a row trigger has nothing to refuse in an empty table (the catalog test covers it)
         with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(statement.format(table=table))
