@@ -1,0 +1,153 @@
+"""Every risk-alert rule with a positive and a negative case."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+
+from geo_assets import lifecycle, services
+from geo_assets.models import SRID, AdminArea, Asset, Disposal
+from geo_assets.taxonomy import AssetType, OwnerKind, PublicityScope, PublicityStage, Role
+from reports.alerts import alerts_compute
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user
+from verification import services as verification
+
+TODAY = timezone.localdate()
+DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def county(db):
+    areas = make_areas()
+    return areas, make_admin()
+
+
+def rules_of(asset) -> set[str]:
+    return {a.rule for a in alerts_compute(assets=Asset.objects.filter(pk=asset.pk))}
+
+
+def area_rules(village) -> set[str]:
+    return {a.rule for a in alerts_compute(assets=Asset.objects.none(), villages=AdminArea.objects.filter(pk=village.pk))}
+
+
+def point_in(area, dx=0.0, dy=0.0) -> Point:
+    c = centre(area)
+    return Point(c.x + dx, c.y + dy, srid=SRID)
+
+
+def test_outside_village(county):
+    areas, admin = county
+    inside = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, geometry=point_in(areas.west_south))
+    assert "outside_village" not in rules_of(inside)
+    Asset.objects.filter(pk=inside.pk).update(point=point_in(areas.east_north))  # a raw edit past the services
+    assert "outside_village" in rules_of(inside)
+
+
+def test_duplicates_nearby_and_by_name(county):
+    areas, admin = county
+    a = make_asset(actor=admin, area=areas.west_south, name="卫生室甲", asset_type=AssetType.HEALTH,
+                   geometry=point_in(areas.west_south))
+    far = make_asset(actor=admin, area=areas.west_south, name="卫生室乙", asset_type=AssetType.HEALTH,
+                     geometry=point_in(areas.west_south, dx=0.01))
+    assert not {"duplicate_nearby", "duplicate_name"} & rules_of(a)
+    make_asset(actor=admin, area=areas.west_south, name="卫生室丙", asset_type=AssetType.HEALTH,
+               geometry=point_in(areas.west_south, dx=0.0001))  # ≈ 9 m away
+    assert "duplicate_nearby" in rules_of(a) and "duplicate_nearby" not in rules_of(far)
+    make_asset(actor=admin, area=areas.west_south, name="卫生室乙", asset_type=AssetType.SANITATION,
+               geometry=point_in(areas.west_south, dy=0.02))
+    assert "duplicate_name" in rules_of(far)
+
+
+def test_verification_age_and_findings(county):
+    areas, admin = county
+    clerk = make_user("ws", Role.VILLAGE, area=areas.west_south)
+    asset = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, geometry=point_in(areas.west_south))
+    assert {"never_verified"} <= rules_of(asset) and "not_verified_12_months" not in rules_of(asset)
+    Asset.objects.filter(pk=asset.pk).update(last_verified_at=timezone.now() - 400 * DAY)
+    assert "not_verified_12_months" in rules_of(asset) and "never_verified" not in rules_of(asset)
+
+    def verify(finding):
+        p = asset.location
+        return verification.verification_record(actor=clerk, asset_code=asset.code, finding=finding, lon=p.x,
+                                                lat=p.y, accuracy_m=5, observed_at=timezone.now(),
+                                                note="", photos=[]).verification
+
+    flagged = verify("not_found")  # no photo: flagged, not counted until approved
+    assert "finding_missing" not in rules_of(asset)
+    verification.verification_review(actor=admin, verification=flagged, approve=True, comment="属实")
+    assert "finding_missing" in rules_of(asset) and "not_verified_12_months" not in rules_of(asset)
+    approved = verify("damaged")
+    verification.verification_review(actor=admin, verification=approved, approve=True, comment="属实")
+    assert rules_of(asset) & {"finding_missing", "finding_damaged"} == {"finding_damaged"}
+
+
+def test_no_custodian(county):
+    areas, admin = county
+    kept = make_asset(actor=admin, area=areas.west_south, custodian_unit="村委会")
+    bare = make_asset(actor=admin, area=areas.west_south, name="无人管护道路")
+    assert "no_custodian" not in rules_of(kept) and "no_custodian" in rules_of(bare)
+
+
+def test_contracts_and_income(county):
+    areas, admin = county
+    pv = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.PV_STATION, year_built=2020,
+                    geometry=point_in(areas.west_south))
+    assert {"no_contract", "no_income"} <= rules_of(pv)
+    old = lifecycle.contract_record(actor=admin, asset=pv, operator="甲", number="HT-1", starts_on=TODAY - 500 * DAY,
+                                    ends_on=TODAY - DAY, yearly_due=Decimal("2"), mechanism="收益归村集体")
+    assert "no_contract" not in rules_of(pv) and "contract_expired" in rules_of(pv)
+    lifecycle.contract_record(actor=admin, asset=pv, operator="甲", number="HT-2", starts_on=TODAY,
+                              ends_on=TODAY + 300 * DAY, yearly_due=Decimal("2"), mechanism="收益归村集体", renews=old)
+    assert "contract_expired" not in rules_of(pv)
+    lifecycle.income_record(actor=admin, asset=pv, year=TODAY.year - 1, amount=Decimal("2"), received_on=TODAY)
+    assert "no_income" not in rules_of(pv)
+
+
+def test_equity_shares(county):
+    areas, admin = county
+    good = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.EQUITY, geometry=point_in(areas.west_south),
+                      owners=[services.Share("村集体", OwnerKind.VILLAGE_COLLECTIVE, Decimal("100"))])
+    bad = make_asset(actor=admin, area=areas.west_south, name="股权乙", asset_type=AssetType.EQUITY,
+                     geometry=point_in(areas.west_south, dx=0.01), owners=[])
+    assert "shares_not_100" not in rules_of(good) and "shares_not_100" in rules_of(bad)
+
+
+def test_disposal_without_approval(county):
+    areas, admin = county
+    proper = make_asset(actor=admin, area=areas.west_south, name="正规处置")
+    services.asset_dispose(actor=admin, asset=proper, method="scrap", approval_reference="栾扶〔2026〕9号",
+                           approved_on=TODAY)
+    assert "disposed_without_approval" not in rules_of(proper)
+    sneaky = make_asset(actor=admin, area=areas.west_south, name="私自处置", geometry=None)
+    Asset.objects.filter(pk=sneaky.pk).update(status="disposed")  # past the services
+    assert "disposed_without_approval" in rules_of(sneaky)
+    assert Disposal.objects.filter(asset=sneaky).count() == 0
+
+
+def test_publicity_rules(county):
+    areas, admin = county
+    village = areas.west_south
+    make_asset(actor=admin, area=village)
+    assert area_rules(village) == {"publicity_missing"}
+    for stage in (PublicityStage.INVENTORY, PublicityStage.OWNERSHIP):
+        notice = lifecycle.notice_post(actor=admin, stage=stage, scope=PublicityScope.VILLAGE_BOARD, area=village,
+                                       starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
+    assert area_rules(village) == set()
+    from geo_assets.models import PublicityNotice
+
+    PublicityNotice.objects.filter(pk=notice.pk).update(ends_on=TODAY - 18 * DAY)  # 3 days: too short
+    objection = lifecycle.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处",
+                                           raised_on=TODAY - 19 * DAY)
+    assert area_rules(village) == {"publicity_too_short", "objection_unanswered"}
+    lifecycle.objection_answer(actor=admin, objection=objection, check_result="已补登", answer="已补登并重新公示")
+    assert area_rules(village) == {"publicity_too_short"}
+
+
+def test_alerts_follow_the_viewers_scope(county):
+    areas, admin = county
+    make_asset(actor=admin, area=areas.east_south, name="东边道路")
+    clerk = make_user("ws", Role.VILLAGE, area=areas.west_south)
+    assert alerts_compute(assets=Asset.objects.visible_to(clerk)) == []
+    assert alerts_compute(assets=Asset.objects.visible_to(admin))
