@@ -29,29 +29,31 @@ CATEGORY_COLOURS: dict[str, str] = {
     Category.HOUSEHOLD: "#31a354",
 }
 
-# One colour per type: shades around the colour of its category.
-TYPE_COLOURS: dict[str, str] = {
-    AssetType.ROAD: "#1f78b4",
-    AssetType.IRRIGATION: "#2b8cbe",
-    AssetType.WATER_SUPPLY: "#00a0d2",
-    AssetType.SANITATION: "#6baed6",
-    AssetType.POWER: "#3f51b5",
-    AssetType.EDUCATION: "#6a51a3",
-    AssetType.CULTURE: "#9e9ac8",
-    AssetType.SPORTS: "#08519c",
-    AssetType.HEALTH: "#17becf",
-    AssetType.GREENHOUSE: "#e6550d",
-    AssetType.PLANTATION: "#fd8d3c",
-    AssetType.PROCESSING: "#a63603",
-    AssetType.TOURISM: "#d94801",
-    AssetType.WORKSHOP: "#b30000",
-    AssetType.ECOMMERCE: "#f16913",
-    AssetType.PV_STATION: "#d4a017",
-    AssetType.EQUITY: "#8c510a",
-    AssetType.DEBT: "#bf812d",
-    AssetType.LIVESTOCK: "#31a354",
-    AssetType.HOUSEHOLD_FIXED: "#006d2c",
+# How each type is drawn: a colour of its own, the usual geometry (the legend's swatch) and, for lines, a dash
+# pattern in pixels (roads solid, canals dashed). Any type may still come as any geometry.
+TYPE_STYLES: dict[str, dict] = {
+    AssetType.ROAD: {"colour": "#a0522d", "shape": "line", "dash": []},
+    AssetType.IRRIGATION: {"colour": "#1f78d1", "shape": "line", "dash": [7, 4]},
+    AssetType.WATER_SUPPLY: {"colour": "#19a7ce", "shape": "point"},
+    AssetType.SANITATION: {"colour": "#7d7d7d", "shape": "point"},
+    AssetType.POWER: {"colour": "#5b4a9e", "shape": "point"},
+    AssetType.EDUCATION: {"colour": "#2c4fa8", "shape": "point"},
+    AssetType.CULTURE: {"colour": "#d66fa0", "shape": "polygon"},
+    AssetType.SPORTS: {"colour": "#0a9a8f", "shape": "point"},
+    AssetType.HEALTH: {"colour": "#d7191c", "shape": "point"},
+    AssetType.GREENHOUSE: {"colour": "#86b300", "shape": "polygon"},
+    AssetType.PLANTATION: {"colour": "#e8772e", "shape": "polygon"},
+    AssetType.PROCESSING: {"colour": "#8c2d19", "shape": "polygon"},
+    AssetType.TOURISM: {"colour": "#f08a9b", "shape": "point"},
+    AssetType.WORKSHOP: {"colour": "#a3306b", "shape": "polygon"},
+    AssetType.ECOMMERCE: {"colour": "#f28e00", "shape": "point"},
+    AssetType.PV_STATION: {"colour": "#e3b600", "shape": "point"},
+    AssetType.EQUITY: {"colour": "#4d5d2a", "shape": "point"},
+    AssetType.DEBT: {"colour": "#b8a26a", "shape": "point"},
+    AssetType.LIVESTOCK: {"colour": "#31a354", "shape": "point"},
+    AssetType.HOUSEHOLD_FIXED: {"colour": "#00602a", "shape": "point"},
 }
+TYPE_COLOURS: dict[str, str] = {t: style["colour"] for t, style in TYPE_STYLES.items()}
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _asset_legend() -> list[dict]:
         {
             "category": category, "label": str(Category(category).label), "colour": CATEGORY_COLOURS[category],
             "types": [
-                {"type": t, "label": str(AssetType(t).label), "colour": TYPE_COLOURS[t]} for t in types
+                {"type": t, "label": str(AssetType(t).label), "dash": [], **TYPE_STYLES[t]} for t in types
             ],
         }
         for category, types in CATEGORY_TYPES.items()

@@ -112,9 +112,13 @@ def tile_assets_clusters(qs: QuerySet[Asset], tile: TileId) -> bytes:
 
 
 def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> bytes:
-    """Boundaries of one level plus a label-point layer `<level>_labels` (one point per area)."""
+    """Boundaries of one level plus a label-point layer `<level>_labels` (one point per area).
+
+    Label points are kept up to a quarter tile (64 px, more than half the widest name) outside the tile, so a tile
+    also knows the labels that reach into it from its neighbours and the client never cuts a name at a tile edge."""
+    label_buffer = EXTENT // 4
     layer = "townships" if level == "township" else "villages"
-    qs = AdminArea.objects.filter(level=level, geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT))
+    qs = AdminArea.objects.filter(level=level, geom_web__bboverlaps=tile.envelope(label_buffer / EXTENT))
     if parent_codes:
         qs = qs.filter(parent__code__in=parent_codes)
     base, params = _compiled(qs, "code", "name", "parent__code", "geom_web")
@@ -128,7 +132,8 @@ def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) 
           ||
           coalesce((SELECT ST_AsMVT(l, '{layer}_labels', {EXTENT}, 'geom') FROM (
               SELECT b.code, b.name,
-                     ST_AsMVTGeom(ST_PointOnSurface(b.geom_web), ST_TileEnvelope(%s, %s, %s), {EXTENT}, 0, true)
+                     ST_AsMVTGeom(ST_PointOnSurface(b.geom_web), ST_TileEnvelope(%s, %s, %s), {EXTENT},
+                                  {label_buffer}, true)
                      AS geom
               FROM b) l WHERE l.geom IS NOT NULL), ''::bytea)"""  # noqa: S608 - base is Django-compiled SQL
     return _fetch(sql, (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y))

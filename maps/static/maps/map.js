@@ -8,13 +8,17 @@
   var layerDefs = {};
   registry.layers.forEach(function (l) { layerDefs[l.name] = l; });
   var assetStyle = layerDefs.assets.style;
+  var TYPES = {};  // type -> {label, colour, shape, dash, category}
   var ALL_TYPES = [];
-  registry.categories.forEach(function (c) { c.types.forEach(function (t) { ALL_TYPES.push(t.type); }); });
+  registry.categories.forEach(function (c) {
+    c.types.forEach(function (t) { TYPES[t.type] = Object.assign({category: c.category}, t); ALL_TYPES.push(t.type); });
+  });
   var FILTER_KEYS = ["township", "village", "category", "type", "status", "year_min", "year_max", "verified"];
+  var PHONE = window.matchMedia("(max-width: 700px)");  // the same width as map.css
 
   // Exposed for tests and debugging: what has been drawn, and whether layers are idle.
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
-                                   village: null, generation: 0};
+                                   village: null, generation: 0, focus: null, count: null};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -52,21 +56,33 @@
     }
     return p.toString();
   }
+  function hasFilters() { return filterQuery() !== ""; }
   function fmt(n) { return n === null || n === undefined || n === "" ? "—" : String(n); }
   function money(n) { return n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4}) + " 万元"; }
+  // Times are the county's (Asia/Shanghai) whatever the browser's clock says, written like the asset page
+  // writes them (Django's zh-hans format): "2025年5月1日 08:00".
+  var timeParts = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+                                                    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+  function fmtTime(iso) {
+    var p = {};
+    timeParts.formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+    return p.year + "年" + Number(p.month) + "月" + Number(p.day) + "日 " + p.hour + ":" + p.minute;
+  }
+  function bboxBounds(b) { return L.latLngBounds([b[1], b[0]], [b[3], b[2]]); }
 
   // ---------- permalink (hash) ----------
+  var lastHash = null;
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
     var m = (p.get("map") || "").split("/");
+    state.z = null;
     if (m.length === 3 && m.every(function (v) { return v !== "" && !isNaN(Number(v)); })) {
       state.z = Number(m[0]); state.lat = Number(m[1]); state.lng = Number(m[2]);
     }
+    state.base = config.basemapDefault;
     if (p.get("base") && config.basemaps.some(function (b) { return b.id === p.get("base"); })) state.base = p.get("base");
-    if (p.has("show")) {
-      var shown = p.get("show").split(",");
-      Object.keys(state.show).forEach(function (k) { state.show[k] = shown.indexOf(k) >= 0; });
-    }
+    var shown = p.has("show") ? p.get("show").split(",") : null;
+    Object.keys(state.show).forEach(function (k) { state.show[k] = !shown || shown.indexOf(k) >= 0; });
     state.filters = {};
     FILTER_KEYS.forEach(function (k) {
       if (!p.get(k)) return;
@@ -85,16 +101,37 @@
     new URLSearchParams(filterQuery()).forEach(function (v, k) { p.set(k, v); });
     if (state.asset) p.set("asset", state.asset);
     history.replaceState(null, "", "#" + p.toString().replace(/%2C/g, ",").replace(/%2F/g, "/"));
+    lastHash = location.hash;
     updateExportLinks();
   }
-  // The export buttons export what the township/village filters show.
+  // A permalink pasted into an open tab (or back/forward): apply its view, layers, filters and asset.
+  function applyHash() {
+    if (location.hash === lastHash) return;
+    var prev = {filters: state.filters, base: state.base, show: JSON.stringify(state.show), asset: state.asset};
+    readHash();
+    var hadView = state.z !== null;
+    if (!state.asset && prev.asset) closePanel();  // before the view: closing resizes the map
+    if (hadView) map.setView([state.lat, state.lng], state.z, {animate: false});
+    if (state.base !== prev.base) setBase(state.base);
+    if (JSON.stringify(state.show) !== prev.show) applyShow();
+    if (JSON.stringify(state.filters) !== JSON.stringify(prev.filters)) {
+      syncForm();
+      filtersChanged(prev.filters, !hadView);
+    }
+    if (state.asset && state.asset !== prev.asset) openAsset(state.asset, {fit: !hadView});
+    writeHash();
+  }
+  window.addEventListener("hashchange", applyHash);
+  window.addEventListener("popstate", applyHash);
+
+  // The export links export what the filters show.
   function updateExportLinks() {
+    var query = new URLSearchParams(filterQuery());
     document.querySelectorAll("a.export").forEach(function (a) {
       var url = new URL(a.href, location.href);
-      ["township", "village"].forEach(function (k) {
-        if (state.filters[k]) url.searchParams.set(k, state.filters[k]); else url.searchParams.delete(k);
-      });
-      a.href = url.pathname + url.search;
+      FILTER_KEYS.forEach(function (k) { url.searchParams.delete(k); });
+      query.forEach(function (v, k) { url.searchParams.set(k, v); });
+      a.href = url.pathname + url.search.replace(/%2C/g, ",");
     });
   }
 
@@ -105,7 +142,8 @@
     if (symbolizer.before) wrapped.before = function (ctx, z) { symbolizer.before(ctx, z); };
     return wrapped;
   }
-  function typeColour(z, f) { return (f && assetStyle.typeColours[f.props.type]) || "#666"; }
+  function typeColour(z, f) { return (f && TYPES[f.props.type] && TYPES[f.props.type].colour) || "#666"; }
+  function typeDash(z, f) { return (f && TYPES[f.props.type] && TYPES[f.props.type].dash) || []; }
   // Each rebuilt layer gets a generation; late draws of a removed layer are not counted.
   var generations = {assets: 0, villages: 0, townships: 0};
   function recorder(name, fn, gen) {
@@ -113,17 +151,38 @@
     return function (f) { if (generations[name] === gen) fn(f); };
   }
 
+  // A tile source whose requests are shared (for a minute) by the layers drawing one tile set in two panes.
+  var tileFetches = new Map();
+  function sharedTiles(template) {
+    return {getZxy: function (z, x, y) {
+      var url = template.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+      var hit = tileFetches.get(url);
+      if (!hit || Date.now() - hit.time > 60000) {
+        if (tileFetches.size > 300) tileFetches.delete(tileFetches.keys().next().value);
+        hit = {time: Date.now(), data: fetch(url, {credentials: "same-origin"}).then(function (r) {
+          if (!r.ok) throw new Error(r.status + " " + url);
+          return r.arrayBuffer();
+        }).then(function (data) { return {data: data}; }, function (err) { tileFetches.delete(url); throw err; })};
+        tileFetches.set(url, hit);
+      }
+      return hit.data;
+    }};
+  }
+
   function areaLayer(name) {
     var s = layerDefs[name].style;
     var record = recorder(name, function (f) { stats[name][f.props.code] = f.props.name; });
     var query = name === "villages" ? filterQuery(["township"]) : "";
-    var layer = P.leafletLayer({
-      url: "/tiles/" + name + "/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""),
-      levelDiff: 0, maxDataZoom: 16, pane: name === "townships" ? "townships" : "villages", attribution: "",
+    var tiles = sharedTiles("/tiles/" + name + "/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""));
+    var shapes = P.leafletLayer({
+      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: name, attribution: "",
       paintRules: [
         {dataLayer: name, symbolizer: counting(new P.PolygonSymbolizer({fill: s.fill, opacity: s.fillOpacity}), record)},
         {dataLayer: name, symbolizer: new P.LineSymbolizer({color: s.stroke, width: s.width})},
       ],
+    });
+    var labels = P.leafletLayer({
+      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "labels", attribution: "", paintRules: [],
       labelRules: [{
         dataLayer: name + "_labels", minzoom: name === "townships" ? 0 : 11,
         symbolizer: new P.CenteredTextSymbolizer({
@@ -132,36 +191,46 @@
         }),
       }],
     });
-    return layer;
+    watch(name, shapes);
+    watch(name + ":labels", labels);
+    return L.layerGroup([shapes, labels]);
   }
 
   function assetLayer() {
     var query = filterQuery();
     var recordAsset = recorder("assets", function (f) { stats.assets[f.props.code] = f.props.type; });
     var recordCluster = recorder("assets", function () { stats.clusters += 1; }, generations.assets);
-    return P.leafletLayer({
-      url: "/tiles/assets/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""),
-      levelDiff: 0, maxDataZoom: 16, pane: "assets", attribution: "",
-      paintRules: [
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 3; },
-         symbolizer: counting(new P.PolygonSymbolizer({fill: typeColour, opacity: 0.55, perFeature: true}), recordAsset)},
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 2; },
-         symbolizer: counting(new P.LineSymbolizer({color: typeColour, width: 3.5, perFeature: true}), recordAsset)},
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 1; },
-         symbolizer: counting(new P.CircleSymbolizer({radius: 5, fill: typeColour, stroke: "#ffffff", width: 1.5}),
-                              recordAsset)},
-        {dataLayer: "clusters",
-         symbolizer: counting(new P.CircleSymbolizer({
-           radius: function (z, f) { return 6 + Math.min(9, Math.sqrt(f ? f.props.count : 1) * 1.2); },
-           fill: function (z, f) { return (f && assetStyle.categoryColours[f.props.category]) || assetStyle.cluster; },
-           opacity: 0.8, stroke: "#ffffff", width: 1.5,
-         }), recordCluster)},
-      ],
+    var tiles = sharedTiles("/tiles/assets/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""));
+    // Clusters are drawn under the area names, the assets themselves above them: a name never hides an asset.
+    var clusters = P.leafletLayer({
+      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "clusters", attribution: "",
+      paintRules: [{dataLayer: "clusters", symbolizer: counting(new P.CircleSymbolizer({
+        radius: function (z, f) { return 6 + Math.min(9, Math.sqrt(f ? f.props.count : 1) * 1.2); },
+        fill: function (z, f) { return (f && assetStyle.categoryColours[f.props.category]) || assetStyle.cluster; },
+        opacity: 0.8, stroke: "#ffffff", width: 1.5,
+      }), recordCluster)}],
       labelRules: [{
         dataLayer: "clusters",
         symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: "600 11px sans-serif"}),
       }],
     });
+    var assets = P.leafletLayer({
+      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "assets", attribution: "",
+      paintRules: [
+        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 3; },
+         symbolizer: counting(new P.PolygonSymbolizer({fill: typeColour, opacity: 0.55, stroke: typeColour, width: 1,
+                                                       perFeature: true}), recordAsset)},
+        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 2; },
+         symbolizer: counting(new P.LineSymbolizer({dash: typeDash, dashColor: typeColour, dashWidth: 3.5,
+                                                    perFeature: true}), recordAsset)},
+        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 1; },
+         symbolizer: counting(new P.CircleSymbolizer({radius: 5, fill: typeColour, stroke: "#ffffff", width: 1.5}),
+                              recordAsset)},
+      ],
+    });
+    watch("assets", assets);
+    watch("assets:clusters", clusters);
+    return L.layerGroup([clusters, assets]);
   }
 
   function watch(name, layer) {
@@ -171,19 +240,18 @@
     return layer;
   }
   window.__mapIdle = function () {
-    return Object.keys(stats.loading).every(function (k) { return !stats.loading[k] || !state.show[k]; });
+    return Object.keys(stats.loading).every(function (k) { return !stats.loading[k] || !state.show[k.split(":")[0]]; });
   };
 
   // ---------- map ----------
   var map = null;
   var overlays = {};
+  var bases = {};
   var layerControl = null;
   var highlight = null;
+  var areaOutline = null;
 
-  function buildOverlay(name) {
-    var layer = name === "assets" ? assetLayer() : areaLayer(name);
-    return watch(name, layer);
-  }
+  function buildOverlay(name) { return name === "assets" ? assetLayer() : areaLayer(name); }
 
   function refreshOverlays(names) {
     stats.generation += 1;
@@ -195,26 +263,35 @@
       if (old && map.hasLayer(old)) map.removeLayer(old);
       overlays[name] = layer;
       if (layerControl) layerControl.addOverlay(layer, layerDefs[name].label);
-      if (state.show[name]) layer.addTo(map); else stats.loading[name] = false;
+      if (state.show[name]) layer.addTo(map);
     });
   }
+  function applyShow() {
+    Object.keys(overlays).forEach(function (name) {
+      if (state.show[name] && !map.hasLayer(overlays[name])) overlays[name].addTo(map);
+      if (!state.show[name] && map.hasLayer(overlays[name])) map.removeLayer(overlays[name]);
+    });
+  }
+  function setBase(id) {
+    Object.keys(bases).forEach(function (k) { if (k !== id && map.hasLayer(bases[k])) map.removeLayer(bases[k]); });
+    if (bases[id] && !map.hasLayer(bases[id])) bases[id].addTo(map);
+  }
+  // Fit options that keep the phone's bottom sheet from covering what is fitted.
+  function fitOptions(extra) { return Object.assign({paddingBottomRight: [0, sheetHeight()]}, extra || {}); }
 
   function init(leafletMap) {
     map = leafletMap;
     window.__map = map;
     readHash();
-    ["villages", "townships", "assets", "highlight"].forEach(function (pane, i) {
+    ["villages", "townships", "clusters", "labels", "assets", "highlight"].forEach(function (pane, i) {
       map.createPane(pane);
       map.getPane(pane).style.zIndex = String(410 + i * 10);
     });
-    if (state.z !== null) {
-      map.setView([state.lat, state.lng], state.z);
-    } else if (config.countyBbox) {
-      var b = config.countyBbox;
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-    }
-    // Basemaps
-    var bases = {};
+    L.control.scale({imperial: false, maxWidth: PHONE.matches ? 60 : 120}).addTo(map);
+    var home = config.homeBbox || config.countyBbox;
+    if (state.z !== null) map.setView([state.lat, state.lng], state.z);
+    else if (home) map.fitBounds(bboxBounds(home));
+    var baseByLabel = {};
     config.basemaps.forEach(function (b) {
       var group = L.layerGroup(b.layers.map(function (t) {
         var opts = {maxNativeZoom: t.maxNativeZoom || 18, maxZoom: 19, attribution: t.attribution || ""};
@@ -222,16 +299,14 @@
         return L.tileLayer(t.url, opts);
       }));
       group.basemapId = b.id;
-      bases[b.label] = group;
-      if (b.id === state.base) group.addTo(map);
+      bases[b.id] = baseByLabel[b.label] = group;
     });
+    setBase(state.base);
     ["villages", "townships", "assets"].forEach(function (name) { overlays[name] = buildOverlay(name); });
     var overlayByLabel = {};
-    ["townships", "villages", "assets"].forEach(function (name) {
-      overlayByLabel[layerDefs[name].label] = overlays[name];
-      if (state.show[name]) overlays[name].addTo(map); else stats.loading[name] = false;
-    });
-    layerControl = L.control.layers(bases, overlayByLabel, {collapsed: window.innerWidth < 700, position: "topright"}).addTo(map);
+    ["townships", "villages", "assets"].forEach(function (name) { overlayByLabel[layerDefs[name].label] = overlays[name]; });
+    applyShow();
+    layerControl = L.control.layers(baseByLabel, overlayByLabel, {collapsed: PHONE.matches, position: "topright"}).addTo(map);
     map.on("baselayerchange", function (e) { state.base = e.layer.basemapId; writeHash(); });
     map.on("overlayadd overlayremove", function (e) {
       Object.keys(overlays).forEach(function (name) {
@@ -246,41 +321,89 @@
     buildFilterPanel();
     buildSearch();
     var hadView = state.z !== null;
-    if (state.asset) openAsset(state.asset, false, !hadView);
-    else if (!hadView && state.filters.village) openArea(state.filters.village, true);
+    if (state.asset) openAsset(state.asset, {fit: !hadView});
+    else if (!hadView && state.filters.village) openArea(state.filters.village, false);
+    focusArea(!hadView && !state.asset);
+    updateCount();
     writeHash();
     document.body.classList.add("map-ready");
   }
   window.geoAssetsMapInit = function (leafletMap) { init(leafletMap); };
 
-  // ---------- legend ----------
+  // ---------- legend: what is drawn ----------
+  var SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  // A legend swatch drawn like the map draws it: a line (solid or dashed), a polygon or a point.
+  function swatch(shape, colour, opts) {
+    opts = opts || {};
+    var box = svg("svg", {width: 22, height: 14, "class": "swatch", "aria-hidden": "true"});
+    if (shape === "line") {
+      box.appendChild(svg("line", {x1: 1, y1: 7, x2: 21, y2: 7, stroke: colour, "stroke-width": opts.width || 3.5,
+                                   "stroke-dasharray": opts.dash && opts.dash.length ? opts.dash.join(" ") : "none"}));
+    } else if (shape === "polygon") {
+      box.appendChild(svg("rect", {x: 4, y: 1.5, width: 14, height: 11, fill: colour, "fill-opacity": 0.55, stroke: colour}));
+    } else {
+      box.appendChild(svg("circle", {cx: 11, cy: 7, r: opts.r || 5, fill: colour, stroke: "#fff", "stroke-width": 1.5}));
+    }
+    return box;
+  }
+  function drawnTypes() {
+    var f = state.filters;
+    return ALL_TYPES.filter(function (t) {
+      return (!f.type || f.type.indexOf(t) >= 0) && (!f.category || f.category.indexOf(TYPES[t].category) >= 0);
+    });
+  }
+  function legendRow(parent, sw, label, attrs) {
+    var row = el("div", Object.assign({"class": "legend-row wide"}, attrs || {}));
+    row.appendChild(sw); row.appendChild(el("span", null, label));
+    parent.appendChild(row);
+  }
   function addLegend() {
-    var legend = L.control({position: "bottomright"});
-    legend.onAdd = function () {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
       var box = el("div", {"class": "map-legend", id: "legend"});
-      box.appendChild(el("h3", null, "图例"));
-      registry.categories.forEach(function (c) {
-        var row = el("div", {"class": "legend-row"});
-        var sw = el("span", {"class": "swatch dot"}); sw.style.background = c.colour;
-        row.appendChild(sw); row.appendChild(el("span", null, c.label));
-        box.appendChild(row);
-      });
-      var cl = el("div", {"class": "legend-row"});
-      var csw = el("span", {"class": "swatch cluster"}, "n"); cl.appendChild(csw);
-      cl.appendChild(el("span", null, "聚合：数字为资产数，颜色为主要类别")); box.appendChild(cl);
-      ["townships", "villages"].forEach(function (name) {
-        var row = el("div", {"class": "legend-row"});
-        var sw = el("span", {"class": "swatch line"}); sw.style.borderColor = layerDefs[name].style.stroke;
-        row.appendChild(sw); row.appendChild(el("span", null, layerDefs[name].legend[0].label));
-        box.appendChild(row);
-      });
+      var toggle = el("button", {type: "button", "class": "legend-toggle", "aria-controls": "legend-body"}, "图例");
+      toggle.addEventListener("click", function () { setLegendOpen(box.classList.contains("collapsed")); });
+      box.appendChild(toggle);
+      box.appendChild(el("div", {"class": "legend-body", id: "legend-body"}));
       L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
       return box;
     };
-    legend.addTo(map);
+    control.addTo(map);
+    setLegendOpen(!PHONE.matches);
+    renderLegend();
+  }
+  function setLegendOpen(open) {
+    var box = document.getElementById("legend");
+    box.classList.toggle("collapsed", !open);
+    box.querySelector(".legend-toggle").setAttribute("aria-expanded", String(open));
+  }
+  function renderLegend() {
+    var body = document.getElementById("legend-body");
+    clear(body);
+    var drawn = drawnTypes();
+    registry.categories.forEach(function (c) {
+      var types = c.types.filter(function (t) { return drawn.indexOf(t.type) >= 0; });
+      if (!types.length) return;
+      legendRow(body, swatch("point", c.colour, {r: 6}), c.label, {"class": "legend-row wide legend-category"});
+      types.forEach(function (t) { legendRow(body, swatch(t.shape, t.colour, {dash: t.dash}), t.label, {"class": "legend-row", "data-type": t.type}); });
+    });
+    if (!drawn.length) body.appendChild(el("p", {"class": "legend-none wide"}, "未选择资产类型"));
+    var cluster = el("span", {"class": "swatch cluster"}, "n");
+    legendRow(body, cluster, "聚合：数字为资产数，颜色为主要类别");
+    ["townships", "villages"].forEach(function (name) {
+      var s = layerDefs[name].style;
+      legendRow(body, swatch("line", s.stroke, {width: Math.max(1, s.width)}), layerDefs[name].legend[0].label);
+    });
   }
 
   // ---------- filter panel ----------
+  var syncForm = function () {};
   function buildFilterPanel() {
     var form = document.getElementById("filters");
     var township = form.elements.township, village = form.elements.village;
@@ -305,8 +428,8 @@
       c.types.forEach(function (t) {
         var label = el("label", {"class": "type"});
         var input = el("input", {type: "checkbox", name: "type", value: t.type, "data-category": c.category});
-        var sw = el("span", {"class": "swatch dot"}); sw.style.background = t.colour;
-        label.appendChild(input); label.appendChild(sw); label.appendChild(el("span", null, t.label));
+        label.appendChild(input); label.appendChild(swatch(t.shape, t.colour, {dash: t.dash}));
+        label.appendChild(el("span", null, t.label));
         fs.appendChild(label);
       });
       typesBox.appendChild(fs);
@@ -319,7 +442,7 @@
       statusBox.appendChild(label);
     });
 
-    function toForm() {
+    syncForm = function () {
       var f = state.filters;
       township.value = f.township || "";
       fillVillages();
@@ -327,7 +450,7 @@
       var types = f.type && f.type.length ? f.type : null;
       var cats = f.category && f.category.length ? f.category : null;
       form.querySelectorAll("input[name=type]").forEach(function (i) {
-        i.checked = types ? types.indexOf(i.value) >= 0 : (cats ? cats.indexOf(i.dataset.category) >= 0 : true);
+        i.checked = types ? types.indexOf(i.value) >= 0 : (cats ? cats.indexOf(i.dataset.category) >= 0 : !f.type);
       });
       syncCategoryBoxes();
       form.querySelectorAll("input[name=status]").forEach(function (i) {
@@ -336,7 +459,7 @@
       form.elements.year_min.value = f.year_min || "";
       form.elements.year_max.value = f.year_max || "";
       form.elements.verified.value = f.verified || "";
-    }
+    };
     function syncCategoryBoxes() {
       form.querySelectorAll("input[name=category_all]").forEach(function (c) {
         var boxes = form.querySelectorAll("input[name=type][data-category=" + c.value + "]");
@@ -350,7 +473,7 @@
       if (village.value) f.village = village.value;
       var checked = Array.prototype.filter.call(form.querySelectorAll("input[name=type]"), function (i) { return i.checked; })
         .map(function (i) { return i.value; });
-      if (checked.length < ALL_TYPES.length) f.type = checked.length ? checked : ["none"];
+      if (checked.length < ALL_TYPES.length) f.type = checked;
       var statuses = Array.prototype.filter.call(form.querySelectorAll("input[name=status]"), function (i) { return i.checked; })
         .map(function (i) { return i.value; });
       if (statuses.length) f.status = statuses;
@@ -367,21 +490,77 @@
       }
       if (e.target === township) fillVillages();
       syncCategoryBoxes();
-      var before = JSON.stringify(state.filters);
+      var prev = state.filters;
       state.filters = fromForm();
-      if (state.filters.type && state.filters.type[0] === "none") state.filters.type = [];
-      if (JSON.stringify(state.filters) === before) return;
-      var villagesChanged = JSON.parse(before).township !== state.filters.township;
-      refreshOverlays(villagesChanged ? ["assets", "villages"] : ["assets"]);
-      writeHash();
+      if (JSON.stringify(state.filters) !== JSON.stringify(prev)) filtersChanged(prev, true);
     });
     form.addEventListener("reset", function () {
-      setTimeout(function () { state.filters = {}; toForm(); refreshOverlays(["assets", "villages"]); writeHash(); }, 0);
+      setTimeout(function () {
+        var prev = state.filters;
+        state.filters = {};
+        syncForm();
+        filtersChanged(prev, false);
+      }, 0);
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); });
-    toForm();
-    document.getElementById("toggle-filters").addEventListener("click", function () {
-      document.body.classList.toggle("filters-open");
+    syncForm();
+    var toggle = document.getElementById("toggle-filters");
+    toggle.addEventListener("click", function () { setFiltersOpen(!document.body.classList.contains("filters-open")); });
+    document.getElementById("filters-close").addEventListener("click", function () { setFiltersOpen(false); });
+  }
+  function setFiltersOpen(open) {
+    document.body.classList.toggle("filters-open", open);
+    document.getElementById("toggle-filters").setAttribute("aria-expanded", String(open));
+  }
+
+  function filtersChanged(prev, fit) {
+    var f = state.filters;
+    refreshOverlays(prev.township !== f.township ? ["assets", "villages"] : ["assets"]);
+    if (prev.township !== f.township || prev.village !== f.village) focusArea(fit);
+    renderLegend();
+    updateCount();
+    writeHash();
+  }
+
+  // The chosen village (or township): outlined, and the map moved onto it when fit.
+  var focusToken = 0;
+  function focusArea(fit) {
+    var token = ++focusToken;
+    var code = state.filters.village || state.filters.township;
+    if (areaOutline) { map.removeLayer(areaOutline); areaOutline = null; }
+    stats.focus = null;
+    if (!code || code.indexOf(",") >= 0) return;
+    var view = map.getCenter().toString() + map.getZoom();
+    fetchJson("/api/v1/areas/" + encodeURIComponent(code) + "/").then(function (f) {
+      if (token !== focusToken) return;
+      if (view !== map.getCenter().toString() + map.getZoom()) fit = false;  // moved meanwhile: leave the view alone
+      areaOutline = L.geoJSON(f, {pane: "highlight", interactive: false,
+                                  style: {color: "#ff6d00", weight: 4, opacity: 0.95, fill: false, className: "area-outline"}}).addTo(map);
+      if (!fit) { stats.focus = code; return; }
+      map.once("moveend", function () { if (token === focusToken) stats.focus = code; });
+      map.fitBounds(areaOutline.getBounds(), fitOptions());
+    }).catch(function () { /* an unknown code draws no outline */ });
+  }
+
+  // How many assets the filters leave; says so clearly when none.
+  var countToken = 0;
+  function updateCount() {
+    var token = ++countToken;
+    var query = filterQuery();
+    var label = document.getElementById("filter-count");
+    var notice = document.getElementById("map-notice");
+    fetchJson("/api/v1/assets/?page_size=1" + (query ? "&" + query : "")).then(function (data) {
+      if (token !== countToken) return;
+      stats.count = data.count;
+      var empty = hasFilters() ? "当前筛选条件下没有资产" : "暂无可显示的资产";
+      label.textContent = data.count ? "共 " + data.count + " 项资产" : empty;
+      label.classList.toggle("empty", !data.count);
+      notice.textContent = empty;
+      notice.hidden = data.count !== 0;
+    }).catch(function () {
+      if (token !== countToken) return;
+      label.textContent = "筛选条件无效";
+      notice.hidden = true;
     });
   }
 
@@ -390,33 +569,52 @@
     var input = document.getElementById("search-q");
     var list = document.getElementById("search-results");
     var timer = null;
+    var shown = null;  // {q, results} currently listed
+    function run(q) {
+      return fetchJson("/api/v1/search/?q=" + encodeURIComponent(q)).then(function (data) {
+        if (input.value.trim() !== q) return null;
+        clear(list);
+        shown = {q: q, results: data.results};
+        if (!data.results.length) list.appendChild(el("li", {"class": "empty"}, "没有找到"));
+        data.results.forEach(function (r) {
+          var li = el("li", {"class": "result", "data-kind": r.kind, "data-code": r.code});
+          var btn = el("button", {type: "button"}, r.label);
+          btn.addEventListener("click", function () { pick(r); });
+          li.appendChild(btn);
+          list.appendChild(li);
+        });
+        return data.results;
+      });
+    }
+    function failed() { clear(list); list.appendChild(el("li", {"class": "empty"}, "搜索失败")); }
+    function pick(r) {
+      clear(list);
+      shown = null;
+      setFiltersOpen(false);
+      if (r.kind === "asset") {
+        openAsset(r.code, {fromClick: true, at: r.point && L.latLng(r.point[1], r.point[0]), zoom: 15});
+      } else {
+        openArea(r.code, true);
+      }
+    }
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        var q = input.value.trim();
-        clear(list);
-        if (!q) return;
-        fetchJson("/api/v1/search/?q=" + encodeURIComponent(q)).then(function (data) {
-          clear(list);
-          if (!data.results.length) list.appendChild(el("li", {"class": "empty"}, "没有找到"));
-          data.results.forEach(function (r) {
-            var li = el("li", {"class": "result", "data-kind": r.kind, "data-code": r.code});
-            var btn = el("button", {type: "button"}, r.label);
-            btn.addEventListener("click", function () {
-              clear(list);
-              if (r.kind === "asset") {
-                if (r.point) map.setView([r.point[1], r.point[0]], Math.max(map.getZoom(), 15));
-                openAsset(r.code, true);
-              } else {
-                map.fitBounds([[r.bbox[1], r.bbox[0]], [r.bbox[3], r.bbox[2]]]);
-                openArea(r.code);
-              }
-            });
-            li.appendChild(btn);
-            list.appendChild(li);
-          });
-        }).catch(function () { list.appendChild(el("li", {"class": "empty"}, "搜索失败")); });
-      }, 250);
+      shown = null;
+      var q = input.value.trim();
+      if (!q) { clear(list); return; }
+      timer = setTimeout(function () { run(q).catch(failed); }, 250);
+    });
+    // Enter picks the first result (searching first if the list is not there yet).
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { clear(list); return; }
+      if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return;
+      e.preventDefault();
+      var q = input.value.trim();
+      if (!q) return;
+      clearTimeout(timer);
+      (shown && shown.q === q ? Promise.resolve(shown.results) : run(q)).then(function (results) {
+        if (results && results.length) pick(results[0]);
+      }).catch(failed);
     });
   }
 
@@ -434,7 +632,7 @@
     lookup.then(function (data) {
       if (data.features.length) {
         var best = nearest(data.features, e.latlng);
-        openAsset(best.id, true);
+        openAsset(best.id, {fromClick: true, at: e.latlng});
         return;
       }
       if (!state.show.villages && !state.show.townships) return;
@@ -462,16 +660,33 @@
   // ---------- side panel ----------
   var panel = document.getElementById("side-panel");
   var panelBody = document.getElementById("side-body");
-  document.getElementById("side-close").addEventListener("click", function () {
+  document.getElementById("side-close").addEventListener("click", function () { closePanel(); writeHash(); });
+  function closePanel() {
     document.body.classList.remove("panel-open");
     state.asset = null; stats.selected = null; stats.village = null;
     if (highlight) { map.removeLayer(highlight); highlight = null; }
-    writeHash();
-  });
+    map.invalidateSize();
+  }
   function showPanel(title) {
     clear(panelBody);
     document.getElementById("side-title").textContent = title;
+    panel.scrollTop = 0;
     document.body.classList.add("panel-open");
+    map.invalidateSize();
+  }
+  // Height of the map covered by the side panel: the bottom sheet on a phone, nothing on a desk.
+  function sheetHeight() {
+    if (!PHONE.matches || !document.body.classList.contains("panel-open")) return 0;
+    return Math.max(0, map.getContainer().getBoundingClientRect().bottom - panel.getBoundingClientRect().top);
+  }
+  // Bring latlng into sight (above the bottom sheet, inside the map narrowed by the side panel), at least at
+  // minZoom; the map only moves when the point is hidden or the zoom must change.
+  function reveal(latlng, minZoom) {
+    var zoom = Math.max(map.getZoom(), minZoom || 0);
+    var size = map.getSize(), sheet = sheetHeight(), margin = 24;
+    var p = map.latLngToContainerPoint(latlng);
+    if (zoom === map.getZoom() && p.x >= margin && p.x <= size.x - margin && p.y >= margin && p.y <= size.y - sheet - margin) return;
+    map.setView(map.unproject(map.project(latlng, zoom).add([0, sheet / 2]), zoom), zoom);
   }
   function showError(err) {
     showPanel("出错了");
@@ -489,7 +704,8 @@
     parent.appendChild(d);
   }
 
-  function openAsset(code, fromClick, zoomTo) {
+  // opts: fit (zoom onto the asset), at (a point of it to keep in sight) and zoom (at least this zoom), fromClick.
+  function openAsset(code, opts) {
     return fetchJson("/api/v1/assets/" + encodeURIComponent(code) + "/").then(function (f) {
       var a = f.properties;
       a.code = a.code || f.id;  // the GeoJSON id is the asset code
@@ -521,7 +737,7 @@
         fund.appendChild(ful);
       } else fund.appendChild(el("p", null, "—"));
       var ver = section("最近核查");
-      ver.appendChild(el("p", {"class": "verified"}, a.last_verified_at ? new Date(a.last_verified_at).toLocaleString("zh-CN") : "尚未核查"));
+      ver.appendChild(el("p", {"class": "verified"}, a.last_verified_at ? fmtTime(a.last_verified_at) : "尚未核查"));
       if (a.disposal) {
         var dis = section("处置");
         dl(dis, [["处置方式", a.disposal.method], ["批准文件", a.disposal.approval_reference], ["批准日期", a.disposal.approved_on]]);
@@ -529,20 +745,23 @@
       var hist = section("变更记录（共 " + a.history.count + " 条）");
       var hul = el("ul", {"class": "history"});
       a.history.recent.forEach(function (h) {
-        hul.appendChild(el("li", null, new Date(h.date).toLocaleString("zh-CN") + " " + h.type + (h.user ? " · " + h.user : "") + (h.reason ? " · " + h.reason : "")));
+        hul.appendChild(el("li", null, fmtTime(h.date) + " " + h.type + (h.user ? " · " + h.user : "") + (h.reason ? " · " + h.reason : "")));
       });
       hist.appendChild(hul);
       var link = el("a", {href: a.page_url, "class": "full-page", id: "asset-page-link"}, "查看资产完整信息 →");
       panelBody.appendChild(link);
       if (highlight) map.removeLayer(highlight);
+      highlight = null;
       if (f.geometry) {
-        highlight = L.geoJSON(f.geometry, {pane: "highlight", style: {color: "#ffd400", weight: 6, opacity: 0.9, fill: false},
-          pointToLayer: function (feat, ll) { return L.circleMarker(ll, {pane: "highlight", radius: 10, color: "#ffd400", weight: 4, fill: false}); }
+        highlight = L.geoJSON(f.geometry, {pane: "highlight", interactive: false,
+          style: {color: "#ffd400", weight: 6, opacity: 0.9, fill: false},
+          pointToLayer: function (feat, ll) { return L.circleMarker(ll, {pane: "highlight", radius: 10, color: "#ffd400", weight: 4, fill: false}); },
         }).addTo(map);
-        if (zoomTo) map.fitBounds(highlight.getBounds(), {maxZoom: 16});
       }
+      if (highlight && opts.fit) map.fitBounds(highlight.getBounds(), fitOptions({maxZoom: 16}));
+      else if (opts.at || highlight) reveal(opts.at || highlight.getBounds().getCenter(), opts.zoom);
     }).catch(function (err) {
-      if (!fromClick) { state.asset = null; writeHash(); return; }
+      if (!opts.fromClick) { state.asset = null; writeHash(); return; }
       showError(err);
     });
   }
@@ -551,7 +770,6 @@
     return fetchJson("/api/v1/areas/" + encodeURIComponent(code) + "/summary/").then(function (s) {
       state.asset = null; stats.selected = null; stats.village = s.code;
       if (highlight) { map.removeLayer(highlight); highlight = null; }
-      if (zoom) map.fitBounds([[s.bbox[1], s.bbox[0]], [s.bbox[3], s.bbox[2]]]);
       writeHash();
       showPanel(s.name + "（" + s.level_label + "）");
       panel.dataset.kind = s.level; panel.dataset.code = s.code;
@@ -571,6 +789,7 @@
       var st = section("按状态");
       dl(st, s.by_status.filter(function (r) { return r.count; }).map(function (r) { return [r.label, r.count]; }));
       if (s.report_url) panelBody.appendChild(el("a", {href: s.report_url, "class": "full-page", id: "village-report-link"}, "查看村级报告 →"));
+      if (zoom) map.fitBounds(bboxBounds(s.bbox), fitOptions());
     }).catch(showError);
   }
 })();

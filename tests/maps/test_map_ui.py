@@ -1,0 +1,372 @@
+"""The inspector map at desk (1280×800) and phone (390×844) size, in headless Chromium: search, filter panel,
+legend, side panel, permalink, export links, and the asset page's map. Screenshots go to var/screenshots/."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.browser import PageWatch
+from tests.factories import MID_X, MID_Y
+from tests.layers.conftest import make_world
+from tests.maps.test_browser import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
+
+VIEW = "/#map=12/33.90000/111.60000"
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture
+def world(transactional_db):
+    return make_world()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(400)  # Leaflet fades new tiles in and drops the previous zoom's 250 ms after loading
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def settle(page) -> None:
+    """Wait until the view has stopped changing (the hash follows every move) and every layer has drawn."""
+    last = None
+    for _ in range(40):
+        until(page, "window.__mapIdle()")
+        now = page.evaluate("location.hash")
+        if now == last:
+            return
+        last = now
+        page.wait_for_timeout(300)
+    raise AssertionError("the map kept moving")
+
+
+def colours(page, selector: str) -> tuple[str, str]:
+    """The element's text colour and the first opaque background behind it."""
+    return tuple(page.evaluate("""(sel) => {
+        const e = document.querySelector(sel);
+        let n = e, bg = null;
+        while (n && !bg) {
+            const b = getComputedStyle(n).backgroundColor;
+            if (b && b !== 'rgba(0, 0, 0, 0)' && b !== 'transparent') bg = b;
+            n = n.parentElement;
+        }
+        return [getComputedStyle(e).color, bg || 'rgb(255, 255, 255)'];
+    }""", selector))
+
+
+def contrast(foreground: str, background: str) -> float:
+    def luminance(css: str) -> float:
+        values = [float(v) for v in css[css.index("(") + 1:-1].split(",")[:3]]
+        linear = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in values]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    hi, lo = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def assert_readable(page, selector: str) -> None:
+    fg, bg = colours(page, selector)
+    assert fg != bg and contrast(fg, bg) >= 4.5, (selector, fg, bg)
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def above_sheet(lon: float, lat: float) -> str:
+    """JS: is the point on the map and above the phone's bottom sheet?"""
+    return f"""(() => {{
+        const p = window.__map.latLngToContainerPoint([{lat}, {lon}]);
+        const m = window.__map.getContainer().getBoundingClientRect();
+        const s = document.getElementById('side-panel').getBoundingClientRect();
+        return p.x > 0 && p.x < m.width && p.y > 0 && m.top + p.y < s.top;
+    }})()"""
+
+
+def test_search_results_are_readable_and_enter_picks(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    page.fill("#search-q", "大棚")
+    page.wait_for_selector("#search-results li.result button")
+    assert_readable(page, "#search-results li.result button")
+    shot(page, "map-desktop-search")
+    page.press("#search-q", "Enter")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    assert page.locator("#search-results li").count() == 0
+    # Enter right after typing (before the list appears) searches and picks the first result too.
+    page.fill("#search-q", "饮水站")
+    page.press("#search-q", "Enter")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    close = page.locator("#side-close")
+    assert close.is_visible() and close.bounding_box()["width"] >= 20
+    assert_readable(page, "#side-close")
+    close.click()
+    until(page, "!document.body.classList.contains('panel-open')")
+    assert "asset=" not in page.url
+    assert_local_and_clean(watch)
+
+
+def test_phone_filter_panel_controls_and_bottom_sheet(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector, **PHONE)
+    wait_drawn(page)
+    toggle = page.locator("#toggle-filters")
+    assert toggle.is_visible()
+    assert_readable(page, "#toggle-filters")
+    toggle.click()
+    until(page, "document.getElementById('filter-panel').getBoundingClientRect().left >= 0")
+    page.wait_for_timeout(300)  # the slide-in transition
+    panel = page.locator("#filter-panel").bounding_box()
+    for control in (".leaflet-control-zoom", ".leaflet-control-scale"):
+        box = page.locator(control).bounding_box()
+        assert box and box["width"] > 0 and page.locator(control).is_visible(), control
+        assert not overlap(panel, box), (control, panel, box)
+        assert box["x"] + box["width"] <= PHONE["width"], (control, box)
+    shot(page, "map-phone-filters")
+    # A search pick closes the filter panel and shows the asset above the bottom sheet.
+    page.fill("#search-q", "大棚")
+    page.wait_for_selector("#search-results li.result button")
+    page.press("#search-q", "Enter")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, "!document.body.classList.contains('filters-open')")
+    g = world.greenhouse.point
+    settle(page)
+    assert page.evaluate(above_sheet(g.x, g.y))
+    sheet = page.locator("#side-panel").bounding_box()
+    assert sheet["width"] <= PHONE["width"] and sheet["y"] > PHONE["height"] / 3
+    shot(page, "map-phone-side-panel")
+    # A new asset starts at the top of the sheet.
+    page.evaluate("document.getElementById('side-panel').scrollTop = 300")
+    assert page.evaluate("document.getElementById('side-panel').scrollTop") > 0
+    toggle.click()
+    page.fill("#search-q", "饮水站")
+    page.press("#search-q", "Enter")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    settle(page)
+    assert page.evaluate(above_sheet(world.water.point.x, world.water.point.y))
+    assert page.evaluate("document.getElementById('side-panel').scrollTop") == 0
+    assert_local_and_clean(watch)
+
+
+def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(world, open_page):
+    page, watch = open_page("/", user=world.inspector)
+    wait_drawn(page, assets=False)
+    zoom = page.evaluate("window.__map.getZoom()")
+    until(page, "window.__mapStats.count === 4")
+    assert page.locator("#filter-count").inner_text() == "共 4 项资产"
+    assert page.locator("#map-notice").is_hidden()
+    west_north = world.areas.west_north
+    page.select_option("select[name=village]", west_north.code)
+    until(page, f"window.__mapStats.focus === '{west_north.code}'")
+    until(page, f"window.__map.getZoom() > {zoom}")
+    x0, y0, x1, y1 = west_north.geom.extent
+    assert page.evaluate(f"window.__map.getBounds().contains([[{y0}, {x0}], [{y1}, {x1}]])")
+    centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
+    assert abs(centre[0] - (x0 + x1) / 2) < 0.01 and abs(centre[1] - (y0 + y1) / 2) < 0.01
+    assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 1
+    wait_assets(page, [world.water.code])
+    until(page, "window.__mapStats.count === 1")
+    settle(page)
+    shot(page, "map-desktop-village")
+    # Nothing left: a clear message, on the map and in the panel.
+    page.select_option("select[name=verified]", "yes")
+    until(page, "window.__mapStats.count === 0")
+    notice = page.locator("#map-notice")
+    assert notice.is_visible() and notice.inner_text() == "当前筛选条件下没有资产"
+    assert page.locator("#filter-count").inner_text() == "当前筛选条件下没有资产"
+    # Another village: one outline, on the new one; clearing the filters removes it.
+    page.select_option("select[name=verified]", "")
+    page.select_option("select[name=village]", world.areas.west_south.code)
+    until(page, f"window.__mapStats.focus === '{world.areas.west_south.code}'")
+    until(page, "window.__mapStats.count === 1")
+    assert notice.is_hidden()
+    assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 1
+    page.click("button[type=reset]")
+    until(page, "window.__mapStats.focus === null && window.__mapStats.count === 4")
+    assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 0
+    assert_local_and_clean(watch)
+
+
+def test_export_links_carry_every_filter(world, open_page):
+    page, watch = open_page(VIEW + "&category=public_welfare,household", user=world.inspector)
+    wait_drawn(page, assets=False)
+    assert all("category=public_welfare,household" in h for h in page.eval_on_selector_all(
+        "a.export", "links => links.map(a => a.getAttribute('href'))"))
+    page.select_option("select[name=township]", world.areas.west.code)
+    page.select_option("select[name=village]", world.areas.west_north.code)
+    page.uncheck("input[name=type][value=livestock]")
+    page.check("input[name=status][value=in_use]")
+    page.fill("input[name=year_min]", "2015")
+    page.fill("input[name=year_max]", "2024")
+    page.select_option("select[name=verified]", "no")
+    until(page, "location.hash.includes('verified=no') && location.hash.includes('year_max=2024')")
+    links = page.eval_on_selector_all("a.export", "links => links.map(a => a.getAttribute('href'))")
+    assert len(links) == 6
+    formats = set()
+    for href in links:
+        path, _, query = href.partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&"))
+        assert path == "/import/export/"
+        formats.add(params.pop("format"))
+        assert params.pop("type").split(",") == [t for t in page.eval_on_selector_all(
+            "input[name=type]:checked", "i => i.map(x => x.value)")]
+        assert params == {"township": world.areas.west.code, "village": world.areas.west_north.code,
+                          "status": "in_use", "year_min": "2015", "year_max": "2024", "verified": "no"}
+    assert formats == {"xlsx", "csv", "gpkg", "shp", "geojson", "kml"}
+    page.click("button[type=reset]")
+    until(page, "!document.querySelector('a.export').getAttribute('href').includes('village=')")
+    assert page.eval_on_selector_all("a.export", "links => links.every(a => !a.href.includes('verified'))")
+    assert_local_and_clean(watch)
+
+
+def test_legend_shows_what_is_drawn_and_collapses(world, open_page):
+    from layers.registry import TYPE_STYLES
+
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    legend = page.locator("#legend")
+    assert legend.is_visible()
+    rows = page.eval_on_selector_all("#legend [data-type]", "rows => rows.map(r => r.dataset.type)")
+    assert sorted(rows) == sorted(TYPE_STYLES)
+    road = page.locator("#legend [data-type=road] line")
+    canal = page.locator("#legend [data-type=irrigation] line")
+    assert road.get_attribute("stroke-dasharray") == "none" and canal.get_attribute("stroke-dasharray") != "none"
+    assert road.get_attribute("stroke") != canal.get_attribute("stroke")
+    assert "村界线" in legend.inner_text() and "乡镇界线" in legend.inner_text() and "聚合" in legend.inner_text()
+    shot(page, "map-desktop")
+    # Only the types drawn are listed.
+    page.uncheck("input[name=category_all][value=household]")
+    until(page, "!document.querySelector('#legend [data-type=livestock]')")
+    assert page.locator("#legend [data-type=road]").count() == 1
+    # Collapsible.
+    page.click("#legend .legend-toggle")
+    assert page.locator("#legend-body").is_hidden()
+    assert page.get_attribute("#legend .legend-toggle", "aria-expanded") == "false"
+    page.click("#legend .legend-toggle")
+    assert page.locator("#legend-body").is_visible()
+    # Area names are drawn above the clusters, the assets themselves above the names.
+    panes = page.evaluate("""['clusters', 'labels', 'assets'].map(n => Number(window.__map.getPane(n).style.zIndex))""")
+    assert panes == sorted(panes) and len(set(panes)) == 3
+    until(page, "document.querySelectorAll('.leaflet-labels-pane canvas').length > 0")
+    assert_local_and_clean(watch)
+
+
+def test_legend_on_phone(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector, **PHONE)
+    wait_drawn(page)
+    toggle = page.locator("#legend .legend-toggle")
+    assert toggle.is_visible() and page.locator("#legend-body").is_hidden()  # collapsed to leave room for the map
+    toggle.click()
+    assert page.locator("#legend-body").is_visible()
+    box = page.locator("#legend").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert page.locator("#legend [data-type]").count() == 20
+    assert_local_and_clean(watch)
+
+
+@pytest.fixture
+def new_york_page(browser, live_server):
+    """A page in a browser whose clock is New York's, logged in as the given user."""
+    from django.conf import settings
+    from django.test import Client
+
+    opened = []
+
+    def _open(path, user):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                      timezone_id="America/New_York")
+        client = Client()
+        client.force_login(user)
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+        page = context.new_page()
+        watch = PageWatch(page)
+        opened.append((context, watch))
+        page.goto(live_server.url + path)
+        return page, watch
+
+    yield _open
+    for context, watch in opened:
+        watch.page.evaluate("window.stop()")
+        watch.settle()
+        context.close()
+
+
+def test_times_are_the_countys_whatever_the_browser_clock(world, new_york_page):
+    from django.utils import formats, timezone
+
+    road = world.road
+    page, watch = new_york_page(f"/#asset={road.code}", world.inspector)
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+    until(page, f"document.getElementById('side-panel').dataset.code === '{road.code}'")
+    county = formats.date_format(timezone.localtime(road.last_verified_at), "DATETIME_FORMAT")
+    assert county == "2025年5月1日 08:00"
+    assert page.locator("#side-panel .verified").inner_text() == county
+    latest = road.history.order_by("-history_date").first().history_date
+    first = page.locator("#side-panel .history li").first.inner_text()
+    assert first.startswith(formats.date_format(timezone.localtime(latest), "DATETIME_FORMAT"))
+    page.goto(page.url.split("#")[0] + f"assets/{road.code}/")
+    assert county in page.locator("table.detail").inner_text()  # the asset page says the same
+    assert_local_and_clean(watch)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_asset_page_shows_the_asset_on_a_map_with_its_village(world, open_page, size):
+    road = world.road
+    page, watch = open_page(f"/assets/{road.code}/", **(PHONE if size == "phone" else {}))
+    until(page, "window.__assetMap && window.__assetMap.asset && window.__assetMap.village")
+    assert page.locator("#asset-map").is_visible()
+    assert page.locator("#asset-map path.village-boundary").count() == 1
+    assert page.locator("#asset-map path.asset-geometry").count() == 1
+    assert page.locator("#asset-lon").inner_text() == f"{road.location.x:.6f}"
+    assert page.locator("#asset-lat").inner_text() == f"{road.location.y:.6f}"
+    assert road.village.name in page.locator(".asset-map-box figcaption").inner_text()
+    # The village boundary is fitted in the map, not a speck.
+    assert page.locator("#asset-map path.village-boundary").bounding_box()["width"] > 150
+    shot(page, f"asset-page-{size}")
+    assert_local_and_clean(watch)
+
+
+def test_pasted_permalink_is_applied_to_the_open_map(world, open_page):
+    page, watch = open_page(VIEW, user=world.inspector)
+    wait_drawn(page)
+    first = page.url
+    water = world.water.point
+    target = (f"#map=14/{water.y:.5f}/{water.x:.5f}&show=townships,villages,assets"
+              f"&village={world.areas.west_north.code}&asset={world.water.code}")
+    page.evaluate(f"location.hash = {json.dumps(target)}")  # what pasting the link into the address bar does
+    until(page, "window.__map.getZoom() === 14")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
+    assert abs(centre[0] - water.x) < 2e-4 and abs(centre[1] - water.y) < 2e-4
+    assert page.locator("select[name=village]").input_value() == world.areas.west_north.code
+    until(page, f"window.__mapStats.focus === '{world.areas.west_north.code}'")
+    wait_assets(page, [world.water.code])
+    assert all(f"village={world.areas.west_north.code}" in h for h in page.eval_on_selector_all(
+        "a.export", "links => links.map(a => a.getAttribute('href'))"))
+    # Back: the previous view, no filter, no panel.
+    page.go_back()
+    until(page, "window.__map.getZoom() === 12")
+    until(page, "!document.body.classList.contains('panel-open')")
+    assert page.locator("select[name=village]").input_value() == ""
+    until(page, "window.__mapIdle()")
+    wait_assets(page, [world.road.code, world.water.code, world.greenhouse.code, world.livestock.code])
+    assert page.url == first
+    assert_local_and_clean(watch)
+
+
+def test_clerk_map_opens_on_their_township(world, open_page):
+    page, watch = open_page("/", user=world.clerk)
+    wait_drawn(page, assets=False, villages=2)
+    centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
+    x0, y0, x1, y1 = world.areas.west.geom.extent
+    assert abs(centre[0] - (x0 + x1) / 2) < 0.01 and abs(centre[1] - MID_Y) < 0.01
+    assert drawn_assets(page) <= {world.road.code, world.water.code}
+    second, watch2 = open_page("/", user=world.inspector)
+    wait_drawn(second, assets=False)
+    centre = second.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
+    assert abs(centre[0] - MID_X) < 0.01
+    assert_local_and_clean(watch)
+    assert_local_and_clean(watch2)
