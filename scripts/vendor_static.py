@@ -14,6 +14,7 @@ TOP = Path(__file__).resolve().parent.parent
 DEST = TOP / "maps" / "static" / "vendor"
 FILES = {
     "protomaps-leaflet": ["dist/protomaps-leaflet.js", "LICENSE"],
+    "jsqr": ["dist/jsQR.js", "LICENSE"],  # QR labels scanned by the phone page (verification/)
 }
 
 

@@ -1,0 +1,285 @@
+"""The verifier's phone page in headless Chromium at phone size, with emulated GPS and photo uploads: nearby
+order, recording JPEG and HEIC photos, the offline queue across reloads, QR decoding. Screenshots of each screen
+go to var/screenshots/."""
+
+import datetime
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.utils import timezone
+from pyproj import Geod
+
+from geo_assets.models import SRID
+from geo_assets.taxonomy import AssetType, Role
+from tests.browser import PageWatch
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user
+from tests.verification.factories import photo
+from verification import services
+from verification.models import Photo, Verification
+from verification.taxonomy import Flag
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+GEOD = Geod(ellps="GRS80")
+
+
+def offset(point: Point, azimuth: float, metres: float) -> tuple[float, float]:
+    lon, lat, _back = GEOD.fwd(point.x, point.y, azimuth, metres)
+    return round(lon, 7), round(lat, 7)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"field-{name}.png"))
+
+
+@pytest.fixture
+def site(transactional_db):
+    areas = make_areas()
+    admin = make_admin()
+    here = centre(areas.west_south)
+    assets = {
+        "clinic": make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, name="西南村卫生室",
+                             geometry=Point(*offset(here, 0, 100), srid=SRID)),
+        "water": make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.WATER_SUPPLY,
+                            name="西南村集中供水池", geometry=Point(*offset(here, 90, 250), srid=SRID)),
+        "square": make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.CULTURE, name="西南村文化广场",
+                             geometry=Point(*offset(here, 225, 600), srid=SRID)),
+        "other": make_asset(actor=admin, area=areas.east_south, asset_type=AssetType.HEALTH, name="东南村卫生室",
+                            geometry=centre(areas.east_south)),
+    }
+    return areas, make_user("westsouth", Role.VILLAGE, area=areas.west_south), assets, here
+
+
+@pytest.fixture
+def phone(browser, live_server, fast_passwords):
+    """phone(user, path, lonlat=…) → (page, watch): a phone-sized context with the user logged in and GPS."""
+    contexts, watches = [], []
+
+    def _open(user, path: str, *, lonlat: tuple[float, float], accuracy: float = 8.0):
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+                                      permissions=["geolocation"],
+                                      geolocation={"longitude": lonlat[0], "latitude": lonlat[1], "accuracy": accuracy})
+        contexts.append(context)
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+        page = context.new_page()
+        watches.append(PageWatch(page))
+        page.goto(live_server.url + path)
+        return page, watches[-1]
+
+    _open.url = live_server.url
+    yield _open
+    for watch in watches:
+        if not watch.page.is_closed():
+            watch.page.evaluate("window.stop()")
+            watch.settle()
+    for context in contexts:
+        context.close()
+
+
+def write(tmp_path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def until(page, condition, timeout: float = 15.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(100)
+
+
+def assert_clean(watch):
+    assert watch.hosts <= {"127.0.0.1", "localhost"}, watch.hosts
+    assert watch.errors == [], watch.errors
+
+
+def test_nearby_assets_are_ordered_by_distance_with_direction(site, phone):
+    _areas, clerk, assets, here = site
+    page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
+    page.wait_for_selector("#nearby li")
+    rows = page.eval_on_selector_all("#nearby li", "rows => rows.map(r => [r.dataset.code, r.querySelector('.distance').textContent, r.querySelector('.direction').textContent])")
+    assert rows == [[assets["clinic"].code, "100 米", "北"], [assets["water"].code, "250 米", "东"],
+                    [assets["square"].code, "600 米", "西南"]]
+    assert "GPS 精度 ±8 米" in page.text_content("#gps")
+    page.wait_for_function("document.querySelectorAll('#home-map .leaflet-interactive').length >= 5")  # 3 assets, me
+    shot(page, "nearby")
+    assert_clean(watch)
+
+
+def record(page, finding_label: str, photo_path: str):
+    page.click(f".findings label:has-text('{finding_label}')")
+    page.set_input_files("#photo-input", photo_path)
+    page.wait_for_selector("#chosen li")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    return page.text_content("#result")
+
+
+def test_verifications_with_jpeg_and_heic_photos_are_recorded(site, phone, tmp_path):
+    _areas, clerk, assets, _here = site
+    clinic = assets["clinic"]
+    standing = offset(clinic.location, 0, 30)
+    now = timezone.now()
+    jpeg = write(tmp_path, "door.jpg", photo(11, lonlat=standing, taken_at=now))
+    heic = write(tmp_path, "IMG_0001.HEIC", photo(12, fmt="HEIF", lonlat=standing, taken_at=now))
+
+    page, watch = phone(clerk, f"/field/assets/{clinic.code}/", lonlat=standing)
+    page.wait_for_selector("#asset:not([hidden])")
+    assert page.text_content("#asset-name") == "西南村卫生室"
+    assert page.locator(".findings span").all_text_contents() == [
+        "存在完好", "存在损坏", "闲置", "改变用途", "未找到", "已拆除"]
+    page.wait_for_function("document.querySelector('#asset-distance').textContent.includes('30 米')")
+    shot(page, "form")
+    text = record(page, "存在完好", jpeg)
+    assert "已上传" in text and "距资产 30 米" in text and "无异常" in text
+    shot(page, "recorded")
+
+    # a worse fix: warned on the page, flagged by the server
+    page.context.set_geolocation({"longitude": standing[0], "latitude": standing[1], "accuracy": 80})
+    page.wait_for_function("document.querySelector('#gps').classList.contains('warn')")
+    assert "精度差" in page.text_content("#gps")
+    page.fill("textarea[name=note]", "水管接口有渗漏")
+    text = record(page, "存在损坏", heic)
+    assert "需审核" in text and "GPS 定位精度不足" in text
+    shot(page, "recorded-flagged")
+
+    first, second = Verification.objects.order_by("received_at")
+    assert (first.finding, first.flags, first.verifier, first.asset) == ("intact", [], clerk, clinic)
+    assert (second.finding, second.flags, second.note) == ("damaged", [Flag.INACCURATE], "水管接口有渗漏")
+    for v in (first, second):
+        assert v.distance_m == pytest.approx(30, abs=1.5)
+        assert (v.position.x, v.position.y) == pytest.approx(standing, abs=1e-7)
+    assert first.accuracy_m == 8 and second.accuracy_m == 80
+    assert [p.content_type for p in Photo.objects.order_by("pk")] == ["image/jpeg", "image/heic"]
+    assert page.evaluate("fieldApp.queued().then(q => q.length)") == 0
+
+    # repeat photography: the latest earlier photo is shown beside the camera
+    page.reload()
+    page.wait_for_selector("#earlier:not([hidden])")
+    latest = second.photos.get()
+    assert page.get_attribute("#earlier img", "src") == f"/field/photos/{latest.pk}/thumb.jpg"
+    page.wait_for_function("document.querySelector('#earlier img').naturalWidth > 0")
+    shot(page, "repeat-photo")
+    assert_clean(watch)
+
+
+def test_offline_verifications_are_queued_and_arrive_exactly_once(site, phone, tmp_path):
+    areas, clerk, assets, here = site
+    clinic = assets["clinic"].location
+    earlier = services.verification_record(
+        actor=clerk, asset_code=assets["clinic"].code, finding="intact", lon=clinic.x, lat=clinic.y, accuracy_m=5,
+        observed_at=timezone.now() - datetime.timedelta(days=365),
+        photos=[("2025.jpg", photo(20, lonlat=(clinic.x, clinic.y)))]).verification
+    page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed: the page is kept
+
+    # before leaving: the village's task package
+    page.click("#open-packages")
+    page.select_option("#package-village", areas.west_south.code)
+    page.click("#package-download")
+    page.wait_for_selector("#notice.ok")
+    assert "3 项资产" in page.text_content("#notice")
+    shot(page, "package")
+    page.keyboard.press("Escape")
+
+    # in the village without signal: the page opens from the service worker, the assets from the package
+    page.context.set_offline(True)
+    now = timezone.now()
+    sent = []
+    for key, label, seed in (("clinic", "存在完好", 21), ("water", "闲置", 22)):
+        asset = assets[key]
+        page.context.set_geolocation({"longitude": asset.location.x, "latitude": asset.location.y, "accuracy": 6})
+        response = page.goto(f"{phone.url}/field/assets/{asset.code}/")
+        assert response.from_service_worker
+        page.wait_for_selector("#asset:not([hidden])")
+        assert page.text_content("#asset-name") == asset.name
+        if key == "clinic":  # last year's photo, from the task package, kept by the service worker
+            page.wait_for_function("document.querySelector('#earlier img').naturalWidth > 0")
+            assert page.get_attribute("#earlier img", "src") == f"/field/photos/{earlier.photos.get().pk}/thumb.jpg"
+        text = record(page, label, write(tmp_path, f"{key}.jpg", photo(seed, lonlat=(asset.location.x, asset.location.y), taken_at=now)))
+        assert "已排队，联网后自动上传" in text
+        sent.append(asset.code)
+    assert page.text_content("#queue-chip") == "待上传 2"
+    shot(page, "queued")
+
+    # reloaded, and closed and opened again, still offline: the queue is still there
+    page.reload()
+    page.wait_for_selector("#queue-chip:not([hidden])")
+    assert page.text_content("#queue-chip") == "待上传 2"
+    assert watch.errors == [], watch.errors  # offline, nothing failed loudly
+    context = page.context
+    page.close()
+    page = context.new_page()
+    watch = PageWatch(page)
+    assert page.goto(f"{phone.url}/field/").from_service_worker
+    page.wait_for_selector("#nearby li")
+    assert page.text_content("#queue-chip") == "待上传 2"
+    assert "离线" in page.text_content("#nearby-note")
+    queued = page.evaluate("fieldApp.queued().then(q => q.map(i => [i.client_id, i.asset_code, i.photos.length]))")
+    assert sorted(code for _id, code, _n in queued) == sorted(sent) and all(n == 1 for *_x, n in queued)
+    shot(page, "offline-home")
+    assert list(Verification.objects.all()) == [earlier]
+
+    # the connection returns, but the answer to the first upload is lost on the way back: the server has it,
+    # the phone does not know, keeps it and sends it again
+    posts = []
+
+    def lose_first_answer(route):
+        posts.append(route.request.post_data_buffer)
+        response = route.fetch()
+        if len(posts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/v1/verifications/", lose_first_answer)
+    context.set_offline(False)
+    until(page, lambda: posts and page.evaluate("fieldApp.queued().then(q => q.filter(i => i.error).length)") == 1)
+    assert len(posts) == 1 and Verification.objects.count() == 2  # recorded once, the answer lost
+    assert page.text_content("#queue-chip") == "待上传 2"
+    page.click("#queue-chip")
+    page.click("#queue-flush")
+    page.wait_for_selector("#queue-chip", state="hidden")
+    assert len(posts) == 3
+    assert page.evaluate("fieldApp.flush()") == 0  # a second flush has nothing left to send
+    ids = {uuid.UUID(client_id) for client_id, _code, _n in queued}
+    arrived = Verification.objects.exclude(pk=earlier.pk)
+    assert set(arrived.values_list("client_id", flat=True)) == ids and arrived.count() == 2
+    assert sorted(arrived.values_list("asset__code", flat=True)) == sorted(sent)
+    assert Photo.objects.filter(verification__in=arrived).count() == 2
+    shot(page, "uploaded")
+    assert all("ERR_CONNECTION_RESET" in e for e in watch.errors), watch.errors  # only the answer we cut
+    assert watch.hosts <= {"127.0.0.1", "localhost"}
+
+
+def test_qr_label_photo_is_decoded_to_the_asset(site, phone, tmp_path):
+    import segno
+
+    _areas, clerk, assets, here = site
+    code = assets["water"].code
+    label = tmp_path / "label.png"
+    segno.make(f"http://testserver/v/{code}/").save(str(label), scale=8)
+    page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
+    page.wait_for_selector("#nearby li")
+    assert page.evaluate(f"fieldApp.codeFromText('https://example.gov.cn/v/{code}/')") == code
+    page.click("#open-scan")
+    shot(page, "scan")
+    page.set_input_files("#qr-file", str(label))
+    page.wait_for_url(f"**/field/assets/{code}/")
+    page.wait_for_selector("#asset:not([hidden])")
+    assert page.text_content("#asset-name") == "西南村集中供水池"
+    assert watch.hosts <= {"127.0.0.1", "localhost"}

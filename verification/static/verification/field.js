@@ -1,0 +1,556 @@
+/* The verifier's phone page: nearby assets, QR labels, the verification form, offline task packages and the
+   upload queue. Every verification goes into the IndexedDB queue first and leaves it only when the server has
+   answered (201, or 200 for a client_id it already has), so nothing is lost and nothing is recorded twice. */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("field-config").textContent);
+  const embedded = document.getElementById("field-asset");
+  const $ = (selector) => document.querySelector(selector);
+  const DIRECTIONS = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
+  const MAX_PHOTOS = 6;
+  let fix = null;  // the latest GPS fix: {lon, lat, accuracy}
+
+  // ---------------------------------------------------------------- storage: task packages and the queue
+  let opened = null;
+  function database() {
+    opened = opened || new Promise((resolve, reject) => {
+      const request = indexedDB.open("field-verification", 1);
+      request.onupgradeneeded = () => {
+        request.result.createObjectStore("packages", { keyPath: "village.code" });
+        request.result.createObjectStore("queue", { keyPath: "client_id" });
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return opened;
+  }
+
+  async function idb(storeName, mode, action) {
+    const tx = (await database()).transaction(storeName, mode);
+    const request = action(tx.objectStore(storeName));
+    return new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    });
+  }
+  const allOf = (storeName) => idb(storeName, "readonly", (s) => s.getAll());
+  const put = (storeName, value) => idb(storeName, "readwrite", (s) => s.put(value));
+  const remove = (storeName, key) => idb(storeName, "readwrite", (s) => s.delete(key));
+
+  async function packagedAssets() {
+    return (await allOf("packages")).flatMap((p) => p.assets);
+  }
+
+  // ---------------------------------------------------------------- small helpers
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attributes || {}).forEach(([k, v]) => (k === "class" ? (node.className = v) : node.setAttribute(k, v)));
+    children.flat().forEach((c) => c != null && node.append(c));
+    return node;
+  }
+  const metres = (m) => (m < 1000 ? `${Math.round(m)} 米` : `${(m / 1000).toFixed(1)} 公里`);
+  const direction = (deg) => DIRECTIONS[Math.round((((deg % 360) + 360) % 360) / 45) % 8];
+  const day = (iso) => (iso ? iso.slice(0, 10) : "");
+  function notice(text, kind) {
+    const box = $("#notice");
+    box.textContent = text;
+    box.className = "notice " + (kind || "");
+    box.hidden = !text;
+  }
+  function csrfToken() {
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith(config.csrf_cookie + "="));
+    return cookie ? decodeURIComponent(cookie.split("=")[1]) : config.csrf;
+  }
+  function messageOf(body) {
+    if (!body || typeof body !== "object") return "";
+    return Object.values(body).flat().map(String).join(" ");
+  }
+
+  /* Distance (m) and bearing (° from north) from a position to a GeoJSON geometry: its nearest point, 0 inside a
+     polygon. Local flat approximation, good to a few metres at village scale; the server measures exactly. */
+  function measure(geometry, lon, lat) {
+    const kx = 111320 * Math.cos((lat * Math.PI) / 180), ky = 110540;
+    const xy = ([x, y]) => [(x - lon) * kx, (y - lat) * ky];
+    const lines = [], rings = [];
+    const walk = (g) => {
+      if (g.type === "Point") lines.push([g.coordinates]);
+      else if (g.type === "MultiPoint" || g.type === "LineString") lines.push(g.coordinates);
+      else if (g.type === "MultiLineString") lines.push(...g.coordinates);
+      else if (g.type === "Polygon") { lines.push(...g.coordinates); rings.push(g.coordinates); }
+      else if (g.type === "MultiPolygon") g.coordinates.forEach((p) => { lines.push(...p); rings.push(p); });
+      else if (g.type === "GeometryCollection") g.geometries.forEach(walk);
+    };
+    walk(geometry);
+    const inRing = (ring) => {
+      let odd = false;
+      for (let a = 0, b = ring.length - 1; a < ring.length; b = a++) {
+        const [xa, ya] = xy(ring[a]), [xb, yb] = xy(ring[b]);
+        if ((ya > 0) !== (yb > 0) && xa - (ya * (xb - xa)) / (yb - ya) > 0) odd = !odd;
+      }
+      return odd;
+    };
+    const inside = rings.some((polygon) => inRing(polygon[0]) && !polygon.slice(1).some(inRing));
+    if (inside) return { m: 0, bearing: 0 };
+    let best = { m: Infinity, bearing: 0 };
+    lines.forEach((line) => line.forEach((p, i) => {
+      const [xb, yb] = xy(p), [xa, ya] = i ? xy(line[i - 1]) : [xb, yb];
+      const dx = xb - xa, dy = yb - ya, len = dx * dx + dy * dy;
+      const t = len ? Math.max(0, Math.min(1, -(xa * dx + ya * dy) / len)) : 0;
+      const x = xa + t * dx, y = ya + t * dy, m = Math.hypot(x, y);
+      if (m < best.m) best = { m, bearing: (Math.atan2(x, y) * 180) / Math.PI };
+    }));
+    return best;
+  }
+
+  // ---------------------------------------------------------------- online state, GPS
+  function showNet() {
+    $("#net").textContent = navigator.onLine ? "在线" : "离线";
+    $("#net").classList.toggle("off", !navigator.onLine);
+  }
+
+  const fixListeners = [];
+  function onFix(listener) {
+    fixListeners.push(listener);
+    if (fix) listener(fix);
+  }
+  function watchGps() {
+    if (!navigator.geolocation) {
+      $("#gps").textContent = "此设备不支持定位";
+      return;
+    }
+    navigator.geolocation.watchPosition((position) => {
+      const c = position.coords;
+      fix = { lon: c.longitude, lat: c.latitude, accuracy: c.accuracy };
+      const poor = c.accuracy > config.accuracy_limit_m;
+      $("#gps").textContent = `GPS 精度 ±${Math.round(c.accuracy)} 米` +
+        (poor ? `：精度差（超过 ${config.accuracy_limit_m} 米），请到开阔处稍等` : "");
+      $("#gps").classList.toggle("warn", poor);
+      fixListeners.forEach((listener) => listener(fix));
+    }, (error) => {
+      $("#gps").textContent = error.code === 1 ? "未允许定位：请在浏览器设置中允许本页使用位置" : "正在定位…";
+      $("#gps").classList.toggle("warn", error.code === 1);
+    }, { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
+  }
+
+  // ---------------------------------------------------------------- map
+  function makeMap(id) {
+    const map = L.map(id, { zoomControl: false, attributionControl: false, center: [fix ? fix.lat : 33.9, fix ? fix.lon : 111.6], zoom: 16 });
+    const layers = { areas: L.layerGroup().addTo(map), assets: L.featureGroup().addTo(map), me: L.featureGroup().addTo(map) };
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    return {
+      map, layers,
+      me(here) {
+        layers.me.clearLayers();
+        L.circle([here.lat, here.lon], { radius: here.accuracy, weight: 1, color: "#1565c0", fillOpacity: 0.1 }).addTo(layers.me);
+        L.circleMarker([here.lat, here.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#1565c0", fillOpacity: 1 }).addTo(layers.me);
+      },
+      area(geometry) {
+        L.geoJSON(geometry, { style: { color: "#555", weight: 2, dashArray: "6 4", fill: false }, interactive: false }).addTo(layers.areas);
+      },
+      asset(card, label) {
+        const layer = L.geoJSON(card.geometry || { type: "Point", coordinates: [card.lon, card.lat] }, {
+          style: (f) => (f.geometry.type.endsWith("Point") ? {} : { color: "#9b1c1c", weight: 4, fillOpacity: 0.2 }),
+          pointToLayer: (_f, latlng) => L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 2, fillColor: "#9b1c1c", fillOpacity: 1 }),
+        }).addTo(layers.assets);
+        if (label) layer.bindTooltip(label, { permanent: true, direction: "right", className: "map-label" });
+        return layer;
+      },
+    };
+  }
+
+  async function drawVillages(view, here) {
+    if (view.areasDrawn) return;
+    const packages = await allOf("packages");
+    const inPackage = packages.find((p) => measure(p.village.geometry, here.lon, here.lat).m === 0);
+    if (inPackage) {
+      view.area(inPackage.village.geometry);
+      view.areasDrawn = true;
+    } else if (navigator.onLine) {
+      try {
+        const response = await fetch(`${config.areas}?level=village&point=${here.lon},${here.lat}`, { signal: AbortSignal.timeout(15000) });
+        (await response.json()).features.forEach((f) => view.area(f.geometry));
+        view.areasDrawn = true;
+      } catch (e) { /* the map works without boundaries */ }
+    }
+  }
+
+  // ---------------------------------------------------------------- home: nearby assets
+  let homeView = null, nearbyFrom = null;
+
+  async function loadNearby(here, force) {
+    if (!force && nearbyFrom && measure({ type: "Point", coordinates: [nearbyFrom.lon, nearbyFrom.lat] }, here.lon, here.lat).m < 25) return;
+    nearbyFrom = here;
+    let rows = null, note = "";
+    if (navigator.onLine) {
+      try {
+        const response = await fetch(`${config.nearby}?lon=${here.lon}&lat=${here.lat}&limit=30`,
+          { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(15000) });
+        if (response.ok) rows = (await response.json()).results.map((r) => ({ ...r, bearing: r.bearing_deg }));
+      } catch (e) { /* offline after all: the task packages answer */ }
+    }
+    if (rows === null) {
+      rows = (await packagedAssets()).map((a) => {
+        const d = measure(a.geometry, here.lon, here.lat);
+        return { ...a, distance_m: d.m, bearing: d.bearing };
+      }).sort((a, b) => a.distance_m - b.distance_m).slice(0, 30);
+      note = rows.length ? "离线：按已下载的任务包估算距离" : "离线且没有下载任务包：联网后下载本村任务包";
+    }
+    renderNearby(rows, note);
+    homeView.me(here);
+    homeView.layers.assets.clearLayers();
+    rows.slice(0, 15).forEach((r) => homeView.asset(r, null));
+    homeView.layers.me.bringToFront();
+    if (force || !homeView.fitted) {
+      const near = L.featureGroup(homeView.layers.assets.getLayers().slice(0, 5)).getBounds().extend(homeView.layers.me.getBounds());
+      homeView.map.fitBounds(near, { maxZoom: 17, padding: [24, 24] });
+      homeView.fitted = true;
+    }
+    drawVillages(homeView, here);
+  }
+
+  function renderNearby(rows, note) {
+    const village = rows[0] && config.villages.filter((v) => v.name === rows[0].village);
+    if (village && village.length === 1 && !$("#packages").open) $("#package-village").value = village[0].code;
+    $("#nearby-note").textContent = note || (rows.length ? "" : "附近没有您可核查的资产");
+    $("#nearby").replaceChildren(...rows.map((r) => {
+      const last = r.last_verified_at ? `上次核查 ${day(r.last_verified_at)}` : "未核查";
+      const here = r.distance_m < 5;
+      const arrow = el("span", { class: "arrow", "aria-hidden": "true", style: here ? "" : `transform: rotate(${r.bearing}deg)` }, here ? "◎" : "↑");
+      return el("li", { "data-code": r.code },
+        el("a", { href: assetUrl(r.code) },
+          el("span", { class: "where" }, arrow, el("b", { class: "distance" }, metres(r.distance_m)),
+            el("small", { class: "direction" }, here ? "此处" : direction(r.bearing))),
+          el("span", { class: "what" }, el("b", {}, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
+            el("small", {}, last))));
+    }));
+  }
+
+  const assetUrl = (code) => `${config.home}assets/${encodeURIComponent(code)}/`;
+
+  // ---------------------------------------------------------------- QR labels and codes
+  /* The code in a scanned label: the QR holds the absolute URL …/v/<code>/; a bare code is accepted too. */
+  function codeFromText(text) {
+    const value = (text || "").trim();
+    const match = value.match(/\/v\/([^/?#]+)\/?(?:[?#].*)?$/);
+    if (match) return decodeURIComponent(match[1]);
+    return /^[0-9A-Za-z-]{4,40}$/.test(value) ? value : null;
+  }
+
+  const canvas = document.createElement("canvas");
+  function decodeImage(source, width, height, thorough) {
+    const scale = Math.min(1, (thorough ? 1600 : 800) / Math.max(width, height));
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, canvas.width, canvas.height);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+    const found = window.jsQR(pixels.data, pixels.width, pixels.height, { inversionAttempts: thorough ? "attemptBoth" : "dontInvert" });
+    return found ? found.data : null;
+  }
+
+  function goToCode(text) {
+    const code = codeFromText(text);
+    if (!code) {
+      $("#scan-status").textContent = `不是资产标识牌的二维码：${text}`;
+      return false;
+    }
+    stopCamera();
+    location.href = assetUrl(code);
+    return true;
+  }
+
+  let stream = null;
+  async function startCamera() {
+    const status = $("#scan-status"), video = $("#scan-video");
+    status.textContent = "正在打开相机…";
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) {
+      status.textContent = "无法打开相机：可以“从照片识别二维码”，或输入资产编号";
+      return;
+    }
+    video.srcObject = stream;
+    await video.play();
+    status.textContent = "将二维码对准取景框";
+    const tick = () => {
+      if (!stream) return;
+      const text = video.readyState >= 2 ? decodeImage(video, video.videoWidth, video.videoHeight, false) : null;
+      if (!(text && goToCode(text))) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+  }
+
+  async function decodeFile(file) {
+    const bitmap = await createImageBitmap(file);
+    return decodeImage(bitmap, bitmap.width, bitmap.height, true);
+  }
+
+  // ---------------------------------------------------------------- task packages
+  function fillVillages() {
+    const select = $("#package-village");
+    select.replaceChildren(...config.villages.map((v) =>
+      el("option", { value: v.code }, `${v.township || ""} ${v.name}（${v.assets} 项）`)));
+  }
+
+  async function showPackages() {
+    const packages = await allOf("packages");
+    $("#package-list").replaceChildren(...packages.map((p) =>
+      el("li", {}, `${p.village.name}：${p.assets.length} 项资产，下载于 ${day(p.downloaded_at)}`)));
+  }
+
+  async function downloadPackage() {
+    const code = $("#package-village").value;
+    if (!code) return;
+    const button = $("#package-download");
+    button.disabled = true;
+    button.textContent = "正在下载…";
+    try {
+      const response = await fetch(config.package.replace("CODE", encodeURIComponent(code)), { headers: { Accept: "application/json" } });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.detail || `服务器错误（${response.status}）`);
+      body.downloaded_at = new Date().toISOString();
+      await put("packages", body);
+      const cache = await caches.open("field-photos");
+      await Promise.all(body.assets.filter((a) => a.thumbnail).map((a) => cache.add(a.thumbnail).catch(() => null)));
+      notice(`已下载${body.village.name}任务包：${body.assets.length} 项资产`, "ok");
+    } catch (e) {
+      notice(navigator.onLine ? `下载失败：${e.message}` : "离线：联网后再下载任务包", "error");
+    } finally {
+      button.disabled = false;
+      button.textContent = "下载任务包";
+      showPackages();
+    }
+  }
+
+  // ---------------------------------------------------------------- the upload queue
+  async function queued() {
+    return (await allOf("queue")).filter((item) => item.user === config.user);
+  }
+
+  async function showQueue() {
+    const items = await queued();
+    const chip = $("#queue-chip");
+    chip.hidden = items.length === 0;
+    chip.textContent = `待上传 ${items.length}`;
+    if (!items.length) $("#queue-list").replaceChildren(el("li", {}, "没有待上传的记录"));
+    else $("#queue-list").replaceChildren(...items.map((item) =>
+      el("li", { class: item.rejected ? "rejected" : "" }, el("b", {}, item.asset_name || item.asset_code),
+        el("small", {}, ` ${item.observed_at.slice(0, 16).replace("T", " ")} · ${item.photos.length} 张照片`),
+        item.error ? el("small", { class: "error" }, item.error) : null)));
+    return items.length;
+  }
+
+  /* One send: {done: record} when the server has it, {retry} to try again later, {rejected} when it refuses. */
+  async function send(item) {
+    const form = new FormData();
+    ["asset_code", "finding", "lon", "lat", "accuracy_m", "observed_at", "client_id", "note"].forEach((k) => form.append(k, item[k]));
+    item.photos.forEach((p) => form.append("photos", p.blob, p.name));
+    let response, body = null;
+    try {
+      response = await fetch(config.api, {
+        method: "POST", body: form, credentials: "same-origin", signal: AbortSignal.timeout(180000),
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      });
+      body = await response.json().catch(() => null);
+    } catch (e) {
+      item.error = "网络不通，稍后自动重试";
+      await put("queue", item);
+      return { retry: true, offline: true };
+    }
+    if (response.ok) {
+      await remove("queue", item.client_id);
+      return { done: body };
+    }
+    const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status);
+    item.error = response.status === 403
+      ? `未能上传（${messageOf(body) || "登录已过期"}）：请重新登录后再试`
+      : `服务器${permanent ? "拒收" : "暂时无法接收"}（${response.status}）：${messageOf(body)}`;
+    item.rejected = permanent;
+    await put("queue", item);
+    return permanent ? { rejected: item.error } : { retry: true, message: item.error };
+  }
+
+  let flushing = null;
+  /* Send every queued verification of this user; rejected ones only when asked (the button). */
+  function flush(includeRejected) {
+    flushing = flushing || (async () => {
+      let sent = 0;
+      if (navigator.onLine) {
+        for (const item of await queued()) {
+          if (item.rejected && !includeRejected) continue;
+          const outcome = await send(item);
+          if (outcome.done) sent += 1;
+          if (outcome.offline) break;  // no connection: the rest waits too
+        }
+      }
+      const left = await showQueue();
+      if (sent) notice(`已上传 ${sent} 条核查记录` + (left ? `，还有 ${left} 条待上传` : ""), "ok");
+      return sent;
+    })().finally(() => { flushing = null; });
+    return flushing;
+  }
+
+  // ---------------------------------------------------------------- the verification form
+  let chosen = [];
+  function showChosen() {
+    $("#chosen").replaceChildren(...chosen.map((file, index) => {
+      const image = el("img", { alt: file.name });
+      const url = URL.createObjectURL(file);
+      image.src = url;
+      image.onerror = () => image.replaceWith(el("span", { class: "no-preview" }, file.name));
+      const drop = el("button", { type: "button", class: "drop", "aria-label": "移除照片" }, "×");
+      drop.onclick = () => { URL.revokeObjectURL(url); chosen.splice(index, 1); showChosen(); };
+      return el("li", {}, image, drop);
+    }));
+  }
+
+  function showAsset(card) {
+    document.title = `${card.name} · 现场核查`;
+    $("#asset-name").textContent = card.name;
+    $("#asset-meta").textContent = `${card.code} · ${card.type_label} · ${card.village}`;
+    const last = card.last_verification;
+    $("#asset-last").textContent = last ? `上次核查：${day(last.observed_at)} ${last.finding_label}` : "尚未核查过";
+    if (card.thumbnail) {
+      const figure = $("#earlier");
+      figure.querySelector("img").src = card.thumbnail;
+      figure.querySelector("figcaption").textContent = `上次照片 ${day(last && last.observed_at)}：请从同一位置、同一角度拍摄`;
+      figure.hidden = false;
+    }
+    const view = makeMap("asset-map");
+    const shape = view.asset(card, null);
+    view.map.fitBounds(shape.getBounds(), { maxZoom: 17, padding: [30, 30] });
+    onFix((here) => {
+      view.me(here);
+      const d = measure(card.geometry, here.lon, here.lat);
+      $("#asset-distance").textContent = d.m < 5 ? "您在资产位置" : `您距资产约 ${metres(d.m)}（资产在您${direction(d.bearing)}方向）`;
+      drawVillages(view, here);
+    });
+
+    $("#photo-input").addEventListener("change", (event) => {
+      chosen = chosen.concat([...event.target.files]).slice(0, MAX_PHOTOS);
+      event.target.value = "";
+      showChosen();
+    });
+    $("#record").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target, finding = form.elements.finding.value;
+      $("#result").hidden = true;
+      if (!finding) return showResult("请选择核查结论", "error");
+      if (!fix) return showResult("还没有 GPS 定位：请稍等，或在浏览器设置中允许定位", "error");
+      $("#submit").disabled = true;
+      try {
+        const item = {
+          client_id: crypto.randomUUID(), user: config.user, asset_code: card.code, asset_name: card.name, finding,
+          lon: fix.lon, lat: fix.lat, accuracy_m: fix.accuracy, observed_at: new Date().toISOString(),
+          note: form.elements.note.value.trim(), created_at: new Date().toISOString(),
+          photos: await Promise.all(chosen.map(async (f) => ({ name: f.name, blob: new Blob([await f.arrayBuffer()], { type: f.type }) }))),
+        };
+        await put("queue", item);  // safe on the phone before anything is sent
+        form.reset();
+        chosen = [];
+        showChosen();
+        const outcome = navigator.onLine ? await send(item) : { retry: true };
+        await showQueue();
+        if (outcome.done) showAnswer(outcome.done);
+        else if (outcome.rejected) showResult(outcome.rejected, "error");
+        else if (outcome.message && !outcome.offline) showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
+        else showResult("已排队，联网后自动上传", "queued");
+      } finally {
+        $("#submit").disabled = false;
+      }
+    });
+  }
+
+  function showResult(text, kind, details) {
+    const box = $("#result");
+    box.className = "result " + kind;
+    box.replaceChildren(el("b", {}, text), ...(details || []).filter(Boolean));
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function showAnswer(record) {
+    const flags = record.flags.map((f) => el("li", {}, config.flags[f] || f));
+    const distance = record.distance_m == null ? "" : `距资产 ${metres(record.distance_m)}`;
+    showResult(`已上传：${distance}`, flags.length ? "flagged" : "ok", [
+      el("p", {}, flags.length ? "需审核，原因：" : "无异常，核查有效"),
+      flags.length ? el("ul", { class: "flags" }, flags) : null,
+    ]);
+  }
+
+  // ---------------------------------------------------------------- start
+  async function findAsset(code) {
+    if (embedded) return JSON.parse(embedded.textContent);
+    return (await packagedAssets()).find((a) => a.code === code) || null;
+  }
+
+  async function start() {
+    showNet();
+    addEventListener("online", () => {
+      showNet();
+      flush();
+      if (homeView && fix) loadNearby(fix, true);
+    });
+    addEventListener("offline", showNet);
+    setInterval(() => flush(), 30000);
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register(config.sw, { scope: config.home }).catch(() => null);
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
+    watchGps();
+
+    const route = location.pathname.slice(config.home.length).match(/^assets\/([^/]+)\/$/);
+    if (route) {
+      $("#back").hidden = false;
+      $("#title").textContent = "核查资产";
+      const code = decodeURIComponent(route[1]);
+      const card = config.missing ? null : await findAsset(code);
+      if (card) {
+        $("#asset").hidden = false;
+        showAsset(card);
+      } else {
+        $("#missing-text").textContent = navigator.onLine || config.missing
+          ? `没有编号为 ${code} 且您有权核查的资产。`
+          : `离线：已下载的任务包里没有资产 ${code}。联网后再试，或先下载该村的任务包。`;
+        $("#missing").hidden = false;
+      }
+    } else {
+      $("#home").hidden = false;
+      homeView = makeMap("home-map");
+      onFix((here) => {
+        homeView.me(here);
+        loadNearby(here, false);
+      });
+      $("#nearby-refresh").onclick = () => fix && loadNearby(fix, true);
+      fillVillages();
+      $("#open-scan").onclick = () => { $("#scan").showModal(); startCamera(); };
+      $("#scan").addEventListener("close", stopCamera);
+      $("#open-code").onclick = () => { $("#code-dialog").showModal(); $("#code-input").focus(); };
+      $("#code-form").onsubmit = (event) => {
+        event.preventDefault();
+        const code = $("#code-input").value.trim();
+        if (code) location.href = assetUrl(code);
+      };
+      $("#open-packages").onclick = () => { showPackages(); $("#packages").showModal(); };
+      $("#package-download").onclick = downloadPackage;
+    }
+    $("#qr-file").addEventListener("change", async (event) => {
+      const file = event.target.files[0];
+      event.target.value = "";
+      if (!file) return;
+      if (!$("#scan").open) $("#scan").showModal();
+      const text = await decodeFile(file).catch(() => null);
+      if (text) goToCode(text);
+      else $("#scan-status").textContent = "照片中没有找到二维码：请靠近拍清楚再试";
+    });
+    $("#queue-chip").onclick = () => { showQueue(); $("#queue").showModal(); };
+    $("#queue-flush").onclick = () => flush(true);
+    await flush();
+  }
+
+  window.fieldApp = { flush, queued, codeFromText, decodeFile, measure };
+  start();
+})();
