@@ -54,6 +54,7 @@ migrate: bootstrap
 
 demo: migrate
 	@$(WITH_DB) $(PY) manage.py load_demo
+	@$(WITH_DB) $(PY) manage.py load_demo_verifications
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

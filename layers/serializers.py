@@ -81,12 +81,13 @@ class AssetDetailSerializer(AssetFeatureSerializer):
     disposal = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    latest_verification = serializers.SerializerMethodField()
 
     class Meta(AssetFeatureSerializer.Meta):
         fields = (
             *AssetFeatureSerializer.Meta.fields,
             "project_name", "implementing_unit", "department", "quantity", "unit", "operator", "is_published",
-            "ownership", "owners", "custody", "funding", "disposal", "history", "page_url",
+            "ownership", "owners", "custody", "funding", "disposal", "history", "page_url", "latest_verification",
         )
 
     @extend_schema_field(serializers.DictField())
@@ -148,6 +149,14 @@ class AssetDetailSerializer(AssetFeatureSerializer):
     @extend_schema_field(serializers.CharField())
     def get_page_url(self, asset):
         return f"/assets/{asset.code}/"
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_latest_verification(self, asset):
+        """Finding, date and public photo thumbnails; staff also get the review, flags and verifier."""
+        from verification.selectors import latest_verification_data
+
+        request = self.context.get("request")
+        return latest_verification_data(asset, request.user if request is not None else None)
 
 
 class AreaFeatureSerializer(GeoFeatureModelSerializer):

@@ -8,6 +8,8 @@ packages=(
   chromium                                                # browser tests (driven by Playwright's Python package)
   fonts-noto-cjk                                          # Chinese text in screenshots and the headless browser
   gettext                                                 # compilemessages (interface translations)
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0     # WeasyPrint: QR label sheets as PDF
+  poppler-utils                                           # tests: PDF pages to PNG (pdftoppm) and text (pdftotext)
   nodejs npm                                              # front-end libraries pinned in package-lock.json
 )
 if [ -n "${DATABASE_URL:-}" ]; then packages=("${packages[@]:2}"); fi

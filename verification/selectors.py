@@ -1,14 +1,18 @@
 """Who may verify what, and the reusable queries of verification (nearby assets, problem list, progress)."""
 
+from collections import Counter
+
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from geo_assets.access import scope_for
-from geo_assets.models import SRID, Asset
+from geo_assets.models import SRID, AdminArea, Asset
+from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AssetStatus, Role
-from verification.models import Campaign, CampaignItem, Verification
-from verification.taxonomy import PROBLEM_FINDINGS, Review
+from verification.models import Campaign, CampaignItem, Photo, Verification
+from verification.taxonomy import PROBLEM_FINDINGS, Finding, Flag, Review
 
 
 def assets_verifiable_by(user) -> QuerySet[Asset]:
@@ -69,14 +73,18 @@ def review_queue(user) -> QuerySet[Verification]:
     return reviewable_by(user).filter(review=Review.PENDING).select_related("asset", "asset__village", "verifier")
 
 
-def campaign_progress(campaign: Campaign) -> list[dict]:
-    """Per village: assets to verify, verified (any verification in the campaign), flagged, last activity."""
+def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:
+    """Per village: assets to verify, verified (any verification in the campaign), flagged, last activity.
+    With a user: only the campaign's assets that user sees."""
     done = Verification.objects.filter(campaign=campaign).exclude(review=Review.REJECTED)
+    items = CampaignItem.objects.filter(campaign=campaign)
+    if user is not None:
+        items = items.filter(asset__in=Asset.objects.visible_to(user))
     rows = (
-        CampaignItem.objects.filter(campaign=campaign)
+        items
         .values("asset__village__code", "asset__village__name", "asset__township__name")
         .annotate(
-            total=Count("id"),
+            total=Count("id", distinct=True),
             verified=Count("asset", filter=Q(asset__verifications__in=done), distinct=True),
             flagged=Count("asset", filter=Q(asset__verifications__in=done.filter(review=Review.PENDING)),
                           distinct=True),
@@ -87,3 +95,118 @@ def campaign_progress(campaign: Campaign) -> list[dict]:
              "township": r["asset__township__name"], "total": r["total"], "verified": r["verified"],
              "flagged": r["flagged"], "last": r["last"],
              "percent": round(100 * r["verified"] / r["total"]) if r["total"] else 0} for r in rows]
+
+
+# The county office's pages and what the asset page, village page and map panel show of verifications.
+
+COUNTED = (Review.ACCEPTED, Review.APPROVED)
+VERIFYING_ROLES = (Role.INSPECTOR, Role.TOWNSHIP, Role.VILLAGE, Role.DEPARTMENT)
+
+
+def verifications_shown_to(user) -> QuerySet[Verification]:
+    """Staff see every verification of the assets they see, with its review; the public only the ones that count
+    (accepted or approved) of published assets — their finding, date and EXIF-free photos, nothing about people."""
+    if scope_for(user).sees_personal_data:
+        return verifications_visible_to(user)
+    return Verification.objects.filter(asset__in=Asset.objects.visible_to(user), review__in=COUNTED)
+
+
+def asset_verifications(asset: Asset, user) -> QuerySet[Verification]:
+    return (verifications_shown_to(user).filter(asset=asset).select_related("verifier", "reviewed_by")
+            .prefetch_related("photos").order_by("-observed_at", "-pk"))
+
+
+def asset_photo_timeline(asset: Asset, user, *, limit: int = 60) -> list[dict]:
+    """Repeat photography: the asset's verifications with photos grouped by year, newest year and record first."""
+    years: dict[int, list[Verification]] = {}
+    for record in asset_verifications(asset, user)[:limit]:
+        if record.photos.all():
+            years.setdefault(timezone.localtime(record.observed_at).year, []).append(record)
+    return [{"year": year, "verifications": records} for year, records in years.items()]
+
+
+def asset_verification_context(asset: Asset, user) -> dict:
+    """For the asset page (templates/maps/includes/asset_verifications.html)."""
+    shown = asset_verifications(asset, user)
+    return {"latest": shown.first(), "count": shown.count(), "timeline": asset_photo_timeline(asset, user),
+            "staff": scope_for(user).sees_personal_data}
+
+
+def latest_verification_data(asset: Asset, user) -> dict | None:
+    """The map panel's `latest_verification`: the public gets the finding, the date and public photo thumbnails."""
+    record = asset_verifications(asset, user).first()
+    if record is None:
+        return None
+    staff = scope_for(user).sees_personal_data
+    return {
+        "finding": record.finding, "finding_label": str(record.get_finding_display()),
+        "observed_at": record.observed_at,
+        "photos": [{"thumbnail": f"/field/photos/{p.pk}/thumb.jpg", "url": f"/field/photos/{p.pk}/photo.jpg"}
+                   for p in record.photos.all()],
+        "review": record.review if staff else None,
+        "review_label": str(record.get_review_display()) if staff else None,
+        "flags": [str(Flag(f).label) for f in record.flags] if staff else [],
+        "verifier": record.verifier.get_username() if staff else None,
+        "distance_m": record.distance_m if staff else None,
+    }
+
+
+def village_verification_summary(village: AdminArea, user, *, recent: int = 10) -> dict:
+    """For the village page: how many of its active assets were ever verified / this year, the latest finding per
+    asset counted by finding, and the most recent verifications."""
+    assets = Asset.objects.visible_to(user).in_area(village).exclude(status=AssetStatus.DISPOSED)
+    year = timezone.localdate().year
+    shown = verifications_shown_to(user).filter(asset__in=assets)
+    latest_per_asset = shown.filter(review__in=COUNTED).order_by("asset_id", "-observed_at").distinct("asset_id")
+    by_finding = Counter(latest_per_asset.values_list("finding", flat=True))
+    total = assets.count()
+    verified = assets.filter(last_verified_at__isnull=False).count()
+    redactor = Redactor(scope_for(user))
+    latest = list(shown.select_related("asset", "verifier").prefetch_related("photos").order_by("-observed_at")[:recent])
+    for record in latest:
+        record.asset_display_name = redactor.asset_name(record.asset)
+    return {
+        "total": total, "verified": verified, "percent": round(100 * verified / total) if total else 0,
+        "this_year": assets.filter(last_verified_at__year=year).count(), "year": year,
+        "findings": [{"finding": f, "label": Finding(f).label, "count": by_finding[f]}
+                     for f in Finding.values if by_finding[f]],
+        "recent": latest, "staff": scope_for(user).sees_personal_data,
+    }
+
+
+def campaigns_visible_to(user) -> QuerySet[Campaign]:
+    """County-wide readers see every campaign; other staff the campaigns holding an asset they see; the public none."""
+    scope = scope_for(user)
+    if not scope.sees_personal_data:
+        return Campaign.objects.none()
+    if scope.reads_everything:
+        return Campaign.objects.all()
+    items = CampaignItem.objects.filter(asset__in=Asset.objects.visible_to(user)).values("campaign_id")
+    return Campaign.objects.filter(pk__in=items)
+
+
+def campaign_assignees(campaign: Campaign, user) -> dict[str, list[str]]:
+    """Per village code: who the campaign's assets (those the user sees) are assigned to."""
+    rows = (CampaignItem.objects.filter(campaign=campaign, asset__in=Asset.objects.visible_to(user),
+                                        assignee__isnull=False)
+            .values_list("asset__village__code", "assignee__username").distinct()
+            .order_by("asset__village__code", "assignee__username"))
+    result: dict[str, list[str]] = {}
+    for code, username in rows:
+        result.setdefault(code, []).append(username)
+    return result
+
+
+def verifiers_assignable():
+    """Active accounts whose role may verify (what a campaign assignment needs)."""
+    from django.contrib.auth import get_user_model
+
+    return (get_user_model().objects.filter(is_active=True, membership__role__in=VERIFYING_ROLES)
+            .select_related("membership", "membership__area", "membership__department").order_by("username"))
+
+
+def earlier_photo(record: Verification) -> Photo | None:
+    """The asset's latest photo from an earlier verification that counts: to compare views in review."""
+    return (Photo.objects.filter(verification__asset_id=record.asset_id, verification__review__in=COUNTED,
+                                 verification__observed_at__lt=record.observed_at)
+            .select_related("verification").order_by("-verification__observed_at", "pk").first())

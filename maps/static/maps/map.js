@@ -738,6 +738,19 @@
       } else fund.appendChild(el("p", null, "—"));
       var ver = section("最近核查");
       ver.appendChild(el("p", {"class": "verified"}, a.last_verified_at ? fmtTime(a.last_verified_at) : "尚未核查"));
+      var lv = a.latest_verification;
+      if (lv) {
+        ver.appendChild(el("p", {"class": "finding"}, fmtTime(lv.observed_at) + " " + lv.finding_label +
+          (lv.review_label ? " · " + lv.review_label : "") + (lv.verifier ? " · " + lv.verifier : "") +
+          (lv.flags && lv.flags.length ? " · 疑点：" + lv.flags.join("、") : "")));
+        var ph = el("div", {"class": "verification-photos"});
+        lv.photos.forEach(function (p) {
+          var link = el("a", {href: p.url, target: "_blank", rel: "noopener"});
+          link.appendChild(el("img", {src: p.thumbnail, alt: "核查照片", loading: "lazy"}));
+          ph.appendChild(link);
+        });
+        ver.appendChild(ph);
+      }
       if (a.disposal) {
         var dis = section("处置");
         dl(dis, [["处置方式", a.disposal.method], ["批准文件", a.disposal.approval_reference], ["批准日期", a.disposal.approved_on]]);

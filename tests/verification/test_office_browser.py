@@ -1,0 +1,24 @@
+"""The campaign page in headless Chromium: villages coloured by progress on the map, the table sorts."""
+
+import pytest
+
+from tests.verification.test_office_pages import office, record  # noqa: F401  (shared fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_campaign_map_colours_villages_and_table_sorts(office, open_page):  # noqa: F811
+    areas, users, _assets, records = office
+    page, watch = open_page(f"/verification/campaigns/{records['campaign'].pk}/", user=users["county_admin"])
+    page.wait_for_selector("#progress-map.map-loaded", timeout=15000)
+    fills = page.eval_on_selector_all("#progress-map path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('fill'))")
+    assert sorted(fills) == ["#1a9850", "#d73027"]  # 西南村 all visited (records pending review), 东南村 not yet
+    header = page.locator("#progress-table th", has_text="完成率")
+    header.click()
+    first = lambda: page.locator("#progress-table tbody tr").first.get_attribute("data-code")  # noqa: E731
+    assert first() == areas.east_south.code
+    header.click()
+    assert first() == areas.west_south.code
+    page.locator("#progress-map path.leaflet-interactive[fill='#d73027']").click()
+    assert page.locator("#assign-village").input_value() == areas.east_south.code
+    assert not watch.errors and watch.hosts <= {"127.0.0.1", "localhost"}

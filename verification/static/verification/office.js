@@ -1,0 +1,85 @@
+/* The county office's verification pages: sortable tables and the campaign's map coloured by progress. */
+(function () {
+  "use strict";
+
+  // Tables with class "sortable": a click on a header sorts by that column (again: the other way round).
+  function cellValue(row, index, numeric) {
+    var cell = row.cells[index];
+    var raw = cell ? (cell.getAttribute("data-value") || cell.textContent.trim()) : "";
+    return numeric ? parseFloat(raw) || 0 : raw;
+  }
+
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, index) {
+      th.tabIndex = 0;
+      function sort() {
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows).filter(function (r) { return r.cells.length > 1; });
+        var numeric = th.getAttribute("data-type") === "number";
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        rows.sort(function (a, b) {
+          var x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
+          var order = numeric ? x - y : String(x).localeCompare(String(y), "zh-Hans-CN");
+          return ascending ? order : -order;
+        });
+        headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+    });
+  });
+
+  var box = document.getElementById("progress-map");
+  if (!box || !window.L) return;
+
+  function colour(percent) {
+    if (percent >= 100) return "#1a9850";
+    if (percent >= 75) return "#91cf60";
+    if (percent >= 50) return "#fee08b";
+    if (percent >= 25) return "#fc8d59";
+    return "#d73027";
+  }
+
+  function escape(text) {
+    var div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  var map = L.map(box, { zoomControl: true, attributionControl: false, zoomSnap: 0.25 });
+  map.setView([33.92, 111.62], 9);
+  // The townships' outlines for orientation (public boundaries), under the campaign's villages.
+  fetch("/api/v1/areas/?level=township", { credentials: "same-origin" })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (data) L.geoJSON(data, { interactive: false, style: { color: "#777", weight: 1, fill: false } }).addTo(map).bringToBack();
+    });
+  fetch(box.getAttribute("data-geojson"), { credentials: "same-origin" })
+    .then(function (r) { return r.json(); })
+    .then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) {
+          return { color: "#555", weight: 1, fillColor: colour(f.properties.percent), fillOpacity: 0.75 };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(escape(p.village) + " " + p.percent + "%", { sticky: true });
+          l.bindPopup("<strong>" + escape(p.township) + " · " + escape(p.village) + "</strong><br>已核查 " +
+            p.verified + " / " + p.total + "（" + p.percent + "%），待审核 " + p.flagged +
+            '<br><a href="/villages/' + encodeURIComponent(p.code) + '/">村级报告</a>');
+          l.on("click", function () {
+            var select = document.getElementById("assign-village");
+            if (select) select.value = p.code;
+            var row = document.querySelector('#progress-table tr[data-code="' + p.code + '"]');
+            document.querySelectorAll("#progress-table tr.selected").forEach(function (r) { r.classList.remove("selected"); });
+            if (row) row.classList.add("selected");
+          });
+        },
+      }).addTo(map);
+      if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+      box.classList.add("map-loaded");
+    });
+})();

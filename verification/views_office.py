@@ -1,0 +1,310 @@
+"""The county office's pages of field verification: QR label sheets, campaigns with their progress, the review
+queue and the problem list. Views only translate: rules in services.py, queries in selectors.py."""
+
+import csv
+import io
+import json
+from functools import wraps
+from urllib.parse import quote
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.gis.db.models import MultiPolygonField
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Func, Value
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from geo_assets.access import PUBLIC_SCOPE, scope_for
+from geo_assets.models import AdminArea, Asset
+from geo_assets.privacy import Redactor
+from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Role
+from verification import selectors, services
+from verification.models import Verification
+from verification.taxonomy import DISTANCE_LIMIT_M, CampaignKind, Flag
+
+LABELS_MAX = 1000
+REVIEW_PAGE = 50
+REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as services.reviewable_by
+SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by village
+
+
+def staff_required(view):
+    """Office pages are for accounts with a role: the public is sent to log in, or refused once logged in."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not scope_for(request.user).sees_personal_data:
+            raise PermissionDenied("只有有角色的工作人员可以使用核查管理页面。")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _county_admin(request) -> None:
+    if not scope_for(request.user).is_county_admin:
+        raise PermissionDenied("只有县级管理员可以发起或分派核查任务。")
+
+
+# ---- QR labels (资产标识牌) -------------------------------------------------------------------------------------
+
+def label_url(request, asset: Asset) -> str:
+    """What the QR code encodes: the QR landing page, which shows the public card or the verification form."""
+    return request.build_absolute_uri(reverse("verification:qr", args=[asset.code]))
+
+
+def qr_svg(text: str) -> str:
+    import segno
+
+    return segno.make(text, error="m").svg_inline(scale=1, border=2, omitsize=True)  # a quiet zone of 2 modules
+
+
+@require_GET
+@staff_required
+def labels(request):
+    """A4 sheets of asset labels as PDF for a village (?village=code) or a selection (?codes=a,b,c); without
+    either, a form to choose."""
+    village_code = request.GET.get("village", "").strip()
+    codes = [c.strip() for c in request.GET.get("codes", "").replace("，", ",").split(",") if c.strip()]
+    assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED)
+              .select_related("village", "township"))
+    if village_code:
+        village = get_object_or_404(AdminArea, code=village_code, level=AreaLevel.VILLAGE)
+        assets, title = assets.in_area(village), f"{village.name}资产标识牌"
+    elif codes:
+        assets, title = assets.filter(code__in=codes[:LABELS_MAX]), "资产标识牌"
+    else:
+        villages = AdminArea.objects.villages().select_related("parent").order_by("code")
+        if not scope_for(request.user).reads_everything:
+            villages = villages.filter(pk__in=Asset.objects.visible_to(request.user).values("village_id"))
+        return render(request, "verification/office/labels_form.html", {"villages": villages, "section": "labels"})
+    assets = list(assets.order_by("code")[:LABELS_MAX])
+    if not assets:
+        raise Http404("没有可打印标识牌的资产。")
+    public = Redactor(PUBLIC_SCOPE)  # labels hang on the asset in public: the public's name only
+    rows = [{"asset": a, "name": public.asset_name(a), "url": label_url(request, a),
+             "qr": qr_svg(label_url(request, a))} for a in assets]
+    html = render_to_string("verification/labels/sheet.html", {"labels": rows, "title": title}, request=request)
+    from weasyprint import HTML
+
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"labels-{village_code or len(rows)}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+# ---- campaigns (核查任务) ---------------------------------------------------------------------------------------
+
+class AreaChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, area):
+        return f"{area.parent.name} · {area.name}" if area.level == AreaLevel.VILLAGE else area.name
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label="任务名称", max_length=200)
+    kind = forms.ChoiceField(label="类型", choices=CampaignKind.choices)
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    area = AreaChoiceField(label="范围", required=False, empty_label="全县",
+                           queryset=AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent")
+                           .order_by("code"))
+    asset_types = forms.MultipleChoiceField(label="资产类型（不选即全部）", required=False,
+                                            choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
+    sample_share = forms.DecimalField(label="每个乡镇抽取比例（%）", min_value=0, max_value=100, decimal_places=2,
+                                      initial=10, help_text="年度清查为全部资产，此项不用。")
+    top_value_count = forms.IntegerField(label="每个乡镇必查的投资额最高资产数", min_value=0, max_value=1000,
+                                         initial=3)
+    seed = forms.IntegerField(label="随机种子", min_value=0, max_value=2**31 - 1, initial=1,
+                              help_text="同样的范围、比例和种子抽出同样的资产，便于复核。")
+    due_on = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@require_GET
+@staff_required
+def campaign_list(request):
+    campaigns = selectors.campaigns_visible_to(request.user).select_related("area")
+    rows = []
+    for campaign in campaigns[:200]:
+        progress = selectors.campaign_progress(campaign, user=request.user)
+        total, verified = sum(r["total"] for r in progress), sum(r["verified"] for r in progress)
+        rows.append({"campaign": campaign, "total": total, "verified": verified,
+                     "percent": round(100 * verified / total) if total else 0})
+    return render(request, "verification/office/campaigns.html", {
+        "rows": rows, "may_create": scope_for(request.user).is_county_admin, "section": "campaigns"})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def campaign_create(request):
+    _county_admin(request)
+    year = timezone.localdate().year
+    form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": f"{year}年度资产核查"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = services.campaign_create(
+                actor=request.user, name=data["name"], kind=data["kind"], year=data["year"], area=data["area"],
+                asset_types=data["asset_types"], sample_share=data["sample_share"],
+                top_value_count=data["top_value_count"], seed=data["seed"], due_on=data["due_on"])
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, f"已创建核查任务“{campaign.name}”，共 {campaign.items.count()} 项资产。")
+            return redirect("verification:campaign", pk=campaign.pk)
+    return render(request, "verification/office/campaign_form.html", {"form": form, "section": "campaigns"}, status=400 if form.errors else 200)
+
+
+def _campaign_rows(campaign, user) -> list[dict]:
+    assignees = selectors.campaign_assignees(campaign, user)
+    return [{**row, "assignees": assignees.get(row["code"], [])}
+            for row in selectors.campaign_progress(campaign, user=user)]
+
+
+@require_GET
+@staff_required
+def campaign_detail(request, pk: int):
+    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user).select_related("area", "created_by"),
+                                 pk=pk)
+    rows = _campaign_rows(campaign, request.user)
+    total, verified = sum(r["total"] for r in rows), sum(r["verified"] for r in rows)
+    admin = scope_for(request.user).is_county_admin
+    return render(request, "verification/office/campaign_detail.html", {
+        "campaign": campaign, "rows": rows, "total": total, "verified": verified,
+        "flagged": sum(r["flagged"] for r in rows), "percent": round(100 * verified / total) if total else 0,
+        "type_labels": [AssetType(t).label for t in campaign.asset_types if t in AssetType.values],
+        "may_assign": admin, "verifiers": selectors.verifiers_assignable() if admin else [], "section": "campaigns",
+    })
+
+
+@require_POST
+@staff_required
+def campaign_assign(request, pk: int):
+    _county_admin(request)
+    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
+    assignee = selectors.verifiers_assignable().filter(pk=request.POST.get("assignee") or None).first()
+    code = request.POST.get("village", "")
+    village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first() if code else None
+    if assignee is None or (code and village is None):
+        messages.error(request, "请选择要分派的村和核查人员。")
+    else:
+        try:
+            count = services.campaign_assign(actor=request.user, campaign=campaign, assignee=assignee,
+                                             village=village)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, f"已将{village.name if village else '全部'} {count} 项资产分派给 {assignee}。")
+    return redirect("verification:campaign", pk=campaign.pk)
+
+
+@require_GET
+@staff_required
+def campaign_progress_geojson(request, pk: int):
+    """The campaign's villages (simplified boundaries) with their progress, for the map coloured by progress."""
+    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
+    rows = {r["code"]: r for r in selectors.campaign_progress(campaign, user=request.user)}
+    simplified = Func(F("geom"), Value(SIMPLIFY_DEGREES), function="ST_SimplifyPreserveTopology",
+                      output_field=MultiPolygonField(srid=4490))
+    villages = (AdminArea.objects.filter(code__in=rows.keys(), level=AreaLevel.VILLAGE)
+                .annotate(shape=AsGeoJSON(simplified, precision=5)).order_by("code"))
+    features = [{"type": "Feature", "id": v.code, "geometry": json.loads(v.shape), "properties": {
+        key: rows[v.code][key] for key in ("code", "village", "township", "total", "verified", "flagged", "percent")}}
+        for v in villages]
+    return JsonResponse({"type": "FeatureCollection", "features": features},
+                        json_dumps_params={"ensure_ascii": False})
+
+
+EXPORT_COLUMNS = ("乡镇", "村", "行政区划代码", "应核查", "已核查", "待审核", "完成率（%）", "最近核查", "核查人员")
+
+
+@require_GET
+@staff_required
+def campaign_export(request, pk: int, fmt: str):
+    """The progress table as CSV (UTF-8 with BOM, for Excel) or XLSX; cells protected against formulas."""
+    from importers.vocab import cell_protect
+
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
+    table = [[r["township"], r["village"], r["code"], r["total"], r["verified"], r["flagged"], r["percent"],
+              timezone.localtime(r["last"]).strftime("%Y-%m-%d %H:%M") if r["last"] else "", "、".join(r["assignees"])]
+             for r in _campaign_rows(campaign, request.user)]
+    table = [[cell_protect(cell) for cell in row] for row in table]
+    name = quote(f"{campaign.name}-进度.{fmt}")
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows([EXPORT_COLUMNS, *table])
+        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        import openpyxl
+
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.title = "核查进度"
+        for row in [EXPORT_COLUMNS, *table]:
+            sheet.append(list(row))
+        out = io.BytesIO()
+        workbook.save(out)
+        response = HttpResponse(out.getvalue(), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = f"attachment; filename=\"progress.{fmt}\"; filename*=UTF-8''{name}"
+    return response
+
+
+# ---- review queue and problem list ----------------------------------------------------------------------------
+
+def _flag_labels(record: Verification) -> list[str]:
+    return [str(Flag(f).label) if f in Flag.values else f for f in record.flags]
+
+
+@require_GET
+@staff_required
+def review_queue(request):
+    queue = selectors.review_queue(request.user).select_related("campaign").prefetch_related("photos")
+    redactor = Redactor(scope_for(request.user))
+    records = list(queue.order_by("observed_at", "pk")[:REVIEW_PAGE])
+    for record in records:
+        record.asset_display_name = redactor.asset_name(record.asset)
+        record.flag_labels = _flag_labels(record)
+        record.distance_limit = DISTANCE_LIMIT_M.get(record.asset.asset_type)
+        record.earlier = selectors.earlier_photo(record)
+        record.may_apply_status = record.finding in services.STATUS_FROM_FINDING
+    return render(request, "verification/office/review.html", {
+        "records": records, "count": queue.count(), "reviewer": scope_for(request.user).role in REVIEWERS,
+        "section": "review"})
+
+
+@require_POST
+@staff_required
+def review_decide(request, pk: int):
+    record = get_object_or_404(selectors.review_queue(request.user), pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        services.verification_review(actor=request.user, verification=record, approve=approve,
+                                     comment=request.POST.get("comment", "")[:4000],
+                                     apply_status=approve and request.POST.get("apply_status") == "on")
+    except (ValidationError, PermissionDenied) as exc:
+        text = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, f"{record.asset.code}：{text}")
+    else:
+        messages.success(request, f"{record.asset.code}：核查记录已{'通过' if approve else '驳回'}。")
+    return redirect("verification:review")
+
+
+@require_GET
+@staff_required
+def problems(request):
+    redactor = Redactor(scope_for(request.user))
+    records = list(selectors.problem_verifications(request.user).select_related("reviewed_by", "asset__village__parent")
+                   .order_by("-observed_at")[:500])
+    for record in records:
+        record.asset_display_name = redactor.asset_name(record.asset)
+    return render(request, "verification/office/problems.html", {"records": records, "section": "problems"})
