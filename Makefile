@@ -8,7 +8,7 @@ WITH_DB := scripts/with_db.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test db bootstrap sysdeps venv assets messages migrate demo lint clean-db
+.PHONY: run test db bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
@@ -55,6 +55,11 @@ migrate: bootstrap
 demo: migrate
 	@$(WITH_DB) $(PY) manage.py load_demo
 	@$(WITH_DB) $(PY) manage.py load_demo_verifications
+
+# Benchmarks of issue 11 (not part of `make test`; a tiny smoke run of them is): bench/results.json and a table,
+# measured against the dev database with the demo county. docs/performance.md says what they print.
+bench: bootstrap migrate demo
+	$(WITH_DB) $(PY) scripts/bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

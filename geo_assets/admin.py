@@ -21,6 +21,12 @@ from geo_assets.models import SRID, AdminArea, Asset, Department, Disposal, Fund
 # simple-history's history table translates its column names as msgids: give ours (and its "Changes") a label.
 HISTORY_COLUMN_LABELS = (_("status_label"), _("Changes"))
 
+# Django 5.2 answers an empty `?_to_field=` on any change or delete page with a 500 (get_field("")): treat it as
+# absent, for every registered admin (ours and Django's own).
+_get_object = admin.ModelAdmin.get_object
+admin.ModelAdmin.get_object = lambda self, request, object_id, from_field=None: _get_object(
+    self, request, object_id, from_field or None)
+
 admin.site.site_header = _("Poverty-alleviation asset register")
 admin.site.site_title = _("Asset register")
 admin.site.index_title = _("Register administration")

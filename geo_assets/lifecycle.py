@@ -81,7 +81,8 @@ def _require_department_or_county(actor, asset: Asset, what: str) -> None:
     _refuse(f"{what}须由资产的县级主管行业部门或县级管理员办理。")
 
 
-def _covers_area(actor, area: AdminArea) -> bool:
+def covers_area(actor, area: AdminArea) -> bool:
+    """Is the area (a village or township) the actor's own, or the actor a county administrator?"""
     scope = scope_for(actor)
     if scope.is_county_admin:
         return True
@@ -93,7 +94,7 @@ def _covers_area(actor, area: AdminArea) -> bool:
 
 
 def _require_area(actor, area: AdminArea, what: str) -> None:
-    if not _covers_area(actor, area):
+    if not covers_area(actor, area):
         _refuse(f"{what}须由{area.name}所在的村、乡镇或县级管理员办理。")
 
 
@@ -186,7 +187,7 @@ def attachment_visible_to(user, attachment: Attachment) -> bool:
     if asset is not None:
         return Asset.objects.visible_to(user).filter(pk=asset.pk).exists()
     area = getattr(record, "village", None) or getattr(record, "area", None)
-    return area is not None and (scope.reads_everything or scope.role == Role.DEPARTMENT or _covers_area(user, area))
+    return area is not None and (scope.reads_everything or scope.role == Role.DEPARTMENT or covers_area(user, area))
 
 
 # ---------------------------------------------------------------- ownership registration (确权登记)
@@ -214,7 +215,8 @@ def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
     if not asset.owner_kind:
         raise ValidationError({"owner_kind": "请先填写产权归属。"})
     return _save(OwnershipRegistration(asset=asset, shares_snapshot=snapshot, submitted_by=actor,
-                                       submitted_at=timezone.now()), actor, "提交确权", exclude=["submitted_by"])
+                                       submitted_at=timezone.now()), actor, "提交确权",
+                 exclude=["submitted_by", "shares_snapshot"])  # empty when the default owner applies
 
 
 @transaction.atomic
@@ -579,8 +581,8 @@ def _snapshot(stage: str, area: AdminArea, *, plan=None, disposal=None) -> dict:
     if stage == PublicityStage.INCOME_PLAN:
         return {"village": area.name, "year": plan.year, "total": str(plan.total), "items": [
             {"purpose": str(PlanPurpose(i.purpose).label), "amount": str(i.amount),
-             "recipient": public.person(i.recipient) if i.purpose in (PlanPurpose.CASH, PlanPurpose.NO_LABOUR)
-             else i.recipient} for i in plan.items.all()]}
+             # households without labour capacity are named persons; other recipients are groups or bodies
+             "recipient": public.person(i.recipient) if i.purpose == PlanPurpose.NO_LABOUR else i.recipient} for i in plan.items.all()]}
     if stage == PublicityStage.DISPOSAL:
         return {"asset": disposal.asset.code, "name": public.asset_name(disposal.asset),
                 "reason": str(DisposalReason(disposal.reason).label) if disposal.reason else "",
@@ -705,6 +707,7 @@ def todo_for(user) -> dict[str, list]:
     plans = DistributionPlan.objects.select_related("village")
     if scope.role == Role.VILLAGE:
         todo["plans_to_decide"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.DRAFTED))
+        todo["plans_to_publicise"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.FILED))
         todo["plans_to_pay"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.PUBLICISED))
     if scope.role == Role.TOWNSHIP or scope.is_county_admin:
         filt = {} if scope.is_county_admin else {"village__parent_id": scope.area_id}
@@ -712,6 +715,6 @@ def todo_for(user) -> dict[str, list]:
     if scope.role == Role.DEPARTMENT or scope.is_county_admin:
         todo["plans_to_file"] = list(plans.filter(status=PlanStatus.REVIEWED))
     open_objections = Objection.objects.filter(answered_at__isnull=True).select_related("notice", "notice__area")
-    todo["objections_to_answer"] = [o for o in open_objections if _covers_area(user, o.notice.area)]
+    todo["objections_to_answer"] = [o for o in open_objections if covers_area(user, o.notice.area)]
     todo["contracts"] = contract_warnings(assets=editable)
     return {k: v for k, v in todo.items() if v}

@@ -46,6 +46,11 @@ class RejectNulMiddleware:
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
             return True
         content_type = request.META.get("CONTENT_TYPE", "")
-        if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
-            return any("\x00" in key or any("\x00" in v for v in values) for key, values in request.POST.lists())
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return False
+        if content_type.startswith("application/json"):
+            return b"\x00" in request.body or b"\\u0000" in request.body
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            return any("\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
+                       for key, values in request.POST.lists())
         return False

@@ -18,21 +18,17 @@ from django.contrib.gis.geos import (
 )
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from geo_assets import validation
 from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset, Disposal, FundingLine, OwnerShare
 from geo_assets.privacy import asset_public_name
 from geo_assets.taxonomy import (
-    DEFAULT_OWNER_KIND,
-    TYPE_CATEGORY,
-    TYPES_REQUIRING_NAMED_SHARES,
     AreaLevel,
     AssetStatus,
     DisposalStatus,
-    RegistrationStatus,
     Role,
 )
 
@@ -109,21 +105,21 @@ def _in_scope_unsaved(actor, asset: Asset) -> bool:
 
 
 def asset_locate(*, asset: Asset) -> None:
-    """Derive village and township from the geometry; a stated village must contain it."""
+    """Derive village and township from the geometry; a stated village must contain it. Containment is
+    validation.villages_covering, the same PostGIS test the importers run for thousands of rows at once."""
     geom = asset.geometry
     if geom is None:
         return
-    anchor = geom if isinstance(geom, Point) else geom.point_on_surface
-    anchor.srid = SRID
+    covering = validation.villages_covering([bytes(geom.wkb)], SRID)[0].villages
     if asset.village_id:
         village = asset.village
         if village.level != AreaLevel.VILLAGE:
             raise ValidationError({"village": _("%(name)s is not a village.") % {"name": village.name}})
-        if not village.geom.covers(anchor):
+        if village.pk not in covering:
             raise ValidationError({"village": _("The asset's location is not inside the village %(name)s.")
                                    % {"name": village.name}})
     else:
-        village = AdminArea.objects.villages().covering(anchor).select_related("parent").first()
+        village = AdminArea.objects.filter(pk__in=covering[:1]).select_related("parent").first()
         if village is None:
             raise ValidationError({"geometry": _("The asset's location is not inside any village of the county.")})
         asset.village = village
@@ -134,20 +130,7 @@ def asset_locate(*, asset: Asset) -> None:
 
 
 def _asset_apply_rules(asset: Asset) -> None:
-    expected = TYPE_CATEGORY.get(asset.asset_type)
-    if expected is None:
-        raise ValidationError({"asset_type": _("Unknown asset type.")})
-    if not asset.category:
-        asset.category = expected
-    elif asset.category != expected:
-        raise ValidationError({"asset_type": _("The asset type %(type)s does not belong to the category %(category)s.")
-                               % {"type": asset.get_asset_type_display(), "category": asset.get_category_display()}})
-    if not asset.owner_kind:
-        asset.owner_kind = DEFAULT_OWNER_KIND[asset.asset_type]
-    if asset.registration_status == RegistrationStatus.REGISTERED and not asset.registration_date:
-        asset.registration_date = timezone.localdate()
-    if asset.year_built is not None and not (1949 <= asset.year_built <= timezone.localdate().year + 1):
-        raise ValidationError({"year_built": _("The year built must be between 1949 and next year.")})
+    validation.asset_rules_apply(asset)  # the same rules the importers' bulk path applies
 
 
 def _asset_code_next(asset: Asset) -> str:
@@ -166,10 +149,7 @@ def asset_check(*, actor, asset: Asset) -> None:
     """Apply and check every rule on an asset in memory, without saving it."""
     disposed = asset.pk is not None and Disposal.objects.filter(asset_id=asset.pk,
                                                                 status=DisposalStatus.EXECUTED).exists()
-    if asset.status == AssetStatus.DISPOSED and not disposed:
-        raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
-    if disposed and asset.status != AssetStatus.DISPOSED:
-        raise ValidationError({"status": _("The asset has been disposed of; its status cannot change any more.")})
+    validation.status_check(asset.status, disposed=disposed)
     _asset_apply_rules(asset)
     asset_locate(asset=asset)
     _require_editable(actor, asset)
@@ -194,25 +174,11 @@ def asset_save(*, actor, asset: Asset, reason: str) -> Asset:
 
 
 def owner_shares_validate(*, asset: Asset, shares: list[Share]) -> None:
-    if not shares:
-        if asset.asset_type in TYPES_REQUIRING_NAMED_SHARES and asset.registration_status == RegistrationStatus.REGISTERED:
-            raise ValidationError({"owners": _("Equity and debt assets must name every owner and share.")})
-        return
-    names = [s.owner_name.strip() for s in shares]
-    if any(not n for n in names):
-        raise ValidationError({"owners": _("Every owner needs a name.")})
-    if len(set(names)) != len(names):
-        raise ValidationError({"owners": _("An owner is listed twice.")})
-    if any(s.share <= 0 for s in shares):
-        raise ValidationError({"owners": _("Every share must be greater than zero.")})
-    total = sum((s.share for s in shares), Decimal("0"))
-    if total != HUNDRED:
-        raise ValidationError({"owners": _("The owners' shares add up to %(total)s %%, not 100 %%.")
-                               % {"total": format(total.normalize(), "f")}})
+    validation.owner_shares_check(shares, asset_type=asset.asset_type, registration_status=asset.registration_status)
 
 
 def _funding_total(funding: Iterable[tuple[str, Decimal]]) -> Decimal:
-    return sum((Decimal(amount) for _source, amount in funding), Decimal("0"))
+    return validation.funding_total(funding)
 
 
 @transaction.atomic
@@ -279,24 +245,11 @@ def asset_update(
 
 def _shares_validate_for(asset: Asset, owners: list[Share]) -> None:
     owner_shares_validate(asset=asset, shares=owners)
-    kinds = {s.owner_kind for s in owners}
-    if len(owners) == 1 and not asset.owner_kind:
-        asset.owner_kind = owners[0].owner_kind
-    elif len(kinds) > 1 and asset.owner_kind and asset.owner_kind not in kinds:
-        asset.owner_kind = ""
+    asset.owner_kind = validation.owner_kind_for(asset.owner_kind, owners)
 
 
 def _funding_validate(funding: list[tuple[str, Decimal]]) -> None:
-    from geo_assets.taxonomy import FundingSourceKind
-
-    sources = [source for source, _amount in funding]
-    if len(set(sources)) != len(sources):
-        raise ValidationError({"funding": _("A funding source is listed twice.")})
-    for source, amount in funding:
-        if source not in FundingSourceKind.values:
-            raise ValidationError({"funding": _("Unknown funding source %(source)s.") % {"source": source}})
-        if Decimal(amount) < 0:
-            raise ValidationError({"funding": _("A funding amount cannot be negative.")})
+    validation.funding_check(funding)
 
 
 def _children_replace(asset: Asset, funding, owners, *, actor, reason: str, created: bool = False) -> None:

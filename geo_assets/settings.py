@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "importers",
     "maps",
     "verification",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 PUBLICITY_MIN_DAYS = env.int("PUBLICITY_MIN_DAYS", default=7)  # 公示期 (days, first and last included)
+# The work plan's deadlines (三、实施步骤), ISO dates, for the dashboard at /dashboard/.
+WORKPLAN_DEADLINES = {
+    "inventory": env("WORKPLAN_INVENTORY_DUE", default="2024-06-30"),  # 清产核资
+    "ownership": env("WORKPLAN_OWNERSHIP_DUE", default="2024-07-15"),  # 确权登记
+    "publicity": env("WORKPLAN_PUBLICITY_DUE", default="2024-07-31"),  # 公示
+    "verification": env("WORKPLAN_VERIFICATION_DUE", default="2024-08-31"),  # 核查、总结
+}
 VERIFICATION_PHOTO_MAX_BYTES = env.int("VERIFICATION_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("maps.urls")),
     path("", include("layers.urls")),
     path("", include("verification.urls")),
+    path("", include("reports.urls")),
     path("import/", include("importers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,24 +1,30 @@
 """Pages: the inspector map, an asset page, a village report, and the offline basemap tiles."""
 
-from pathlib import Path
-
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
-from geo_assets.taxonomy import AreaLevel
+from geo_assets.privacy import Redactor
+from geo_assets.taxonomy import AreaLevel, Role
 from layers.registry import registry_json
 from layers.services import area_summary
-from maps.basemaps import basemap_default, basemaps_available
+from maps.basemaps import basemap_default, basemaps_available, offline_tile
+from maps.throttling import throttled
+from maps.timeline import asset_timeline
+from verification.selectors import asset_verification_context, village_verification_summary
 
 
 @require_GET
+@throttled
 def map_page(request):
     areas = AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent").order_by("code")
     county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    scope = scope_for(request.user)
+    # Township and village clerks open the map on their own area.
+    home = AdminArea.objects.filter(pk=scope.area_id).first() if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None
     config = {
         "registry": registry_json(),
         "basemaps": basemaps_available(),
@@ -27,41 +33,61 @@ def map_page(request):
         "villages": [{"code": a.code, "name": a.name, "township": a.parent.code if a.parent else None}
                      for a in areas if a.level == AreaLevel.VILLAGE],
         "countyBbox": list(county.geom.extent) if county else None,
+        "homeBbox": list(home.geom.extent) if home else None,
     }
-    return render(request, "maps/map.html", {"config": config})
+    # map.js adds its own scale bar (narrower on phones)
+    return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None}})
 
 
 @require_GET
+@throttled
 def asset_page(request, code: str):
     asset = get_object_or_404(
         Asset.objects.visible_to(request.user).select_related("village", "township", "department"), code=code
     )
+    scope = scope_for(request.user)
+    redactor = Redactor(scope)
     history = asset.history.select_related("history_user").order_by("-history_date")[:50]
     return render(request, "maps/asset_detail.html", {
         "asset": asset,
+        "name": redactor.asset_name(asset),
+        "custodian_person": redactor.person(asset.custodian_person),
+        "custodian_phone": redactor.phone(asset.custodian_phone),
+        "note": redactor.text(asset.note),
         "funding": [f for f in asset.funding.all() if f.amount > 0],
-        "owners": [o for o in asset.owners.all() if o.share > 0],
+        "owners": [{"name": redactor.owner_name(o.owner_name, o.owner_kind), "kind": o.get_owner_kind_display(),
+                    "share": o.share} for o in asset.owners.all() if o.share > 0],
         "history": history,
-        "show_authors": scope_for(request.user).sees_change_authors,
+        "show_authors": scope.sees_change_authors,
+        "verification": asset_verification_context(asset, request.user),
+        "timeline": asset_timeline(asset, request.user),
     })
 
 
 @require_GET
+@throttled
 def village_report(request, code: str):
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
-    assets = Asset.objects.visible_to(request.user).in_area(village).order_by("category", "asset_type", "code")
+    assets = list(Asset.objects.visible_to(request.user).in_area(village).order_by("category", "asset_type", "code")[:1000])
+    redactor = Redactor(scope_for(request.user))
+    for asset in assets:
+        asset.display_name = redactor.asset_name(asset)
     return render(request, "maps/village_report.html", {
-        "village": village, "summary": area_summary(user=request.user, area=village), "assets": assets[:1000],
+        "village": village, "summary": area_summary(user=request.user, area=village), "assets": assets,
+        "verification": village_verification_summary(village, request.user),
     })
 
 
 @require_GET
 def basemap_tile(request, z: int, x: int, y: int):
-    """Offline basemap tiles from OFFLINE_TILES_DIR/{z}/{x}/{y}.png; 404 when absent."""
-    root = Path(settings.OFFLINE_TILES_DIR)
-    path = root / str(z) / str(x) / f"{y}.png"
-    if "offline" not in settings.BASEMAPS or not path.is_file():
+    """Offline basemap tiles from OFFLINE_TILES_DIR/{z}/{x}/{y}.png or the OFFLINE_MBTILES file; 404 when absent."""
+    tile = offline_tile(z, x, y) if "offline" in settings.BASEMAPS else None
+    if tile is None:
         raise Http404
-    response = FileResponse(path.open("rb"), content_type="image/png")
+    data, content_type = tile
+    if isinstance(data, bytes):
+        response = HttpResponse(data, content_type=content_type)
+    else:
+        response = FileResponse(data.open("rb"), content_type=content_type)
     response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -40,6 +40,7 @@ RULES = [
                || round(ST_Distance(a.location::geography, b.location::geography)::numeric, 1) || ' 米'
         FROM a JOIN geo_assets_asset b ON b.asset_type = a.asset_type AND b.id <> a.id
              AND b.status <> 'disposed'
+             AND ST_DWithin(a.location, b.location, 0.001)  -- ≈ 100 m: lets the GiST index filter first
              AND ST_DWithin(a.location::geography, b.location::geography, %(duplicate_m)s)"""),
     Rule("duplicate_name", YELLOW, "疑似重复：同村同名资产", """
         SELECT a.id, '与 ' || b.code || ' 同名（' || a.name || '）'
@@ -91,14 +92,18 @@ RULES = [
 # Village-level rules: publicity (公示) of each stage.
 AREA_RULES = [
     Rule("publicity_missing", YELLOW, "台账或确权结果未公示", """
+        WITH covered AS (
+            SELECT v.id, n.stage FROM villages v JOIN geo_assets_publicitynotice n
+              ON n.area_id = v.id OR n.area_id = v.parent_id
+              OR n.area_id IN (SELECT id FROM geo_assets_adminarea WHERE level = 'county'))
         SELECT v.id, '未公示：' || concat_ws('、',
-               CASE WHEN NOT EXISTS (SELECT 1 FROM geo_assets_publicitynotice n WHERE n.area_id = v.id
-                                     AND n.stage = 'inventory') THEN '清产核资台账' END,
-               CASE WHEN NOT EXISTS (SELECT 1 FROM geo_assets_publicitynotice n WHERE n.area_id = v.id
-                                     AND n.stage = 'ownership') THEN '确权登记结果' END)
+               CASE WHEN NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'inventory')
+                    THEN '清产核资台账' END,
+               CASE WHEN NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')
+                    THEN '确权登记结果' END)
         FROM villages v
-        WHERE NOT EXISTS (SELECT 1 FROM geo_assets_publicitynotice n WHERE n.area_id = v.id AND n.stage = 'inventory')
-           OR NOT EXISTS (SELECT 1 FROM geo_assets_publicitynotice n WHERE n.area_id = v.id AND n.stage = 'ownership')"""),
+        WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'inventory')
+           OR NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')"""),
     Rule("publicity_too_short", YELLOW, "公示期不足", """
         SELECT v.id, n.title || '：' || n.starts_on || ' 至 ' || n.ends_on || '，不足 ' || %(min_days)s || ' 天'
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id

@@ -10,6 +10,7 @@ packages=(
   gettext                                                 # compilemessages (interface translations)
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0     # WeasyPrint: QR label sheets as PDF
   poppler-utils                                           # tests: PDF pages to PNG (pdftoppm) and text (pdftotext)
+  gdal-bin                                                # make bench: ogr2ogr, the import's anchor (not the app's GDAL)
   nodejs npm                                              # front-end libraries pinned in package-lock.json
 )
 if [ -n "${DATABASE_URL:-}" ]; then packages=("${packages[@]:2}"); fi

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from geo_assets import demo
 from geo_assets.models import AdminArea, Asset, Disposal
-from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Category
+from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Category, DisposalStatus
 
 
 class Rollback(Exception):
@@ -51,7 +51,8 @@ def test_full_demo_county_is_realistic_and_loaded_once():
     assert not Asset.objects.filter(asset_type__in=[AssetType.PV_STATION, AssetType.HEALTH], point__isnull=True).exists()
     assert not Asset.objects.filter(asset_type__in=[AssetType.WORKSHOP, AssetType.GREENHOUSE],
                                     polygon__isnull=True).exists()
-    assert Disposal.objects.count() == Asset.objects.filter(status=AssetStatus.DISPOSED).count() > 0
+    executed = Disposal.objects.filter(status=DisposalStatus.EXECUTED).count()
+    assert executed == Asset.objects.filter(status=AssetStatus.DISPOSED).count() > 0
     with connection.cursor() as cursor:
         cursor.execute("""
             SELECT count(*) FROM geo_assets_asset a JOIN geo_assets_adminarea v ON v.id = a.village_id

@@ -14,7 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if demo.demo_loaded():
-            self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
+            if not self.lifecycle():  # a county loaded before the lifecycle records existed gets them once
+                self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
             return
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
@@ -26,3 +27,14 @@ class Command(BaseCommand):
         demo.demo_users_ensure()
         self.stdout.write(self.style.SUCCESS(
             f"已载入: {result.townships} 个乡镇, {result.villages} 个村, {result.assets} 项资产"))
+        self.lifecycle()
+
+    def lifecycle(self) -> dict:
+        """Ownership, custody, contracts, income, plans, disposals and notices at every stage (once)."""
+        from geo_assets.demo_lifecycle import demo_lifecycle_load
+
+        actor = get_user_model().objects.filter(username="admin").first()
+        created = demo_lifecycle_load(actor=actor) if actor else {}
+        if created:
+            self.stdout.write(self.style.SUCCESS("已载入资产管理事项: " + ", ".join(f"{k} {v}" for k, v in created.items())))
+        return created

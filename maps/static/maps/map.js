@@ -802,6 +802,12 @@
       var st = section("按状态");
       dl(st, s.by_status.filter(function (r) { return r.count; }).map(function (r) { return [r.label, r.count]; }));
       if (s.report_url) panelBody.appendChild(el("a", {href: s.report_url, "class": "full-page", id: "village-report-link"}, "查看村级报告 →"));
+      if (s.level === "village") fetchJson("/api/v1/todo/counts/?village=" + encodeURIComponent(s.code)).then(function (t) {
+        if (!t.total || stats.village !== s.code) return;
+        var box = section("待办（" + t.total + "）");
+        dl(box, t.items.map(function (i) { return [i.label, i.count]; }));
+        box.appendChild(el("a", {href: t.url, id: "village-todo-link"}, "办理 →"));
+      }).catch(function () {});
       if (zoom) map.fitBounds(bboxBounds(s.bbox), fitOptions());
     }).catch(showError);
   }

@@ -1,0 +1,182 @@
+"""The register's rules for one asset's values, written once.
+
+`services.asset_check` (one asset from the admin, the API or a page) and the importers' bulk path (thousands of rows
+in a few statements) call these same functions, so the two cannot drift apart. They are functions of values, with
+no queries — except `villages_covering`, the one containment test (PostGIS), which answers for any number of
+geometries in one query. Each check raises a ValidationError keyed by the Asset field it is about.
+"""
+
+import functools
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from geo_assets.taxonomy import (
+    DEFAULT_OWNER_KIND,
+    TYPE_CATEGORY,
+    TYPES_REQUIRING_NAMED_SHARES,
+    AssetStatus,
+    AssetType,
+    Category,
+    FundingSourceKind,
+    RegistrationStatus,
+)
+
+YEAR_MIN = 1949
+PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")  # the same pattern as Asset.custodian_phone's validator
+HUNDRED = Decimal("100")
+AMOUNT_LIMIT = Decimal(10) ** 10  # FundingLine.amount: 14 digits, 4 of them after the point
+FUNDING_SOURCES = frozenset(FundingSourceKind.values)
+OWNER_NAME_MAX = 200  # OwnerShare.owner_name
+
+
+def year_max() -> int:
+    """Next year in county time (settings.TIME_ZONE): the one clock of the year rule."""
+    return _next_year(int(time.time() // 60))
+
+
+@functools.lru_cache(maxsize=1)
+def _next_year(_minute: int) -> int:  # asked once a minute, not once per row of a large import
+    return timezone.localdate().year + 1
+
+
+def year_built_check(year: int | None) -> None:
+    if year is not None and not YEAR_MIN <= year <= year_max():
+        raise ValidationError({"year_built": _("The year built must be between 1949 and next year.")})
+
+
+def phone_check(phone: str | None) -> None:
+    if phone and not PHONE.match(phone):
+        raise ValidationError({"custodian_phone": f"联系电话“{phone}”格式不正确"})
+
+
+def category_for(asset_type: str, category: str | None) -> str:
+    """The category of an asset type; a stated category must be that one."""
+    expected = TYPE_CATEGORY.get(asset_type)
+    if expected is None:
+        raise ValidationError({"asset_type": _("Unknown asset type.")})
+    if category and category != expected:
+        labels = dict(AssetType.choices) | dict(Category.choices)
+        raise ValidationError({"asset_type": _("The asset type %(type)s does not belong to the category %(category)s.")
+                               % {"type": labels.get(asset_type, asset_type),
+                                  "category": labels.get(category, category)}})
+    return expected
+
+
+def status_check(status: str, *, disposed: bool) -> None:
+    """Only an executed disposal makes an asset disposed, and nothing changes a disposed asset's status."""
+    if status == AssetStatus.DISPOSED and not disposed:
+        raise ValidationError({"status": _("An asset becomes disposed only through an approved disposal.")})
+    if disposed and status != AssetStatus.DISPOSED:
+        raise ValidationError({"status": _("The asset has been disposed of; its status cannot change any more.")})
+
+
+def funding_check(funding: list[tuple[str, Decimal]]) -> None:
+    sources = [source for source, _amount in funding]
+    if len(set(sources)) != len(sources):
+        raise ValidationError({"funding": _("A funding source is listed twice.")})
+    for source, amount in funding:
+        if source not in FUNDING_SOURCES:
+            raise ValidationError({"funding": _("Unknown funding source %(source)s.") % {"source": source}})
+        if Decimal(amount) < 0:
+            raise ValidationError({"funding": _("A funding amount cannot be negative.")})
+        if Decimal(amount) >= AMOUNT_LIMIT:
+            raise ValidationError({"funding": f"资金金额 {amount} 过大（万元，最多 10 位整数）"})
+
+
+def funding_total(funding) -> Decimal:
+    """An asset's total investment is the sum of its funding lines."""
+    return sum((Decimal(amount) for _source, amount in funding), Decimal("0"))
+
+
+def owner_shares_check(shares, *, asset_type: str, registration_status: str) -> None:
+    """Owners (objects with owner_name, owner_kind, share): named once each, shares > 0 adding up to 100 %;
+    registered equity and debt must name them."""
+    if not shares:
+        if asset_type in TYPES_REQUIRING_NAMED_SHARES and registration_status == RegistrationStatus.REGISTERED:
+            raise ValidationError({"owners": _("Equity and debt assets must name every owner and share.")})
+        return
+    names = [s.owner_name.strip() for s in shares]
+    if any(not n for n in names):
+        raise ValidationError({"owners": _("Every owner needs a name.")})
+    if any(len(n) > OWNER_NAME_MAX for n in names):
+        raise ValidationError({"owners": f"产权主体名称过长（最多 {OWNER_NAME_MAX} 个字符）"})
+    if len(set(names)) != len(names):
+        raise ValidationError({"owners": _("An owner is listed twice.")})
+    if any(s.share <= 0 for s in shares):
+        raise ValidationError({"owners": _("Every share must be greater than zero.")})
+    total = sum((s.share for s in shares), Decimal("0"))
+    if total != HUNDRED:
+        raise ValidationError({"owners": _("The owners' shares add up to %(total)s %%, not 100 %%.")
+                               % {"total": format(total.normalize(), "f")}})
+
+
+def owner_kind_for(owner_kind: str, shares) -> str:
+    """A single owner gives its kind to an asset without one; owners of several kinds clear a kind none of them has."""
+    kinds = {s.owner_kind for s in shares}
+    if len(shares) == 1 and not owner_kind:
+        return shares[0].owner_kind
+    if len(kinds) > 1 and owner_kind and owner_kind not in kinds:
+        return ""
+    return owner_kind
+
+
+def asset_rules_apply(asset) -> None:
+    """Defaults and rules of one asset in memory: the category follows the type, the owner kind defaults by type,
+    registering sets the registration date; year built and phone are checked. One ValidationError names every
+    field at fault."""
+    errors: dict[str, list] = {}
+    try:
+        asset.category = category_for(asset.asset_type, asset.category)
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    if not asset.owner_kind and asset.asset_type in DEFAULT_OWNER_KIND:
+        asset.owner_kind = DEFAULT_OWNER_KIND[asset.asset_type]
+    if asset.registration_status == RegistrationStatus.REGISTERED and not asset.registration_date:
+        asset.registration_date = timezone.localdate()
+    for check, value in ((year_built_check, asset.year_built), (phone_check, asset.custodian_phone)):
+        try:
+            check(value)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+@dataclass(frozen=True)
+class Located:
+    villages: tuple[int, ...]  # ids of the villages covering the representative point, by code
+    in_county: bool  # the county (or, without one, a township) covers it
+    x: float  # the representative point
+    y: float
+
+
+_LOCATE = """
+SELECT ARRAY(SELECT v.id FROM geo_assets_adminarea v
+             WHERE v.level = 'village' AND ST_Covers(v.geom, r.anchor) ORDER BY v.code),
+       EXISTS(SELECT 1 FROM geo_assets_adminarea c WHERE c.level = (
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM geo_assets_adminarea WHERE level = 'county')
+                            THEN 'county' ELSE 'township' END)
+              AND ST_Covers(c.geom, r.anchor)),
+       ST_X(r.anchor), ST_Y(r.anchor)
+FROM (SELECT i, ST_PointOnSurface(ST_GeomFromWKB(w, %s)) AS anchor
+      FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(w, i)) r
+ORDER BY r.i
+"""
+
+
+def villages_covering(wkbs: list[bytes], srid: int = 4490) -> list[Located]:
+    """Where geometries (WKB in the storage SRID) lie: the villages covering each one's representative point —
+    ST_PointOnSurface, as the register's `location` column — and whether it is inside the county. The one
+    containment test of the register: the services ask it for one asset, the importers for thousands at once."""
+    if not wkbs:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCATE, [srid, list(wkbs)])
+        return [Located(tuple(ids), bool(inside), x, y) for ids, inside, x, y in cursor.fetchall()]

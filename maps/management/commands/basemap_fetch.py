@@ -1,0 +1,43 @@
+"""Fetch the offline basemap while online: `manage.py basemap_fetch --max-zoom 14 [--bbox …] [--url …]`."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from geo_assets.models import AdminArea
+from geo_assets.taxonomy import AreaLevel
+from maps.basemaps import TileError, tiles_fetch
+
+
+def bbox_arg(value: str) -> tuple[float, ...]:
+    parts = tuple(float(v) for v in value.split(","))
+    if len(parts) != 4:
+        raise ValueError(value)
+    return parts
+
+
+class Command(BaseCommand):
+    help = ("Download the basemap tiles {z}/{x}/{y}.png covering the county (or --bbox) into OFFLINE_TILES_DIR, "
+            "skipping tiles already there. Mind the tile server's usage policy.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bbox", type=bbox_arg, help="minlon,minlat,maxlon,maxlat (default: the county's extent)")
+        parser.add_argument("--min-zoom", type=int, default=8)
+        parser.add_argument("--max-zoom", type=int, default=14)
+        parser.add_argument("--url", default=None, help="tile URL template with {z}/{x}/{y} (default: OSM_TILE_URL)")
+        parser.add_argument("--delay", type=float, default=0.2, help="seconds to wait after each download")
+        parser.add_argument("--max-tiles", type=int, default=5000, help="refuse to start above this many tiles")
+
+    def handle(self, *args, bbox, min_zoom, max_zoom, url, delay, max_tiles, **options):
+        if bbox is None:
+            county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+            if county is None:
+                raise CommandError("没有县级行政区：请先导入行政区划，或用 --bbox 指定范围。")
+            bbox = county.geom.extent
+        try:
+            counts = tiles_fetch(bbox=bbox, min_zoom=min_zoom, max_zoom=max_zoom, url=url or settings.OSM_TILE_URL,
+                                 delay=delay, max_tiles=max_tiles, progress=self.stdout.write)
+        except TileError as exc:
+            raise CommandError(str(exc))
+        self.stdout.write(self.style.SUCCESS(
+            f"完成：下载 {counts['fetched']} 张，已有 {counts['skipped']} 张，共 {counts['total']} 张 → "
+            f"{settings.OFFLINE_TILES_DIR}"))

@@ -1,0 +1,356 @@
+"""Report pages (village, township, county, department) as HTML, PDF and XLSX; the work-plan dashboard; the risk
+alert list and map layer; the villagers' public page. Figures: reports/figures.py; tables: reports/tables.py."""
+
+import csv
+import io
+import json
+from functools import wraps
+from urllib.parse import quote
+
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.gis.db.models import MultiPolygonField
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, Func, Sum, Value
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from geo_assets.access import scope_for
+from geo_assets.models import AdminArea, Asset, Department
+from geo_assets.privacy import Redactor
+from geo_assets.taxonomy import AreaLevel, AssetType, Role
+from layers.registry import TYPE_COLOURS
+from maps.throttling import throttled
+from reports import figures, svgmap
+from reports.alerts import ALL_RULES, LEVEL_LABELS, alerts_compute
+from reports.pdf import report_pdf
+from reports.tables import headline, report_tables, workbook
+
+SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m, enough for a county map coloured by village
+LEVEL_COLOURS = {"red": "#d7191c", "yellow": "#f0a30a", "blue": "#2b83ba"}
+ALERTS_PER_PAGE = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def staff_required(view):
+    """Reports are for accounts with a role: the public is sent to log in, or refused once logged in."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not scope_for(request.user).sees_personal_data:
+            raise PermissionDenied("报告、工作进度和风险预警仅供有角色的工作人员使用。")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _area(request, code: str, level: str) -> AdminArea:
+    """The area, if the viewer's role covers it: county-wide readers and departments every area, a township clerk
+    the township and its villages, a village clerk the village."""
+    area = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=level)
+    scope = scope_for(request.user)
+    if not (scope.reads_everything or scope.role == Role.DEPARTMENT
+            or (scope.role == Role.TOWNSHIP and scope.area_id in (area.pk, area.parent_id))
+            or (scope.role == Role.VILLAGE and scope.area_id == area.pk)):
+        raise PermissionDenied("这份报告不在您的辖区范围内。")
+    return area
+
+
+def _year(request) -> int | None:
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        return None
+    return year if 2000 <= year <= timezone.localdate().year else None
+
+
+def _download(content: bytes, content_type: str, filename: str, inline: bool = False) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def _type_legend(fig) -> list[dict]:
+    present = dict.fromkeys(r["asset_type"] for r in fig["totals"]["by_type"])
+    return [{"colour": TYPE_COLOURS[t], "label": AssetType(t).label} for t in present]
+
+
+def _breadcrumbs(scope) -> list[tuple[str, str]]:
+    area = scope.area
+    chain = []
+    while area is not None:
+        kind = {"village": "villages", "township": "townships"}.get(area.level)
+        chain.insert(0, (area.name, f"/reports/{kind}/{area.code}/" if kind else "/reports/county/"))
+        area = area.parent
+    return chain
+
+
+def _report(request, scope, fmt: str, filename: str, draw_map):
+    fig = figures.report_figures(scope, _year(request))
+    tables = report_tables(fig, request.user)
+    title = f"{scope.name}{'主管' if scope.kind == 'department' else ''}扶贫资产报告"
+    place = " · ".join(name for name, _url in _breadcrumbs(scope)) or scope.name
+    scope_line = (f"范围：{place}{'（' + scope.area.code + '）' if scope.area else ''}；口径：{scope.role_label}可见的资产；"
+                  f"统计时间：{fig['generated']:%Y-%m-%d %H:%M}")
+    summary = [("范围", place), ("口径", f"{scope.role_label}可见的资产"), ("统计时间", f"{fig['generated']:%Y-%m-%d %H:%M}"),
+               *headline(fig)]
+    if fmt == "xlsx":
+        return _download(workbook(title, tables, summary), XLSX, f"{filename}.xlsx")
+    svg, legend = draw_map(fig)
+    context = {"fig": fig, "scope": scope, "tables": tables, "headline": headline(fig), "title": title,
+               "scope_line": scope_line, "map": svg, "legend": legend, "breadcrumbs": _breadcrumbs(scope),
+               "base": request.path.rstrip("/"), "year": fig["year"]}
+    if fmt == "pdf":
+        return _download(report_pdf("reports/report_print.html", context, request), "application/pdf",
+                         f"{filename}.pdf", inline=True)
+    return render(request, "reports/report.html", context)
+
+
+@require_GET
+@throttled
+@staff_required
+def village_report(request, code: str, fmt: str = "html"):
+    village = _area(request, code, AreaLevel.VILLAGE)
+    scope = figures.area_scope(request.user, village)
+
+    def draw(fig):
+        return svgmap.village_map(village, scope.active), _type_legend(fig)
+
+    return _report(request, scope, fmt, f"{village.name}-{village.code}", draw)
+
+
+def _choropleth(scope, outline_level=None):
+    def draw(fig):
+        values = {r["village__code"]: float(r["investment"] or 0) for r in scope.active.order_by().values(
+            "village__code").annotate(investment=Sum("total_investment"))}
+        return (svgmap.choropleth(scope.area, values, f"{scope.name}各村资产投资分布图", outline_level=outline_level),
+                [{"colour": c["colour"], "label": f"{c['label']} 万元" if c["label"] != "无" else "无资产"}
+                 for c in svgmap.legend_classes(values)])
+
+    return draw
+
+
+@require_GET
+@throttled
+@staff_required
+def township_report(request, code: str, fmt: str = "html"):
+    township = _area(request, code, AreaLevel.TOWNSHIP)
+    scope = figures.area_scope(request.user, township)
+    return _report(request, scope, fmt, f"{township.name}-{township.code}", _choropleth(scope))
+
+
+@require_GET
+@throttled
+@staff_required
+def county_report(request, fmt: str = "html"):
+    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    if county is None:
+        raise Http404("尚未导入县域边界。")
+    county = _area(request, county.code, AreaLevel.COUNTY)
+    scope = figures.area_scope(request.user, county)
+    return _report(request, scope, fmt, f"{county.name}-{county.code}", _choropleth(scope, AreaLevel.TOWNSHIP))
+
+
+@require_GET
+@throttled
+@staff_required
+def department_report(request, pk: int, fmt: str = "html"):
+    department = get_object_or_404(Department, pk=pk)
+    scope = figures.department_scope(request.user, department)
+    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+
+    def draw(fig):
+        if county is None:
+            return "", []
+        return (svgmap.assets_map(county, scope.active, f"{department.name}主管资产分布图"), _type_legend(fig))
+
+    return _report(request, scope, fmt, f"{department.name}", draw)
+
+
+@require_GET
+@throttled
+@staff_required
+def index(request):
+    """Where the reports are: the county, the townships with their villages, the departments (as the role allows)."""
+    scope = scope_for(request.user)
+    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    townships: dict[int, dict] = {}
+    for v in villages:
+        townships.setdefault(v.parent_id, {"township": v.parent, "villages": []})["villages"].append(v)
+    county_wide = scope.reads_everything or scope.role == Role.DEPARTMENT
+    return render(request, "reports/index.html", {
+        "townships": list(townships.values()), "county_wide": county_wide,
+        "departments": Department.objects.order_by("name"), "section": "reports"})
+
+
+# ---------------------------------------------------------------- work-plan dashboard
+
+
+@require_GET
+@throttled
+@staff_required
+def dashboard(request):
+    progress = figures.workplan_progress(request.user)
+    return render(request, "reports/dashboard.html", {"p": progress, "section": "dashboard",
+                                                      "levels": LEVEL_LABELS})
+
+
+def _village_shapes(ids) -> dict[int, dict]:
+    simplified = Func(F("geom"), Value(SIMPLIFY_DEGREES), function="ST_SimplifyPreserveTopology",
+                      output_field=MultiPolygonField(srid=4490))
+    return {a.pk: json.loads(a.shape) for a in AdminArea.objects.filter(pk__in=ids).annotate(
+        shape=AsGeoJSON(simplified, precision=5)).only("pk")}
+
+
+@require_GET
+@throttled
+@staff_required
+def dashboard_geojson(request):
+    """The villages (simplified boundaries) with each task's rate, for the map layer (alert counts: the tables)."""
+    progress = figures.workplan_progress(request.user, with_alerts=False)
+    shapes = _village_shapes([r["village"].pk for r in progress["villages"]])
+    features = [{"type": "Feature", "id": r["village"].code, "geometry": shapes.get(r["village"].pk),
+                 "properties": {"code": r["village"].code, "village": r["village"].name,
+                                "township": r["township"].name, "assets": r["total"], **r["rates"],
+                                "overall": r["overall"]}}
+                for r in progress["villages"]]
+    return JsonResponse({"type": "FeatureCollection", "features": features}, json_dumps_params={"ensure_ascii": False})
+
+
+EXPORT_COLUMNS = ["乡镇", "村", "行政区划代码", "在册资产", "清产核资（%）", "确权登记（%）", "公示（台账和确权）", "核查（%）",
+                  "综合进度（%）", "红色预警", "黄色预警", "蓝色提示"]
+
+
+def _export_row(r, village=True):
+    rates = r["rates"]
+    return [r["township"].name, r["village"].name if village else "（合计）",
+            r["village"].code if village else r["township"].code, r["total"], rates["inventory"], rates["ownership"],
+            ("是" if r["publicity"] else "否") if village else rates["publicity"], rates["verification"],
+            r["overall"], r["red"], r["yellow"], r["blue"]]
+
+
+@require_GET
+@throttled
+@staff_required
+def dashboard_export(request, fmt: str):
+    from importers.vocab import cell_protect
+
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    progress = figures.workplan_progress(request.user)
+    rows = [_export_row(r) for r in progress["villages"]]
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows([EXPORT_COLUMNS, *[[cell_protect(c) for c in row] for row in rows]])
+        return _download(("\ufeff" + out.getvalue()).encode(), "text/csv; charset=utf-8", f"工作进度-{stamp}.csv")
+    from reports.tables import Table
+
+    kinds = ["text", "text", "text", "int", "pct", "pct", "text", "pct", "pct", "int", "int", "int"]
+    villages = Table("villages", "各村进度", list(zip(EXPORT_COLUMNS, kinds, strict=True)), rows)
+    town_columns = [*EXPORT_COLUMNS[:6], "公示（%）", *EXPORT_COLUMNS[7:]]
+    towns = Table("townships", "各乡镇进度", list(zip(town_columns, [*kinds[:6], "pct", *kinds[7:]], strict=True)),
+                  [_export_row(t, village=False) for t in progress["townships"]])
+    deadlines = [(f"{t['label']}截止", f"{t['due']:%Y-%m-%d}（全县 {t['rate'] if t['rate'] is not None else '—'}%，"
+                                    f"{t['state']}）") for t in progress["tasks"]]
+    return _download(workbook("扶贫资产管理工作进度", [villages, towns], [("统计日期", stamp), *deadlines]), XLSX,
+                     f"工作进度-{stamp}.xlsx")
+
+
+# ---------------------------------------------------------------- risk alerts
+
+
+def _alerts_query(request) -> dict:
+    """The alerts the filters ask for, within the viewer's role, with the assets and villages they point to."""
+    villages = figures.villages_in_scope(request.user).select_related("parent")
+    assets = Asset.objects.visible_to(request.user)
+    g = request.GET
+    township = AdminArea.objects.townships().filter(code=g.get("township", "")).first()
+    village = villages.filter(code=g.get("village", "")).first()
+    if township:
+        assets, villages = assets.filter(township=township), villages.filter(parent=township)
+    if village:
+        assets, villages = assets.filter(village=village), villages.filter(pk=village.pk)
+    level, rule = g.get("level", ""), g.get("rule", "")
+    rules = [code for code, r in ALL_RULES.items() if (not level or r.level == level) and (not rule or code == rule)]
+    found = alerts_compute(assets=assets, villages=villages, rules=rules) if rules else []
+    found.sort(key=lambda a: (figures.LEVELS.index(a.level), a.rule))
+    assets_by_id = Asset.objects.select_related("village", "township").in_bulk(
+        [a.asset_id for a in found if a.asset_id])
+    areas_by_id = AdminArea.objects.select_related("parent").in_bulk([a.area_id for a in found if a.area_id])
+    return {"alerts": found, "assets": assets_by_id, "areas": areas_by_id,
+            "filters": {"level": level, "rule": rule, "township": township.code if township else "",
+                        "village": village.code if village else ""}}
+
+
+def _alert_row(alert, q, redactor) -> dict:
+    asset = q["assets"].get(alert.asset_id)
+    area = asset.village if asset else q["areas"].get(alert.area_id)
+    return {"alert": alert, "level_label": LEVEL_LABELS[alert.level], "colour": LEVEL_COLOURS[alert.level],
+            "asset": asset, "name": redactor.asset_name(asset) if asset else "", "village": area,
+            "township": asset.township if asset else (area.parent if area else None),
+            "url": f"/assets/{asset.code}/" if asset else (f"/reports/villages/{area.code}/" if area else "")}
+
+
+@require_GET
+@throttled
+@staff_required
+def alerts_page(request):
+    q = _alerts_query(request)
+    redactor = Redactor(scope_for(request.user))
+    page = Paginator(q["alerts"], ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    levels = {level: sum(1 for a in q["alerts"] if a.level == level) for level in figures.LEVELS}
+    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "reports/alerts.html", {
+        "rows": [_alert_row(a, q, redactor) for a in page], "page": page, "levels": levels,
+        "total": len(q["alerts"]), "filters": q["filters"], "level_labels": LEVEL_LABELS,
+        "rules": [(code, r.title, LEVEL_LABELS[r.level]) for code, r in ALL_RULES.items()],
+        "townships": sorted({v.parent for v in villages}, key=lambda t: t.code), "villages": villages,
+        "query": query.urlencode(), "section": "alerts", "colours": LEVEL_COLOURS})
+
+
+@require_GET
+@throttled
+@staff_required
+def alerts_geojson(request):
+    """Alert points for a map layer: at the asset's location, or a point inside the village for village rules."""
+    q = _alerts_query(request)
+    redactor = Redactor(scope_for(request.user))
+    features = []
+    for alert in q["alerts"]:
+        row = _alert_row(alert, q, redactor)
+        point = row["asset"].location if row["asset"] else (row["village"].geom.point_on_surface
+                                                            if row["village"] else None)
+        if point is None:
+            continue
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(point.x, 6),
+                                                                                         round(point.y, 6)]},
+                         "properties": {"rule": alert.rule, "level": alert.level, "level_label": row["level_label"],
+                                        "colour": row["colour"], "title": alert.title, "evidence": alert.evidence,
+                                        "asset": row["asset"].code if row["asset"] else None, "name": row["name"],
+                                        "village": row["village"].name if row["village"] else "", "url": row["url"]}})
+    return JsonResponse({"type": "FeatureCollection", "features": features}, json_dumps_params={"ensure_ascii": False})
+
+
+# ---------------------------------------------------------------- the villagers' page
+
+
+@require_GET
+@throttled
+def public_village(request, code: str):
+    """For villagers: the village's published assets on a map and in a list, and how last year's income was
+    shared — the public's view whoever asks (no personal data)."""
+    village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
+    data = figures.public_village(village)
+    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]), f"{village.name}公开资产分布图")
+    present = dict.fromkeys(a["asset_type"] for a in data["assets"])
+    return render(request, "reports/public_village.html", {
+        "village": village, **data, "map": svg,
+        "legend": [{"colour": TYPE_COLOURS[t], "label": AssetType(t).label} for t in present]})

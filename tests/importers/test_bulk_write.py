@@ -1,0 +1,124 @@
+"""The set-based write path: the same results as the services (codes, public names, history, funding and owners),
+in a number of statements that does not grow with the file."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from geo_assets import services
+from geo_assets.models import Asset, FundingLine, OwnerShare
+from geo_assets.taxonomy import AssetType, OwnerKind, Role
+from tests.factories import make_asset, make_user
+from tests.importers import builders as b
+from tests.importers.conftest import run_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_history_rows_for_created_and_changed_assets_only(areas, admin_user, tmp_path):
+    data = b.rows(3)
+    for i, r in enumerate(data, 1):
+        r.update({"资产编号": f"H-{i}", "产权主体": "西南村村集体:60;张三[受益户]:40"})
+    path = b.write_csv(tmp_path / "台账.csv", data)
+    assert run_report(tmp_path, path)[1]["created"] == 3
+    asset = Asset.objects.get(code="H-1")
+    (first,) = asset.history.all()
+    assert (first.history_type, first.history_user, first.history_change_reason) == ("+", admin_user, "导入: 台账.csv")
+    assert first.point == asset.point and first.public_name == asset.public_name and first.village_id
+    line = asset.funding.get()
+    assert [(h.history_type, h.amount, h.history_change_reason) for h in line.history.all()] == [
+        ("+", Decimal("10"), "导入: 台账.csv")]
+    assert {h.history_type for s in asset.owners.all() for h in s.history.all()} == {"+"}
+
+    data[0]["资金来源"] = "社会扶贫资金:10"
+    data[0]["产权主体"] = "西南村村集体"
+    data[1]["资产名称"] = "新名字"
+    code, report = run_report(tmp_path, b.write_csv(path, data))
+    assert (code, report["updated"], report["unchanged"]) == (0, 2, 1), report
+    assert [h.history_type for h in Asset.objects.get(code="H-3").history.all()] == ["+"]  # unchanged: no row
+    latest = Asset.objects.get(code="H-2").history.order_by("-history_id").first()
+    assert (latest.history_type, latest.name, latest.history_user) == ("~", "新名字", admin_user)
+    # the old funding line stays with a zero amount, the new one is added; both have history
+    assert sorted(asset.funding.values_list("source", "amount")) == [("central", 0), ("social", 10)]
+    assert FundingLine.history.filter(asset_id=asset.pk, history_type="~").count() == 1
+    assert dict(asset.owners.values_list("owner_name", "share")) == {"西南村村集体": 100, "张三": 0}
+    assert OwnerShare.history.filter(asset_id=asset.pk, history_type="~").count() == 2
+    asset.refresh_from_db()
+    assert asset.total_investment == Decimal("10") and asset.owner_kind == OwnerKind.VILLAGE_COLLECTIVE
+
+
+def test_codes_continue_each_villages_sequence(areas, admin_user, tmp_path):
+    before = [make_asset(actor=admin_user, area=areas.west_south).code for _ in range(2)]
+    assert before == ["410324101001-0001", "410324101001-0002"]
+    Asset.objects.filter(code=before[1]).update(code="410324101001-9999")  # numbers, not text, decide what's next
+    data = b.rows(4)
+    data[3]["资产编号"] = "410324102002-0007"  # a given code in the village's format moves its sequence on
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data, header=[*data[0], "资产编号"]))
+    assert code == 0, report
+    assert set(Asset.objects.values_list("code", flat=True)) == {
+        "410324101001-0001", "410324101001-9999", "410324101001-10000", "410324101001-10001",
+        "410324102002-0001", "410324102002-0007"}
+    assert make_asset(actor=admin_user, area=areas.east_north).code == "410324102002-0008"
+
+
+def test_public_names_follow_the_privacy_rule(areas, admin_user, tmp_path):
+    data = b.rows(2)
+    data[0].update({"资产类别": "到户类资产", "资产类型": "生物资产", "资产名称": "张三家的牛"})
+    data[1].update({"资产名称": "王五管的井", "管护责任人": "王五", "联系电话": "13800000000"})
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data, header=list(data[1])))
+    assert code == 0, report
+    cow = Asset.objects.get(asset_type=AssetType.LIVESTOCK)
+    assert cow.public_name == f"西南村生物资产（{cow.code[-4:]}号）"
+    assert Asset.objects.get(name="王五管的井").public_name == "王*管的井"
+
+
+def test_statements_do_not_grow_with_the_rows(areas, admin_user, tmp_path):
+    def queries(n):
+        data = b.rows(n)
+        for i, r in enumerate(data):
+            r["资产编号"] = f"Q{n}-{i}"
+        with CaptureQueriesContext(connection) as ctx:
+            code, report = run_report(tmp_path, b.write_csv(tmp_path / f"q{n}.csv", data))
+        assert code == 0 and report["created"] == n, report
+        return len(ctx.captured_queries)
+
+    assert queries(40) == queries(4)
+
+
+def test_a_zero_share_is_refused_while_checking(areas, admin_user, tmp_path):
+    data = b.rows(1)
+    data[0]["产权主体"] = "甲:0;乙:100"
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--dry-run")
+    assert code == 1 and report["errors"][0]["field"] == "产权主体", report
+
+
+def test_a_disposed_assets_status_cannot_change(areas, admin_user, tmp_path):
+    import datetime
+
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH)
+    services.asset_dispose(actor=admin_user, asset=asset, method="scrap", approval_reference="文号",
+                           approved_on=datetime.date(2025, 1, 1))
+    data = [{"资产编号": asset.code, "资产状态": "在用", "经度": asset.point.x, "纬度": asset.point.y}]
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data))
+    assert code == 1 and report["errors"][0]["field"] == "资产状态", report
+
+
+def test_a_township_clerk_cannot_move_an_asset_out_of_the_township(areas, admin_user, tmp_path):
+    asset = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH)
+    make_user("west", Role.TOWNSHIP, area=areas.west)
+    data = [{"资产编号": asset.code, "经度": 111.65, "纬度": 33.85}]  # in the east township
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--user", "west")
+    assert code == 1 and "范围" in report["errors"][0]["message"], report
+    asset.refresh_from_db()
+    assert asset.village == areas.west_south
+
+
+def test_a_code_repeating_an_invalid_rows_code_is_reported_too(areas, admin_user, tmp_path):
+    data = b.rows(2)
+    data[0].update({"资产编号": "D-1", "资产类型": "飞船"})
+    data[1]["资产编号"] = "D-1"
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--skip-invalid")
+    assert (code, report["created"], report["invalid"]) == (0, 0, 2), report
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(2, "资产类型"), (3, "资产编号")]
