@@ -28,18 +28,30 @@ def _epsg(crs: CRS | None) -> int | None:
         return None
 
 
+_known: dict[int, tuple[CRS, str, bool]] = {}  # id → (the CRS, its WKT, identical to storage), per CRS object
+
+
+def _crs_facts(crs: CRS) -> tuple[CRS, str, bool]:
+    """WKT and identity of a CRS, worked out once per CRS object rather than once per row."""
+    facts = _known.get(id(crs))
+    if facts is None or facts[0] is not crs:
+        if len(_known) > 64:
+            _known.clear()
+        identical = _epsg(crs) in _IDENTICAL or bool(crs.is_geographic and crs.ellipsoid and crs.ellipsoid.name in
+                                                      ("WGS 84", "GRS 1980", "CGCS2000"))
+        facts = _known[id(crs)] = (crs, crs.to_wkt(), identical)
+    return facts
+
+
 def _transformer(crs: CRS) -> Transformer:
-    key = crs.to_wkt()
+    key = _crs_facts(crs)[1]
     if key not in _transformers:
         _transformers[key] = Transformer.from_crs(crs, STORAGE, always_xy=True)
     return _transformers[key]
 
 
 def _is_identity(crs: CRS | None) -> bool:
-    if crs is None:
-        return True
-    return _epsg(crs) in _IDENTICAL or (crs.is_geographic and crs.ellipsoid and crs.ellipsoid.name in
-                                        ("WGS 84", "GRS 1980", "CGCS2000"))
+    return crs is None or _crs_facts(crs)[2]
 
 
 def to_storage(geom, *, file_crs: CRS | None, choice: CrsChoice, degrees_expected: bool) -> tuple[object, list[str]]:

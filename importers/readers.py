@@ -207,6 +207,12 @@ class Ledger:
     gis_paths: list[tuple] = field(default_factory=list)  # (dataset, layer, read encoding, text encoding)
     warnings: list[str] = field(default_factory=list)
     csv_dialect: Any = None
+    workbook: Any = None  # XLSX: opened once (loading a workbook parses all its shared strings); close() it
+
+    def close(self) -> None:
+        if self.workbook is not None:
+            self.workbook.close()
+            self.workbook = None
 
     def chunks(self, size: int = CHUNK) -> Iterator[list[RawRow]]:
         if self.kind == "gis":
@@ -373,6 +379,7 @@ def _cell(value):
 # ---------------------------------------------------------------- CSV and XLSX
 
 TOTAL_WORDS = ("合计", "总计", "小计", "共计", "合 计")
+_TOTAL_FIRST = {w[0] for w in TOTAL_WORDS}
 NOTE_WORDS = ("注", "说明", "填表", "备注：", "备注:", "单位：", "单位:", "制表", "审核")
 
 
@@ -411,16 +418,21 @@ def _csv_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
             raise LedgerUnreadable(f"CSV 文件格式错误：{exc}")
 
 
-def _xlsx_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
+def _workbook(path: Path):
     import openpyxl
 
-    wb = openpyxl.load_workbook(ledger.path, read_only=True, data_only=True)
+    return openpyxl.load_workbook(path, read_only=True, data_only=True)
+
+
+def _xlsx_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
+    wb = ledger.workbook or _workbook(ledger.path)
     try:
         ws = wb[ledger.sheet] if ledger.sheet else wb.worksheets[0]
         for number, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
             yield number, list(cells)
     finally:
-        wb.close()
+        if wb is not ledger.workbook:
+            wb.close()
 
 
 def _skip_reason(cells: list) -> bool:
@@ -428,7 +440,7 @@ def _skip_reason(cells: list) -> bool:
     filled = [str(c).strip() for c in cells if c is not None and str(c).strip() != ""]
     if not filled:
         return True
-    if any(any(vocab.text_key(v).startswith(w) for w in TOTAL_WORDS) for v in filled[:3]):
+    if any(vocab.text_key(v[:1])[:1] in _TOTAL_FIRST and any(vocab.text_key(v).startswith(w) for w in TOTAL_WORDS) for v in filled[:3]):
         return True
     if len(filled) == 1 and any(filled[0].startswith(w) for w in NOTE_WORDS):
         return True
@@ -489,14 +501,13 @@ def table_count(ledger: Ledger) -> int:
     if ledger.kind == "csv":
         with ledger.path.open("rb") as fh:
             return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1024 * 1024), b"")) - ledger.header_row + 1
-    import openpyxl
-
-    wb = openpyxl.load_workbook(ledger.path, read_only=True)
+    wb = ledger.workbook or _workbook(ledger.path)
     try:
         ws = wb[ledger.sheet] if ledger.sheet else wb.worksheets[0]
         return max((ws.max_row or 0) - ledger.header_row, 0)
     finally:
-        wb.close()
+        if wb is not ledger.workbook:
+            wb.close()
 
 
 # ---------------------------------------------------------------- open
@@ -552,17 +563,19 @@ def ledger_open(
     else:
         ledger = Ledger(path, "xlsx", name, mapping=mapping, sheet=layer)
         try:
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True)
-            sheets = wb.sheetnames
-            wb.close()
+            ledger.workbook = _workbook(path)
         except Exception as exc:
             raise LedgerUnreadable(f"无法打开 Excel 文件“{name}”：{exc}")
+        sheets = ledger.workbook.sheetnames
         if layer and layer not in sheets:
+            ledger.close()
             raise LedgerUnreadable(f"工作簿中没有工作表“{layer}”。现有工作表：{'、'.join(sheets)}")
-    table_open(ledger)
-    ledger.total = table_count(ledger)
+    try:
+        table_open(ledger)
+        ledger.total = table_count(ledger)
+    except BaseException:
+        ledger.close()
+        raise
     return ledger
 
 

@@ -2,8 +2,9 @@
 
 Every figure is measured beside its anchor in the same run on the same machine; a result row is
 {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"} plus the peak RSS of the processes
-measured. A benchmark is a function `(quick: bool) -> list[dict]` listed in BENCHMARKS: add more there.
-`--quick` uses tiny data and no targets (the test suite's smoke run); `--only import` runs one benchmark.
+measured. A benchmark is a function `(options) -> list[dict]` listed in BENCHMARKS (options: quick, repeat, scale):
+add more there. `--quick` uses tiny data and no targets (the test suite's smoke run); `--scale 0.1` a tenth of the
+issue's sizes; `--repeat 3` reports medians; `--only import` runs one benchmark.
 Runs against the database DATABASE_URL names (the Makefile wraps it in scripts/with_db.sh: the local cluster's
 dev database, with the demo county `make demo` loads).
 """
@@ -32,15 +33,15 @@ def row(name, value, unit, anchor, anchor_name, target, *, higher_is_better=True
             **extra}
 
 
-def import_benchmark(quick: bool, repeat: int = 1) -> list[dict]:
+def import_benchmark(options) -> list[dict]:
     """Import end to end vs ogr2ogr -f PostgreSQL and Django bulk_create (importers/bench.py), rows/s, medians."""
     from importers.bench import bench
 
-    rows = []
+    quick, rows = options.quick, []
     for fmt, geometry, size in IMPORT_CASES:
-        n = 20 if quick else size
+        n = 20 if quick else max(int(size * options.scale), 10)
         runs = [bench(rows=n, fmt=fmt, geometry=geometry, log=lambda line: print("  " + line, flush=True))
-                for _ in range(repeat)]
+                for _ in range(options.repeat)]
         median = {k: {f: statistics.median(r[k][f] for r in runs) for f in ("rows_per_s", "rss_mb", "seconds")}
                   for k in ("import", "bulk_create", "ogr2ogr") if k in runs[0]}
         label = f"import {fmt} {n:,} {geometry}s"
@@ -63,14 +64,14 @@ BENCHMARKS = {"import": import_benchmark}
 
 def table(results: list[dict]) -> str:
     def fmt(value):
-        return "—" if value is None else (f"{value:,.3g}" if isinstance(value, float) and value < 100 else
-                                          f"{value:,.0f}" if isinstance(value, int | float) else str(value))
+        return "—" if value is None else f"{value:,.0f}" if isinstance(value, int | float) else str(value)
 
-    lines = [f"{'benchmark':<52}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}",
-             "-" * 97]
+    lines = [f"{'benchmark':<62}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}",
+             "-" * 107]
     for r in results:
         passed = {True: "yes", False: "NO", None: "—"}[r["pass"]]
-        lines.append(f"{r['name']:<52}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{fmt(r['ratio']):>8}  "
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        lines.append(f"{r['name']:<62}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{ratio:>8}  "
                      f"{r['target'] or '—':<8}{passed:<5}")
     return "\n".join(lines)
 
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
     parser.add_argument("--quick", action="store_true", help="tiny data, no targets (smoke run)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes (0.1: a tenth)")
     parser.add_argument("--out", default=str(ROOT / "bench"))
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     results = []
     for name in args.only or BENCHMARKS:
         print(f"{name}:", flush=True)
-        results += BENCHMARKS[name](args.quick, args.repeat)
+        results += BENCHMARKS[name](args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

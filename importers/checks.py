@@ -1,0 +1,340 @@
+"""Checking a ledger's rows, a chunk at a time, before anything is written.
+
+`row_check` turns one row's cells into register values and says everything wrong with them (the value rules are
+geo_assets.validation's); `rows_locate` then places the chunk's geometries in villages with one PostGIS query
+(validation.villages_covering, the register's own containment test) and checks the stated village, the township
+and the actor's scope. Nothing here writes.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from django.core.exceptions import ValidationError
+
+from geo_assets import validation
+from geo_assets.access import scope_for
+from geo_assets.models import AdminArea, Asset, Department
+from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus
+from importers import cells, vocab
+from importers.coords import CrsChoice, degrees_parse
+from importers.geometry import GeometryProblem, concrete, swapped, to_storage
+from importers.readers import RawRow
+from importers.report import RowError
+
+MAX_LENGTHS = {col: Asset._meta.get_field(f).max_length for col, f in vocab.TEXT_FIELDS.items()
+               if getattr(Asset._meta.get_field(f), "max_length", None)}
+
+
+class Context:
+    """What every row check needs, loaded once: villages by code and name, departments, the actor's scope."""
+
+    def __init__(self, *, actor, filename: str, choice: CrsChoice, columns: set[str]):
+        self.actor = actor
+        self.scope = scope_for(actor)
+        self.filename = filename
+        self.choice = choice
+        self.columns = columns
+        self.reason = f"导入: {filename}"
+        areas = list(AdminArea.objects.defer("geom", "geom_web"))
+        by_id = {a.pk: a for a in areas}
+        for a in areas:
+            if a.parent_id:
+                a.parent = by_id.get(a.parent_id)
+        self.villages = {a.pk: a for a in areas if a.level == AreaLevel.VILLAGE}
+        self.villages_by_code = {v.code: v for v in self.villages.values()}
+        self.villages_by_name: dict[str, list[AdminArea]] = {}
+        for v in self.villages.values():
+            self.villages_by_name.setdefault(vocab.text_key(v.name), []).append(v)
+        self.departments = {vocab.text_key(d.name): d for d in Department.objects.all()}
+
+    def may_create(self, asset_type: str, village: AdminArea) -> bool:
+        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id)
+
+
+@dataclass
+class Existing:
+    pk: int
+    status: str
+    editable: bool
+
+
+def existing_for(codes: list[str], actor) -> dict[str, Existing]:
+    codes = [c for c in codes if c]
+    if not codes:
+        return {}
+    rows = Asset.objects.filter(code__in=codes).values_list("pk", "code", "status")
+    editable = set(Asset.objects.editable_by(actor).filter(code__in=codes).values_list("pk", flat=True))
+    return {code: Existing(pk, status, pk in editable) for pk, code, status in rows}
+
+
+@dataclass
+class CheckedRow:
+    raw: RawRow
+    code: str = ""
+    known: Existing | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    funding: list | None = None
+    owners: list | None = None
+    geometry: Any = None  # shapely, EPSG:4490, Point | MultiLineString | MultiPolygon
+    village: AdminArea | None = None
+    errors: list[RowError] = field(default_factory=list)
+    # where the geometry came from, to tell a clerk that longitude and latitude look swapped
+    geom_field: str = "几何"
+    source: Any = None
+    source_crs: Any = None
+    from_cells: bool = False
+    problem: GeometryProblem | None = None
+
+    @property
+    def row(self) -> int:
+        return self.raw.number
+
+    @property
+    def layer(self) -> str:
+        return self.raw.layer
+
+    def err(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.raw.number, column, message, self.raw.layer))
+
+
+def _checked(row: CheckedRow, column: str, check, *args, **kwargs):
+    """Run a geo_assets.validation rule on a cell's value; its problem is reported on that column."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        for message in exc.messages:
+            row.err(column, message)
+
+
+def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> CheckedRow:
+    """Everything one row's cells can say on their own; its village is checked with its chunk (rows_locate)."""
+    row = CheckedRow(raw)
+    v, cols, err = raw.values, ctx.columns, row.err
+    code = row.code = cells.text(v.get(vocab.CODE))
+    known = row.known = existing.get(code) if code else None
+    fields = row.fields
+    if code:
+        if len(code) > 40:
+            err(vocab.CODE, "资产编号过长（最多 40 个字符）")
+        if known is not None and not known.editable:
+            err(vocab.CODE, f"资产“{code}”不在您可以修改的范围内（辖区或行业）")
+        if known is None:
+            fields["code"] = code
+
+    for column, name in vocab.TEXT_FIELDS.items():
+        if column not in cols:
+            continue
+        value = cells.text(v.get(column))
+        if column in MAX_LENGTHS and len(value) > MAX_LENGTHS[column]:
+            err(column, f"内容过长（最多 {MAX_LENGTHS[column]} 个字符）")
+        fields[name] = value
+    if vocab.PHONE in cols:
+        _checked(row, vocab.PHONE, validation.phone_check, fields.get("custodian_phone"))
+    if (vocab.NAME in cols or known is None) and not fields.get("name"):
+        err(vocab.NAME, "缺少资产名称（必填）")
+
+    asset_type = None
+    type_text = cells.text(v.get(vocab.TYPE))
+    if type_text:
+        asset_type = cells.lookup(vocab.TYPE_INDEX, type_text)
+        if asset_type is None:
+            err(vocab.TYPE, f"未知的资产类型“{type_text}”（应为：{'、'.join(x[0] for x in vocab.TYPE_LABELS.values())}）")
+        else:
+            fields["asset_type"] = asset_type
+    elif vocab.TYPE in cols or known is None:
+        err(vocab.TYPE, "缺少资产类型（必填）")
+    category_text = cells.text(v.get(vocab.CATEGORY))
+    if category_text:
+        category = cells.lookup(vocab.CATEGORY_INDEX, category_text)
+        if category is None:
+            err(vocab.CATEGORY, f"未知的资产类别“{category_text}”（应为 公益性资产、经营性资产 或 到户类资产）")
+        elif asset_type:
+            fields["category"] = _checked(row, vocab.TYPE, validation.category_for, asset_type, category)
+        else:
+            fields["category"] = category
+    elif asset_type:
+        fields["category"] = TYPE_CATEGORY[asset_type]
+
+    for column, index, name, table in (
+        (vocab.STATUS, vocab.STATUS_INDEX, "status", vocab.STATUS_LABELS),
+        (vocab.OWNER_KIND, vocab.OWNER_KIND_INDEX, "owner_kind", vocab.OWNER_KIND_LABELS),
+        (vocab.REGISTRATION, vocab.REGISTRATION_INDEX, "registration_status", vocab.REGISTRATION_LABELS),
+    ):
+        value = cells.text(v.get(column))
+        if not value:
+            continue
+        code_value = cells.lookup(index, value)
+        if code_value is None:
+            err(column, f"未知的{column}“{value}”（应为：{'、'.join(x[0] for x in table.values())}）")
+        else:
+            fields[name] = code_value
+    if "status" in fields:
+        _checked(row, vocab.STATUS, validation.status_check, fields["status"],
+                 disposed=known is not None and known.status == AssetStatus.DISPOSED)
+
+    year_value = v.get(vocab.YEAR)
+    if hasattr(year_value, "year"):
+        year_value = year_value.year
+    year_text = cells.text(year_value).removesuffix("年").removesuffix(".0")
+    if vocab.YEAR in cols:
+        fields["year_built"] = None
+        if year_text and not year_text.isdigit():
+            err(vocab.YEAR, f"建成年份“{year_text}”不是年份")
+        elif year_text:
+            fields["year_built"] = int(year_text)
+            _checked(row, vocab.YEAR, validation.year_built_check, int(year_text))
+    if vocab.QUANTITY in cols:
+        fields["quantity"] = None
+        if cells.text(v.get(vocab.QUANTITY)):
+            try:
+                fields["quantity"] = cells.decimal(v.get(vocab.QUANTITY), 3)
+            except ValueError as exc:
+                err(vocab.QUANTITY, str(exc))
+    investment = None
+    if cells.text(v.get(vocab.INVESTMENT)):
+        try:
+            investment = cells.decimal(v.get(vocab.INVESTMENT), 4)
+        except ValueError as exc:
+            err(vocab.INVESTMENT, str(exc))
+    if vocab.DEPARTMENT in cols:
+        dept_text = cells.text(v.get(vocab.DEPARTMENT))
+        fields["department"] = None
+        if dept_text:
+            fields["department"] = ctx.departments.get(vocab.text_key(dept_text))
+            if fields["department"] is None:
+                err(vocab.DEPARTMENT, f"主管部门“{dept_text}”不在系统的部门名单中")
+
+    funding_cell = cells.text(v.get(vocab.FUNDING))
+    if funding_cell:
+        try:
+            row.funding = cells.funding_parse(funding_cell, investment)
+        except ValueError as exc:
+            err(vocab.FUNDING, str(exc))
+        else:
+            total = validation.funding_total(row.funding)
+            if investment is not None and total != investment:
+                err(vocab.INVESTMENT, f"投资金额 {cells.number_text(investment)} 万元与资金来源合计 "
+                                      f"{cells.number_text(total)} 万元不一致")
+    elif investment is not None:
+        fields["total_investment"] = investment
+
+    owners_cell = cells.text(v.get(vocab.OWNERS))
+    if owners_cell:
+        kind = fields.get("owner_kind") or DEFAULT_OWNER_KIND.get(asset_type or "", "")
+        try:
+            row.owners = cells.owners_parse(owners_cell, kind)
+        except ValueError as exc:
+            err(vocab.OWNERS, str(exc))
+
+    _geometry_read(row, ctx)
+    return row
+
+
+def _geometry_read(row: CheckedRow, ctx: Context) -> None:
+    """The row's geometry in storage form (EPSG:4490, concrete type), from the feature, WKT or 经度/纬度."""
+    v = row.raw.values
+    geom = row.raw.geometry
+    if geom is None:
+        wkt = cells.text(v.get(vocab.WKT))
+        if wkt:
+            try:
+                geom = shapely.from_wkt(wkt)
+            except Exception:
+                return row.err(vocab.WKT, "WKT 几何文本无法解析")
+            row.geom_field = vocab.WKT
+        else:
+            lon_text, lat_text = v.get(vocab.LON), v.get(vocab.LAT)
+            if cells.text(lon_text) == "" and cells.text(lat_text) == "":
+                return row.err("经度/纬度", "缺少位置：请填写经度和纬度（线、面资产填写 WKT）")
+            lon, lat = degrees_parse(lon_text), degrees_parse(lat_text)
+            if lon is None:
+                row.err(vocab.LON, f"经度“{cells.text(lon_text)}”无法识别（应为十进制度或 111°35′43.7″ 形式）")
+            if lat is None:
+                row.err(vocab.LAT, f"纬度“{cells.text(lat_text)}”无法识别（应为十进制度或 33°52′10″ 形式）")
+            if lon is None or lat is None:
+                return
+            geom = shapely.Point(lon, lat)
+            row.geom_field = "经度/纬度"
+        row.from_cells = True
+    row.source = geom
+    row.source_crs = None if row.from_cells else row.raw.crs
+    try:
+        geom, _notes = to_storage(geom, file_crs=row.source_crs, choice=ctx.choice, degrees_expected=row.from_cells)
+        row.geometry = concrete(geom)
+    except GeometryProblem as exc:
+        row.problem = exc  # reported by rows_locate, unless longitude and latitude look swapped
+
+
+def _swap_anchor(row: CheckedRow, ctx: Context):
+    """Where the row would be with longitude and latitude exchanged (geographic coordinates only), or None."""
+    geographic = not ctx.choice.crs or ctx.choice.crs.is_geographic
+    if row.source is None or not geographic or (row.source_crs is not None and not row.source_crs.is_geographic):
+        return None
+    try:
+        alt, _n = to_storage(swapped(shapely.force_2d(row.source)), file_crs=row.source_crs, choice=ctx.choice,
+                             degrees_expected=row.from_cells)
+    except GeometryProblem:
+        return None
+    return alt if alt.geom_type == "Point" else shapely.point_on_surface(alt)
+
+
+def rows_locate(rows: list[CheckedRow], ctx: Context) -> None:
+    """Place a chunk's rows in villages (one query, plus one for rows that may have longitude and latitude
+    swapped); check the stated village and township and the actor's scope for new assets."""
+    placed = [r for r in rows if r.geometry is not None]
+    located = dict(zip((id(r) for r in placed), validation.villages_covering(
+        [shapely.to_wkb(r.geometry) for r in placed]), strict=True))
+    outside = [r for r in rows if r.problem is not None or (r.geometry is not None and not located[id(r)].in_county)]
+    alternatives = {id(r): a for r in outside if (a := _swap_anchor(r, ctx)) is not None}
+    swapped_inside = {key for key, where in zip(alternatives, validation.villages_covering(
+        [shapely.to_wkb(a) for a in alternatives.values()]), strict=True) if where.in_county}
+    for row in outside:
+        if id(row) in swapped_inside:
+            row.err(row.geom_field, "经度和纬度可能填反了（交换后位于本县内），请核对")
+        elif row.problem is not None:
+            row.err(row.problem.field if row.problem.field != "几何" else row.geom_field, row.problem.message)
+        else:
+            where = located[id(row)]
+            row.err(row.geom_field, f"位置不在本县范围内（经度 {where.x:.6f}，纬度 {where.y:.6f}）")
+        row.geometry = None
+    for row in placed:
+        if row.geometry is not None:
+            _village_check(row, located[id(row)].villages, ctx)
+
+
+def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> None:
+    v = row.raw.values
+    area_code = cells.text(v.get(vocab.AREA_CODE))
+    village_name = cells.text(v.get(vocab.VILLAGE))
+    township_name = cells.text(v.get(vocab.TOWNSHIP))
+    stated = None
+    if area_code:
+        stated = ctx.villages_by_code.get(area_code)
+        if stated is None:
+            return row.err(vocab.AREA_CODE, f"行政区划代码“{area_code}”不是本县的村")
+    elif village_name:
+        candidates = ctx.villages_by_name.get(vocab.text_key(village_name), [])
+        if township_name:
+            candidates = [c for c in candidates if c.parent and
+                          vocab.text_key(c.parent.name) == vocab.text_key(township_name)] or candidates
+        if not candidates:
+            return row.err(vocab.VILLAGE, f"本县没有名为“{village_name}”的村")
+        if len(candidates) > 1:
+            candidates = [c for c in candidates if c.pk in covering]
+            if len(candidates) != 1:
+                return row.err(vocab.VILLAGE, f"有多个名为“{village_name}”的村：请填写所属乡镇或行政区划代码")
+        stated = candidates[0]
+    if stated is not None and stated.pk not in covering:
+        return row.err(vocab.VILLAGE if not area_code else vocab.AREA_CODE,
+                       f"位置不在所属村“{stated.name}”范围内，请核对坐标或所属村")
+    village = stated or (ctx.villages[covering[0]] if covering else None)
+    if village is None:
+        return row.err(row.geom_field, "位置不在本县任何村的范围内")
+    if township_name and village.parent and vocab.text_key(township_name) != vocab.text_key(village.parent.name):
+        return row.err(vocab.TOWNSHIP, f"所属村“{village.name}”属于“{village.parent.name}”，不属于“{township_name}”")
+    asset_type = row.fields.get("asset_type")
+    if asset_type and row.known is None and not ctx.may_create(asset_type, village):
+        row.err(vocab.CODE if row.code else vocab.VILLAGE, "该资产不在您可以登记的范围内（辖区或行业）")
+    row.village = village
+    row.fields["village"] = village
