@@ -137,11 +137,8 @@ def _asset_code_next(asset: Asset) -> str:
     """Codes are <12-digit village code>-<4-digit number within the village>."""
     AdminArea.objects.select_for_update().filter(pk=asset.village_id).first()
     prefix = f"{asset.village.code}-"
-    last = (
-        Asset.objects.filter(code__startswith=prefix, code__regex=r"^\d{12}-\d{4,}$")
-        .order_by("-code").values_list("code", flat=True).first()
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    numbers = Asset.objects.filter(code__startswith=prefix, code__regex=r"^\d{12}-\d{4,}$").values_list("code", flat=True)
+    number = max((int(code.rsplit("-", 1)[1]) for code in numbers), default=0) + 1  # 10000 follows 9999
     return f"{prefix}{number:04d}"
 
 
