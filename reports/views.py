@@ -4,10 +4,8 @@ alert list and map layer; the villagers' public page. Figures: reports/figures.p
 import csv
 import io
 import json
-from functools import wraps
 from urllib.parse import quote
 
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import MultiPolygonField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied
@@ -23,6 +21,7 @@ from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetType, Role
 from layers.registry import TYPE_COLOURS
+from maps.decorators import staff_required
 from maps.throttling import throttled
 from reports import figures, svgmap
 from reports.alerts import ALL_RULES, LEVEL_LABELS, alerts_compute
@@ -35,18 +34,6 @@ ALERTS_PER_PAGE = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def staff_required(view):
-    """Reports are for accounts with a role: the public is sent to log in, or refused once logged in."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not scope_for(request.user).sees_personal_data:
-            raise PermissionDenied("报告、工作进度和风险预警仅供有角色的工作人员使用。")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _area(request, code: str, level: str) -> AdminArea:

@@ -4,12 +4,10 @@ queue and the problem list. Views only translate: rules in services.py, queries 
 import csv
 import io
 import json
-from functools import wraps
 from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import MultiPolygonField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +23,7 @@ from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Role
+from maps.decorators import staff_required
 from verification import selectors, services
 from verification.models import Verification
 from verification.taxonomy import DISTANCE_LIMIT_M, CampaignKind, Flag
@@ -35,18 +34,6 @@ REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as services.r
 SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by village
 
 
-def staff_required(view):
-    """Office pages are for accounts with a role: the public is sent to log in, or refused once logged in."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not scope_for(request.user).sees_personal_data:
-            raise PermissionDenied("只有有角色的工作人员可以使用核查管理页面。")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _county_admin(request) -> None:
