@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiLineString, Point
 from django.db import connection, transaction
 
+from geo_assets.benchkit import peak_rss_mb
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import TYPE_CATEGORY
 from importers import cells, vocab, writers
@@ -32,16 +33,6 @@ from importers.readers import CHUNK, ledger_open
 FORMATS = ("gpkg", "shp", "xlsx", "csv")
 SUFFIX = {"gpkg": ".gpkg", "shp": ".zip", "xlsx": ".xlsx", "csv": ".csv"}
 TYPES = {"point": ("供水饮水", "光伏电站", "卫生", "文化", "电力设施", "扶贫车间"), "line": ("道路交通", "农田水利")}
-
-
-def peak_rss_mb(pid: int | str = "self") -> float | None:
-    """A process's peak resident memory (VmHWM). Not getrusage: a child's ru_maxrss also counts the parent's pages
-    it carried between fork and exec, so a small process started by a big one would look as big as its parent."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return None
 
 
 def _inside(shape, box, rnd: random.Random) -> tuple[float, float]:

@@ -24,17 +24,9 @@ IMPORT_TARGETS = {"ogr2ogr": 0.7, "bulk_create": 10.0}  # import rows/s ≥ targ
 MEMORY_TARGET = 1.25  # peak RSS at full size ≤ 1.25 × at a tenth of it: memory does not grow with the file
 
 
-def row(name, value, unit, anchor, anchor_name, target, *, higher_is_better=True, **extra) -> dict:
-    ratio = value / anchor if anchor else None
-    passed = None if target is None or ratio is None else (ratio >= target if higher_is_better else ratio <= target)
-    return {"name": name, "value": value, "unit": unit, "anchor": anchor, "anchor_name": anchor_name,
-            "ratio": None if ratio is None else round(ratio, 3),
-            "target": None if target is None else f"{'≥' if higher_is_better else '≤'} {target}", "pass": passed,
-            **extra}
-
-
 def import_benchmark(options) -> list[dict]:
     """Import end to end vs ogr2ogr -f PostgreSQL and Django bulk_create (importers/bench.py), rows/s, medians."""
+    from geo_assets.benchkit import row
     from importers.bench import bench
 
     quick, rows = options.quick, []
@@ -59,7 +51,24 @@ def import_benchmark(options) -> list[dict]:
     return rows
 
 
-BENCHMARKS = {"import": import_benchmark}
+# name → the function, or "module:function" imported when it runs (the modules import Django models)
+BENCHMARKS = {
+    "import": import_benchmark,
+    "tiles": "layers.bench:tiles_benchmark",  # z10–z14 over HTTP vs the same ST_AsMVT SQL run directly
+    "lowzoom": "layers.bench:lowzoom_benchmark",  # z6–z9 cluster tiles vs raw unaggregated ST_AsMVT
+    "browser": "maps.bench:browser_benchmark",  # the map page in headless Chromium vs one GeoJSON layer
+    "reports": "reports.bench:reports_benchmark",  # every village's report figures vs one SQL aggregation
+    "nearby": "verification.bench:nearby_benchmark",  # KNN through the API vs the same SQL
+}
+
+
+def _resolve(benchmark):
+    if callable(benchmark):
+        return benchmark
+    import importlib
+
+    module, function = benchmark.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def table(results: list[dict]) -> str:
@@ -93,7 +102,7 @@ def main(argv=None) -> int:
     results = []
     for name in args.only or BENCHMARKS:
         print(f"{name}:", flush=True)
-        results += BENCHMARKS[name](args)
+        results += _resolve(BENCHMARKS[name])(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
