@@ -8,9 +8,9 @@ tile that would exceed MAX_TILE_BYTES, features are grid clusters (count per cel
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
-from django.db import connection
 from django.db.models import QuerySet
 
+from geo_assets.dbrouting import read_cursor
 from geo_assets.models import AdminArea, Asset
 from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_DETAIL_FEATURES, MAX_TILE_BYTES
 
@@ -43,8 +43,8 @@ class TileId:
         return box
 
 
-def _fetch(sql: str, params) -> bytes:
-    with connection.cursor() as cursor:
+def _fetch(sql: str, params, model=Asset) -> bytes:
+    with read_cursor(model) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
@@ -69,7 +69,7 @@ def _count_capped(qs: QuerySet[Asset], tile: TileId, cap: int) -> int:
     """How many assets touch the tile, counting no further than cap + 1 (a cheap density check)."""
     limited = qs.filter(geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT)).order_by().values("id")[: cap + 1]
     base, params = limited.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with read_cursor(Asset) as cursor:
         cursor.execute(f"SELECT count(*) FROM ({base}) b", params)  # noqa: S608 - Django-compiled SQL
         return cursor.fetchone()[0]
 
@@ -136,7 +136,7 @@ def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) 
                                   {label_buffer}, true)
                      AS geom
               FROM b) l WHERE l.geom IS NOT NULL), ''::bytea)"""  # noqa: S608 - base is Django-compiled SQL
-    return _fetch(sql, (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y))
+    return _fetch(sql, (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y), AdminArea)
 
 
 def data_version(kind: str) -> str:
@@ -149,7 +149,7 @@ def data_version(kind: str) -> str:
         ("geo_assets_asset", "geo_assets_historicalasset") if kind == "assets"
         else ("geo_assets_adminarea", "geo_assets_historicaladminarea")
     )
-    with connection.cursor() as cursor:
+    with read_cursor(Asset if kind == "assets" else AdminArea) as cursor:
         cursor.execute(
             f"SELECT (SELECT coalesce(max(history_id), 0) FROM {history}), (SELECT coalesce(max(id), 0) FROM {table})"  # noqa: S608
         )
