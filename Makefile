@@ -57,9 +57,10 @@ demo: migrate
 	@$(WITH_DB) $(PY) manage.py load_demo_verifications
 
 # Benchmarks of issue 11 (not part of `make test`; a tiny smoke run of them is): bench/results.json and a table,
-# measured against the dev database with the demo county. docs/performance.md says what they print.
-bench: bootstrap migrate demo
-	$(WITH_DB) $(PY) scripts/bench.py $(BENCH_ARGS)
+# measured on the benchmark province (database assets_bench, `load_demo --size province`, loaded once in ~3 min).
+# docs/performance.md says what they print.
+bench: bootstrap
+	@url=$$(bash scripts/bench_db.sh | tail -n 1) && DATABASE_URL=$$url $(PY) scripts/bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

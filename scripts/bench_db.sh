@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The benchmark database for `make bench`: `assets_bench` on the local cluster (or BENCH_DATABASE_URL), migrated and
+# holding the province of `load_demo --size province` (loaded once, ~3 min). Prints its DATABASE_URL last.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+py="$top/.venv/bin/python"
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  url=$BENCH_DATABASE_URL
+else
+  base=$(bash "$top/scripts/localdb.sh" | tail -n 1)   # postgis://assets@/assets?host=…&port=…
+  url=${base/\/assets\?/\/assets_bench?}
+  run=$(sed -E 's/.*host=([^&]*).*/\1/' <<<"$base"); port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$base")
+  if [ "$(psql -h "$run" -p "$port" -U assets -d postgres -qtAc "select 1 from pg_database where datname='assets_bench'")" != 1 ]; then
+    psql -h "$run" -p "$port" -U assets -d postgres -qc "create database assets_bench owner assets" >&2
+  fi
+  psql -h "$run" -p "$port" -U assets -d assets_bench -qc "set client_min_messages = warning" \
+    -c "create extension if not exists postgis" >&2
+fi
+DATABASE_URL=$url "$py" "$top/manage.py" migrate --no-input -v 0 >&2
+DATABASE_URL=$url "$py" "$top/manage.py" load_demo --size province ${BENCH_SCALE:+--scale "$BENCH_SCALE"} >&2
+echo "$url"
