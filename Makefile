@@ -8,20 +8,25 @@ WITH_DB := scripts/with_db.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test db bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
+.PHONY: run test db db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
 	@$(WITH_DB) bash scripts/serve.sh $(HOST) $(PORT)
 
-test: bootstrap lint
+test: bootstrap lint db-replica
 	@$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run >/dev/null || \
 		{ echo "Models changed without a migration: run manage.py makemigrations" >&2; exit 1; }
 	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 db: sysdeps
 	@if [ -n "$$DATABASE_URL" ]; then echo "$$DATABASE_URL"; else bash scripts/localdb.sh | tail -n 1; fi
+
+# A hot standby of the local cluster (scripts/replica.sh), for tests/test_replica.py and DATABASE_REPLICA_URLS.
+db-replica: sysdeps
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: no local standby (give its replicas in DATABASE_REPLICA_URLS)" >&2; \
+		else set -o pipefail; bash scripts/replica.sh | tail -n 1; fi
 
 bootstrap: sysdeps venv assets messages
 
@@ -66,6 +71,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 clean-db:
+	@bash scripts/replica.sh remove
 	@bash -c 'd=var/pgdata; [ -d $$d ] && { runuser -u postgres -- true 2>/dev/null; \
 		(id -u | grep -qx 0 && runuser -u postgres -- $$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D $$d stop -m fast) || \
 		$$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D $$d stop -m fast; rm -rf var/pgdata; } || true'

@@ -1,12 +1,112 @@
 """Where reads and writes go: the primary, or a streaming replica for read-only work (issue 11).
 
-Raw SQL that only reads (tiles, reports) takes its cursor from read_cursor(), so the database router decides for
-it as it does for the ORM.
+Every write goes to the primary ("default"). A read goes to a replica (settings.DATABASE_REPLICAS) only inside
+replica_reads(), which geo_assets.middleware.ReplicaReadsMiddleware enters for GET/HEAD requests to the read-heavy
+routes (settings.DATABASE_REPLICA_ROUTES: tiles, the JSON API, reports, the verification "nearby" API). Even there
+the primary answers while a write may be under way: inside a transaction.atomic() block the view opens (the
+request's own ATOMIC_REQUESTS block, which merely wraps the view, does not count) and, once anything was written on
+the primary, for the rest of the context, so a view reads its own writes. Accounts and sessions are always read
+from the primary (PRIMARY_ONLY_APPS). Without replicas the router leaves every choice to Django, as before.
+
+Raw SQL that only reads (tiles, reports) takes its cursor from read_cursor(), so the router decides for it as it
+does for the ORM.
 """
 
-from django.db import connections, router
+import random
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router
+
+# Reads that must see the latest commit: the login and session behind every request (a user who has just logged
+# in must not look anonymous to the map because the replica is a few milliseconds behind).
+PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "authtoken"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+_READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET",
+                         "BEGIN", "COMMIT"})
+_LOCKING = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+_CTE_WRITES = ("INSERT INTO", "UPDATE ", "DELETE FROM")  # WITH … AS (INSERT …): data-modifying
+
+
+def replica_aliases() -> list[str]:
+    """The configured replicas (settings.DATABASE_REPLICAS) that DATABASES defines."""
+    return [alias for alias in getattr(settings, "DATABASE_REPLICAS", ()) if alias in connections.settings]
 
 
 def read_cursor(model):
     """A cursor on the database the router picks for reading `model`."""
     return connections[router.db_for_read(model)].cursor()
+
+
+def is_write(sql: str) -> bool:
+    """Whether a statement changes data or takes row locks (anything but plain reads and transaction control)."""
+    text = sql.lstrip().upper()
+    verb = text.split(None, 1)[0] if text else ""
+    if verb not in _READ_VERBS or any(lock in text for lock in _LOCKING):
+        return True
+    return verb == "WITH" and any(dml in text for dml in _CTE_WRITES)
+
+
+@dataclass
+class _ReplicaReads:
+    alias: str  # one replica per context: a request sees one consistent copy
+    depth: int  # atomic blocks on the primary that write nothing: the request's own (ATOMIC_REQUESTS) or none
+    wrote: bool = False
+
+    def watch(self, execute, sql, params, many, context):
+        if is_write(sql):
+            self.wrote = True
+        return execute(sql, params, many, context)
+
+    def usable(self) -> bool:
+        return not self.wrote and len(connections[DEFAULT_DB_ALIAS].atomic_blocks) <= self.depth
+
+
+_current: ContextVar[_ReplicaReads | None] = ContextVar("replica_reads", default=None)
+
+
+@contextmanager
+def replica_reads(*, request_atomic: bool = False):
+    """Reads in this block may go to a replica, until something is written or a transaction is opened.
+
+    request_atomic: the block wraps a view that Django will run inside an ATOMIC_REQUESTS transaction, which is
+    not counted as a write in progress (the view is read-only until it writes)."""
+    replicas = replica_aliases()
+    if not replicas or _current.get() is not None:
+        yield
+        return
+    primary = connections[DEFAULT_DB_ALIAS]
+    # Entered inside a transaction (e.g. a TestCase's): what it wrote is not on any replica, so block 0 counts.
+    state = _ReplicaReads(alias=random.choice(replicas), depth=int(request_atomic))
+    token = _current.set(state)
+    try:
+        with primary.execute_wrapper(state.watch):
+            yield
+    finally:
+        _current.reset(token)
+
+
+class ReplicaRouter:
+    """settings.DATABASE_ROUTERS: writes to the primary, reads in replica_reads() to the context's replica."""
+
+    def db_for_read(self, model, **hints):
+        if not replica_aliases():
+            return None  # Django's own choice, as without a router
+        state = _current.get()
+        if state is not None and model._meta.app_label not in PRIMARY_ONLY_APPS and state.usable():
+            return state.alias
+        return DEFAULT_DB_ALIAS
+
+    def db_for_write(self, model, **hints):
+        return DEFAULT_DB_ALIAS if replica_aliases() else None
+
+    def allow_relation(self, obj1, obj2, **hints):
+        same_data = {DEFAULT_DB_ALIAS, *replica_aliases()}  # copies of one database
+        if len(same_data) > 1 and obj1._state.db in same_data and obj2._state.db in same_data:
+            return True
+        return None
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return (db == DEFAULT_DB_ALIAS) if replica_aliases() else None  # a replica follows the primary's schema

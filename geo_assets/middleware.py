@@ -1,7 +1,11 @@
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponseBadRequest
+from django.urls import Resolver404, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+
+from geo_assets.dbrouting import SAFE_METHODS, replica_aliases, replica_reads
 
 
 class DefaultLanguageMiddleware:
@@ -54,3 +58,29 @@ class RejectNulMiddleware:
             return any("\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
                        for key, values in request.POST.lists())
         return False
+
+
+class ReplicaReadsMiddleware:
+    """GET/HEAD requests to the routes in settings.DATABASE_REPLICA_ROUTES ("namespace" or "namespace:name") read
+    from a streaming replica (geo_assets.dbrouting); every other request, and every write, uses the primary.
+    Decided here from the resolved route, so no view needs to know. Does nothing without DATABASE_REPLICA_URLS."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in SAFE_METHODS or not replica_aliases():
+            return self.get_response(request)
+        try:
+            match = get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        routes = set(settings.DATABASE_REPLICA_ROUTES)
+        if match.namespace not in routes and match.view_name not in routes:
+            return self.get_response(request)
+        # Django runs the view inside the request's transaction (ATOMIC_REQUESTS): that block writes nothing by
+        # itself, so the router does not count it as a write in progress.
+        atomic = bool(connections[DEFAULT_DB_ALIAS].settings_dict.get("ATOMIC_REQUESTS")) and (
+            DEFAULT_DB_ALIAS not in getattr(match.func, "_non_atomic_requests", set()))
+        with replica_reads(request_atomic=atomic):
+            return self.get_response(request)

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "geo_assets.middleware.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "geo_assets.urls"
@@ -79,6 +80,26 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # Parallel test runs (e.g. two checkouts sharing one cluster) need distinct test databases.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_assets")}
+
+
+def replica_databases(default: dict) -> dict:
+    """DATABASE_REPLICA_URLS (comma-separated, streaming replicas of DATABASE_URL) as aliases replica1, replica2…
+    with the primary's options, without request transactions; in tests a mirror of default (a standby is
+    read-only: no test database of its own, it follows the primary's)."""
+    options = {k: v for k, v in default.items() if k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "TIME_ZONE")}
+    return {
+        f"replica{number}": {**options, **env.db_url_config(url), "ATOMIC_REQUESTS": False,
+                             "TEST": {"MIRROR": "default"}}
+        for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1)
+    }
+
+
+# Streaming replicas (docs/scaling.md): tile, API and report reads go there, everything else to the primary.
+DATABASES.update(replica_databases(DATABASES["default"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]  # used when DATABASES defines them
+DATABASE_ROUTERS = ["geo_assets.dbrouting.ReplicaRouter"]
+# Routes (URL namespace, or namespace:name) whose GET/HEAD requests read from a replica.
+DATABASE_REPLICA_ROUTES = ["layers", "reports", "verification:api-nearby"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
