@@ -7,6 +7,8 @@ py="$top/.venv/bin/python"
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   url=$BENCH_DATABASE_URL
 else
+  # A local hot standby (make db-replica) would replay every benchmark write on the same 2 cores: stopped here.
+  bash "$top/scripts/replica.sh" stop
   base=$(bash "$top/scripts/localdb.sh" | tail -n 1)   # postgis://assets@/assets?host=…&port=…
   url=${base/\/assets\?/\/assets_bench?}
   run=$(sed -E 's/.*host=([^&]*).*/\1/' <<<"$base"); port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$base")

@@ -3,6 +3,7 @@
 # var/pgdata into var/pgreplica, same socket folder, port 54330. Prints the standby's DATABASE URL last, for
 # DATABASE_REPLICA_URLS. Only for the local cluster: a server given by DATABASE_URL has replicas of its own.
 #   scripts/replica.sh          start it (copying the primary with pg_basebackup the first time); quick when running
+#   scripts/replica.sh stop     stop it, keeping its data (make bench: the benchmarks measure the primary alone)
 #   scripts/replica.sh remove   stop it and delete var/pgreplica (make clean-db)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,10 @@ running() { [ -s "$data/PG_VERSION" ] && as_pg "$bindir/pg_ctl" -D "$data" statu
 stop() { if running; then as_pg "$bindir/pg_ctl" -D "$data" -w -t 60 stop -m fast >/dev/null; fi; }
 sysid() { as_pg "$bindir/pg_controldata" "$1" 2>/dev/null | awk -F: '/system identifier/ {gsub(/ /, "", $2); print $2}'; }
 
+if [ "${1:-}" = stop ]; then
+  [ -z "$bindir" ] || stop
+  exit 0
+fi
 if [ "${1:-}" = remove ]; then
   [ -z "$bindir" ] || stop
   rm -rf "$data"
