@@ -81,15 +81,13 @@ def scope_for(user) -> Scope:
         return cached
     from geo_assets.models import Membership
 
-    membership = Membership.objects.select_related("area", "department").filter(user=user).first()
+    # Only the four values the scope needs: the area's boundary (thousands of vertices) is not loaded per request.
+    membership = (Membership.objects.filter(user=user)
+                  .values_list("role", "area_id", "area__level", "department__asset_types").first())
     if membership is None:
         scope = PUBLIC_SCOPE
     else:
-        scope = Scope(
-            role=membership.role,
-            area_id=membership.area_id,
-            area_level=membership.area.level if membership.area else None,
-            asset_types=tuple(membership.department.asset_types) if membership.department else (),
-        )
+        role, area_id, area_level, asset_types = membership
+        scope = Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()))
     user._asset_scope = scope
     return scope

@@ -30,3 +30,22 @@ def area_summary(*, user, area: AdminArea) -> dict:
                       for value, label in AssetStatus.choices],
         "report_url": f"/villages/{area.code}/" if area.level == AreaLevel.VILLAGE else None,
     }
+
+
+def clusters_rebuild(*, vacuum: bool = True) -> int:
+    """Recompute the precomputed cluster table (layers.models.AssetCluster) from the assets; returns its rows.
+
+    The triggers keep the table exact on every insert and update, so this is for repairs (e.g. after triggers were
+    disabled for a restore) and the first build. Asset writers wait meanwhile; tile readers see the old rows."""
+    from django.db import connections, router, transaction
+
+    from layers.models import AssetCluster
+
+    using = router.db_for_write(AssetCluster)
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SELECT layers_clusters_rebuild()")
+        rows = cursor.fetchone()[0]
+    if vacuum and not connections[using].in_atomic_block:
+        with connections[using].cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE layers_assetcluster")
+    return rows

@@ -1,8 +1,13 @@
 """Mapbox vector tiles straight from PostGIS (ST_AsMVT over the GiST-indexed 3857 column `geom_web`).
 
 Assets: the role-scoped, filtered queryset (Asset.objects.visible_to(user) + layers.filters) is compiled to SQL by
-Django and wrapped, so the visibility rule lives once, in geo_assets.querysets. Below DETAIL_MIN_ZOOM, and for any
-tile that would exceed MAX_TILE_BYTES, features are grid clusters (count per cell) instead of geometries.
+Django and wrapped, so the visibility rule lives once, in geo_assets.querysets. Below DETAIL_MIN_ZOOM features are
+grid clusters, read from the precomputed table where it can express the scope and filters (layers.clusters); at
+detail zooms a tile touching more than MAX_DETAIL_FEATURES assets or bigger than MAX_TILE_BYTES is clusters too.
+
+Every tile is ONE statement (`TileQuery`) returning (tile, mode, data version): the density check, the detail tile,
+the fallback to clusters and the version for the ETag share one snapshot and one round trip. The view and the
+benchmark's SQL anchor (layers/bench.py) run the very same statement.
 """
 
 from dataclasses import dataclass
@@ -10,14 +15,22 @@ from dataclasses import dataclass
 from django.contrib.gis.geos import Polygon
 from django.db.models import QuerySet
 
+from geo_assets.access import scope_for
 from geo_assets.dbrouting import read_cursor
+from geo_assets.filters import AssetFilters
 from geo_assets.models import AdminArea, Asset
-from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_DETAIL_FEATURES, MAX_TILE_BYTES
+from layers import clusters
+from layers.filters import asset_filters_apply
+from layers.registry import DETAIL_MIN_ZOOM, MAX_DETAIL_FEATURES, MAX_TILE_BYTES
 
 EXTENT = 4096
 BUFFER = 64
 WORLD = 20037508.342789244
 MAX_ZOOM = 22
+VERSION_TABLES = {
+    "assets": ("geo_assets_asset", "geo_assets_historicalasset"),
+    "areas": ("geo_assets_adminarea", "geo_assets_historicaladminarea"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,11 +56,14 @@ class TileId:
         return box
 
 
-def _fetch(sql: str, params, model=Asset) -> bytes:
-    with read_cursor(model) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+@dataclass(frozen=True)
+class TileQuery:
+    """One statement returning one row: (tile bytes, mode, data version)."""
+
+    sql: str
+    params: tuple
+    model: type  # where read_cursor() sends it
+    mode: str  # what the statement serves: "detail" (may fall back to clusters), "clusters", "precomputed", "areas"
 
 
 def _compiled(qs: QuerySet, *fields: str) -> tuple[str, tuple]:
@@ -55,63 +71,94 @@ def _compiled(qs: QuerySet, *fields: str) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def tile_assets(qs: QuerySet[Asset], tile: TileId, *, full_names: bool = False) -> tuple[bytes, str]:
-    """The assets tile for a role-scoped, filtered queryset; returns (bytes, "detail" | "clusters").
-    Without full_names (the public) features carry the public name (geo_assets.privacy)."""
-    if tile.z >= DETAIL_MIN_ZOOM and _count_capped(qs, tile, MAX_DETAIL_FEATURES) <= MAX_DETAIL_FEATURES:
-        data = tile_assets_detail(qs, tile, full_names=full_names)
-        if len(data) <= MAX_TILE_BYTES:
-            return data, "detail"
-    return tile_assets_clusters(qs, tile), "clusters"
+def _versioned(sql: str, kind: str, *, mode_sql: str = "t.mode") -> str:
+    """Wrap a one-row tile statement: its tile, its mode and the data version (two index look-ups)."""
+    table, history = VERSION_TABLES[kind]
+    return f"""
+        SELECT t.tile, {mode_sql},
+               (SELECT coalesce(max(history_id), 0) FROM {history})::text || '.'
+               || (SELECT coalesce(max(id), 0) FROM {table})::text
+        FROM ({sql}) t"""  # noqa: S608 - table names are constants
 
 
-def _count_capped(qs: QuerySet[Asset], tile: TileId, cap: int) -> int:
-    """How many assets touch the tile, counting no further than cap + 1 (a cheap density check)."""
-    limited = qs.filter(geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT)).order_by().values("id")[: cap + 1]
-    base, params = limited.query.sql_with_params()
-    with read_cursor(Asset) as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({base}) b", params)  # noqa: S608 - Django-compiled SQL
-        return cursor.fetchone()[0]
+def _clusters_statement(source: tuple[str, tuple], tile: TileId) -> tuple[str, tuple]:
+    return clusters.clusters_sql(source, tile, EXTENT)
 
 
-def tile_assets_detail(qs: QuerySet[Asset], tile: TileId, *, full_names: bool = False) -> bytes:
+# Compiled SQL of what a scope and filters select, without the tile: compiling querysets is most of a tile
+# request's Python time, and the result depends only on these keys (visible_to(user) is the scope's assets_q).
+_BASES: dict[tuple, tuple] = {}
+_BASES_MAX = 512
+
+
+def _cached(key: tuple, build):
+    found = _BASES.get(key)
+    if found is None:
+        if len(_BASES) >= _BASES_MAX:
+            _BASES.clear()
+        found = _BASES[key] = build()
+    return found
+
+
+def _detail_base(qs: QuerySet[Asset], *, full_names: bool) -> tuple[str, tuple]:
     name = "name" if full_names else "public_name"
-    base, params = _compiled(
-        qs.filter(geom_web__bboverlaps=tile.envelope(BUFFER / EXTENT)),
-        "id", "code", name, "category", "asset_type", "status", "geom_web",
-    )
-    sql = f"""
-        SELECT ST_AsMVT(t, 'assets', {EXTENT}, 'geom', 'id') FROM (
-            SELECT b.id, b.code, b.{name} AS name, b.category, b.asset_type AS type, b.status,
-                   ST_AsMVTGeom(b.geom_web, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
-            FROM ({base}) b
-        ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
-    return _fetch(sql, (tile.z, tile.x, tile.y, *params))
+    sql, params = qs.order_by().values("id", "code", name, "category", "asset_type", "status", "geom_web") \
+        .query.sql_with_params()
+    return sql, tuple(params)
 
 
-def tile_assets_clusters(qs: QuerySet[Asset], tile: TileId) -> bytes:
-    """Grid clusters: one point per occupied cell (CLUSTER_CELLS² cells per tile) with the count."""
-    cell = tile.size / CLUSTER_CELLS
-    env = tile.envelope()
-    minx, miny = env.extent[0], env.extent[1]
-    base, params = _compiled(qs.filter(geom_web__bboverlaps=env), "category", "geom_web")
-    sql = f"""
-        WITH c AS (
-            SELECT b.category, ST_Centroid(b.geom_web) AS pt FROM ({base}) b
-        ), g AS (
-            SELECT count(*) AS count, mode() WITHIN GROUP (ORDER BY c.category) AS category,
-                   ST_SetSRID(ST_MakePoint(avg(ST_X(c.pt)), avg(ST_Y(c.pt))), 3857) AS pt
-            FROM c WHERE c.pt && ST_TileEnvelope(%s, %s, %s)
-            GROUP BY floor((ST_X(c.pt) - %s) / %s), floor((ST_Y(c.pt) - %s) / %s)
+def _detail_statement(base: tuple[str, tuple], live: tuple[str, tuple], tile: TileId, *,
+                      full_names: bool) -> tuple[str, tuple]:
+    """Detail tile with the density check (a count capped at MAX_DETAIL_FEATURES + 1) and the fallback to live
+    clusters, in one statement with columns (tile, mode). The fallback runs only when needed (an InitPlan is
+    evaluated on first use)."""
+    name = "name" if full_names else "public_name"
+    sql, params = base
+    fallback, fallback_params = _clusters_statement(clusters.live_source(live, tile), tile)
+    margin = BUFFER / EXTENT
+    statement = f"""
+        WITH b AS MATERIALIZED (
+            SELECT * FROM ({sql}) a WHERE a.geom_web && ST_TileEnvelope(%s, %s, %s, margin => %s)
+            LIMIT {int(MAX_DETAIL_FEATURES) + 1}
+        ),
+        d AS MATERIALIZED (
+            SELECT CASE WHEN (SELECT count(*) FROM b) <= {int(MAX_DETAIL_FEATURES)} THEN coalesce((
+                SELECT ST_AsMVT(t, 'assets', {EXTENT}, 'geom', 'id') FROM (
+                    SELECT b.id, b.code, b.{name} AS name, b.category, b.asset_type AS type, b.status,
+                           ST_AsMVTGeom(b.geom_web, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
+                    FROM b
+                ) t WHERE t.geom IS NOT NULL), ''::bytea) END AS mvt
         )
-        SELECT ST_AsMVT(t, 'clusters', {EXTENT}, 'geom') FROM (
-            SELECT g.count, g.count::text AS label, g.category, ST_AsMVTGeom(g.pt, ST_TileEnvelope(%s, %s, %s), {EXTENT}, 0, true) AS geom
-            FROM g
-        ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
-    return _fetch(sql, (*params, tile.z, tile.x, tile.y, minx, cell, miny, cell, tile.z, tile.x, tile.y))
+        SELECT CASE WHEN d.mvt IS NOT NULL AND length(d.mvt) <= {int(MAX_TILE_BYTES)} THEN d.mvt
+                    ELSE ({fallback}) END AS tile,
+               CASE WHEN d.mvt IS NOT NULL AND length(d.mvt) <= {int(MAX_TILE_BYTES)} THEN 'detail'
+                    ELSE 'clusters' END AS mode
+        FROM d"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
+    return statement, (*params, tile.z, tile.x, tile.y, margin, tile.z, tile.x, tile.y, *fallback_params)
 
 
-def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> bytes:
+def asset_tile_query(tile: TileId, *, user, filters: AssetFilters) -> TileQuery:
+    """The statement of the assets tile a user sees with these filters (what the tile view runs)."""
+    scope = scope_for(user)
+
+    def visible():
+        return asset_filters_apply(Asset.objects.visible_to(user), filters)
+
+    live = _cached(("live", scope, filters), lambda: clusters.live_base(visible()))
+    if tile.z >= DETAIL_MIN_ZOOM:
+        full_names = scope.sees_personal_data
+        base = _cached(("detail", scope, filters, full_names), lambda: _detail_base(visible(), full_names=full_names))
+        sql, params = _detail_statement(base, live, tile, full_names=full_names)
+        return TileQuery(_versioned(sql, "assets"), params, Asset, "detail")
+    table = _cached(("table", scope, filters), lambda: (clusters.precomputed_base(scope.assets_q(for_edit=False),
+                                                                                 filters),))[0]
+    source = clusters.precomputed_source(table, tile) if table is not None else None
+    mode = "precomputed" if source is not None else "clusters"
+    sql, params = _clusters_statement(source or clusters.live_source(live, tile), tile)
+    return TileQuery(_versioned(f"SELECT ({sql}) AS tile", "assets", mode_sql="'clusters'"), params, Asset, mode)
+
+
+def area_tile_query(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> TileQuery:
     """Boundaries of one level plus a label-point layer `<level>_labels` (one point per area).
 
     Label points are kept up to a quarter tile (64 px, more than half the widest name) outside the tile, so a tile
@@ -135,8 +182,48 @@ def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) 
                      ST_AsMVTGeom(ST_PointOnSurface(b.geom_web), ST_TileEnvelope(%s, %s, %s), {EXTENT},
                                   {label_buffer}, true)
                      AS geom
-              FROM b) l WHERE l.geom IS NOT NULL), ''::bytea)"""  # noqa: S608 - base is Django-compiled SQL
-    return _fetch(sql, (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y), AdminArea)
+              FROM b) l WHERE l.geom IS NOT NULL), ''::bytea) AS tile"""  # noqa: S608 - Django-compiled SQL
+    params = (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y)
+    return TileQuery(_versioned(sql, "areas", mode_sql="'areas'"), params, AdminArea, "areas")
+
+
+def tile_fetch(query: TileQuery) -> tuple[bytes, str, str]:
+    """Run a tile statement: (tile bytes, "detail" | "clusters" | "areas", data version)."""
+    with read_cursor(query.model) as cursor:
+        cursor.execute(query.sql, query.params)
+        tile, mode, version = cursor.fetchone()
+    return (bytes(tile) if tile is not None else b""), mode, version
+
+
+def _fetch(sql: str, params: tuple, model=Asset) -> bytes:
+    with read_cursor(model) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+# Live tiles of any queryset (bench_tiles, tests): the same SQL as the view's, without the precomputed table.
+
+def tile_assets(qs: QuerySet[Asset], tile: TileId, *, full_names: bool = False) -> tuple[bytes, str]:
+    """The assets tile of a role-scoped, filtered queryset; returns (bytes, "detail" | "clusters").
+    Without full_names (the public) features carry the public name (geo_assets.privacy)."""
+    if tile.z >= DETAIL_MIN_ZOOM:
+        sql, params = _detail_statement(_detail_base(qs, full_names=full_names), clusters.live_base(qs), tile,
+                                        full_names=full_names)
+        with read_cursor(Asset) as cursor:
+            cursor.execute(sql, params)
+            data, mode = cursor.fetchone()
+        return bytes(data), mode
+    return tile_assets_clusters(qs, tile), "clusters"
+
+
+def tile_assets_clusters(qs: QuerySet[Asset], tile: TileId) -> bytes:
+    """Grid clusters aggregated live from the queryset (CLUSTER_CELLS² cells per tile)."""
+    return _fetch(*_clusters_statement(clusters.live_source(clusters.live_base(qs), tile), tile))
+
+
+def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> bytes:
+    return tile_fetch(area_tile_query(level=level, tile=tile, parent_codes=parent_codes))[0]
 
 
 def data_version(kind: str) -> str:
@@ -145,13 +232,10 @@ def data_version(kind: str) -> str:
     Every write through geo_assets.services leaves a history row (simple_history), so max(history_id) moves on
     each insert/update; max(id) also catches rows bulk-loaded without history. Both are index look-ups.
     """
-    table, history = (
-        ("geo_assets_asset", "geo_assets_historicalasset") if kind == "assets"
-        else ("geo_assets_adminarea", "geo_assets_historicaladminarea")
-    )
+    table, history = VERSION_TABLES[kind]
     with read_cursor(Asset if kind == "assets" else AdminArea) as cursor:
         cursor.execute(
-            f"SELECT (SELECT coalesce(max(history_id), 0) FROM {history}), (SELECT coalesce(max(id), 0) FROM {table})"  # noqa: S608
+            f"SELECT (SELECT coalesce(max(history_id), 0) FROM {history})::text || '.' "  # noqa: S608
+            f"|| (SELECT coalesce(max(id), 0) FROM {table})::text"
         )
-        h, i = cursor.fetchone()
-    return f"{h}.{i}"
+        return cursor.fetchone()[0]

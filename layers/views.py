@@ -5,6 +5,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
+from django.db import connections, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
@@ -14,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
@@ -25,7 +27,7 @@ from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse
 from layers.registry import layer_get, registry_json
 from layers.serializers import AreaFeatureSerializer, AssetDetailSerializer, AssetFeatureSerializer
 from layers.services import area_summary
-from layers.tiles import TileId, data_version, tile_areas, tile_assets
+from layers.tiles import TileId, TileQuery, area_tile_query, asset_tile_query, data_version, tile_fetch
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -54,8 +56,62 @@ def _scope_key(user) -> str:
     return f"{scope.role}:{scope.area_id}:{','.join(scope.asset_types)}"
 
 
+class _WindowCount:
+    """The API's rates (`anon`, `user`) counted per fixed window in one cache counter: O(1) per request. DRF's
+    sliding window keeps every request time of the window in the cache and (un)pickles the whole list on each
+    request: up to 20 000 floats for the user rate, ~0.5 ms per tile for a busy map. Tiles have budgets of their
+    own (a map view fetches dozens at a time), at the same rates."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        key = f"{self.key}:tiles:{int(self.now // self.duration)}"
+        self.cache.add(key, 0, self.duration)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, count := 1, self.duration)
+        return count <= self.num_requests
+
+    def wait(self):
+        return self.duration - self.now % self.duration
+
+
+class TileAnonThrottle(_WindowCount, AnonRateThrottle):
+    pass
+
+
+class TileUserThrottle(_WindowCount, UserRateThrottle):
+    pass
+
+
 class TileView(APIView):
-    """`/tiles/<layer>/<z>/<x>/<y>.mvt`: Mapbox vector tile, role-scoped and filtered, with ETag."""
+    """`/tiles/<layer>/<z>/<x>/<y>.mvt`: Mapbox vector tile, role-scoped and filtered, with ETag.
+
+    One statement per tile (layers.tiles.TileQuery: the tile and the data version in one snapshot); a request
+    with If-None-Match first reads the version alone and answers 304 when it still matches. Read-only, so no
+    request transaction (ATOMIC_REQUESTS would add BEGIN and COMMIT round trips to every tile)."""
+
+    throttle_classes = [TileAnonThrottle, TileUserThrottle]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    def handle_exception(self, exc):
+        # DRF marks the innermost transaction for rollback on a 400/404/429, assuming it is the request's own;
+        # this view has none, so an enclosing block (a caller's, a test's) keeps its state.
+        before = {db.alias: db.needs_rollback for db in connections.all(initialized_only=True) if db.in_atomic_block}
+        try:
+            return super().handle_exception(exc)
+        finally:
+            for db in connections.all(initialized_only=True):
+                if db.alias in before and db.in_atomic_block:
+                    db.set_rollback(before[db.alias])
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request, layer: str, z: int, x: int, y: int):
@@ -66,16 +122,23 @@ class TileView(APIView):
         params = {k: v for k, v in request.query_params.items() if k in definition.filters}
         # Only the layer's own filters count; anything else (e.g. a cache-buster) is ignored.
         query_key = "&".join(f"{k}={params[k]}" for k in sorted(params))
-        version = data_version(definition.kind)
         scope_key = _scope_key(request.user) if definition.kind == "assets" else "all"
-        etag = '"' + hashlib.sha256(
-            f"{layer}/{z}/{x}/{y}?{query_key}|{version}|{scope_key}".encode()
-        ).hexdigest()[:32] + '"'
-        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+
+        def etag_for(version: str) -> str:
+            key = f"{layer}/{z}/{x}/{y}?{query_key}|{version}|{scope_key}"
+            return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+        # only the parameters that make up the ETag may shape the tile; bad values are a 400 before anything else
+        filters = _filters(request, params) if definition.kind == "assets" else None
+        if_none_match = [t.strip() for t in request.headers.get("If-None-Match", "").split(",") if t.strip()]
+        current = etag_for(data_version(definition.kind)) if if_none_match else None
+        if current is not None and current in if_none_match:
             response = HttpResponseNotModified()
+            response["ETag"] = current
         else:
-            response = HttpResponse(self._tile(request, definition, tile, params), content_type=MVT_CONTENT_TYPE)
-        response["ETag"] = etag
+            data, _mode, version = tile_fetch(self._query(request, definition, tile, params, filters))
+            response = HttpResponse(data, content_type=MVT_CONTENT_TYPE)
+            response["ETag"] = etag_for(version)
         if definition.kind == "assets" and request.user.is_authenticated:
             response["Cache-Control"] = "private, no-cache"
         else:
@@ -83,17 +146,13 @@ class TileView(APIView):
         patch_vary_headers(response, ("Cookie", "Authorization"))
         return response
 
-    def _tile(self, request, definition, tile: TileId, params: dict) -> bytes:
-        # only the parameters that make up the ETag may shape the tile
+    def _query(self, request, definition, tile: TileId, params: dict, filters) -> TileQuery:
         if definition.kind == "assets":
-            filters = _filters(request, params)
-            qs = asset_filters_apply(Asset.objects.visible_to(request.user), filters)
-            data, _mode = tile_assets(qs, tile, full_names=scope_for(request.user).sees_personal_data)
-            return data
+            return asset_tile_query(tile, user=request.user, filters=filters)
         townships = ()
         if "township" in definition.filters:
             townships = tuple(v for v in params.get("township", "").split(",") if CODE_RE.match(v))
-        return tile_areas(level=definition.level, tile=tile, parent_codes=townships)
+        return area_tile_query(level=definition.level, tile=tile, parent_codes=townships)
 
 
 class AssetPagination(GeoJsonPagination):
