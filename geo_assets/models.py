@@ -192,6 +192,8 @@ class Asset(NoDeleteModel):
             GistIndex(fields=["polygon"], name="asset_polygon_gist"),
             models.Index(fields=["township", "village"], name="asset_township_village"),
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
+            # importers match rows without a code by name (then type, village, geometry)
+            models.Index(fields=["name"], name="asset_name"),
         ]
         constraints = [
             models.CheckConstraint(
