@@ -1,6 +1,7 @@
 """Pages: the inspector map, an asset page, a village report, and the offline basemap tiles."""
 
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -20,20 +21,23 @@ from verification.selectors import asset_verification_context, village_verificat
 @require_GET
 @throttled
 def map_page(request):
-    areas = AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent").order_by("code")
-    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    # Names and codes only: a province's boundaries (millions of vertices) are not loaded to list them.
+    areas = (AdminArea.objects.exclude(level=AreaLevel.COUNTY).order_by("code")
+             .values_list("code", "name", "level", "parent__code"))
     scope = scope_for(request.user)
-    # Township and village clerks open the map on their own area.
-    home = AdminArea.objects.filter(pk=scope.area_id).first() if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None
+    # Township and village clerks open the map on their own area; everyone else on all the counties.
+    home = (AdminArea.objects.filter(pk=scope.area_id).aggregate(box=Extent("geom"))["box"]
+            if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None)
+    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).aggregate(box=Extent("geom"))["box"]
     config = {
         "registry": registry_json(),
         "basemaps": basemaps_available(),
         "basemapDefault": basemap_default(),
-        "townships": [{"code": a.code, "name": a.name} for a in areas if a.level == AreaLevel.TOWNSHIP],
-        "villages": [{"code": a.code, "name": a.name, "township": a.parent.code if a.parent else None}
-                     for a in areas if a.level == AreaLevel.VILLAGE],
-        "countyBbox": list(county.geom.extent) if county else None,
-        "homeBbox": list(home.geom.extent) if home else None,
+        "townships": [{"code": code, "name": name} for code, name, level, _p in areas if level == AreaLevel.TOWNSHIP],
+        "villages": [{"code": code, "name": name, "township": parent}
+                     for code, name, level, parent in areas if level == AreaLevel.VILLAGE],
+        "countyBbox": list(county) if county else None,
+        "homeBbox": list(home) if home else None,
     }
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None}})

@@ -13,7 +13,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 DEST = TOP / "maps" / "static" / "vendor"
 FILES = {
-    "protomaps-leaflet": ["dist/protomaps-leaflet.js", "LICENSE"],
+    "protomaps-leaflet": ["dist/protomaps-leaflet.js", "dist/protomaps-leaflet.js.map", "LICENSE"],
     "jsqr": ["dist/jsQR.js", "LICENSE"],  # QR labels scanned by the phone page (verification/)
 }
 

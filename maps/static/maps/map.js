@@ -17,8 +17,9 @@
   var PHONE = window.matchMedia("(max-width: 700px)");  // the same width as map.css
 
   // Exposed for tests and debugging: what has been drawn, and whether layers are idle.
+  // firstRender: ms since navigation start when every asset tile of the first view was drawn (maps/bench.py).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
-                                   village: null, generation: 0, focus: null, count: null};
+                                   village: null, generation: 0, focus: null, count: null, firstRender: null};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -236,8 +237,14 @@
   function watch(name, layer) {
     stats.loading[name] = true;
     layer.on("loading", function () { stats.loading[name] = true; });
-    layer.on("load", function () { stats.loading[name] = false; });
+    layer.on("load", function () { stats.loading[name] = false; firstRender(); });
     return layer;
+  }
+  // Both asset layers (clusters and detail) have drawn all tiles of the view once: marked for the benchmark.
+  function firstRender() {
+    if (stats.firstRender !== null || stats.loading.assets !== false || stats.loading["assets:clusters"] !== false) return;
+    stats.firstRender = performance.now();
+    if (performance.mark) performance.mark("assets-rendered");
   }
   window.__mapIdle = function () {
     return Object.keys(stats.loading).every(function (k) { return !stats.loading[k] || !state.show[k.split(":")[0]]; });
@@ -289,8 +296,9 @@
     });
     L.control.scale({imperial: false, maxWidth: PHONE.matches ? 60 : 120}).addTo(map);
     var home = config.homeBbox || config.countyBbox;
-    if (state.z !== null) map.setView([state.lat, state.lng], state.z);
-    else if (home) map.fitBounds(bboxBounds(home));
+    // Not animated: overlays added during a zoom animation would first load the tiles of the default view.
+    if (state.z !== null) map.setView([state.lat, state.lng], state.z, {animate: false});
+    else if (home) map.fitBounds(bboxBounds(home), {animate: false});
     var baseByLabel = {};
     config.basemaps.forEach(function (b) {
       var group = L.layerGroup(b.layers.map(function (t) {

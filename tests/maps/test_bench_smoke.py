@@ -1,0 +1,34 @@
+"""The browser benchmark in miniature (issue 11): a real gunicorn and headless Chromium over the factory world,
+one map load and one GeoJSON-layer load, no targets — so that the harness cannot rot unnoticed."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from tests.layers.conftest import make_world
+
+# the server runs in a process of its own: the world must be committed
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_browser_benchmark_quick_rows(tmp_path):
+    from maps.bench import ANCHOR_NAME, browser_benchmark
+
+    world = make_world()
+    rows = browser_benchmark(SimpleNamespace(quick=True, repeat=1, scale=1.0, out=str(tmp_path)))
+    assert [r["unit"] for r in rows] == ["bytes", "ms"]
+    for r in rows:
+        assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"}
+        assert r["anchor_name"] == ANCHOR_NAME
+        assert r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0
+        assert r["target"] is None and r["pass"] is None
+        assert r["map_status"] == "ok" and r["anchor_status"] == "ok"
+        assert r["subset_assets"] == 4 and r["anchor_drawn"] == {"features": 4}
+        assert r["map_drawn"]["assets"] + r["map_drawn"]["clusters"] > 0  # the map really drew something
+        assert r["rss_mb"] > 0 and r["server_rss_mb"] > 0 and r["anchor_rss_mb"] > 0
+        assert all((tmp_path / "browser" / name).exists() for name in ("quick-map.png", "quick-anchor.png"))
+    # logged in as the county-level user: the anchor's document holds every asset, the public's would hold two
+    assert world.admin.is_superuser
+    from django.contrib.sessions.models import Session
+
+    assert not Session.objects.exists()  # the benchmark's session is removed afterwards
