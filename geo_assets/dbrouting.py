@@ -110,3 +110,25 @@ class ReplicaRouter:
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
         return (db == DEFAULT_DB_ALIAS) if replica_aliases() else None  # a replica follows the primary's schema
+
+
+class NonAtomicReadMixin:
+    """For a DRF view that only reads: no request transaction around it (ATOMIC_REQUESTS costs two round trips).
+
+    DRF marks the innermost transaction for rollback on a 400/404/429, assuming it is the request's own; such a
+    view has none, so an enclosing block (a caller's, a test's) keeps its state."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        from django.db import transaction
+
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    def handle_exception(self, exc):
+        before = {db.alias: db.needs_rollback for db in connections.all(initialized_only=True) if db.in_atomic_block}
+        try:
+            return super().handle_exception(exc)
+        finally:
+            for db in connections.all(initialized_only=True):
+                if db.alias in before and db.in_atomic_block:
+                    db.set_rollback(before[db.alias])

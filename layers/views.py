@@ -5,7 +5,6 @@ import hashlib
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from geo_assets.access import scope_for
+from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
@@ -89,7 +89,7 @@ class TileUserThrottle(_WindowCount, UserRateThrottle):
     pass
 
 
-class TileView(APIView):
+class TileView(NonAtomicReadMixin, APIView):
     """`/tiles/<layer>/<z>/<x>/<y>.mvt`: Mapbox vector tile, role-scoped and filtered, with ETag.
 
     One statement per tile (layers.tiles.TileQuery: the tile and the data version in one snapshot); a request
@@ -97,21 +97,6 @@ class TileView(APIView):
     request transaction (ATOMIC_REQUESTS would add BEGIN and COMMIT round trips to every tile)."""
 
     throttle_classes = [TileAnonThrottle, TileUserThrottle]
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return transaction.non_atomic_requests(super().as_view(**initkwargs))
-
-    def handle_exception(self, exc):
-        # DRF marks the innermost transaction for rollback on a 400/404/429, assuming it is the request's own;
-        # this view has none, so an enclosing block (a caller's, a test's) keeps its state.
-        before = {db.alias: db.needs_rollback for db in connections.all(initialized_only=True) if db.in_atomic_block}
-        try:
-            return super().handle_exception(exc)
-        finally:
-            for db in connections.all(initialized_only=True):
-                if db.alias in before and db.in_atomic_block:
-                    db.set_rollback(before[db.alias])
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request, layer: str, z: int, x: int, y: int):

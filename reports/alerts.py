@@ -1,23 +1,33 @@
 """Risk alerts (红/黄/蓝), computed in the database: each with its rule, its evidence and the asset or village.
 
-Every rule is one SQL statement over the register (and the verification and lifecycle tables), restricted to the
+Every rule is one SQL query over the register (and the verification and lifecycle tables), restricted to the
 assets the viewer may see by the role-scoped queryset compiled to SQL — so the visibility rule stays in one place.
+All the rules a page asks for run as ONE statement (a UNION ALL over CTEs computed once): a village report costs
+one round trip and one pass over its assets, not one per rule (issue 11).
 """
 
 import datetime
+import math
+from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
 
 RED, YELLOW, BLUE = "red", "yellow", "blue"
 LEVEL_LABELS = {RED: "红色预警", YELLOW: "黄色预警", BLUE: "蓝色提示"}
 DUPLICATE_DISTANCE_M = 30
+# Grid cells (degrees) at least DUPLICATE_DISTANCE_M wide on the ground: a degree of latitude is ≥ 110 km, one of
+# longitude ≥ 110 km × cos 57° — so the rule holds below 57° N (all of China reaches 53.6° N).
+DUPLICATE_CELL = (DUPLICATE_DISTANCE_M / (110_000 * math.cos(math.radians(57))), DUPLICATE_DISTANCE_M / 110_000)
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,10 @@ class Rule:
     code: str
     level: str
     title: str
-    sql: str  # selects (asset id, evidence) from the CTE `a` of visible assets; %(today)s etc. are parameters
+    # Selects (asset id, evidence). CTEs: `a` — the visible active assets, `visible` — the visible ones with the
+    # disposed, both with every column but the geometry (location is there); `checked` — (id, observed_at, finding)
+    # of the latest verification that counts of each asset of `a`; area rules: `villages`. %(today)s etc. are values.
+    sql: str
 
 
 RULES = [
@@ -35,33 +48,39 @@ RULES = [
                || '，台账所属村为' || own.name
         FROM a JOIN geo_assets_adminarea own ON own.id = a.village_id
         WHERE NOT ST_Covers(own.geom, a.location)"""),
+    # A hash join over grid cells no smaller than the distance (DUPLICATE_CELL): two assets that close lie in the
+    # same or a neighbouring cell. One pass, where probing the GiST index once per asset cost ~5 s per 1,000 assets.
     Rule("duplicate_nearby", YELLOW, "疑似重复：同类资产相距很近", """
         SELECT a.id, '与 ' || b.code || '（' || b.name || '）相距 '
                || round(ST_Distance(a.location::geography, b.location::geography)::numeric, 1) || ' 米'
-        FROM a JOIN geo_assets_asset b ON b.asset_type = a.asset_type AND b.id <> a.id
-             AND b.status <> 'disposed'
-             AND ST_DWithin(a.location, b.location, 0.001)  -- ≈ 100 m: lets the GiST index filter first
-             AND ST_DWithin(a.location::geography, b.location::geography, %(duplicate_m)s)"""),
+        FROM a CROSS JOIN (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)) n(dx, dy)
+             JOIN (SELECT id, code, name, asset_type, location, floor(ST_X(location) / %(cell_x)s)::int AS cx,
+                          floor(ST_Y(location) / %(cell_y)s)::int AS cy
+                   FROM geo_assets_asset WHERE status <> 'disposed'
+                     AND location && (SELECT ST_Expand(ST_Extent(location)::geometry, %(cell_x)s) FROM a)) b
+               ON b.asset_type = a.asset_type AND b.id <> a.id
+              AND b.cx = floor(ST_X(a.location) / %(cell_x)s)::int + n.dx
+              AND b.cy = floor(ST_Y(a.location) / %(cell_y)s)::int + n.dy
+        WHERE ST_DWithin(a.location::geography, b.location::geography, %(duplicate_m)s)"""),
+    # The report's villages' assets first, then a hash join on (village, name): an index on the name alone would
+    # otherwise tempt the planner to fetch every same-named asset of the province once per asset.
     Rule("duplicate_name", YELLOW, "疑似重复：同村同名资产", """
+        WITH b AS MATERIALIZED (SELECT id, code, name, village_id FROM geo_assets_asset WHERE status <> 'disposed'
+                                  AND village_id = ANY (ARRAY(SELECT DISTINCT village_id FROM a)))
         SELECT a.id, '与 ' || b.code || ' 同名（' || a.name || '）'
-        FROM a JOIN geo_assets_asset b ON b.village_id = a.village_id AND b.name = a.name AND b.id <> a.id
-             AND b.status <> 'disposed'"""),
+        FROM a JOIN b ON b.village_id = a.village_id AND b.name = a.name AND b.id <> a.id"""),
     Rule("never_verified", BLUE, "从未现场核查", """
         SELECT a.id, '建档后未做过现场核查' FROM a WHERE a.last_verified_at IS NULL"""),
     Rule("not_verified_12_months", YELLOW, "超过12个月未核查", """
         SELECT a.id, '最近核查 ' || to_char(a.last_verified_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
         FROM a WHERE a.last_verified_at < %(year_ago)s"""),
     Rule("finding_missing", RED, "最近核查结论：未找到或已拆除", """
-        SELECT a.id, to_char(v.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：'
-               || CASE v.finding WHEN 'not_found' THEN '未找到' ELSE '已拆除' END
-        FROM a JOIN LATERAL (SELECT * FROM verification_verification v WHERE v.asset_id = a.id
-                             AND v.review IN ('accepted', 'approved') ORDER BY v.observed_at DESC LIMIT 1) v ON true
-        WHERE v.finding IN ('not_found', 'demolished')"""),
+        SELECT c.id, to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：'
+               || CASE c.finding WHEN 'not_found' THEN '未找到' ELSE '已拆除' END
+        FROM checked c WHERE c.finding IN ('not_found', 'demolished')"""),
     Rule("finding_damaged", YELLOW, "最近核查结论：存在损坏", """
-        SELECT a.id, to_char(v.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：存在损坏'
-        FROM a JOIN LATERAL (SELECT * FROM verification_verification v WHERE v.asset_id = a.id
-                             AND v.review IN ('accepted', 'approved') ORDER BY v.observed_at DESC LIMIT 1) v ON true
-        WHERE v.finding = 'damaged'"""),
+        SELECT c.id, to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：存在损坏'
+        FROM checked c WHERE c.finding = 'damaged'"""),
     Rule("no_custodian", YELLOW, "未落实管护主体", """
         SELECT a.id, '管护单位为空' FROM a WHERE a.custodian_unit = '' AND a.category <> 'household'"""),
     Rule("no_contract", YELLOW, "经营性资产没有经营合同", """
@@ -79,12 +98,12 @@ RULES = [
           AND NOT EXISTS (SELECT 1 FROM geo_assets_incomerecord i WHERE i.asset_id = a.id AND i.year = %(last_year)s)"""),
     Rule("shares_not_100", RED, "股权占比合计不是100%", """
         SELECT a.id, '产权主体占股合计 ' || coalesce(s.total, 0) || '%%'
-        FROM a LEFT JOIN (SELECT asset_id, sum(share) AS total FROM geo_assets_ownershare WHERE share > 0
-                          GROUP BY asset_id) s ON s.asset_id = a.id
+        FROM a LEFT JOIN LATERAL (SELECT sum(o.share) AS total FROM geo_assets_ownershare o
+                                  WHERE o.asset_id = a.id AND o.share > 0) s ON true
         WHERE a.asset_type IN ('equity', 'debt') AND coalesce(s.total, 0) <> 100"""),
     Rule("disposed_without_approval", RED, "已处置但无审批记录", """
         SELECT a.id, '状态为已处置，但没有已执行且有批复文号的处置记录'
-        FROM geo_assets_asset a WHERE a.id IN (SELECT id FROM visible) AND a.status = 'disposed'
+        FROM visible a WHERE a.status = 'disposed'
           AND NOT EXISTS (SELECT 1 FROM geo_assets_disposal d WHERE d.asset_id = a.id AND d.status = 'executed'
                           AND d.approval_reference <> '')"""),
 ]
@@ -117,8 +136,7 @@ AREA_RULES = [
 ALL_RULES = {r.code: r for r in RULES + AREA_RULES}
 
 
-@dataclass(frozen=True)
-class Alert:
+class Alert(NamedTuple):  # a tuple: a village report builds thousands of them
     rule: str
     level: str
     title: str
@@ -131,46 +149,110 @@ def _params() -> dict:
     today = timezone.localdate()
     return {"today": today, "year_ago": timezone.now() - datetime.timedelta(days=365),
             "last_year": today.year - 1, "tz": settings.TIME_ZONE, "duplicate_m": DUPLICATE_DISTANCE_M,
-            "min_days": settings.PUBLICITY_MIN_DAYS}
+            "cell_x": DUPLICATE_CELL[0], "cell_y": DUPLICATE_CELL[1], "min_days": settings.PUBLICITY_MIN_DAYS}
+
+
+ALERTS_PLANNER = {"jit": "off", "enable_mergejoin": "off"}
+GEOMETRY_COLUMNS = ("point", "line", "polygon", "geom_web")  # `location` stays: the rules' point of the asset
+CHECKED = """SELECT a.id, v.observed_at, v.finding FROM a JOIN LATERAL (
+    SELECT x.observed_at, x.finding FROM verification_verification x WHERE x.asset_id = a.id
+       AND x.review IN ('accepted', 'approved') ORDER BY x.observed_at DESC, x.id DESC LIMIT 1) v ON true"""
+
+
+def asset_rows_sql(assets: QuerySet[Asset]) -> tuple[str, tuple]:
+    """The assets of a queryset with every column but the geometry, as SQL: its own WHERE on the table when it
+    has no joins (no self-join on the primary key), else the table filtered by the queryset's ids."""
+    columns = [f.attname for f in Asset._meta.concrete_fields if f.column not in GEOMETRY_COLUMNS]
+    query = assets.order_by()
+    joined = [alias for alias, count in query.query.alias_refcount.items() if count]  # trimmed joins have 0
+    if len(joined) <= 1 and not query.query.distinct:
+        return query.values(*columns).query.sql_with_params()
+    ids, params = query.values("id").query.sql_with_params()
+    names = ", ".join(f'"{f.column}"' for f in Asset._meta.concrete_fields if f.column not in GEOMETRY_COLUMNS)
+    return f"SELECT {names} FROM geo_assets_asset WHERE id IN ({ids})", params  # noqa: S608 - compiled SQL
+
+
+@contextmanager
+def planner_settings(model=Asset, **values):
+    """Run the statements inside with these planner settings (ours, not user input), in one transaction on the
+    database that reads `model` — the request's, if any (restored afterwards), else a new one. Settings an outer
+    block already made cost no round trip. At province scale the cost estimates of the reports' short statements
+    pass jit_above_cost, and compiling them cost 0.2–1 s each: more than running them (issue 11)."""
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    active = getattr(connection, "_reports_planner", {})
+    changes = {name: value for name, value in values.items() if active.get(name) != value}
+    if not changes:
+        yield
+        return
+    nested = connection.in_atomic_block
+    with transaction.atomic(using=alias, savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(f"SET LOCAL {name} = {value}" for name, value in changes.items()))
+        connection._reports_planner = {**active, **changes}
+        try:
+            yield
+            if nested:  # the request goes on in this transaction: as it was
+                with connection.cursor() as cursor:
+                    cursor.execute("; ".join(f"SET LOCAL {name} = {active[name]}" if name in active
+                                             else f"SET LOCAL {name} TO DEFAULT" for name in changes))
+        finally:
+            connection._reports_planner = active
 
 
 def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None) -> list[Alert]:
-    """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity."""
+    """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
+    asked for (all by default) as one statement."""
+    asset_rules = [r for r in RULES if not rules or r.code in rules]
+    area_rules = [r for r in AREA_RULES if not rules or r.code in rules] if villages is not None else []
+    ctes, params, parts = [], [], []
     try:
-        base, base_params = assets.exclude(status="disposed").order_by().values("id").query.sql_with_params()
-        visible, visible_params = assets.order_by().values("id").query.sql_with_params()
+        visible, visible_params = asset_rows_sql(assets)
+        active, active_params = asset_rows_sql(assets.exclude(status="disposed"))
     except EmptyResultSet:  # nothing to see (e.g. .none())
-        base = None
-    params = _params()
-    found = []
-    with connection.cursor() as cursor:
-        for rule in RULES:
-            if base is None or (rules and rule.code not in rules):
-                continue
-            sql = (f"WITH visible AS ({visible}), a AS (SELECT * FROM geo_assets_asset WHERE id IN ({base})) "  # noqa: S608
-                   f"SELECT * FROM ({rule.sql}) r")  # Django-compiled SQL and our rules; values are parameters
-            cursor.execute(_named(sql, params), (*visible_params, *base_params))
-            found += [Alert(rule.code, rule.level, rule.title, str(evidence), asset_id=pk)
-                      for pk, evidence in cursor.fetchall()]
-        if villages is not None and villages.exists():
-            vsql, vparams = villages.order_by().values("id").query.sql_with_params()
-            for rule in AREA_RULES:
-                if rules and rule.code not in rules:
-                    continue
-                sql = (f"WITH villages AS (SELECT * FROM geo_assets_adminarea WHERE id IN ({vsql})) "  # noqa: S608
-                       f"SELECT * FROM ({rule.sql}) r")
-                cursor.execute(_named(sql, params), vparams)
-                found += [Alert(rule.code, rule.level, rule.title, str(evidence), area_id=pk)
-                          for pk, evidence in cursor.fetchall()]
-    return found
+        asset_rules = []
+    if asset_rules:
+        ctes += [f"visible AS ({visible})", f"a AS MATERIALIZED ({active})", f"checked AS ({CHECKED})"]
+        params += [*visible_params, *active_params]
+        parts += [f"SELECT {i}, r.id, NULL::bigint, r.ev::text FROM ({rule.sql}) r(id, ev)"  # noqa: S608
+                  for i, rule in enumerate(RULES) if rule in asset_rules]
+    if area_rules:
+        try:
+            ids, ids_params = villages.order_by().values("id").query.sql_with_params()
+            ctes.append("villages AS MATERIALIZED (SELECT id, code, name, level, parent_id "  # noqa: S608
+                        f"FROM geo_assets_adminarea WHERE id IN ({ids}))")
+            params += ids_params
+            parts += [f"SELECT {len(RULES) + i}, NULL::bigint, r.id, r.ev::text "  # noqa: S608
+                      f"FROM ({rule.sql}) r(id, ev)"
+                      for i, rule in enumerate(AREA_RULES) if rule in area_rules]
+        except EmptyResultSet:
+            pass
+    if not parts:
+        return []
+    every = RULES + AREA_RULES
+    # Django-compiled SQL and our own rules; the querysets' values stay parameters
+    sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(parts)}"
+    # The grid join of duplicate_nearby: its cells are expressions without statistics, and the planner would sort
+    # 9 × N rows for a merge join where a hash join takes a third of the time.
+    with planner_settings(**ALERTS_PLANNER), read_cursor(Asset) as cursor:
+        cursor.execute(_named(sql, _params(), cursor.db.connection), params)
+        rows = cursor.fetchall()
+    rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
+    heads = [(r.code, r.level, r.title) for r in every]
+    new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts
+    return [new(Alert, (*heads[i], evidence, asset_id, area_id)) for i, asset_id, area_id, evidence in rows]
 
 
-def _named(sql: str, params: dict) -> str:
+def _named(sql: str, params: dict, connection=None) -> str:
     """Inline the rules' own named values as literals quoted by the database adapter (they are ours, never user
     input), so the positional parameters of the compiled querysets stay as they are."""
     from psycopg.sql import Literal
 
-    connection.ensure_connection()
+    if connection is None:
+        from django.db import connection as default
+
+        default.ensure_connection()
+        connection = default.connection
     for key, value in params.items():
-        sql = sql.replace(f"%({key})s", Literal(value).as_string(connection.connection))
+        sql = sql.replace(f"%({key})s", Literal(value).as_string(connection))
     return sql

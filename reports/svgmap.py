@@ -5,10 +5,11 @@ data (ST_AsSVG); Python adds the styles, a scale bar in metres and a north arrow
 import math
 from dataclasses import dataclass
 
-from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from geo_assets.dbrouting import read_cursor
+from geo_assets.models import Asset
 from layers.registry import TYPE_COLOURS
 
 WIDTH, HEIGHT = 720, 500
@@ -54,7 +55,7 @@ class Frame:
 
 
 def _rows(sql: str, params=()) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with read_cursor(Asset) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

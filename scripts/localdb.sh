@@ -41,6 +41,8 @@ shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
 max_connections = 100
+jit = off
+random_page_cost = 1.1
 # streaming replication to the hot standby of scripts/replica.sh (initdb's trust pg_hba.conf allows local ones)
 wal_level = replica
 max_wal_senders = 10

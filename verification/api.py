@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_assets.access import scope_for
+from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.privacy import Redactor
 from verification import selectors, services
 from verification.models import Campaign, Verification
@@ -125,7 +126,7 @@ class VerificationListCreate(generics.ListAPIView):
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
-class NearbyView(APIView):
+class NearbyView(NonAtomicReadMixin, APIView):
     """Assets the caller may verify, nearest first, with distance (m) and direction (° from north)."""
 
     permission_classes = [IsAuthenticated]

@@ -1,16 +1,20 @@
 """Who may verify what, and the reusable queries of verification (nearby assets, problem list, progress)."""
 
+import datetime
 from collections import Counter
+from typing import NamedTuple
 
+from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from geo_assets.access import scope_for
+from geo_assets.dbrouting import read_cursor
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.privacy import Redactor
-from geo_assets.taxonomy import AssetStatus, Role
+from geo_assets.taxonomy import AssetStatus, AssetType, Role
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.taxonomy import PROBLEM_FINDINGS, Finding, Flag, Review
 
@@ -38,27 +42,85 @@ def verifications_visible_to(user) -> QuerySet[Verification]:
     return Verification.objects.filter(asset__in=Asset.objects.visible_to(user))
 
 
-def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tuple[Asset, float, float]]:
-    """The assets the user may verify nearest to a position: (asset, metres, bearing in degrees from north).
+class NearbyAsset(NamedTuple):
+    """An asset as the nearby list shows it, read with the KNN statement itself (no second query, no model
+    instance): what NearbyView and the privacy rule (Redactor.asset_name) read of an Asset."""
 
-    The GiST index orders candidates by planar distance in degrees (KNN `<->`); the exact distance on the
-    geography, to the nearest point of a line or polygon, then orders the final list."""
+    id: int
+    code: str
+    name: str
+    public_name: str
+    category: str
+    asset_type: str
+    custodian_person: str
+    village: "_Named | None"
+    location: "_XY"
+    last_verified_at: datetime.datetime | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def village_id(self) -> int | None:
+        return self.village.id if self.village else None
+
+    def get_asset_type_display(self) -> str:
+        return str(_TYPE_LABELS.get(self.asset_type, self.asset_type))
+
+
+class _Named(NamedTuple):
+    id: int
+    name: str
+
+
+class _XY(NamedTuple):
+    x: float
+    y: float
+
+
+_TYPE_LABELS = dict(AssetType.choices)
+
+# The candidates come from the GiST index of `location` (KNN `<->`, planar degrees) under the role's own filter on
+# the asset table; the exact distance on the geography — to the nearest point of a line or polygon — then orders
+# them. One statement returns what the page shows.
+NEARBY_SQL = """
+WITH c AS ({candidates})
+SELECT a.id, a.code, a.name, a.public_name, a.category, a.asset_type, a.custodian_person, v.id, v.name,
+       ST_X(a.location), ST_Y(a.location), a.last_verified_at,
+       ST_Distance(g.geom::geography, here.p::geography) AS metres,
+       degrees(ST_Azimuth(here.p::geography, ST_ClosestPoint(g.geom, here.p)::geography))
+FROM (SELECT ST_GeomFromEWKB(%s) AS p) here, c JOIN geo_assets_asset a ON a.id = c.id
+     CROSS JOIN LATERAL (SELECT coalesce(a.point, a.line, a.polygon) AS geom) g
+     LEFT JOIN geo_assets_adminarea v ON v.id = a.village_id
+ORDER BY metres, a.id LIMIT %s"""
+
+
+def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[str, tuple] | None:
+    """The SQL of assets_nearby and its parameters (None: the user may verify nothing). verification/bench.py runs
+    the same statement directly as the API benchmark's anchor."""
     here = Point(lon, lat, srid=SRID)
-    base, params = assets_verifiable_by(user).order_by().values("id").query.sql_with_params()
-    sql = f"""
-        WITH c AS (
-            SELECT a.id, a.location, coalesce(a.point, a.line, a.polygon) AS geom FROM geo_assets_asset a
-            WHERE a.id IN ({base}) ORDER BY a.location <-> ST_GeomFromEWKB(%s) LIMIT %s
-        )
-        SELECT c.id, ST_Distance(c.geom::geography, ST_GeomFromEWKB(%s)::geography) AS metres,
-               degrees(ST_Azimuth(ST_GeomFromEWKB(%s)::geography, ST_ClosestPoint(c.geom, ST_GeomFromEWKB(%s))::geography))
-        FROM c ORDER BY metres, c.id LIMIT %s"""  # noqa: S608 - base is Django-compiled SQL, values are parameters
-    ewkb = bytes(here.ewkb)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, ewkb, limit * 5, ewkb, ewkb, ewkb, limit))
+    candidates = assets_verifiable_by(user).order_by(GeometryDistance("location", here)).values("id")[: limit * 5]
+    try:
+        sql, params = candidates.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return NEARBY_SQL.format(candidates=sql), (*params, bytes(here.ewkb), limit)
+
+
+def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tuple[NearbyAsset, float, float]]:
+    """The assets the user may verify nearest to a position: (asset, metres, bearing in degrees from north)."""
+    statement = nearby_statement(user=user, lon=lon, lat=lat, limit=limit)
+    if statement is None:
+        return []
+    with read_cursor(Asset) as cursor:
+        cursor.execute(*statement)
         rows = cursor.fetchall()
-    assets = Asset.objects.select_related("village", "township").in_bulk([r[0] for r in rows])
-    return [(assets[r[0]], float(r[1]), float(r[2]) if r[2] is not None else 0.0) for r in rows]
+    return [(NearbyAsset(pk, code, name, public_name, category, asset_type, person,
+                         _Named(village_id, village) if village_id else None, _XY(x, y), verified),
+             float(metres), float(bearing) if bearing is not None else 0.0)
+            for (pk, code, name, public_name, category, asset_type, person, village_id, village, x, y, verified,
+                 metres, bearing) in rows]
 
 
 def problem_verifications(user) -> QuerySet[Verification]:
