@@ -1,9 +1,11 @@
 """The browser benchmark in miniature (issue 11): a real gunicorn and headless Chromium over the factory world,
 one map load and one GeoJSON-layer load, no targets — so that the harness cannot rot unnoticed."""
 
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
+from django.db import connections
 
 from tests.layers.conftest import make_world
 
@@ -15,7 +17,17 @@ def test_browser_benchmark_quick_rows(tmp_path):
     from maps.bench import ANCHOR_NAME, browser_benchmark
 
     world = make_world()
-    rows = browser_benchmark(SimpleNamespace(quick=True, repeat=1, scale=1.0, out=str(tmp_path)))
+
+    def run():
+        try:
+            return browser_benchmark(SimpleNamespace(quick=True, repeat=1, scale=1.0, out=str(tmp_path)))
+        finally:
+            connections.close_all()
+
+    # In a thread of its own: the suite's shared browser fixture may already run Playwright's loop in this one,
+    # and Playwright's sync API refuses to start inside a running loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rows = pool.submit(run).result()
     assert [r["unit"] for r in rows] == ["bytes", "ms"]
     for r in rows:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"}
