@@ -642,11 +642,7 @@ def measure_map(pw, server: Server, cookie, view: dict, screenshot: Path | None)
         load.timings = {k: None if v is None else round(v, 1) for k, v in timings.items()}
         with contextlib.suppress(PlaywrightError):
             page.wait_for_function("() => window.__mapIdle()", timeout=IDLE_TIMEOUT_S * 1000)
-        net.wait_idle(page)
-        load.bytes, load.bytes_by_kind, load.requests = net.bytes, dict(net.by_kind), net.requests
-        load.compressed = net.compressed()
-        _browser_figures(load, _chromium_pids(), cdp)
-        load.screenshot = _screenshot(page, screenshot)
+        _finish(load, page, net, cdp, screenshot)
     return load
 
 
@@ -696,11 +692,7 @@ def measure_anchor(pw, static: StaticServer, page_name: str, screenshot: Path | 
                         "parsed_ms": round(state["parsed"], 1), "added_ms": round(state["added"], 1),
                         "rendered_ms": load.ms}
         load.drawn = {"features": state["features"]}
-        net.wait_idle(page)
-        load.bytes, load.bytes_by_kind, load.requests = net.bytes, dict(net.by_kind), net.requests
-        load.compressed = net.compressed()
-        _browser_figures(load, _chromium_pids(), cdp)
-        load.screenshot = _screenshot(page, screenshot)
+        _finish(load, page, net, cdp, screenshot)
     return load
 
 
@@ -889,3 +881,12 @@ if __name__ == "__main__":
         _serialize_main(*sys.argv[2:])
     else:
         sys.exit("usage: python -m maps.bench serialize PATH LOOKUPS_JSON USER_ID")
+
+
+def _finish(load, page, net, cdp, screenshot) -> None:
+    """Once the page is quiet: bytes on the wire, browser memory and the screenshot (map and anchor alike)."""
+    net.wait_idle(page)
+    load.bytes, load.bytes_by_kind, load.requests = net.bytes, dict(net.by_kind), net.requests
+    load.compressed = net.compressed()
+    _browser_figures(load, _chromium_pids(), cdp)
+    load.screenshot = _screenshot(page, screenshot)
