@@ -70,6 +70,19 @@ class Scope:
 PUBLIC_SCOPE = Scope(role=Role.PUBLIC)
 
 
+# The four values a scope needs, as lookups from the user (reverse one-to-one to Membership): the area's boundary
+# (thousands of vertices) is never loaded per request.
+SCOPE_LOOKUPS = {"scope_role": "membership__role", "scope_area_id": "membership__area_id",
+                 "scope_area_level": "membership__area__level",
+                 "scope_asset_types": "membership__department__asset_types"}
+
+
+def scope_from_values(role: str | None, area_id: int | None, area_level: str | None, asset_types) -> Scope:
+    if role is None:
+        return PUBLIC_SCOPE
+    return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()))
+
+
 def scope_for(user) -> Scope:
     """The scope of a user; anonymous users and users without a membership are the public."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -81,13 +94,8 @@ def scope_for(user) -> Scope:
         return cached
     from geo_assets.models import Membership
 
-    # Only the four values the scope needs: the area's boundary (thousands of vertices) is not loaded per request.
-    membership = (Membership.objects.filter(user=user)
-                  .values_list("role", "area_id", "area__level", "department__asset_types").first())
-    if membership is None:
-        scope = PUBLIC_SCOPE
-    else:
-        role, area_id, area_level, asset_types = membership
-        scope = Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()))
+    membership = Membership.objects.filter(user=user).values_list(*(v.removeprefix("membership__")
+                                                                     for v in SCOPE_LOOKUPS.values())).first()
+    scope = scope_from_values(*(membership or (None, None, None, None)))
     user._asset_scope = scope
     return scope

@@ -103,6 +103,9 @@ DATABASE_REPLICA_ROUTES = ["layers", "reports", "verification:api-nearby"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = ["geo_assets.auth.ScopedModelBackend"]
+SESSION_ENGINE = "geo_assets.auth"  # database sessions, read by a statement compiled once
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -187,7 +187,7 @@ class Server:
         with override_settings(SECRET_KEY=self.secret_key):
             session = import_module(settings.SESSION_ENGINE).SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
         return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", session.session_key

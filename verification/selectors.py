@@ -96,15 +96,39 @@ FROM (SELECT ST_GeomFromEWKB(%s) AS p) here, c JOIN geo_assets_asset a ON a.id =
 ORDER BY metres, a.id LIMIT %s"""
 
 
+_HERE = Point(0, 0, srid=SRID)  # the position compiled into a cached statement, replaced at each request
+_CANDIDATES: dict[tuple, tuple[str, tuple, int] | None] = {}
+
+
+def _candidates(user, limit: int) -> tuple[str, tuple, int] | None:
+    """(SQL, params, index of the position's parameter) of the KNN candidates: compiled once per scope and limit
+    (~0.5 ms of the ORM per request otherwise), since only the position changes from one request to the next."""
+    scope = scope_for(user)
+    key = (scope, user.pk if scope.role == Role.INSPECTOR else None, limit)  # an inspector's assets are their own
+    if key not in _CANDIDATES:
+        if len(_CANDIDATES) >= 1000:
+            _CANDIDATES.clear()
+        qs = assets_verifiable_by(user).order_by(GeometryDistance("location", _HERE)).values("id")[: limit * 5]
+        try:
+            sql, params = qs.query.sql_with_params()
+        except EmptyResultSet:
+            _CANDIDATES[key] = None
+        else:
+            at = [i for i, p in enumerate(params) if getattr(p, "ewkb", None) == bytes(_HERE.ewkb)]
+            assert len(at) == 1, "the position must be the candidates' only geometry parameter"
+            _CANDIDATES[key] = (sql, tuple(params), at[0])
+    return _CANDIDATES[key]
+
+
 def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[str, tuple] | None:
     """The SQL of assets_nearby and its parameters (None: the user may verify nothing). verification/bench.py runs
     the same statement directly as the API benchmark's anchor."""
     here = Point(lon, lat, srid=SRID)
-    candidates = assets_verifiable_by(user).order_by(GeometryDistance("location", here)).values("id")[: limit * 5]
-    try:
-        sql, params = candidates.query.sql_with_params()
-    except EmptyResultSet:
+    candidates = _candidates(user, limit)
+    if candidates is None:
         return None
+    sql, params, at = candidates
+    params = (*params[:at], type(params[at])(here), *params[at + 1:])
     return NEARBY_SQL.format(candidates=sql), (*params, bytes(here.ewkb), limit)
 
 

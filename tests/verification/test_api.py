@@ -12,7 +12,7 @@ from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user, road_in
 from tests.verification.factories import photo
-from verification import services
+from verification import selectors, services
 from verification.models import Verification
 from verification.taxonomy import Flag, Review
 
@@ -251,3 +251,22 @@ def test_nearby_is_ordered_by_distance_on_the_ground(site):
     assert rows["results"][0]["bearing_deg"] == pytest.approx(90, abs=1)
     assert rows["results"][1]["bearing_deg"] == pytest.approx(0, abs=1)
     assert assets["other"].name not in names  # outside the clerk's village
+
+
+def test_nearby_follows_each_caller_and_position_through_the_cached_statement(site):
+    """The KNN statement is compiled once per scope: every role still gets its own assets, each position its own
+    order, and an inspector only what their own open campaign assigns."""
+    areas, users, assets = site
+    everything = {a.code for a in assets.values()}
+    for role, user in users.items():
+        for asset in assets.values():  # standing on each asset in turn: it comes first whenever the role may verify it
+            here = asset.location
+            rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y, "limit": 5}).json()["results"]
+            codes = [r["code"] for r in rows]
+            allowed = set(Asset.objects.filter(code__in=everything).filter(
+                pk__in=selectors.assets_verifiable_by(user).values("pk")).values_list("code", flat=True))
+            assert set(codes) == allowed, (role, asset.name)
+            if asset.code in allowed:
+                assert codes[0] == asset.code, (role, asset.name)
+    assert not [r for r in client_for(users["inspector"]).get(URL + "nearby/", {"lon": 111.5, "lat": 33.8}).json()[
+        "results"]]
