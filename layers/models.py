@@ -6,7 +6,8 @@ triggers and the rebuild function are SQL (migration 0001); layers/clusters.py r
 layers/README.md, "Precomputed clusters".
 """
 
-from django.db import models
+from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
 
 from geo_assets.models import AdminArea
 
@@ -44,3 +45,32 @@ class AssetCluster(models.Model):
 
     def __str__(self):
         return f"{self.level}/{self.grain}/{self.cell}: {self.n}"
+
+
+class AreaOutline(models.Model):
+    """An area's boundary simplified for the boundary tiles of one low zoom (issue 11; layers/outlines.sql in
+    migration 0002): DETAIL_MIN_ZOOM − 1 and below, where a village's ~2,000 vertices fall within a few pixels.
+
+    The coverage of each level is simplified edge by edge — every stretch of boundary two areas share is simplified
+    once, so neighbours keep one common edge — to OUTLINE_TOLERANCE_PX of a pixel of the zoom. Database triggers on
+    geo_assets_adminarea rebuild the rows of a changed area and of its neighbours in the same statement."""
+
+    area = models.ForeignKey(AdminArea, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    zoom = models.PositiveSmallIntegerField(help_text="the tile zoom the outline is simplified for")
+    geom_web = models.MultiPolygonField(srid=3857, spatial_index=False)
+    label = models.PointField(srid=3857, spatial_index=False, help_text="ST_PointOnSurface of the full boundary")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["area", "zoom"], name="areaoutline_area_zoom"),
+            models.CheckConstraint(condition=models.Q(geom_web__isvalid=True), name="areaoutline_geom_web_valid"),
+            models.CheckConstraint(condition=models.Q(label__isvalid=True), name="areaoutline_label_valid"),
+        ]
+        indexes = [
+            GistIndex(fields=["geom_web"], name="areaoutline_geom_web_gist"),
+            GistIndex(fields=["label"], name="areaoutline_label_gist"),
+        ]
+
+    def __str__(self):
+        return f"{self.area_id}@z{self.zoom}"

@@ -20,6 +20,15 @@ DETAIL_MIN_ZOOM = 12
 MAX_DETAIL_FEATURES = 4000
 # Any tile bigger than this is rebuilt aggregated (guarantees the size bound at any density).
 MAX_TILE_BYTES = 500 * 1024
+# Boundary tiles below DETAIL_MIN_ZOOM carry outlines simplified for their zoom (layers.models.AreaOutline, kept by
+# the triggers of migration layers/0002, which freezes the same values): from OUTLINE_MIN_ZOOM (tiles below read
+# it) to OUTLINE_MAX_ZOOM, to OUTLINE_TOLERANCE_PX of a pixel. From DETAIL_MIN_ZOOM on, the full boundary.
+OUTLINE_MIN_ZOOM = 6
+OUTLINE_MAX_ZOOM = DETAIL_MIN_ZOOM - 1
+OUTLINE_TOLERANCE_PX = 0.5
+# Area names are drawn from this zoom on (map.js reads it from the layer's style); below it the boundary tiles
+# leave out the `<layer>_labels` points (at z8 they were half of a village tile's bytes, never drawn).
+LABEL_MIN_ZOOM: dict[str, int] = {AreaLevel.TOWNSHIP: 0, AreaLevel.VILLAGE: 11}
 # Cluster cells per tile side at low zoom: 8 × 8 cells of 32 px on a 256 px tile (at most 64 features per tile).
 CLUSTER_CELLS = 8
 
@@ -90,13 +99,15 @@ def _asset_legend() -> list[dict]:
 LAYERS: dict[str, Layer] = {
     "townships": Layer(
         name="townships", label=_("Township boundaries"), kind="areas", level=AreaLevel.TOWNSHIP,
-        style={"stroke": "#7a0019", "width": 2.2, "fill": "#7a0019", "fillOpacity": 0.03, "label": "#7a0019"},
+        style={"stroke": "#7a0019", "width": 2.2, "fill": "#7a0019", "fillOpacity": 0.03, "label": "#7a0019",
+               "labelMinZoom": LABEL_MIN_ZOOM[AreaLevel.TOWNSHIP]},
         legend=[{"label": str(_("Township boundary")), "colour": "#7a0019", "shape": "line"}],
     ),
     "villages": Layer(
         name="villages", label=_("Village boundaries"), kind="areas", level=AreaLevel.VILLAGE,
         filters=AREA_FILTERS,
-        style={"stroke": "#555555", "width": 0.8, "fill": "#fafaf5", "fillOpacity": 0.25, "label": "#333333"},
+        style={"stroke": "#555555", "width": 0.8, "fill": "#fafaf5", "fillOpacity": 0.25, "label": "#333333",
+               "labelMinZoom": LABEL_MIN_ZOOM[AreaLevel.VILLAGE]},
         legend=[{"label": str(_("Village boundary")), "colour": "#555555", "shape": "line"}],
     ),
     "assets": Layer(

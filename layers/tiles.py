@@ -21,7 +21,15 @@ from geo_assets.filters import AssetFilters
 from geo_assets.models import AdminArea, Asset
 from layers import clusters
 from layers.filters import asset_filters_apply
-from layers.registry import DETAIL_MIN_ZOOM, MAX_DETAIL_FEATURES, MAX_TILE_BYTES
+from layers.models import AreaOutline
+from layers.registry import (
+    DETAIL_MIN_ZOOM,
+    LABEL_MIN_ZOOM,
+    MAX_DETAIL_FEATURES,
+    MAX_TILE_BYTES,
+    OUTLINE_MAX_ZOOM,
+    OUTLINE_MIN_ZOOM,
+)
 
 EXTENT = 4096
 BUFFER = 64
@@ -159,31 +167,51 @@ def asset_tile_query(tile: TileId, *, user, filters: AssetFilters) -> TileQuery:
 
 
 def area_tile_query(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> TileQuery:
-    """Boundaries of one level plus a label-point layer `<level>_labels` (one point per area).
+    """Boundaries of one level plus, from the level's LABEL_MIN_ZOOM on (where the map draws names), a label-point
+    layer `<level>_labels` (one point per area).
 
     Label points are kept up to a quarter tile (64 px, more than half the widest name) outside the tile, so a tile
-    also knows the labels that reach into it from its neighbours and the client never cuts a name at a tile edge."""
+    also knows the labels that reach into it from its neighbours and the client never cuts a name at a tile edge.
+
+    Up to OUTLINE_MAX_ZOOM the boundaries are the precomputed outlines of the tile's zoom (layers.models.AreaOutline:
+    the level's coverage simplified edge by edge to half a pixel, so neighbours still share their edges) and the
+    label points the outline's stored ST_PointOnSurface of the full boundary; an area without an outline row gets its
+    full boundary. From DETAIL_MIN_ZOOM on, the full boundary: the statement is the one before outlines existed."""
+    labels = tile.z >= LABEL_MIN_ZOOM.get(level, 0)
     label_buffer = EXTENT // 4
     layer = "townships" if level == "township" else "villages"
-    qs = AdminArea.objects.filter(level=level, geom_web__bboverlaps=tile.envelope(label_buffer / EXTENT))
+    margin = (label_buffer if labels else BUFFER) / EXTENT
+    qs = AdminArea.objects.filter(level=level, geom_web__bboverlaps=tile.envelope(margin))
     if parent_codes:
         qs = qs.filter(parent__code__in=parent_codes)
-    base, params = _compiled(qs, "code", "name", "parent__code", "geom_web")
+    if tile.z <= OUTLINE_MAX_ZOOM:
+        base, params = _compiled(qs, "id", "code", "name", "parent__code", "geom_web")
+        base = f"""
+            SELECT a.code, a.name, a.parent__code, coalesce(o.geom_web, a.geom_web) AS geom_web,
+                   coalesce(o.label, ST_PointOnSurface(a.geom_web)) AS label
+            FROM ({base}) a LEFT JOIN {AreaOutline._meta.db_table} o
+              ON o.area_id = a.id AND o.zoom = %s"""  # noqa: S608 - Django-compiled SQL and a constant
+        params = (*params, max(tile.z, OUTLINE_MIN_ZOOM))
+        label = "b.label"
+    else:
+        base, params = _compiled(qs, "code", "name", "parent__code", "geom_web")
+        label = "ST_PointOnSurface(b.geom_web)"
+    label_sql = f"""
+          ||
+          coalesce((SELECT ST_AsMVT(l, '{layer}_labels', {EXTENT}, 'geom') FROM (
+              SELECT b.code, b.name,
+                     ST_AsMVTGeom({label}, ST_TileEnvelope(%s, %s, %s), {EXTENT},
+                                  {label_buffer}, true)
+                     AS geom
+              FROM b) l WHERE l.geom IS NOT NULL), ''::bytea)"""  # noqa: S608 - constants
     sql = f"""
         WITH b AS ({base})
         SELECT
           coalesce((SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom') FROM (
               SELECT b.code, b.name, b.parent__code AS parent,
                      ST_AsMVTGeom(b.geom_web, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
-              FROM b) t WHERE t.geom IS NOT NULL), ''::bytea)
-          ||
-          coalesce((SELECT ST_AsMVT(l, '{layer}_labels', {EXTENT}, 'geom') FROM (
-              SELECT b.code, b.name,
-                     ST_AsMVTGeom(ST_PointOnSurface(b.geom_web), ST_TileEnvelope(%s, %s, %s), {EXTENT},
-                                  {label_buffer}, true)
-                     AS geom
-              FROM b) l WHERE l.geom IS NOT NULL), ''::bytea) AS tile"""  # noqa: S608 - Django-compiled SQL
-    params = (*params, tile.z, tile.x, tile.y, tile.z, tile.x, tile.y)
+              FROM b) t WHERE t.geom IS NOT NULL), ''::bytea){label_sql if labels else ""} AS tile"""  # noqa: S608
+    params = (*params, tile.z, tile.x, tile.y, *((tile.z, tile.x, tile.y) if labels else ()))
     return TileQuery(_versioned(sql, "areas", mode_sql="'areas'"), params, AdminArea, "areas")
 
 

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_browser_benchmark_quick_rows(tmp_path):
-    from maps.bench import ANCHOR_NAME, browser_benchmark
+    from maps.bench import ANCHOR_NAME, DEFAULT_ANCHOR_NAME, browser_benchmark
 
     world = make_world()
 
@@ -28,8 +28,13 @@ def test_browser_benchmark_quick_rows(tmp_path):
     # and Playwright's sync API refuses to start inside a running loop.
     with ThreadPoolExecutor(max_workers=1) as pool:
         rows = pool.submit(run).result()
-    assert [r["unit"] for r in rows] == ["bytes", "ms"]
-    for r in rows:
+    assert [r["unit"] for r in rows] == ["bytes", "ms", "ms"]
+    default = rows[2]  # the first render against django-leaflet's default layer, beside the canvas row
+    assert default["name"].endswith("first render vs django-leaflet default markers")
+    assert default["anchor_name"] == DEFAULT_ANCHOR_NAME and default["anchor_status"] == "ok"
+    assert default["value"] == rows[1]["value"] and default["anchor"] == default["anchor_default_ms"] > 0
+    assert default["target"] is None and default["pass"] is None
+    for r in rows[:2]:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"}
         assert r["anchor_name"] == ANCHOR_NAME
         assert r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from geo_assets.taxonomy import Role
+from geo_assets.taxonomy import AreaLevel, Role
+from layers.registry import LABEL_MIN_ZOOM
 from layers.tiles import EXTENT, TileId, tile_areas
 from tests.factories import make_user
 
@@ -53,7 +54,7 @@ def label_point(code: str) -> tuple[float, float]:
 def test_a_tile_carries_the_names_reaching_into_it_from_a_neighbour(areas):
     x, y = label_point(areas.west_north.code)
     world = 20037508.342789244
-    for z in range(10, 20):
+    for z in range(LABEL_MIN_ZOOM[AreaLevel.VILLAGE], 20):  # the tiles carry village names from there on
         size = 2 * world / 2**z
         tx, ty = math.floor((x + world) / size), math.floor((world - y) / size)
         px = (x + world) / size % 1 * 256  # the label point's pixel inside its tile

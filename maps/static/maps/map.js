@@ -185,7 +185,7 @@
     var labels = P.leafletLayer({
       url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "labels", attribution: "", paintRules: [],
       labelRules: [{
-        dataLayer: name + "_labels", minzoom: name === "townships" ? 0 : 11,
+        dataLayer: name + "_labels", minzoom: s.labelMinZoom || 0,  // the tiles carry no names below it
         symbolizer: new P.CenteredTextSymbolizer({
           labelProps: ["name"], fill: s.label, stroke: "#ffffff", width: 3,
           font: name === "townships" ? "600 14px sans-serif" : "12px sans-serif",
