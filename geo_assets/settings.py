@@ -78,6 +78,19 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=local_database_url() if DEBUG else None)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
+
+def with_prepared_statements(database: dict) -> dict:
+    """Django's cursors bind parameters client-side and never prepare; geo_assets.auth has PostgreSQL prepare its
+    two per-request statements (session, user), which psycopg does only when a threshold is set. Off with
+    DB_PREPARED_STATEMENTS=false behind a pooler in transaction mode that cannot keep them (pgbouncer < 1.21)."""
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        database["OPTIONS"] = {"prepare_threshold": 1_000_000, **database.get("OPTIONS", {})}
+    return database
+
+
+with_prepared_statements(DATABASES["default"])
+
 # Parallel test runs (e.g. two checkouts sharing one cluster) need distinct test databases.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_assets")}
 

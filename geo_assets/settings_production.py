@@ -16,6 +16,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-") or len(set(SECRET_KEY))
 DATABASES = {"default": env.db_url("DATABASE_URL")}  # required
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+with_prepared_statements(DATABASES["default"])  # noqa: F405
 DATABASES.update(replica_databases(DATABASES["default"]))  # noqa: F405 - DATABASE_REPLICA_URLS
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 

@@ -97,12 +97,13 @@ ORDER BY metres, a.id LIMIT %s"""
 
 
 _HERE = Point(0, 0, srid=SRID)  # the position compiled into a cached statement, replaced at each request
-_CANDIDATES: dict[tuple, tuple[str, tuple, int] | None] = {}
+_CANDIDATES: dict[tuple, tuple[str, tuple, tuple[int, ...]] | None] = {}
 
 
-def _candidates(user, limit: int) -> tuple[str, tuple, int] | None:
-    """(SQL, params, index of the position's parameter) of the KNN candidates: compiled once per scope and limit
-    (~0.5 ms of the ORM per request otherwise), since only the position changes from one request to the next."""
+def _candidates(user, limit: int) -> tuple[str, tuple, tuple[int, ...]] | None:
+    """(SQL, params, indexes of the position's parameters) of the KNN candidates: compiled once per scope and limit
+    (~0.5 ms of the ORM per request otherwise), since only the position changes from one request to the next. (The
+    position is a parameter twice when DISTINCT puts the distance in the select list too: an inspector's.)"""
     scope = scope_for(user)
     key = (scope, user.pk if scope.role == Role.INSPECTOR else None, limit)  # an inspector's assets are their own
     if key not in _CANDIDATES:
@@ -114,9 +115,9 @@ def _candidates(user, limit: int) -> tuple[str, tuple, int] | None:
         except EmptyResultSet:
             _CANDIDATES[key] = None
         else:
-            at = [i for i, p in enumerate(params) if getattr(p, "ewkb", None) == bytes(_HERE.ewkb)]
-            assert len(at) == 1, "the position must be the candidates' only geometry parameter"
-            _CANDIDATES[key] = (sql, tuple(params), at[0])
+            at = tuple(i for i, p in enumerate(params) if getattr(p, "ewkb", None) == bytes(_HERE.ewkb))
+            assert at, "the position must be a parameter of the candidates"
+            _CANDIDATES[key] = (sql, tuple(params), at)
     return _CANDIDATES[key]
 
 
@@ -128,7 +129,7 @@ def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[
     if candidates is None:
         return None
     sql, params, at = candidates
-    params = (*params[:at], type(params[at])(here), *params[at + 1:])
+    params = tuple(type(p)(here) if i in at else p for i, p in enumerate(params))
     return NEARBY_SQL.format(candidates=sql), (*params, bytes(here.ewkb), limit)
 
 

@@ -63,3 +63,14 @@ def test_logged_in_request_reads_no_membership_and_sees_role_changes_at_once(cli
     services.user_grant_role(actor=admin_user, username=clerk.username, role=Role.TOWNSHIP, area_code=areas.east.code)
     after = client.get("/api/v1/assets/?format=json").content.decode()
     assert east.code in after and north.code not in after
+
+
+def test_user_and_session_statements_are_prepared_once_per_connection(client, users):
+    client.force_login(users[5])
+    for _ in range(3):
+        assert client.get("/api/v1/assets/?format=json").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert sum('FROM "auth_user"' in s for s in prepared) == 1, prepared
+    assert sum('FROM "django_session"' in s for s in prepared) == 1, prepared

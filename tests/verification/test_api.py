@@ -255,18 +255,27 @@ def test_nearby_is_ordered_by_distance_on_the_ground(site):
 
 def test_nearby_follows_each_caller_and_position_through_the_cached_statement(site):
     """The KNN statement is compiled once per scope: every role still gets its own assets, each position its own
-    order, and an inspector only what their own open campaign assigns."""
+    order, and an inspector only what their own open campaign assigns (none, then the campaign's)."""
     areas, users, assets = site
     everything = {a.code for a in assets.values()}
-    for role, user in users.items():
-        for asset in assets.values():  # standing on each asset in turn: it comes first whenever the role may verify it
-            here = asset.location
-            rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y, "limit": 5}).json()["results"]
-            codes = [r["code"] for r in rows]
+
+    def check_everyone() -> dict[str, set]:
+        seen = {}
+        for role, user in users.items():
             allowed = set(Asset.objects.filter(code__in=everything).filter(
                 pk__in=selectors.assets_verifiable_by(user).values("pk")).values_list("code", flat=True))
-            assert set(codes) == allowed, (role, asset.name)
-            if asset.code in allowed:
-                assert codes[0] == asset.code, (role, asset.name)
-    assert not [r for r in client_for(users["inspector"]).get(URL + "nearby/", {"lon": 111.5, "lat": 33.8}).json()[
-        "results"]]
+            for asset in assets.values():  # standing on each asset in turn: it comes first when the role may verify it
+                here = asset.location
+                rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y, "limit": 5}).json()
+                codes = [r["code"] for r in rows["results"]]
+                assert set(codes) == allowed, (role, asset.name)
+                if asset.code in allowed:
+                    assert codes[0] == asset.code, (role, asset.name)
+            seen[role] = allowed
+        return seen
+
+    assert check_everyone()["inspector"] == set()
+    campaign = services.campaign_create(actor=users["county_admin"], name="抽查", kind="spot_check", year=2026,
+                                        area=areas.west, sample_share=100, seed=1)
+    services.campaign_assign(actor=users["county_admin"], campaign=campaign, assignee=users["inspector"])
+    assert check_everyone()["inspector"] == {assets["clinic"].code, assets["road"].code}
