@@ -267,8 +267,9 @@ covering AS (
     SELECT v.id AS village_id, n.id, n.stage, n.starts_on, n.ends_on,
            (SELECT count(*) FROM geo_assets_objection o WHERE o.notice_id = n.id) AS objections,
            (SELECT count(*) FROM geo_assets_objection o WHERE o.notice_id = n.id AND o.answered_at IS NULL) AS unanswered
-    FROM v JOIN geo_assets_publicitynotice n ON n.area_id = v.id OR n.area_id = v.parent_id
-         OR n.area_id IN (SELECT id FROM geo_assets_adminarea WHERE level = 'county')),
+    FROM v LEFT JOIN geo_assets_adminarea township ON township.id = v.parent_id
+         JOIN geo_assets_publicitynotice n
+           ON n.area_id = v.id OR n.area_id = township.id OR n.area_id = township.parent_id),
 publicity AS (
     SELECT village_id, json_agg(json_build_array(stage, 1, n, latest_id,
                                 CASE WHEN latest_starts > %(today)s THEN '待公示'

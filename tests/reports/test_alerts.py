@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from geo_assets import lifecycle, services
 from geo_assets.models import SRID, AdminArea, Asset, Disposal
-from geo_assets.taxonomy import AssetType, OwnerKind, PublicityScope, PublicityStage, Role
+from geo_assets.taxonomy import AreaLevel, AssetType, OwnerKind, PublicityScope, PublicityStage, Role
+from reports import figures
 from reports.alerts import alerts_compute
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
+from tests.factories import box, centre, make_admin, make_areas, make_asset, make_user
 from verification import services as verification
 
 TODAY = timezone.localdate()
@@ -58,6 +59,80 @@ def test_duplicates_nearby_and_by_name(county):
     make_asset(actor=admin, area=areas.west_south, name="卫生室乙", asset_type=AssetType.SANITATION,
                geometry=point_in(areas.west_south, dy=0.02))
     assert "duplicate_name" in rules_of(far)
+
+
+def name_alerts(assets) -> dict[str, str]:
+    """The duplicate_name alerts of these assets: asset code → evidence."""
+    codes = dict(Asset.objects.values_list("id", "code"))
+    return {codes[a.asset_id]: a.evidence for a in alerts_compute(assets=assets, rules=["duplicate_name"])}
+
+
+def test_duplicate_name_is_one_alert_per_asset(county):
+    areas, admin = county
+    same = [make_asset(actor=admin, area=areas.west_south, name="吴海军到户养殖", asset_type=AssetType.LIVESTOCK,
+                       geometry=point_in(areas.west_south, dx=0.001 * i)) for i in range(3)]
+    make_asset(actor=admin, area=areas.west_south, name="吴海军到户种植", asset_type=AssetType.LIVESTOCK,
+               geometry=point_in(areas.west_south, dy=0.002))
+    # the same name in another village does not count, nor does a disposed asset of the village
+    make_asset(actor=admin, area=areas.west_north, name="吴海军到户养殖", asset_type=AssetType.LIVESTOCK,
+               geometry=point_in(areas.west_north))
+    gone = make_asset(actor=admin, area=areas.west_south, name="吴海军到户养殖", asset_type=AssetType.LIVESTOCK,
+                      geometry=point_in(areas.west_south, dy=0.004))
+    Asset.objects.filter(pk=gone.pk).update(status="disposed")
+    codes = sorted(a.code for a in same)
+    found = name_alerts(Asset.objects.all())
+    assert set(found) == set(codes)  # exactly 3 alerts: one per asset, not one per pair
+    for code in codes:
+        others = "、".join(c for c in codes if c != code)
+        assert found[code] == f"与本村另 2 项同名资产重复（名称：吴海军到户养殖；如 {others}）"
+    # a viewer who sees one of them still learns how many share its name
+    assert list(name_alerts(Asset.objects.filter(pk=same[0].pk)).values()) == [found[same[0].code]]
+
+
+def test_duplicate_name_lists_at_most_three_others(county):
+    areas, admin = county
+    same = [make_asset(actor=admin, area=areas.east_south, name="村组道路", asset_type=AssetType.ROAD)
+            for _ in range(5)]
+    codes = sorted(a.code for a in same)
+    found = name_alerts(Asset.objects.all())
+    assert len(found) == 5
+    assert found[codes[0]] == f"与本村另 4 项同名资产重复（名称：村组道路；如 {'、'.join(codes[1:4])} 等）"
+    assert found[codes[4]] == f"与本村另 4 项同名资产重复（名称：村组道路；如 {'、'.join(codes[:3])} 等）"
+
+
+def second_county():
+    """Another county beside the factory's (east of it), with one township and one village."""
+    x0, x1 = 111.70, 111.80
+    county = AdminArea.objects.create(code="410325000000", name="嵩县", level=AreaLevel.COUNTY,
+                                      geom=box(x0, 33.80, x1, 34.00))
+    township = AdminArea.objects.create(code="410325101000", name="城关镇", level=AreaLevel.TOWNSHIP,
+                                        geom=box(x0, 33.80, x1, 34.00), parent=county)
+    village = AdminArea.objects.create(code="410325101001", name="城关村", level=AreaLevel.VILLAGE,
+                                       geom=box(x0, 33.80, x1, 34.00), parent=township)
+    return county, village
+
+
+def test_a_county_notice_covers_only_that_countys_villages(county):
+    areas, admin = county
+    other, other_village = second_county()
+    for stage in (PublicityStage.INVENTORY, PublicityStage.OWNERSHIP):
+        notice = lifecycle.notice_post(actor=admin, stage=stage, scope=PublicityScope.COUNTY_WEBSITE,
+                                       area=areas.county, starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
+    assert area_rules(areas.east_north) == set()
+    assert area_rules(other_village) == {"publicity_missing"}
+    covered = figures.notices_by_village(AdminArea.objects.villages())
+    assert set(covered) == {areas.west_south.pk, areas.west_north.pk, areas.east_south.pk, areas.east_north.pk,
+                            other_village.pk}
+    assert covered[areas.east_north.pk][PublicityStage.OWNERSHIP] == [notice]
+    assert not covered[other_village.pk]
+    other_notice = lifecycle.notice_post(actor=admin, stage=PublicityStage.INVENTORY,
+                                         scope=PublicityScope.COUNTY_WEBSITE, area=other,
+                                         starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
+    alerts = alerts_compute(assets=Asset.objects.none(), villages=AdminArea.objects.filter(pk=other_village.pk))
+    assert [(a.rule, a.evidence) for a in alerts] == [("publicity_missing", "未公示：确权登记结果")]
+    covered = figures.notices_by_village(AdminArea.objects.villages())
+    assert covered[other_village.pk][PublicityStage.INVENTORY] == [other_notice]
+    assert other_notice not in covered[areas.west_south.pk][PublicityStage.INVENTORY]
 
 
 def test_verification_age_and_findings(county):

@@ -275,3 +275,20 @@ def test_bench_reports_command(county):
     call_command("bench_reports", stdout=out)
     text = out.getvalue()
     assert "村级报告 6 个" in text and "全县报告" in text and "条 SQL" in text
+
+
+@pytest.mark.parametrize("code_point_order", [True, False])
+def test_asset_list_rows_and_order(county, code_point_order):
+    """The village's asset list read straight from the cursor (sorted here when the database sorts text by code
+    point, by the database otherwise) equals the queryset's rows, timestamps included."""
+    village = AdminArea.objects.villages().order_by("code").first()
+    scope = figures.area_scope(county, village)
+    expected = figures.asset_rows(scope.assets, "category", "asset_type", "code")
+    connection._reports_code_point_order = code_point_order
+    try:
+        listed = figures.asset_list(scope)
+    finally:
+        del connection._reports_code_point_order
+    assert listed == expected and len(listed) > 1
+    assert [a.last_verified_at and a.last_verified_at.tzinfo for a in listed] == [
+        a.last_verified_at and a.last_verified_at.tzinfo for a in expected]
