@@ -112,6 +112,11 @@ def test_search_results_are_readable_and_enter_picks(world, open_page):
 def test_phone_filter_panel_controls_and_bottom_sheet(world, open_page):
     page, watch = open_page(VIEW, user=world.inspector, **PHONE)
     wait_drawn(page)
+    # The header's links stay on one line each (the menu scrolls sideways) instead of one character per line.
+    heights = page.eval_on_selector_all(".site-header a, .site-header button",
+                                        "els => els.map(e => e.getBoundingClientRect().height)")
+    assert heights and max(heights) < 2 * page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.site-header a')).lineHeight) || 24"), heights
     toggle = page.locator("#toggle-filters")
     assert toggle.is_visible()
     assert_readable(page, "#toggle-filters")
