@@ -1,5 +1,6 @@
 """Settings for development and tests. Production: geo_assets.settings_production."""
 
+import datetime
 import os
 
 from django.utils.translation import gettext_lazy as _
@@ -186,6 +187,10 @@ SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# Bounds on every date and amount a user gives (geo_assets/validation.py): nothing recorded before this date, no
+# single amount above this many 万元 (10 亿元 by default).
+BOUNDS_EARLIEST_DATE = datetime.date.fromisoformat(env("BOUNDS_EARLIEST_DATE", default="2000-01-01"))
+BOUNDS_AMOUNT_MAX_WAN = env.int("BOUNDS_AMOUNT_MAX_WAN", default=100_000)
 PUBLICITY_MIN_DAYS = env.int("PUBLICITY_MIN_DAYS", default=7)  # 公示期 (days, first and last included)
 # The work plan's deadlines (三、实施步骤), ISO dates, for the dashboard at /dashboard/.
 WORKPLAN_DEADLINES = {

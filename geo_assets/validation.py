@@ -6,12 +6,14 @@ no queries — except `villages_covering`, the one containment test (PostGIS), w
 geometries in one query. Each check raises a ValidationError keyed by the Asset field it is about.
 """
 
+import datetime
 import functools
 import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -34,6 +36,62 @@ HUNDRED = Decimal("100")
 AMOUNT_LIMIT = Decimal(10) ** 10  # FundingLine.amount: 14 digits, 4 of them after the point
 FUNDING_SOURCES = frozenset(FundingSourceKind.values)
 OWNER_NAME_MAX = 200  # OwnerShare.owner_name
+
+
+# ---------------------------------------------------------------- bounds on every date and amount a user gives
+# One set of validators for the services, pages, API and importers (issue 21: income received on 0001-01-01,
+# 9,999,999,999.9999 万元, custodian changes effective 2099, a verification dated 1970). Each raises a
+# ValidationError keyed by the field it is about, naming the range accepted.
+
+
+def earliest_date() -> datetime.date:
+    """No recorded event of an asset's life (income, maintenance, custody, contracts, verification, notices)
+    happened before this date (settings.BOUNDS_EARLIEST_DATE)."""
+    return settings.BOUNDS_EARLIEST_DATE
+
+
+def amount_max() -> Decimal:
+    """The largest amount (万元) a user may give for one record (settings.BOUNDS_AMOUNT_MAX_WAN)."""
+    return Decimal(settings.BOUNDS_AMOUNT_MAX_WAN)
+
+
+def date_check(value: datetime.date | None, *, field: str, future_days: int = 0,
+               today: datetime.date | None = None) -> None:
+    """A date from earliest_date() up to `future_days` after today (county time). Past events pass
+    future_days=0; planned ends (a contract's term, a post's end) pass how far ahead they may reach."""
+    if value is None:
+        return
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    today = today or timezone.localdate()
+    latest = today + datetime.timedelta(days=future_days)
+    if not earliest_date() <= value <= latest:
+        raise ValidationError({field: _("The date %(value)s is outside the accepted range %(first)s to %(last)s.")
+                               % {"value": value.isoformat(), "first": earliest_date().isoformat(),
+                                  "last": latest.isoformat()}})
+
+
+def dates_in_order(earlier: datetime.date | None, later: datetime.date | None, *, field: str, message: str) -> None:
+    """`later` is not before `earlier` (either may be missing); the refusal is keyed by `field`."""
+    if earlier is not None and later is not None and later < earlier:
+        raise ValidationError({field: message})
+
+
+def amount_check(value, *, field: str, allow_zero: bool = True) -> Decimal:
+    """An amount in 万元: a number, not negative (zero only when allowed), at most amount_max(), at most four
+    decimal places (one yuan). Returns it as a Decimal."""
+    try:
+        amount = Decimal(str(value)).normalize() if value is not None and str(value).strip() != "" else None
+    except ArithmeticError:
+        amount = None
+    limit = amount_max()
+    if amount is None or not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero) or amount > limit \
+            or -amount.as_tuple().exponent > 4:
+        raise ValidationError({field: _("The amount %(value)s is not accepted: give 10k yuan from %(low)s to %(high)s "
+                                        "with at most four decimal places.")
+                               % {"value": value, "low": "0" if allow_zero else "0.0001",
+                                  "high": format(limit, "f")}})
+    return Decimal(str(value))
 
 
 def year_max() -> int:
