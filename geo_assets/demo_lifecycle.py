@@ -9,12 +9,11 @@ import random
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from geo_assets import lifecycle
 from geo_assets.lifecycle import PlanLine
-from geo_assets.models import AdminArea, Asset, Department, DistributionPlan, IncomeRecord, OwnershipRegistration
+from geo_assets.models import AdminArea, Asset, Department, DistributionPlan, OwnershipRegistration
 from geo_assets.taxonomy import (
     TYPES_REQUIRING_NAMED_SHARES,
     AssetStatus,
@@ -158,8 +157,8 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
         if index >= len(villages):
             continue
         village, year = villages[index], today.year - back
-        total = IncomeRecord.objects.filter(asset__village=village, year=year).aggregate(s=Sum("amount"))["s"] \
-            or Decimal("5")
+        income = lifecycle.village_income(village, year)
+        total = income or Decimal("5")
         cash = Decimal("0.6") if target == PlanStatus.DRAFTED else Decimal("0.1")  # a draft to be corrected
         shares = [(PlanPurpose.COLLECTIVE, "", (1 - cash) * Decimal("0.45")),
                   (PlanPurpose.PUBLIC_WELFARE, "村内道路和饮水设施维护", (1 - cash) * Decimal("0.2")),
@@ -168,31 +167,41 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
                   (PlanPurpose.CASH, "全体脱贫户", cash)]
         lines = [PlanLine(p, (total * s).quantize(Decimal("0.0001")), r) for p, r, s in shares]
         lines[-1] = PlanLine(PlanPurpose.CASH, total - sum(line.amount for line in lines[:-1]), "全体脱贫户")
-        plan = lifecycle.plan_draft(actor=actor, village=village, year=year, items=lines)
+        # dates in order, relative to today: drafted, the village meeting, the notice (paid: a paper notice entered
+        # afterwards with its photo), the payment after the period has run
+        paid = target == PlanStatus.PAID
+        drafted = today - (70 if paid else 20) * DAY
+        plan = lifecycle.plan_draft(actor=actor, village=village, year=year, items=lines, drafted_on=drafted,
+                                    other_source="" if income else "村集体经济积累（本年度尚无收益到账记录）")
         done["plans"] += 1
         order = [PlanStatus.DECIDED, PlanStatus.REVIEWED, PlanStatus.FILED, PlanStatus.PUBLICISED, PlanStatus.PAID]
         steps = order[:order.index(target) + 1] if target in order else []
-        start = today - (40 if target == PlanStatus.PAID else 3) * DAY
+        start = today - 40 * DAY if paid else today
         for step in steps:
             if step == PlanStatus.DECIDED:
-                lifecycle.plan_decide(actor=actor, plan=plan, meeting_on=start - 20 * DAY, attendance=30 + index * 7,
+                lifecycle.plan_decide(actor=actor, plan=plan, meeting_on=drafted + 10 * DAY, attendance=30 + index * 7,
                                       minutes=_pdf("村民会议记录", f"{village.name}{year}年度扶贫资产收益分配方案",
                                                    "应到 60 人，实到过半数，表决通过。"))
             elif step == PlanStatus.REVIEWED:
                 lifecycle.plan_review(actor=actor, plan=plan)
             elif step == PlanStatus.FILED:
-                lifecycle.plan_file(actor=actor, plan=plan, department=department)
+                own = lifecycle.departments_filing_for(actor, plan)
+                lifecycle.plan_file(actor=actor, plan=plan,
+                                    department=own.filter(pk=getattr(department, "pk", None)).first() or own.first())
             elif step == PlanStatus.PUBLICISED:
-                notice = lifecycle.notice_post(actor=actor, stage=PublicityStage.INCOME_PLAN,
-                                               scope=PublicityScope.VILLAGE_BOARD, area=village, starts_on=start,
-                                               ends_on=start + 6 * DAY, plan=plan)
+                period = {"actor": actor, "stage": PublicityStage.INCOME_PLAN, "scope": PublicityScope.VILLAGE_BOARD,
+                          "area": village, "starts_on": start, "ends_on": start + 6 * DAY, "plan": plan}
+                notice = lifecycle.notice_record_paper(
+                    **period, photo=_photo("公示栏照片", index), reason="公示已在村务公开栏张贴，系统开通后补录。") \
+                    if paid else lifecycle.notice_post(**period)
                 objection = lifecycle.objection_record(actor=actor, notice=notice, raised_by="村民王某",
-                                                       raised_on=start + 2 * DAY, text="公益岗位人选是否经过公开评议？")
+                                                       raised_on=start + (2 if paid else 0) * DAY,
+                                                       text="公益岗位人选是否经过公开评议？")
                 lifecycle.objection_answer(actor=actor, objection=objection, check_result="经核实，人选经村民代表会议评议",
                                            answer="已在村务公开栏补充公布评议结果")
                 done["notices"] += 1
             elif step == PlanStatus.PAID:
-                lifecycle.plan_pay(actor=actor, plan=plan, paid_on=start + 15 * DAY)
+                lifecycle.plan_pay(actor=actor, plan=plan, paid_on=start + 15 * DAY)  # the period ended 34 days ago
 
     # disposal, one at each step, dated today (a request's date is the day it is recorded); a road waits for the
     # demo's transport department
@@ -235,17 +244,23 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
     # ledger notices: an inventory notice re-posted after an answered objection; an ownership notice with an
     # objection still waiting for its answer
     if villages:
-        first = lifecycle.notice_post(actor=actor, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
-                                      area=villages[0], starts_on=today - 60 * DAY, ends_on=today - 54 * DAY)
+        # notices posted on paper before the register's notice board existed: entered afterwards, with their photo
+        paper = {"actor": actor, "reason": "纸质公示已在村务公开栏张贴，系统开通后补录。"}
+        first = lifecycle.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+                                              area=villages[0], starts_on=today - 60 * DAY, ends_on=today - 54 * DAY,
+                                              photo=_photo("清产核资公示", 11))
         objection = lifecycle.objection_record(actor=actor, notice=first, raised_by="村民李某", contact="13903790002",
                                                raised_on=today - 57 * DAY, text="台账中的灌溉渠长度与实际不符。")
         lifecycle.objection_answer(actor=actor, objection=objection, check_result="现场丈量，原台账长度有误",
                                    answer="已按实测长度更正台账并重新公示")
-        lifecycle.notice_post(actor=actor, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
-                              area=villages[0], starts_on=today - 50 * DAY, ends_on=today - 44 * DAY, reposts=first)
+        lifecycle.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+                                      area=villages[0], starts_on=today - 50 * DAY, ends_on=today - 44 * DAY,
+                                      reposts=first, photo=_photo("清产核资再次公示", 12))
         township = villages[0].parent
-        ownership = lifecycle.notice_post(actor=actor, stage=PublicityStage.OWNERSHIP, scope=PublicityScope.TOWNSHIP,
-                                          area=township, starts_on=today - 2 * DAY, ends_on=today + 5 * DAY)
+        ownership = lifecycle.notice_record_paper(**paper, stage=PublicityStage.OWNERSHIP,
+                                                  scope=PublicityScope.TOWNSHIP, area=township,
+                                                  starts_on=today - 2 * DAY, ends_on=today + 5 * DAY,
+                                                  photo=_photo("确权登记公示", 13))
         lifecycle.objection_record(actor=actor, notice=ownership, raised_by="村民赵某", raised_on=today - 1 * DAY,
                                    text="合作社入股的占股比例是否已经全体股东确认？")
         done["notices"] += 3

@@ -57,28 +57,18 @@ from geo_assets.taxonomy import (
     RegistrationStep,
     Role,
 )
+from geo_assets.validation import amount_check, date_check
 
 Upload = tuple[str, bytes]  # (file name, content)
 CONTRACT_WARNING_DAYS = 90
+CONTRACT_MAX_YEARS = 30  # the furthest a contract's term may reach from today
+POST_MAX_YEARS = 10  # a public-welfare post's planned end
+NOTICE_LEAD_DAYS = 30  # a notice may be announced this far ahead of its first day
+NOTICE_MAX_DAYS = 90  # and run at most this long
+YEAR = 366
 
 
 # ---------------------------------------------------------------- who may act
-
-
-def _refuse(message: str):
-    raise PermissionDenied(message)
-
-
-def _require_asset_editor(actor, asset: Asset) -> None:
-    if not Asset.objects.editable_by(actor).filter(pk=asset.pk).exists():
-        _refuse("您无权办理这项资产的事项（不在您的辖区或行业范围内）。")
-
-
-def _require_department_or_county(actor, asset: Asset, what: str) -> None:
-    scope = scope_for(actor)
-    if scope.is_county_admin or (scope.role == Role.DEPARTMENT and asset.asset_type in scope.asset_types):
-        return
-    _refuse(f"{what}须由资产的县级主管行业部门或县级管理员办理。")
 
 
 def covers_area(actor, area: AdminArea) -> bool:
@@ -94,8 +84,7 @@ def covers_area(actor, area: AdminArea) -> bool:
 
 
 def _require_area(actor, area: AdminArea, what: str) -> None:
-    if not covers_area(actor, area):
-        _refuse(f"{what}须由{area.name}所在的村、乡镇或县级管理员办理。")
+    _enforce(_area_refusal(actor, area, what))
 
 
 def _stamp(obj, actor, reason: str):
@@ -114,6 +103,205 @@ def _missing(errors: dict) -> None:
     errors = {k: v for k, v in errors.items() if v}
     if errors:
         raise ValidationError(errors)
+
+
+def _valid(*, missing: dict | None = None, dates=(), amounts=()) -> None:
+    """Every refusal of a step's values at once (issue 21 item 20), through the register's one set of bounds
+    (geo_assets.validation): `missing` {field: message or ""}, `dates` (field, value, days it may lie ahead of
+    today), `amounts` (field, value, zero allowed)."""
+    errors: dict[str, list] = {}
+    for name, message in (missing or {}).items():
+        if message:
+            errors.setdefault(name, []).append(message)
+    checks = [(date_check, value, {"field": name, "future_days": ahead}) for name, value, ahead in dates]
+    checks += [(amount_check, value, {"field": name, "allow_zero": zero}) for name, value, zero in amounts]
+    for check, value, kwargs in checks:
+        try:
+            check(value, **kwargs)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+# ---------------------------------------------------------------- step rules: who may take a step, and is it its turn
+# Written once: every service below refuses through its `may_<step>`, and the pages show a step's button (or its
+# form) only when the same function returns None. A Refusal says why in Chinese.
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    field: str = "status"
+    who: bool = False  # the actor may never take it (PermissionDenied), rather than "not now" (ValidationError)
+
+    def raise_(self):
+        if self.who:
+            raise PermissionDenied(self.message)
+        raise ValidationError({self.field: self.message})
+
+
+def _enforce(refusal: "Refusal | None") -> None:
+    if refusal is not None:
+        refusal.raise_()
+
+
+def _editor(actor, asset: Asset) -> Refusal | None:
+    if not Asset.objects.editable_by(actor).filter(pk=asset.pk).exists():
+        return Refusal("您无权办理这项资产的事项（不在您的辖区或行业范围内）。", who=True)
+    return None
+
+
+def _department(actor, asset: Asset, what: str) -> Refusal | None:
+    scope = scope_for(actor)
+    if scope.is_county_admin or (scope.role == Role.DEPARTMENT and asset.asset_type in scope.asset_types):
+        return None
+    return Refusal(f"{what}须由资产的县级主管行业部门或县级管理员办理。", who=True)
+
+
+def _area_refusal(actor, area: AdminArea, what: str) -> Refusal | None:
+    return None if covers_area(actor, area) else Refusal(f"{what}须由{area.name}所在的村、乡镇或县级管理员办理。",
+                                                         who=True)
+
+
+def _disposal_of(asset: Asset) -> Disposal | None:
+    return Disposal.objects.filter(asset_id=asset.pk).first()
+
+
+OPEN_DISPOSAL = (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED, DisposalStatus.APPROVED)
+
+
+def _alive(asset: Asset, *, nor_while_disposing: bool = False) -> Refusal | None:
+    """A disposed asset takes no step any more (its records stay); steps that bind the asset for years (contracts,
+    posts, ownership) also wait while a disposal is under way."""
+    status = Asset.objects.filter(pk=asset.pk).values_list("status", flat=True).first() or asset.status
+    disposal = _disposal_of(asset)
+    if status == AssetStatus.DISPOSED or (disposal is not None and disposal.status == DisposalStatus.EXECUTED
+                                          and disposal.method != DisposalMethod.RENEWAL):
+        return Refusal("该资产已处置：不能再办理这一步（资产及其全部记录永久保留）。")
+    if nor_while_disposing and disposal is not None and disposal.status in OPEN_DISPOSAL:
+        return Refusal(f"该资产的处置正在办理（{DisposalStatus(disposal.status).label}）：处置驳回前不能办理这一步。")
+    return None
+
+
+def _first(*rules) -> Refusal | None:
+    """The first refusal of several rules, evaluated in order (later ones may assume the earlier passed)."""
+    for rule in rules:
+        refusal = rule()
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def may_ownership_submit(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True),
+                  lambda: Refusal("该资产已确权登记。", "registration") if asset.registrations.filter(
+                      step=RegistrationStep.CONFIRMED).exists() else None,
+                  lambda: Refusal("已提交确权，等待主管部门确认。", "registration") if asset.registrations.filter(
+                      step=RegistrationStep.SUBMITTED).exists() else None)
+
+
+def may_ownership_decide(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _department(actor, asset, "确权审核"), lambda: _alive(asset),
+                  lambda: None if asset.registrations.filter(step=RegistrationStep.SUBMITTED).exists() else Refusal(
+                      "没有等待确认的确权申请：请先由村、乡镇或主管部门提交。", "registration"))
+
+
+def may_handover(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset))
+
+
+def may_maintenance(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset))
+
+
+def may_custodian_change(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset))
+
+
+def may_welfare_post(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True))
+
+
+def may_contract(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True),
+                  lambda: None if asset.category == Category.OPERATING else Refusal("只有经营性资产签订经营协议。",
+                                                                                   "asset"))
+
+
+def may_income(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _alive(asset))
+
+
+def may_disposal_request(actor, asset: Asset) -> Refusal | None:
+    disposal = _disposal_of(asset)
+    return _first(lambda: _editor(actor, asset),
+                  lambda: Refusal("该资产已处置。") if _alive(asset) is not None else None,
+                  lambda: Refusal("该资产已有进行中的处置申请。") if disposal is not None
+                  and disposal.status != DisposalStatus.REJECTED else None)
+
+
+def _disposal_turn(asset: Asset, *expected: str) -> Refusal | None:
+    disposal = _disposal_of(asset)
+    if disposal is None:
+        return Refusal("该资产没有处置申请：请先申请处置。")
+    if disposal.status not in expected:
+        wanted = "或".join(f"“{DisposalStatus(e).label}”" for e in expected)
+        return Refusal(f"处置当前处于“{DisposalStatus(disposal.status).label}”，这一步须在{wanted}之后办理。")
+    return None
+
+
+def may_disposal_assess(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _department(actor, asset, "资产评估"), lambda: _disposal_turn(asset, DisposalStatus.REQUESTED))
+
+
+def may_disposal_approve(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: None if scope_for(actor).is_county_admin else Refusal(
+        "处置审批须由县级管理员（领导小组办公室）登记。", who=True), lambda: _disposal_turn(asset, DisposalStatus.ASSESSED))
+
+
+def may_disposal_reject(actor, asset: Asset) -> Refusal | None:
+    def turn():
+        disposal = _disposal_of(asset)
+        if disposal is None or disposal.status not in (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED):
+            return Refusal("只有未批准的处置申请可以驳回。")
+        return None
+    return _first(lambda: _department(actor, asset, "驳回处置申请"), turn)
+
+
+def may_disposal_execute(actor, asset: Asset) -> Refusal | None:
+    return _first(lambda: _editor(actor, asset), lambda: _disposal_turn(asset, DisposalStatus.APPROVED))
+
+
+def may_disposal_publicise(actor, asset: Asset) -> Refusal | None:
+    """The result of an executed disposal is publicised once (re-posting goes through the notice's own page)."""
+    def turn():
+        disposal = _disposal_of(asset)
+        if disposal is None or disposal.status != DisposalStatus.EXECUTED:
+            return Refusal("处置执行后才能公示处置结果。")
+        if disposal.notices.exists():
+            return Refusal("处置结果已经公示（再次公示请在公示页办理）。")
+        return None
+    village = asset.village
+    return _first(lambda: _area_refusal(actor, village, "公示") if village else Refusal("资产不属于任何村。"), turn)
+
+
+ASSET_RULES = {  # the service of each asset step → its rule (the pages look a step's rule up here)
+    "ownership_submit": may_ownership_submit, "ownership_decide": may_ownership_decide,
+    "handover_record": may_handover, "maintenance_record": may_maintenance, "custodian_change": may_custodian_change,
+    "welfare_post_record": may_welfare_post, "contract_record": may_contract, "income_record": may_income,
+    "disposal_request": may_disposal_request, "disposal_assess": may_disposal_assess,
+    "disposal_approve": may_disposal_approve, "disposal_reject": may_disposal_reject,
+    "disposal_execute": may_disposal_execute, "disposal_publicise": may_disposal_publicise,
+}
+
+
+def _live_asset(actor, asset: Asset, rule) -> Asset:
+    """The asset's row, locked for the step, after the step's rule let it through."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _enforce(rule(actor, asset))
+    return asset
 
 
 # ---------------------------------------------------------------- attachments
@@ -201,12 +389,7 @@ def _shares_snapshot(asset: Asset) -> list[dict]:
 @transaction.atomic
 def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
     """The area proposes the asset's owner(s) for confirmation."""
-    _require_asset_editor(actor, asset)
-    if asset.registration_status == RegistrationStatus.REGISTERED and asset.registrations.filter(
-            step=RegistrationStep.CONFIRMED).exists():
-        raise ValidationError({"registration": "该资产已确权登记。"})
-    if asset.registrations.filter(step=RegistrationStep.SUBMITTED).exists():
-        raise ValidationError({"registration": "已提交确权，等待主管部门确认。"})
+    asset = _live_asset(actor, asset, may_ownership_submit)
     snapshot = _shares_snapshot(asset)
     if asset.asset_type in TYPES_REQUIRING_NAMED_SHARES:
         total = sum((Decimal(s["share"]) for s in snapshot), Decimal("0"))
@@ -224,8 +407,7 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
     """The responsible department confirms (or returns) the registration; confirmed, the asset is registered.
     The signed handover and custody letter must be on file first."""
     registration = OwnershipRegistration.objects.select_for_update().get(pk=registration.pk)
-    asset = registration.asset
-    _require_department_or_county(actor, asset, "确权审核")
+    asset = _live_asset(actor, registration.asset, may_ownership_decide)
     if registration.step != RegistrationStep.SUBMITTED:
         raise ValidationError({"registration": "这份确权申请已处理过。"})
     if confirm:
@@ -249,9 +431,9 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
 @transaction.atomic
 def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_over_by: str, received_by: str,
                     custodian: str, scan: Upload | None) -> HandoverLetter:
-    _require_asset_editor(actor, asset)
-    _missing({"scan": "请上传已签署的责任书扫描件（PDF 或照片）。" if not scan else "",
-              "signed_on": "签署日期不能晚于今天。" if signed_on > timezone.localdate() else ""})
+    asset = _live_asset(actor, asset, may_handover)
+    _valid(missing={"scan": "请上传已签署的责任书扫描件（PDF 或照片）。" if not scan else ""},
+           dates=[("signed_on", signed_on, 0)])
     letter = _save(HandoverLetter(asset=asset, signed_on=signed_on, handed_over_by=handed_over_by,
                                   received_by=received_by, custodian=custodian, recorded_by=actor),
                    actor, "资产移交和管护责任书", exclude=["recorded_by"])
@@ -262,26 +444,25 @@ def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_ove
 # ---------------------------------------------------------------- custody (管护)
 
 
+@transaction.atomic
 def maintenance_record(*, actor, asset: Asset, done_on: datetime.date, kind: str, cost: Decimal, done_by: str,
                        description: str, photos: Sequence[Upload] = ()) -> MaintenanceEntry:
-    _require_asset_editor(actor, asset)
-    _missing({"done_on": "日期不能晚于今天。" if done_on > timezone.localdate() else "",
-              "kind": "" if kind in MaintenanceKind.values else "请选择管护类型（日常/维修/更新）。"})
-    with transaction.atomic():
-        entry = _save(MaintenanceEntry(asset=asset, done_on=done_on, kind=kind, cost=cost, done_by=done_by,
-                                       description=description, recorded_by=actor), actor, "管护记录",
-                      exclude=["recorded_by"])
-        for photo in photos:
-            attachment_add(actor=actor, record=entry, kind=Attachment.Kind.OTHER, upload=photo)
+    asset = _live_asset(actor, asset, may_maintenance)
+    _valid(missing={"kind": "" if kind in MaintenanceKind.values else "请选择管护类型（日常/维修/更新）。"},
+           dates=[("done_on", done_on, 0)], amounts=[("cost", cost, True)])
+    entry = _save(MaintenanceEntry(asset=asset, done_on=done_on, kind=kind, cost=cost, done_by=done_by,
+                                   description=description, recorded_by=actor), actor, "管护记录",
+                  exclude=["recorded_by"])
+    for photo in photos:
+        attachment_add(actor=actor, record=entry, kind=Attachment.Kind.OTHER, upload=photo)
     return entry
 
 
 @transaction.atomic
 def custodian_change(*, actor, asset: Asset, effective_on: datetime.date, unit: str, person: str = "",
                      phone: str = "") -> CustodianChange:
-    _require_asset_editor(actor, asset)
-    if not unit.strip():
-        raise ValidationError({"unit": "请填写新的管护单位。"})
+    asset = _live_asset(actor, asset, may_custodian_change)
+    _valid(missing={"unit": "" if unit.strip() else "请填写新的管护单位。"}, dates=[("effective_on", effective_on, 0)])
     change = _save(CustodianChange(asset=asset, effective_on=effective_on, previous_unit=asset.custodian_unit,
                                    previous_person=asset.custodian_person, unit=unit.strip(), person=person.strip(),
                                    recorded_by=actor), actor, "管护主体变更", exclude=["recorded_by"])
@@ -290,11 +471,14 @@ def custodian_change(*, actor, asset: Asset, effective_on: datetime.date, unit: 
     return change
 
 
+@transaction.atomic
 def welfare_post_record(*, actor, asset: Asset, holder: str, from_poor_household: bool, starts_on: datetime.date,
                         monthly_pay: Decimal, ends_on: datetime.date | None = None) -> PublicWelfarePost:
-    _require_asset_editor(actor, asset)
-    if ends_on and ends_on < starts_on:
-        raise ValidationError({"ends_on": "结束日期不能早于开始日期。"})
+    """monthly_pay is in yuan; the one amount bound (in 万元) caps it all the same."""
+    asset = _live_asset(actor, asset, may_welfare_post)
+    _valid(missing={"ends_on": "结束日期不能早于开始日期。" if ends_on and starts_on and ends_on < starts_on else ""},
+           dates=[("starts_on", starts_on, YEAR), ("ends_on", ends_on, POST_MAX_YEARS * YEAR)],
+           amounts=[("monthly_pay", monthly_pay, True)])
     return _save(PublicWelfarePost(asset=asset, holder=holder, from_poor_household=from_poor_household,
                                    starts_on=starts_on, ends_on=ends_on, monthly_pay=monthly_pay, recorded_by=actor),
                  actor, "公益岗位", exclude=["recorded_by"])
@@ -308,13 +492,13 @@ def contract_record(*, actor, asset: Asset, operator: str, number: str, starts_o
                     ends_on: datetime.date, yearly_due: Decimal, mechanism: str, risk_clauses: str = "",
                     renews: OperationContract | None = None, scan: Upload | None = None) -> OperationContract:
     """An operating asset's contract with its operator (经营主体), or the renewal of its current one."""
-    _require_asset_editor(actor, asset)
-    _missing({
-        "asset": "" if asset.category == Category.OPERATING else "只有经营性资产签订经营协议。",
-        "ends_on": "" if ends_on > starts_on else "合同结束日期应晚于开始日期。",
+    asset = _live_asset(actor, asset, may_contract)
+    _valid(missing={
+        "ends_on": "" if not (starts_on and ends_on) or ends_on > starts_on else "合同结束日期应晚于开始日期。",
         "mechanism": "" if mechanism.strip() else "请写明带贫减贫机制。",
         "renews": "续签的合同须是本资产的合同。" if renews is not None and renews.asset_id != asset.pk else "",
-    })
+    }, dates=[("starts_on", starts_on, YEAR), ("ends_on", ends_on, CONTRACT_MAX_YEARS * YEAR)],
+        amounts=[("yearly_due", yearly_due, True)])
     contract = _save(OperationContract(asset=asset, operator=operator, number=number, starts_on=starts_on,
                                        ends_on=ends_on, yearly_due=yearly_due, mechanism=mechanism.strip(),
                                        risk_clauses=risk_clauses, renews=renews, recorded_by=actor),
@@ -350,11 +534,13 @@ def contract_warnings(*, assets, today: datetime.date | None = None) -> list[War
     return warnings
 
 
+@transaction.atomic
 def income_record(*, actor, asset: Asset, year: int, amount: Decimal, received_on: datetime.date,
                   note: str = "") -> IncomeRecord:
-    _require_asset_editor(actor, asset)
-    _missing({"year": "收益年度不能晚于今年。" if year > timezone.localdate().year else "",
-              "received_on": "到账日期不能晚于今天。" if received_on > timezone.localdate() else ""})
+    asset = _live_asset(actor, asset, may_income)
+    first, this = settings.BOUNDS_EARLIEST_DATE.year, timezone.localdate().year
+    _valid(missing={"year": "" if first <= year <= this else f"收益年度须在 {first} 年至今年（{this} 年）之间。"},
+           dates=[("received_on", received_on, 0)], amounts=[("amount", amount, False)])
     return _save(IncomeRecord(asset=asset, year=year, amount=amount, received_on=received_on, note=note,
                               recorded_by=actor), actor, "收益到账", exclude=["recorded_by"])
 
@@ -371,27 +557,94 @@ class PlanLine:
 
 
 @transaction.atomic
-def plan_draft(*, actor, village: AdminArea, year: int, items: Sequence[PlanLine]) -> DistributionPlan:
-    """The village drafts how a year's income is shared; the items add up to the plan's total."""
-    _require_area(actor, village, "收益分配方案")
+def plan_draft(*, actor, village: AdminArea, year: int, items: Sequence[PlanLine], other_source: str = "",
+               drafted_on: datetime.date | None = None) -> DistributionPlan:
+    """The village drafts how a year's income is shared; the items add up to the plan's total, which may not exceed
+    the village's recorded income of that year unless `other_source` names where the rest comes from. `drafted_on`
+    (default today) is the day it was drafted, for a plan drafted on paper before it is entered."""
+    _enforce(may_plan_draft(actor, village))
     if village.level != AreaLevel.VILLAGE:
         raise ValidationError({"village": "收益分配方案按村编制。"})
     if DistributionPlan.objects.filter(village=village, year=year).exists():
         raise ValidationError({"year": f"{village.name}已有 {year} 年度的收益分配方案。"})
-    _missing({"items": "" if items else "请列出分配项目。",
-              "purpose": "" if all(i.purpose in PlanPurpose.values for i in items) else "分配用途无效。"})
+    drafted_on = drafted_on or timezone.localdate()
+    _plan_lines_check(year, items, drafted_on)
     total = sum((Decimal(i.amount) for i in items), Decimal("0"))
-    plan = _save(DistributionPlan(village=village, year=year, total=total, created_by=actor), actor, "拟定方案",
-                 exclude=["created_by"])
+    plan = DistributionPlan(village=village, year=year, total=total, created_by=actor, drafted_on=drafted_on,
+                            other_source=other_source.strip())
+    _plan_income_check(plan)
+    _save(plan, actor, "拟定方案", exclude=["created_by"])
     for line in items:
         _save(DistributionItem(plan=plan, purpose=line.purpose, amount=line.amount, recipient=line.recipient,
                                asset=line.asset), actor, "拟定方案", exclude=["plan"])
     return plan
 
 
+def _plan_lines_check(year: int, items: Sequence[PlanLine], drafted_on: datetime.date) -> None:
+    first, this = settings.BOUNDS_EARLIEST_DATE.year, timezone.localdate().year
+    _valid(missing={"items": "" if items else "请列出分配项目。",
+                    "purpose": "" if all(i.purpose in PlanPurpose.values for i in items) else "分配用途无效。",
+                    "year": "" if first <= year <= this else f"收益年度须在 {first} 年至今年（{this} 年）之间。",
+                    "drafted_on": "" if drafted_on >= datetime.date(min(max(year, 1), 9999), 1, 1)
+                    else f"拟定日期不能早于收益年度（{year} 年）开始。"},
+           dates=[("drafted_on", drafted_on, 0)],
+           amounts=[("items", line.amount, False) for line in items])
+
+
+@transaction.atomic
+def plan_redraft(*, actor, plan: DistributionPlan, items: Sequence[PlanLine], other_source: str = "") -> DistributionPlan:
+    """A plan sent back is drafted again: its items are replaced (the earlier ones stay on record, withdrawn), and it
+    goes to the village meeting again."""
+    plan = DistributionPlan.objects.select_for_update().get(pk=plan.pk)
+    _enforce(may_plan_redraft(actor, plan))
+    today = timezone.localdate()
+    _plan_lines_check(plan.year, items, today)
+    plan.total = sum((Decimal(i.amount) for i in items), Decimal("0"))
+    plan.other_source, plan.drafted_on, plan.meeting_on, plan.attendance = other_source.strip(), today, None, None
+    _plan_income_check(plan)
+    for item in DistributionItem.objects.filter(plan=plan):
+        item.withdrawn = True
+        _stamp(item, actor, "重新拟定方案").save()
+    _save(plan, actor, "重新拟定方案", exclude=["created_by"])
+    for line in items:
+        _save(DistributionItem(plan=plan, purpose=line.purpose, amount=line.amount, recipient=line.recipient,
+                               asset=line.asset), actor, "重新拟定方案", exclude=["plan"])
+    return plan
+
+
+def village_income(village: AdminArea, year: int) -> Decimal | None:
+    """The income recorded for the village's assets in a year (None: none recorded)."""
+    return IncomeRecord.objects.filter(asset__in=Asset.objects.in_area(village), year=year).aggregate(
+        s=Sum("amount"))["s"]
+
+
+def plan_income_warnings(plan: DistributionPlan) -> list[Warning]:
+    """The plan against the village's recorded income of its year: above it, red unless another source is named;
+    below it, yellow (income left undistributed)."""
+    income = village_income(plan.village, plan.year) or Decimal("0")
+    total = plan.total or Decimal("0")
+    if total > income and not plan.other_source:
+        return [Warning("red", "above_income", f"方案分配 {total:.4f} 万元，超过本村 {plan.year} 年度记录的收益 "
+                                               f"{income:.4f} 万元：请核对收益到账记录，或写明其他资金来源。")]
+    if total > income:
+        return [Warning("yellow", "other_source", f"方案分配 {total:.4f} 万元，比本村 {plan.year} 年度记录的收益多 "
+                                                  f"{total - income:.4f} 万元，来源：{plan.other_source}。")]
+    if total < income:
+        return [Warning("yellow", "below_income", f"方案只分配 {total:.4f} 万元，本村 {plan.year} 年度记录的收益为 "
+                                                  f"{income:.4f} 万元（{income - total:.4f} 万元未列入方案）。")]
+    return []
+
+
+def _plan_income_check(plan: DistributionPlan) -> None:
+    red = [w.message for w in plan_income_warnings(plan) if w.level == "red"]
+    if red:
+        raise ValidationError({"other_source": red})
+
+
 def plan_warnings(plan: DistributionPlan) -> list[Warning]:
-    """一分了之: everything handed out as cash; and equity owners' shares that do not match the ownership shares."""
-    warnings = []
+    """The plan against the year's income (plan_income_warnings); 一分了之: everything handed out as cash; and equity
+    owners' shares that do not match the ownership shares. Red warnings stop the township's review."""
+    warnings = plan_income_warnings(plan)
     items = list(plan.items.all())
     cash = sum((i.amount for i in items if i.purpose == PlanPurpose.CASH), Decimal("0"))
     if plan.total and cash >= plan.total:
@@ -414,23 +667,128 @@ def plan_warnings(plan: DistributionPlan) -> list[Warning]:
     return warnings
 
 
-def _plan_step(plan: DistributionPlan, expected: str) -> DistributionPlan:
-    plan = DistributionPlan.objects.select_for_update().get(pk=plan.pk)
+def _plan_turn(plan: DistributionPlan, expected: str) -> Refusal | None:
     if plan.status != expected:
         done, wanted = PlanStatus(plan.status).label, PlanStatus(expected).label
-        raise ValidationError({"status": f"方案当前处于“{done}”，这一步须在“{wanted}”之后办理。"})
+        return Refusal(f"方案当前处于“{done}”，这一步须在“{wanted}”之后办理。")
+    return None
+
+
+def _township_of(actor, plan: DistributionPlan) -> Refusal | None:
+    scope = scope_for(actor)
+    if scope.is_county_admin or (scope.role == Role.TOWNSHIP and plan.village.parent_id == scope.area_id):
+        return None
+    return Refusal("收益分配方案须由所在乡镇审核。", who=True)
+
+
+def plan_departments(plan: DistributionPlan):
+    """The departments a plan belongs to: those responsible for the types of the village's assets whose income of
+    the year it distributes, or of the assets its items name; every department when neither is recorded."""
+    types = set(IncomeRecord.objects.filter(asset__in=Asset.objects.in_area(plan.village), year=plan.year)
+                .values_list("asset__asset_type", flat=True))
+    types |= set(plan.items.filter(asset__isnull=False).values_list("asset__asset_type", flat=True))
+    departments = Department.objects.exclude(asset_types=[])
+    return departments.filter(asset_types__overlap=sorted(types)) if types else departments
+
+
+def departments_filing_for(actor, plan: DistributionPlan):
+    """The departments this actor may file the plan with: the plan's own; a department's clerk, only its own."""
+    departments = plan_departments(plan)
+    if scope_for(actor).is_county_admin:
+        return departments
+    return departments.filter(membership__user=actor)
+
+
+def _filer(actor, plan: DistributionPlan) -> Refusal | None:
+    scope = scope_for(actor)
+    if scope.is_county_admin or (scope.role == Role.DEPARTMENT and departments_filing_for(actor, plan).exists()):
+        return None
+    return Refusal("备案须由方案所涉资产的县级主管行业部门或县级管理员办理。", who=True)
+
+
+def _notice_ran(plan: DistributionPlan) -> Refusal | None:
+    """Payment waits until the plan's publicity has run in real time, every objection answered."""
+    notice = plan.notices.order_by("-ends_on", "-pk").first()
+    today = timezone.localdate()
+    if notice is None:
+        return Refusal("方案尚未公示。", "paid_on")
+    if notice.ends_on >= today:
+        return Refusal(f"公示期到 {notice.ends_on} 结束：公示期满后（{notice.ends_on + datetime.timedelta(days=1)} "
+                       f"起）才能兑付。", "paid_on")
+    if Objection.objects.filter(notice__plan=plan, answered_at__isnull=True).exists():
+        return Refusal("公示期内的异议尚未答复：全部核实答复后才能兑付。", "objections")
+    return None
+
+
+def may_plan_draft(actor, village: AdminArea) -> Refusal | None:
+    return _area_refusal(actor, village, "收益分配方案")
+
+
+def may_plan_decide(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _area_refusal(actor, plan.village, "村民会议决议"), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
+
+
+def may_plan_redraft(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _area_refusal(actor, plan.village, "收益分配方案"), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
+
+
+def may_plan_review(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _township_of(actor, plan), lambda: _plan_turn(plan, PlanStatus.DECIDED))
+
+
+def may_plan_return(actor, plan: DistributionPlan) -> Refusal | None:
+    """The reviewer sends it back: the township at its review, the department at its filing."""
+    if plan.status == PlanStatus.DECIDED:
+        return _township_of(actor, plan)
+    if plan.status == PlanStatus.REVIEWED:
+        return _filer(actor, plan)
+    return Refusal(f"方案当前处于“{PlanStatus(plan.status).label}”：只有待乡镇审核或待备案的方案可以退回。")
+
+
+def may_plan_file(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _filer(actor, plan), lambda: _plan_turn(plan, PlanStatus.REVIEWED))
+
+
+def may_plan_publicise(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _area_refusal(actor, plan.village, "公示"), lambda: _plan_turn(plan, PlanStatus.FILED))
+
+
+def may_plan_pay(actor, plan: DistributionPlan) -> Refusal | None:
+    return _first(lambda: _area_refusal(actor, plan.village, "收益兑付"), lambda: _plan_turn(plan, PlanStatus.PUBLICISED),
+                  lambda: _notice_ran(plan))
+
+
+PLAN_RULES = {"plan_decide": may_plan_decide, "plan_redraft": may_plan_redraft, "plan_review": may_plan_review,
+              "plan_return": may_plan_return, "plan_file": may_plan_file, "notice_post": may_plan_publicise,
+              "plan_pay": may_plan_pay}
+
+
+def _plan_step(plan: DistributionPlan, rule) -> DistributionPlan:
+    plan = DistributionPlan.objects.select_for_update().select_related("village").get(pk=plan.pk)
+    _enforce(rule(plan))
     return plan
+
+
+def _drafted_on(plan: DistributionPlan) -> datetime.date:
+    if plan.drafted_on:
+        return plan.drafted_on
+    first = plan.history.order_by("history_date").first()
+    return timezone.localdate(first.history_date) if first else timezone.localdate()
 
 
 @transaction.atomic
 def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, attendance: int,
                 minutes: Upload | None) -> DistributionPlan:
-    """The village meeting decided it (民主决策): date, attendance and the minutes."""
-    plan = _plan_step(plan, PlanStatus.DRAFTED)
-    _require_area(actor, plan.village, "村民会议决议")
-    _missing({"minutes": "" if minutes else "请上传村民会议记录。",
-              "attendance": "" if attendance and attendance > 0 else "请填写参会人数。",
-              "meeting_on": "会议日期不能晚于今天。" if meeting_on > timezone.localdate() else ""})
+    """The village meeting decided it (民主决策): date, attendance and the minutes; the plan still within the
+    year's income."""
+    plan = _plan_step(plan, lambda p: may_plan_decide(actor, p))
+    drafted = _drafted_on(plan)
+    _valid(missing={"minutes": "" if minutes else "请上传村民会议记录。",
+                    "attendance": "" if attendance and attendance > 0 else "请填写参会人数。",
+                    "meeting_on": f"村民会议不能早于方案拟定（{drafted}）。" if meeting_on and meeting_on < drafted
+                    else ""},
+           dates=[("meeting_on", meeting_on, 0)])
+    _plan_income_check(plan)
     plan.status, plan.meeting_on, plan.attendance = PlanStatus.DECIDED, meeting_on, attendance
     _stamp(plan, actor, "村民会议决议").save()
     attachment_add(actor=actor, record=plan, kind=Attachment.Kind.MINUTES, upload=minutes)
@@ -439,11 +797,9 @@ def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, att
 
 @transaction.atomic
 def plan_review(*, actor, plan: DistributionPlan) -> DistributionPlan:
-    """The township reviews it (乡镇人民政府审核); a plan that hands everything out as cash is sent back."""
-    plan = _plan_step(plan, PlanStatus.DECIDED)
-    scope = scope_for(actor)
-    if not (scope.is_county_admin or (scope.role == Role.TOWNSHIP and plan.village.parent_id == scope.area_id)):
-        _refuse("收益分配方案须由所在乡镇审核。")
+    """The township reviews it (乡镇人民政府审核); a plan with a red warning (above the income, all cash, equity
+    shares wrong) is sent back (plan_return)."""
+    plan = _plan_step(plan, lambda p: may_plan_review(actor, p))
     red = [w.message for w in plan_warnings(plan) if w.level == "red"]
     if red:
         raise ValidationError({"items": red})
@@ -453,13 +809,24 @@ def plan_review(*, actor, plan: DistributionPlan) -> DistributionPlan:
 
 
 @transaction.atomic
+def plan_return(*, actor, plan: DistributionPlan, reason: str) -> DistributionPlan:
+    """The township (at review) or the department (at filing) sends the plan back to drafting, with its reason;
+    the village redrafts it or takes it to the village meeting again."""
+    plan = _plan_step(plan, lambda p: may_plan_return(actor, p))
+    _valid(missing={"reason": "" if reason.strip() else "退回时请写明理由。"})
+    who = "乡镇审核退回" if plan.status == PlanStatus.DECIDED else "行业部门备案退回"
+    plan.status, plan.returned_reason = PlanStatus.DRAFTED, f"{who}：{reason.strip()}"
+    _stamp(plan, actor, plan.returned_reason[:100]).save()
+    return plan
+
+
+@transaction.atomic
 def plan_file(*, actor, plan: DistributionPlan, department: Department) -> DistributionPlan:
-    """Filed with the responsible department (报行业部门备案)."""
-    plan = _plan_step(plan, PlanStatus.REVIEWED)
-    scope = scope_for(actor)
-    if not (scope.is_county_admin or (scope.role == Role.DEPARTMENT and department.asset_types
-                                      and set(department.asset_types) == set(scope.asset_types))):
-        _refuse("备案须由所报的行业部门或县级管理员办理。")
+    """Filed with the responsible department (报行业部门备案): one the plan belongs to (plan_departments)."""
+    plan = _plan_step(plan, lambda p: may_plan_file(actor, p))
+    if not departments_filing_for(actor, plan).filter(pk=department.pk).exists():
+        names = "、".join(d.name for d in plan_departments(plan)) or "无"
+        raise ValidationError({"department": f"这份方案所涉资产的主管部门是：{names}；请向其中之一备案（部门只办理本部门的）。"})
     plan.status, plan.department = PlanStatus.FILED, department
     _stamp(plan, actor, "行业部门备案").save()
     return plan
@@ -467,14 +834,12 @@ def plan_file(*, actor, plan: DistributionPlan, department: Department) -> Distr
 
 @transaction.atomic
 def plan_pay(*, actor, plan: DistributionPlan, paid_on: datetime.date) -> DistributionPlan:
-    """Paid out: only after the plan's publicity period ended with every objection answered."""
-    plan = _plan_step(plan, PlanStatus.PUBLICISED)
-    _require_area(actor, plan.village, "收益兑付")
-    notice = plan.notices.order_by("-starts_on").first()
-    if notice is None or notice.ends_on >= paid_on:
-        raise ValidationError({"paid_on": "公示期结束后才能兑付。"})
-    if notice.objections.filter(answered_at__isnull=True).exists():
-        raise ValidationError({"objections": "公示期内的异议尚未答复。"})
+    """Paid out: only after the plan's publicity period has run in real time (today after its last day, the payment
+    dated after it), every objection answered."""
+    plan = _plan_step(plan, lambda p: may_plan_pay(actor, p))
+    notice = plan.notices.order_by("-ends_on", "-pk").first()
+    _valid(missing={"paid_on": f"兑付日期须在公示期结束（{notice.ends_on}）之后。"
+                    if paid_on and paid_on <= notice.ends_on else ""}, dates=[("paid_on", paid_on, 0)])
     plan.status, plan.paid_on = PlanStatus.PAID, paid_on
     _stamp(plan, actor, "兑付").save()
     return plan
@@ -485,13 +850,9 @@ def plan_pay(*, actor, plan: DistributionPlan, paid_on: datetime.date) -> Distri
 
 @transaction.atomic
 def disposal_request(*, actor, asset: Asset, reason: str, note: str = "") -> Disposal:
-    _require_asset_editor(actor, asset)
-    if asset.status == AssetStatus.DISPOSED:
-        raise ValidationError({"status": "该资产已处置。"})
+    asset = _live_asset(actor, asset, may_disposal_request)
     _missing({"reason": "" if reason in DisposalReason.values else "请选择处置原因（运行不良、无法使用、达到使用年限、合同到期）。"})
     disposal = Disposal.objects.filter(asset=asset).first()
-    if disposal is not None and disposal.status != DisposalStatus.REJECTED:
-        raise ValidationError({"status": "该资产已有进行中的处置申请。"})
     disposal = disposal or Disposal(asset=asset)
     disposal.status, disposal.reason, disposal.request_note, disposal.recorded_by = (
         DisposalStatus.REQUESTED, reason, note, actor)
@@ -499,20 +860,22 @@ def disposal_request(*, actor, asset: Asset, reason: str, note: str = "") -> Dis
     return _save(disposal, actor, "处置申请", exclude=["asset", "recorded_by"])
 
 
-def _disposal_step(disposal: Disposal, expected: str) -> Disposal:
+def _disposal_step(actor, disposal: Disposal, rule) -> Disposal:
     disposal = Disposal.objects.select_for_update().select_related("asset").get(pk=disposal.pk)
-    if disposal.status != expected:
-        raise ValidationError({"status": f"处置当前处于“{DisposalStatus(disposal.status).label}”，这一步须在"
-                                         f"“{DisposalStatus(expected).label}”之后办理。"})
+    _enforce(rule(actor, disposal.asset))
     return disposal
 
 
 @transaction.atomic
 def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str, assessed_on: datetime.date,
                     report: Upload | None) -> Disposal:
-    disposal = _disposal_step(disposal, DisposalStatus.REQUESTED)
-    _require_department_or_county(actor, disposal.asset, "资产评估")
-    _missing({"report": "" if report else "请上传评估报告。", "assessor": "" if assessor.strip() else "请填写评估机构或评估人。"})
+    disposal = _disposal_step(actor, disposal, may_disposal_assess)
+    requested = timezone.localdate(disposal.recorded_at) if disposal.recorded_at else None
+    _valid(missing={"report": "" if report else "请上传评估报告。",
+                    "assessor": "" if assessor.strip() else "请填写评估机构或评估人。",
+                    "assessed_on": f"评估日期不能早于处置申请（{requested}）。"
+                    if assessed_on and requested and assessed_on < requested else ""},
+           dates=[("assessed_on", assessed_on, 0)], amounts=[("value", value, True)])
     disposal.status, disposal.assessed_value, disposal.assessor, disposal.assessed_on = (
         DisposalStatus.ASSESSED, value, assessor.strip(), assessed_on)
     _save(disposal, actor, "资产评估", exclude=["asset", "recorded_by"])
@@ -524,11 +887,13 @@ def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str,
 def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: str, approved_on: datetime.date,
                      document: Upload | None) -> Disposal:
     """履行报批手续: the county office records the approval with its document."""
-    disposal = _disposal_step(disposal, DisposalStatus.ASSESSED)
-    if not scope_for(actor).is_county_admin:
-        _refuse("处置审批须由县级管理员（领导小组办公室）登记。")
-    _missing({"document": "" if document else "请上传批复文件。", "reference": "" if reference.strip() else "请填写批复文号。",
-              "authority": "" if authority.strip() else "请填写审批机关。"})
+    disposal = _disposal_step(actor, disposal, may_disposal_approve)
+    _valid(missing={"document": "" if document else "请上传批复文件。",
+                    "reference": "" if reference.strip() else "请填写批复文号。",
+                    "authority": "" if authority.strip() else "请填写审批机关。",
+                    "approved_on": f"批复日期不能早于评估日期（{disposal.assessed_on}）。"
+                    if approved_on and disposal.assessed_on and approved_on < disposal.assessed_on else ""},
+           dates=[("approved_on", approved_on, 0)])
     disposal.status, disposal.approval_authority, disposal.approval_reference, disposal.approved_on = (
         DisposalStatus.APPROVED, authority.strip(), reference.strip(), approved_on)
     _save(disposal, actor, f"处置审批：{reference}", exclude=["asset", "recorded_by"])
@@ -538,10 +903,7 @@ def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: st
 
 @transaction.atomic
 def disposal_reject(*, actor, disposal: Disposal, reason: str) -> Disposal:
-    disposal = Disposal.objects.select_for_update().select_related("asset").get(pk=disposal.pk)
-    if disposal.status not in (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED):
-        raise ValidationError({"status": "只有未批准的处置申请可以驳回。"})
-    _require_department_or_county(actor, disposal.asset, "驳回处置申请")
+    disposal = _disposal_step(actor, disposal, may_disposal_reject)
     if not reason.strip():
         raise ValidationError({"rejection": "驳回时请写明理由。"})
     disposal.status, disposal.rejection = DisposalStatus.REJECTED, reason.strip()
@@ -552,11 +914,13 @@ def disposal_reject(*, actor, disposal: Disposal, reason: str) -> Disposal:
 def disposal_execute(*, actor, disposal: Disposal, method: str, executed_on: datetime.date,
                      proceeds: Decimal = Decimal("0"), new_project: str = "") -> Disposal:
     """Carried out (拍卖、转让、报废、回收、续签); only now does the asset become 已处置. Proceeds fund a new project."""
-    disposal = _disposal_step(disposal, DisposalStatus.APPROVED)
-    _require_asset_editor(actor, disposal.asset)
-    _missing({"method": "" if method in DisposalMethod.values else "请选择处置方式。",
-              "new_project": "处置收入须统筹用于新的扶贫项目：请填写项目。" if proceeds and not new_project.strip() else "",
-              "executed_on": "执行日期不能早于批复日期。" if executed_on < disposal.approved_on else ""})
+    disposal = _disposal_step(actor, disposal, may_disposal_execute)
+    _valid(missing={"method": "" if method in DisposalMethod.values else "请选择处置方式。",
+                    "new_project": "处置收入须统筹用于新的扶贫项目：请填写项目。" if proceeds and not new_project.strip()
+                    else "",
+                    "executed_on": "执行日期不能早于批复日期。" if executed_on and disposal.approved_on
+                    and executed_on < disposal.approved_on else ""},
+           dates=[("executed_on", executed_on, 0)], amounts=[("proceeds", proceeds, True)])
     disposal.status, disposal.method, disposal.executed_on, disposal.proceeds, disposal.new_project = (
         DisposalStatus.EXECUTED, method, executed_on, proceeds, new_project.strip())
     _save(disposal, actor, "处置执行", exclude=["asset", "recorded_by"])
@@ -603,44 +967,102 @@ def _snapshot(stage: str, area: AdminArea, *, plan=None, disposal=None) -> dict:
     return {"area": area.name, "assets": rows}
 
 
-@transaction.atomic
 def notice_post(*, actor, stage: str, scope: str, area: AdminArea, starts_on: datetime.date, ends_on: datetime.date,
                 title: str = "", plan: DistributionPlan | None = None, disposal: Disposal | None = None,
                 reposts: PublicityNotice | None = None) -> PublicityNotice:
-    """Post a list for a period of at least PUBLICITY_MIN_DAYS, freezing what is posted."""
+    """Post a list for a period of at least PUBLICITY_MIN_DAYS, freezing what is posted. The period starts no
+    earlier than the day it is posted (county time): a paper notice already posted is entered with
+    notice_record_paper."""
+    return _notice_create(actor=actor, stage=stage, scope=scope, area=area, starts_on=starts_on, ends_on=ends_on,
+                          title=title, plan=plan, disposal=disposal, reposts=reposts)
+
+
+@transaction.atomic
+def notice_record_paper(*, actor, stage: str, scope: str, area: AdminArea, starts_on: datetime.date,
+                        ends_on: datetime.date, photo: Upload | None, reason: str, title: str = "",
+                        plan: DistributionPlan | None = None, disposal: Disposal | None = None,
+                        reposts: PublicityNotice | None = None) -> PublicityNotice:
+    """A paper notice already posted on the board, entered afterwards (its period may lie in the past): a separate,
+    audited step with the photo (or scan) of the posted paper and why it is entered late; marked as such."""
+    kind = attachment_kind_of(photo[1]) if photo else None
+    _valid(missing={"photo": "" if kind in ("jpeg", "png", "heic", "pdf")
+                    else "请上传张贴的纸质公示的照片或扫描件（JPEG、PNG、HEIC 或 PDF）。",
+                    "reason": "" if reason.strip() else "请写明补录的原因（何时在何处张贴，为何未在张贴当天登记）。"})
+    notice = _notice_create(actor=actor, stage=stage, scope=scope, area=area, starts_on=starts_on, ends_on=ends_on,
+                            title=title, plan=plan, disposal=disposal, reposts=reposts, paper_reason=reason.strip())
+    attachment_add(actor=actor, record=notice, kind=Attachment.Kind.NOTICE_PHOTO, upload=photo)
+    return notice
+
+
+@transaction.atomic
+def _notice_create(*, actor, stage, scope, area, starts_on, ends_on, title, plan, disposal, reposts,
+                   paper_reason: str = "") -> PublicityNotice:
     _require_area(actor, area, "公示")
-    minimum = settings.PUBLICITY_MIN_DAYS
-    _missing({
+    minimum, today = settings.PUBLICITY_MIN_DAYS, timezone.localdate()
+    days = (ends_on - starts_on).days + 1 if starts_on and ends_on else None
+    if paper_reason:  # already posted: the period began on or before today
+        dates = [("starts_on", starts_on, 0), ("ends_on", ends_on, NOTICE_MAX_DAYS)]
+        early = ""
+    else:
+        dates = [("starts_on", starts_on, NOTICE_LEAD_DAYS), ("ends_on", ends_on, NOTICE_LEAD_DAYS + NOTICE_MAX_DAYS)]
+        early = (f"公示期不能早于发布当天（{today}）开始；已经张贴的纸质公示请用“补录纸质公示”，附张贴照片并写明原因。"
+                 if starts_on and starts_on < today else "")
+    _valid(missing={
         "stage": "" if stage in PublicityStage.values else "公示环节无效。",
         "scope": "" if scope in PublicityScope.values else "公示范围无效。",
-        "ends_on": "" if (ends_on - starts_on).days + 1 >= minimum else f"公示期不少于 {minimum} 天。",
+        "starts_on": early,
+        "ends_on": "" if days is None or minimum <= days <= NOTICE_MAX_DAYS
+        else f"公示期不少于 {minimum} 天，不超过 {NOTICE_MAX_DAYS} 天。",
         "plan": "" if stage != PublicityStage.INCOME_PLAN or plan is not None else "请指定收益分配方案。",
         "disposal": "" if stage != PublicityStage.DISPOSAL or disposal is not None else "请指定处置事项。",
-    })
+    }, dates=dates)
     if plan is not None and reposts is None:
-        plan = _plan_step(plan, PlanStatus.FILED)
+        plan = _plan_step(plan, lambda p: may_plan_publicise(actor, p))
+    if plan is not None and plan.meeting_on and starts_on < plan.meeting_on:
+        raise ValidationError({"starts_on": f"方案的公示不能早于村民会议（{plan.meeting_on}）。"})
     if disposal is not None:
         disposal = Disposal.objects.select_related("asset").get(pk=disposal.pk)
     if disposal is not None and disposal.status != DisposalStatus.EXECUTED:
         raise ValidationError({"disposal": "处置执行后公开处置结果。"})
+    if disposal is not None and disposal.executed_on and starts_on < disposal.executed_on:
+        raise ValidationError({"starts_on": f"处置结果的公示不能早于处置执行（{disposal.executed_on}）。"})
     if reposts is not None and reposts.objections.filter(answered_at__isnull=True).exists():
         raise ValidationError({"objections": "上一次公示的异议尚未全部核实答复，不能再次公示。"})
     title = title or f"{area.name}{PublicityStage(stage).label}公示"
     notice = _save(PublicityNotice(stage=stage, scope=scope, area=area, title=title, starts_on=starts_on,
                                    ends_on=ends_on, snapshot=_snapshot(stage, area, plan=plan, disposal=disposal),
                                    plan=plan, disposal=disposal, reposts=reposts, posted_by=actor,
-                                   posted_at=timezone.now()), actor, "公示", exclude=["posted_by"])
+                                   posted_at=timezone.now(), from_paper=bool(paper_reason), paper_reason=paper_reason),
+                   actor, f"补录纸质公示：{paper_reason}"[:100] if paper_reason else "公示", exclude=["posted_by"])
     if plan is not None and plan.status == PlanStatus.FILED:
         plan.status = PlanStatus.PUBLICISED
         _stamp(plan, actor, "公示").save()
     return notice
 
 
+def may_notice_post(actor, area: AdminArea) -> Refusal | None:
+    return _area_refusal(actor, area, "公示")
+
+
+def may_notice_repost(actor, notice: PublicityNotice) -> Refusal | None:
+    return _first(lambda: _area_refusal(actor, notice.area, "公示"),
+                  lambda: Refusal("这份公示已经再次公示过：请在最新的一份上办理。") if PublicityNotice.objects.filter(
+                      reposts=notice).exists() else None,
+                  lambda: Refusal("上一次公示的异议尚未全部核实答复，不能再次公示。", "objections")
+                  if notice.objections.filter(answered_at__isnull=True).exists() else None)
+
+
+def may_objection(actor, notice: PublicityNotice) -> Refusal | None:
+    return _area_refusal(actor, notice.area, "异议登记和答复")
+
+
 def objection_record(*, actor, notice: PublicityNotice, raised_by: str, text: str, raised_on: datetime.date,
                      contact: str = "") -> Objection:
     _require_area(actor, notice.area, "异议登记")
-    _missing({"text": "" if text.strip() else "请写明异议内容。",
-              "raised_on": "" if notice.starts_on <= raised_on <= notice.ends_on else "异议须在公示期内提出。"})
+    _valid(missing={"text": "" if text.strip() else "请写明异议内容。",
+                    "raised_on": "" if raised_on and notice.starts_on <= raised_on <= notice.ends_on
+                    else "异议须在公示期内提出。"},
+           dates=[("raised_on", raised_on, 0)])
     return _save(Objection(notice=notice, raised_by=raised_by, contact=contact, text=text.strip(), raised_on=raised_on,
                            recorded_by=actor), actor, "异议登记", exclude=["recorded_by"])
 
@@ -712,8 +1134,8 @@ def todo_for(user) -> dict[str, list]:
     if scope.role == Role.TOWNSHIP or scope.is_county_admin:
         filt = {} if scope.is_county_admin else {"village__parent_id": scope.area_id}
         todo["plans_to_review"] = list(plans.filter(status=PlanStatus.DECIDED, **filt))
-    if scope.role == Role.DEPARTMENT or scope.is_county_admin:
-        todo["plans_to_file"] = list(plans.filter(status=PlanStatus.REVIEWED))
+    if scope.role == Role.DEPARTMENT or scope.is_county_admin:  # a department: only the plans that belong to it
+        todo["plans_to_file"] = [p for p in plans.filter(status=PlanStatus.REVIEWED) if may_plan_file(user, p) is None]
     open_objections = Objection.objects.filter(answered_at__isnull=True).select_related("notice", "notice__area")
     todo["objections_to_answer"] = [o for o in open_objections if covers_area(user, o.notice.area)]
     todo["contracts"] = contract_warnings(assets=editable)

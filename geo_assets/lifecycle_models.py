@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from geo_assets.models import NoDeleteModel
+from geo_assets.models import NoDeleteModel, RegisterQuerySet
 from geo_assets.taxonomy import (
     MaintenanceKind,
     PlanPurpose,
@@ -209,6 +209,10 @@ class DistributionPlan(NoDeleteModel):
     department = models.ForeignKey("geo_assets.Department", on_delete=models.PROTECT, null=True, blank=True,
                                    verbose_name=_("filed with"))
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    drafted_on = models.DateField(_("drafted on"), null=True, blank=True)
+    other_source = models.CharField(_("other source of the amount beyond the recorded income"), max_length=200,
+                                    blank=True)
+    returned_reason = models.TextField(_("reason it was sent back"), blank=True)
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords()
 
@@ -222,6 +226,13 @@ class DistributionPlan(NoDeleteModel):
         return f"{self.village.name} {self.year}"
 
 
+class CurrentItems(models.Manager.from_queryset(RegisterQuerySet)):
+    """A returned plan redrafted keeps its earlier items (nothing is deleted), withdrawn."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(withdrawn=False)
+
+
 class DistributionItem(NoDeleteModel):
     plan = models.ForeignKey(DistributionPlan, on_delete=models.PROTECT, related_name="items")
     purpose = models.CharField(_("purpose"), max_length=20, choices=PlanPurpose.choices)
@@ -229,7 +240,10 @@ class DistributionItem(NoDeleteModel):
     recipient = models.CharField(_("recipient"), max_length=200, blank=True)
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, null=True, blank=True,
                               verbose_name=_("from asset"), related_name="+")
+    withdrawn = models.BooleanField(_("replaced by a redraft"), default=False)
     history = HistoricalRecords()
+    objects = CurrentItems()  # the plan's items (plan.items too); all_objects keeps the withdrawn ones
+    all_objects = models.Manager()
 
     class Meta:
         verbose_name = _("plan item")
@@ -255,6 +269,8 @@ class PublicityNotice(NoDeleteModel):
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     posted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     posted_at = models.DateTimeField(_("posted at"))
+    from_paper = models.BooleanField(_("recorded afterwards from a paper notice"), default=False)
+    paper_reason = models.TextField(_("why it was recorded afterwards"), blank=True)
     history = HistoricalRecords()
 
     class Meta:

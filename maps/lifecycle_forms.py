@@ -160,6 +160,7 @@ class DisposalExecuteForm(forms.Form):
 
 class PlanForm(forms.Form):
     year = forms.IntegerField(label="收益年度", min_value=2000, max_value=2100)
+    other_source = forms.CharField(label="其他资金来源（分配超过当年记录的收益时必填）", max_length=200, required=False)
 
 
 class PlanItemForm(forms.Form):
@@ -192,6 +193,10 @@ class PlanFileForm(forms.Form):
     department = forms.ModelChoiceField(label="备案的行业部门", queryset=Department.objects.exclude(asset_types=[]))
 
 
+class ReturnForm(forms.Form):
+    reason = must(forms.CharField(label="退回理由", widget=TEXT, required=False))
+
+
 class PlanPayForm(forms.Form):
     paid_on = date("兑付日期")
 
@@ -215,6 +220,13 @@ class NoticeForm(forms.Form):
         for name in ("stage", "plan", "disposal"):
             if len(self.fields[name].choices) <= 1 and name != "stage":
                 del self.fields[name]
+
+
+class PaperNoticeForm(NoticeForm):
+    """A paper notice already posted on the board, entered afterwards: its photo and why it is entered late."""
+
+    photo = document("张贴的纸质公示照片或扫描件")
+    reason = must(forms.CharField(label="补录原因（何时在何处张贴，为何未在当天登记）", widget=TEXT, required=False))
 
 
 class ObjectionForm(forms.Form):

@@ -2,7 +2,8 @@
 village (distribution plan, publicity, annual review), attachments and the printable notice.
 
 Views only translate: every rule lives in geo_assets.lifecycle, which is the authority on who may take a step and
-when. The `who` helpers below only decide which buttons to show; a refusal from a service is shown on the form
+when. A step's button and form show only when its rule (lifecycle.may_<step>, the one the service itself applies)
+lets the user take it now; otherwise the step page says why. A refusal from a service is shown on the form
 (ValidationError) or as a 403 page with its Chinese message (PermissionDenied)."""
 
 import datetime
@@ -16,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -30,10 +30,8 @@ from geo_assets.models import (
     AdminArea,
     Asset,
     Attachment,
-    Department,
     Disposal,
     DistributionPlan,
-    IncomeRecord,
     Objection,
     PublicityNotice,
 )
@@ -92,20 +90,34 @@ def errors_on(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def step_page(request, *, title: str, form, run: Callable[[dict], object], back: str, needs=(), can=True,
-              template="lifecycle/step.html", **context):
-    """GET: the form with what the rule requires. POST: the service decides; on success back to `back`."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                run(form.cleaned_data)
-        except ValidationError as exc:
-            errors_on(form, exc)
+def must_fields_missing(form) -> None:
+    """A form refused for its own fields also names the fields the rule requires that are still empty, so that one
+    submission reports every wrong field at once (the service names them itself when the form is otherwise valid)."""
+    for name, spec in form.fields.items():
+        if getattr(spec, "must", False) and name not in form.errors and not form.cleaned_data.get(name):
+            form.add_error(name, "必填。")
+
+
+def step_page(request, *, title: str, form, run: Callable[[dict], object], back: str, needs=(),
+              refusal=None, template="lifecycle/step.html", **context):
+    """GET: the form with what the rule requires. POST: the service decides; on success back to `back`.
+    `refusal`: the step's rule refuses it now (lifecycle.Refusal): the page says why and offers no form (403 when
+    the user may never take it, 409 for a refused submission of a step that is not yet its turn)."""
+    if request.method == "POST" and refusal is None:
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    run(form.cleaned_data)
+            except ValidationError as exc:
+                errors_on(form, exc)
+            else:
+                messages.success(request, f"{title}：已办理。")
+                return redirect(back)
         else:
-            messages.success(request, f"{title}：已办理。")
-            return redirect(back)
-    return render(request, template, {"title": title, "form": form, "needs": needs, "back": back, "can": can,
-                                      **context})
+            must_fields_missing(form)
+    status = 200 if refusal is None else 403 if refusal.who else 409 if request.method == "POST" else 200
+    return render(request, template, {"title": title, "form": form, "needs": needs, "back": back,
+                                      "refusal": refusal, **context}, status=status)
 
 
 def _covers(user, area) -> bool:
@@ -151,19 +163,6 @@ class Life:
         return self.disposal is not None and self.disposal.status in statuses
 
 
-def _edits(user, life: Life) -> bool:
-    return Asset.objects.editable_by(user).filter(pk=life.asset.pk).exists()
-
-
-def _department(user, life: Life) -> bool:
-    scope = scope_for(user)
-    return scope.is_county_admin or (scope.role == Role.DEPARTMENT and life.asset.asset_type in scope.asset_types)
-
-
-def _county(user, _life=None) -> bool:
-    return scope_for(user).is_county_admin
-
-
 def _needs_disposal(life: Life) -> Disposal:
     if life.disposal is None:
         raise ValidationError({"status": "该资产没有处置申请：请先申请处置。"})
@@ -181,8 +180,7 @@ class AssetStep:
     group: str
     title: str
     form: type
-    who: Callable[..., bool]  # may the user take it? (buttons only; the service decides)
-    when: Callable[[Life], bool]  # is it the step's turn?
+    may: Callable[..., object]  # the step's rule, lifecycle.may_<step>(actor, asset): None or the Refusal
     run: Callable[..., object]  # (actor, life, cleaned data)
     needs: tuple[str, ...] = ()
     form_kwargs: Callable[[Life], dict] = field(default=lambda life: {})
@@ -194,44 +192,42 @@ def _upload(data, name):
 
 ASSET_STEPS: dict[str, AssetStep] = {
     "ownership": AssetStep(
-        "确权登记", "提交确权登记", forms.ConfirmForm, _edits,
-        lambda life: life.pending is None and not life.confirmed and life.asset.status != AssetStatus.DISPOSED,
+        "确权登记", "提交确权登记", forms.ConfirmForm, lifecycle.may_ownership_submit,
         lambda actor, life, d: lifecycle.ownership_submit(actor=actor, asset=life.asset),
         ("已填写产权归属", "股权、债权类资产须列明全部产权主体及占股比例，合计 100%",
          "由资产所在村、乡镇或主管部门提交，县级主管行业部门确认")),
     "ownership-decide": AssetStep(
-        "确权登记", "确权审核", forms.OwnershipDecideForm, _department, lambda life: life.pending is not None,
+        "确权登记", "确权审核", forms.OwnershipDecideForm, lifecycle.may_ownership_decide,
         lambda actor, life, d: lifecycle.ownership_decide(actor=actor, registration=_needs_registration(life),
                                                           confirm=d["confirm"], comment=d["comment"]),
         ("由资产的县级主管行业部门或县级管理员办理", "确认前须已上传签署的资产移交和管护责任书扫描件",
          "提交后产权份额不得改动（改动后请退回重新提交）", "退回时须写明理由")),
     "handover": AssetStep(
-        "确权登记", "登记资产移交和管护责任书", forms.HandoverForm, _edits, lambda life: True,
+        "确权登记", "登记资产移交和管护责任书", forms.HandoverForm, lifecycle.may_handover,
         lambda actor, life, d: lifecycle.handover_record(
             actor=actor, asset=life.asset, signed_on=d["signed_on"], handed_over_by=d["handed_over_by"],
             received_by=d["received_by"], custodian=d["custodian"], scan=_upload(d, "scan")),
         ("签署日期不晚于今天", f"已签署的责任书扫描件（必传：{DOCS}）")),
     "maintenance": AssetStep(
-        "管护", "管护记录", forms.MaintenanceForm, _edits, lambda life: life.asset.status != AssetStatus.DISPOSED,
+        "管护", "管护记录", forms.MaintenanceForm, lifecycle.may_maintenance,
         lambda actor, life, d: lifecycle.maintenance_record(
             actor=actor, asset=life.asset, done_on=d["done_on"], kind=d["kind"], cost=d["cost"], done_by=d["done_by"],
             description=d["description"], photos=[forms.upload(p) for p in d["photos"]]),
         ("日期不晚于今天", "管护类型：日常维护、维修或更新", f"现场照片可选（{DOCS}）")),
     "custodian": AssetStep(
-        "管护", "管护主体变更", forms.CustodianForm, _edits, lambda life: life.asset.status != AssetStatus.DISPOSED,
+        "管护", "管护主体变更", forms.CustodianForm, lifecycle.may_custodian_change,
         lambda actor, life, d: lifecycle.custodian_change(
             actor=actor, asset=life.asset, effective_on=d["effective_on"], unit=d["unit"], person=d["person"],
             phone=d["phone"]),
         ("新的管护单位必填", "原管护单位和责任人自动记入变更记录")),
     "welfare-post": AssetStep(
-        "管护", "公益岗位", forms.WelfarePostForm, _edits, lambda life: life.asset.status != AssetStatus.DISPOSED,
+        "管护", "公益岗位", forms.WelfarePostForm, lifecycle.may_welfare_post,
         lambda actor, life, d: lifecycle.welfare_post_record(
             actor=actor, asset=life.asset, holder=d["holder"], from_poor_household=d["from_poor_household"],
             starts_on=d["starts_on"], ends_on=d["ends_on"], monthly_pay=d["monthly_pay"]),
         ("优先吸纳脱贫家庭劳动力", "结束日期不早于开始日期")),
     "contract": AssetStep(
-        "运营", "经营合同（新签或续签）", forms.ContractForm, _edits,
-        lambda life: life.asset.category == Category.OPERATING and life.asset.status != AssetStatus.DISPOSED,
+        "运营", "经营合同（新签或续签）", forms.ContractForm, lifecycle.may_contract,
         lambda actor, life, d: lifecycle.contract_record(
             actor=actor, asset=life.asset, operator=d["operator"], number=d["number"], starts_on=d["starts_on"],
             ends_on=d["ends_on"], yearly_due=d["yearly_due"], mechanism=d["mechanism"],
@@ -240,46 +236,50 @@ ASSET_STEPS: dict[str, AssetStep] = {
          f"合同扫描件可选（{DOCS}）", f"到期前 {lifecycle.CONTRACT_WARNING_DAYS} 天起提醒，到期未续签也提醒"),
         lambda life: {"asset": life.asset}),
     "income": AssetStep(
-        "收益", "收益到账", forms.IncomeForm, _edits, lambda life: True,
+        "收益", "收益到账", forms.IncomeForm, lifecycle.may_income,
         lambda actor, life, d: lifecycle.income_record(
             actor=actor, asset=life.asset, year=d["year"], amount=d["amount"], received_on=d["received_on"],
             note=d["note"]),
         ("收益年度不晚于今年", "到账日期不晚于今天")),
     "disposal": AssetStep(
-        "处置", "申请处置", forms.DisposalRequestForm, _edits,
-        lambda life: life.asset.status != AssetStatus.DISPOSED
-        and (life.disposal is None or life.disposal.status == DisposalStatus.REJECTED),
+        "处置", "申请处置", forms.DisposalRequestForm, lifecycle.may_disposal_request,
         lambda actor, life, d: lifecycle.disposal_request(actor=actor, asset=life.asset, reason=d["reason"],
                                                           note=d["note"]),
         ("处置原因：运行不良、无法使用、达到使用年限或合同到期",
          "之后须经主管部门评估、县级审批，执行后资产才转为“已处置”")),
     "disposal-assess": AssetStep(
-        "处置", "资产评估", forms.DisposalAssessForm, _department,
-        lambda life: life.disposal_in(DisposalStatus.REQUESTED),
+        "处置", "资产评估", forms.DisposalAssessForm, lifecycle.may_disposal_assess,
         lambda actor, life, d: lifecycle.disposal_assess(
             actor=actor, disposal=_needs_disposal(life), value=d["value"], assessor=d["assessor"],
             assessed_on=d["assessed_on"], report=_upload(d, "report")),
         ("由县级主管行业部门或县级管理员办理", "须在处置申请之后", "评估机构或评估人",
          f"评估报告（必传：{DOCS}）")),
     "disposal-approve": AssetStep(
-        "处置", "处置审批", forms.DisposalApproveForm, _county, lambda life: life.disposal_in(DisposalStatus.ASSESSED),
+        "处置", "处置审批", forms.DisposalApproveForm, lifecycle.may_disposal_approve,
         lambda actor, life, d: lifecycle.disposal_approve(
             actor=actor, disposal=_needs_disposal(life), authority=d["authority"], reference=d["reference"],
             approved_on=d["approved_on"], document=_upload(d, "document")),
         ("由县级管理员（领导小组办公室）登记", "须在资产评估之后", "审批机关和批复文号", f"批复文件（必传：{DOCS}）")),
     "disposal-reject": AssetStep(
-        "处置", "驳回处置申请", forms.DisposalRejectForm, _department,
-        lambda life: life.disposal_in(DisposalStatus.REQUESTED, DisposalStatus.ASSESSED),
+        "处置", "驳回处置申请", forms.DisposalRejectForm, lifecycle.may_disposal_reject,
         lambda actor, life, d: lifecycle.disposal_reject(actor=actor, disposal=_needs_disposal(life),
                                                          reason=d["reason"]),
         ("由县级主管行业部门或县级管理员办理", "只能驳回尚未批准的申请", "写明驳回理由")),
     "disposal-execute": AssetStep(
-        "处置", "处置执行", forms.DisposalExecuteForm, _edits, lambda life: life.disposal_in(DisposalStatus.APPROVED),
+        "处置", "处置执行", forms.DisposalExecuteForm, lifecycle.may_disposal_execute,
         lambda actor, life, d: lifecycle.disposal_execute(
             actor=actor, disposal=_needs_disposal(life), method=d["method"], executed_on=d["executed_on"],
             proceeds=d["proceeds"], new_project=d["new_project"]),
         ("须在处置审批之后", "执行日期不早于批复日期", "有处置收入时写明统筹用于的新扶贫项目",
          "执行后资产转为“已处置”，资产及其全部记录永久保留")),
+    "disposal-notice": AssetStep(
+        "处置", "公示处置结果", forms.NoticeForm, lifecycle.may_disposal_publicise,
+        lambda actor, life, d: lifecycle.notice_post(
+            actor=actor, stage=PublicityStage.DISPOSAL, scope=d["scope"], area=life.asset.village,
+            starts_on=d["starts_on"], ends_on=d["ends_on"], title=d["title"], disposal=_needs_disposal(life)),
+        ("须在处置执行之后", "由资产所在村、乡镇或县级管理员发布", "公示期从发布当天或之后开始，不少于 7 天（首尾两天都算）",
+         "公示内容在发布时固定：资产、评估价值、批复、处置方式、收入及其用途"),
+        lambda life: {"stages": [(PublicityStage.DISPOSAL, PublicityStage.DISPOSAL.label)], "initial": _notice_dates()}),
 }
 
 
@@ -300,7 +300,7 @@ def asset_lifecycle(request, code: str):
     groups: dict[str, list] = {}
     for slug, step in ASSET_STEPS.items():
         groups.setdefault(step.group, [])
-        if step.when(life) and step.who(request.user, life):
+        if step.may(request.user, asset) is None:
             groups[step.group].append((step.title, _asset_url(asset, slug)))
     owners = list(asset.owners.filter(share__gt=0))
     return render(request, "lifecycle/asset.html", {
@@ -319,13 +319,15 @@ def asset_step(request, code: str, step: str):
     data = (request.POST, request.FILES) if request.method == "POST" else ()
     form = spec.form(*data, **spec.form_kwargs(life))
     owners = list(asset.owners.filter(share__gt=0))
+    scans = [a for letter in asset.handover_letters.all()
+             for a in lifecycle.attachments_of(letter, Attachment.Kind.HANDOVER)]
     return step_page(
         request, title=spec.title, form=form, needs=spec.needs, back=_asset_url(asset),
-        run=lambda d: spec.run(request.user, life, d), can=spec.who(request.user, life), turn=spec.when(life),
+        run=lambda d: spec.run(request.user, life, d), refusal=spec.may(request.user, asset),
         asset=asset, life=life, group=spec.group, owners=owners, share_total=sum(o.share for o in owners),
-        equity=asset.asset_type in TYPES_REQUIRING_NAMED_SHARES,
-        handover_scan=any(lifecycle.attachments_of(letter, Attachment.Kind.HANDOVER).exists()
-                          for letter in asset.handover_letters.all()),
+        equity=asset.asset_type in TYPES_REQUIRING_NAMED_SHARES, handover_scan=bool(scans), handover_scans=scans,
+        letters=list(asset.handover_letters.all()),
+        disposal_documents=lifecycle.attachments_of(life.disposal) if life.disposal else (),
         warnings=lifecycle.contract_warnings(assets=Asset.objects.filter(pk=asset.pk)) if step == "contract" else (),
     )
 
@@ -341,24 +343,6 @@ def _plan_url(plan, step: str = "") -> str:
     return f"/villages/{plan.village.code}/plans/{plan.year}/{step and step + '/'}"
 
 
-def _reviews(user, plan) -> bool:
-    scope = scope_for(user)
-    return scope.is_county_admin or (scope.role == Role.TOWNSHIP and plan.village.parent_id == scope.area_id)
-
-
-def _files(user, _plan=None) -> bool:
-    scope = scope_for(user)
-    return scope.is_county_admin or scope.role == Role.DEPARTMENT
-
-
-def _departments_for(user):
-    scope = scope_for(user)
-    departments = Department.objects.exclude(asset_types=[])
-    if scope.is_county_admin:
-        return departments
-    return departments.filter(pk__in=[d.pk for d in departments if set(d.asset_types) == set(scope.asset_types)])
-
-
 def _notice_dates() -> dict:
     today = timezone.localdate()
     return {"starts_on": today, "ends_on": today + datetime.timedelta(days=settings.PUBLICITY_MIN_DAYS - 1),
@@ -368,8 +352,7 @@ def _notice_dates() -> dict:
 @dataclass(frozen=True)
 class PlanStep:
     title: str
-    status: str  # the plan's step before this one
-    who: Callable
+    may: Callable  # the step's rule, lifecycle.may_plan_<step>(actor, plan): None or the Refusal
     needs: tuple[str, ...]
     form: Callable  # (user, plan, data) -> form
     run: Callable  # (actor, plan, cleaned data)
@@ -378,41 +361,49 @@ class PlanStep:
 PERIOD = f"公示期不少于 {settings.PUBLICITY_MIN_DAYS} 天（首尾两天都算）"
 PLAN_STEPS: dict[str, PlanStep] = {
     "decide": PlanStep(
-        "村民会议决议", PlanStatus.DRAFTED, lambda user, plan: _covers(user, plan.village),
+        "村民会议决议", lifecycle.may_plan_decide,
         ("由本村（或所在乡镇、县级管理员）登记", "须在方案拟定之后", "会议日期不晚于今天，填写参会人数",
          f"村民会议记录（必传：{DOCS}）"),
         lambda user, plan, data: forms.PlanDecideForm(*data),
         lambda actor, plan, d: lifecycle.plan_decide(actor=actor, plan=plan, meeting_on=d["meeting_on"],
                                                      attendance=d["attendance"], minutes=forms.upload(d["minutes"]))),
     "review": PlanStep(
-        "乡镇审核", PlanStatus.DECIDED, _reviews,
-        ("由所在乡镇人民政府审核", "须在村民会议决议之后", "不得把全部收益直接发给农户（“一分了之”）",
-         "股权分红须与确权的占股比例一致", "红色提醒须先改正（退回重新拟定）"),
+        "乡镇审核通过", lifecycle.may_plan_review,
+        ("由所在乡镇人民政府审核", "须在村民会议决议之后", "分配金额不超过本村当年记录的收益（超出须写明其他来源）",
+         "不得把全部收益直接发给农户（“一分了之”）", "股权分红须与确权的占股比例一致",
+         "有红色提醒的方案请退回重新拟定（写明理由）"),
         lambda user, plan, data: forms.ConfirmForm(*data),
         lambda actor, plan, d: lifecycle.plan_review(actor=actor, plan=plan)),
+    "return": PlanStep(
+        "退回重新拟定", lifecycle.may_plan_return,
+        ("乡镇审核时由乡镇、备案时由主管部门退回", "写明退回理由：村里据此重新拟定或重新召开村民会议"),
+        lambda user, plan, data: forms.ReturnForm(*data),
+        lambda actor, plan, d: lifecycle.plan_return(actor=actor, plan=plan, reason=d["reason"])),
     "file": PlanStep(
-        "行业部门备案", PlanStatus.REVIEWED, _files, ("由所报的县级行业部门或县级管理员办理", "须在乡镇审核之后"),
-        lambda user, plan, data: _file_form(user, data),
+        "行业部门备案", lifecycle.may_plan_file,
+        ("由方案所涉资产（当年有收益的资产）的县级主管行业部门或县级管理员办理", "须在乡镇审核之后",
+         "有问题的方案请退回重新拟定（写明理由）"),
+        lambda user, plan, data: _file_form(user, plan, data),
         lambda actor, plan, d: lifecycle.plan_file(actor=actor, plan=plan, department=d["department"])),
     "publicise": PlanStep(
-        "公示", PlanStatus.FILED, lambda user, plan: _covers(user, plan.village),
-        ("须在行业部门备案之后", PERIOD, "公示内容在发布时固定：个人姓名脱敏，不含电话"),
+        "公示", lifecycle.may_plan_publicise,
+        ("须在行业部门备案之后", PERIOD, "公示期从发布当天或之后开始", "公示内容在发布时固定：个人姓名脱敏，不含电话"),
         lambda user, plan, data: forms.NoticeForm(
             *data, stages=[(PublicityStage.INCOME_PLAN, PublicityStage.INCOME_PLAN.label)], initial=_notice_dates()),
         lambda actor, plan, d: lifecycle.notice_post(
             actor=actor, stage=PublicityStage.INCOME_PLAN, scope=d["scope"], area=plan.village,
             starts_on=d["starts_on"], ends_on=d["ends_on"], title=d["title"], plan=plan)),
     "pay": PlanStep(
-        "兑付", PlanStatus.PUBLICISED, lambda user, plan: _covers(user, plan.village),
-        ("公示期结束后才能兑付", "公示期内的异议须全部核实并答复"),
+        "兑付", lifecycle.may_plan_pay,
+        ("公示期满（最后一天过后）才能兑付，兑付日期在公示期之后、不晚于今天", "公示期内的异议须全部核实并答复"),
         lambda user, plan, data: forms.PlanPayForm(*data, initial={"paid_on": timezone.localdate()}),
         lambda actor, plan, d: lifecycle.plan_pay(actor=actor, plan=plan, paid_on=d["paid_on"])),
 }
 
 
-def _file_form(user, data):
+def _file_form(user, plan, data):
     form = forms.PlanFileForm(*data)
-    form.fields["department"].queryset = _departments_for(user)
+    form.fields["department"].queryset = lifecycle.departments_filing_for(user, plan)
     return form
 
 
@@ -429,7 +420,7 @@ def plan_list(request, code: str):
     village = _visible_village(request, code)
     plans = DistributionPlan.objects.filter(village=village).order_by("-year")
     return render(request, "lifecycle/plans.html", {
-        "village": village, "plans": plans, "can_draft": _covers(request.user, village),
+        "village": village, "plans": plans, "can_draft": lifecycle.may_plan_draft(request.user, village) is None,
         "last_year": timezone.localdate().year - 1,
     })
 
@@ -442,33 +433,55 @@ def _village_assets(village):
 @require_http_methods(["GET", "POST"])
 @staff_only
 def plan_draft(request, code: str):
+    return _plan_form(request, _visible_village(request, code))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only
+def plan_redraft(request, code: str, year: int):
+    """A plan sent back (退回重新拟定) drafted again: its items replaced, then to the village meeting again."""
     village = _visible_village(request, code)
+    return _plan_form(request, village, _plan(village, year))
+
+
+def _plan_form(request, village, plan=None):
     assets = list(_village_assets(village))
     post = (request.POST,) if request.method == "POST" else ()
-    year = timezone.localdate().year - 1
-    form = forms.PlanForm(*post, initial={"year": year})
-    items = forms.PlanItemFormSet(*post, prefix="items", form_kwargs={"assets": assets})
-    if request.method == "POST" and all([form.is_valid(), items.is_valid()]):
+    year = plan.year if plan else timezone.localdate().year - 1
+    form = forms.PlanForm(*post, initial={"year": year, "other_source": plan.other_source if plan else ""})
+    if plan is not None:
+        form.fields["year"].disabled = True
+    current = [{"purpose": i.purpose, "amount": i.amount, "recipient": i.recipient, "asset": i.asset_id or ""}
+               for i in plan.items.all()] if plan else []
+    items = forms.PlanItemFormSet(*post, prefix="items", form_kwargs={"assets": assets}, initial=current or None)
+    refusal = lifecycle.may_plan_redraft(request.user, plan) if plan else lifecycle.may_plan_draft(request.user,
+                                                                                                   village)
+    if request.method == "POST" and refusal is None and all([form.is_valid(), items.is_valid()]):
         by_pk = {str(a.pk): a for a in assets}
-        lines = [PlanLine(i["purpose"], i["amount"], i["recipient"].strip(), by_pk.get(i["asset"]))
+        lines = [PlanLine(i["purpose"], i["amount"], i["recipient"].strip(), by_pk.get(str(i["asset"])))
                  for i in items.cleaned_data if i.get("purpose")]
         try:
-            plan = lifecycle.plan_draft(actor=request.user, village=village, year=form.cleaned_data["year"], items=lines)
+            if plan is None:
+                plan = lifecycle.plan_draft(actor=request.user, village=village, year=form.cleaned_data["year"],
+                                            items=lines, other_source=form.cleaned_data["other_source"])
+            else:
+                lifecycle.plan_redraft(actor=request.user, plan=plan, items=lines,
+                                       other_source=form.cleaned_data["other_source"])
         except ValidationError as exc:
             errors_on(form, exc)
         else:
             messages.success(request, "收益分配方案已拟定：请召开村民会议决议。")
             return redirect(_plan_url(plan))
     income_year = form.cleaned_data.get("year", year) if form.is_bound and form.is_valid() else year
-    income = IncomeRecord.objects.filter(asset__in=Asset.objects.in_area(village), year=income_year).aggregate(
-        s=Sum("amount"))["s"]
+    status = 403 if refusal is not None and refusal.who else 200
     return render(request, "lifecycle/plan_draft.html", {
-        "village": village, "form": form, "items": items, "income": income, "income_year": income_year,
-        "can": _covers(request.user, village), "back": f"/villages/{village.code}/plans/",
+        "village": village, "form": form, "items": items, "income": lifecycle.village_income(village, income_year),
+        "income_year": income_year, "refusal": refusal, "plan": plan, "back": f"/villages/{village.code}/plans/",
         "needs": ("由本村（或所在乡镇、县级管理员）拟定", "每村每年一个方案；金额合计即可分配收益总额",
+                  "分配合计不超过本村当年记录的收益；超出时写明其他资金来源，少于收益时会提醒",
                   "优先用于村集体经济、公益事业、公益岗位和缺乏劳动能力的人口，避免简单发钱发物、“一分了之”",
                   "股权分红须写明产权主体（对象）和来源资产，金额与占股比例一致"),
-    })
+    }, status=status)
 
 
 def _plan(village, year: int) -> DistributionPlan:
@@ -483,10 +496,13 @@ def plan_detail(request, code: str, year: int):
     plan = _plan(village, year)
     done = PLAN_ORDER.index(plan.status)
     actions = [(step.title, _plan_url(plan, slug)) for slug, step in PLAN_STEPS.items()
-               if step.status == plan.status and step.who(request.user, plan)]
+               if step.may(request.user, plan) is None]
+    if lifecycle.may_plan_redraft(request.user, plan) is None:
+        actions.insert(0, ("重新拟定", _plan_url(plan, "redraft")))
     return render(request, "lifecycle/plan.html", {
         "village": village, "plan": plan, "items": plan.items.select_related("asset"),
         "warnings": lifecycle.plan_warnings(plan), "actions": actions,
+        "income": lifecycle.village_income(village, plan.year),
         "steps": [(PlanStatus(s).label, i <= done) for i, s in enumerate(PLAN_ORDER)],
         "minutes": lifecycle.attachments_of(plan, Attachment.Kind.MINUTES),
         "notices": plan.notices.order_by("starts_on").prefetch_related("objections"),
@@ -502,8 +518,10 @@ def plan_step(request, code: str, year: int, step: str):
     data = (request.POST, request.FILES) if request.method == "POST" else ()
     return step_page(
         request, title=spec.title, form=spec.form(request.user, plan, data), needs=spec.needs, back=_plan_url(plan),
-        run=lambda d: spec.run(request.user, plan, d), can=spec.who(request.user, plan),
-        turn=plan.status == spec.status, plan=plan, village=village, warnings=lifecycle.plan_warnings(plan),
+        run=lambda d: spec.run(request.user, plan, d), refusal=spec.may(request.user, plan),
+        plan=plan, village=village, warnings=lifecycle.plan_warnings(plan),
+        plan_items=plan.items.select_related("asset"), income=lifecycle.village_income(village, plan.year),
+        minutes=lifecycle.attachments_of(plan, Attachment.Kind.MINUTES),
     )
 
 
@@ -534,28 +552,61 @@ def notice_list(request, code: str):
     })
 
 
+LEDGER_STAGES = [(PublicityStage.INVENTORY, PublicityStage.INVENTORY.label),
+                 (PublicityStage.OWNERSHIP, PublicityStage.OWNERSHIP.label)]
+
+
+def _elsewhere(user, area) -> list[tuple[str, str]]:
+    """Notices posted from their own pages: a filed plan's from the plan, an executed disposal's from the asset."""
+    links = [(f"{p.year} 年度收益分配方案：公示", _plan_url(p, "publicise"))
+             for p in DistributionPlan.objects.filter(village=area, status=PlanStatus.FILED).select_related("village")
+             if lifecycle.may_plan_publicise(user, p) is None]
+    for disposal in Disposal.objects.filter(asset__in=Asset.objects.in_area(area), status=DisposalStatus.EXECUTED,
+                                            notices__isnull=True).select_related("asset"):
+        if lifecycle.may_disposal_publicise(user, disposal.asset) is None:
+            links.append((f"{disposal.asset.code} {disposal.asset.name}：公示处置结果",
+                          _asset_url(disposal.asset, "disposal-notice")))
+    return links
+
+
+def _ledger_notice(request, code: str, *, paper: bool):
+    area = _notice_area(request, code)
+    data = (request.POST, request.FILES) if request.method == "POST" else ()
+    stage = request.GET.get("stage", PublicityStage.INVENTORY)
+    initial = {**_notice_dates(), "stage": stage if stage in dict(LEDGER_STAGES) else PublicityStage.INVENTORY}
+    form = (forms.PaperNoticeForm if paper else forms.NoticeForm)(*data, stages=LEDGER_STAGES, initial=initial)
+
+    def run(d):
+        common = {"actor": request.user, "stage": d["stage"], "scope": d["scope"], "area": area,
+                  "starts_on": d["starts_on"], "ends_on": d["ends_on"], "title": d["title"]}
+        if paper:
+            return lifecycle.notice_record_paper(**common, photo=forms.upload(d.get("photo")), reason=d["reason"])
+        return lifecycle.notice_post(**common)
+
+    needs = ((PERIOD, "已经张贴的纸质公示：写明张贴的起止日期（可早于今天）", "必须上传张贴的公示照片或扫描件，并写明补录原因",
+              "补录的公示在公示页上标明“补录的纸质公示”，留有记录")
+             if paper else
+             (PERIOD, "公示期从发布当天或之后开始（已经张贴的纸质公示请用“补录纸质公示”）",
+              "清产核资台账、确权登记台账：公示发布时本区域在册资产的公开信息", "公示内容在发布时固定：个人姓名脱敏，不含电话"))
+    return step_page(request, title=f"{area.name} {'补录纸质公示' if paper else '发布公示'}", form=form, run=run,
+                     back=f"/villages/{area.code}/notices/", needs=needs,
+                     refusal=lifecycle.may_notice_post(request.user, area), area=area,
+                     elsewhere=_elsewhere(request.user, area), paper=paper,
+                     stage_elsewhere=stage in (PublicityStage.INCOME_PLAN, PublicityStage.DISPOSAL))
+
+
 @require_http_methods(["GET", "POST"])
 @staff_only
 def notice_new(request, code: str):
-    area = _notice_area(request, code)
-    assets = Asset.objects.in_area(area)
-    plans = DistributionPlan.objects.filter(village=area, status=PlanStatus.FILED)
-    disposals = Disposal.objects.filter(asset__in=assets, status=DisposalStatus.EXECUTED).select_related("asset")
-    data = (request.POST,) if request.method == "POST" else ()
-    form = forms.NoticeForm(*data, stages=PublicityStage.choices, plans=plans, disposals=disposals,
-                            initial={**_notice_dates(), "stage": request.GET.get("stage", PublicityStage.INVENTORY)})
+    """Ledger notices (清产核资、确权登记) of an area; plans and disposals are publicised from their own pages."""
+    return _ledger_notice(request, code, paper=False)
 
-    def run(d):
-        return lifecycle.notice_post(
-            actor=request.user, stage=d["stage"], scope=d["scope"], area=area, starts_on=d["starts_on"],
-            ends_on=d["ends_on"], title=d["title"], plan=plans.filter(pk=d.get("plan") or None).first(),
-            disposal=disposals.filter(pk=d.get("disposal") or None).first())
 
-    return step_page(request, title=f"{area.name} 发布公示", form=form, run=run,
-                     back=f"/villages/{area.code}/notices/", can=_covers(request.user, area), turn=True,
-                     needs=(PERIOD, "收益分配方案须已备案，处置事项须已执行",
-                            "清产核资台账、确权登记台账：公示发布时本区域在册资产的公开信息",
-                            "公示内容在发布时固定：个人姓名脱敏，不含电话"))
+@require_http_methods(["GET", "POST"])
+@staff_only
+def notice_paper(request, code: str):
+    """A paper ledger notice already posted, entered afterwards with its photo and reason (audited)."""
+    return _ledger_notice(request, code, paper=True)
 
 
 def _notice(area, pk: int) -> PublicityNotice:
@@ -572,7 +623,8 @@ def notice_detail(request, code: str, pk: int):
     objections = list(notice.objections.order_by("raised_on", "pk"))
     return render(request, "lifecycle/notice.html", {
         "area": area, "notice": notice, "objections": objections, "covers": covers,
-        "can_repost": covers and not hasattr(notice, "reposted_by"),
+        "can_repost": lifecycle.may_notice_repost(request.user, notice) is None,
+        "paper_photos": lifecycle.attachments_of(notice, Attachment.Kind.NOTICE_PHOTO),
         "open_objections": sum(1 for o in objections if o.answered_at is None),
         **_snapshot_context(notice),
     })
@@ -586,8 +638,8 @@ def objection_new(request, code: str, pk: int):
     data = (request.POST,) if request.method == "POST" else ()
     form = forms.ObjectionForm(*data, initial={"raised_on": min(timezone.localdate(), notice.ends_on)})
     return step_page(
-        request, title="登记异议", form=form, back=_notice_url(notice), can=_covers(request.user, area), turn=True,
-        notice=notice, needs=(f"异议须在公示期内提出（{notice.starts_on} 至 {notice.ends_on}）", "写明异议内容",
+        request, title="登记异议", form=form, back=_notice_url(notice), notice=notice,
+        refusal=lifecycle.may_objection(request.user, notice), needs=(f"异议须在公示期内提出（{notice.starts_on} 至 {notice.ends_on}）", "写明异议内容",
                               "登记后须核实并答复，答复前不能再次公示，收益分配方案不能兑付"),
         run=lambda d: lifecycle.objection_record(actor=request.user, notice=notice, raised_by=d["raised_by"],
                                                  text=d["text"], raised_on=d["raised_on"], contact=d["contact"]))
@@ -602,8 +654,8 @@ def objection_answer(request, code: str, pk: int, objection: int):
     data = (request.POST,) if request.method == "POST" else ()
     form = forms.AnswerForm(*data, initial={"check_result": item.check_result, "answer": item.answer})
     return step_page(
-        request, title="异议核实答复", form=form, back=_notice_url(notice), can=_covers(request.user, area),
-        turn=True, notice=notice, objection=item, needs=("写明核实情况", "写明答复"),
+        request, title="异议核实答复", form=form, back=_notice_url(notice), notice=notice,
+        refusal=lifecycle.may_objection(request.user, notice), objection=item, needs=("写明核实情况", "写明答复"),
         run=lambda d: lifecycle.objection_answer(actor=request.user, objection=item, check_result=d["check_result"],
                                                  answer=d["answer"]))
 
@@ -617,8 +669,8 @@ def notice_repost(request, code: str, pk: int):
     form = forms.NoticeForm(*data, stages=[(notice.stage, PublicityStage(notice.stage).label)],
                             initial={**_notice_dates(), "scope": notice.scope, "title": notice.title})
     return step_page(
-        request, title="再次公示", form=form, back=f"/villages/{area.code}/notices/", can=_covers(request.user, area),
-        turn=not hasattr(notice, "reposted_by"), notice=notice,
+        request, title="再次公示", form=form, back=f"/villages/{area.code}/notices/", notice=notice,
+        refusal=lifecycle.may_notice_repost(request.user, notice),
         needs=("上一次公示的异议须全部核实答复", PERIOD, "再次公示的内容按发布时的情况重新固定"),
         run=lambda d: lifecycle.notice_post(
             actor=request.user, stage=notice.stage, scope=d["scope"], area=area, starts_on=d["starts_on"],

@@ -28,6 +28,7 @@ from geo_assets.taxonomy import (
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
 
 PDF = ("批复.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
+PNG = ("公示栏.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20)
 TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 
@@ -105,7 +106,7 @@ def test_a_returned_registration_needs_a_reason(county):
 def test_custody_log_custodian_change_and_posts(county):
     _areas, users, _office, assets = county
     pv = assets["pv"]
-    with pytest.raises(ValidationError, match="今天"):
+    with pytest.raises(ValidationError, match="超出允许范围"):
         lifecycle.maintenance_record(actor=users["village"], asset=pv, done_on=TODAY + DAY, kind="repair",
                                      cost=Decimal("0.3"), done_by="运维公司", description="更换逆变器")
     entry = lifecycle.maintenance_record(actor=users["village"], asset=pv, done_on=TODAY, kind="repair",
@@ -162,13 +163,14 @@ def test_income_plan_walks_every_step_in_order(county):
     items = [PlanLine(PlanPurpose.COLLECTIVE, Decimal("4")), PlanLine(PlanPurpose.NO_LABOUR, Decimal("1"), "张三丰"),
              PlanLine(PlanPurpose.EQUITY_OWNERS, Decimal("4"), "西镇人民政府", assets["equity"]),
              PlanLine(PlanPurpose.PUBLIC_WELFARE, Decimal("1"))]
-    plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=year, items=items)
+    plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=year, items=items,
+                                drafted_on=TODAY - 20 * DAY)
     assert lifecycle.plan_warnings(plan) == []
     with pytest.raises(ValidationError, match="之后办理"):
         lifecycle.plan_review(actor=users["township"], plan=plan)  # not decided yet
     with pytest.raises(ValidationError, match="会议记录"):
-        lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=42, minutes=None)
-    lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=42, minutes=docx())
+        lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY - 15 * DAY, attendance=42, minutes=None)
+    lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY - 15 * DAY, attendance=42, minutes=docx())
     with pytest.raises(PermissionDenied, match="乡镇"):
         lifecycle.plan_review(actor=users["village"], plan=plan)
     lifecycle.plan_review(actor=users["township"], plan=plan)
@@ -177,16 +179,17 @@ def test_income_plan_walks_every_step_in_order(county):
         lifecycle.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
                               scope=PublicityScope.VILLAGE_BOARD, area=areas.west_south, starts_on=TODAY,
                               ends_on=TODAY + 5 * DAY, plan=plan)
-    notice = lifecycle.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
-                                   scope=PublicityScope.VILLAGE_BOARD, area=areas.west_south,
-                                   starts_on=TODAY - 10 * DAY, ends_on=TODAY - 2 * DAY, plan=plan)
+    notice = lifecycle.notice_record_paper(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
+                                           scope=PublicityScope.VILLAGE_BOARD, area=areas.west_south,
+                                           starts_on=TODAY - 10 * DAY, ends_on=TODAY - 2 * DAY, plan=plan,
+                                           photo=PNG, reason="公示栏张贴后补录")
     assert "张*丰" in str(notice.snapshot) and "张三丰" not in str(notice.snapshot)  # posted masked
     objection = lifecycle.objection_record(actor=users["village"], notice=notice, raised_by="村民甲",
                                            text="合作社分红少算", raised_on=TODAY - 5 * DAY)
     with pytest.raises(ValidationError, match="公示期内"):
         lifecycle.objection_record(actor=users["village"], notice=notice, raised_by="村民乙", text="迟到的异议",
                                    raised_on=TODAY)
-    with pytest.raises(ValidationError, match="未答复"):
+    with pytest.raises(ValidationError, match="尚未答复"):
         lifecycle.plan_pay(actor=users["village"], plan=plan, paid_on=TODAY)
     with pytest.raises(ValidationError, match="不能再次公示"):
         lifecycle.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
@@ -215,7 +218,9 @@ def test_plan_warnings_cash_only_and_equity_mismatch(county):
 
 
 def test_plan_that_hands_everything_out_is_refused_at_review(county):
-    areas, users, _office, _assets = county
+    areas, users, _office, assets = county
+    lifecycle.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
+                            received_on=TODAY)
     plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
                                 items=[PlanLine(PlanPurpose.CASH, Decimal("5"), "全体农户")])
     assert [w.code for w in lifecycle.plan_warnings(plan)] == ["all_cash"]
@@ -308,7 +313,7 @@ def test_todo_lists_each_roles_waiting_steps(county):
     lifecycle.ownership_submit(actor=users["village"], asset=assets["equity"])
     lifecycle.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable")
     plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
-                                items=[PlanLine(PlanPurpose.COLLECTIVE, Decimal("1"))])
+                                items=[PlanLine(PlanPurpose.COLLECTIVE, Decimal("1"))], other_source="村集体积累")
     assert set(lifecycle.todo_for(users["department"])) >= {"ownership_to_confirm", "disposals_to_assess"}
     assert set(lifecycle.todo_for(users["village"])) == {"plans_to_decide"}
     lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=9, minutes=docx())

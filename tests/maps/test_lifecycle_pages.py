@@ -20,7 +20,7 @@ from PIL import Image
 
 from geo_assets import lifecycle, services
 from geo_assets.lifecycle import PlanLine
-from geo_assets.models import Asset, Attachment, Disposal, DistributionPlan, PublicityNotice
+from geo_assets.models import Asset, Attachment, Disposal, DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import (
     AssetStatus,
     AssetType,
@@ -113,7 +113,7 @@ def test_ownership_submit_confirm_with_handover_letter(county):
     assert "合计 100%" in form and "csrfmiddlewaretoken" in form and "60" in form
     assert village.post(step(equity, "ownership")).status_code == 302
     again = village.post(step(equity, "ownership"))
-    assert again.status_code == 200 and "已提交确权，等待主管部门确认" in page(again)
+    assert again.status_code == 409 and "已提交确权，等待主管部门确认" in page(again)  # not its turn: why, no form
     # buttons only for the roles that may take the step
     assert step(equity, "ownership-decide") not in page(village.get(step(equity)))
     assert "ownership-decide/" in page(department.get(step(equity)))
@@ -154,7 +154,7 @@ def test_custody_pages_with_photos_and_refusals(county, settings):
     village = as_(users["village"])
     entry = {"done_on": d(TODAY), "kind": "repair", "cost": "0.3", "done_by": "运维公司", "description": "更换逆变器"}
     future = village.post(step(pv, "maintenance"), {**entry, "done_on": d(TODAY + DAY)})
-    assert "日期不能晚于今天" in page(future)
+    assert "超出允许范围" in page(future)
     bad = village.post(step(pv, "maintenance"), {**entry, "photos": [SimpleUploadedFile("x.exe", b"MZ\x90\x00")]})
     assert "类型不受支持" in page(bad) and not pv.maintenance.exists()
     settings.ATTACHMENT_MAX_BYTES = 40
@@ -199,7 +199,7 @@ def test_contract_pages_warn_and_renew(county):
     assert step(road, "contract") not in page(village.get(step(road)))
     assert "只有经营性资产签订经营协议" in page(village.post(step(road, "contract"), {**contract, "scan": pdf()}))
     assert village.post(step(pv, "income"), {"year": TODAY.year - 1, "amount": "3", "received_on": d(TODAY)}).status_code == 302
-    assert "收益年度不能晚于今年" in page(village.post(step(pv, "income"), {
+    assert "收益年度须在" in page(village.post(step(pv, "income"), {
         "year": TODAY.year + 1, "amount": "3", "received_on": d(TODAY)}))
 
 
@@ -236,7 +236,11 @@ def test_disposal_workflow_through_the_pages(county):
     disposal = Disposal.objects.get(asset=pv)
     notice = {"stage": "disposal", "disposal": disposal.pk, "scope": "village_board", "starts_on": d(TODAY),
               "ends_on": d(TODAY + 6 * DAY), "title": ""}
-    assert village.post(f"/villages/{areas.west_south.code}/notices/new/", notice).status_code == 302
+    form = page(village.get(f"/villages/{areas.west_south.code}/notices/new/?stage=disposal"))
+    assert 'value="disposal"' not in form and step(pv, "disposal-notice") in form  # posted from the asset's page
+    assert step(pv, "disposal-notice") in page(village.get(step(pv)))
+    assert village.post(step(pv, "disposal-notice"), notice).status_code == 302
+    assert step(pv, "disposal-notice") not in page(village.get(step(pv)))  # once
     posted = PublicityNotice.objects.get(disposal=disposal)
     assert posted.snapshot["new_project"] == "2027年村组道路"
     timeline = page(as_(None).get(f"/assets/{pv.code}/"))  # the public: the result, not the request
@@ -300,15 +304,23 @@ def test_plan_workflow_through_the_pages(county):
     short = {"stage": "income_plan", "scope": "village_board", "starts_on": d(TODAY), "ends_on": d(TODAY + 5 * DAY)}
     assert "公示期不少于 7 天" in page(village.post(plan_url(areas, "publicise"), short))
     assert "这一步须在“已公示”之后办理" in page(village.post(plan_url(areas, "pay"), {"paid_on": d(TODAY)}))
-    period = {**short, "starts_on": d(TODAY - 10 * DAY), "ends_on": d(TODAY - 2 * DAY)}
+    backdated = {**short, "starts_on": d(TODAY - 10 * DAY), "ends_on": d(TODAY - 2 * DAY)}
+    assert "不能早于发布当天" in page(village.post(plan_url(areas, "publicise"), backdated))
+    period = {**short, "starts_on": d(TODAY), "ends_on": d(TODAY + 6 * DAY)}
     assert village.post(plan_url(areas, "publicise"), period).status_code == 302
     notice = PublicityNotice.objects.get(plan=plan)
+    assert plan_url(areas, "pay") not in page(village.get(plan_url(areas)))  # the period has not run yet
+    waiting = village.post(plan_url(areas, "pay"), {"paid_on": d(TODAY)})
+    assert waiting.status_code == 409 and "公示期满后" in page(waiting) and "<form" not in page(waiting).split("refusal")[-1]
     assert "张*丰" in str(notice.snapshot) and "张三丰" not in str(notice.snapshot)
     notice_url = f"/villages/{areas.west_south.code}/notices/{notice.pk}/"
-    late = village.post(notice_url + "objection/", {"raised_by": "村民乙", "raised_on": d(TODAY), "text": "迟到"})
+    late = village.post(notice_url + "objection/", {"raised_by": "村民乙", "raised_on": d(TODAY - DAY), "text": "早了"})
     assert "异议须在公示期内提出" in page(late)
-    assert village.post(notice_url + "objection/", {"raised_by": "村民甲", "raised_on": d(TODAY - 5 * DAY),
+    assert village.post(notice_url + "objection/", {"raised_by": "村民甲", "raised_on": d(TODAY),
                                                     "text": "合作社分红少算"}).status_code == 302
+    # seven days later (the notice's period moved back as time would have moved on)
+    PublicityNotice.objects.filter(pk=notice.pk).update(starts_on=TODAY - 8 * DAY, ends_on=TODAY - 2 * DAY)
+    Objection.objects.filter(notice=notice).update(raised_on=TODAY - 5 * DAY)
     assert "公示期内的异议尚未答复" in page(village.post(plan_url(areas, "pay"), {"paid_on": d(TODAY)}))
     repost = {"stage": "income_plan", "scope": "village_board", "starts_on": d(TODAY), "ends_on": d(TODAY + 7 * DAY)}
     assert "不能再次公示" in page(village.post(notice_url + "repost/", repost))
@@ -317,6 +329,7 @@ def test_plan_workflow_through_the_pages(county):
     answer_url = f"{notice_url}objections/{objection.pk}/answer/"
     assert "请写明核实情况" in page(village.post(answer_url, {"check_result": "", "answer": "已解释"}))
     assert village.post(answer_url, {"check_result": "经核对账目无误", "answer": "按占股比例计算"}).status_code == 302
+    assert "公示期结束（" in page(village.post(plan_url(areas, "pay"), {"paid_on": d(TODAY - 2 * DAY)}))
     assert village.post(plan_url(areas, "pay"), {"paid_on": d(TODAY)}).status_code == 302
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PAID
@@ -327,7 +340,9 @@ def test_plan_workflow_through_the_pages(county):
 
 
 def test_cash_only_plan_shows_warnings_and_is_refused_at_review(county):
-    areas, users, _office, _assets = county
+    areas, users, _office, assets = county
+    lifecycle.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
+                            received_on=TODAY)
     plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
                                 items=[PlanLine(PlanPurpose.CASH, Decimal("5"), "全体农户")])
     lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=30,
@@ -345,8 +360,8 @@ def test_ledger_notice_objection_answer_and_repost(county):
     areas, users, _office, assets = county
     village = as_(users["village"])
     notices = f"/villages/{areas.west_south.code}/notices/"
-    post = {"stage": "ownership", "scope": "village_board", "starts_on": d(TODAY - 3 * DAY),
-            "ends_on": d(TODAY + 3 * DAY), "title": "西南村确权登记公示"}
+    post = {"stage": "ownership", "scope": "village_board", "starts_on": d(TODAY),
+            "ends_on": d(TODAY + 6 * DAY), "title": "西南村确权登记公示"}
     assert "公示期不少于 7 天" in page(village.post(notices + "new/", {**post, "ends_on": d(TODAY)}))
     refused = as_(users["other_village"]).post(notices + "new/", post)
     assert refused.status_code == 403
@@ -414,6 +429,8 @@ def test_attachment_download_per_role(county):
 
 def test_notice_public_page_and_pdf(county):
     areas, users, office, assets = county
+    lifecycle.income_record(actor=users["village"], asset=assets["equity"], year=TODAY.year - 1, amount=Decimal("5"),
+                            received_on=TODAY)
     plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1, items=[
         PlanLine(PlanPurpose.COLLECTIVE, Decimal("4")), PlanLine(PlanPurpose.NO_LABOUR, Decimal("1"), "张三丰")])
     lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=9, minutes=("m.pdf", PDF))
@@ -465,14 +482,15 @@ def full_life(county):
                             received_on=TODAY - 16 * DAY)
     Verification.objects.create(asset=pv, verifier=users["inspector"], finding="intact", position=centre(areas.west_south),
                                 accuracy_m=5, observed_at=timezone.now() - 15 * DAY, review="accepted")
-    lifecycle.notice_post(actor=village, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
-                          area=areas.west_south, starts_on=TODAY - 14 * DAY, ends_on=TODAY - 7 * DAY)
+    lifecycle.notice_record_paper(actor=village, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+                                  area=areas.west_south, starts_on=TODAY - 14 * DAY, ends_on=TODAY - 7 * DAY,
+                                  photo=("公示栏.png", PNG), reason="张贴后补录")
     disposal = lifecycle.disposal_request(actor=village, asset=pv, reason="end_of_life", note="已到年限")
     lifecycle.disposal_assess(actor=users["department"], disposal=disposal, value=Decimal("1"), assessor="评估所",
-                              assessed_on=TODAY - 5 * DAY, report=("评估.pdf", PDF))
+                              assessed_on=TODAY, report=("评估.pdf", PDF))
     lifecycle.disposal_approve(actor=users["county"], disposal=disposal, authority="县政府", reference="栾政〔2026〕9号",
-                               approved_on=TODAY - 4 * DAY, document=("批复.pdf", PDF))
-    lifecycle.disposal_execute(actor=village, disposal=disposal, method="scrap", executed_on=TODAY - 3 * DAY)
+                               approved_on=TODAY, document=("批复.pdf", PDF))
+    lifecycle.disposal_execute(actor=village, disposal=disposal, method="scrap", executed_on=TODAY)
     return pv
 
 
@@ -519,3 +537,20 @@ def test_wrong_role_sees_no_button_and_posts_are_refused(county):
     assert strict.post(step(assets["pv"], "income"), {"year": TODAY.year - 1, "amount": "1",
                                                       "received_on": d(TODAY)}).status_code == 403  # no CSRF token
     assert not assets["pv"].income.exists()
+
+
+def test_notice_form_offers_only_what_it_posts_and_forms_report_every_wrong_field_at_once(county):
+    areas, users, _office, assets = county
+    village = as_(users["village"])
+    form = page(village.get(f"/villages/{areas.west_south.code}/notices/new/?stage=income_plan"))
+    assert 'value="inventory"' in form and 'value="ownership"' in form
+    assert 'value="income_plan"' not in form and 'value="disposal"' not in form
+    assert "收益分配方案的公示在方案页发布" in form and "/notices/paper/" in form
+    # several wrong fields: all reported by one submission (the form's own and the rule's)
+    handover = page(village.post(step(assets["pv"], "handover"), {"signed_on": "2099-13-01", "handed_over_by": "",
+                                                                  "received_by": "村", "custodian": "村"}))
+    assert handover.count('class="error"') >= 3  # date, handed over by, the scan
+    maintenance = page(village.post(step(assets["pv"], "maintenance"), {
+        "done_on": "2099-01-01", "kind": "repair", "cost": "9999999999.9999", "done_by": "乙", "description": "修"}))
+    assert "done_on" in maintenance and maintenance.count('class="error"') >= 2  # the date and the cost
+    assert not assets["pv"].maintenance.exists()

@@ -3,12 +3,14 @@ drafted by the village, refused without the meeting minutes, decided, reviewed b
 department, refused a too-short publicity period, publicised, refused payment while an objection is unanswered,
 answered, paid; the printable notice opened by the public."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from geo_assets.models import DistributionPlan, PublicityNotice
+from geo_assets import lifecycle
+from geo_assets.models import DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import PlanStatus
 from tests.maps.test_lifecycle_pages import DAY, PDF, build_county, d
 
@@ -41,6 +43,8 @@ def test_plan_workflow_in_the_browser(county, open_page):
     areas, users, office, _assets = county
     year = TODAY.year - 1
     base = f"/villages/{areas.west_south.code}/plans/"
+    lifecycle.income_record(actor=users["village"], asset=_assets["equity"], year=year, amount=Decimal("10"),
+                            received_on=TODAY)  # the plan distributes what was received
     page, watch = open_page(base + "new/", user=users["village"])
     assert "一分了之" in page.inner_text(".needs")
     page.fill("input[name=year]", str(year))
@@ -81,22 +85,29 @@ def test_plan_workflow_in_the_browser(county, open_page):
 
     page, _ = open_page(f"{base}{year}/publicise/", user=users["village"])
     page.fill("input[name=starts_on]", d(TODAY - 10 * DAY))
-    page.fill("input[name=ends_on]", d(TODAY - 8 * DAY))
+    page.fill("input[name=ends_on]", d(TODAY - 2 * DAY))
+    submit(page)
+    assert "不能早于发布当天" in refusal(page)  # no back-dated period
+    page.fill("input[name=starts_on]", d(TODAY))
+    page.fill("input[name=ends_on]", d(TODAY + 2 * DAY))
     submit(page)
     assert "公示期不少于 7 天" in refusal(page)
     shot(page, "5-period-refused")
-    page.fill("input[name=ends_on]", d(TODAY - 2 * DAY))
+    page.fill("input[name=ends_on]", d(TODAY + 6 * DAY))
     submit(page)
     notice = PublicityNotice.objects.get()
     page.goto(page.url.split("/villages/")[0] + f"/villages/{areas.west_south.code}/notices/{notice.pk}/objection/")
     page.fill("input[name=raised_by]", "村民甲")
-    page.fill("input[name=raised_on]", d(TODAY - 5 * DAY))
+    page.fill("input[name=raised_on]", d(TODAY))
     page.fill("textarea[name=text]", "合作社分红少算")
     submit(page)
     assert "待答复" in page.inner_text("main")
     shot(page, "6-objection")
     page.goto(page.url.split("/villages/")[0] + f"{base}{year}/pay/")
-    submit(page)
+    assert "公示期满后" in refusal(page) and page.locator("form.step-form").count() == 0  # why, and no dead form
+    PublicityNotice.objects.filter(pk=notice.pk).update(starts_on=TODAY - 8 * DAY, ends_on=TODAY - DAY)  # a week on
+    Objection.objects.update(raised_on=TODAY - 5 * DAY)
+    page.goto(page.url.split("/villages/")[0] + f"{base}{year}/pay/")
     assert "异议尚未答复" in refusal(page)
     shot(page, "7-pay-refused")
     page.goto(page.url.split("/villages/")[0] + f"/villages/{areas.west_south.code}/notices/{notice.pk}/")
