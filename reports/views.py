@@ -265,7 +265,8 @@ def _alerts_query(request) -> dict:
         assets, villages = assets.filter(village=village), villages.filter(pk=village.pk)
     level, rule = g.get("level", ""), g.get("rule", "")
     rules = [code for code, r in ALL_RULES.items() if (not level or r.level == level) and (not rule or code == rule)]
-    found = alerts_compute(assets=assets, villages=villages, rules=rules) if rules else []
+    found = alerts_compute(assets=assets, villages=villages, rules=rules,
+                           viewer=scope_for(request.user)) if rules else []
     found.sort(key=lambda a: (figures.LEVELS.index(a.level), a.rule))
     assets_by_id = Asset.objects.select_related("village", "township").in_bulk(
         [a.asset_id for a in found if a.asset_id])
