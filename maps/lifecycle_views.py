@@ -37,6 +37,7 @@ from geo_assets.models import (
     Objection,
     PublicityNotice,
 )
+from geo_assets.privacy import mask_people, public_snapshot
 from geo_assets.taxonomy import (
     PLAN_ORDER,
     TYPES_REQUIRING_NAMED_SHARES,
@@ -527,7 +528,9 @@ def notice_list(request, code: str):
     """The area's notices: anyone may read them (知情权); staff also reach objections and the next steps."""
     area = _notice_area(request, code, public=True)
     staff = scope_for(request.user).sees_personal_data and _sees_area(request.user, area)
-    notices = PublicityNotice.objects.filter(area=area).select_related("reposts").order_by("-starts_on", "-pk")
+    notices = list(PublicityNotice.objects.filter(area=area).select_related("reposts").order_by("-starts_on", "-pk"))
+    for notice in notices if not staff else ():
+        notice.title = mask_people(notice.title)  # free text, shown to the public: never saved
     return render(request, "lifecycle/notices.html", {
         "area": area, "notices": notices, "staff": staff, "can_post": staff and _covers(request.user, area),
         "today": timezone.localdate(),
@@ -739,7 +742,9 @@ def attachment_download(request, pk: int):
 
 
 def _snapshot_context(notice: PublicityNotice) -> dict:
-    return {"snapshot": notice.snapshot, "stage_label": PublicityStage(notice.stage).label,
+    """What was posted, through the personal-data rule again: notices frozen before it held raw names and numbers."""
+    notice.title = mask_people(notice.title)  # shown, never saved
+    return {"snapshot": public_snapshot(notice.snapshot), "stage_label": PublicityStage(notice.stage).label,
             "scope_label": PublicityScope(notice.scope).label}
 
 
