@@ -78,6 +78,8 @@ def staff_only(view):
             return denied(request, "只有有角色的工作人员可以办理资产管理事项。")
         try:
             return view(request, *args, **kwargs)
+        except PublicVersion as public:
+            return redirect(public.url)
         except PermissionDenied as exc:
             return denied(request, str(exc) or "您无权办理这一步。")
 
@@ -284,8 +286,22 @@ ASSET_STEPS: dict[str, AssetStep] = {
 }
 
 
+class PublicVersion(Exception):  # noqa: N818 - a way out of a view, not an error
+    """An asset outside the user's scope that the public may see: its public page instead of its workflows."""
+
+    def __init__(self, asset):
+        super().__init__(asset.code)
+        self.url = f"/assets/{quote(asset.code)}/"
+
+
 def _visible_asset(request, code: str) -> Asset:
-    return get_object_or_404(Asset.objects.visible_to(request.user).select_related("village", "township"), code=code)
+    """An asset of the user's scope. Outside it, a published asset sends the user to its public version
+    (PublicVersion, which staff_only answers); an unpublished one is as absent as a missing one (404)."""
+    asset = get_object_or_404(Asset.objects.openable_by(request.user).select_related("village", "township"),
+                              code=code)
+    if not asset.in_scope:
+        raise PublicVersion(asset)
+    return asset
 
 
 def _asset_url(asset, step: str = "") -> str:

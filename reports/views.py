@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Func, Sum, Value
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -102,7 +102,10 @@ def _report(request, scope, fmt: str, filename: str, draw_map):
 @throttled
 @staff_required
 def village_report(request, code: str, fmt: str = "html"):
-    village = _area(request, code, AreaLevel.VILLAGE)
+    try:
+        village = _area(request, code, AreaLevel.VILLAGE)
+    except PermissionDenied:  # another village: staff see at least what the public sees, its villagers' page
+        return redirect("reports:public-village", code=code)
     scope = figures.area_scope(request.user, village)
 
     def draw(fig):
