@@ -87,6 +87,7 @@ def village_report(request, code: str):
     return render(request, "maps/village_report.html", {
         "village": village, "summary": area_summary(user=viewer, area=village), "assets": assets,
         "verification": village_verification_summary(village, viewer),
+        "public_version": request.user.is_authenticated and viewer is not request.user,
     })
 
 

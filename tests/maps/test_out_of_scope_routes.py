@@ -143,6 +143,8 @@ def test_every_village_route_for_every_role(world, role):
             else:
                 assert published.public_name in text and BENEFICIARY not in text
                 assert world["unpublished"].code not in text
+            if role in ("village_b", "township_east"):  # another area's village: said so, and no dead-end links
+                assert "公开信息" in text and "/plans/" not in text
         if route == "/api/v1/areas/{code}/summary/":
             public = Client().get(route.format(code=village.code)).json()
             assert own.json()["total"]["count"] >= public["total"]["count"] == 1
