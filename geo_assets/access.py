@@ -83,6 +83,14 @@ def scope_from_values(role: str | None, area_id: int | None, area_level: str | N
     return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()))
 
 
+def viewer_of(user, asset):
+    """Whom an asset of `Asset.objects.openable_by(user)` is shown to: the user, if it is in their scope; else the
+    public (an anonymous user) — staff outside an asset's scope see its public version, never less."""
+    from django.contrib.auth.models import AnonymousUser
+
+    return user if getattr(asset, "in_scope", True) else AnonymousUser()
+
+
 def scope_for(user) -> Scope:
     """The scope of a user; anonymous users and users without a membership are the public."""
     if user is None or not user.is_authenticated or not user.is_active:

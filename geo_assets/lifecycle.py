@@ -938,21 +938,24 @@ def disposal_execute(*, actor, disposal: Disposal, method: str, executed_on: dat
 
 
 def _snapshot(stage: str, area: AdminArea, *, plan=None, disposal=None) -> dict:
-    """Exactly what is posted, frozen: public fields only (names of individuals masked, no phone numbers)."""
+    """Exactly what is posted, frozen: public fields only, through the personal-data rule (privacy.public_snapshot:
+    names of individuals masked, no ID or phone numbers, whatever the stage or the purpose)."""
     from geo_assets.access import PUBLIC_SCOPE
+    from geo_assets.privacy import public_snapshot
 
     public = Redactor(PUBLIC_SCOPE)
     if stage == PublicityStage.INCOME_PLAN:
-        return {"village": area.name, "year": plan.year, "total": str(plan.total), "items": [
+        return public_snapshot({"village": area.name, "year": plan.year, "total": str(plan.total), "items": [
             {"purpose": str(PlanPurpose(i.purpose).label), "amount": str(i.amount),
-             # households without labour capacity are named persons; other recipients are groups or bodies
-             "recipient": public.person(i.recipient) if i.purpose == PlanPurpose.NO_LABOUR else i.recipient} for i in plan.items.all()]}
+             # households without labour capacity are named persons; other recipients are groups, bodies or persons
+             "recipient": public.person(i.recipient) if i.purpose == PlanPurpose.NO_LABOUR else i.recipient}
+            for i in plan.items.all()]})
     if stage == PublicityStage.DISPOSAL:
-        return {"asset": disposal.asset.code, "name": public.asset_name(disposal.asset),
+        return public_snapshot({"asset": disposal.asset.code, "name": public.asset_name(disposal.asset),
                 "reason": str(DisposalReason(disposal.reason).label) if disposal.reason else "",
                 "assessed_value": str(disposal.assessed_value), "approval": disposal.approval_reference,
                 "method": str(DisposalMethod(disposal.method).label) if disposal.method else "",
-                "proceeds": str(disposal.proceeds), "new_project": disposal.new_project}
+                "proceeds": str(disposal.proceeds), "new_project": disposal.new_project})
     assets = Asset.objects.in_area(area).exclude(status=AssetStatus.DISPOSED).order_by("code").prefetch_related("owners")
     rows = []
     for asset in assets:
@@ -964,7 +967,7 @@ def _snapshot(stage: str, area: AdminArea, *, plan=None, disposal=None) -> dict:
             row["owners"] = [{"owner": public.owner_name(o.owner_name, o.owner_kind), "share": str(o.share)}
                              for o in asset.owners.all() if o.share > 0]
         rows.append(row)
-    return {"area": area.name, "assets": rows}
+    return public_snapshot({"area": area.name, "assets": rows})
 
 
 def notice_post(*, actor, stage: str, scope: str, area: AdminArea, starts_on: datetime.date, ends_on: datetime.date,

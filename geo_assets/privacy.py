@@ -30,6 +30,48 @@ def mask_numbers(text: str | None) -> str:
     return _PHONE_OR_ID.sub("***", text or "")
 
 
+# Words that make a recipient or an owner a group or a body rather than a person: kept as written.
+_BODY_WORDS = ("村", "委员会", "委会", "合作社", "集体", "公司", "全体", "小组", "组", "岗", "企业", "中心", "学校", "基金",
+               "协会", "政府", "局", "站", "厂", "队", "社", "所", "院", "办", "部", "脱贫户", "监测户", "农户", "低保户",
+               "五保户", "困难户", "贫困户", "群众", "人员", "村民", "股东", "项目", "工程", "道路", "设施", "公示", "联系人",
+               "负责人", "电话", "方案", "台账", "结果")
+_PIECES = re.compile(r"([\s,，、;；:：/|（）()\[\]【】]+)")
+_PERSON = re.compile(r"(?P<name>[\u4e00-\u9fff·]{2,4}?)(?P<tail>等\d*[户人家]?|户|家|同志|先生|女士)?")
+
+
+def mask_people(text: str | None) -> str:
+    """A recipient or an owner as written by a clerk (「王小明 410324199001011234 13812345678」, 「村集体」, 「王小明等5户」):
+    ID and phone numbers removed, each part that reads as a person's name masked (王*明 *** ***), groups and bodies
+    kept. Already-masked names stay as they are, so it may run twice."""
+    parts = _PIECES.split(mask_numbers(text))
+    for i, part in enumerate(parts):
+        match = _PERSON.fullmatch(part)
+        if match and not any(word in part for word in _BODY_WORDS):
+            parts[i] = mask_person(match["name"]) + (match["tail"] or "")
+    return "".join(parts)
+
+
+# Keys of a notice's snapshot (geo_assets.lifecycle._snapshot) that hold a person or a clerk's free words about
+# one (what a disposal's proceeds pay for), and those that hold codes and figures (left alone); every other text
+# goes through mask_numbers.
+SNAPSHOT_PEOPLE = frozenset({"recipient", "owner", "new_project"})
+SNAPSHOT_FIGURES = frozenset({"code", "asset", "year", "total", "amount", "investment", "share", "assessed_value",
+                              "proceeds"})
+
+
+def public_snapshot(snapshot, key: str = ""):
+    """A publicity notice's frozen snapshot as the public may read it, whatever its stage and whenever it was frozen:
+    recipients and owners through mask_people, every other text through mask_numbers. Applied when a notice is
+    frozen and again when it is shown (notices frozen before this rule hold raw data)."""
+    if isinstance(snapshot, dict):
+        return {k: public_snapshot(v, k) for k, v in snapshot.items()}
+    if isinstance(snapshot, list):
+        return [public_snapshot(v, key) for v in snapshot]
+    if not isinstance(snapshot, str) or key in SNAPSHOT_FIGURES:
+        return snapshot
+    return mask_people(snapshot) if key in SNAPSHOT_PEOPLE else mask_numbers(snapshot)
+
+
 def asset_public_name(asset) -> str:
     """The name the public sees. Stored on the asset by services.asset_save (Asset.public_name)."""
     if asset.category == Category.HOUSEHOLD:

@@ -7,8 +7,9 @@ from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 
 
 def area_summary(*, user, area: AdminArea) -> dict:
-    """Counts and investment by category and by status of the assets in an area that the user may see."""
-    qs = Asset.objects.visible_to(user).in_area(area).order_by()
+    """Counts and investment by category and by status of the assets in an area that the user may see (their
+    scope's and the published rest: staff see at least what the public sees)."""
+    qs = Asset.objects.openable_by(user).in_area(area).order_by()
     by_category = {row["category"]: row for row in qs.values("category").annotate(
         count=Count("id"), investment=Sum("total_investment"))}
     by_status = dict(qs.values_list("status").annotate(count=Count("id")))

@@ -35,6 +35,7 @@ from geo_assets.models import (
     Objection,
     PublicityNotice,
 )
+from geo_assets.privacy import mask_people, public_snapshot
 from geo_assets.taxonomy import (
     PLAN_ORDER,
     TYPES_REQUIRING_NAMED_SHARES,
@@ -75,6 +76,8 @@ def staff_only(view):
             return denied(request, "只有有角色的工作人员可以办理资产管理事项。")
         try:
             return view(request, *args, **kwargs)
+        except PublicVersion as public:
+            return redirect(public.url)
         except PermissionDenied as exc:
             return denied(request, str(exc) or "您无权办理这一步。")
 
@@ -283,8 +286,22 @@ ASSET_STEPS: dict[str, AssetStep] = {
 }
 
 
+class PublicVersion(Exception):  # noqa: N818 - a way out of a view, not an error
+    """An asset outside the user's scope that the public may see: its public page instead of its workflows."""
+
+    def __init__(self, asset):
+        super().__init__(asset.code)
+        self.url = f"/assets/{quote(asset.code)}/"
+
+
 def _visible_asset(request, code: str) -> Asset:
-    return get_object_or_404(Asset.objects.visible_to(request.user).select_related("village", "township"), code=code)
+    """An asset of the user's scope. Outside it, a published asset sends the user to its public version
+    (PublicVersion, which staff_only answers); an unpublished one is as absent as a missing one (404)."""
+    asset = get_object_or_404(Asset.objects.openable_by(request.user).select_related("village", "township"),
+                              code=code)
+    if not asset.in_scope:
+        raise PublicVersion(asset)
+    return asset
 
 
 def _asset_url(asset, step: str = "") -> str:
@@ -545,7 +562,9 @@ def notice_list(request, code: str):
     """The area's notices: anyone may read them (知情权); staff also reach objections and the next steps."""
     area = _notice_area(request, code, public=True)
     staff = scope_for(request.user).sees_personal_data and _sees_area(request.user, area)
-    notices = PublicityNotice.objects.filter(area=area).select_related("reposts").order_by("-starts_on", "-pk")
+    notices = list(PublicityNotice.objects.filter(area=area).select_related("reposts").order_by("-starts_on", "-pk"))
+    for notice in notices if not staff else ():
+        notice.title = mask_people(notice.title)  # free text, shown to the public: never saved
     return render(request, "lifecycle/notices.html", {
         "area": area, "notices": notices, "staff": staff, "can_post": staff and _covers(request.user, area),
         "today": timezone.localdate(),
@@ -791,7 +810,9 @@ def attachment_download(request, pk: int):
 
 
 def _snapshot_context(notice: PublicityNotice) -> dict:
-    return {"snapshot": notice.snapshot, "stage_label": PublicityStage(notice.stage).label,
+    """What was posted, through the personal-data rule again: notices frozen before it held raw names and numbers."""
+    notice.title = mask_people(notice.title)  # shown, never saved
+    return {"snapshot": public_snapshot(notice.snapshot), "stage_label": PublicityStage(notice.stage).label,
             "scope_label": PublicityScope(notice.scope).label}
 
 

@@ -1,12 +1,13 @@
 """Pages: the inspector map, an asset page, a village report, and the offline basemap tiles."""
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.db.models import Extent
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from geo_assets.access import scope_for
+from geo_assets.access import PUBLIC_SCOPE, scope_for, viewer_of
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, Role
@@ -15,6 +16,7 @@ from layers.services import area_summary
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
 from maps.throttling import throttled
 from maps.timeline import asset_timeline
+from reports.figures import villages_in_scope
 from verification.selectors import asset_verification_context, village_verification_summary
 
 
@@ -47,9 +49,10 @@ def map_page(request):
 @throttled
 def asset_page(request, code: str):
     asset = get_object_or_404(
-        Asset.objects.visible_to(request.user).select_related("village", "township", "department"), code=code
+        Asset.objects.openable_by(request.user).select_related("village", "township", "department"), code=code
     )
-    scope = scope_for(request.user)
+    viewer = viewer_of(request.user, asset)  # outside the user's scope: the public version
+    scope = scope_for(viewer)
     redactor = Redactor(scope)
     history = asset.history.select_related("history_user").order_by("-history_date")[:50]
     return render(request, "maps/asset_detail.html", {
@@ -63,8 +66,9 @@ def asset_page(request, code: str):
                     "share": o.share} for o in asset.owners.all() if o.share > 0],
         "history": history,
         "show_authors": scope.sees_change_authors,
-        "verification": asset_verification_context(asset, request.user),
-        "timeline": asset_timeline(asset, request.user),
+        "verification": asset_verification_context(asset, viewer),
+        "timeline": asset_timeline(asset, viewer),
+        "public_version": viewer is not request.user,
     })
 
 
@@ -72,13 +76,18 @@ def asset_page(request, code: str):
 @throttled
 def village_report(request, code: str):
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
-    assets = list(Asset.objects.visible_to(request.user).in_area(village).order_by("category", "asset_type", "code")[:1000])
-    redactor = Redactor(scope_for(request.user))
+    # each asset as its viewer may see it: in full in the user's scope, the published rest in its public version
+    assets = list(Asset.objects.openable_by(request.user).in_area(village).order_by("category", "asset_type",
+                                                                                    "code")[:1000])
+    redactors = {True: Redactor(scope_for(request.user)), False: Redactor(PUBLIC_SCOPE)}
     for asset in assets:
-        asset.display_name = redactor.asset_name(asset)
+        asset.display_name = redactors[bool(asset.in_scope)].asset_name(asset)
+    # the figures: the user's, if the village is theirs to work on; else the public's
+    viewer = request.user if villages_in_scope(request.user).filter(pk=village.pk).exists() else AnonymousUser()
     return render(request, "maps/village_report.html", {
-        "village": village, "summary": area_summary(user=request.user, area=village), "assets": assets,
-        "verification": village_verification_summary(village, request.user),
+        "village": village, "summary": area_summary(user=viewer, area=village), "assets": assets,
+        "verification": village_verification_summary(village, viewer),
+        "public_version": request.user.is_authenticated and viewer is not request.user,
     })
 
 

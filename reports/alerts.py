@@ -7,7 +7,9 @@ one round trip and one pass over its assets, not one per rule (issue 11).
 """
 
 import datetime
+import json
 import math
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -16,11 +18,13 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet, Value
 from django.utils import timezone
 
+from geo_assets.access import PUBLIC_SCOPE, Scope
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
+from geo_assets.privacy import Redactor, mask_numbers
 
 RED, YELLOW, BLUE = "red", "yellow", "blue"
 LEVEL_LABELS = {RED: "红色预警", YELLOW: "黄色预警", BLUE: "蓝色提示"}
@@ -39,6 +43,30 @@ class Rule:
     # disposed, both with every column but the geometry (location is there); `checked` — (id, observed_at, finding)
     # of the latest verification that counts of each asset of `a`; area rules: `villages`. %(today)s etc. are values.
     sql: str
+    # Evidence that names another asset, a person or free text is never written by the SQL: the SQL selects a JSON
+    # object of ids and values, and `render(data, seen)` writes it for the viewer (`Evidence`: the viewer's scope
+    # and the personal-data rule) — an asset the viewer may not see is counted, never named (issue 21, item 7).
+    render: Callable[[dict, "Evidence"], str] | None = None
+
+
+def _nearby(d: dict, seen: "Evidence") -> str:
+    other = seen.asset(d["other"])
+    return (f"与 {other} 相距 {d['m']} 米" if other
+            else f"与另 1 项同类资产（不在您的查看范围内）相距 {d['m']} 米")
+
+
+def _same_name(d: dict, seen: "Evidence") -> str:
+    codes = [c for c in (seen.code(pk) for pk in d["ids"][:3]) if c]
+    listed = f"；如 {'、'.join(codes)}{' 等' if d['others'] > len(codes) else ''}" if codes else ""
+    return f"与本村另 {d['others']} 项同名资产重复（名称：{seen.name(d['self'])}{listed}）"
+
+
+def _unanswered(d: dict, seen: "Evidence") -> str:
+    return f"{seen.text(d['title'])}：{seen.person(d['by'])} 于 {d['on']} 提出的异议未答复"
+
+
+def _short(d: dict, seen: "Evidence") -> str:
+    return f"{seen.text(d['title'])}：{d['from']} 至 {d['to']}，不足 {d['min']} 天"
 
 
 RULES = [
@@ -51,10 +79,10 @@ RULES = [
     # A hash join over grid cells no smaller than the distance (DUPLICATE_CELL): two assets that close lie in the
     # same or a neighbouring cell. One pass, where probing the GiST index once per asset cost ~5 s per 1,000 assets.
     Rule("duplicate_nearby", YELLOW, "疑似重复：同类资产相距很近", """
-        SELECT a.id, '与 ' || b.code || '（' || b.name || '）相距 '
-               || round(ST_Distance(a.location::geography, b.location::geography)::numeric, 1) || ' 米'
+        SELECT a.id, json_build_object('other', b.id,
+                                       'm', round(ST_Distance(a.location::geography, b.location::geography)::numeric, 1))
         FROM a CROSS JOIN (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)) n(dx, dy)
-             JOIN (SELECT id, code, name, asset_type, location, floor(ST_X(location) / %(cell_x)s)::int AS cx,
+             JOIN (SELECT id, asset_type, location, floor(ST_X(location) / %(cell_x)s)::int AS cx,
                           floor(ST_Y(location) / %(cell_y)s)::int AS cy
                    FROM geo_assets_asset WHERE status <> 'disposed'
                      AND location && (SELECT ST_Expand(ST_Extent(location)::geometry, %(cell_x)s) FROM a)) b
@@ -63,21 +91,20 @@ RULES = [
               AND b.cy = floor(ST_Y(a.location) / %(cell_y)s)::int + n.dy
         WHERE abs(ST_X(a.location) - ST_X(b.location)) <= %(cell_x)s  -- within a cell's size first: cheap, and
           AND abs(ST_Y(a.location) - ST_Y(b.location)) <= %(cell_y)s  -- true of every pair closer than the distance
-          AND ST_DWithin(a.location::geography, b.location::geography, %(duplicate_m)s)"""),
+          AND ST_DWithin(a.location::geography, b.location::geography, %(duplicate_m)s)""", _nearby),
     # One alert per asset that shares its name with others of its village (not one per pair: k same-named assets
     # gave k(k-1) alerts, 60,386 in one village of the province), naming how many and the first codes of the others.
     # The report's villages' assets first, grouped by (village, name), then a hash join: an index on the name alone
     # would otherwise tempt the planner to fetch every same-named asset of the province once per asset.
     Rule("duplicate_name", YELLOW, "疑似重复：同村同名资产", """
-        WITH b AS MATERIALIZED (SELECT code, name, village_id FROM geo_assets_asset WHERE status <> 'disposed'
+        WITH b AS MATERIALIZED (SELECT id, code, name, village_id FROM geo_assets_asset WHERE status <> 'disposed'
                                   AND village_id = ANY (ARRAY(SELECT DISTINCT village_id FROM a))),
              g AS (SELECT village_id, name, count(*) - 1 AS others,
-                          (array_agg(code ORDER BY code COLLATE "C"))[1:4] AS codes
+                          (array_agg(id ORDER BY code COLLATE "C"))[1:4] AS ids
                    FROM b GROUP BY village_id, name HAVING count(*) > 1)
-        SELECT a.id, '与本村另 ' || g.others || ' 项同名资产重复（名称：' || a.name || '；如 '
-               || array_to_string((array_remove(g.codes, a.code))[1:3], '、')
-               || CASE WHEN g.others > 3 THEN ' 等' ELSE '' END || '）'
-        FROM a JOIN g ON g.village_id = a.village_id AND g.name = a.name"""),
+        SELECT a.id, json_build_object('self', a.id, 'others', g.others,
+                                       'ids', (array_remove(g.ids, a.id))[1:3])
+        FROM a JOIN g ON g.village_id = a.village_id AND g.name = a.name""", _same_name),
     Rule("never_verified", BLUE, "从未现场核查", """
         SELECT a.id, '建档后未做过现场核查' FROM a WHERE a.last_verified_at IS NULL"""),
     Rule("not_verified_12_months", YELLOW, "超过12个月未核查", """
@@ -132,14 +159,14 @@ AREA_RULES = [
         WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'inventory')
            OR NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')"""),
     Rule("publicity_too_short", YELLOW, "公示期不足", """
-        SELECT v.id, n.title || '：' || n.starts_on || ' 至 ' || n.ends_on || '，不足 ' || %(min_days)s || ' 天'
+        SELECT v.id, json_build_object('title', n.title, 'from', n.starts_on, 'to', n.ends_on, 'min', %(min_days)s)
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id
-        WHERE (n.ends_on - n.starts_on + 1) < %(min_days)s"""),
+        WHERE (n.ends_on - n.starts_on + 1) < %(min_days)s""", _short),
     Rule("objection_unanswered", RED, "公示异议未答复", """
-        SELECT v.id, n.title || '：' || o.raised_by || ' 于 ' || o.raised_on || ' 提出的异议未答复'
+        SELECT v.id, json_build_object('title', n.title, 'by', o.raised_by, 'on', o.raised_on)
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id
              JOIN geo_assets_objection o ON o.notice_id = n.id
-        WHERE o.answered_at IS NULL AND n.ends_on < %(today)s"""),
+        WHERE o.answered_at IS NULL AND n.ends_on < %(today)s""", _unanswered),
 ]
 ALL_RULES = {r.code: r for r in RULES + AREA_RULES}
 
@@ -151,6 +178,50 @@ class Alert(NamedTuple):  # a tuple: a village report builds thousands of them
     evidence: str
     asset_id: int | None = None
     area_id: int | None = None
+
+
+class Evidence:
+    """What one viewer may read in the evidence of alerts that name other records: the assets these alerts point to
+    (one query), each named as the viewer's scope and the personal-data rule allow — in full if it is in the
+    viewer's scope, under its public name if it is published, not at all otherwise."""
+
+    FIELDS = ("code", "name", "public_name", "category", "asset_type", "custodian_person", "is_published",
+              "village__name")
+
+    def __init__(self, viewer: Scope, ids):
+        self.redactor, self.public = Redactor(viewer), Redactor(PUBLIC_SCOPE)
+        q = viewer.assets_q(for_edit=False)
+        full = Value(True) if q is None else ExpressionWrapper(q, output_field=BooleanField())
+        self.assets = Asset.objects.filter(pk__in=ids).select_related("village").only(*self.FIELDS).annotate(
+            in_scope=full).in_bulk() if ids else {}
+
+    def _named(self, pk) -> tuple[Asset, Redactor] | None:
+        asset = self.assets.get(pk)
+        if asset is None or not (asset.in_scope or asset.is_published):
+            return None
+        return asset, (self.redactor if asset.in_scope else self.public)
+
+    def asset(self, pk) -> str | None:
+        named = self._named(pk)
+        return f"{named[0].code}（{named[1].asset_name(named[0])}）" if named else None
+
+    def code(self, pk) -> str | None:
+        named = self._named(pk)
+        return named[0].code if named else None
+
+    def name(self, pk) -> str:
+        named = self._named(pk)
+        return named[1].asset_name(named[0]) if named else "—"
+
+    def person(self, name: str) -> str:
+        return self.redactor.person(name) if self.redactor.full else mask_numbers(self.redactor.person(name))
+
+    def text(self, text: str) -> str:
+        return text if self.redactor.full else mask_numbers(text)
+
+
+def _evidence_ids(data: dict) -> list[int]:
+    return [pk for key in ("self", "other") if key in data for pk in [data[key]]] + list(data.get("ids") or ())
 
 
 def _params() -> dict:
@@ -210,9 +281,10 @@ def planner_settings(model=Asset, **values):
             connection._reports_planner = active
 
 
-def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None) -> list[Alert]:
+def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE) -> list[Alert]:
     """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
-    asked for (all by default) as one statement."""
+    asked for (all by default) as one statement. Their evidence is written for `viewer` (geo_assets.access.scope_for
+    of the user who reads it; the public's by default): it names only the records that viewer may see."""
     asset_rules = [r for r in RULES if not rules or r.code in rules]
     area_rules = [r for r in AREA_RULES if not rules or r.code in rules] if villages is not None else []
     ctes, params, parts = [], [], []
@@ -249,6 +321,12 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None) -> lis
         rows = cursor.fetchall()
     rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
     heads = [(r.code, r.level, r.title) for r in every]
+    rendered = {i for i, rule in enumerate(every) if rule.render}
+    if rendered:
+        data = {n: json.loads(row[3]) for n, row in enumerate(rows) if row[0] in rendered}
+        seen = Evidence(viewer, {pk for d in data.values() for pk in _evidence_ids(d)})
+        for n, d in data.items():
+            rows[n] = (*rows[n][:3], every[rows[n][0]].render(d, seen))
     new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts
     return [new(Alert, (*heads[i], evidence, asset_id, area_id)) for i, asset_id, area_id, evidence in rows]
 

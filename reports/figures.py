@@ -26,7 +26,8 @@ from django.db import connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from geo_assets.access import scope_for
+from geo_assets.access import PUBLIC_SCOPE, scope_for
+from geo_assets.access import Scope as Viewer
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import (
     AdminArea,
@@ -109,6 +110,7 @@ class Scope:
     role_label: str
     area: AdminArea | None = None
     department: Department | None = None
+    viewer: Viewer = PUBLIC_SCOPE  # whose report: the alerts' evidence names only what this viewer may see
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # what several sections share
 
     @property
@@ -125,12 +127,12 @@ def area_scope(user, area: AdminArea) -> Scope:
                 AreaLevel.TOWNSHIP: AdminArea.objects.villages().filter(parent=area)}.get(
         area.level, AdminArea.objects.villages())
     return Scope(area.level, area.name, Asset.objects.visible_to(user).in_area(area), villages, _role_label(user),
-                 area=area)
+                 area=area, viewer=scope_for(user))
 
 
 def department_scope(user, department: Department) -> Scope:
     return Scope("department", department.name, Asset.objects.visible_to(user).filter(department=department), None,
-                 _role_label(user), department=department)
+                 _role_label(user), department=department, viewer=scope_for(user))
 
 
 # ---------------------------------------------------------------- the assets a report lists
@@ -456,7 +458,7 @@ def verification(scope: Scope) -> dict:
 
 def alerts(scope: Scope) -> dict:
     """Open risk alerts of the report's assets and villages (reports.alerts), counted by level and rule."""
-    found = alerts_compute(assets=scope.assets, villages=scope.villages)
+    found = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer)
     by_rule = Counter(a.rule for a in found)
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},
@@ -672,7 +674,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     alert_counts: dict[int, Counter] = defaultdict(Counter)
     if with_alerts:
         owner = dict(assets.values_list("id", "village_id"))
-        for a in alerts_compute(assets=assets, villages=villages_in_scope(user)):
+        for a in alerts_compute(assets=assets, villages=villages_in_scope(user), viewer=scope_for(user)):
             alert_counts[owner.get(a.asset_id, a.area_id)][a.level] += 1
     rows, townships = [], {}
     for v in villages:

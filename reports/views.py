@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Func, Sum, Value
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -102,7 +102,10 @@ def _report(request, scope, fmt: str, filename: str, draw_map):
 @throttled
 @staff_required
 def village_report(request, code: str, fmt: str = "html"):
-    village = _area(request, code, AreaLevel.VILLAGE)
+    try:
+        village = _area(request, code, AreaLevel.VILLAGE)
+    except PermissionDenied:  # another village: staff see at least what the public sees, its villagers' page
+        return redirect("reports:public-village", code=code)
     scope = figures.area_scope(request.user, village)
 
     def draw(fig):
@@ -265,7 +268,8 @@ def _alerts_query(request) -> dict:
         assets, villages = assets.filter(village=village), villages.filter(pk=village.pk)
     level, rule = g.get("level", ""), g.get("rule", "")
     rules = [code for code, r in ALL_RULES.items() if (not level or r.level == level) and (not rule or code == rule)]
-    found = alerts_compute(assets=assets, villages=villages, rules=rules) if rules else []
+    found = alerts_compute(assets=assets, villages=villages, rules=rules,
+                           viewer=scope_for(request.user)) if rules else []
     found.sort(key=lambda a: (figures.LEVELS.index(a.level), a.rule))
     assets_by_id = Asset.objects.select_related("village", "township").in_bulk(
         [a.asset_id for a in found if a.asset_id])

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
@@ -111,11 +110,10 @@ def field_package(request, code: str):
 
 @require_GET
 def qr_landing(request, code: str):
-    """Where an asset's QR label points: a verifier lands on the form, everyone else on the asset's page (the
-    public card for the public). A label on an unpublished asset sends the public to the login instead."""
-    asset = get_object_or_404(Asset, code=code)
-    if not request.user.is_authenticated and not Asset.objects.visible_to(request.user).filter(pk=asset.pk).exists():
-        return redirect_to_login(request.get_full_path())
+    """Where an asset's QR label points: a verifier lands on the form, everyone else on the asset's page (its public
+    card outside their scope). To whoever may not open it, an unpublished asset answers exactly as a missing code
+    (the 404 page, which offers staff the login): the landing tells no one which codes exist."""
+    asset = get_object_or_404(Asset.objects.openable_by(request.user), code=code)
     if request.user.is_authenticated and may_verify(request.user, asset):
         return redirect("verification:field-asset", code=asset.code)
     return redirect("maps:asset", code=asset.code)

@@ -61,7 +61,8 @@ def labels(request):
     either, a form to choose."""
     village_code = request.GET.get("village", "").strip()
     codes = [c.strip() for c in request.GET.get("codes", "").replace("，", ",").split(",") if c.strip()]
-    assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED)
+    # labels only for assets the public can open by their QR code (/v/<code>/): the published ones
+    assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED).filter(is_published=True)
               .select_related("village", "township"))
     if village_code:
         village = get_object_or_404(AdminArea, code=village_code, level=AreaLevel.VILLAGE)
@@ -75,7 +76,7 @@ def labels(request):
         return render(request, "verification/office/labels_form.html", {"villages": villages, "section": "labels"})
     assets = list(assets.order_by("code")[:LABELS_MAX])
     if not assets:
-        raise Http404("没有可打印标识牌的资产。")
+        raise Http404("没有可打印标识牌的资产：标识牌只为已公开的资产打印（未公开的资产群众扫码打不开），请先公开资产。")
     public = Redactor(PUBLIC_SCOPE)  # labels hang on the asset in public: the public's name only
     rows = [{"asset": a, "name": public.asset_name(a), "url": label_url(request, a),
              "qr": qr_svg(label_url(request, a))} for a in assets]

@@ -29,7 +29,8 @@ def test_asset_page_respects_visibility(world):
     assert Client().get(f"/assets/{world.road.code}/").status_code == 200
     page = client_for(world.inspector).get(f"/assets/{world.water.code}/")
     assert page.status_code == 200 and "西北村饮水站" in page.content.decode()
-    assert client_for(world.clerk).get(f"/assets/{world.greenhouse.code}/").status_code == 404
+    # another village's published asset: its public version (issue 21 item 10)
+    assert client_for(world.clerk).get(f"/assets/{world.greenhouse.code}/").status_code == 200
 
 
 def test_village_report_lists_visible_assets(world):

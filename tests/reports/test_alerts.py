@@ -8,6 +8,7 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from geo_assets import lifecycle, services
+from geo_assets.access import Scope
 from geo_assets.models import SRID, AdminArea, Asset, Disposal
 from geo_assets.taxonomy import AreaLevel, AssetType, OwnerKind, PublicityScope, PublicityStage, Role
 from reports import figures
@@ -64,7 +65,8 @@ def test_duplicates_nearby_and_by_name(county):
 def name_alerts(assets) -> dict[str, str]:
     """The duplicate_name alerts of these assets: asset code → evidence."""
     codes = dict(Asset.objects.values_list("id", "code"))
-    return {codes[a.asset_id]: a.evidence for a in alerts_compute(assets=assets, rules=["duplicate_name"])}
+    return {codes[a.asset_id]: a.evidence for a in alerts_compute(assets=assets, rules=["duplicate_name"],
+                                                                  viewer=Scope(role=Role.COUNTY_ADMIN))}
 
 
 def test_duplicate_name_is_one_alert_per_asset(county):

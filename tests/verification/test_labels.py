@@ -20,11 +20,11 @@ POPPLER = {tool: shutil.which(tool) or f"/usr/bin/{tool}" for tool in ("pdftoppm
 def village(db):
     areas = make_areas()
     admin = make_admin()
-    assets = [make_asset(actor=admin, area=areas.west_south, name=f"西南村道路{i}号", custodian_unit="西南村村民委员会")
-              for i in range(1, 12)]
+    assets = [make_asset(actor=admin, area=areas.west_south, name=f"西南村道路{i}号", custodian_unit="西南村村民委员会",
+                         is_published=True) for i in range(1, 12)]  # labels are printed for published assets only
     assets.append(make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.LIVESTOCK,
-                             name="西南村马永福到户养牛", geometry=centre(areas.west_south)))
-    make_asset(actor=admin, area=areas.east_south, name="东南村道路")
+                             name="西南村马永福到户养牛", geometry=centre(areas.west_south), is_published=True))
+    make_asset(actor=admin, area=areas.east_south, name="东南村道路", is_published=True)
     return areas, admin, assets
 
 
