@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from geo_assets.models import Asset
@@ -114,7 +114,7 @@ def asset_filters_apply(qs: QuerySet[Asset], filters: AssetFilters) -> QuerySet[
     if filters.year_max is not None:
         qs = qs.filter(year_built__lte=filters.year_max)
     if filters.verified is not None:
-        qs = qs.filter(Q(last_verified_at__isnull=not filters.verified))
+        qs = qs.verified() if filters.verified else qs.unverified()
     if filters.bbox is not None:
         box = Polygon.from_bbox(filters.bbox)
         box.srid = 4326

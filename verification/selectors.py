@@ -161,9 +161,11 @@ def review_queue(user) -> QuerySet[Verification]:
 
 
 def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:
-    """Per village: assets to verify, verified (any verification in the campaign), flagged, last activity.
-    With a user: only the campaign's assets that user sees."""
-    done = Verification.objects.filter(campaign=campaign).exclude(review=Review.REJECTED)
+    """Per village: assets to verify, verified (a verification in the campaign that counts: COUNTED, the one
+    definition of geo_assets.querysets.verified_q), flagged (waiting for review, not yet verified), last counted
+    observation. With a user: only the campaign's assets that user sees."""
+    done = Verification.objects.filter(campaign=campaign, review__in=COUNTED)
+    waiting = Verification.objects.filter(campaign=campaign, review=Review.PENDING)
     items = CampaignItem.objects.filter(campaign=campaign)
     if user is not None:
         items = items.filter(asset__in=Asset.objects.visible_to(user))
@@ -173,8 +175,7 @@ def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:
         .annotate(
             total=Count("id", distinct=True),
             verified=Count("asset", filter=Q(asset__verifications__in=done), distinct=True),
-            flagged=Count("asset", filter=Q(asset__verifications__in=done.filter(review=Review.PENDING)),
-                          distinct=True),
+            flagged=Count("asset", filter=Q(asset__verifications__in=waiting), distinct=True),
             last=Max("asset__verifications__observed_at", filter=Q(asset__verifications__in=done)),
         ).order_by("asset__village__code")
     )
@@ -213,15 +214,22 @@ def asset_photo_timeline(asset: Asset, user, *, limit: int = 60) -> list[dict]:
 
 
 def asset_verification_context(asset: Asset, user) -> dict:
-    """For the asset page (templates/maps/includes/asset_verifications.html)."""
+    """For the asset page (templates/maps/includes/asset_verifications.html): the latest verification that counts
+    (its date is the asset's last_verified_at, the one definition of "verified") and, for staff, the ones waiting
+    for review or rejected since, which do not count."""
     shown = asset_verifications(asset, user)
-    return {"latest": shown.first(), "count": shown.count(), "timeline": asset_photo_timeline(asset, user),
-            "staff": scope_for(user).sees_personal_data}
+    latest = shown.filter(review__in=COUNTED).first()
+    later = shown.exclude(review__in=COUNTED)
+    if latest is not None:
+        later = later.filter(observed_at__gt=latest.observed_at)
+    return {"latest": latest, "count": shown.filter(review__in=COUNTED).count(), "uncounted": list(later[:5]),
+            "timeline": asset_photo_timeline(asset, user), "staff": scope_for(user).sees_personal_data}
 
 
 def latest_verification_data(asset: Asset, user) -> dict | None:
-    """The map panel's `latest_verification`: the public gets the finding, the date and public photo thumbnails."""
-    record = asset_verifications(asset, user).first()
+    """The map panel's `latest_verification`, the latest that counts (as the asset page's 最近核查): the public gets
+    the finding, the date and public photo thumbnails."""
+    record = asset_verifications(asset, user).filter(review__in=COUNTED).first()
     if record is None:
         return None
     staff = scope_for(user).sees_personal_data
@@ -239,22 +247,24 @@ def latest_verification_data(asset: Asset, user) -> dict | None:
 
 
 def village_verification_summary(village: AdminArea, user, *, recent: int = 10) -> dict:
-    """For the village page: how many of its active assets were ever verified / this year, the latest finding per
-    asset counted by finding, and the most recent verifications."""
+    """For the village page: how many of its active assets were ever verified / this year (Asset.objects.verified,
+    the one definition), the latest counted finding per asset counted by finding, and the most recent
+    verifications (staff also see those waiting for review or rejected, marked so)."""
     assets = Asset.objects.visible_to(user).in_area(village).exclude(status=AssetStatus.DISPOSED)
     year = timezone.localdate().year
+    year_start = datetime.datetime(year, 1, 1, tzinfo=timezone.get_current_timezone())
     shown = verifications_shown_to(user).filter(asset__in=assets)
     latest_per_asset = shown.filter(review__in=COUNTED).order_by("asset_id", "-observed_at").distinct("asset_id")
     by_finding = Counter(latest_per_asset.values_list("finding", flat=True))
     total = assets.count()
-    verified = assets.filter(last_verified_at__isnull=False).count()
+    verified = assets.verified().count()
     redactor = Redactor(scope_for(user))
     latest = list(shown.select_related("asset", "verifier").prefetch_related("photos").order_by("-observed_at")[:recent])
     for record in latest:
         record.asset_display_name = redactor.asset_name(record.asset)
     return {
         "total": total, "verified": verified, "percent": round(100 * verified / total) if total else 0,
-        "this_year": assets.filter(last_verified_at__year=year).count(), "year": year,
+        "this_year": assets.verified(since=year_start).count(), "year": year,
         "findings": [{"finding": f, "label": Finding(f).label, "count": by_finding[f]}
                      for f in Finding.values if by_finding[f]],
         "recent": latest, "staff": scope_for(user).sees_personal_data,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -21,6 +22,7 @@ from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import AssetStatus, Role
+from geo_assets.validation import date_check
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.photos import PhotoData, photo_read
 from verification.selectors import may_verify
@@ -74,10 +76,18 @@ def _duplicate_elsewhere(asset: Asset, phash: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def max_delay() -> datetime.timedelta:
+    """How long before its arrival an observation may have been made (a phone's offline queue) before it is
+    flagged: settings.VERIFICATION_MAX_DELAY_DAYS."""
+    return datetime.timedelta(days=settings.VERIFICATION_MAX_DELAY_DAYS)
+
+
 def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, observed_at: datetime.datetime,
-                       photos: Sequence[PhotoData], distance_m: float | None) -> list[str]:
+                       photos: Sequence[PhotoData], distance_m: float | None,
+                       received_at: datetime.datetime | None = None) -> list[str]:
     """Every reason to have a person look at a verification before it counts."""
     flags = []
+    received_at = received_at or timezone.now()
     has_site = asset.asset_type not in NO_SITE_TYPES
     if has_site and distance_m is not None and distance_m > DISTANCE_LIMIT_M[asset.asset_type]:
         flags.append(Flag.TOO_FAR)
@@ -85,8 +95,10 @@ def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, obse
         flags.append(Flag.INACCURATE)
     if has_site and not photos:
         flags.append(Flag.PHOTO_MISSING)
-    if observed_at > timezone.now() + FUTURE_TOLERANCE:
+    if observed_at > received_at + FUTURE_TOLERANCE:
         flags.append(Flag.FUTURE_TIME)
+    if received_at - observed_at > max_delay():
+        flags.append(Flag.LATE)  # back-dated, or kept offline far longer than a queue plausibly is
     for photo in photos:
         if photo.lon is not None and _metres(photo.lon, photo.lat, position.x, position.y) > EXIF_DISTANCE_LIMIT_M:
             flags.append(Flag.EXIF_POSITION)
@@ -123,8 +135,15 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[P
             observed_at = None
     if not isinstance(observed_at, datetime.datetime):
         errors["observed_at"] = "核查时间无效（ISO 8601，如 2026-05-01T10:30:00+08:00）。"
-    elif timezone.is_naive(observed_at):
-        observed_at = timezone.make_aware(observed_at, timezone.get_default_timezone())
+    else:
+        if timezone.is_naive(observed_at):
+            observed_at = timezone.make_aware(observed_at, timezone.get_default_timezone())
+        try:
+            date_check(observed_at, field="observed_at", future_days=1)
+            if observed_at > timezone.now() + FUTURE_TOLERANCE:
+                raise ValidationError({"observed_at": "核查时间晚于当前时间：请检查手机的日期和时间后重新提交。"})
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     return Point(lon, lat, srid=SRID), accuracy_m, observed_at
@@ -132,8 +151,11 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[P
 
 def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accuracy_m, observed_at,
                         client_id: uuid.UUID | str | None = None, note: str = "",
-                        photos: Iterable[tuple[str, bytes]] = (), campaign: Campaign | None = None) -> Recorded:
-    """Record what a verifier found on site. Sending the same client_id again returns the first record."""
+                        photos: Iterable[tuple[str, bytes]] = (), campaign: Campaign | None = None,
+                        received_at: datetime.datetime | None = None) -> Recorded:
+    """Record what a verifier found on site. Sending the same client_id again returns the first record.
+    `received_at` is for loading past records (the demo) as if they had arrived then; the API and the pages never
+    pass it: an observation is measured against the server's own clock."""
     try:
         client_id = uuid.UUID(str(client_id)) if client_id else uuid.uuid4()
     except ValueError:
@@ -154,12 +176,15 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
         raise ValidationError({"campaign": "该资产不在所选核查任务中。"})
     distance = _distance_to_asset(asset, position)
     flags = verification_flags(asset=asset, position=position, accuracy_m=accuracy_m, observed_at=observed_at,
-                               photos=read, distance_m=distance)
+                               photos=read, distance_m=distance, received_at=received_at)
     try:
         with transaction.atomic():
             record = _save(actor=actor, asset=asset, client_id=client_id, finding=finding, position=position,
                            accuracy_m=accuracy_m, observed_at=observed_at, note=note, distance=distance,
                            flags=flags, photos=read, campaign=campaign or _open_campaign_of(asset))
+            if received_at is not None:
+                Verification.objects.filter(pk=record.pk).update(received_at=received_at)
+                record.received_at = received_at
     except IntegrityError:  # the same client_id arrived twice at once: the other request recorded it
         existing = Verification.objects.filter(client_id=client_id).select_related("asset").first()
         if existing is None:

@@ -25,7 +25,8 @@ class Flag(models.TextChoices):
     EXIF_POSITION = "exif_position", _("photo taken elsewhere (EXIF position)")
     EXIF_TIME = "exif_time", _("photo taken at another time (EXIF time)")
     DUPLICATE_PHOTO = "duplicate_photo", _("same photo as another asset's")
-    FUTURE_TIME = "future_time", _("observation time in the future")
+    FUTURE_TIME = "future_time", _("observation time in the future")  # refused since issue 21; older records
+    LATE = "late", _("observed long before it was received")
 
 
 class Review(models.TextChoices):
