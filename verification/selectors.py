@@ -35,6 +35,16 @@ def may_verify(user, asset: Asset) -> bool:
     return assets_verifiable_by(user).filter(pk=asset.pk).exists()
 
 
+def assets_nearby_candidates(user) -> QuerySet[Asset]:
+    """What the phone's "附近资产" lists: the active assets the user may see (issue 21: an inspector saw only
+    their campaign assignments, the nearest 5.9 km away while standing at an asset). Which of them the user may
+    verify, and which a campaign assigns to them, is marked (assets_nearby). Roles that verify nothing: none."""
+    scope = scope_for(user)
+    if scope.role != Role.INSPECTOR and not scope.edits_anything:
+        return Asset.objects.none()
+    return Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED)
+
+
 def verifications_visible_to(user) -> QuerySet[Verification]:
     """Staff see the verifications of the assets they see; the public sees none (only the asset's photos page)."""
     if not scope_for(user).sees_personal_data:
@@ -56,6 +66,8 @@ class NearbyAsset(NamedTuple):
     village: "_Named | None"
     location: "_XY"
     last_verified_at: datetime.datetime | None
+    may_verify: bool = False  # the user may record a verification of it (selectors.assets_verifiable_by)
+    assigned: bool = False  # an open campaign assigns it to the user
 
     @property
     def pk(self) -> int:
@@ -109,7 +121,7 @@ def _candidates(user, limit: int) -> tuple[str, tuple, tuple[int, ...]] | None:
     if key not in _CANDIDATES:
         if len(_CANDIDATES) >= 1000:
             _CANDIDATES.clear()
-        qs = assets_verifiable_by(user).order_by(GeometryDistance("location", _HERE)).values("id")[: limit * 5]
+        qs = assets_nearby_candidates(user).order_by(GeometryDistance("location", _HERE)).values("id")[: limit * 5]
         try:
             sql, params = qs.query.sql_with_params()
         except EmptyResultSet:
@@ -134,15 +146,21 @@ def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[
 
 
 def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tuple[NearbyAsset, float, float]]:
-    """The assets the user may verify nearest to a position: (asset, metres, bearing in degrees from north)."""
+    """The assets the user may see (assets_nearby_candidates) nearest to a position: (asset, metres, bearing in
+    degrees from north), each marked whether the user may verify it and whether a campaign assigns it to them."""
     statement = nearby_statement(user=user, lon=lon, lat=lat, limit=limit)
     if statement is None:
         return []
     with read_cursor(Asset) as cursor:
         cursor.execute(*statement)
         rows = cursor.fetchall()
+    ids = [row[0] for row in rows]
+    verifiable = set(assets_verifiable_by(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    assigned = set(CampaignItem.objects.filter(asset_id__in=ids, assignee=user, campaign__is_open=True)
+                   .values_list("asset_id", flat=True)) if ids else set()
     return [(NearbyAsset(pk, code, name, public_name, category, asset_type, person,
-                         _Named(village_id, village) if village_id else None, _XY(x, y), verified),
+                         _Named(village_id, village) if village_id else None, _XY(x, y), verified,
+                         pk in verifiable, pk in assigned),
              float(metres), float(bearing) if bearing is not None else 0.0)
             for (pk, code, name, public_name, category, asset_type, person, village_id, village, x, y, verified,
                  metres, bearing) in rows]

@@ -22,7 +22,7 @@ from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import AssetStatus, Role
-from geo_assets.validation import date_check
+from geo_assets.validation import choice_value, date_check
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.photos import PhotoData, photo_read
 from verification.selectors import may_verify
@@ -32,6 +32,7 @@ from verification.taxonomy import (
     DUPLICATE_HAMMING,
     EXIF_DISTANCE_LIMIT_M,
     EXIF_TIME_LIMIT_HOURS,
+    FINDING_ALIASES,
     NO_SITE_TYPES,
     CampaignKind,
     Finding,
@@ -110,10 +111,12 @@ def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, obse
     return list(dict.fromkeys(flags))
 
 
-def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[Point, float, datetime.datetime]:
+def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[str, Point, float, datetime.datetime]:
     errors = {}
-    if finding not in Finding.values:
-        errors["finding"] = f"核查结论“{finding}”无效，可选：{'、'.join(str(label) for label in Finding.labels)}。"
+    try:  # the code, its Chinese label (存在完好) or the work plan's wording
+        finding = choice_value(finding, Finding, field="finding", aliases=FINDING_ALIASES)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     try:
         lon, lat = float(lon), float(lat)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -146,7 +149,7 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[P
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    return Point(lon, lat, srid=SRID), accuracy_m, observed_at
+    return finding, Point(lon, lat, srid=SRID), accuracy_m, observed_at
 
 
 def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accuracy_m, observed_at,
@@ -166,7 +169,7 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
     asset = Asset.objects.filter(code=asset_code).first()
     if asset is None or not may_verify(actor, asset):
         raise NotInScope(f"没有编号为“{asset_code}”且您有权核查的资产。")
-    position, accuracy_m, observed_at = _clean_inputs(finding=finding, lon=lon, lat=lat, accuracy_m=accuracy_m,
+    finding, position, accuracy_m, observed_at = _clean_inputs(finding=finding, lon=lon, lat=lat, accuracy_m=accuracy_m,
                                                       observed_at=observed_at)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:

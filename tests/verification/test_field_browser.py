@@ -183,6 +183,7 @@ def test_offline_verifications_are_queued_and_arrive_exactly_once(site, phone, t
     earlier = services.verification_record(
         actor=clerk, asset_code=assets["clinic"].code, finding="intact", lon=clinic.x, lat=clinic.y, accuracy_m=5,
         observed_at=timezone.now() - datetime.timedelta(days=365),
+        received_at=timezone.now() - datetime.timedelta(days=365),  # sent last year
         photos=[("2025.jpg", photo(20, lonlat=(clinic.x, clinic.y)))]).verification
     page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed: the page is kept

@@ -192,7 +192,7 @@
     if (rows === null) {
       rows = (await packagedAssets()).map((a) => {
         const d = measure(a.geometry, here.lon, here.lat);
-        return { ...a, distance_m: d.m, bearing: d.bearing };
+        return { ...a, distance_m: d.m, bearing: d.bearing, may_verify: true };
       }).sort((a, b) => a.distance_m - b.distance_m).slice(0, 30);
       note = rows.length ? "离线：按已下载的任务包估算距离" : "离线且没有下载任务包：联网后下载本村任务包";
     }
@@ -212,16 +212,23 @@
   function renderNearby(rows, note) {
     const village = rows[0] && config.villages.filter((v) => v.name === rows[0].village);
     if (village && village.length === 1 && !$("#packages").open) $("#package-village").value = village[0].code;
-    $("#nearby-note").textContent = note || (rows.length ? "" : "附近没有您可核查的资产");
+    /* The list shows the nearby assets the user may see (not only the campaign's): those assigned to the user are
+       marked 任务, those the user may not verify are greyed and open the asset's page instead of the form. */
+    const assignedCount = rows.filter((r) => r.assigned).length;
+    $("#nearby-note").textContent = note || (rows.length
+      ? `列出您可查看的附近资产；标“任务”的 ${assignedCount} 项是分派给您的核查任务，灰色的您无权核查。`
+      : "附近没有您可查看的资产");
     $("#nearby").replaceChildren(...rows.map((r) => {
       const last = r.last_verified_at ? `上次核查 ${day(r.last_verified_at)}` : "未核查";
       const here = r.distance_m < 5;
       const arrow = el("span", { class: "arrow", "aria-hidden": "true", style: here ? "" : `transform: rotate(${r.bearing}deg)` }, here ? "◎" : "↑");
-      return el("li", { "data-code": r.code },
-        el("a", { href: assetUrl(r.code) },
+      const marks = [r.assigned ? el("span", { class: "badge task" }, "任务") : null,
+        r.may_verify === false ? el("span", { class: "badge readonly" }, "无核查权限") : null].filter(Boolean);
+      return el("li", { "data-code": r.code, class: [r.assigned ? "assigned" : "", r.may_verify === false ? "readonly" : ""].join(" ").trim() },
+        el("a", { href: r.may_verify === false ? `/assets/${encodeURIComponent(r.code)}/` : assetUrl(r.code) },
           el("span", { class: "where" }, arrow, el("b", { class: "distance" }, metres(r.distance_m)),
             el("small", { class: "direction" }, here ? "此处" : direction(r.bearing))),
-          el("span", { class: "what" }, el("b", {}, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
+          el("span", { class: "what" }, el("b", {}, ...marks, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
             el("small", {}, last))));
     }));
   }
