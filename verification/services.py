@@ -174,7 +174,10 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:
         raise ValidationError({"photos": f"一次最多上传 {MAX_PHOTOS} 张照片。"})
-    read = [photo_read(data, name=name) for name, data in photos]
+    try:
+        read = [photo_read(data, name=name) for name, data in photos]
+    except ValidationError as exc:  # keyed by the field it is about: the phone shows it next to the photos
+        raise ValidationError({"photos": exc.messages})
     if campaign is not None and not campaign.items.filter(asset=asset).exists():
         raise ValidationError({"campaign": "该资产不在所选核查任务中。"})
     distance = _distance_to_asset(asset, position)

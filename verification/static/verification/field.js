@@ -371,6 +371,12 @@
     }
     if (response.ok) {
       await remove("queue", item.client_id);
+      /* A refused record of the same asset is superseded by this one: it leaves the queue (no "待上传 1" after a
+         successful resubmission). */
+      for (const other of await queued()) {
+        if (other.rejected && other.asset_code === item.asset_code) await remove("queue", other.client_id);
+      }
+      document.dispatchEvent(new CustomEvent("field:sent", { detail: { client_id: item.client_id, record: body } }));
       return { done: body };
     }
     const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status);
@@ -379,7 +385,8 @@
       : `服务器${permanent ? "拒收" : "暂时无法接收"}（${response.status}）：${messageOf(body)}`;
     item.rejected = permanent;
     await put("queue", item);
-    return permanent ? { rejected: item.error } : { retry: true, message: item.error };
+    if (permanent) document.dispatchEvent(new CustomEvent("field:rejected", { detail: { client_id: item.client_id, error: item.error } }));
+    return permanent ? { rejected: item.error, body } : { retry: true, message: item.error };
   }
 
   let flushing = null;
@@ -443,10 +450,30 @@
       event.target.value = "";
       showChosen();
     });
+    /* The record the result box says is queued: when a later flush (reconnecting, the timer, the button) sends or
+       refuses it, the box says so instead of "已排队". */
+    let waitingFor = null;
+    document.addEventListener("field:sent", (event) => {
+      if (event.detail.client_id !== waitingFor) return;
+      waitingFor = null;
+      showAnswer(event.detail.record);
+    });
+    document.addEventListener("field:rejected", (event) => {
+      if (event.detail.client_id !== waitingFor) return;
+      waitingFor = null;
+      showResult(event.detail.error, "error", [el("p", {}, "请重新填写并提交；被拒收的记录可在“待上传”中查看。")]);
+    });
+    const clearForm = (form) => {
+      form.reset();
+      chosen = [];
+      showChosen();
+      photoError("");
+    };
     $("#record").addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = event.target, finding = form.elements.finding.value;
       $("#result").hidden = true;
+      photoError("");
       if (!finding) return showResult("请选择核查结论", "error");
       if (!fix) return showResult("还没有 GPS 定位：请稍等，或在浏览器设置中允许定位", "error");
       $("#submit").disabled = true;
@@ -458,19 +485,40 @@
           photos: await Promise.all(chosen.map(async (f) => ({ name: f.name, blob: new Blob([await f.arrayBuffer()], { type: f.type }) }))),
         };
         await put("queue", item);  // safe on the phone before anything is sent
-        form.reset();
-        chosen = [];
-        showChosen();
         const outcome = navigator.onLine ? await send(item) : { retry: true };
+        if (outcome.rejected) {
+          /* Refused by the server (a photo it cannot read, a value it does not accept): nothing was recorded. The
+             form keeps what was entered, the refusal stands next to what it is about, and the record leaves the
+             queue (the form holds it): correct it and submit again. */
+          await remove("queue", item.client_id);
+          await showQueue();
+          const errors = (outcome.body && typeof outcome.body === "object") ? outcome.body : {};
+          if (errors.photos) photoError(`照片被拒收：${[errors.photos].flat().join(" ")} 请删除该照片或重新拍摄。`);
+          const others = Object.entries(errors).filter(([k]) => k !== "photos").map(([, v]) => [v].flat().join(" ")).join(" ");
+          showResult(errors.photos && !others ? "未提交：照片被拒收" : `未提交：${others || outcome.rejected}`, "error",
+            [el("p", {}, "已保留填写的内容，修改后重新提交。")]);
+          return;
+        }
+        clearForm(form);
         await showQueue();
         if (outcome.done) showAnswer(outcome.done);
-        else if (outcome.rejected) showResult(outcome.rejected, "error");
-        else if (outcome.message && !outcome.offline) showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
-        else showResult("已排队，联网后自动上传", "queued");
+        else if (outcome.message && !outcome.offline) {
+          waitingFor = item.client_id;
+          showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
+        } else {
+          waitingFor = item.client_id;
+          showResult("已排队，联网后自动上传", "queued");
+        }
       } finally {
         $("#submit").disabled = false;
       }
     });
+  }
+
+  function photoError(text) {
+    const box = $("#photo-error");
+    box.textContent = text;
+    box.hidden = !text;
   }
 
   function showResult(text, kind, details) {
