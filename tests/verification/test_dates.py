@@ -65,6 +65,10 @@ def test_the_back_dated_verification_of_the_issue_is_flagged_and_counts_only_onc
     assert counts_everywhere(clinic, admin) == {"last_verified_at": None, "verified": False, "village_verified": 0,
                                                 "asset_page_latest": None}
     record = Verification.objects.get(pk=body["id"])
+    reviewer = Client()
+    reviewer.force_login(admin)
+    queue = reviewer.get("/verification/review/").content.decode()  # the reviewer sees why, and both times
+    assert "核查时间远早于上传时间" in queue and "核查时间 2024-08-15 10:00" in queue and "上传时间" in queue
     services.verification_review(actor=admin, verification=record, approve=True, comment="补录，纸质记录为证")
     after = counts_everywhere(clinic, admin)
     assert after["last_verified_at"] == record.observed_at

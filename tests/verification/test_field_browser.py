@@ -375,3 +375,36 @@ def test_a_refused_queued_record_leaves_the_queue_once_resubmitted(site, phone, 
     assert page.evaluate("fieldApp.queued().then(q => q.length)") == 0
     assert Verification.objects.filter(asset=water).count() == 1
     assert_clean_but_refusal(watch)
+
+
+@pytest.mark.parametrize("role", ["inspector", "village"])
+def test_nearby_lists_what_the_user_sees_with_assignments_marked(site, phone, role):
+    """Issue 21 item 17: the inspector's 附近资产 showed only campaign assignments, silently. The page lists the
+    nearby assets the user may see, marks the assigned ones 任务 and those the user may not verify, and says so."""
+    areas, clerk, assets, here = site
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="county")
+    user = make_user("inspector", Role.INSPECTOR) if role == "inspector" else clerk
+    campaign = services.campaign_create(actor=admin, name="抽查", kind="spot_check", year=2026, area=areas.east,
+                                        sample_share=100, seed=1)
+    services.campaign_assign(actor=admin, campaign=campaign, assignee=user)  # far away, in the east
+    page, watch = phone(user, "/field/", lonlat=(here.x, here.y))
+    page.wait_for_selector("#nearby li")
+    codes = page.eval_on_selector_all("#nearby li", "rows => rows.map(r => r.dataset.code)")
+    assert codes[:3] == [assets["clinic"].code, assets["water"].code, assets["square"].code]
+    note = page.text_content("#nearby-note")
+    assert "列出您可查看的附近资产" in note and "任务" in note, note
+    rows = {r["code"]: r for r in page.eval_on_selector_all("#nearby li", """rows => rows.map(r => ({code: r.dataset.code,
+        task: !!r.querySelector('.badge.task'), readonly: r.classList.contains('readonly'),
+        href: r.querySelector('a').getAttribute('href')}))""")}
+    clinic = rows[assets["clinic"].code]
+    if role == "inspector":  # sees the county; verifies only the assignment, marked 任务
+        assert clinic["readonly"] and clinic["href"] == f"/assets/{assets['clinic'].code}/"
+        assert rows[assets["other"].code]["task"] and not rows[assets["other"].code]["readonly"]
+        assert "标“任务”的 1 项" in note
+    else:  # the clerk verifies its own village; the east assignment is outside what it sees
+        assert not clinic["readonly"] and clinic["href"] == f"/field/assets/{assets['clinic'].code}/"
+        assert assets["other"].code not in rows
+    shot(page, f"nearby-{role}")
+    assert_clean(watch)
