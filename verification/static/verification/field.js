@@ -214,9 +214,10 @@
     if (village && village.length === 1 && !$("#packages").open) $("#package-village").value = village[0].code;
     /* The list shows the nearby assets the user may see (not only the campaign's): those assigned to the user are
        marked 任务, those the user may not verify are greyed and open the asset's page instead of the form. */
-    const assignedCount = rows.filter((r) => r.assigned).length;
+    const assignedCount = rows.filter((r) => r.assigned).length, readonly = rows.some((r) => r.may_verify === false);
     $("#nearby-note").textContent = note || (rows.length
-      ? `列出您可查看的附近资产；标“任务”的 ${assignedCount} 项是分派给您的核查任务，灰色的您无权核查。`
+      ? "列出您可查看的附近资产；" + (assignedCount ? `标“任务”的 ${assignedCount} 项是分派给您的核查任务` : "其中没有分派给您的核查任务") +
+        (readonly ? "，灰色的您无权核查。" : "。")
       : "附近没有您可查看的资产");
     $("#nearby").replaceChildren(...rows.map((r) => {
       const last = r.last_verified_at ? `上次核查 ${day(r.last_verified_at)}` : "未核查";
