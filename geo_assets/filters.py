@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from geo_assets import validation
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetStatus, AssetType, Category
 
@@ -40,11 +41,10 @@ def _values(params, name: str) -> list[str]:
     return values
 
 
-def _choices(params, name: str, allowed) -> tuple[str, ...]:
-    values = _values(params, name)
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise ValidationError({name: _("Unknown value: %(value)s") % {"value": bad[0]}})
+def _choices(params, name: str, choices, aliases=None) -> tuple[str, ...]:
+    """Codes of `choices`, each given as the code, its label or an alias (the ledger's wording, importers.vocab);
+    a refusal names the values accepted."""
+    values = [validation.choice_value(v, choices, field=name, aliases=aliases) for v in _values(params, name)]
     return tuple(dict.fromkeys(values))
 
 
@@ -80,18 +80,17 @@ def _bbox(params) -> tuple[float, float, float, float] | None:
 
 def asset_filters_parse(params) -> AssetFilters:
     """Read filters from query parameters; raise ValidationError (→ 400) on anything unknown."""
-    verified_raw = (params.get("verified") or "").strip().lower()
-    if verified_raw not in ("", "yes", "no"):
-        raise ValidationError({"verified": _("Use yes or no.")})
+    from importers import vocab  # the ledger's wording of the codes (imports only the taxonomy)
+
     filters = AssetFilters(
         townships=_codes(params, "township"),
         villages=_codes(params, "village"),
-        categories=_choices(params, "category", Category.values),
-        types=_choices(params, "type", AssetType.values),
-        statuses=_choices(params, "status", AssetStatus.values),
+        categories=_choices(params, "category", Category, vocab.CATEGORY_LABELS),
+        types=_choices(params, "type", AssetType, vocab.TYPE_LABELS),
+        statuses=_choices(params, "status", AssetStatus, vocab.STATUS_LABELS),
         year_min=_year(params, "year_min"),
         year_max=_year(params, "year_max"),
-        verified=None if not verified_raw else verified_raw == "yes",
+        verified=validation.yes_no(params.get("verified"), field="verified"),
         bbox=_bbox(params),
     )
     return filters
@@ -114,7 +113,7 @@ def asset_filters_apply(qs: QuerySet[Asset], filters: AssetFilters) -> QuerySet[
     if filters.year_max is not None:
         qs = qs.filter(year_built__lte=filters.year_max)
     if filters.verified is not None:
-        qs = qs.filter(Q(last_verified_at__isnull=not filters.verified))
+        qs = qs.verified() if filters.verified else qs.unverified()
     if filters.bbox is not None:
         box = Polygon.from_bbox(filters.bbox)
         box.srid = 4326

@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from geo_assets import services
@@ -1093,7 +1093,7 @@ def annual_review(*, village: AdminArea, year: int) -> dict:
     with_income = set(IncomeRecord.objects.filter(asset__in=operating, year=year).values_list("asset_id", flat=True))
     plan = DistributionPlan.objects.filter(village=village, year=year).first()
     start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    unverified = assets.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__date__lt=start))
+    unverified = assets.unverified(since=timezone.make_aware(datetime.datetime.combine(start, datetime.time())))
     return {
         "village": village.name, "year": year,
         "no_income": [a for a in operating.order_by("code") if a.pk not in with_income],

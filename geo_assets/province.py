@@ -297,7 +297,7 @@ written AS (
         CASE WHEN p.category <> 'household' THEN round((0.1 + 3 * pg_temp.u(p.k, 32))::numeric, 1) END,
         CASE WHEN p.category = 'operating' THEN p.township_name || '兴农农民专业合作社' ELSE '' END,
         pg_temp.u(p.k, 33) < 0.7,
-        CASE WHEN pg_temp.u(p.k, 34) < 0.6 THEN %(now)s - make_interval(days => floor(pg_temp.u(p.k, 35) * 600)::int) END,
+        NULL::timestamptz,  -- last_verified_at: only verifications set it (querysets.verified_q)
         '', %(now)s, %(now)s
     FROM p ORDER BY p.village_id, p.num
     RETURNING *

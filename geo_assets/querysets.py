@@ -13,7 +13,27 @@ class RegisterQuerySet(models.QuerySet):
         raise DeletionForbidden("Records of the asset register cannot be deleted.")
 
 
+def verified_q(since=None, prefix: str = "") -> Q:
+    """THE definition of "verified", for every page, report, filter and the dashboard: an asset is verified since
+    a moment when a verification that counts — accepted without flags, or flagged and then approved; never one
+    waiting for review or rejected — was observed at or after it (ever, without `since`).
+
+    `Asset.last_verified_at` is that verification's time: the observed_at of the asset's latest counting
+    verification, written only by the verification services (geo_assets.services.asset_verified_mark, never by a
+    form, an import or the demo; asset_save refuses any other change) and rebuilt from the verifications by
+    migration verification 0003. Reports that read assets in raw SQL use the same column the same way."""
+    field = prefix + "last_verified_at"
+    return Q(**{f"{field}__isnull": False}) if since is None else Q(**{f"{field}__gte": since})
+
+
 class AssetQuerySet(RegisterQuerySet):
+    def verified(self, since=None):
+        """The assets verified (verified_q) ever or since a moment."""
+        return self.filter(verified_q(since))
+
+    def unverified(self, since=None):
+        return self.exclude(verified_q(since))
+
     def visible_to(self, user):
         q = scope_for(user).assets_q(for_edit=False)
         return self if q is None else self.filter(q)

@@ -158,6 +158,11 @@ def asset_check(*, actor, asset: Asset) -> None:
 def asset_save(*, actor, asset: Asset, reason: str) -> Asset:
     """Check an asset in memory and save it, with the actor and reason in its history."""
     asset_check(actor=actor, asset=asset)
+    stored = Asset.objects.filter(pk=asset.pk).values_list("last_verified_at", flat=True).first() if asset.pk else None
+    if asset.last_verified_at != stored:  # one definition of "verified": querysets.verified_q
+        raise ValidationError({"last_verified_at": _(
+            "The last verification date is set only by on-site verifications that count; it cannot be entered or "
+            "imported.")})
     if not asset.code:
         asset.code = _asset_code_next(asset)
     elif Asset.objects.filter(code=asset.code).exclude(pk=asset.pk).exists():

@@ -199,6 +199,9 @@ WORKPLAN_DEADLINES = {
     "publicity": env("WORKPLAN_PUBLICITY_DUE", default="2024-07-31"),  # 公示
     "verification": env("WORKPLAN_VERIFICATION_DUE", default="2024-08-31"),  # 核查、总结
 }
+# A verification observed more than this many days before the server received it (longer than a phone plausibly
+# keeps it queued offline) is flagged and counts only once a reviewer approves it.
+VERIFICATION_MAX_DELAY_DAYS = env.int("VERIFICATION_MAX_DELAY_DAYS", default=14)
 VERIFICATION_PHOTO_MAX_BYTES = env.int("VERIFICATION_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")

@@ -10,13 +10,15 @@ import datetime
 import functools
 import re
 import time
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from geo_assets.taxonomy import (
@@ -92,6 +94,78 @@ def amount_check(value, *, field: str, allow_zero: bool = True) -> Decimal:
                                % {"value": value, "low": "0" if allow_zero else "0.0001",
                                   "high": format(limit, "f")}})
     return Decimal(str(value))
+
+
+# ---------------------------------------------------------------- a code given by its label
+# Wherever a code of the register's vocabularies is taken (the APIs, the map's filters, the importers), the Chinese
+# label the pages show — and the work plan's own wording, as aliases — stand for it (issue 21: `finding=存在完好`
+# was refused with an error listing 存在完好 among the valid values). A refusal names every code with its label.
+
+
+def choice_key(value) -> str:
+    """How a given value is compared: width folded (full-width brackets and letters), whitespace dropped,
+    lower-cased."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value))).lower()
+
+
+@functools.cache
+def choice_labels(choices) -> dict[str, tuple[str, ...]]:
+    """Each code of a TextChoices with its labels: the Chinese one the pages show, then the English msgid (read
+    once per process: the catalogues do not change while it runs)."""
+    labels = {}
+    for code, label in choices.choices:
+        with translation.override("zh-hans"):
+            chinese = str(label)
+        with translation.override("en"):
+            english = str(label)
+        labels[code] = tuple(dict.fromkeys((chinese, english)))
+    return labels
+
+
+_INDEXES: dict[tuple, tuple] = {}
+
+
+def choice_index(choices, aliases: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
+    """choice_key(code, label or alias) → code (the alias tables are constants: built once per table)."""
+    key = (choices, id(aliases))
+    if key not in _INDEXES or _INDEXES[key][0] is not aliases:
+        index: dict[str, str] = {}
+        for code, labels in choice_labels(choices).items():
+            for word in (code, *labels, *(aliases or {}).get(code, ())):
+                index.setdefault(choice_key(word), code)
+        _INDEXES[key] = (aliases, index)
+    return _INDEXES[key][1]
+
+
+def choices_accepted(choices) -> str:
+    """'intact（存在完好）、damaged（存在损坏）…': what a refusal names (a code or its label is accepted)."""
+    return "、".join(f"{code}（{labels[0]}）" for code, labels in choice_labels(choices).items())
+
+
+def choice_value(value, choices, *, field: str, aliases: Mapping[str, Iterable[str]] | None = None) -> str:
+    """The code of `choices` that `value` names — the code itself, its Chinese or English label, or one of the
+    `aliases` — or a ValidationError keyed by `field` naming the values accepted."""
+    code = choice_index(choices, aliases).get(choice_key(value)) if value is not None else None
+    if code is None:
+        raise ValidationError({field: _("“%(value)s” is not accepted. Give one of these codes or its label: "
+                                        "%(accepted)s.") % {"value": "" if value is None else str(value)[:40],
+                                                            "accepted": choices_accepted(choices)}})
+    return code
+
+
+YES = ("yes", "true", "1", "是", "有")
+NO = ("no", "false", "0", "否", "无")
+
+
+def yes_no(value, *, field: str) -> bool | None:
+    """A yes/no query value (yes/no, true/false, 1/0, 是/否); empty: None."""
+    if value is None or str(value).strip() == "":
+        return None
+    key = choice_key(value)
+    if key in YES or key in NO:
+        return key in YES
+    raise ValidationError({field: _("“%(value)s” is not accepted. Give one of: %(accepted)s.")
+                           % {"value": str(value)[:40], "accepted": "、".join((*YES, *NO))}})
 
 
 def year_max() -> int:

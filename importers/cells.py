@@ -76,7 +76,7 @@ def funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Deci
                 )
         source = lookup(vocab.FUNDING_INDEX, name)
         if source is None:
-            raise ValueError(f"未知的资金来源“{name}”（应为：{'、'.join(v[0] for v in vocab.FUNDING_LABELS.values())}）")
+            raise ValueError(f"未知的资金来源“{name}”（应为以下名称或代码之一：{vocab.accepted(vocab.FUNDING_LABELS)}）")
         result.append((source, None if amount is None else Decimal(amount).quantize(Decimal("0.0001"))))
     if any(a is None for _s, a in result):
         if len(result) == 1 and investment is not None:
@@ -108,7 +108,8 @@ def owners_parse(cell: str, default_kind: str) -> list[Share]:
         if m.group(2):
             kind = lookup(vocab.OWNER_KIND_INDEX, m.group(2))
             if kind is None:
-                raise ValueError(f"未知的产权归属“{m.group(2)}”")
+                raise ValueError(f"未知的产权归属“{m.group(2)}”（应为以下名称或代码之一："
+                                 f"{vocab.accepted(vocab.OWNER_KIND_LABELS)}）")
         parsed.append((m.group(1).strip(), kind, m.group(3)))
     if len(parsed) == 1 and parsed[0][2] is None:
         parsed[0] = (*parsed[0][:2], "100")

@@ -139,7 +139,7 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
     if type_text:
         asset_type = cells.lookup(vocab.TYPE_INDEX, type_text)
         if asset_type is None:
-            err(vocab.TYPE, f"未知的资产类型“{type_text}”（应为：{'、'.join(x[0] for x in vocab.TYPE_LABELS.values())}）")
+            err(vocab.TYPE, f"未知的资产类型“{type_text}”（应为以下名称或代码之一：{vocab.accepted(vocab.TYPE_LABELS)}）")
         else:
             fields["asset_type"] = asset_type
     elif vocab.TYPE in cols or known is None:
@@ -148,7 +148,8 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
     if category_text:
         category = cells.lookup(vocab.CATEGORY_INDEX, category_text)
         if category is None:
-            err(vocab.CATEGORY, f"未知的资产类别“{category_text}”（应为 公益性资产、经营性资产 或 到户类资产）")
+            err(vocab.CATEGORY,
+                f"未知的资产类别“{category_text}”（应为以下名称或代码之一：{vocab.accepted(vocab.CATEGORY_LABELS)}）")
         elif asset_type:
             fields["category"] = _checked(row, vocab.TYPE, validation.category_for, asset_type, category)
         else:
@@ -166,7 +167,7 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
             continue
         code_value = cells.lookup(index, value)
         if code_value is None:
-            err(column, f"未知的{column}“{value}”（应为：{'、'.join(x[0] for x in table.values())}）")
+            err(column, f"未知的{column}“{value}”（应为以下名称或代码之一：{vocab.accepted(table)}）")
         else:
             fields[name] = code_value
     if "status" in fields:

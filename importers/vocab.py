@@ -6,6 +6,8 @@ Chinese table here: the first label of each code is the one written on export, t
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from functools import cached_property
 
 from geo_assets.taxonomy import (
     AssetStatus,
@@ -188,21 +190,49 @@ def header_key(value: str) -> str:
     return text_key(value).replace("\ufffd", "").replace("*", "").replace("＊", "")
 
 
-def _index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for code, labels in table.items():
-        index[text_key(code)] = code
-        for label in labels:
-            index[text_key(label)] = code
-    return index
+class _Index(Mapping):
+    """text_key(word) → code, for a code written as itself, one of this table's labels, or the register's own
+    label of it (Chinese or English, geo_assets.validation.choice_labels): built on first use (the labels need
+    the translation catalogues)."""
+
+    def __init__(self, table: dict[str, tuple[str, ...]], choices):
+        self.table, self.choices = table, choices
+
+    @cached_property
+    def _map(self) -> dict[str, str]:
+        from geo_assets.validation import choice_labels
+
+        index: dict[str, str] = {}
+        for code, labels in self.table.items():
+            index[text_key(code)] = code
+            for label in labels:
+                index[text_key(label)] = code
+        for code, labels in choice_labels(self.choices).items():
+            for label in labels:
+                index.setdefault(text_key(label), code)
+        return index
+
+    def __getitem__(self, key):
+        return self._map[key]
+
+    def __iter__(self):
+        return iter(self._map)
+
+    def __len__(self):
+        return len(self._map)
 
 
-CATEGORY_INDEX = _index(CATEGORY_LABELS)
-TYPE_INDEX = _index(TYPE_LABELS)
-STATUS_INDEX = _index(STATUS_LABELS)
-OWNER_KIND_INDEX = _index(OWNER_KIND_LABELS)
-REGISTRATION_INDEX = _index(REGISTRATION_LABELS)
-FUNDING_INDEX = _index(FUNDING_LABELS)
+def accepted(table: dict[str, tuple[str, ...]]) -> str:
+    """What an import refusal names: each code's ledger label and code ('道路交通（road）、…')."""
+    return "、".join(f"{labels[0]}（{code}）" for code, labels in table.items())
+
+
+CATEGORY_INDEX = _Index(CATEGORY_LABELS, Category)
+TYPE_INDEX = _Index(TYPE_LABELS, AssetType)
+STATUS_INDEX = _Index(STATUS_LABELS, AssetStatus)
+OWNER_KIND_INDEX = _Index(OWNER_KIND_LABELS, OwnerKind)
+REGISTRATION_INDEX = _Index(REGISTRATION_LABELS, RegistrationStatus)
+FUNDING_INDEX = _Index(FUNDING_LABELS, FundingSourceKind)
 HEADER_INDEX: dict[str, str] = {header_key(c): c for c in TABLE_COLUMNS}
 for _column, _variants in HEADER_VARIANTS.items():
     for _variant in _variants:

@@ -3,6 +3,7 @@
 from django.db.models import Count, Q, Sum
 
 from geo_assets.models import AdminArea, Asset
+from geo_assets.querysets import verified_q
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 
 
@@ -14,7 +15,8 @@ def area_summary(*, user, area: AdminArea) -> dict:
         count=Count("id"), investment=Sum("total_investment"))}
     by_status = dict(qs.values_list("status").annotate(count=Count("id")))
     totals = qs.aggregate(count=Count("id"), investment=Sum("total_investment"),
-                          verified=Count("id", filter=Q(last_verified_at__isnull=False)))
+                          # verified among the active assets, as the village page's and the reports' coverage
+                          verified=Count("id", filter=verified_q() & ~Q(status=AssetStatus.DISPOSED)))
     return {
         "code": area.code, "name": area.name, "level": area.level, "level_label": area.get_level_display(),
         "parent_code": area.parent.code if area.parent else None,

@@ -23,6 +23,7 @@ from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
+from geo_assets.validation import choice_value
 from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse
 from layers.registry import layer_get, registry_json
 from layers.serializers import AreaFeatureSerializer, AssetDetailSerializer, AssetFeatureSerializer
@@ -193,8 +194,10 @@ class AreaListView(generics.ListAPIView):
         qs = AdminArea.objects.select_related("parent").order_by("code")
         level = self.request.query_params.get("level")
         if level:
-            if level not in AreaLevel.values:
-                raise ApiValidationError({"level": "unknown level"})
+            try:
+                level = choice_value(level, AreaLevel, field="level")
+            except ValidationError as exc:
+                raise ApiValidationError(exc.message_dict)
             qs = qs.filter(level=level)
         parent = self.request.query_params.get("parent")
         if parent:

@@ -38,6 +38,7 @@ from geo_assets.models import (
     FundingLine,
     PublicityNotice,
 )
+from geo_assets.querysets import verified_q
 from geo_assets.taxonomy import (
     CATEGORY_TYPES,
     AreaLevel,
@@ -526,7 +527,7 @@ def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notice
         count=Count("id"), investment=Sum("total_investment"),
         registered=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
         custodian=Count("id", filter=~Q(custodian_unit="")),
-        verified=Count("id", filter=Q(last_verified_at__gte=year_ago())))}
+        verified=Count("id", filter=verified_q(since=year_ago())))}
     owner = dict(scope.assets.values_list("id", key))
     village_parent = dict(AdminArea.objects.villages().values_list("id", "parent_id"))
     alert_counts: dict[int, Counter] = defaultdict(Counter)
@@ -666,9 +667,9 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     funded = FundingLine.objects.filter(asset=OuterRef("pk"), amount__gt=0)
     counts = {r["village_id"]: r for r in assets.order_by().values("village_id").annotate(
         total=Count("id"),
-        inventory=Count("id", filter=Q(total_investment__gt=0, last_verified_at__isnull=False) & Exists(funded)),
+        inventory=Count("id", filter=Q(total_investment__gt=0) & verified_q() & Exists(funded)),
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
-        verification=Count("id", filter=Q(last_verified_at__gte=year_ago())))}
+        verification=Count("id", filter=verified_q(since=year_ago())))}
     today = timezone.localdate()
     covered = notices_by_village(villages_in_scope(user))
     alert_counts: dict[int, Counter] = defaultdict(Counter)

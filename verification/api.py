@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from geo_assets.access import scope_for
 from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.privacy import Redactor
+from geo_assets.validation import choice_value, yes_no
 from verification import selectors, services
 from verification.models import Campaign, Verification
 from verification.taxonomy import Review
@@ -69,17 +70,15 @@ def _filters_apply(qs, params):
         qs = qs.filter(asset__code=params["asset"])
     if params.get("village"):
         qs = qs.filter(asset__village__code=params["village"])
-    flagged = params.get("flagged")
-    if flagged in ("yes", "true", "1"):
-        qs = qs.exclude(flags=[])
-    elif flagged in ("no", "false", "0"):
-        qs = qs.filter(flags=[])
-    elif flagged:
-        raise ApiValidationError({"flagged": "yes 或 no"})
-    if params.get("review"):
-        if params["review"] not in Review.values:
-            raise ApiValidationError({"review": "可选：" + "、".join(Review.values)})
-        qs = qs.filter(review=params["review"])
+    try:
+        flagged = yes_no(params.get("flagged"), field="flagged")
+        review = choice_value(params["review"], Review, field="review") if params.get("review") else None
+    except ValidationError as exc:
+        raise ApiValidationError(exc.message_dict)
+    if flagged is not None:
+        qs = qs.exclude(flags=[]) if flagged else qs.filter(flags=[])
+    if review:
+        qs = qs.filter(review=review)
     return qs
 
 
@@ -127,7 +126,9 @@ class VerificationListCreate(generics.ListAPIView):
 
 
 class NearbyView(NonAtomicReadMixin, APIView):
-    """Assets the caller may verify, nearest first, with distance (m) and direction (° from north)."""
+    """Active assets the caller may see, nearest first, with distance (m) and direction (° from north); each
+    says whether the caller may verify it (`may_verify`) and whether an open campaign assigns it to them
+    (`assigned`)."""
 
     permission_classes = [IsAuthenticated]
 
@@ -149,5 +150,5 @@ class NearbyView(NonAtomicReadMixin, APIView):
             "code": a.code, "name": redactor.asset_name(a), "type": a.asset_type, "type_label": a.get_asset_type_display(),
             "village": a.village.name if a.village else None, "distance_m": round(metres, 1),
             "bearing_deg": round(bearing % 360, 1), "lon": a.location.x, "lat": a.location.y,
-            "last_verified_at": a.last_verified_at,
+            "last_verified_at": a.last_verified_at, "may_verify": a.may_verify, "assigned": a.assigned,
         } for a, metres, bearing in rows]})

@@ -122,6 +122,7 @@ def _record(rng, *, actor, asset, finding=Finding.INTACT, when, problem="", heic
         actor=actor, asset_code=asset.code, finding=finding, lon=lon, lat=lat,
         accuracy_m=rng.uniform(60, 90) if problem == "inaccurate" else rng.uniform(3, 15), observed_at=when,
         client_id=uuid.uuid5(CLIENT_IDS, f"{asset.code}/{when.isoformat()}"), campaign=campaign, photos=photos,
+        received_at=when + datetime.timedelta(hours=2) if problem != "late" else None,
         note={"no_photo": "现场及周边均未找到该资产，村民称已于前年拆除。",
               "duplicate": "照片由村干部提供。"}.get(problem, ""),
     ).verification

@@ -35,6 +35,16 @@ def may_verify(user, asset: Asset) -> bool:
     return assets_verifiable_by(user).filter(pk=asset.pk).exists()
 
 
+def assets_nearby_candidates(user) -> QuerySet[Asset]:
+    """What the phone's "附近资产" lists: the active assets the user may see (issue 21: an inspector saw only
+    their campaign assignments, the nearest 5.9 km away while standing at an asset). Which of them the user may
+    verify, and which a campaign assigns to them, is marked (assets_nearby). Roles that verify nothing: none."""
+    scope = scope_for(user)
+    if scope.role != Role.INSPECTOR and not scope.edits_anything:
+        return Asset.objects.none()
+    return Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED)
+
+
 def verifications_visible_to(user) -> QuerySet[Verification]:
     """Staff see the verifications of the assets they see; the public sees none (only the asset's photos page)."""
     if not scope_for(user).sees_personal_data:
@@ -56,6 +66,8 @@ class NearbyAsset(NamedTuple):
     village: "_Named | None"
     location: "_XY"
     last_verified_at: datetime.datetime | None
+    may_verify: bool = False  # the user may record a verification of it (selectors.assets_verifiable_by)
+    assigned: bool = False  # an open campaign assigns it to the user
 
     @property
     def pk(self) -> int:
@@ -109,7 +121,7 @@ def _candidates(user, limit: int) -> tuple[str, tuple, tuple[int, ...]] | None:
     if key not in _CANDIDATES:
         if len(_CANDIDATES) >= 1000:
             _CANDIDATES.clear()
-        qs = assets_verifiable_by(user).order_by(GeometryDistance("location", _HERE)).values("id")[: limit * 5]
+        qs = assets_nearby_candidates(user).order_by(GeometryDistance("location", _HERE)).values("id")[: limit * 5]
         try:
             sql, params = qs.query.sql_with_params()
         except EmptyResultSet:
@@ -134,15 +146,21 @@ def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[
 
 
 def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tuple[NearbyAsset, float, float]]:
-    """The assets the user may verify nearest to a position: (asset, metres, bearing in degrees from north)."""
+    """The assets the user may see (assets_nearby_candidates) nearest to a position: (asset, metres, bearing in
+    degrees from north), each marked whether the user may verify it and whether a campaign assigns it to them."""
     statement = nearby_statement(user=user, lon=lon, lat=lat, limit=limit)
     if statement is None:
         return []
     with read_cursor(Asset) as cursor:
         cursor.execute(*statement)
         rows = cursor.fetchall()
+    ids = [row[0] for row in rows]
+    verifiable = set(assets_verifiable_by(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    assigned = set(CampaignItem.objects.filter(asset_id__in=ids, assignee=user, campaign__is_open=True)
+                   .values_list("asset_id", flat=True)) if ids else set()
     return [(NearbyAsset(pk, code, name, public_name, category, asset_type, person,
-                         _Named(village_id, village) if village_id else None, _XY(x, y), verified),
+                         _Named(village_id, village) if village_id else None, _XY(x, y), verified,
+                         pk in verifiable, pk in assigned),
              float(metres), float(bearing) if bearing is not None else 0.0)
             for (pk, code, name, public_name, category, asset_type, person, village_id, village, x, y, verified,
                  metres, bearing) in rows]
@@ -161,9 +179,11 @@ def review_queue(user) -> QuerySet[Verification]:
 
 
 def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:
-    """Per village: assets to verify, verified (any verification in the campaign), flagged, last activity.
-    With a user: only the campaign's assets that user sees."""
-    done = Verification.objects.filter(campaign=campaign).exclude(review=Review.REJECTED)
+    """Per village: assets to verify, verified (a verification in the campaign that counts: COUNTED, the one
+    definition of geo_assets.querysets.verified_q), flagged (waiting for review, not yet verified), last counted
+    observation. With a user: only the campaign's assets that user sees."""
+    done = Verification.objects.filter(campaign=campaign, review__in=COUNTED)
+    waiting = Verification.objects.filter(campaign=campaign, review=Review.PENDING)
     items = CampaignItem.objects.filter(campaign=campaign)
     if user is not None:
         items = items.filter(asset__in=Asset.objects.visible_to(user))
@@ -173,8 +193,7 @@ def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:
         .annotate(
             total=Count("id", distinct=True),
             verified=Count("asset", filter=Q(asset__verifications__in=done), distinct=True),
-            flagged=Count("asset", filter=Q(asset__verifications__in=done.filter(review=Review.PENDING)),
-                          distinct=True),
+            flagged=Count("asset", filter=Q(asset__verifications__in=waiting), distinct=True),
             last=Max("asset__verifications__observed_at", filter=Q(asset__verifications__in=done)),
         ).order_by("asset__village__code")
     )
@@ -213,15 +232,22 @@ def asset_photo_timeline(asset: Asset, user, *, limit: int = 60) -> list[dict]:
 
 
 def asset_verification_context(asset: Asset, user) -> dict:
-    """For the asset page (templates/maps/includes/asset_verifications.html)."""
+    """For the asset page (templates/maps/includes/asset_verifications.html): the latest verification that counts
+    (its date is the asset's last_verified_at, the one definition of "verified") and, for staff, the ones waiting
+    for review or rejected since, which do not count."""
     shown = asset_verifications(asset, user)
-    return {"latest": shown.first(), "count": shown.count(), "timeline": asset_photo_timeline(asset, user),
-            "staff": scope_for(user).sees_personal_data}
+    latest = shown.filter(review__in=COUNTED).first()
+    later = shown.exclude(review__in=COUNTED)
+    if latest is not None:
+        later = later.filter(observed_at__gt=latest.observed_at)
+    return {"latest": latest, "count": shown.filter(review__in=COUNTED).count(), "uncounted": list(later[:5]),
+            "timeline": asset_photo_timeline(asset, user), "staff": scope_for(user).sees_personal_data}
 
 
 def latest_verification_data(asset: Asset, user) -> dict | None:
-    """The map panel's `latest_verification`: the public gets the finding, the date and public photo thumbnails."""
-    record = asset_verifications(asset, user).first()
+    """The map panel's `latest_verification`, the latest that counts (as the asset page's 最近核查): the public gets
+    the finding, the date and public photo thumbnails."""
+    record = asset_verifications(asset, user).filter(review__in=COUNTED).first()
     if record is None:
         return None
     staff = scope_for(user).sees_personal_data
@@ -239,22 +265,24 @@ def latest_verification_data(asset: Asset, user) -> dict | None:
 
 
 def village_verification_summary(village: AdminArea, user, *, recent: int = 10) -> dict:
-    """For the village page: how many of its active assets were ever verified / this year, the latest finding per
-    asset counted by finding, and the most recent verifications."""
+    """For the village page: how many of its active assets were ever verified / this year (Asset.objects.verified,
+    the one definition), the latest counted finding per asset counted by finding, and the most recent
+    verifications (staff also see those waiting for review or rejected, marked so)."""
     assets = Asset.objects.visible_to(user).in_area(village).exclude(status=AssetStatus.DISPOSED)
     year = timezone.localdate().year
+    year_start = datetime.datetime(year, 1, 1, tzinfo=timezone.get_current_timezone())
     shown = verifications_shown_to(user).filter(asset__in=assets)
     latest_per_asset = shown.filter(review__in=COUNTED).order_by("asset_id", "-observed_at").distinct("asset_id")
     by_finding = Counter(latest_per_asset.values_list("finding", flat=True))
     total = assets.count()
-    verified = assets.filter(last_verified_at__isnull=False).count()
+    verified = assets.verified().count()
     redactor = Redactor(scope_for(user))
     latest = list(shown.select_related("asset", "verifier").prefetch_related("photos").order_by("-observed_at")[:recent])
     for record in latest:
         record.asset_display_name = redactor.asset_name(record.asset)
     return {
         "total": total, "verified": verified, "percent": round(100 * verified / total) if total else 0,
-        "this_year": assets.filter(last_verified_at__year=year).count(), "year": year,
+        "this_year": assets.verified(since=year_start).count(), "year": year,
         "findings": [{"finding": f, "label": Finding(f).label, "count": by_finding[f]}
                      for f in Finding.values if by_finding[f]],
         "recent": latest, "staff": scope_for(user).sees_personal_data,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -21,6 +22,7 @@ from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import AssetStatus, Role
+from geo_assets.validation import choice_value, date_check
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.photos import PhotoData, photo_read
 from verification.selectors import may_verify
@@ -30,6 +32,7 @@ from verification.taxonomy import (
     DUPLICATE_HAMMING,
     EXIF_DISTANCE_LIMIT_M,
     EXIF_TIME_LIMIT_HOURS,
+    FINDING_ALIASES,
     NO_SITE_TYPES,
     CampaignKind,
     Finding,
@@ -74,10 +77,18 @@ def _duplicate_elsewhere(asset: Asset, phash: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def max_delay() -> datetime.timedelta:
+    """How long before its arrival an observation may have been made (a phone's offline queue) before it is
+    flagged: settings.VERIFICATION_MAX_DELAY_DAYS."""
+    return datetime.timedelta(days=settings.VERIFICATION_MAX_DELAY_DAYS)
+
+
 def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, observed_at: datetime.datetime,
-                       photos: Sequence[PhotoData], distance_m: float | None) -> list[str]:
+                       photos: Sequence[PhotoData], distance_m: float | None,
+                       received_at: datetime.datetime | None = None) -> list[str]:
     """Every reason to have a person look at a verification before it counts."""
     flags = []
+    received_at = received_at or timezone.now()
     has_site = asset.asset_type not in NO_SITE_TYPES
     if has_site and distance_m is not None and distance_m > DISTANCE_LIMIT_M[asset.asset_type]:
         flags.append(Flag.TOO_FAR)
@@ -85,8 +96,10 @@ def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, obse
         flags.append(Flag.INACCURATE)
     if has_site and not photos:
         flags.append(Flag.PHOTO_MISSING)
-    if observed_at > timezone.now() + FUTURE_TOLERANCE:
+    if observed_at > received_at + FUTURE_TOLERANCE:
         flags.append(Flag.FUTURE_TIME)
+    if received_at - observed_at > max_delay():
+        flags.append(Flag.LATE)  # back-dated, or kept offline far longer than a queue plausibly is
     for photo in photos:
         if photo.lon is not None and _metres(photo.lon, photo.lat, position.x, position.y) > EXIF_DISTANCE_LIMIT_M:
             flags.append(Flag.EXIF_POSITION)
@@ -98,10 +111,12 @@ def verification_flags(*, asset: Asset, position: Point, accuracy_m: float, obse
     return list(dict.fromkeys(flags))
 
 
-def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[Point, float, datetime.datetime]:
+def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[str, Point, float, datetime.datetime]:
     errors = {}
-    if finding not in Finding.values:
-        errors["finding"] = f"核查结论“{finding}”无效，可选：{'、'.join(str(label) for label in Finding.labels)}。"
+    try:  # the code, its Chinese label (存在完好) or the work plan's wording
+        finding = choice_value(finding, Finding, field="finding", aliases=FINDING_ALIASES)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     try:
         lon, lat = float(lon), float(lat)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -123,17 +138,27 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[P
             observed_at = None
     if not isinstance(observed_at, datetime.datetime):
         errors["observed_at"] = "核查时间无效（ISO 8601，如 2026-05-01T10:30:00+08:00）。"
-    elif timezone.is_naive(observed_at):
-        observed_at = timezone.make_aware(observed_at, timezone.get_default_timezone())
+    else:
+        if timezone.is_naive(observed_at):
+            observed_at = timezone.make_aware(observed_at, timezone.get_default_timezone())
+        try:
+            date_check(observed_at, field="observed_at", future_days=1)
+            if observed_at > timezone.now() + FUTURE_TOLERANCE:
+                raise ValidationError({"observed_at": "核查时间晚于当前时间：请检查手机的日期和时间后重新提交。"})
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    return Point(lon, lat, srid=SRID), accuracy_m, observed_at
+    return finding, Point(lon, lat, srid=SRID), accuracy_m, observed_at
 
 
 def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accuracy_m, observed_at,
                         client_id: uuid.UUID | str | None = None, note: str = "",
-                        photos: Iterable[tuple[str, bytes]] = (), campaign: Campaign | None = None) -> Recorded:
-    """Record what a verifier found on site. Sending the same client_id again returns the first record."""
+                        photos: Iterable[tuple[str, bytes]] = (), campaign: Campaign | None = None,
+                        received_at: datetime.datetime | None = None) -> Recorded:
+    """Record what a verifier found on site. Sending the same client_id again returns the first record.
+    `received_at` is for loading past records (the demo) as if they had arrived then; the API and the pages never
+    pass it: an observation is measured against the server's own clock."""
     try:
         client_id = uuid.UUID(str(client_id)) if client_id else uuid.uuid4()
     except ValueError:
@@ -144,22 +169,28 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
     asset = Asset.objects.filter(code=asset_code).first()
     if asset is None or not may_verify(actor, asset):
         raise NotInScope(f"没有编号为“{asset_code}”且您有权核查的资产。")
-    position, accuracy_m, observed_at = _clean_inputs(finding=finding, lon=lon, lat=lat, accuracy_m=accuracy_m,
+    finding, position, accuracy_m, observed_at = _clean_inputs(finding=finding, lon=lon, lat=lat, accuracy_m=accuracy_m,
                                                       observed_at=observed_at)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:
         raise ValidationError({"photos": f"一次最多上传 {MAX_PHOTOS} 张照片。"})
-    read = [photo_read(data, name=name) for name, data in photos]
+    try:
+        read = [photo_read(data, name=name) for name, data in photos]
+    except ValidationError as exc:  # keyed by the field it is about: the phone shows it next to the photos
+        raise ValidationError({"photos": exc.messages})
     if campaign is not None and not campaign.items.filter(asset=asset).exists():
         raise ValidationError({"campaign": "该资产不在所选核查任务中。"})
     distance = _distance_to_asset(asset, position)
     flags = verification_flags(asset=asset, position=position, accuracy_m=accuracy_m, observed_at=observed_at,
-                               photos=read, distance_m=distance)
+                               photos=read, distance_m=distance, received_at=received_at)
     try:
         with transaction.atomic():
             record = _save(actor=actor, asset=asset, client_id=client_id, finding=finding, position=position,
                            accuracy_m=accuracy_m, observed_at=observed_at, note=note, distance=distance,
                            flags=flags, photos=read, campaign=campaign or _open_campaign_of(asset))
+            if received_at is not None:
+                Verification.objects.filter(pk=record.pk).update(received_at=received_at)
+                record.received_at = received_at
     except IntegrityError:  # the same client_id arrived twice at once: the other request recorded it
         existing = Verification.objects.filter(client_id=client_id).select_related("asset").first()
         if existing is None:

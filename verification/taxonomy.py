@@ -15,6 +15,17 @@ class Finding(models.TextChoices):
     DEMOLISHED = "demolished", _("demolished")
 
 
+# What the phone, the API and a spreadsheet may also write for a finding (the work plan's and the field's wording;
+# the Chinese label itself is always accepted: geo_assets.validation.choice_value).
+FINDING_ALIASES: dict[str, tuple[str, ...]] = {
+    "intact": ("完好", "正常", "存在", "存在且完好", "账实相符"),
+    "damaged": ("损坏", "损毁", "毁损", "存在损毁", "存在但损坏"),
+    "idle": ("闲置", "存在闲置", "未使用"),
+    "repurposed": ("改变用途", "挪作他用", "改作他用", "挪用"),
+    "not_found": ("未找到", "找不到", "不存在", "账实不符"),
+    "demolished": ("已拆除", "拆除", "已灭失", "灭失"),
+}
+
 PROBLEM_FINDINGS = frozenset({Finding.NOT_FOUND, Finding.DEMOLISHED})
 
 
@@ -25,7 +36,8 @@ class Flag(models.TextChoices):
     EXIF_POSITION = "exif_position", _("photo taken elsewhere (EXIF position)")
     EXIF_TIME = "exif_time", _("photo taken at another time (EXIF time)")
     DUPLICATE_PHOTO = "duplicate_photo", _("same photo as another asset's")
-    FUTURE_TIME = "future_time", _("observation time in the future")
+    FUTURE_TIME = "future_time", _("observation time in the future")  # refused since issue 21; older records
+    LATE = "late", _("observed long before it was received")
 
 
 class Review(models.TextChoices):

@@ -24,8 +24,8 @@ from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel
 from verification.models import Photo, Verification
-from verification.selectors import assets_verifiable_by, may_verify
-from verification.taxonomy import ACCURACY_LIMIT_M, Finding, Flag, Review
+from verification.selectors import COUNTED, assets_verifiable_by, may_verify
+from verification.taxonomy import ACCURACY_LIMIT_M, Finding, Flag
 
 # What the service worker keeps so that the page opens without a connection (besides the page itself).
 SHELL_STATIC = ["verification/field.css", "verification/field.js", "leaflet/leaflet.css", "leaflet/leaflet.js",
@@ -36,7 +36,7 @@ def asset_cards(user, assets) -> list[dict]:
     """What the phone needs to find and verify assets: geometry, last verification and its latest thumbnail."""
     assets = list(assets.select_related("village"))
     ids = [a.pk for a in assets]
-    counted = Verification.objects.filter(asset_id__in=ids).exclude(review=Review.REJECTED)
+    counted = Verification.objects.filter(asset_id__in=ids, review__in=COUNTED)  # as last_verified_at
     latest = {v.asset_id: v for v in counted.order_by("asset_id", "-observed_at", "-id").distinct("asset_id")}
     thumbs = dict(Photo.objects.filter(verification__in=counted)
                   .order_by("verification__asset_id", "-verification__observed_at", "-id")

@@ -208,12 +208,12 @@ def test_export_takes_every_map_filter(varied, admin_user, query, names):
 @pytest.mark.parametrize("query,message", [
     ("township=999", "乡镇：代码应为12位数字：999"),
     ("village=41032410x001", "村：代码应为12位数字"),
-    ("category=spaceship", "资产类别：未知的取值：spaceship"),
-    ("type=飞船", "资产类型：未知的取值：飞船"),
-    ("status=gone", "资产状态：未知的取值：gone"),
+    ("category=spaceship", "资产类别：“spaceship”无效，请填写以下代码之一或其中文名称：public_welfare（公益性资产）"),
+    ("type=飞船", "资产类型：“飞船”无效，请填写以下代码之一或其中文名称：road（"),
+    ("status=gone", "资产状态：“gone”无效，请填写以下代码之一或其中文名称：under_construction（"),
     ("year_min=abc", "建成年份（起）：请输入年份"),
     ("year_max=99999", "建成年份（止）：请输入年份"),
-    ("verified=maybe", "核查：请使用 yes 或 no"),
+    ("verified=maybe", "核查：“maybe”无效，请填写以下之一：yes、"),
 ])
 def test_bad_filter_values_are_400_in_chinese(areas, admin_user, query, message):
     response = logged_in(admin_user).get(EXPORT + "?format=csv&" + query)

@@ -9,7 +9,15 @@ from django.apps import apps
 from django.utils import translation
 
 from geo_assets.models import Asset, Department, FundingLine
-from geo_assets.taxonomy import WORK_PLAN_DEPARTMENTS, AssetType, FundingSourceKind
+from geo_assets.taxonomy import (
+    WORK_PLAN_DEPARTMENTS,
+    AssetStatus,
+    AssetType,
+    Category,
+    FundingSourceKind,
+    OwnerKind,
+    RegistrationStatus,
+)
 from importers import services
 from tests.importers import builders as b
 from tests.importers.conftest import run, run_report
@@ -127,3 +135,37 @@ def test_special_funds_without_level_import_export_round_trip(areas, admin_user,
             assert "财政专项扶贫资金:10" in text and "财政专项扶贫资金:4;统筹整合财政涉农资金:6" in text
         code, report = run_report(tmp_path, out)
         assert code == 0 and (report["unchanged"], report["updated"]) == (2, 0), (name, report)
+
+
+# Issue 21 item 21: every vocabulary column of a ledger takes the register's own Chinese label of a code (as the
+# pages show it) besides the ledger's words and the code, and a refusal names codes and labels.
+def _register_labels(choices):
+    with translation.override("zh-hans"):
+        return [(code, str(label)) for code, label in choices.choices]
+
+
+@pytest.mark.parametrize(("column", "field", "code", "word"), [
+    *[("资产状态", "status", c, w) for c, w in _register_labels(AssetStatus) if c != AssetStatus.DISPOSED],
+    *[("确权状态", "registration_status", c, w) for c, w in _register_labels(RegistrationStatus)],
+    *[("产权归属", "owner_kind", c, w) for c, w in _register_labels(OwnerKind)],
+    ("资产状态", "status", AssetStatus.IDLE, "idle"),
+])
+def test_every_register_label_is_accepted_on_import(areas, tmp_path, column, field, code, word):
+    data = b.rows(1)
+    data[0][column] = word
+    code_, report = run_report(tmp_path, ledger(tmp_path, data))
+    assert code_ == 0 and report["invalid"] == 0, report
+    assert getattr(Asset.objects.get(), field) == code
+
+
+@pytest.mark.parametrize(("column", "choices"), [("资产状态", AssetStatus), ("资产类型", AssetType),
+                                                  ("资产类别", Category), ("确权状态", RegistrationStatus),
+                                                  ("产权归属", OwnerKind), ("资金来源", FundingSourceKind)])
+def test_an_unknown_word_is_refused_naming_codes_and_labels(areas, tmp_path, column, choices):
+    data = b.rows(1)
+    data[0][column] = "无此项:10" if column == "资金来源" else "无此项"
+    code_, report = run_report(tmp_path, ledger(tmp_path, data), "--dry-run")
+    message = " ".join(e["message"] for e in report["errors"])
+    assert report["invalid"] == 1, report
+    for value in choices.values:
+        assert f"（{value}）" in message, (value, message)

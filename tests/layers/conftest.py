@@ -46,9 +46,9 @@ def make_world() -> World:
     pen = MultiPolygon(Polygon.from_bbox((x0, y0, x0 + 0.002, y0 + 0.002)), srid=SRID)
     livestock = make_asset(actor=admin, name="东北村养殖圈舍", asset_type=AssetType.HOUSEHOLD_FIXED,
                            area=areas.east_north, geometry=pen, year_built=2021)
-    services.asset_update(actor=admin, asset=road,
-                          changes={"last_verified_at": datetime.datetime(2025, 5, 1, tzinfo=datetime.UTC)},
-                          reason="verified")
+    # what a verification that counts does (only the verification services set last_verified_at)
+    services.asset_verified_mark(asset=road, verified_at=datetime.datetime(2025, 5, 1, tzinfo=datetime.UTC),
+                                 reason="verified")
     return World(
         areas=areas, admin=admin,
         clerk=make_user("west_clerk", Role.TOWNSHIP, area=areas.west),

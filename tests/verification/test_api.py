@@ -160,12 +160,15 @@ def test_duplicate_photo_of_another_asset(site):
     assert Flag.DUPLICATE_PHOTO in post(users["village"], assets["clinic"], seed=99).json()["flags"]
 
 
-@pytest.mark.parametrize(("minutes", "flagged"), [(0, False), (120, True)])
-def test_observation_in_the_future(site, minutes, flagged):
+@pytest.mark.parametrize(("minutes", "refused"), [(0, False), (5, False), (120, True)])
+def test_observation_in_the_future(site, minutes, refused):
+    """A few minutes of clock skew pass; later than that is refused (issue 21 item 6; tests/verification/test_dates.py)."""
     _areas, users, assets = site
     when = timezone.now() + datetime.timedelta(minutes=minutes)
-    body = post(users["village"], assets["clinic"], observed_at=when).json()
-    assert (Flag.FUTURE_TIME in body["flags"]) is flagged
+    response = post(users["village"], assets["clinic"], observed_at=when)
+    assert response.status_code == (400 if refused else 201), response.content
+    if not refused:
+        assert Flag.FUTURE_TIME not in response.json()["flags"]
 
 
 def test_heic_photo_is_read_and_public_copy_has_no_exif(site):
@@ -255,27 +258,53 @@ def test_nearby_is_ordered_by_distance_on_the_ground(site):
 
 def test_nearby_follows_each_caller_and_position_through_the_cached_statement(site):
     """The KNN statement is compiled once per scope: every role still gets its own assets, each position its own
-    order, and an inspector only what their own open campaign assigns (none, then the campaign's)."""
+    order. The list holds the active assets the caller may see (issue 21 item 17: an inspector saw only their
+    campaign assignments, silently), each marked whether the caller may verify it and whether it is assigned."""
     areas, users, assets = site
     everything = {a.code for a in assets.values()}
 
-    def check_everyone() -> dict[str, set]:
+    def check_everyone() -> dict[str, tuple[set, set]]:
         seen = {}
         for role, user in users.items():
-            allowed = set(Asset.objects.filter(code__in=everything).filter(
-                pk__in=selectors.assets_verifiable_by(user).values("pk")).values_list("code", flat=True))
-            for asset in assets.values():  # standing on each asset in turn: it comes first when the role may verify it
+            mine = Asset.objects.filter(code__in=everything)
+            allowed = set(mine.filter(pk__in=selectors.assets_verifiable_by(user).values("pk"))
+                          .values_list("code", flat=True))
+            shown = set(mine.filter(pk__in=Asset.objects.visible_to(user).values("pk")).values_list("code", flat=True))
+            assigned = set(mine.filter(campaign_items__assignee=user, campaign_items__campaign__is_open=True)
+                           .values_list("code", flat=True))
+            for asset in assets.values():  # standing on each asset in turn: it comes first when the role sees it
                 here = asset.location
                 rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y, "limit": 5}).json()
                 codes = [r["code"] for r in rows["results"]]
-                assert set(codes) == allowed, (role, asset.name)
-                if asset.code in allowed:
+                assert set(codes) == shown, (role, asset.name)
+                assert {r["code"] for r in rows["results"] if r["may_verify"]} == allowed, (role, asset.name)
+                assert {r["code"] for r in rows["results"] if r["assigned"]} == assigned, (role, asset.name)
+                if asset.code in shown:
                     assert codes[0] == asset.code, (role, asset.name)
-            seen[role] = allowed
+            seen[role] = (allowed, assigned)
         return seen
 
-    assert check_everyone()["inspector"] == set()
+    assert check_everyone()["inspector"] == (set(), set())
     campaign = services.campaign_create(actor=users["county_admin"], name="抽查", kind="spot_check", year=2026,
                                         area=areas.west, sample_share=100, seed=1)
     services.campaign_assign(actor=users["county_admin"], campaign=campaign, assignee=users["inspector"])
-    assert check_everyone()["inspector"] == {assets["clinic"].code, assets["road"].code}
+    in_campaign = {assets["clinic"].code, assets["road"].code}
+    assert check_everyone()["inspector"] == (in_campaign, in_campaign)
+
+
+@pytest.mark.parametrize("role", ["inspector", "village"])
+def test_standing_at_an_asset_the_nearby_list_starts_with_it(site, role):
+    """The issue's inspector stood at an asset and saw an assignment 5.9 km away first: the asset they stand at
+    comes first, marked whether they may verify it; the assignment far away is still listed, marked 任务."""
+    areas, users, assets = site
+    admin, user = users["county_admin"], users[role]
+    campaign = services.campaign_create(actor=admin, name="抽查", kind="spot_check", year=2026, area=areas.east,
+                                        sample_share=100, seed=1)
+    services.campaign_assign(actor=admin, campaign=campaign, assignee=user)
+    here = assets["clinic"].location
+    rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y, "limit": 10}).json()["results"]
+    by_code = {r["code"]: r for r in rows}
+    assert rows[0]["code"] == assets["clinic"].code and rows[0]["distance_m"] < 1
+    assert rows[0]["assigned"] is False and rows[0]["may_verify"] is (role == "village")
+    if role == "inspector":  # the inspector reads the county: the east assignment far away is listed and marked
+        assert by_code[assets["other"].code]["assigned"] is True and by_code[assets["other"].code]["may_verify"]

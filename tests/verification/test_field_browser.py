@@ -183,6 +183,7 @@ def test_offline_verifications_are_queued_and_arrive_exactly_once(site, phone, t
     earlier = services.verification_record(
         actor=clerk, asset_code=assets["clinic"].code, finding="intact", lon=clinic.x, lat=clinic.y, accuracy_m=5,
         observed_at=timezone.now() - datetime.timedelta(days=365),
+        received_at=timezone.now() - datetime.timedelta(days=365),  # sent last year
         photos=[("2025.jpg", photo(20, lonlat=(clinic.x, clinic.y)))]).verification
     page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed: the page is kept
@@ -283,3 +284,127 @@ def test_qr_label_photo_is_decoded_to_the_asset(site, phone, tmp_path):
     page.wait_for_selector("#asset:not([hidden])")
     assert page.text_content("#asset-name") == "西南村集中供水池"
     assert watch.hosts <= {"127.0.0.1", "localhost"}
+
+
+# ---------------------------------------------------------------- issue 21 item 18: refusals and the queue's state
+
+def fill(page, finding_label: str, note: str, photo_path: str) -> None:
+    page.click(f".findings label:has-text('{finding_label}')")
+    page.fill("#record textarea[name=note]", note)
+    page.set_input_files("#photo-input", photo_path)
+    page.wait_for_selector("#chosen li")
+
+
+def submit(page) -> str:
+    page.evaluate("document.getElementById('result').hidden = true")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    return page.text_content("#result")
+
+
+def test_a_refused_photo_keeps_the_form_and_says_so_next_to_the_photo(site, phone, tmp_path):
+    _areas, clerk, assets, _here = site
+    clinic = assets["clinic"]
+    page, watch = phone(clerk, f"/field/assets/{clinic.code}/", lonlat=(clinic.location.x, clinic.location.y))
+    page.wait_for_selector("#asset:not([hidden])")
+    fill(page, "闲置", "门锁坏了，室内无人", write(tmp_path, "broken.jpg", b"this is not a picture"))
+    text = submit(page)
+    assert "未提交" in text and "已保留填写的内容" in text, text
+    error = page.text_content("#photo-error")
+    assert page.is_visible("#photo-error") and "照片被拒收" in error and "broken.jpg" in error, error
+    # nothing entered is lost
+    assert page.input_value("#record textarea[name=note]") == "门锁坏了，室内无人"
+    assert page.eval_on_selector("#record", "f => f.elements.finding.value") == "idle"
+    assert page.locator("#chosen li").count() == 1
+    # the refused record is not left in the queue: the form holds it
+    assert page.is_hidden("#queue-chip") and page.evaluate("fieldApp.queued().then(q => q.length)") == 0
+    shot(page, "photo-refused")
+    # replace the photo and send again: recorded once, the form is cleared, nothing waits
+    page.click("#chosen li .drop")
+    page.set_input_files("#photo-input", write(tmp_path, "good.jpg", photo(31, lonlat=(clinic.location.x, clinic.location.y), taken_at=timezone.now())))
+    page.wait_for_selector("#chosen li")
+    text = submit(page)
+    assert "已上传" in text, text
+    assert page.is_hidden("#photo-error") and page.is_hidden("#queue-chip")
+    assert page.input_value("#record textarea[name=note]") == ""
+    record_ = Verification.objects.get()
+    assert (record_.finding, record_.note, record_.photos.count()) == ("idle", "门锁坏了，室内无人", 1)
+    assert_clean_but_refusal(watch)
+
+
+def assert_clean_but_refusal(watch):
+    assert watch.hosts <= {"127.0.0.1", "localhost"}, watch.hosts
+    assert all("400" in e for e in watch.errors), watch.errors  # the refusal the test asked for
+
+
+def test_queued_then_sent_on_reconnecting_clears_the_queued_state(site, phone, tmp_path):
+    _areas, clerk, assets, _here = site
+    water = assets["water"]
+    page, watch = phone(clerk, f"/field/assets/{water.code}/", lonlat=(water.location.x, water.location.y))
+    page.wait_for_selector("#asset:not([hidden])")
+    page.context.set_offline(True)
+    fill(page, "存在完好", "", write(tmp_path, "w.jpg", photo(32, lonlat=(water.location.x, water.location.y), taken_at=timezone.now())))
+    assert "已排队" in submit(page)
+    assert page.text_content("#queue-chip") == "待上传 1"
+    page.context.set_offline(False)  # the "online" event sends the queue
+    page.wait_for_selector("#queue-chip", state="hidden")
+    until(page, lambda: "已上传" in page.text_content("#result"))
+    assert "已排队" not in page.text_content("#result")
+    assert Verification.objects.filter(asset=water).count() == 1
+    shot(page, "queued-then-sent")
+    assert_clean(watch)
+
+
+def test_a_refused_queued_record_leaves_the_queue_once_resubmitted(site, phone, tmp_path):
+    _areas, clerk, assets, _here = site
+    water = assets["water"]
+    here = (water.location.x, water.location.y)
+    page, watch = phone(clerk, f"/field/assets/{water.code}/", lonlat=here)
+    page.wait_for_selector("#asset:not([hidden])")
+    page.context.set_offline(True)
+    fill(page, "存在完好", "", write(tmp_path, "bad.jpg", b"not a photo either"))
+    assert "已排队" in submit(page)
+    page.context.set_offline(False)  # sent on reconnecting, and refused: the box says so instead of 已排队
+    until(page, lambda: "拒收" in page.text_content("#result"))
+    assert "已排队" not in page.text_content("#result")
+    assert page.text_content("#queue-chip") == "待上传 1"  # kept, marked refused, for the record
+    shot(page, "queued-refused")
+    fill(page, "存在完好", "重新拍照", write(tmp_path, "ok.jpg", photo(33, lonlat=here, taken_at=timezone.now())))
+    assert "已上传" in submit(page)
+    page.wait_for_selector("#queue-chip", state="hidden")  # no "待上传 1" after the successful resubmission
+    assert page.evaluate("fieldApp.queued().then(q => q.length)") == 0
+    assert Verification.objects.filter(asset=water).count() == 1
+    assert_clean_but_refusal(watch)
+
+
+@pytest.mark.parametrize("role", ["inspector", "village"])
+def test_nearby_lists_what_the_user_sees_with_assignments_marked(site, phone, role):
+    """Issue 21 item 17: the inspector's 附近资产 showed only campaign assignments, silently. The page lists the
+    nearby assets the user may see, marks the assigned ones 任务 and those the user may not verify, and says so."""
+    areas, clerk, assets, here = site
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="county")
+    user = make_user("inspector", Role.INSPECTOR) if role == "inspector" else clerk
+    campaign = services.campaign_create(actor=admin, name="抽查", kind="spot_check", year=2026, area=areas.east,
+                                        sample_share=100, seed=1)
+    services.campaign_assign(actor=admin, campaign=campaign, assignee=user)  # far away, in the east
+    page, watch = phone(user, "/field/", lonlat=(here.x, here.y))
+    page.wait_for_selector("#nearby li")
+    codes = page.eval_on_selector_all("#nearby li", "rows => rows.map(r => r.dataset.code)")
+    assert codes[:3] == [assets["clinic"].code, assets["water"].code, assets["square"].code]
+    note = page.text_content("#nearby-note")
+    assert "列出您可查看的附近资产" in note and "任务" in note, note
+    rows = {r["code"]: r for r in page.eval_on_selector_all("#nearby li", """rows => rows.map(r => ({code: r.dataset.code,
+        task: !!r.querySelector('.badge.task'), readonly: r.classList.contains('readonly'),
+        href: r.querySelector('a').getAttribute('href')}))""")}
+    clinic = rows[assets["clinic"].code]
+    if role == "inspector":  # sees the county; verifies only the assignment, marked 任务
+        assert clinic["readonly"] and clinic["href"] == f"/assets/{assets['clinic'].code}/"
+        assert rows[assets["other"].code]["task"] and not rows[assets["other"].code]["readonly"]
+        assert "标“任务”的 1 项" in note
+    else:  # the clerk verifies its own village; the east assignment is outside what it sees
+        assert not clinic["readonly"] and clinic["href"] == f"/field/assets/{assets['clinic'].code}/"
+        assert assets["other"].code not in rows
+    shot(page, f"nearby-{role}")
+    assert_clean(watch)

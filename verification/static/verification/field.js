@@ -192,7 +192,7 @@
     if (rows === null) {
       rows = (await packagedAssets()).map((a) => {
         const d = measure(a.geometry, here.lon, here.lat);
-        return { ...a, distance_m: d.m, bearing: d.bearing };
+        return { ...a, distance_m: d.m, bearing: d.bearing, may_verify: true };
       }).sort((a, b) => a.distance_m - b.distance_m).slice(0, 30);
       note = rows.length ? "离线：按已下载的任务包估算距离" : "离线且没有下载任务包：联网后下载本村任务包";
     }
@@ -212,16 +212,24 @@
   function renderNearby(rows, note) {
     const village = rows[0] && config.villages.filter((v) => v.name === rows[0].village);
     if (village && village.length === 1 && !$("#packages").open) $("#package-village").value = village[0].code;
-    $("#nearby-note").textContent = note || (rows.length ? "" : "附近没有您可核查的资产");
+    /* The list shows the nearby assets the user may see (not only the campaign's): those assigned to the user are
+       marked 任务, those the user may not verify are greyed and open the asset's page instead of the form. */
+    const assignedCount = rows.filter((r) => r.assigned).length, readonly = rows.some((r) => r.may_verify === false);
+    $("#nearby-note").textContent = note || (rows.length
+      ? "列出您可查看的附近资产；" + (assignedCount ? `标“任务”的 ${assignedCount} 项是分派给您的核查任务` : "其中没有分派给您的核查任务") +
+        (readonly ? "，灰色的您无权核查。" : "。")
+      : "附近没有您可查看的资产");
     $("#nearby").replaceChildren(...rows.map((r) => {
       const last = r.last_verified_at ? `上次核查 ${day(r.last_verified_at)}` : "未核查";
       const here = r.distance_m < 5;
       const arrow = el("span", { class: "arrow", "aria-hidden": "true", style: here ? "" : `transform: rotate(${r.bearing}deg)` }, here ? "◎" : "↑");
-      return el("li", { "data-code": r.code },
-        el("a", { href: assetUrl(r.code) },
+      const marks = [r.assigned ? el("span", { class: "badge task" }, "任务") : null,
+        r.may_verify === false ? el("span", { class: "badge readonly" }, "无核查权限") : null].filter(Boolean);
+      return el("li", { "data-code": r.code, class: [r.assigned ? "assigned" : "", r.may_verify === false ? "readonly" : ""].join(" ").trim() },
+        el("a", { href: r.may_verify === false ? `/assets/${encodeURIComponent(r.code)}/` : assetUrl(r.code) },
           el("span", { class: "where" }, arrow, el("b", { class: "distance" }, metres(r.distance_m)),
             el("small", { class: "direction" }, here ? "此处" : direction(r.bearing))),
-          el("span", { class: "what" }, el("b", {}, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
+          el("span", { class: "what" }, el("b", {}, ...marks, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
             el("small", {}, last))));
     }));
   }
@@ -364,6 +372,12 @@
     }
     if (response.ok) {
       await remove("queue", item.client_id);
+      /* A refused record of the same asset is superseded by this one: it leaves the queue (no "待上传 1" after a
+         successful resubmission). */
+      for (const other of await queued()) {
+        if (other.rejected && other.asset_code === item.asset_code) await remove("queue", other.client_id);
+      }
+      document.dispatchEvent(new CustomEvent("field:sent", { detail: { client_id: item.client_id, record: body } }));
       return { done: body };
     }
     const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status);
@@ -372,7 +386,8 @@
       : `服务器${permanent ? "拒收" : "暂时无法接收"}（${response.status}）：${messageOf(body)}`;
     item.rejected = permanent;
     await put("queue", item);
-    return permanent ? { rejected: item.error } : { retry: true, message: item.error };
+    if (permanent) document.dispatchEvent(new CustomEvent("field:rejected", { detail: { client_id: item.client_id, error: item.error } }));
+    return permanent ? { rejected: item.error, body } : { retry: true, message: item.error };
   }
 
   let flushing = null;
@@ -436,10 +451,30 @@
       event.target.value = "";
       showChosen();
     });
+    /* The record the result box says is queued: when a later flush (reconnecting, the timer, the button) sends or
+       refuses it, the box says so instead of "已排队". */
+    let waitingFor = null;
+    document.addEventListener("field:sent", (event) => {
+      if (event.detail.client_id !== waitingFor) return;
+      waitingFor = null;
+      showAnswer(event.detail.record);
+    });
+    document.addEventListener("field:rejected", (event) => {
+      if (event.detail.client_id !== waitingFor) return;
+      waitingFor = null;
+      showResult(event.detail.error, "error", [el("p", {}, "请重新填写并提交；被拒收的记录可在“待上传”中查看。")]);
+    });
+    const clearForm = (form) => {
+      form.reset();
+      chosen = [];
+      showChosen();
+      photoError("");
+    };
     $("#record").addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = event.target, finding = form.elements.finding.value;
       $("#result").hidden = true;
+      photoError("");
       if (!finding) return showResult("请选择核查结论", "error");
       if (!fix) return showResult("还没有 GPS 定位：请稍等，或在浏览器设置中允许定位", "error");
       $("#submit").disabled = true;
@@ -451,19 +486,40 @@
           photos: await Promise.all(chosen.map(async (f) => ({ name: f.name, blob: new Blob([await f.arrayBuffer()], { type: f.type }) }))),
         };
         await put("queue", item);  // safe on the phone before anything is sent
-        form.reset();
-        chosen = [];
-        showChosen();
         const outcome = navigator.onLine ? await send(item) : { retry: true };
+        if (outcome.rejected) {
+          /* Refused by the server (a photo it cannot read, a value it does not accept): nothing was recorded. The
+             form keeps what was entered, the refusal stands next to what it is about, and the record leaves the
+             queue (the form holds it): correct it and submit again. */
+          await remove("queue", item.client_id);
+          await showQueue();
+          const errors = (outcome.body && typeof outcome.body === "object") ? outcome.body : {};
+          if (errors.photos) photoError(`照片被拒收：${[errors.photos].flat().join(" ")} 请删除该照片或重新拍摄。`);
+          const others = Object.entries(errors).filter(([k]) => k !== "photos").map(([, v]) => [v].flat().join(" ")).join(" ");
+          showResult(errors.photos && !others ? "未提交：照片被拒收" : `未提交：${others || outcome.rejected}`, "error",
+            [el("p", {}, "已保留填写的内容，修改后重新提交。")]);
+          return;
+        }
+        clearForm(form);
         await showQueue();
         if (outcome.done) showAnswer(outcome.done);
-        else if (outcome.rejected) showResult(outcome.rejected, "error");
-        else if (outcome.message && !outcome.offline) showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
-        else showResult("已排队，联网后自动上传", "queued");
+        else if (outcome.message && !outcome.offline) {
+          waitingFor = item.client_id;
+          showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
+        } else {
+          waitingFor = item.client_id;
+          showResult("已排队，联网后自动上传", "queued");
+        }
       } finally {
         $("#submit").disabled = false;
       }
     });
+  }
+
+  function photoError(text) {
+    const box = $("#photo-error");
+    box.textContent = text;
+    box.hidden = !text;
   }
 
   function showResult(text, kind, details) {
