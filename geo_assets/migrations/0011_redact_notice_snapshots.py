@@ -16,6 +16,6 @@ def redact(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("geo_assets", "0009_asset_name_index")]
+    dependencies = [("geo_assets", "0010_lifecycle_steps")]
 
     operations = [migrations.RunPython(redact, migrations.RunPython.noop)]
