@@ -17,8 +17,8 @@ THUMBNAIL_PX = 320
 PUBLIC_PX = 1600
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
 DATETIME_ORIGINAL, OFFSET_ORIGINAL, DATETIME = 0x9003, 0x9011, 0x0132
-# Pillow's own guard (it refuses above twice this): a last resort behind photo_read's check of the header.
-Image.MAX_IMAGE_PIXELS = settings.PHOTO_MAX_PIXELS
+# Pillow's own guard, a last resort behind photo_read's check of the header: it refuses at open() above twice this.
+Image.MAX_IMAGE_PIXELS = 2 * settings.PHOTO_MAX_PIXELS
 
 
 @dataclass
@@ -43,7 +43,9 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
         raise ValidationError(f"照片“{name}”太大（{len(data) / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only: the pixels are decoded by load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own check of the header: over twice the limit
+        raise _too_many_pixels(name, exc)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise _unreadable(name, exc)
     if image.format not in FORMATS:
         raise ValidationError(f"照片“{name}”的格式 {image.format} 不受支持：只接受 JPEG、PNG 或 HEIC 照片。")
@@ -65,11 +67,17 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
 
 def pixels_check(width: int, height: int, *, name: str = "") -> None:
     """A decompression bomb (a few KB that decode to gigabytes) is refused from its header, before decoding."""
+    if width * height > settings.PHOTO_MAX_PIXELS:
+        raise _too_many_pixels(name, size=f"{width}×{height}，约 {width * height / 1e6:.0f} 百万像素")
+
+
+def _too_many_pixels(name: str, exc: Exception | None = None, *, size: str = "") -> ValidationError:
     limit = settings.PHOTO_MAX_PIXELS
-    if width * height > limit:
-        raise ValidationError(
-            f"照片“{name}”的像素过多（{width}×{height}，约 {width * height / 1e6:.0f} 百万像素），上限 "
-            f"{limit / 1e6:.0f} 百万像素：请用手机相机的普通分辨率拍摄，或缩小后再上传。")
+    error = ValidationError(
+        f"照片“{name}”的像素过多（{size or f'超过 {4 * limit / 1e6:.0f} 百万像素'}），上限 {limit / 1e6:.0f} 百万像素："
+        "请用手机相机的普通分辨率拍摄，或缩小后再上传。")
+    error.__cause__ = exc
+    return error
 
 
 def _unreadable(name: str, exc: Exception) -> ValidationError:
