@@ -29,6 +29,9 @@ class UploadRule:
     file_bytes: Callable[[], int]  # the largest file
     files: int = 1  # how many files one request may carry
     api: bool = False  # answer in JSON (DRF's {"detail": …}) rather than with a page
+    # stop reading as soon as one file passes file_bytes (request.upload_too_large): only for a view that tells the
+    # user so; elsewhere a file cut short would go unnoticed, so reading stops at the body's limit
+    stops_at_file_limit: bool = False
 
     def body_bytes(self) -> int:
         return self.files * self.file_bytes() + FORM_OVERHEAD
@@ -97,9 +100,9 @@ class UploadGuardMiddleware:
         limit = rule.body_bytes()
         if length > limit:
             return self.respond(request, rule, 413, too_large_message(length, limit))
-        # The streaming handler stops a body that outgrows its declared length (no file is ever cut silently:
-        # each file's own limit is the form's or the service's refusal, with its name).
-        request.upload_max_bytes = limit
+        # The streaming handler stops a body that outgrows its declared length; each file's own limit is the form's
+        # or the service's refusal, with its name (unless the view handles request.upload_too_large itself).
+        request.upload_max_bytes = rule.file_bytes() if rule.stops_at_file_limit else limit
         return None
 
     @staticmethod

@@ -70,7 +70,7 @@ def _job_for(request, pk) -> ImportJob:
 
 
 @upload_rule(allowed=lambda user: scope_for(user).edits_anything, denied="您的账户没有导入资产的权限。",
-             file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES)
+             file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES, stops_at_file_limit=True)
 @login_required
 def upload(request):
     _require_editor(request.user)

@@ -14,7 +14,7 @@ from maps import lifecycle_views as views
 # (geo_assets.uploads), as the page itself would refuse (it 404s an asset the user does not see and refuses a
 # village outside the user's area); each file's size and type are the service's check.
 ATTACHMENTS_PER_REQUEST = 6
-NO_RIGHT = "您的账户无权为这项资产或这个村办理事项，不能上传文件。"
+NO_RIGHT = "您无权办理这一步：这项资产或这个村不在您的职责范围内，提交的内容（含文件）未被读取。"
 
 
 def _may_send_asset(user, code: str, step: str) -> bool:

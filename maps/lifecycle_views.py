@@ -723,16 +723,21 @@ def todo_counts(request):
 
 @require_GET
 def attachment_download(request, pk: int):
-    """A document to whoever may see its record; the public only published ones; 404 otherwise."""
+    """A document to whoever may see its record; the public only published ones; 404 otherwise. Served as a
+    download (Content-Disposition: attachment, nosniff) with the type detected at upload, never the uploader's."""
     attachment = Attachment.objects.filter(pk=pk).first()
     if attachment is None or not lifecycle.attachment_visible_to(request.user, attachment):
+        raise Http404
+    # always a download, under the type detected at upload and a name with its extension (older rows too)
+    kind = {mime: kind for kind, mime in lifecycle.ATTACHMENT_TYPES.items()}.get(attachment.mime)
+    if kind is None:
         raise Http404
     try:
         handle = attachment.file.open("rb")
     except OSError:
         raise Http404
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.mime)
+    response = FileResponse(handle, as_attachment=True, content_type=attachment.mime,
+                            filename=lifecycle.attachment_name(attachment.original_name, kind))
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
