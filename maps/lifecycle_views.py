@@ -764,15 +764,16 @@ def notice_public(request, token):
 @require_GET
 @throttled
 def notice_pdf(request, token):
-    """The notice for the village board: A4, Chinese text as text, a QR code linking to the online version."""
+    """The notice for the village board: A4, Chinese text as text, a QR code linking to the online version. Its
+    content is frozen, so it is rendered once and then served from storage (reports.pdf.frozen_pdf)."""
     import segno
-    from weasyprint import HTML
+
+    from reports.pdf import frozen_pdf
 
     context = _public_notice(request, token)
     context["qr"] = segno.make(context["url"], error="m").png_data_uri(scale=4, border=2)
     html = render_to_string("lifecycle/notice_print.html", context, request=request)
-    response = HttpResponse(HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf(),
-                            content_type="application/pdf")
+    response = HttpResponse(frozen_pdf(html, key=f"notice-{context['notice'].pk}"), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{context["notice"].token}.pdf"'
     return response
 
