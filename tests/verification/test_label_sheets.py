@@ -55,14 +55,14 @@ def test_a_village_of_300_is_made_in_the_background_and_decodes(big_village, tmp
     sheet = LabelSheet.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/verification/labels/sheets/{sheet.pk}/"
     waiting = client.get(response["Location"])
-    assert "排队等待中" in waiting.text and 'http-equiv="refresh"' in waiting.text and "共 300 个标识牌" in waiting.text
+    assert "排队等待中" in waiting.text and "?format=json" in waiting.text and "共 300 个标识牌" in waiting.text
     assert client.get(f"/verification/labels/sheets/{sheet.pk}/labels.pdf").status_code == 404  # not yet
     # someone else cannot follow it
     other = client_for(make_user("west", Role.TOWNSHIP, area=areas.west))
     assert other.get(response["Location"]).status_code == 404
     call_command("importers_worker", "--once")
     ready = client.get(response["Location"])
-    assert "已生成" in ready.text and "labels.pdf" in ready.text and "refresh" not in ready.text
+    assert "已生成" in ready.text and "labels.pdf" in ready.text and "?format=json" not in ready.text
     assert client.get(response["Location"], {"format": "json"}).json() == {
         "status": "done", "done": 300, "total": 300, "ready": True}
     pdf_response = client.get(f"/verification/labels/sheets/{sheet.pk}/labels.pdf")
