@@ -167,17 +167,28 @@ def _png_with_text() -> bytes:
     return data
 
 
+def _heic_with_metadata(point) -> bytes:
+    image = Image.open(io.BytesIO(photo(9, lonlat=(point.x, point.y), taken_at=timezone.now())))
+    exif = image.getexif()
+    exif[0x010E] = "SECRET-DESC"
+    out = io.BytesIO()
+    image.save(out, "HEIF", exif=exif.tobytes(), xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/">SECRET-XMP</x:xmpmeta>')
+    data = out.getvalue()
+    assert b"SECRET-XMP" in data and b"SECRET-DESC" in data
+    return data
+
+
 def test_public_copies_hold_no_metadata_stored_or_served(world):
     _areas, users, _records, clinic = world
     admin = users["county_admin"]
     here = clinic.location
-    jpeg, png = _jpeg_with_metadata(here), _png_with_text()
+    jpeg, png, heic = _jpeg_with_metadata(here), _png_with_text(), _heic_with_metadata(here)
     record = services.verification_record(
         actor=admin, asset_code=clinic.code, finding="intact", lon=here.x, lat=here.y, accuracy_m=5,
-        observed_at=timezone.now(), photos=[("exif.jpg", jpeg), ("text.png", png)]).verification
+        observed_at=timezone.now(), photos=[("exif.jpg", jpeg), ("text.png", png), ("iphone.heic", heic)]).verification
     assert record.review == "accepted"
     photos = list(record.photos.order_by("pk"))
-    assert photos[0].exif_position is not None  # the evidence was read from the original...
+    assert photos[0].exif_position is not None and photos[2].exif_position is not None  # the evidence was read...
     assert photos[0].original.open("rb").read() == jpeg  # ...which is kept as received, for staff
     client = Client()  # the public: a counted verification of a published asset
     for stored in photos:
