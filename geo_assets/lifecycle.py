@@ -309,10 +309,42 @@ def _live_asset(actor, asset: Asset, rule) -> Asset:
 ATTACHMENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic",
                     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+ATTACHMENT_EXTENSIONS = {"pdf": "pdf", "jpeg": "jpg", "png": "png", "heic": "heic", "docx": "docx", "xlsx": "xlsx"}
+# Office documents that carry code: by the name the uploader gave, and by what is inside the package (a VBA
+# project, Excel 4.0 macro sheets, ActiveX controls, or a macro-enabled content type).
+MACRO_SUFFIXES = (".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".xlsb", ".pptm", ".potm", ".ppam", ".ppsm")
+MACRO_PARTS = ("vbaproject.bin", "vbaprojectsignature", "vbadata.xml", "/macrosheets/", "/activex/")
+MACRO_CONTENT_TYPES = (b"macroenabled", b"vbaproject", b"ms-office.vba", b"macrosheet", b"ms-office.activex")
+CONTENT_TYPES_MAX = 1024 * 1024  # [Content_Types].xml is a few KB; a larger one is not read (zip bomb)
+
+
+def _office_kind(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" not in names:
+                return None
+            lowered = ["/" + n.lower() for n in names]
+            if any(part in n for n in lowered for part in MACRO_PARTS):
+                return "macro"
+            info = archive.getinfo("[Content_Types].xml")
+            if info.file_size > CONTENT_TYPES_MAX:
+                return None
+            types = archive.read(info).lower()
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError, EOFError):
+        return None
+    if any(marker in types for marker in MACRO_CONTENT_TYPES):
+        return "macro"
+    if any(n.startswith("word/") for n in names):
+        return "docx"
+    if any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    return None
 
 
 def attachment_kind_of(data: bytes) -> str | None:
-    """The file's real type from its content (the name can lie): PDF, JPEG, PNG, HEIC, DOCX or XLSX."""
+    """The file's real type from its content (the name can lie): PDF, JPEG, PNG, HEIC, DOCX or XLSX; "macro" for
+    an Office document that carries macros or controls (refused)."""
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"\xff\xd8\xff"):
@@ -322,17 +354,17 @@ def attachment_kind_of(data: bytes) -> str | None:
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
         return "heic"
     if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
-        except zipfile.BadZipFile:
-            return None
-        if "[Content_Types].xml" in names:
-            if any(n.startswith("word/") for n in names):
-                return "docx"
-            if any(n.startswith("xl/") for n in names):
-                return "xlsx"
+        return _office_kind(data)
     return None
+
+
+def attachment_name(name: str, kind: str) -> str:
+    """The uploader's name with the detected type's extension (never the uploader's own: x.html holding a PDF is
+    kept and served as x.pdf)."""
+    base = name.replace("/", "_").replace("\\", "_").strip()
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    stem = stem.strip(" .")[:100] or "附件"
+    return f"{stem}.{ATTACHMENT_EXTENSIONS[kind]}"
 
 
 def attachment_add(*, actor, record, kind: str, upload: Upload) -> Attachment:
@@ -344,14 +376,16 @@ def attachment_add(*, actor, record, kind: str, upload: Upload) -> Attachment:
     if not data:
         raise ValidationError({"attachment": f"附件“{name}”是空文件。"})
     real = attachment_kind_of(data)
+    if real == "macro" or name.lower().rstrip(" .").endswith(MACRO_SUFFIXES):
+        raise ValidationError({"attachment": f"附件“{name}”含有宏或控件（启用宏的 Office 文档），出于安全不予接收："
+                                             "请另存为不含宏的 .docx / .xlsx 或 PDF 后再上传。"})
     if real is None:
         raise ValidationError({"attachment": f"附件“{name}”的类型不受支持：只接受 PDF、JPEG、PNG、HEIC、DOCX、XLSX。"})
-    clean_name = name.replace("/", "_").replace("\\", "_")[-120:] or f"附件.{real}"
     attachment = Attachment(
         content_type=ContentType.objects.get_for_model(record), object_id=record.pk, kind=kind,
-        original_name=clean_name, mime=ATTACHMENT_TYPES[real], size=len(data),
+        original_name=attachment_name(name, real), mime=ATTACHMENT_TYPES[real], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor, uploaded_at=timezone.now())
-    attachment.file.save(f"{hashlib.sha256(data).hexdigest()[:16]}.{'jpg' if real == 'jpeg' else real}",
+    attachment.file.save(f"{hashlib.sha256(data).hexdigest()[:16]}.{ATTACHMENT_EXTENSIONS[real]}",
                          ContentFile(data), save=False)
     attachment.full_clean(exclude=["content_type", "uploaded_by"])
     attachment.save()

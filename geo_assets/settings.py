@@ -45,12 +45,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "geo_assets.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "geo_assets.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a request body (the NUL check, CSRF, DRF): refuse uploads on right and size unread.
+    "geo_assets.uploads.UploadGuardMiddleware",
+    "geo_assets.middleware.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -204,6 +206,13 @@ WORKPLAN_DEADLINES = {
 VERIFICATION_MAX_DELAY_DAYS = env.int("VERIFICATION_MAX_DELAY_DAYS", default=14)
 VERIFICATION_PHOTO_MAX_BYTES = env.int("VERIFICATION_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# A photo is refused from its header above this many pixels (a decompression bomb is never decoded); 50 MP is
+# more than any phone camera's normal resolution.
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
+# QR label sheets: at most this many labels per request; from LABELS_BACKGROUND_FROM on, the sheet is made by the
+# background worker (importers_worker) and offered for download when ready.
+LABELS_MAX = env.int("LABELS_MAX", default=500)
+LABELS_BACKGROUND_FROM = env.int("LABELS_BACKGROUND_FROM", default=120)
 EXPORT_RATE_ANON = env("EXPORT_RATE_ANON", default="20/hour")
 EXPORT_RATE_USER = env("EXPORT_RATE_USER", default="120/hour")
 PAGE_RATE_ANON = env("PAGE_RATE_ANON", default="1200/hour")

@@ -19,6 +19,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from geo_assets.access import scope_for
 from geo_assets.filters import asset_filters_parse
 from geo_assets.models import AdminArea
+from geo_assets.uploads import upload_rule
 from importers import jobs, ledger_template, readers, services, vocab
 from importers.coords import crs_parse
 from importers.models import ImportJob
@@ -68,6 +69,8 @@ def _job_for(request, pk) -> ImportJob:
     return job
 
 
+@upload_rule(allowed=lambda user: scope_for(user).edits_anything, denied="您的账户没有导入资产的权限。",
+             file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES, stops_at_file_limit=True)
 @login_required
 def upload(request):
     _require_editor(request.user)

@@ -1,22 +1,55 @@
 """Routes of the lifecycle pages (issue 9), included by maps/urls.py."""
 
+from django.conf import settings
 from django.urls import path
 
+from geo_assets import lifecycle
+from geo_assets.access import scope_for
+from geo_assets.models import AdminArea, Asset
+from geo_assets.taxonomy import AreaLevel, Role
+from geo_assets.uploads import upload_rule
 from maps import lifecycle_views as views
+
+# The step pages take documents: who has no right to the asset or village is refused before the files are read
+# (geo_assets.uploads), as the page itself would refuse (it 404s an asset the user does not see and refuses a
+# village outside the user's area); each file's size and type are the service's check.
+ATTACHMENTS_PER_REQUEST = 6
+NO_RIGHT = "您无权办理这一步：这项资产或这个村不在您的职责范围内，提交的内容（含文件）未被读取。"
+
+
+def _may_send_asset(user, code: str, step: str) -> bool:
+    return scope_for(user).edits_anything and Asset.objects.visible_to(user).filter(code=code).exists()
+
+
+def _may_send_village(user, code: str, year: int, step: str) -> bool:
+    scope = scope_for(user)
+    village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first()
+    return scope.edits_anything and village is not None and (
+        scope.reads_everything or scope.role == Role.DEPARTMENT or lifecycle.covers_area(user, village))
+
+
+def _may_post_notice(user, code: str) -> bool:
+    return _may_send_village(user, code, 0, "notice-paper")
+
+
+def _guarded(view, allowed):
+    return upload_rule(allowed=allowed, denied=NO_RIGHT, file_bytes=lambda: settings.ATTACHMENT_MAX_BYTES,
+                       files=ATTACHMENTS_PER_REQUEST)(view)
+
 
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("api/v1/todo/counts/", views.todo_counts, name="todo-counts"),
     path("assets/<str:code>/lifecycle/", views.asset_lifecycle, name="asset-lifecycle"),
-    path("assets/<str:code>/lifecycle/<slug:step>/", views.asset_step, name="asset-step"),
+    path("assets/<str:code>/lifecycle/<slug:step>/", _guarded(views.asset_step, _may_send_asset), name="asset-step"),
     path("villages/<str:code>/plans/", views.plan_list, name="plans"),
     path("villages/<str:code>/plans/new/", views.plan_draft, name="plan-draft"),
     path("villages/<str:code>/plans/<int:year>/", views.plan_detail, name="plan"),
     path("villages/<str:code>/plans/<int:year>/redraft/", views.plan_redraft, name="plan-redraft"),
-    path("villages/<str:code>/plans/<int:year>/<slug:step>/", views.plan_step, name="plan-step"),
+    path("villages/<str:code>/plans/<int:year>/<slug:step>/", _guarded(views.plan_step, _may_send_village), name="plan-step"),
     path("villages/<str:code>/notices/", views.notice_list, name="notices"),
     path("villages/<str:code>/notices/new/", views.notice_new, name="notice-new"),
-    path("villages/<str:code>/notices/paper/", views.notice_paper, name="notice-paper"),
+    path("villages/<str:code>/notices/paper/", _guarded(views.notice_paper, _may_post_notice), name="notice-paper"),
     path("villages/<str:code>/notices/<int:pk>/", views.notice_detail, name="notice"),
     path("villages/<str:code>/notices/<int:pk>/objection/", views.objection_new, name="objection-new"),
     path("villages/<str:code>/notices/<int:pk>/objections/<int:objection>/answer/", views.objection_answer,

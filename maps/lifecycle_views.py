@@ -794,16 +794,21 @@ def todo_counts(request):
 
 @require_GET
 def attachment_download(request, pk: int):
-    """A document to whoever may see its record; the public only published ones; 404 otherwise."""
+    """A document to whoever may see its record; the public only published ones; 404 otherwise. Served as a
+    download (Content-Disposition: attachment, nosniff) with the type detected at upload, never the uploader's."""
     attachment = Attachment.objects.filter(pk=pk).first()
     if attachment is None or not lifecycle.attachment_visible_to(request.user, attachment):
+        raise Http404
+    # always a download, under the type detected at upload and a name with its extension (older rows too)
+    kind = {mime: kind for kind, mime in lifecycle.ATTACHMENT_TYPES.items()}.get(attachment.mime)
+    if kind is None:
         raise Http404
     try:
         handle = attachment.file.open("rb")
     except OSError:
         raise Http404
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.mime)
+    response = FileResponse(handle, as_attachment=True, content_type=attachment.mime,
+                            filename=lifecycle.attachment_name(attachment.original_name, kind))
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -832,15 +837,16 @@ def notice_public(request, token):
 @require_GET
 @throttled
 def notice_pdf(request, token):
-    """The notice for the village board: A4, Chinese text as text, a QR code linking to the online version."""
+    """The notice for the village board: A4, Chinese text as text, a QR code linking to the online version. Its
+    content is frozen, so it is rendered once and then served from storage (reports.pdf.frozen_pdf)."""
     import segno
-    from weasyprint import HTML
+
+    from reports.pdf import frozen_pdf
 
     context = _public_notice(request, token)
     context["qr"] = segno.make(context["url"], error="m").png_data_uri(scale=4, border=2)
     html = render_to_string("lifecycle/notice_print.html", context, request=request)
-    response = HttpResponse(HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf(),
-                            content_type="application/pdf")
+    response = HttpResponse(frozen_pdf(html, key=f"notice-{context['notice'].pk}"), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{context["notice"].token}.pdf"'
     return response
 

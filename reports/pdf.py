@@ -11,3 +11,35 @@ def report_pdf(template: str, context: dict, request=None) -> bytes:
 
     html = render_to_string(template, context, request=request)
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=["data"])).write_pdf()
+
+
+def html_pdf(html: str) -> bytes:
+    """HTML (with its CSS inline and data: images only) to PDF: the one place WeasyPrint is called for a page."""
+    from weasyprint import HTML, URLFetcher
+
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=["data"])).write_pdf()
+
+
+CACHE_FOLDER = "pdf-cache"
+
+
+def frozen_pdf(html: str, *, key: str) -> bytes:
+    """The PDF of a document whose content is frozen (a posted notice), rendered once: kept in the media storage
+    under `key` and the hash of the HTML, so the same HTML is never rendered twice, and any change of what the page
+    shows (the snapshot, the template, the personal-data rule) gives a new file instead of a stale one."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    digest = hashlib.sha256(html.encode()).hexdigest()[:32]
+    name = f"{CACHE_FOLDER}/{key}-{digest}.pdf"
+    try:
+        with default_storage.open(name, "rb") as kept:
+            return kept.read()
+    except (FileNotFoundError, OSError):
+        pass
+    pdf = html_pdf(html)
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(pdf))
+    return pdf

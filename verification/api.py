@@ -1,6 +1,7 @@
 """`/api/v1/verifications/`: record (JSON or multipart with photos, idempotent on client_id) and list; nearby
 assets for the phone. Views only translate: rules in services.py, queries in selectors.py."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from geo_assets.access import scope_for
 from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.privacy import Redactor
+from geo_assets.uploads import UploadRule
 from geo_assets.validation import choice_value, yes_no
 from verification import selectors, services
 from verification.models import Campaign, Verification
@@ -88,6 +90,11 @@ class VerificationListCreate(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = VerificationSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # refused before the photos are read: who may verify nothing, and a body larger than six photos' worth
+    upload_rule = UploadRule(
+        allowed=lambda user: selectors.assets_verifiable_by(user).exists(),
+        denied="您的账户没有现场核查的权限，不能上传核查记录和照片。",
+        file_bytes=lambda: settings.VERIFICATION_PHOTO_MAX_BYTES, files=services.MAX_PHOTOS, api=True)
 
     @extend_schema(parameters=[
         OpenApiParameter("asset", OpenApiTypes.STR), OpenApiParameter("village", OpenApiTypes.STR),

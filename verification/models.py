@@ -134,3 +134,31 @@ class Photo(NoDeleteModel):
         verbose_name = _("verification photo")
         verbose_name_plural = _("verification photos")
         ordering = ["created_at"]
+
+
+class LabelSheet(models.Model):
+    """A large sheet of QR labels made by the background worker (verification.labels): its assets (codes, in print
+    order), progress and, once done, the PDF. Only the account that asked for it may fetch it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        RUNNING = "running", _("being made")
+        DONE = "done", _("ready")
+        FAILED = "failed", _("failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    name = models.CharField(max_length=100)  # of the PDF file
+    codes = ArrayField(models.CharField(max_length=40), default=list)
+    base_url = models.CharField(max_length=300)  # what the QR codes point at: the site as the user reached it
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="labels/", blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("label sheet")
+        verbose_name_plural = _("label sheets")

@@ -1,5 +1,5 @@
-"""Reading a verification photo: type and size checks, EXIF (position, time), perceptual hash, thumbnail and a
-public copy re-encoded without EXIF. JPEG, PNG and the iPhone's HEIC (pillow-heif)."""
+"""Reading a verification photo: type, size and pixel-count checks, EXIF (position, time), perceptual hash, thumbnail
+and a public copy re-encoded from the pixels alone. JPEG, PNG and the iPhone's HEIC (pillow-heif)."""
 
 import datetime
 import hashlib
@@ -17,7 +17,8 @@ THUMBNAIL_PX = 320
 PUBLIC_PX = 1600
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
 DATETIME_ORIGINAL, OFFSET_ORIGINAL, DATETIME = 0x9003, 0x9011, 0x0132
-Image.MAX_IMAGE_PIXELS = 80_000_000  # a decompression bomb is refused, not decoded
+# Pillow's own guard, a last resort behind photo_read's check of the header: it refuses at open() above twice this.
+Image.MAX_IMAGE_PIXELS = 2 * settings.PHOTO_MAX_PIXELS
 
 
 @dataclass
@@ -41,12 +42,18 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
     if len(data) > limit:
         raise ValidationError(f"照片“{name}”太大（{len(data) / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
-        raise ValidationError(f"照片“{name}”无法读取：只接受 JPEG、PNG 或 HEIC 照片。") from exc
+        image = Image.open(io.BytesIO(data))  # reads the header only: the pixels are decoded by load()
+    except Image.DecompressionBombError as exc:  # Pillow's own check of the header: over twice the limit
+        raise _too_many_pixels(name, exc)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise _unreadable(name, exc)
     if image.format not in FORMATS:
         raise ValidationError(f"照片“{name}”的格式 {image.format} 不受支持：只接受 JPEG、PNG 或 HEIC 照片。")
+    pixels_check(image.width, image.height, name=name)
+    try:
+        image.load()
+    except (OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise _unreadable(name, exc)
     exif = image.getexif()
     lon, lat = _gps(exif)
     upright = ImageOps.exif_transpose(image).convert("RGB")
@@ -58,11 +65,36 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
     )
 
 
+def pixels_check(width: int, height: int, *, name: str = "") -> None:
+    """A decompression bomb (a few KB that decode to gigabytes) is refused from its header, before decoding."""
+    if width * height > settings.PHOTO_MAX_PIXELS:
+        raise _too_many_pixels(name, size=f"{width}×{height}，约 {width * height / 1e6:.0f} 百万像素")
+
+
+def _too_many_pixels(name: str, exc: Exception | None = None, *, size: str = "") -> ValidationError:
+    limit = settings.PHOTO_MAX_PIXELS
+    error = ValidationError(
+        f"照片“{name}”的像素过多（{size or f'超过 {4 * limit / 1e6:.0f} 百万像素'}），上限 {limit / 1e6:.0f} 百万像素："
+        "请用手机相机的普通分辨率拍摄，或缩小后再上传。")
+    error.__cause__ = exc
+    return error
+
+
+def _unreadable(name: str, exc: Exception) -> ValidationError:
+    error = ValidationError(f"照片“{name}”无法读取：只接受 JPEG、PNG 或 HEIC 照片。")
+    error.__cause__ = exc
+    return error
+
+
 def _jpeg(image: Image.Image, size: int) -> bytes:
+    """A new JPEG from the pixels alone: no EXIF or GPS, no JPEG comment, XMP, ICC profile or maker notes, no PNG
+    text chunks, no HEIC metadata (Pillow carries `info` — the comment among it — through copy() and save())."""
     copy = image.copy()
     copy.thumbnail((size, size))
+    clean = Image.new("RGB", copy.size)
+    clean.paste(copy)
     out = io.BytesIO()
-    copy.save(out, "JPEG", quality=85)  # a new file: no EXIF, no GPS, no maker notes
+    clean.save(out, "JPEG", quality=85)
     return out.getvalue()
 
 

@@ -325,3 +325,16 @@ def earlier_photo(record: Verification) -> Photo | None:
     return (Photo.objects.filter(verification__asset_id=record.asset_id, verification__review__in=COUNTED,
                                  verification__observed_at__lt=record.observed_at)
             .select_related("verification").order_by("-verification__observed_at", "pk").first())
+
+
+def photos_served_to(user, *, original: bool = False) -> QuerySet[Photo]:
+    """Which photos a user may fetch (every photo URL checks this, so counting through ids finds nothing more).
+    The original, with its EXIF, is evidence for staff whose scope holds the asset. The EXIF-free copy and the
+    thumbnail: the same staff whatever the review (waiting, rejected), and everyone — the public, staff out of
+    scope — the photos of verifications that count (accepted or approved) of published assets, as the public
+    pages show them."""
+    in_scope = Photo.objects.filter(verification__in=verifications_visible_to(user))
+    if original:
+        return in_scope
+    public = Photo.objects.filter(verification__in=verifications_shown_to(None))
+    return in_scope | public

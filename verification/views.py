@@ -3,26 +3,22 @@
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
-from geo_assets.models import Asset
-from verification.models import Photo
-from verification.selectors import verifications_visible_to
+from verification.selectors import photos_served_to
 
 PHOTO_VARIANTS = {"thumb.jpg": "thumbnail", "photo.jpg": "public", "original": "original"}
 
 
 @require_GET
 def photo_file(request, pk: int, variant: str):
-    """Thumbnails and EXIF-free copies for whoever sees the asset (the public: published assets); the original,
-    with its EXIF, is evidence for staff only."""
+    """Thumbnails and EXIF-free copies of what the user may see of verifications (selectors.photos_served_to: the
+    public only those that count, of published assets); the original, with its EXIF, for staff in scope. Anything
+    else is the same 404 as a missing id."""
     field = PHOTO_VARIANTS.get(variant)
-    photo = Photo.objects.select_related("verification").filter(pk=pk).first()
-    if field is None or photo is None:
+    if field is None:
         raise Http404
-    if field == "original":
-        allowed = verifications_visible_to(request.user).filter(pk=photo.verification_id).exists()
-    else:
-        allowed = Asset.objects.visible_to(request.user).filter(pk=photo.verification.asset_id).exists()
-    if not allowed:
+    photo = (photos_served_to(request.user, original=field == "original").select_related("verification")
+             .filter(pk=pk).first())
+    if photo is None:
         raise Http404
     handle = getattr(photo, field).open("rb")
     if field == "original":

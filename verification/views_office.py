@@ -7,28 +7,28 @@ import json
 from urllib.parse import quote
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.gis.db.models import MultiPolygonField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Func, Value
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from geo_assets.access import PUBLIC_SCOPE, scope_for
+from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Role
 from maps.decorators import staff_required
+from verification import labels as labels_mod
 from verification import selectors, services
-from verification.models import Verification
+from verification.models import LabelSheet, Verification
 from verification.taxonomy import DISTANCE_LIMIT_M, CampaignKind, Flag
 
-LABELS_MAX = 1000
 REVIEW_PAGE = 50
 REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as services.reviewable_by
 SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by village
@@ -48,12 +48,6 @@ def label_url(request, asset: Asset) -> str:
     return request.build_absolute_uri(reverse("verification:qr", args=[asset.code]))
 
 
-def qr_svg(text: str) -> str:
-    import segno
-
-    return segno.make(text, error="m").svg_inline(scale=1, border=2, omitsize=True)  # a quiet zone of 2 modules
-
-
 @require_GET
 @staff_required
 def labels(request):
@@ -61,6 +55,9 @@ def labels(request):
     either, a form to choose."""
     village_code = request.GET.get("village", "").strip()
     codes = [c.strip() for c in request.GET.get("codes", "").replace("，", ",").split(",") if c.strip()]
+    cap = settings.LABELS_MAX
+    if len(codes) > cap:
+        return _labels_refused(request, f"一次最多打印 {cap} 个标识牌，您填了 {len(codes)} 个编号：请分批打印。")
     # labels only for assets the public can open by their QR code (/v/<code>/): the published ones
     assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED).filter(is_published=True)
               .select_related("village", "township"))
@@ -68,25 +65,63 @@ def labels(request):
         village = get_object_or_404(AdminArea, code=village_code, level=AreaLevel.VILLAGE)
         assets, title = assets.in_area(village), f"{village.name}资产标识牌"
     elif codes:
-        assets, title = assets.filter(code__in=codes[:LABELS_MAX]), "资产标识牌"
+        assets, title = assets.filter(code__in=codes), "资产标识牌"
     else:
         villages = AdminArea.objects.villages().select_related("parent").order_by("code")
         if not scope_for(request.user).reads_everything:
             villages = villages.filter(pk__in=Asset.objects.visible_to(request.user).values("village_id"))
-        return render(request, "verification/office/labels_form.html", {"villages": villages, "section": "labels"})
-    assets = list(assets.order_by("code")[:LABELS_MAX])
+        return render(request, "verification/office/labels_form.html", {
+            "villages": villages, "section": "labels", "cap": cap, "background_from": settings.LABELS_BACKGROUND_FROM})
+    assets = list(assets.order_by("code")[:cap + 1])
     if not assets:
         raise Http404("没有可打印标识牌的资产：标识牌只为已公开的资产打印（未公开的资产群众扫码打不开），请先公开资产。")
-    public = Redactor(PUBLIC_SCOPE)  # labels hang on the asset in public: the public's name only
-    rows = [{"asset": a, "name": public.asset_name(a), "url": label_url(request, a),
-             "qr": qr_svg(label_url(request, a))} for a in assets]
-    html = render_to_string("verification/labels/sheet.html", {"labels": rows, "title": title}, request=request)
-    from weasyprint import HTML
-
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    if len(assets) > cap:
+        return _labels_refused(request, f"{title}超过 {cap} 个，一次最多打印 {cap} 个：请按资产编号分批打印。")
+    name = f"labels-{village_code or len(assets)}.pdf"
+    if len(assets) >= settings.LABELS_BACKGROUND_FROM:  # made by the worker; the user waits on the sheet's page
+        sheet = labels_mod.sheet_job_create(user=request.user, codes=[a.code for a in assets], title=title,
+                                            base_url=request.build_absolute_uri("/"), name=name)
+        return redirect("verification:label-sheet", pk=sheet.pk)
+    pdf = labels_mod.sheet_pdf(labels_mod.label_rows(assets, lambda a: label_url(request, a)), title=title)
     response = HttpResponse(pdf, content_type="application/pdf")
-    name = f"labels-{village_code or len(rows)}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+def _labels_refused(request, message: str):
+    return render(request, "verification/office/labels_refused.html", {"message": message, "section": "labels"},
+                  status=400)
+
+
+def _label_sheet(request, pk: int) -> LabelSheet:
+    sheet = get_object_or_404(LabelSheet, pk=pk)
+    if sheet.user_id != request.user.pk:
+        raise Http404
+    return sheet
+
+
+@require_GET
+@staff_required
+def label_sheet(request, pk: int):
+    """A sheet made in the background: its progress (the page looks again every few seconds), then the PDF."""
+    sheet = _label_sheet(request, pk)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"status": sheet.status, "done": sheet.done, "total": sheet.total,
+                             "ready": sheet.status == LabelSheet.Status.DONE})
+    return render(request, "verification/office/label_sheet.html", {
+        "sheet": sheet, "section": "labels", "percent": round(100 * sheet.done / sheet.total) if sheet.total else 0,
+        "waiting": sheet.status in (LabelSheet.Status.PENDING, LabelSheet.Status.RUNNING)})
+
+
+@require_GET
+@staff_required
+def label_sheet_pdf(request, pk: int):
+    sheet = _label_sheet(request, pk)
+    if sheet.status != LabelSheet.Status.DONE or not sheet.file:
+        raise Http404
+    response = FileResponse(sheet.file.open("rb"), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{sheet.name}"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

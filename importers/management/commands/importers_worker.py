@@ -3,10 +3,12 @@ import time
 from django.core.management.base import BaseCommand
 
 from importers import jobs
+from verification import labels
 
 
 class Command(BaseCommand):
-    help = "Run browser import jobs in the background (check, then import after the clerk confirms)."
+    help = ("Run browser import jobs in the background (check, then import after the clerk confirms), and large QR "
+            "label sheets (verification.labels).")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run the waiting jobs, then exit")
@@ -20,6 +22,11 @@ class Command(BaseCommand):
         idle = 0
         while True:
             job = jobs.job_claim()
+            sheet = None if job is not None else labels.sheet_job_claim()
+            if sheet is not None:
+                sheet = labels.sheet_job_run(sheet=sheet)
+                self.stdout.write(f"{sheet.title}: {sheet.get_status_display()}")
+                continue
             if job is None:
                 if opts["once"]:
                     return
