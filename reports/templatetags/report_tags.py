@@ -4,6 +4,8 @@ import datetime
 
 from django import template
 
+from geo_assets.amounts import format_wan
+
 register = template.Library()
 
 
@@ -12,7 +14,7 @@ def cell(value, kind: str) -> str:
     if value is None or value == "":
         return "" if kind == "text" else "—"
     if kind == "money":
-        return f"{value:,.2f}"
+        return format_wan(value)
     if kind == "qty":
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     if kind == "pct":
