@@ -5,6 +5,7 @@ import re
 
 from django import template
 from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from geo_assets.amounts import format_wan
 
@@ -29,7 +30,7 @@ def cell(value, kind: str) -> str:
 # Short words never wrap inside (two-character words like 道路 or 村民 split one character per line in narrow
 # columns); long texts (names, evidence) still wrap. Units in brackets are a piece of their own.
 SHORT_TEXT = 8
-SHORT_HEAD = 7
+SHORT_HEAD = 8
 
 
 @register.filter
@@ -44,5 +45,5 @@ def cell_class(value, kind: str) -> str:
 def head(label) -> str:
     """A column heading in pieces that break only between them: 投资 / （万元）; a short piece never breaks."""
     pieces = [p for p in re.split(r"(?=（)", str(label)) if p]
-    return format_html_join("", '<span class="{}">{}</span>',
+    return format_html_join(mark_safe("<wbr>"), '<span class="{}">{}</span>',
                             (("hw" if len(p) <= SHORT_HEAD else "hl", p) for p in pieces))
