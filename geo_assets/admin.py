@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.forms import GeometryField
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
@@ -173,8 +173,7 @@ class AssetAdminForm(forms.ModelForm):
             if "geometry" in self.changed_data and "village" not in self.changed_data:
                 self.instance.village = None  # re-derive the village from the new geometry
         super()._post_clean()
-        if self.errors:
-            return
+        # The register's rules run even when a field is already refused: every fault is shown at once.
         self.instance.township = None
         try:
             services.asset_check(actor=self.actor, asset=self.instance)
@@ -190,7 +189,13 @@ class AssetAdminForm(forms.ModelForm):
             for key, value in errors.error_dict.items():
                 key = "geometry" if key in (*services.GEOMETRY_FIELDS, "geometry") else key
                 moved.setdefault(key if key in self.fields or key is None else None, []).extend(value)
-            errors = ValidationError(moved)
+            # a fault the model's own validation already reported is not listed twice
+            moved = {key: [m for m in ValidationError(value).messages
+                           if m not in self._errors.get(key if key is not None else NON_FIELD_ERRORS, [])]
+                     for key, value in moved.items()}
+            errors = ValidationError({key: value for key, value in moved.items() if value})
+            if not errors.error_dict:
+                return
         super()._update_errors(errors)
 
 

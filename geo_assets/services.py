@@ -16,7 +16,7 @@ from django.contrib.gis.geos import (
     Polygon,
     WKBWriter,
 )
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -146,12 +146,27 @@ def asset_check(*, actor, asset: Asset) -> None:
     """Apply and check every rule on an asset in memory, without saving it."""
     disposed = asset.pk is not None and Disposal.objects.filter(asset_id=asset.pk,
                                                                 status=DisposalStatus.EXECUTED).exists()
-    validation.status_check(asset.status, disposed=disposed)
-    _asset_apply_rules(asset)
-    asset_locate(asset=asset)
-    _require_editable(actor, asset)
+    # Every fault at once (issue 21 item 20), not one per attempt: each check adds to one ValidationError.
+    errors: dict[str, list] = {}
+
+    def collect(check, *args, **kwargs) -> bool:
+        try:
+            check(*args, **kwargs)
+        except ValidationError as exc:
+            for key, messages in (exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc}).items():
+                errors.setdefault(key, []).extend(m for m in ValidationError(messages).messages
+                                                  if m not in errors.get(key, []))
+            return False
+        return True
+
+    collect(validation.status_check, asset.status, disposed=disposed)
+    collect(_asset_apply_rules, asset)
+    if collect(asset_locate, asset=asset):
+        _require_editable(actor, asset)  # needs the village asset_locate found
     # village and township were checked by asset_locate (no second look-up of the foreign keys)
-    asset.full_clean(exclude=["location", "geom_web", "code", "village", "township"])
+    collect(asset.full_clean, exclude=["location", "geom_web", "code", "village", "township"])
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from geo_assets.access import scope_for
+from geo_assets.amounts import format_wan
 from geo_assets.lifecycle import attachment_visible_to, attachments_of
 from geo_assets.models import Attachment, Disposal, DistributionItem, PublicityNotice
 from geo_assets.privacy import Redactor, mask_numbers
@@ -70,10 +71,16 @@ def asset_timeline(asset, user) -> list[Event]:
         return tuple((a.original_name, f"/attachments/{a.pk}/") for a in attachments_of(record, kind).order_by("pk")
                      if a.is_public or (staff and attachment_visible_to(user, a)))
 
+    # Entered in the ledger: on the asset's registration date when it has one (a ledger imported today records
+    # assets registered years ago), else on the day its first record was written — never "today" after a life
+    # that began earlier.
     first = asset.history.order_by("history_date").first()
-    if first is not None:
-        add(first.history_date, "registration", "登记入册", asset.project_name,
-            staff and first.history_change_reason and f"来源：{first.history_change_reason}")
+    if first is not None or asset.registration_date:
+        entered = first and _day(first.history_date)
+        when = min(d for d in (asset.registration_date, entered) if d)
+        add(when, "registration", "登记入册", asset.project_name,
+            staff and entered and entered != when and f"录入本系统：{entered:%Y-%m-%d}",
+            staff and first and first.history_change_reason and f"来源：{first.history_change_reason}")
 
     registrations = list(asset.registrations.select_related("submitted_by", "decided_by").order_by("submitted_at"))
     for reg in registrations:
@@ -93,7 +100,7 @@ def asset_timeline(asset, user) -> list[Event]:
 
     for entry in asset.maintenance.order_by("done_on", "pk"):
         add(entry.done_on, "custody", f"管护记录：{MaintenanceKind(entry.kind).label}",
-            entry.cost and f"费用 {entry.cost.normalize():f} 万元", staff and entry.done_by, staff and entry.description,
+            entry.cost and f"费用 {format_wan(entry.cost)} 万元", staff and entry.done_by, staff and entry.description,
             record=entry)
     for change in asset.custodian_changes.order_by("effective_on", "pk"):
         add(change.effective_on, "custody", "管护主体变更", f"{change.previous_unit or '—'} → {change.unit}",
@@ -107,14 +114,14 @@ def asset_timeline(asset, user) -> list[Event]:
     for contract in asset.contracts.select_related("renews").order_by("starts_on", "pk"):
         add(contract.starts_on, "operation", "续签经营合同" if contract.renews_id else "签订经营合同",
             f"{contract.operator}，合同 {contract.number}，{contract.starts_on} 至 {contract.ends_on}",
-            f"年租金或应交收益 {contract.yearly_due.normalize():f} 万元",
+            f"年租金或应交收益 {format_wan(contract.yearly_due)} 万元",
             f"带贫机制：{contract.mechanism if staff else mask_numbers(contract.mechanism)}",
             staff and contract.risk_clauses and f"风险条款：{contract.risk_clauses}", record=contract)
         if contract.ends_on < today and not hasattr(contract, "renewed_by"):
             add(contract.ends_on, "operation", "经营合同到期，未续签", f"合同 {contract.number}")
 
     for income in asset.income.order_by("received_on", "pk"):
-        add(income.received_on, "income", f"{income.year} 年收益到账", f"{income.amount.normalize():f} 万元",
+        add(income.received_on, "income", f"{income.year} 年收益到账", f"{format_wan(income.amount)} 万元",
             staff and income.note)
     items = DistributionItem.objects.filter(asset=asset).select_related("plan__village")
     for item in items if staff else items.filter(plan__status__in=PUBLIC_PLAN_STEPS):
@@ -122,7 +129,7 @@ def asset_timeline(asset, user) -> list[Event]:
         first_step = plan.history.order_by("history_date").first()
         add(first_step.history_date if first_step else None, "income",
             f"列入{plan.village.name} {plan.year} 年收益分配方案",
-            f"{PlanPurpose(item.purpose).label} {item.amount.normalize():f} 万元（{PlanStatus(plan.status).label}）",
+            f"{PlanPurpose(item.purpose).label} {format_wan(item.amount)} 万元（{PlanStatus(plan.status).label}）",
             link=f"/villages/{plan.village.code}/plans/{plan.year}/" if staff else "")
 
     verifications = asset.verifications.select_related("verifier").order_by("observed_at")  # verification app
@@ -153,7 +160,7 @@ def asset_timeline(asset, user) -> list[Event]:
                 add(h.history_date, "disposal", "申请处置", reason and f"原因：{reason}", h.request_note)
             elif h.status == DisposalStatus.ASSESSED:
                 add(h.assessed_on or h.history_date, "disposal", "资产评估",
-                    h.assessed_value is not None and f"评估价值 {h.assessed_value.normalize():f} 万元", h.assessor,
+                    h.assessed_value is not None and f"评估价值 {format_wan(h.assessed_value)} 万元", h.assessor,
                     record=disposal, file_kind=Attachment.Kind.ASSESSMENT)
             elif h.status == DisposalStatus.APPROVED:
                 add(h.approved_on or h.history_date, "disposal", "处置审批", h.approval_authority,
@@ -165,6 +172,6 @@ def asset_timeline(asset, user) -> list[Event]:
                 add(h.executed_on or h.history_date, "disposal",
                     f"处置执行：{DisposalMethod(h.method).label if h.method else '—'}",
                     reason and f"原因：{reason}", h.approval_reference and f"批复文号：{h.approval_reference}",
-                    f"处置收入 {h.proceeds.normalize():f} 万元", h.new_project and f"用于：{h.new_project}")
+                    f"处置收入 {format_wan(h.proceeds)} 万元", h.new_project and f"用于：{h.new_project}")
     events.sort(key=lambda e: (e.date, SAME_DAY_ORDER.index(e.kind)))  # stable: a workflow's steps keep their order
     return events

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.db.models import Extent
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -24,15 +25,14 @@ from verification.selectors import asset_verification_context, village_verificat
 @throttled
 def map_page(request):
     # Names and codes only: a province's boundaries (millions of vertices) are not loaded to list them.
-    areas = (AdminArea.objects.exclude(level=AreaLevel.COUNTY).order_by("code")
-             .values_list("code", "name", "level", "parent__code"))
     scope = scope_for(request.user)
+    areas = (_areas_offered(scope).order_by("code").values_list("code", "name", "level", "parent__code"))
     # Township and village clerks open the map on their own area; everyone else on all the counties.
     home = (AdminArea.objects.filter(pk=scope.area_id).aggregate(box=Extent("geom"))["box"]
             if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None)
     county = AdminArea.objects.filter(level=AreaLevel.COUNTY).aggregate(box=Extent("geom"))["box"]
     config = {
-        "registry": registry_json(),
+        "registry": _registry_offered(scope),
         "basemaps": basemaps_available(),
         "basemapDefault": basemap_default(),
         "townships": [{"code": code, "name": name} for code, name, level, _p in areas if level == AreaLevel.TOWNSHIP],
@@ -43,6 +43,28 @@ def map_page(request):
     }
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None}})
+
+
+def _areas_offered(scope):
+    """The townships and villages the filter panel offers: a township clerk's own township and its villages, a
+    village clerk's own village (and its township), everyone else all of them."""
+    areas = AdminArea.objects.exclude(level=AreaLevel.COUNTY)
+    if scope.role == Role.TOWNSHIP:
+        return areas.filter(Q(pk=scope.area_id) | Q(parent_id=scope.area_id))
+    if scope.role == Role.VILLAGE:
+        return areas.filter(Q(pk=scope.area_id) | Q(children__pk=scope.area_id))
+    return areas
+
+
+def _registry_offered(scope) -> dict:
+    """The map registry with only the asset types the scope can see (a line department: its own types)."""
+    registry = registry_json()
+    if scope.role == Role.DEPARTMENT:
+        allowed = set(scope.asset_types)
+        registry["categories"] = [{**c, "types": [t for t in c["types"] if t["type"] in allowed]}
+                                  for c in registry["categories"]]
+        registry["categories"] = [c for c in registry["categories"] if c["types"]]
+    return registry
 
 
 @require_GET

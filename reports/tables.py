@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from geo_assets.access import scope_for
+from geo_assets.amounts import format_wan
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AssetType, Category, FundingSourceKind, PlanPurpose, PlanStatus, PublicityStage
 from reports.alerts import LEVEL_LABELS
@@ -101,12 +102,12 @@ def report_tables(fig: dict, user) -> list[Table]:
         t = Table("contracts", "经营合同状态", [("合同状态", "text"), ("经营性资产数", "int")])
         for r in contracts["states"]:
             t.add([r["state"], r["count"]])
-    t.note = (f"有效合同年租金或收益合计 {contracts['yearly_due']:,.2f} 万元；股权、债权类不单列经营合同。")
+    t.note = (f"有效合同年租金或收益合计 {format_wan(contracts['yearly_due'])} 万元；股权、债权类不单列经营合同。")
     tables.append(t)
 
     income = fig["income"]
     year = income["year"]
-    note = f"{year} 年度登记收益的资产 {income['assets']} 项，收益合计 {income['amount']:,.2f} 万元。"
+    note = f"{year} 年度登记收益的资产 {income['assets']} 项，收益合计 {format_wan(income['amount'])} 万元。"
     if village:
         plan = income["plans"][0] if income["plans"] else None
         t = Table("distribution", f"{year} 年度收益分配方案", [("用途", "text"), ("金额（万元）", "money"),
@@ -117,7 +118,7 @@ def report_tables(fig: dict, user) -> list[Table]:
                     PlanPurpose.CASH, PlanPurpose.NO_LABOUR, PlanPurpose.POSTS) else i.recipient,
                     i.asset.code if i.asset else ""])
             _total(t)
-            note += f"分配方案：{PlanStatus(plan.status).label}，拟分配 {plan.total:,.2f} 万元。"
+            note += f"分配方案：{PlanStatus(plan.status).label}，拟分配 {format_wan(plan.total)} 万元。"
         else:
             note += "尚无该年度收益分配方案。"
     else:
@@ -129,7 +130,7 @@ def report_tables(fig: dict, user) -> list[Table]:
                    *[plan.by_purpose[p] for p in PlanPurpose.values]], f"/reports/villages/{plan.village.code}/")
         _total(t)
         if scope.villages is not None:
-            note += f"{len(income['plans'])} 个村有该年度分配方案，拟分配合计 {income['planned']:,.2f} 万元。"
+            note += f"{len(income['plans'])} 个村有该年度分配方案，拟分配合计 {format_wan(income['planned'])} 万元。"
     t.note = note
     tables.append(t)
 
@@ -223,10 +224,10 @@ def headline(fig: dict) -> list[tuple[str, str]]:
     def rate(value):
         return "—" if value is None else f"{value:g}%"
 
-    return [("在册资产", f"{totals['count']} 项"), ("投资合计", f"{totals['investment']:,.2f} 万元"),
+    return [("在册资产", f"{totals['count']} 项"), ("投资合计", f"{format_wan(totals['investment'])} 万元"),
             ("确权率", rate(owned["rate"])), ("管护覆盖率", rate(kept["rate"])),
             ("12个月核查率", rate(v["recent_rate"])),
-            (f"{fig['income']['year']}年收益", f"{fig['income']['amount']:,.2f} 万元"),
+            (f"{fig['income']['year']}年收益", f"{format_wan(fig['income']['amount'])} 万元"),
             ("风险预警", f"红 {a['levels']['red']} · 黄 {a['levels']['yellow']} · 蓝 {a['levels']['blue']}")]
 
 

@@ -1,8 +1,13 @@
 """Formatting of report cells by kind (the workbook keeps the raw numbers)."""
 
 import datetime
+import re
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from geo_assets.amounts import format_wan
 
 register = template.Library()
 
@@ -12,7 +17,7 @@ def cell(value, kind: str) -> str:
     if value is None or value == "":
         return "" if kind == "text" else "—"
     if kind == "money":
-        return f"{value:,.2f}"
+        return format_wan(value)
     if kind == "qty":
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     if kind == "pct":
@@ -20,3 +25,25 @@ def cell(value, kind: str) -> str:
     if kind == "date" and isinstance(value, datetime.date):
         return value.strftime("%Y-%m-%d")
     return str(value)
+
+
+# Short words never wrap inside (two-character words like 道路 or 村民 split one character per line in narrow
+# columns); long texts (names, evidence) still wrap. Units in brackets are a piece of their own.
+SHORT_TEXT = 8
+SHORT_HEAD = 8
+
+
+@register.filter
+def cell_class(value, kind: str) -> str:
+    """The cell's kind, plus `short` for a text short enough to stay on one line."""
+    if kind == "text" and value is not None and len(str(value)) <= SHORT_TEXT:
+        return "text short"
+    return kind
+
+
+@register.filter
+def head(label) -> str:
+    """A column heading in pieces that break only between them: 投资 / （万元）; a short piece never breaks."""
+    pieces = [p for p in re.split(r"(?=（)", str(label)) if p]
+    return format_html_join(mark_safe("<wbr>"), '<span class="{}">{}</span>',
+                            (("hw" if len(p) <= SHORT_HEAD else "hl", p) for p in pieces))

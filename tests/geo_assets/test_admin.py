@@ -187,3 +187,31 @@ def test_history_page_shows_choice_labels(client, setup):
     client.force_login(clerk)
     page = client.get(reverse("admin:geo_assets_asset_history", args=[west.pk])).content.decode()
     assert "在用" in page and "闲置" in page and "in_use" not in page
+
+
+def test_asset_form_reports_every_fault_at_once(client, setup, admin_user):
+    """Issue 21 item 20: a status only a disposal may set, a year out of range, a malformed phone and a location
+    outside the county come back together, not one per attempt — in the service and on the admin form."""
+    from django.contrib.gis.geos import Point
+    from django.core.exceptions import ValidationError
+
+    from geo_assets import services
+
+    _areas, _clerk, _inspector, west, _east = setup
+    asset = Asset.objects.get(pk=west.pk)
+    asset.status, asset.year_built, asset.custodian_phone = "disposed", 1800, "电话号码"
+    asset.point, asset.village = Point(100.0, 20.0, srid=4490), None
+    with pytest.raises(ValidationError) as refused:
+        services.asset_check(actor=admin_user, asset=asset)
+    assert {"status", "year_built", "custodian_phone", "geometry"} <= set(refused.value.message_dict)
+
+    client.force_login(admin_user)
+    response = client.post(change_url(west), form_data(
+        west, status="disposed", year_built="1800", custodian_phone="电话号码", village="",
+        geometry=json.dumps({"type": "Point", "coordinates": [100.0, 20.0]})))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert {"status", "year_built", "custodian_phone", "geometry"} <= set(errors), errors
+    assert all(len(messages) == len(set(messages)) for messages in errors.values())  # none listed twice
+    west.refresh_from_db()
+    assert west.year_built != 1800

@@ -71,3 +71,37 @@ def test_a_tile_carries_the_names_reaching_into_it_from_a_neighbour(areas):
     assert len(labels) == 1
     lx = labels[0]["geometry"]["coordinates"][0]
     assert lx < 0 or lx > EXTENT
+
+
+def offered(config: dict) -> tuple[set, set, set]:
+    return ({t["code"] for t in config["townships"]}, {v["code"] for v in config["villages"]},
+            {t["type"] for c in config["registry"]["categories"] for t in c["types"]})
+
+
+@pytest.mark.parametrize("role", ["township", "village", "department", "inspector", "county_admin", "public"])
+def test_map_filters_offer_only_the_choices_of_the_role(areas, role):
+    """Issue 21 item 20: a township clerk is offered its own villages, a village clerk its village, a line
+    department its own asset types; the county, the inspector and the public everything they can see."""
+    from geo_assets.taxonomy import AssetType
+    from tests.factories import make_department
+
+    everything = ({areas.west.code, areas.east.code},
+                  {a.code for a in (areas.west_south, areas.west_north, areas.east_south, areas.east_north)},
+                  set(AssetType.values))
+    user, expected = {
+        "township": (lambda: make_user("t", Role.TOWNSHIP, area=areas.west),
+                     ({areas.west.code}, {areas.west_south.code, areas.west_north.code}, everything[2])),
+        "village": (lambda: make_user("v", Role.VILLAGE, area=areas.east_north),
+                    ({areas.east.code}, {areas.east_north.code}, everything[2])),
+        "department": (lambda: make_user("d", Role.DEPARTMENT, department=make_department(
+            "交通运输局", types=(AssetType.ROAD, AssetType.IRRIGATION))),
+            (everything[0], everything[1], {"road", "irrigation"})),
+        "inspector": (lambda: make_user("i", Role.INSPECTOR), everything),
+        "county_admin": (lambda: make_user("c", Role.COUNTY_ADMIN), everything),
+        "public": (lambda: None, everything),
+    }[role]
+    config = page_config(user())
+    assert offered(config) == expected
+    # every offered village belongs to an offered township; no category is offered empty
+    assert {v["township"] for v in config["villages"]} <= {t["code"] for t in config["townships"]}
+    assert all(c["types"] for c in config["registry"]["categories"])

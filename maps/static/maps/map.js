@@ -399,16 +399,26 @@
       var types = c.types.filter(function (t) { return drawn.indexOf(t.type) >= 0; });
       if (!types.length) return;
       legendRow(body, swatch("point", c.colour, {r: 6}), c.label, {"class": "legend-row wide legend-category"});
-      types.forEach(function (t) { legendRow(body, swatch(t.shape, t.colour, {dash: t.dash}), t.label, {"class": "legend-row", "data-type": t.type}); });
+      types.forEach(function (t) { legendRow(body, swatch(t.shape, t.colour, {dash: t.dash}), t.label, {"class": "legend-row legend-type", "data-type": t.type}); });
     });
     if (!drawn.length) body.appendChild(el("p", {"class": "legend-none wide"}, "未选择资产类型"));
     var cluster = el("span", {"class": "swatch cluster"}, "n");
-    legendRow(body, cluster, "聚合：数字为资产数，颜色为主要类别");
+    legendRow(body, cluster, "聚合（数字为资产数）");
     ["townships", "villages"].forEach(function (name) {
       var s = layerDefs[name].style;
       legendRow(body, swatch("line", s.stroke, {width: Math.max(1, s.width)}), layerDefs[name].legend[0].label);
     });
+    // Compact by default (categories, clusters, boundaries: a small corner of the map); the types on request
+    // (the filter panel lists them with the same swatches).
+    body.classList.toggle("compact", !legendTypes);
+    if (drawn.length) {
+      var more = el("button", {type: "button", "class": "legend-more wide", id: "legend-more",
+                               "aria-expanded": String(legendTypes)}, legendTypes ? "收起类型" : "显示各类型");
+      more.addEventListener("click", function () { legendTypes = !legendTypes; renderLegend(); });
+      body.appendChild(more);
+    }
   }
+  var legendTypes = false;
 
   // ---------- filter panel ----------
   var syncForm = function () {};

@@ -11,7 +11,7 @@
   }
 
   function baseMap(box) {
-    var map = L.map(box, { attributionControl: false });
+    var map = L.map(box, { attributionControl: false, zoomSnap: 0.25 });
     map.setView([33.92, 111.62], 9);
     L.control.scale({ imperial: false }).addTo(map);
     fetch("/api/v1/areas/?level=township", { credentials: "same-origin" })
@@ -63,25 +63,82 @@
     });
   }
 
+  // Alerts on the map, grouped on a pixel grid (CELL px) at every zoom: thousands of alerts stay readable at county
+  // zoom. A group is drawn as a circle with its count in the colour of its worst level; a click zooms into it
+  // (or lists its alerts when they sit on one spot). A cell holding one alert draws the alert itself.
+  var LEVEL_ORDER = { red: 0, yellow: 1, blue: 2 };
+  var CELL = 56;
+
+  function alertPopup(p) {
+    return "<strong>" + escape(p.level_label) + "：" + escape(p.title) + "</strong><br>" +
+      (p.asset ? escape(p.asset) + " " + escape(p.name) + "<br>" : "") + escape(p.village) + "<br>" +
+      escape(p.evidence) + (p.url ? '<br><a href="' + escape(p.url) + '">查看</a>' : "");
+  }
+
+  function groupPopup(members) {
+    var shown = members.slice(0, 20).map(function (f) {
+      var p = f.properties;
+      return "<li>" + escape(p.level_label) + "：" + escape(p.title) + (p.asset ? " · " + escape(p.asset) : "") +
+        (p.url ? ' <a href="' + escape(p.url) + '">查看</a>' : "") + "</li>";
+    }).join("");
+    return "<strong>此处 " + members.length + " 条预警</strong><ul class=\"alert-group\">" + shown + "</ul>" +
+      (members.length > 20 ? "<p>仅列出前 20 条，请在下表中按村筛选。</p>" : "");
+  }
+
+  function clusterAlerts(map, features, layer) {
+    layer.clearLayers();
+    var zoom = map.getZoom(), cells = {};
+    features.forEach(function (f) {
+      var c = f.geometry.coordinates, pt = map.project([c[1], c[0]], zoom);
+      var key = Math.floor(pt.x / CELL) + ":" + Math.floor(pt.y / CELL);
+      (cells[key] = cells[key] || []).push(f);
+    });
+    var groups = 0, singles = 0;
+    Object.keys(cells).forEach(function (key) {
+      var members = cells[key];
+      if (members.length === 1) {
+        var p = members[0].properties, c = members[0].geometry.coordinates;
+        L.circleMarker([c[1], c[0]], { radius: p.level === "red" ? 7 : 5, color: "#fff", weight: 1,
+          fillColor: p.colour, fillOpacity: 0.9 }).bindPopup(alertPopup(p)).addTo(layer);
+        singles += 1;
+        return;
+      }
+      var lat = 0, lng = 0, worst = members[0], bounds = L.latLngBounds([]);
+      members.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        lat += c[1]; lng += c[0]; bounds.extend([c[1], c[0]]);
+        if (LEVEL_ORDER[f.properties.level] < LEVEL_ORDER[worst.properties.level]) worst = f;
+      });
+      var n = members.length, size = n < 10 ? 26 : n < 100 ? 32 : 40;
+      var marker = L.marker([lat / n, lng / n], { icon: L.divIcon({
+        className: "alert-cluster alert-cluster-" + worst.properties.level, iconSize: [size, size],
+        html: "<span style=\"background:" + escape(worst.properties.colour) + "\">" + n + "</span>" }),
+        title: n + " 条预警", keyboard: true });
+      marker.on("click", function () {
+        var sw = map.project(bounds.getSouthWest(), map.getZoom()), ne = map.project(bounds.getNorthEast(), map.getZoom());
+        if (map.getZoom() < map.getMaxZoom() && (Math.abs(ne.x - sw.x) > 2 || Math.abs(ne.y - sw.y) > 2)) {
+          map.fitBounds(bounds.pad(0.2), { maxZoom: Math.max(map.getZoom() + 1, 12) });
+        } else {
+          marker.bindPopup(groupPopup(members)).openPopup();
+        }
+      });
+      marker.addTo(layer);
+      groups += 1;
+    });
+    window.__alertsMarkers = { groups: groups, singles: singles };
+  }
+
   var alertsBox = document.getElementById("alerts-map");
   if (alertsBox) {
     var amap = baseMap(alertsBox);
     fetch(alertsBox.getAttribute("data-geojson"), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        var points = L.geoJSON(data, {
-          pointToLayer: function (f, latlng) {
-            return L.circleMarker(latlng, { radius: f.properties.level === "red" ? 7 : 5, color: "#fff", weight: 1,
-              fillColor: f.properties.colour, fillOpacity: 0.9 });
-          },
-          onEachFeature: function (f, l) {
-            var p = f.properties;
-            l.bindPopup("<strong>" + escape(p.level_label) + "：" + escape(p.title) + "</strong><br>" +
-              (p.asset ? escape(p.asset) + " " + escape(p.name) + "<br>" : "") + escape(p.village) + "<br>" +
-              escape(p.evidence) + (p.url ? '<br><a href="' + escape(p.url) + '">查看</a>' : ""));
-          }
-        }).addTo(amap);
-        if (data.features.length) amap.fitBounds(points.getBounds().pad(0.1));
+        var features = data.features.filter(function (f) { return f.geometry && f.geometry.type === "Point"; });
+        var layer = L.layerGroup().addTo(amap);
+        if (features.length) amap.fitBounds(L.geoJSON(data).getBounds().pad(0.1));
+        clusterAlerts(amap, features, layer);
+        amap.on("zoomend", function () { clusterAlerts(amap, features, layer); });
         window.__alertsDrawn = data.features.length;
       });
   }

@@ -1,0 +1,229 @@
+"""Issue 21 item 19, the layout of reports, the alert list and map, and the villagers' page: no word broken one
+character per line (PDF read back with pdftotext -layout; pages measured in Chromium at phone and desk size),
+alerts grouped on the map, amounts written once (|wan)."""
+
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from geo_assets import demo
+from geo_assets.amounts import format_wan
+from geo_assets.demo_lifecycle import demo_lifecycle_load
+from geo_assets.models import AdminArea, Asset, Department
+from geo_assets.taxonomy import (
+    AssetStatus,
+    AssetType,
+    Category,
+    FundingSourceKind,
+    OwnerKind,
+    PlanPurpose,
+    PlanStatus,
+    PublicityStage,
+    RegistrationStatus,
+)
+from reports.alerts import LEVEL_LABELS
+from reports.tables import headline, report_tables
+from tests.factories import make_admin
+from verification.taxonomy import Finding
+
+SHOTS = "/tmp/layout-shots"
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1366, "height": 800}
+
+
+def small_county():
+    admin = make_admin()
+    demo.demo_load(actor=admin, townships=2, villages_per_township=3, assets_per_village=8)
+    demo_lifecycle_load(actor=admin)
+    return admin
+
+
+@pytest.fixture
+def county(db):
+    return small_county()
+
+
+@pytest.fixture
+def live_county(transactional_db):
+    return small_county()
+
+
+# ---------------------------------------------------------------- amounts
+
+
+@pytest.mark.parametrize("value, text", [
+    (Decimal("5.0000"), "5"), (Decimal("5.5000"), "5.5"), (Decimal("1234.5600"), "1,234.56"),
+    (Decimal("0.0350"), "0.035"), (Decimal("100000"), "100,000"), ("5.0000", "5"), (0, "0"), (None, "—"),
+    (Decimal("-0.0000"), "0"), (12.5, "12.5"),
+])
+def test_amounts_in_wan_are_written_without_trailing_zeros(value, text):
+    assert format_wan(value) == text
+
+
+TRAILING = re.compile(r"\d\.\d*0(?![\d%])")  # 5.0000, 5.50, 1,234.10 (not 93.8%, not dates)
+
+
+def amounts_in(html: str) -> list[str]:
+    """Every number written next to 万元 or in a money cell of the page."""
+    found = re.findall(r"([\d,]+(?:\.\d+)?)\s*万元", html)
+    found += re.findall(r'class="(?:money|num)[^"]*">\s*([\d,]+(?:\.\d+)?)\s*<', html)
+    return found
+
+
+def test_report_pages_write_amounts_once(county):
+    """Reports (HTML, and the PDF from the same template) write every amount as |wan does: no "5.0000"."""
+    client = Client()
+    client.force_login(county)
+    village = AdminArea.objects.villages().filter(village_assets__isnull=False).order_by("code").first()
+    department = Department.objects.filter(asset__isnull=False).order_by("name").first()
+    urls = [f"/reports/villages/{village.code}/", f"/reports/townships/{village.parent.code}/", "/reports/county/",
+            f"/reports/departments/{department.pk}/", f"/public/villages/{village.code}/",
+            f"/villages/{village.code}/", f"/assets/{Asset.objects.filter(village=village).first().code}/"]
+    for url in urls:
+        html = client.get(url).content.decode()
+        amounts = amounts_in(html)
+        assert amounts, url
+        assert not [a for a in amounts if TRAILING.search(a)], (url, [a for a in amounts if TRAILING.search(a)])
+
+
+def test_lifecycle_pages_and_notices_write_amounts_once(county):
+    from geo_assets.models import DistributionPlan, PublicityNotice
+
+    client = Client()
+    client.force_login(county)
+    plans = DistributionPlan.objects.select_related("village")
+    assert plans.exists()
+    urls = [f"/villages/{p.village.code}/plans/" for p in plans] + [
+        f"/villages/{p.village.code}/plans/{p.year}/" for p in plans]
+    urls += [f"/notices/{n.token}/" for n in PublicityNotice.objects.all()]
+    urls += [f"/assets/{a.code}/" for a in Asset.objects.filter(income__isnull=False).distinct()[:5]]
+    checked = 0
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        amounts = amounts_in(response.content.decode())
+        checked += len(amounts)
+        assert not [a for a in amounts if TRAILING.search(a)], (url, [a for a in amounts if TRAILING.search(a)])
+    assert checked > 10
+
+
+# ---------------------------------------------------------------- report PDFs: no word broken across lines
+
+
+def pdf_lines(content: bytes) -> list[str]:
+    exe = shutil.which("pdftotext")
+    assert exe, "pdftotext (Debian poppler-utils) is needed"
+    return subprocess.run([exe, "-layout", "-", "-"], input=content, capture_output=True, check=True).stdout.decode(
+    ).splitlines()
+
+
+CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def vocabulary(user) -> set[str]:
+    """Short words a report writes in its cells and headings: labels, area names, column headings."""
+    words = {str(label) for choices in (AssetType, Category, AssetStatus, RegistrationStatus, PlanStatus,
+                                        PlanPurpose, PublicityStage, FundingSourceKind, Finding, OwnerKind)
+             for _value, label in choices.choices}
+    words |= set(LEVEL_LABELS.values()) | set(AdminArea.objects.values_list("name", flat=True)) | {"北", "合同", "红", "黄", "蓝"}
+    words |= set(Asset.objects.values_list("unit", flat=True))  # 2 处, 1 座
+    from reports import figures
+
+    village = AdminArea.objects.villages().filter(village_assets__isnull=False).order_by("code").first()
+    for area in (AdminArea.objects.get(level="county"), village):
+        fig = figures.report_figures(figures.area_scope(user, area), timezone.localdate().year - 1)
+        for table in report_tables(fig, user):
+            words |= {piece for label, _kind in table.columns for piece in re.split(r"[（）]", label) if piece}
+        words |= {label for label, _value in headline(fig)}
+    return {w for w in words if CJK.match(w)}
+
+
+def broken_words(lines: list[str], words: set[str]) -> list[str]:
+    """Tokens that begin a short known word but are not a word themselves: 种养殖基 (its 地 on the next line)."""
+    short = [w for w in words if len(w) <= 8]
+    found = []
+    for line in lines:
+        for token in line.split():
+            if not CJK.match(token) or token in words:
+                continue
+            if any(len(token) < len(w) and w.startswith(token) for w in short):
+                found.append(f"{token} in: {line.strip()}")
+    return found
+
+
+@pytest.mark.parametrize("kind", ["village", "township", "county", "department"])
+def test_report_pdfs_break_no_short_word(county, kind):
+    client = Client()
+    client.force_login(county)
+    village = AdminArea.objects.villages().filter(village_assets__isnull=False).order_by("code").first()
+    department = Department.objects.filter(asset__isnull=False).order_by("name").first()
+    url = {"village": f"/reports/villages/{village.code}.pdf", "township": f"/reports/townships/{village.parent.code}.pdf",
+           "county": "/reports/county.pdf", "department": f"/reports/departments/{department.pk}.pdf"}[kind]
+    response = client.get(url)
+    assert response.status_code == 200
+    lines = pdf_lines(response.content)
+    words = vocabulary(county)
+    assert len(words) > 80
+    assert broken_words(lines, words) == []
+
+
+# ---------------------------------------------------------------- pages at phone and desk size (Chromium)
+
+NARROW_CELLS = """(min) => Array.from(document.querySelectorAll('main td, main th'))
+    .filter(c => c.offsetParent !== null && c.textContent.trim().length >= 2)
+    .filter(c => !c.closest('thead') || getComputedStyle(c.closest('thead')).position !== 'absolute')  // cards
+    .map(c => [c.getBoundingClientRect().width, c.textContent.trim().slice(0, 20)])
+    .filter(([w]) => w < min)"""
+
+
+def assert_readable_tables(page, min_width: int = 30) -> None:
+    """No table cell holding a word is narrower than min_width px (two characters and padding are ~30 px), and the page
+    does not scroll sideways (a wide table scrolls inside its own box)."""
+    assert page.evaluate(NARROW_CELLS, min_width) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
+def test_villagers_alerts_and_report_pages_keep_words_whole(live_county, open_page, size):
+    village = AdminArea.objects.villages().filter(village_assets__is_published=True).order_by("code").first()
+    pages = [("public", f"/public/villages/{village.code}/", None), ("alerts", "/alerts/", live_county),
+             ("report", f"/reports/villages/{village.code}/", live_county), ("county", "/reports/county/", live_county)]
+    for name, url, user in pages:
+        page, _watch = open_page(url, user=user, **size)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=f"{SHOTS}/test-{name}-{size['width']}.png", full_page=True)
+        assert_readable_tables(page)
+        if name == "public" and size is PHONE:  # each asset a card: its name first, then labelled values
+            first = page.locator("#public-assets tbody tr").first
+            assert first.evaluate("tr => getComputedStyle(tr).display") == "flex"
+            labels = first.evaluate("tr => Array.from(tr.cells).map(c => getComputedStyle(c, '::before').content)")
+            assert '"类型"' in labels and '"投资（万元）"' in labels
+            title, code = (first.locator(sel).bounding_box()["y"] for sel in ("td.card-title", "td.code"))
+            assert title < code
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_alert_map_groups_alerts_at_county_zoom(live_county, open_page):
+    page, watch = open_page("/alerts/", user=live_county, **DESK)
+    page.wait_for_function("window.__alertsDrawn !== undefined && window.__alertsMarkers !== undefined")
+    drawn = page.evaluate("window.__alertsDrawn")
+    markers = page.evaluate("window.__alertsMarkers")
+    assert drawn > 50
+    assert markers["groups"] > 0 and markers["groups"] + markers["singles"] < drawn / 3
+    page.screenshot(path=f"{SHOTS}/test-alert-map.png")
+    # a group is a marker with its count; a click zooms in and the groups split
+    zoom = page.evaluate("window.__alertsMarkers.groups")
+    page.locator(".alert-cluster").first.click()
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.__alertsMarkers.groups + window.__alertsMarkers.singles") >= 1
+    assert page.evaluate("document.querySelectorAll('.alert-cluster').length") == page.evaluate(
+        "window.__alertsMarkers.groups")
+    assert zoom > 0 and not watch.errors
