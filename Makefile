@@ -4,11 +4,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The local cluster's two roles (README, "Database roles"): with_db.sh sets DATABASE_URL (the application's role,
+# which owns nothing: run, demo, serve and the tests' own statements) and DATABASE_OWNER_URL (the schema's owner:
+# `manage.py migrate` connects as it and grants the application its privileges; the tests create, migrate and purge
+# their database as it).
 WITH_DB := scripts/with_db.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test db db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
+.PHONY: run test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
@@ -22,6 +26,10 @@ test: bootstrap lint db-replica
 
 db: sysdeps
 	@if [ -n "$$DATABASE_URL" ]; then echo "$$DATABASE_URL"; else bash scripts/localdb.sh | tail -n 1; fi
+
+# The local cluster's owner URL (DATABASE_OWNER_URL), for `manage.py migrate` run by hand.
+db-owner: sysdeps
+	@if [ -n "$$DATABASE_URL" ]; then echo "$${DATABASE_OWNER_URL:-$$DATABASE_URL}"; else bash scripts/localdb.sh --owner | tail -n 1; fi
 
 # A hot standby of the local cluster (scripts/replica.sh), for tests/test_replica.py and DATABASE_REPLICA_URLS.
 db-replica: sysdeps
@@ -54,7 +62,7 @@ messages: $(VENV)/.installed
 	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
 		$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 
-migrate: bootstrap
+migrate: bootstrap  # as the schema's owner, then the application's role granted its privileges
 	@$(WITH_DB) $(PY) manage.py migrate --no-input -v 0
 
 demo: migrate

@@ -18,6 +18,11 @@ def local_database_url() -> str:
     return f"postgis://assets@/assets?host={socket_dir}&port=54329"
 
 
+def local_owner_url() -> str:
+    """URL of the schema's owner on the project-local cluster (`scripts/localdb.sh --owner`): DATABASE_OWNER_URL."""
+    return local_database_url().replace("postgis://assets@", "postgis://assets_owner@", 1)
+
+
 def wheel_library(package_libs: str, pattern: str) -> str | None:
     """Path of a shared library bundled in a binary wheel (e.g. pyogrio.libs/libgdal-*.so)."""
     for root in site.getsitepackages():

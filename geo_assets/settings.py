@@ -5,7 +5,7 @@ import os
 
 from django.utils.translation import gettext_lazy as _
 
-from geo_assets.env import BASE_DIR, env, local_database_url, wheel_library
+from geo_assets.env import BASE_DIR, env, local_database_url, local_owner_url, wheel_library
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else None)
@@ -82,6 +82,20 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=local_database_url() if DEBUG else None)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
+
+def owner_database(url: str) -> dict | None:
+    """DATABASE_OWNER_URL as connection settings (None when unset). Two roles (README, "Database roles";
+    geo_assets/dbroles.py): the application connects as DATABASE_URL's role, which owns nothing; `manage.py migrate`
+    and the test harness connect as the schema's owner and grant the application's role its privileges. Unset, one
+    role does both (a developer's own database)."""
+    return env.db_url_config(url) if url else None
+
+
+# Development without DATABASE_URL: the local cluster's two roles (scripts/localdb.sh).
+DATABASE_OWNER = owner_database(env("DATABASE_OWNER_URL", default=(
+    local_owner_url() if DEBUG and not os.environ.get("DATABASE_URL") else "")))
+DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 
 
 def with_prepared_statements(database: dict) -> dict:

@@ -13,7 +13,16 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-") or len(set(SECRET_KEY))
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("SECRET_KEY 必须是至少 50 个字符的随机字符串 (SECRET_KEY must be a real random secret).")
+# The database (README, "Database roles"): DATABASE_URL is the APPLICATION's role, which owns nothing — NOSUPERUSER
+# NOCREATEDB NOCREATEROLE, no table, no schema: it reads and writes the register and adds history, and cannot DELETE
+# or TRUNCATE register or history tables, UPDATE history rows, ALTER/DROP anything, disable a trigger or make the
+# purge switch (assets.allow_purge) count. DATABASE_OWNER_URL is the OWNER's role (owns the database and its schema):
+# give it only where `manage.py migrate` runs (a deploy step), not to the running application; migrate connects as
+# it and then grants the application's role its privileges per table (geo_assets/dbroles.py: history SELECT,
+# INSERT; register SELECT, INSERT, UPDATE; others also DELETE; sequences USAGE). Without it one role does both.
 DATABASES = {"default": env.db_url("DATABASE_URL")}  # required
+DATABASE_OWNER = owner_database(env("DATABASE_OWNER_URL", default=""))  # noqa: F405
+DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 with_prepared_statements(DATABASES["default"])  # noqa: F405

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Ensure the project-local PostgreSQL + PostGIS cluster under var/ runs; print its DATABASE_URL last.
-# Used only when DATABASE_URL is not set. Socket-only (no TCP port), trust auth inside the project folder.
+# Ensure the project-local PostgreSQL + PostGIS cluster under var/ runs; print its DATABASE_URL last (the
+# application's role), or with --owner the URL of the schema's owner (DATABASE_OWNER_URL: migrations, test set-up).
+# Used only when DATABASE_URL is not set. Socket only (no TCP port). Two roles (README, "Database roles"):
+#   assets_owner  owns the database and its schema: `manage.py migrate` and the test harness connect as it
+#                 (NOSUPERUSER; CREATEDB for the test databases, which get PostGIS from template1)
+#   assets        the application: owns nothing, NOSUPERUSER NOCREATEDB NOCREATEROLE; what it may do on each table
+#                 migrate grants it (geo_assets/dbroles.py)
+# plus the cluster's superuser postgres, for this script only. Peer authentication on the socket, no trust: the map
+# "project" (pg_ident.conf) lets the OS user running this script connect as assets and assets_owner, and the server's
+# OS user (postgres when run as root) as postgres. A cluster made before the two roles (assets a superuser owning
+# everything) is converted once: its objects are handed to assets_owner and assets loses its attributes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 data="$top/var/pgdata"; run="$top/var/run"; log="$top/var/log/postgresql.log"
 port=54329
+app=assets; owner=assets_owner
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "PostgreSQL server binaries not found (run: make sysdeps)" >&2; exit 1; }
-url="postgis://assets@/assets?host=$run&port=$port"
+url="postgis://$app@/assets?host=$run&port=$port"
+[ "${1:-}" = --owner ] && url="postgis://$owner@/assets?host=$run&port=$port"
 
 as_pg() {  # PostgreSQL refuses to run as root: use the postgres OS user then.
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -28,10 +39,26 @@ if [ "$(id -u)" = 0 ]; then
   done
 fi
 
+# Who may connect as whom (peer authentication): written at creation, and over an older cluster's trust rules.
+me=$(id -un); server_user=$me; [ "$(id -u)" = 0 ] && server_user=postgres
+write_auth() {
+  printf '%s\n' "# scripts/localdb.sh: socket only, peer authentication through the map \"project\" (pg_ident.conf)" \
+    "local   all           all   peer  map=project" \
+    "local   replication   all   peer  map=project" > "$data/pg_hba.conf"
+  { echo "# scripts/localdb.sh: OS user -> database roles it may connect as"
+    echo "project  $server_user  postgres"
+    echo "project  $me  $app"
+    echo "project  $me  $owner"; } > "$data/pg_ident.conf"
+  [ "$(id -u)" = 0 ] && chown postgres "$data/pg_hba.conf" "$data/pg_ident.conf"
+  chmod 600 "$data/pg_hba.conf" "$data/pg_ident.conf"
+}
+
 if [ ! -s "$data/PG_VERSION" ]; then
   mkdir -p "$data"
   [ "$(id -u)" = 0 ] && chown postgres "$data"
-  as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  as_pg "$bindir/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=reject --encoding=UTF8 \
+    --locale=C.UTF-8 >/dev/null
+  write_auth
   cat >> "$data/postgresql.conf" <<CONF
 listen_addresses = ''
 port = $port
@@ -43,7 +70,7 @@ maintenance_work_mem = 256MB
 max_connections = 100
 jit = off
 random_page_cost = 1.1
-# streaming replication to the hot standby of scripts/replica.sh (initdb's trust pg_hba.conf allows local ones)
+# streaming replication to the hot standby of scripts/replica.sh (pg_hba.conf allows local ones, peer)
 wal_level = replica
 max_wal_senders = 10
 hot_standby = on
@@ -55,11 +82,32 @@ if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 fi
 
 psql_pg() { as_pg "$bindir/psql" -h "$run" -p "$port" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
-if [ "$(psql_pg -d postgres -c "select 1 from pg_roles where rolname='assets'")" != 1 ]; then
-  psql_pg -d postgres -c "create role assets login superuser"
+if ! grep -q "map=project" "$data/pg_hba.conf" 2>/dev/null; then  # a cluster made with trust authentication
+  echo "local cluster: peer authentication on the socket instead of trust (pg_hba.conf, pg_ident.conf)" >&2
+  write_auth
+  psql_pg -d postgres -c "select pg_reload_conf()" >/dev/null
+fi
+
+if [ "$(psql_pg -d postgres -c "select 1 from pg_roles where rolname='$owner'")" != 1 ]; then
+  psql_pg -d postgres -c "create role $owner login createdb nosuperuser nocreaterole"
+fi
+if [ "$(psql_pg -d postgres -c "select 1 from pg_roles where rolname='$app'")" != 1 ]; then
+  psql_pg -d postgres -c "create role $app login nosuperuser nocreatedb nocreaterole"
+fi
+if [ "$(psql_pg -d postgres -c "select rolsuper or rolcreatedb or rolcreaterole or rolreplication or rolbypassrls
+      or exists (select 1 from pg_database d where d.datdba = r.oid) from pg_roles r where rolname='$app'")" = t ]; then
+  # Made before the two roles: hand everything assets owns (databases, then the objects in each) to the owner.
+  echo "local cluster: $app becomes the application's role (owns nothing); $owner owns the databases" >&2
+  for db in $(psql_pg -d postgres -c "select datname from pg_database where datallowconn order by 1"); do
+    psql_pg -d "$db" -c "reassign owned by $app to $owner"
+  done
+  psql_pg -d postgres -c "alter role $app nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
 fi
 if [ "$(psql_pg -d postgres -c "select 1 from pg_database where datname='assets'")" != 1 ]; then
-  psql_pg -d postgres -c "create database assets owner assets"
+  psql_pg -d postgres -c "create database assets owner $owner"
 fi
-psql_pg -d assets -c "set client_min_messages = warning" -c "create extension if not exists postgis" >/dev/null
+# PostGIS needs a superuser to install: here, in the database and in template1 (so the owner's test databases have it).
+for db in template1 assets; do
+  psql_pg -d "$db" -c "set client_min_messages = warning" -c "create extension if not exists postgis" >/dev/null
+done
 echo "$url"

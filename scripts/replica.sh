@@ -11,7 +11,7 @@ primary="$top/var/pgdata"; data="$top/var/pgreplica"; run="$top/var/run"
 log="$top/var/log/postgresql-replica.log"; primary_log="$top/var/log/postgresql.log"
 primary_port=54329; port=54330
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-url="postgis://assets@/assets?host=$run&port=$port"
+url="postgis://assets@/assets?host=$run&port=$port"  # the application's role (reads); the standby copies its grants
 
 as_pg() {  # PostgreSQL refuses to run as root: use the postgres OS user then (as scripts/localdb.sh does).
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -37,8 +37,8 @@ mkdir -p "$top/var"
 exec 9>"$top/var/replica.lock"  # one set-up at a time (parallel test runs); servers start with it closed
 flock 9
 
-# The primary: WAL for replicas, WAL senders and a replication entry for the local socket. initdb's defaults and
-# scripts/localdb.sh provide them; checked for clusters configured otherwise. Reload or restart only when needed.
+# The primary: WAL for replicas, WAL senders and a replication entry for the local socket (peer: the postgres role,
+# from the server's OS user). scripts/localdb.sh provides them; checked for clusters configured otherwise. Reload or restart only when needed.
 restart=""
 if [ "$(psql_at $primary_port -c 'show wal_level')" = minimal ]; then
   echo "wal_level = replica" >> "$primary/postgresql.conf"; restart=1
@@ -47,8 +47,8 @@ if [ "$(psql_at $primary_port -c 'show max_wal_senders')" -lt 3 ]; then
   echo "max_wal_senders = 10" >> "$primary/postgresql.conf"; restart=1
 fi
 if [ "$(psql_at $primary_port -c "select count(*) from pg_hba_file_rules where type = 'local'
-      and 'replication' = any(database) and auth_method = 'trust'")" = 0 ]; then
-  echo "local replication all trust" >> "$primary/pg_hba.conf"
+      and 'replication' = any(database) and auth_method in ('trust', 'peer')")" = 0 ]; then
+  echo "local replication all peer map=project" >> "$primary/pg_hba.conf"  # (scripts/localdb.sh writes one)
   [ -n "$restart" ] || psql_at $primary_port -c "select pg_reload_conf()" >/dev/null
 fi
 if [ -n "$restart" ]; then

@@ -129,6 +129,7 @@ class Photo(NoDeleteModel):
     exif_position = models.PointField(srid=SRID, null=True, blank=True, spatial_index=False)
     exif_taken_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("verification photo")

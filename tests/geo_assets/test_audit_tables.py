@@ -1,9 +1,11 @@
-"""The database itself refuses DELETE and TRUNCATE on every register and history table."""
+"""The database itself refuses DELETE and TRUNCATE on every register and history table, even to the schema's owner
+(triggers; what the application's role may not do at all is tests/geo_assets/test_db_roles.py)."""
 
 import pytest
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
+from geo_assets.dbroles import as_owner
 from tests.world import build_world
 
 AUDITED_APPS = ("geo_assets", "verification")
@@ -17,9 +19,11 @@ def test_every_register_model_has_history_and_is_covered():
     tables = register_tables()
     assert {"geo_assets_membership", "geo_assets_historicalmembership", "geo_assets_department",
             "geo_assets_historicalasset"} <= set(tables)
-    for model in apps.get_app_config("geo_assets").get_models():
-        if not model.__name__.startswith("Historical"):
-            assert hasattr(model, "history"), model
+    assert {"verification_photo", "verification_historicalphoto"} <= set(tables)
+    for app in AUDITED_APPS:
+        for model in apps.get_app_config(app).get_models():
+            if not model.__name__.startswith("Historical"):
+                assert hasattr(model, "history"), model
 
 
 @pytest.mark.django_db
@@ -39,6 +43,11 @@ def test_the_database_refuses(statement):
     from tests.verification.factories import make_verification
 
     make_verification(areas=world.areas, admin=world.users["county_admin"])
+    with as_owner(connection):  # the owner (when it is another role than the application's) meets the triggers
+        refused_to_everyone(statement)
+
+
+def refused_to_everyone(statement):
     for table in register_tables():
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - table names from the app registry
