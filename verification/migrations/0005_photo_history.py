@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verification', '0002_forbid_delete'),
+        ('verification', '0004_label_sheet'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -43,7 +43,7 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("geo_assets", "0009_asset_name_index")]
+    dependencies = [("geo_assets", "0011_redact_notice_snapshots")]
 
     operations = [
         migrations.RunSQL(sql=PURGE_FOR_OWNER, reverse_sql=PURGE_FOR_ANYONE),
