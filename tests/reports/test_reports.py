@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from geo_assets import demo
+from geo_assets.amounts import format_wan
 from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import AdminArea, Asset, Department, OperationContract
 from geo_assets.taxonomy import Role
@@ -154,7 +155,7 @@ def test_village_report_in_every_format(county):
     page = client.get(f"/reports/villages/{village.code}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert village.name in html and f"{fig['totals']['investment']:,.2f}" in html
+    assert village.name in html and format_wan(fig['totals']['investment']) in html
     assert html.count('class="report-map"') == 1 and "北</text>" in html and ("公里</text>" in html or "米</text>" in html)
 
     pdf = client.get(f"/reports/villages/{village.code}.pdf")
@@ -167,7 +168,7 @@ def test_village_report_in_every_format(county):
         assert f"第{number}页/共{len(pages)}页" in text.replace(" ", "")
     assert f"{village.name}扶贫资产报告" in pages[0]
     first = pages[0].replace(" ", "")
-    assert f"{fig['totals']['count']}项" in first and f"{fig['totals']['investment']:,.2f}万元" in first
+    assert f"{fig['totals']['count']}项" in first and f"{format_wan(fig['totals']['investment'])}万元" in first
     fonts = pdf_fonts(pdf.content)
     assert "Noto-Sans-CJK-SC" in fonts and all(" yes yes " in line for line in fonts.splitlines()[2:])
 
