@@ -37,6 +37,7 @@ from geo_assets.models import (
     PublicityNotice,
     PublicWelfarePost,
 )
+from geo_assets.amounts import format_wan
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import (
     PLAN_ORDER,
@@ -658,14 +659,14 @@ def plan_income_warnings(plan: DistributionPlan) -> list[Warning]:
     income = village_income(plan.village, plan.year) or Decimal("0")
     total = plan.total or Decimal("0")
     if total > income and not plan.other_source:
-        return [Warning("red", "above_income", f"方案分配 {total:.4f} 万元，超过本村 {plan.year} 年度记录的收益 "
-                                               f"{income:.4f} 万元：请核对收益到账记录，或写明其他资金来源。")]
+        return [Warning("red", "above_income", f"方案分配 {format_wan(total)} 万元，超过本村 {plan.year} 年度记录的收益 "
+                                               f"{format_wan(income)} 万元：请核对收益到账记录，或写明其他资金来源。")]
     if total > income:
-        return [Warning("yellow", "other_source", f"方案分配 {total:.4f} 万元，比本村 {plan.year} 年度记录的收益多 "
-                                                  f"{total - income:.4f} 万元，来源：{plan.other_source}。")]
+        return [Warning("yellow", "other_source", f"方案分配 {format_wan(total)} 万元，比本村 {plan.year} 年度记录的收益多 "
+                                                  f"{format_wan(total - income)} 万元，来源：{plan.other_source}。")]
     if total < income:
-        return [Warning("yellow", "below_income", f"方案只分配 {total:.4f} 万元，本村 {plan.year} 年度记录的收益为 "
-                                                  f"{income:.4f} 万元（{income - total:.4f} 万元未列入方案）。")]
+        return [Warning("yellow", "below_income", f"方案只分配 {format_wan(total)} 万元，本村 {plan.year} 年度记录的收益为 "
+                                                  f"{format_wan(income)} 万元（{format_wan(income - total)} 万元未列入方案）。")]
     return []
 
 
@@ -696,7 +697,7 @@ def plan_warnings(plan: DistributionPlan) -> list[Warning]:
                                     item.asset))
         elif income is not None and (income * owner.share / 100 - item.amount).copy_abs() > Decimal("0.0001"):
             warnings.append(Warning("red", "equity_share_mismatch",
-                                    f"{item.recipient} 应分 {income * owner.share / 100:.4f} 万元（占股 {owner.share}%），"
+                                    f"{item.recipient} 应分 {format_wan(income * owner.share / 100)} 万元（占股 {owner.share}%），"
                                     f"方案为 {item.amount} 万元。", item.asset))
     return warnings
 

@@ -213,7 +213,7 @@ def test_plan_warnings_cash_only_and_equity_mismatch(county):
     codes = {w.code for w in lifecycle.plan_warnings(plan)}
     assert codes == {"mostly_cash", "equity_share_mismatch"}  # the township is owed 40 % of 10 = 4
     lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=30, minutes=docx())
-    with pytest.raises(ValidationError, match="应分 4.0000"):
+    with pytest.raises(ValidationError, match="应分 4 万元"):
         lifecycle.plan_review(actor=users["township"], plan=plan)
 
 

@@ -363,7 +363,7 @@ def test_reviewers_send_a_plan_back_with_a_reason_and_the_village_redrafts_it(co
     client.force_login(users["township"])
     url = f"/villages/{areas.west_south.code}/plans/{year}/"
     review = client.get(url + "review/").content.decode()
-    assert "全体农户" in review and "2.0000" in review and "会议记录" in review  # what is being decided
+    assert "全体农户" in review and "<td class=\"num\">2</td>" in review and "会议记录" in review  # what is being decided
     assert url + "return/" in client.get(url).content.decode()
     assert client.post(url + "return/", {"reason": ""}).status_code == 200  # the reason is required
     assert client.post(url + "return/", {"reason": "全部发现金，请改为集体经济"}).status_code == 302
