@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from geo_assets import services
 from geo_assets.access import scope_for
+from geo_assets.amounts import format_wan
 from geo_assets.models import (
     AdminArea,
     Asset,
@@ -37,7 +38,6 @@ from geo_assets.models import (
     PublicityNotice,
     PublicWelfarePost,
 )
-from geo_assets.amounts import format_wan
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import (
     PLAN_ORDER,
