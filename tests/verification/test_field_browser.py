@@ -167,14 +167,20 @@ def test_verifications_with_jpeg_and_heic_photos_are_recorded(site, phone, tmp_p
     assert [p.content_type for p in Photo.objects.order_by("pk")] == ["image/jpeg", "image/heic"]
     assert page.evaluate("fieldApp.queued().then(q => q.length)") == 0
 
-    # repeat photography: the latest earlier photo is shown beside the camera
+    # repeat photography: the photo of the latest verification that counts (the flagged one waits for review:
+    # issue 21 item 16, one definition of "verified") is shown beside the camera
     page.reload()
     page.wait_for_selector("#earlier:not([hidden])")
-    latest = second.photos.get()
+    latest = first.photos.get()
+    assert day(first.observed_at) in page.text_content("#asset-last")
     assert page.get_attribute("#earlier img", "src") == f"/field/photos/{latest.pk}/thumb.jpg"
     page.wait_for_function("document.querySelector('#earlier img').naturalWidth > 0")
     shot(page, "repeat-photo")
     assert_clean(watch)
+
+
+def day(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d")
 
 
 def test_offline_verifications_are_queued_and_arrive_exactly_once(site, phone, tmp_path):

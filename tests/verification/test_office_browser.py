@@ -9,10 +9,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_campaign_map_colours_villages_and_table_sorts(office, open_page):  # noqa: F811
     areas, users, _assets, records = office
+    from verification import services
+
+    for key in ("flagged", "missing"):  # a campaign counts verifications that count (issue 21 item 16)
+        services.verification_review(actor=users["county_admin"], verification=records[key], approve=True,
+                                     comment="属实")
     page, watch = open_page(f"/verification/campaigns/{records['campaign'].pk}/", user=users["county_admin"])
     page.wait_for_selector("#progress-map.map-loaded", timeout=15000)
     fills = page.eval_on_selector_all("#progress-map path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('fill'))")
-    assert sorted(fills) == ["#1a9850", "#d73027"]  # 西南村 all visited (records pending review), 东南村 not yet
+    assert sorted(fills) == ["#1a9850", "#d73027"]  # 西南村 all verified (its records approved), 东南村 not yet
     header = page.locator("#progress-table th", has_text="完成率")
     header.click()
     first = lambda: page.locator("#progress-table tbody tr").first.get_attribute("data-code")  # noqa: E731
