@@ -220,6 +220,25 @@ class Evidence:
         return text if self.redactor.full else mask_numbers(text)
 
 
+def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, str]:
+    """The evidence the rules with a `render` selected (JSON), written for the viewer with one look-up of the
+    records they name."""
+    data = {n: (rule, json.loads(evidence)) for n, (rule, evidence) in selected.items()}
+    seen = Evidence(viewer, {pk for _rule, d in data.values() for pk in _evidence_ids(d)})
+    return {n: rule.render(d, seen) for n, (rule, d) in data.items()}
+
+
+def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
+    """(rule code, what the rule's SQL selected) → the evidence as `viewer` reads it (for statements that run the
+    rules' SQL themselves, e.g. reports.bench's anchor)."""
+    out = [evidence for _code, evidence in alerts]
+    written = _written({n: (ALL_RULES[code], evidence) for n, (code, evidence) in enumerate(alerts)
+                        if ALL_RULES[code].render}, viewer)
+    for n, evidence in written.items():
+        out[n] = evidence
+    return out
+
+
 def _evidence_ids(data: dict) -> list[int]:
     return [pk for key in ("self", "other") if key in data for pk in [data[key]]] + list(data.get("ids") or ())
 
@@ -323,10 +342,9 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
     heads = [(r.code, r.level, r.title) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}
     if rendered:
-        data = {n: json.loads(row[3]) for n, row in enumerate(rows) if row[0] in rendered}
-        seen = Evidence(viewer, {pk for d in data.values() for pk in _evidence_ids(d)})
-        for n, d in data.items():
-            rows[n] = (*rows[n][:3], every[rows[n][0]].render(d, seen))
+        written = _written({n: (every[row[0]], row[3]) for n, row in enumerate(rows) if row[0] in rendered}, viewer)
+        for n, evidence in written.items():
+            rows[n] = (*rows[n][:3], evidence)
     new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts
     return [new(Alert, (*heads[i], evidence, asset_id, area_id)) for i, asset_id, area_id, evidence in rows]
 

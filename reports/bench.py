@@ -346,8 +346,14 @@ def anchor_row_parse(row) -> tuple[int, dict]:
                  "publicity": _json(publicity), "listing": _json(listing)}
 
 
-def anchor_digest(r: dict) -> dict:
-    """The anchor's figures of one village in the shape of figures_digest."""
+def anchor_digest(r: dict, viewer=None) -> dict:
+    """The anchor's figures of one village in the shape of figures_digest; the alerts' evidence written for
+    `viewer` (reports.alerts.evidence_write; a county-wide reader by default, as the bench's user)."""
+    from geo_assets.access import Scope
+    from geo_assets.taxonomy import Role
+    from reports.alerts import evidence_write
+
+    viewer = viewer or Scope(role=Role.COUNTY_ADMIN)
     zero = Decimal(0)
     return {
         "by_type": sorted([c, t, u, n, _n(q), _n(i)] for c, t, u, n, q, i in r["by_type"]),
@@ -359,7 +365,8 @@ def anchor_digest(r: dict) -> dict:
                    sorted([p, _n(t), sorted(items)] for p, t, items in r["plans"]), _n(r["planned"] or zero)],
         "verification": [r["total"] or 0, r["ever"] or 0, r["recent"] or 0, r["this_year"] or 0, r["pending"] or 0,
                          sorted([f, n] for f, n in r["findings"]), sorted(i for ids in r["problems"] for i in ids)],
-        "alerts": sorted([rule, a, v, e] for rule, a, v, e in r["alerts"]),
+        "alerts": sorted([rule, a, v, e] for (rule, a, v, _raw), e in zip(
+            r["alerts"], evidence_write([(rule, raw) for rule, _a, _v, raw in r["alerts"]], viewer), strict=True)),
         "publicity": sorted(r["publicity"]),
         "assets": [[a[0], a[1]] for a in r["listing"]],
     }
