@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from geo_assets import services as register
 from geo_assets.models import Asset
@@ -110,8 +110,10 @@ def test_every_page_and_report_states_the_same_numbers(village, role):
         panel = client.get(f"/api/v1/assets/{asset.code}/").json()
         props = panel.get("properties", panel)
         if kind in COUNTING:
-            day = timezone.localtime(Asset.objects.get(pk=asset.pk).last_verified_at).strftime("%Y-%m-%d")
-            assert day in row and f"最近一次：{day}" in html and "尚无计入的现场核查记录" not in html, kind
+            local = timezone.localtime(Asset.objects.get(pk=asset.pk).last_verified_at)
+            day = local.strftime("%Y-%m-%d")
+            assert formats.date_format(local, "DATETIME_FORMAT") in row, (kind, row)
+            assert f"最近一次：{day}" in html and "尚无计入的现场核查记录" not in html, kind
             assert props["last_verified_at"] and props["latest_verification"]["observed_at"], kind
             assert props["latest_verification"]["review"] in ("accepted", "approved"), kind
         else:
