@@ -77,18 +77,6 @@ class AdminAreaQuerySet(RegisterQuerySet):
     def covering(self, point):
         return self.filter(geom__covers=point)
 
-    def openable_by(self, user):
-        """The assets a user may open, each with `in_scope`: those of the user's scope (in full), and — staff see at
-        least what the public sees — the published rest, shown as the public sees it (geo_assets.access.viewer_of).
-        For anyone else an unpublished asset is exactly as absent as a missing one."""
-        from django.db.models import BooleanField, ExpressionWrapper, Value
-
-        q = scope_for(user).assets_q(for_edit=False)
-        if q is None:
-            return self.annotate(in_scope=Value(True, output_field=BooleanField()))
-        return self.filter(q | Q(is_published=True)).annotate(
-            in_scope=ExpressionWrapper(q, output_field=BooleanField()))
-
     def editable_by(self, user):
         return self if scope_for(user).is_county_admin else self.none()
 
