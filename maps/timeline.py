@@ -134,7 +134,8 @@ def asset_timeline(asset, user) -> list[Event]:
 
     verifications = asset.verifications.select_related("verifier").order_by("observed_at")  # verification app
     for v in verifications if staff else [v for v in verifications if v.counts]:
-        add(v.observed_at, "verification", f"实地核查：{v.get_finding_display()}", v.get_review_display(),
+        add(v.observed_at, "verification", f"实地核查：{v.get_finding_display()}{'' if v.counts else '（不计入）'}",
+            v.get_review_display(),
             staff and f"核查人：{v.verifier}", staff and v.note)
 
     plan_ids = {i.plan_id for i in items}
