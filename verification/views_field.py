@@ -88,6 +88,8 @@ def field_home(request):
 @require_GET
 def field_asset(request, code: str):
     asset = assets_verifiable_by(request.user).filter(code=code).first()
+    if asset is None and Asset.objects.openable_by(request.user).filter(code=code).exists():
+        return redirect("maps:asset", code=code)  # not the user's to verify: its page (the public version outside scope)
     if asset is None:
         return _shell(request, missing=code, status=404)
     return _shell(request, asset=asset_cards(request.user, Asset.objects.filter(pk=asset.pk))[0])

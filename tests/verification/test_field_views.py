@@ -70,6 +70,22 @@ def test_qr_landing_of_an_unpublished_asset_and_of_an_unknown_code(site):
     assert client_for(users["village"]).get("/v/410324101001-9999/").status_code == 404
 
 
+@pytest.mark.parametrize("role", ["other_village", "inspector"])
+def test_the_form_of_an_asset_the_user_may_not_verify_sends_to_its_page_and_tells_no_code(site, role):
+    """A published asset the user may not verify opens its page (the public version outside the user's scope);
+    an unpublished one answers exactly as a missing code (issue 21 item 10)."""
+    _areas, users, assets = site
+    client = client_for(users[role])
+    published = assets["clinic"].code
+    response = client.get(f"/field/assets/{published}/")
+    assert response.status_code == 302 and response["Location"] == f"/assets/{published}/"
+    assert client.get(response["Location"]).status_code == 200
+    if role == "other_village":  # the inspector reads everything
+        unpublished = client.get(f"/field/assets/{assets['water'].code}/")
+        missing = client.get("/field/assets/410324101001-9999/")
+        assert unpublished.status_code == missing.status_code == 404
+
+
 def test_package_has_only_the_verifiable_assets_of_the_village(site):
     areas, users, assets = site
     now = timezone.now()
