@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from geo_assets import lifecycle
 from geo_assets.access import scope_for
+from geo_assets.guards import throttled
 from geo_assets.lifecycle import PlanLine
 from geo_assets.models import (
     AdminArea,
@@ -50,7 +51,6 @@ from geo_assets.taxonomy import (
     Role,
 )
 from maps import lifecycle_forms as forms
-from maps.throttling import throttled
 from maps.timeline import asset_timeline
 
 MB = settings.ATTACHMENT_MAX_BYTES // 1024**2

@@ -9,13 +9,13 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from geo_assets.access import PUBLIC_SCOPE, scope_for, viewer_of
+from geo_assets.guards import throttled
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, Role
 from layers.registry import registry_json
 from layers.services import area_summary
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
-from maps.throttling import throttled
 from maps.timeline import asset_timeline
 from reports.figures import villages_in_scope
 from verification.selectors import asset_verification_context, village_verification_summary

@@ -17,12 +17,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from geo_assets.access import scope_for
+from geo_assets.guards import staff_required, throttled
 from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetType, Role
 from layers.registry import TYPE_COLOURS
-from maps.decorators import staff_required
-from maps.throttling import throttled
 from reports import figures, svgmap
 from reports.alerts import ALL_RULES, LEVEL_LABELS, alerts_compute
 from reports.pdf import report_pdf

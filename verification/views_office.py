@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo_assets.access import scope_for
+from geo_assets.guards import staff_required
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Role
-from maps.decorators import staff_required
 from verification import labels as labels_mod
 from verification import selectors, services
 from verification.models import LabelSheet, Verification

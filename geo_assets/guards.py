@@ -1,11 +1,31 @@
-"""Request limits for the pages (the API's are DRF's). The client address comes from DRF's get_ident, which
-trusts X-Forwarded-For only through the configured number of proxies (REST_FRAMEWORK NUM_PROXIES)."""
+"""View guards shared by the staff pages of every app (maps, reports, verification office, lifecycle): who may open
+a page is decided by geo_assets.access; how often a client may ask, by the page limits. The client address comes
+from DRF's get_ident, which trusts X-Forwarded-For only through the configured number of proxies (REST_FRAMEWORK
+NUM_PROXIES)."""
 
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from rest_framework.throttling import SimpleRateThrottle
+
+from geo_assets.access import scope_for
+
+
+def staff_required(view):
+    """Pages for accounts with a role: the public is sent to log in, or refused once logged in."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not scope_for(request.user).sees_personal_data:
+            raise PermissionDenied("这些页面仅供有角色的工作人员使用。")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class PageThrottle(SimpleRateThrottle):
