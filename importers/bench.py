@@ -25,6 +25,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiLineString, Point
 from django.db import connection, transaction
 
 from geo_assets.benchkit import peak_rss_mb
+from geo_assets.dbroles import as_owner
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import TYPE_CATEGORY
 from importers import cells, vocab, writers
@@ -130,7 +131,7 @@ def measure_bulk_create(path: Path) -> dict:
 # ---------------------------------------------------------------- ogr2ogr
 
 def ogr2ogr_args(path: Path, fmt: str, table: str) -> list[str]:
-    db = connection.settings_dict
+    db = connection.settings_dict  # under as_owner(): the scratch table is DDL, the schema owner's to make
     conn = {"dbname": db["NAME"], "host": db["HOST"], "port": db["PORT"], "user": db["USER"],
             "password": db["PASSWORD"]} | {k: v for k, v in db["OPTIONS"].items() if k in ("host", "port")}
     args = ["ogr2ogr", "-f", "PostgreSQL", "PG:" + " ".join(f"{k}='{v}'" for k, v in conn.items() if v),
@@ -190,14 +191,15 @@ def bench(*, rows: int, fmt: str, geometry: str = "point", keep: bool = False, w
             log(f"{name}: {figures['seconds']:.1f} s, peak RSS {figures['rss_mb']:.0f} MB")
         if shutil.which("ogr2ogr"):
             table = f"bench_ogr2ogr_{os.getpid()}"
-            try:
-                seconds, rss, _out = _run_measured(ogr2ogr_args(path, fmt, table))
-                with connection.cursor() as cursor:
-                    cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608
-                    loaded = cursor.fetchone()[0]
-            finally:
-                with connection.cursor() as cursor:
-                    cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
+            with as_owner(connection):
+                try:
+                    seconds, rss, _out = _run_measured(ogr2ogr_args(path, fmt, table))
+                    with connection.cursor() as cursor:
+                        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608
+                        loaded = cursor.fetchone()[0]
+                finally:
+                    with connection.cursor() as cursor:
+                        cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
             if loaded != rows:
                 raise RuntimeError(f"ogr2ogr loaded {loaded} of {rows} rows")
             result["ogr2ogr"] = {"seconds": round(seconds, 2), "rss_mb": round(rss)}

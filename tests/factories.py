@@ -89,3 +89,17 @@ def make_asset(*, actor, name: str = "村组道路", asset_type: str = AssetType
         actor=actor, fields={"name": name, "asset_type": asset_type, **fields}, geometry=geometry, funding=funding,
         owners=owners, reason=reason,
     )
+
+
+def paper_notice(**values):
+    """A notice whose period began before today: a paper notice already posted, entered with its photo (the only way
+    a past period enters the register, issue 21 item 1)."""
+    import io
+
+    from PIL import Image
+
+    from geo_assets import lifecycle
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (230, 230, 220)).save(out, "PNG")
+    return lifecycle.notice_record_paper(**values, photo=("notice.png", out.getvalue()), reason="纸质公示补录")

@@ -9,10 +9,17 @@ from geo_assets.dbroles import as_owner
 from tests.world import build_world
 
 AUDITED_APPS = ("geo_assets", "verification")
+# work in progress, not register records: a label sheet being printed (like importers' jobs) keeps no history
+NOT_REGISTER = {"LabelSheet"}
+
+
+def register_models():
+    return [m for app in AUDITED_APPS for m in apps.get_app_config(app).get_models()
+            if m.__name__ not in NOT_REGISTER]
 
 
 def register_tables() -> list[str]:
-    return sorted(m._meta.db_table for app in AUDITED_APPS for m in apps.get_app_config(app).get_models())
+    return sorted(m._meta.db_table for m in register_models())
 
 
 def test_every_register_model_has_history_and_is_covered():
@@ -20,10 +27,9 @@ def test_every_register_model_has_history_and_is_covered():
     assert {"geo_assets_membership", "geo_assets_historicalmembership", "geo_assets_department",
             "geo_assets_historicalasset"} <= set(tables)
     assert {"verification_photo", "verification_historicalphoto"} <= set(tables)
-    for app in AUDITED_APPS:
-        for model in apps.get_app_config(app).get_models():
-            if not model.__name__.startswith("Historical"):
-                assert hasattr(model, "history"), model
+    for model in register_models():
+        if not model.__name__.startswith("Historical"):
+            assert hasattr(model, "history"), model
 
 
 @pytest.mark.django_db

@@ -328,7 +328,7 @@ def test_a_plan_is_checked_against_the_years_income_and_its_dates_are_in_order(c
     client = Client()
     client.force_login(users["township"])
     html = client.get(f"/villages/{areas.west_south.code}/plans/{year}/").content.decode()
-    assert "1.5000 万元未列入方案" in html and "方案没有提醒" not in html
+    assert "1.5 万元未列入方案" in html and "方案没有提醒" not in html
     with pytest.raises(ValidationError, match="不能早于方案拟定") as refused:
         lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY - 6 * DAY, attendance=9,
                               minutes=PDF)

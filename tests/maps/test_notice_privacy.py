@@ -126,7 +126,7 @@ def test_the_notice_list_and_page_for_staff_and_public(notices, role):
 
 
 def test_the_migration_rewrites_old_snapshots(notices):
-    migration = importlib.import_module("geo_assets.migrations.0010_redact_notice_snapshots")
+    migration = importlib.import_module("geo_assets.migrations.0011_redact_notice_snapshots")
     migration.redact(apps, None)
     for notice in notices["raw"].values():
         notice.refresh_from_db()

@@ -64,8 +64,9 @@ def test_an_unpublished_asset_answers_as_a_missing_one_to_whoever_may_not_see_it
     unpublished = world["unpublished"].code
     for route in ASSET_ROUTES:
         hidden = shape(client.get(route.format(code=unpublished)), unpublished)
-        if role in IN_SCOPE:
-            assert hidden[0] in (200, 302), route
+        if role in IN_SCOPE:  # seen (an inspector, who takes no step, is refused the step page: seen, not hidden)
+            assert hidden[0] in (200, 302) or (role == "inspector" and route.count("/lifecycle/") and
+                                               hidden[0] == 403 and "无权" in hidden[2]), (route, hidden[:2])
             continue
         missing = shape(client.get(route.format(code=MISSING)), MISSING)
         assert hidden == missing, route

@@ -13,7 +13,7 @@ from geo_assets.models import SRID, AdminArea, Asset, Disposal
 from geo_assets.taxonomy import AreaLevel, AssetType, OwnerKind, PublicityScope, PublicityStage, Role
 from reports import figures
 from reports.alerts import alerts_compute
-from tests.factories import box, centre, make_admin, make_areas, make_asset, make_user
+from tests.factories import box, centre, make_admin, make_areas, make_asset, make_user, paper_notice
 from verification import services as verification
 
 TODAY = timezone.localdate()
@@ -118,7 +118,7 @@ def test_a_county_notice_covers_only_that_countys_villages(county):
     areas, admin = county
     other, other_village = second_county()
     for stage in (PublicityStage.INVENTORY, PublicityStage.OWNERSHIP):
-        notice = lifecycle.notice_post(actor=admin, stage=stage, scope=PublicityScope.COUNTY_WEBSITE,
+        notice = paper_notice(actor=admin, stage=stage, scope=PublicityScope.COUNTY_WEBSITE,
                                        area=areas.county, starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     assert area_rules(areas.east_north) == set()
     assert area_rules(other_village) == {"publicity_missing"}
@@ -127,7 +127,7 @@ def test_a_county_notice_covers_only_that_countys_villages(county):
                             other_village.pk}
     assert covered[areas.east_north.pk][PublicityStage.OWNERSHIP] == [notice]
     assert not covered[other_village.pk]
-    other_notice = lifecycle.notice_post(actor=admin, stage=PublicityStage.INVENTORY,
+    other_notice = paper_notice(actor=admin, stage=PublicityStage.INVENTORY,
                                          scope=PublicityScope.COUNTY_WEBSITE, area=other,
                                          starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     alerts = alerts_compute(assets=Asset.objects.none(), villages=AdminArea.objects.filter(pk=other_village.pk))
@@ -209,7 +209,7 @@ def test_publicity_rules(county):
     make_asset(actor=admin, area=village)
     assert area_rules(village) == {"publicity_missing"}
     for stage in (PublicityStage.INVENTORY, PublicityStage.OWNERSHIP):
-        notice = lifecycle.notice_post(actor=admin, stage=stage, scope=PublicityScope.VILLAGE_BOARD, area=village,
+        notice = paper_notice(actor=admin, stage=stage, scope=PublicityScope.VILLAGE_BOARD, area=village,
                                        starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     assert area_rules(village) == set()
     from geo_assets.models import PublicityNotice

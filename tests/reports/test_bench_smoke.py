@@ -14,7 +14,7 @@ from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import SRID, AdminArea, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, OwnerKind, PlanPurpose, PublicityScope, PublicityStage, Role
 from reports import bench
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user, paper_notice
 from verification import services as verification
 
 QUICK = argparse.Namespace(quick=True, repeat=1, scale=1.0)
@@ -57,11 +57,11 @@ def records(areas, admin) -> None:
                                               observed_at=timezone.now(), photos=[]).verification
     if record.review == "pending":
         verification.verification_review(actor=admin, verification=record, approve=True, comment="属实")
-    notice = lifecycle.notice_post(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+    notice = paper_notice(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                    area=ws, starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     PublicityNotice.objects.filter(pk=notice.pk).update(ends_on=TODAY - 18 * DAY)  # too short, past the services
     lifecycle.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处", raised_on=TODAY - 19 * DAY)
-    lifecycle.notice_post(actor=admin, stage=PublicityStage.OWNERSHIP, scope=PublicityScope.TOWNSHIP,
+    paper_notice(actor=admin, stage=PublicityStage.OWNERSHIP, scope=PublicityScope.TOWNSHIP,
                           area=areas.west, starts_on=TODAY - 5 * DAY, ends_on=TODAY + 5 * DAY)
 
 

@@ -26,7 +26,7 @@ def test_label_and_upload_pages_at_both_sizes(open_page, settings):
     settings.LABELS_MAX, settings.LABELS_BACKGROUND_FROM = 4, 3
     areas = make_areas()
     admin = make_admin()
-    assets = [make_asset(actor=admin, area=areas.west_south, name=f"西南村道路{i}号") for i in range(1, 4)]
+    assets = [make_asset(actor=admin, area=areas.west_south, name=f"西南村道路{i}号", is_published=True) for i in range(1, 4)]
     roleless = make_user("nobody", None)
     for size, (width, height) in SIZES.items():
         page, watch = open_page("/verification/labels/", user=admin, width=width, height=height)

@@ -36,7 +36,7 @@ def pages_png(pdf: bytes, tmp_path, dpi: int = 100) -> list[Image.Image]:
 def big_village(db):
     areas = make_areas()
     admin = make_admin()
-    first = make_asset(actor=admin, area=areas.west_south, name="西南村道路1号")
+    first = make_asset(actor=admin, area=areas.west_south, name="西南村道路1号", is_published=True)
     # the register's own service for one; the other 299 as copies of it (only labels are under test here)
     copies = []
     for i in range(2, 301):
