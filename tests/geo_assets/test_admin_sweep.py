@@ -5,16 +5,12 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.forms.models import model_to_dict
-from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetType
-from tests.world import PERSONAL_MARKERS, build_world
+from tests.world import PERSONAL_MARKERS, ROLES, admin_urls, build_world, client_for, hostile
 
-ROLES = ("county_admin", "superuser", "department", "township", "village", "inspector", "staff_without_role",
-         "anonymous")
 COUNTY_WIDE = {"county_admin", "superuser"}
 REGISTER_MODELS = {"adminarea", "department", "membership"}
 OBJECTS_PER_MODEL = 3
@@ -32,30 +28,8 @@ def snapshot() -> dict:
     return {m._meta.label: list(m._default_manager.order_by("pk").values()) for m in models}
 
 
-def client_for(user) -> Client:
-    client = Client()
-    if user.is_authenticated:
-        client.force_login(user)
-    return client
 
 
-def hostile(obj) -> dict:
-    """A change of every field: text marked, choices and types widened, the way an attacker would post it."""
-    data = {}
-    for name, value in model_to_dict(obj).items():
-        if isinstance(value, str):
-            data[name] = "越权修改"
-        elif isinstance(value, list):
-            data[name] = list(AssetType.values)
-        elif isinstance(value, bool):
-            data[name] = "on"
-        elif value is None:
-            data[name] = ""
-        else:
-            data[name] = str(getattr(value, "pk", value))
-    data.update({"asset_types": list(AssetType.values), "role": "county_admin", "post": "yes", "_save": "1",
-                 "is_superuser": "on", "is_staff": "on"})
-    return data
 
 
 def may_change(world, role: str, obj) -> bool:
@@ -67,21 +41,6 @@ def may_change(world, role: str, obj) -> bool:
     return role in COUNTY_WIDE and obj._meta.model_name in REGISTER_MODELS
 
 
-def admin_urls(model_admin, obj=None) -> dict[str, str]:
-    opts = model_admin.model._meta
-    base = f"admin:{opts.app_label}_{opts.model_name}"
-    urls = {}
-    for name, args in (("changelist", ()), ("add", ())) if obj is None else (
-            ("change", (obj.pk,)), ("history", (obj.pk,)), ("delete", (obj.pk,))):
-        try:
-            urls[name] = reverse(f"{base}_{name}", args=args)
-        except NoReverseMatch:
-            pass
-    if obj is not None and hasattr(obj, "history"):
-        version = obj.history.order_by("history_id").first()
-        if version is not None:
-            urls["version"] = reverse(f"{base}_simple_history", args=[obj.pk, version.history_id])
-    return urls
 
 
 def sample(model_admin):

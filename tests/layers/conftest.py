@@ -1,14 +1,16 @@
 import datetime
 import math
+import random
 from dataclasses import dataclass
 
 import mapbox_vector_tile
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import LineString, MultiLineString, MultiPolygon, Point, Polygon
+from django.test import Client
 
 from geo_assets import services
 from geo_assets.models import SRID, Asset
-from geo_assets.taxonomy import AssetType, Role
+from geo_assets.taxonomy import AssetStatus, AssetType, Role
 from tests.factories import E, N, S, W, make_areas, make_asset, make_department, make_user
 
 # Which of the world's assets each caller sees, whatever the endpoint.
@@ -98,3 +100,42 @@ def codes(features) -> set[str]:
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+STATUSES = [AssetStatus.IN_USE, AssetStatus.IN_USE, AssetStatus.IDLE, AssetStatus.DAMAGED,
+            AssetStatus.UNDER_CONSTRUCTION]
+
+
+def _geometry(rng: random.Random, area, kind: str):
+    x0, y0, x1, y1 = area.geom.extent
+    x, y = rng.uniform(x0 + 0.005, x1 - 0.02), rng.uniform(y0 + 0.005, y1 - 0.02)
+    if kind == "line":
+        return MultiLineString(LineString((x, y), (x + 0.01, y + 0.004), (x + 0.012, y + 0.01)), srid=SRID)
+    if kind == "polygon":
+        return MultiPolygon(Polygon.from_bbox((x, y, x + 0.003, y + 0.002)), srid=SRID)
+    return Point(round(x, 6), round(y, 6), srid=SRID)
+
+
+def populate(world, count: int = 36, seed: int = 7) -> None:
+    """Assets of every category, several types, statuses, years and geometries in all four villages."""
+    rng = random.Random(seed)
+    villages = [world.areas.west_south, world.areas.west_north, world.areas.east_south, world.areas.east_north]
+    types = [AssetType.ROAD, AssetType.WATER_SUPPLY, AssetType.GREENHOUSE, AssetType.LIVESTOCK,
+             AssetType.PV_STATION, AssetType.WORKSHOP, AssetType.HOUSEHOLD_FIXED, AssetType.HEALTH]
+    for i in range(count):
+        asset_type = types[i % len(types)]
+        kind = "line" if asset_type == AssetType.ROAD else "polygon" if i % 5 == 0 else "point"
+        services.asset_register(
+            actor=world.admin,
+            fields={"name": f"资产{i}", "asset_type": asset_type, "status": rng.choice(STATUSES),
+                    "year_built": rng.choice([None, 2015, 2017, 2018, 2019, 2020, 2021, 2023]),
+                    "is_published": rng.random() < 0.6},
+            geometry=_geometry(rng, villages[i % 4], kind), funding=(("central", 10),),
+        )
+
+
+def as_user(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client

@@ -2,8 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from tests.layers.conftest import ROLE_VISIBLE
-from tests.layers.test_tiles import as_user
+from tests.layers.conftest import ROLE_VISIBLE, as_user
 
 
 def feature_codes(response) -> set[str]:

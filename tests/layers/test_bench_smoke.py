@@ -6,8 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from layers import bench
-from tests.layers.conftest import make_world
-from tests.layers.test_clusters import populate
+from tests.layers.conftest import make_world, populate
 
 QUICK = SimpleNamespace(quick=True, repeat=1, scale=1.0)
 

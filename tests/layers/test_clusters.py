@@ -7,7 +7,7 @@ import random
 import mapbox_vector_tile
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.gis.geos import LineString, MultiLineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import Point
 from django.db import connection
 from django.http import QueryDict
 from django.test import Client
@@ -20,7 +20,7 @@ from layers.filters import asset_filters_apply, asset_filters_parse
 from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_TILE_BYTES
 from layers.tiles import TileId, asset_tile_query, tile_assets_clusters, tile_fetch
 from tests.factories import make_user
-from tests.layers.conftest import county_tiles, make_world
+from tests.layers.conftest import county_tiles, make_world, populate
 
 LOW_ZOOMS = (5, 7, 8, 9, 10, 11)
 FILTERS = [
@@ -39,36 +39,10 @@ FILTERS = [
     "village=410324101001&year_min=2016",
 ]
 LIVE_ONLY_FILTERS = ["verified=yes", "verified=no&type=road"]
-STATUSES = [AssetStatus.IN_USE, AssetStatus.IN_USE, AssetStatus.IDLE, AssetStatus.DAMAGED,
-            AssetStatus.UNDER_CONSTRUCTION]
 
 
-def _geometry(rng: random.Random, area, kind: str):
-    x0, y0, x1, y1 = area.geom.extent
-    x, y = rng.uniform(x0 + 0.005, x1 - 0.02), rng.uniform(y0 + 0.005, y1 - 0.02)
-    if kind == "line":
-        return MultiLineString(LineString((x, y), (x + 0.01, y + 0.004), (x + 0.012, y + 0.01)), srid=SRID)
-    if kind == "polygon":
-        return MultiPolygon(Polygon.from_bbox((x, y, x + 0.003, y + 0.002)), srid=SRID)
-    return Point(round(x, 6), round(y, 6), srid=SRID)
 
 
-def populate(world, count: int = 36, seed: int = 7) -> None:
-    """Assets of every category, several types, statuses, years and geometries in all four villages."""
-    rng = random.Random(seed)
-    villages = [world.areas.west_south, world.areas.west_north, world.areas.east_south, world.areas.east_north]
-    types = [AssetType.ROAD, AssetType.WATER_SUPPLY, AssetType.GREENHOUSE, AssetType.LIVESTOCK,
-             AssetType.PV_STATION, AssetType.WORKSHOP, AssetType.HOUSEHOLD_FIXED, AssetType.HEALTH]
-    for i in range(count):
-        asset_type = types[i % len(types)]
-        kind = "line" if asset_type == AssetType.ROAD else "polygon" if i % 5 == 0 else "point"
-        services.asset_register(
-            actor=world.admin,
-            fields={"name": f"资产{i}", "asset_type": asset_type, "status": rng.choice(STATUSES),
-                    "year_built": rng.choice([None, 2015, 2017, 2018, 2019, 2020, 2021, 2023]),
-                    "is_published": rng.random() < 0.6},
-            geometry=_geometry(rng, villages[i % 4], kind), funding=(("central", 10),),
-        )
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from tests.layers.conftest import county_tiles
-from tests.layers.test_tiles import as_user
+from tests.layers.conftest import as_user, county_tiles
 
 
 def test_a_tile_is_one_statement(world):

@@ -3,16 +3,11 @@ from django.test import Client
 
 from layers.registry import CLUSTER_CELLS, DETAIL_MIN_ZOOM, MAX_TILE_BYTES
 from layers.tiles import TileId, tile_assets_clusters
-from tests.layers.conftest import ROLE_VISIBLE, codes, county_features, county_tiles, decode
+from tests.layers.conftest import ROLE_VISIBLE, as_user, codes, county_features, county_tiles, decode
 
 Z = DETAIL_MIN_ZOOM + 2
 
 
-def as_user(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def test_asset_tile_carries_the_map_attributes_and_nothing_more(world):

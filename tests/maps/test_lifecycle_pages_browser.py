@@ -12,7 +12,7 @@ from django.utils import timezone
 from geo_assets import lifecycle
 from geo_assets.models import DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import PlanStatus
-from tests.maps.test_lifecycle_pages import DAY, PDF, build_county, d
+from tests.maps.lifecycle_builders import DAY, PDF, build_county, d
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -128,7 +128,7 @@ def test_plan_workflow_in_the_browser(county, open_page):
 
 
 def test_asset_timeline_and_lifecycle_page_in_the_browser(county, open_page):
-    from tests.maps.test_lifecycle_pages import full_life
+    from tests.maps.lifecycle_builders import full_life
 
     _areas, users, _office, assets = county
     pv = full_life(county)

@@ -9,7 +9,7 @@ import pytest
 from tests.browser import PageWatch
 from tests.factories import MID_X, MID_Y
 from tests.layers.conftest import make_world
-from tests.maps.test_browser import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
+from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
 

@@ -55,3 +55,16 @@ def make_verification(*, areas=None, admin=None):
         actor=clerk, asset_code=asset.code, finding="intact", lon=point.x, lat=point.y, accuracy_m=8,
         observed_at=now, photos=[("a.jpg", photo(1, lonlat=(point.x, point.y), taken_at=now))], campaign=campaign)
     return result.verification
+
+
+def record(actor, asset, *, finding="intact", offset_m=0.0, photo_seed=None, when=None, accuracy=8, campaign=None):
+    """A verification of `asset` by `actor`, sent five minutes after it was observed (an hour ago by default)."""
+    from verification import services
+
+    when = when or timezone.now() - datetime.timedelta(hours=1)
+    here = asset.location
+    lat = here.y + offset_m / 111_320
+    photos = [] if photo_seed is None else [(f"{photo_seed}.jpg", photo(photo_seed, lonlat=(here.x, lat), taken_at=when))]
+    return services.verification_record(actor=actor, asset_code=asset.code, finding=finding, lon=here.x, lat=lat,
+                                        accuracy_m=accuracy, observed_at=when, photos=photos, campaign=campaign,
+                                        received_at=when + datetime.timedelta(minutes=5)).verification  # sent then

@@ -6,9 +6,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from tests.geo_assets.test_admin_sweep import ROLES, admin_urls, client_for, hostile
 from tests.verification.factories import photo
-from tests.world import build_world
+from tests.world import ROLES, admin_urls, build_world, client_for, hostile
 from verification import services
 from verification.models import Campaign, Verification
 

@@ -2,12 +2,10 @@
 
 import pytest
 
-from tests.verification.test_office_pages import office, record  # noqa: F401  (shared fixture)
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_campaign_map_colours_villages_and_table_sorts(office, open_page):  # noqa: F811
+def test_campaign_map_colours_villages_and_table_sorts(office, open_page):
     areas, users, _assets, records = office
     from verification import services
 
