@@ -1,7 +1,7 @@
 """Where reads and writes go: the primary, or a streaming replica for read-only work (issue 11).
 
 Every write goes to the primary ("default"). A read goes to a replica (settings.DATABASE_REPLICAS) only inside
-replica_reads(), which geo_assets.middleware.ReplicaReadsMiddleware enters for GET/HEAD requests to the read-heavy
+replica_reads(), which config.middleware.ReplicaReadsMiddleware enters for GET/HEAD requests to the read-heavy
 routes (settings.DATABASE_REPLICA_ROUTES: tiles, the JSON API, reports, the verification "nearby" API). Even there
 the primary answers while a write may be under way: inside a transaction.atomic() block the view opens (the
 request's own ATOMIC_REQUESTS block, which merely wraps the view, does not count) and, once anything was written on

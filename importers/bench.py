@@ -147,7 +147,7 @@ def ogr2ogr_args(path: Path, fmt: str, table: str) -> list[str]:
 
 def _database_url() -> str:
     """The URL of this process's database (a test run's too), for the measuring child processes."""
-    from geo_assets.env import local_database_url
+    from config.env import local_database_url
 
     url = urlsplit(os.environ.get("DATABASE_URL") or local_database_url())
     return url._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
@@ -178,7 +178,7 @@ def bench(*, rows: int, fmt: str, geometry: str = "point", keep: bool = False, w
         started = time.perf_counter()
         ledger_generate(path, rows=rows, fmt=fmt, geometry=geometry)
         log(f"{rows} {geometry} rows as {fmt}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "geo_assets.settings",
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings",
                "DATABASE_URL": _database_url()}
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench_import", "--file", str(path)]
         result = {"rows": rows, "format": fmt, "geometry": geometry, "file_mb": round(path.stat().st_size / 1e6, 1)}

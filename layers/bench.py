@@ -125,13 +125,13 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "geo_assets.settings_production",
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_production",
                "DATABASE_URL": _database_url(_db_alias()), "SECRET_KEY": self.secret_key,
                "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "600",
                # one client address sends every request of the trace: rate limits are not what is measured
                "API_RATE_ANON": "100000000/hour", "API_RATE_USER": "100000000/hour", "LOG_LEVEL": "ERROR",
                "PGAPPNAME": SERVER_APP}
-        args = [sys.executable, "-m", "gunicorn", "geo_assets.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+        args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.n_workers), "--threads", str(self.threads), "--worker-class", self.worker_class,
                 "--keep-alive", "75", "--log-level", "warning", "--error-logfile", self.log.name]
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -164,7 +164,7 @@ def database_url() -> str:
 
 
 def _production_env(secret_key: str) -> dict:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "geo_assets.settings_production", "DEBUG": "false",
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_production", "DEBUG": "false",
             "SECRET_KEY": secret_key, "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT)}
 
@@ -249,7 +249,7 @@ class Server:
 
     def __enter__(self):
         self.log = open(self.log_path, "a", encoding="utf-8")
-        args = [sys.executable, "-m", "gunicorn", "geo_assets.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+        args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.workers), "--timeout", "180", "--log-level", "warning", "--chdir", str(ROOT), *self.extra_args]
         self.process = subprocess.Popen(args, env=_production_env(self.secret_key), cwd=ROOT,  # noqa: S603
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -394,7 +394,7 @@ def anchor_document(subset: Subset, user, folder: Path) -> dict:
 
 def _serialize_main(path: str, lookups: str, user_id: str) -> None:
     """Child process: Django's GeoJSON serializer over the subset, streamed to `path`; prints its own figures."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_assets.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()

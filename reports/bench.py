@@ -40,7 +40,7 @@ def database_url() -> str:
     """This process's database as a URL (a test run's too), for the measuring child processes."""
     from django.db import connection
 
-    from geo_assets.env import local_database_url
+    from config.env import local_database_url
 
     url = urlsplit(os.environ.get("DATABASE_URL") or local_database_url())
     return url._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
@@ -53,7 +53,7 @@ def run_child(module: str, task: dict, env: dict | None = None) -> dict:
 
     from geo_assets.benchkit import peak_rss_mb
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "geo_assets.settings",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings",
            "DATABASE_URL": database_url(), **(env or {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as stdin:
         json.dump(task, stdin)

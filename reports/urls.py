@@ -1,4 +1,4 @@
-"""Routes of the reports app (issue 10), included by geo_assets/urls.py."""
+"""Routes of the reports app (issue 10), included by config/urls.py."""
 
 from django.urls import path
 

@@ -223,7 +223,7 @@ def params_read(client, url: str):
         def method(self, *args, **kwargs):
             if name in LOOKUPS:
                 read.add(args[0])
-            elif not self._mutable and sys._getframe(1).f_globals["__name__"] != "geo_assets.middleware":
+            elif not self._mutable and sys._getframe(1).f_globals["__name__"] != "config.middleware":
                 read.add("*")  # request.GET walked (not by the NUL check, which walks it on every request)
             return original(self, *args, **kwargs)
         return method
@@ -297,13 +297,13 @@ PRODUCTION = ["MIDDLEWARE", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "S
 
 @pytest.fixture
 def production_settings(settings, monkeypatch):
-    """geo_assets.settings_production's middleware (WhiteNoise) and security settings, DEBUG off (the other tests
+    """config.settings_production's middleware (WhiteNoise) and security settings, DEBUG off (the other tests
     run with DEBUG off too: pytest-django's default); the database and static storage stay the test's."""
     monkeypatch.setenv("DEBUG", "false")
     monkeypatch.setenv("SECRET_KEY", "fuzz-" + "k3J9vQ2xP7zL0mN5bR8tW1yC4fH6dG9sA2eU5iO8pK1jM3nB7vX0")
     monkeypatch.setenv("ALLOWED_HOSTS", "testserver")
     monkeypatch.setenv("DATABASE_URL", os.environ.get("DATABASE_URL", "postgis://assets@/assets"))
-    production = importlib.import_module("geo_assets.settings_production")
+    production = importlib.import_module("config.settings_production")
     for name in PRODUCTION:
         setattr(settings, name, getattr(production, name))
     settings.DEBUG = False

@@ -29,9 +29,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from config.env import BASE_DIR, env
 from geo_assets import services
 from geo_assets.dbrouting import is_write, replica_reads
-from geo_assets.env import BASE_DIR, env
 from geo_assets.models import Asset, Department
 from layers.registry import LAYERS
 from tests.world import build_world
@@ -292,7 +292,7 @@ def test_every_tile_api_report_and_nearby_route_answers_the_same_from_the_replic
 
 
 def test_replica_urls_become_aliases_with_the_primarys_options(monkeypatch):
-    from geo_assets.settings import replica_databases
+    from config.settings import replica_databases
 
     monkeypatch.setenv("DATABASE_REPLICA_URLS", "postgis://ro:pw@db2.example:5432/assets,postgis://ro@/assets?host=/run")
     primary = {"CONN_MAX_AGE": 60, "ATOMIC_REQUESTS": True, "OPTIONS": {"host": "/var/run/primary"}}

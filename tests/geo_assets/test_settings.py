@@ -12,7 +12,7 @@ REAL_SECRET = "k3J9-vQ2_xP7zL0mN5bR8tW1yC4fH6dG9sA2eU5iO8pK1jM3nB7vX0qZ4wE6rT9"
 def run(*args, **env_overrides):
     # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests and would (rightly) fail the deploy check
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(DJANGO_SETTINGS_MODULE="geo_assets.settings_production", ALLOWED_HOSTS="assets.example.gov.cn",
+    env.update(DJANGO_SETTINGS_MODULE="config.settings_production", ALLOWED_HOSTS="assets.example.gov.cn",
                DATABASE_URL=os.environ.get("DATABASE_URL", "postgis://assets@/assets?host=/nonexistent"))
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -36,7 +36,7 @@ def test_production_refuses_to_start_without_database_url():
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **env,
-             "DJANGO_SETTINGS_MODULE": "geo_assets.settings_production", "ALLOWED_HOSTS": "x.example"},
+             "DJANGO_SETTINGS_MODULE": "config.settings_production", "ALLOWED_HOSTS": "x.example"},
     )
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr

@@ -80,7 +80,7 @@ def test_large_memory_in_own_process(tmp_path, fmt):
     path = {"csv": lambda: b.write_csv(tmp_path / "big.csv", data),
             "xlsx": lambda: b.write_xlsx(tmp_path / "big.xlsx", data),
             "gpkg": lambda: b.write_gis(tmp_path / "big.gpkg", b.frame(data))}[fmt]()
-    from geo_assets.env import local_database_url
+    from config.env import local_database_url
 
     url = os.environ.get("DATABASE_URL") or local_database_url()
     url = url.replace("/assets?", f"/{connection.settings_dict['NAME']}?")

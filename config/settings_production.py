@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("DEBUG", "false")
 
-from geo_assets.env import env  # noqa: E402
-from geo_assets.settings import *  # noqa: E402,F403
+from config.env import env  # noqa: E402
+from config.settings import *  # noqa: E402,F403
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # required: ImproperlyConfigured when missing

@@ -2,5 +2,5 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_assets.settings_production")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_production")
 application = get_wsgi_application()

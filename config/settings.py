@@ -1,11 +1,11 @@
-"""Settings for development and tests. Production: geo_assets.settings_production."""
+"""Settings for development and tests. Production: config.settings_production."""
 
 import datetime
 import os
 
 from django.utils.translation import gettext_lazy as _
 
-from geo_assets.env import BASE_DIR, env, local_database_url, local_owner_url, wheel_library
+from config.env import BASE_DIR, env, local_database_url, local_owner_url, wheel_library
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else None)
@@ -46,21 +46,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "geo_assets.middleware.DefaultLanguageMiddleware",
+    "config.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Before anything reads a request body (the NUL check, CSRF, DRF): refuse uploads on right and size unread.
     "geo_assets.uploads.UploadGuardMiddleware",
-    "geo_assets.middleware.RejectNulMiddleware",
+    "config.middleware.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "geo_assets.middleware.ReplicaReadsMiddleware",
+    "config.middleware.ReplicaReadsMiddleware",
 ]
 
-ROOT_URLCONF = "geo_assets.urls"
-WSGI_APPLICATION = "geo_assets.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
