@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 urlpatterns = [
     path("", include("maps.urls")),
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("import/", include("importers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # the scripts' messages (locale/*/LC_MESSAGES/djangojs.po), loaded before a page's own script
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
 ]
 
