@@ -3,6 +3,7 @@ the services, the importers and the admin."""
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db.models import Q
 
 from geo_assets.taxonomy import Role
@@ -100,9 +101,8 @@ def scope_for(user) -> Scope:
     cached = getattr(user, "_asset_scope", None)
     if cached is not None:
         return cached
-    from geo_assets.models import Membership
-
-    membership = Membership.objects.filter(user=user).values_list(*(v.removeprefix("membership__")
+    # by the app registry, not an import: the models' managers use this module (no import circle)
+    membership = apps.get_model("geo_assets", "Membership").objects.filter(user=user).values_list(*(v.removeprefix("membership__")
                                                                      for v in SCOPE_LOOKUPS.values())).first()
     scope = scope_from_values(*(membership or (None, None, None, None)))
     user._asset_scope = scope

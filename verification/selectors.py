@@ -31,6 +31,14 @@ def assets_verifiable_by(user) -> QuerySet[Asset]:
     return qs.editable_by(user)
 
 
+def reviewable_by(user) -> QuerySet[Verification]:
+    """County administrators review everything; departments and township clerks the assets they may change."""
+    scope = scope_for(user)
+    if scope.role not in (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP):
+        return Verification.objects.none()
+    return Verification.objects.filter(asset__in=Asset.objects.editable_by(user))
+
+
 def may_verify(user, asset: Asset) -> bool:
     return assets_verifiable_by(user).filter(pk=asset.pk).exists()
 
@@ -173,8 +181,6 @@ def problem_verifications(user) -> QuerySet[Verification]:
 
 
 def review_queue(user) -> QuerySet[Verification]:
-    from verification.services import reviewable_by
-
     return reviewable_by(user).filter(review=Review.PENDING).select_related("asset", "asset__village", "verifier")
 
 

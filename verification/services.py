@@ -25,7 +25,7 @@ from geo_assets.taxonomy import AssetStatus, Role
 from geo_assets.validation import choice_value, date_check
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.photos import PhotoData, photo_read
-from verification.selectors import may_verify
+from verification.selectors import may_verify, reviewable_by
 from verification.taxonomy import (
     ACCURACY_LIMIT_M,
     DISTANCE_LIMIT_M,
@@ -234,14 +234,6 @@ def _save(*, actor, asset, client_id, finding, position, accuracy_m, observed_at
     if record.counts:
         register.asset_verified_mark(asset=asset, verified_at=observed_at, reason="现场核查：" + record.get_finding_display())
     return record
-
-
-def reviewable_by(user) -> QuerySet[Verification]:
-    """County administrators review everything; departments and township clerks the assets they may change."""
-    scope = scope_for(user)
-    if scope.role not in (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP):
-        return Verification.objects.none()
-    return Verification.objects.filter(asset__in=Asset.objects.editable_by(user))
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ from verification.models import LabelSheet, Verification
 from verification.taxonomy import DISTANCE_LIMIT_M, CampaignKind, Flag
 
 REVIEW_PAGE = 50
-REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as services.reviewable_by
+REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as selectors.reviewable_by
 SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by village
 
 
