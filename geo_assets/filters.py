@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from geo_assets import validation
+from geo_assets import validation, vocab
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetStatus, AssetType, Category
 
@@ -42,7 +42,7 @@ def _values(params, name: str) -> list[str]:
 
 
 def _choices(params, name: str, choices, aliases=None) -> tuple[str, ...]:
-    """Codes of `choices`, each given as the code, its label or an alias (the ledger's wording, importers.vocab);
+    """Codes of `choices`, each given as the code, its label or an alias (the ledgers' wording, geo_assets.vocab);
     a refusal names the values accepted."""
     values = [validation.choice_value(v, choices, field=name, aliases=aliases) for v in _values(params, name)]
     return tuple(dict.fromkeys(values))
@@ -80,8 +80,6 @@ def _bbox(params) -> tuple[float, float, float, float] | None:
 
 def asset_filters_parse(params) -> AssetFilters:
     """Read filters from query parameters; raise ValidationError (→ 400) on anything unknown."""
-    from importers import vocab  # the ledger's wording of the codes (imports only the taxonomy)
-
     filters = AssetFilters(
         townships=_codes(params, "township"),
         villages=_codes(params, "village"),

@@ -90,3 +90,14 @@ class AdminAreaQuerySet(RegisterQuerySet):
         if scope.role == Role.VILLAGE:
             return self.filter(pk=scope.area_id)
         return self.none()
+
+    def villages_worked_on_by(self, user):
+        """The villages a role works on (reports, the village page): all for county-wide readers and departments,
+        its own for clerks, none for the public."""
+        scope = scope_for(user)
+        villages = self.villages()
+        if scope.role == Role.TOWNSHIP:
+            return villages.filter(parent_id=scope.area_id)
+        if scope.role == Role.VILLAGE:
+            return villages.filter(pk=scope.area_id)
+        return villages if scope.sees_personal_data else villages.none()

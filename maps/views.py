@@ -17,7 +17,6 @@ from layers.registry import registry_json
 from layers.services import area_summary
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
 from maps.timeline import asset_timeline
-from reports.figures import villages_in_scope
 from verification.selectors import asset_verification_context, village_verification_summary
 
 
@@ -105,7 +104,7 @@ def village_report(request, code: str):
     for asset in assets:
         asset.display_name = redactors[bool(asset.in_scope)].asset_name(asset)
     # the figures: the user's, if the village is theirs to work on; else the public's
-    viewer = request.user if villages_in_scope(request.user).filter(pk=village.pk).exists() else AnonymousUser()
+    viewer = request.user if AdminArea.objects.villages_worked_on_by(request.user).filter(pk=village.pk).exists() else AnonymousUser()
     return render(request, "maps/village_report.html", {
         "village": village, "summary": area_summary(user=viewer, area=village), "assets": assets,
         "verification": village_verification_summary(village, viewer),

@@ -641,14 +641,7 @@ def workplan_deadlines() -> dict[str, datetime.date]:
 
 
 def villages_in_scope(user) -> QuerySet[AdminArea]:
-    """The villages a role works on: all for county-wide readers and departments, its own for clerks."""
-    scope = scope_for(user)
-    villages = AdminArea.objects.villages()
-    if scope.role == Role.TOWNSHIP:
-        return villages.filter(parent_id=scope.area_id)
-    if scope.role == Role.VILLAGE:
-        return villages.filter(pk=scope.area_id)
-    return villages if scope.sees_personal_data else villages.none()
+    return AdminArea.objects.villages_worked_on_by(user)
 
 
 def workplan_progress(user, *, with_alerts: bool = True) -> dict:

@@ -243,7 +243,7 @@ def workbook(title: str, tables: list[Table], summary: list[tuple[str, object]] 
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from importers.vocab import cell_protect
+    from geo_assets.spreadsheet import cell_protect
 
     book = openpyxl.Workbook()
     first = book.active

@@ -227,7 +227,7 @@ def _export_row(r, village=True):
 @throttled
 @staff_required
 def dashboard_export(request, fmt: str):
-    from importers.vocab import cell_protect
+    from geo_assets.spreadsheet import cell_protect
 
     if fmt not in ("csv", "xlsx"):
         raise Http404

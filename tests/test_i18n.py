@@ -23,7 +23,8 @@ GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "p
 # Data that is Chinese whatever the interface language: the words the importer recognises in a county's ledger and
 # the tokens it writes back into one, and the demo county's records.
 DATA_MODULES = {
-    "importers/vocab.py": "the ledger's vocabulary the importer recognises",
+    "importers/vocab.py": "the ledger's columns the importer recognises",
+    "geo_assets/vocab.py": "the register's codes in the ledgers' wording, read and written in either language",
     "geo_assets/demo.py": "demo county records",
     "verification/demo.py": "demo verification records",
     "lifecycle/demo.py": "demo lifecycle records",

@@ -252,7 +252,7 @@ EXPORT_COLUMNS = ("乡镇", "村", "行政区划代码", "应核查", "已核查
 @staff_required
 def campaign_export(request, pk: int, fmt: str):
     """The progress table as CSV (UTF-8 with BOM, for Excel) or XLSX; cells protected against formulas."""
-    from importers.vocab import cell_protect
+    from geo_assets.spreadsheet import cell_protect
 
     if fmt not in ("csv", "xlsx"):
         raise Http404

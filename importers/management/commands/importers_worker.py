@@ -2,13 +2,13 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from geo_assets import background
 from importers import jobs
-from verification import labels
 
 
 class Command(BaseCommand):
     help = ("Run browser import jobs in the background (check, then import after the clerk confirms), and large QR "
-            "label sheets (verification.labels).")
+            "label sheets (every kind an app registers in geo_assets.background).")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run the waiting jobs, then exit")
@@ -22,10 +22,10 @@ class Command(BaseCommand):
         idle = 0
         while True:
             job = jobs.job_claim()
-            sheet = None if job is not None else labels.sheet_job_claim()
-            if sheet is not None:
-                sheet = labels.sheet_job_run(sheet=sheet)
-                self.stdout.write(f"{sheet.title}: {sheet.get_status_display()}")
+            other = None if job is not None else background.next_item()
+            if other is not None:
+                kind, item = other
+                self.stdout.write(kind.run(item))
                 continue
             if job is None:
                 if opts["once"]:
