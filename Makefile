@@ -71,11 +71,11 @@ demo: migrate
 	@$(WITH_DB) $(PY) manage.py load_demo
 	@$(WITH_DB) $(PY) manage.py load_demo_verifications
 
-# Benchmarks of issue 11 (not part of `make test`; a tiny smoke run of them is): bench/results.json and a table,
-# measured on the benchmark province (database assets_bench, `load_demo --size province`, loaded once in ~3 min).
-# docs/performance.md says what they print.
+# Benchmarks of issue 11 (not part of `make test`; a tiny smoke run of them is): var/bench/results.json and a table,
+# measured on the benchmark province (database assets_bench, `manage.py load_province`, loaded once in ~3 min).
+# The benchmarks live in bench/ (bench/README.md); docs/performance.md says what they print.
 bench: bootstrap
-	@url=$$(bash scripts/bench_db.sh | tail -n 1) && DATABASE_URL=$$url $(PY) scripts/bench.py $(BENCH_ARGS)
+	@url=$$(bash scripts/bench_db.sh | tail -n 1) && DATABASE_URL=$$url $(PY) manage.py bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

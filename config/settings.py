@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "maps",
     "verification",
     "reports",
+    "bench",  # measurement only (bench/README.md): config/settings_production.py removes it
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,8 @@ from config.env import env  # noqa: E402
 from config.settings import *  # noqa: E402,F403
 
 DEBUG = False
+# The benchmarks and the benchmark province (bench/) are development tools: not installed in production.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "bench"]  # noqa: F405
 SECRET_KEY = env("SECRET_KEY")  # required: ImproperlyConfigured when missing
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-") or len(set(SECRET_KEY)) < 5:
     from django.core.exceptions import ImproperlyConfigured

@@ -7,7 +7,7 @@ detail zooms a tile touching more than MAX_DETAIL_FEATURES assets or bigger than
 
 Every tile is ONE statement (`TileQuery`) returning (tile, mode, data version): the density check, the detail tile,
 the fallback to clusters and the version for the ETag share one snapshot and one round trip. The view and the
-benchmark's SQL anchor (layers/bench.py) run the very same statement.
+benchmark's SQL anchor (bench/layers.py) run the very same statement.
 """
 
 from dataclasses import dataclass

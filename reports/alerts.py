@@ -230,7 +230,7 @@ def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, 
 
 def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
     """(rule code, what the rule's SQL selected) → the evidence as `viewer` reads it (for statements that run the
-    rules' SQL themselves, e.g. reports.bench's anchor)."""
+    rules' SQL themselves, e.g. bench.reports' anchor)."""
     out = [evidence for _code, evidence in alerts]
     written = _written({n: (ALL_RULES[code], evidence) for n, (code, evidence) in enumerate(alerts)
                         if ALL_RULES[code].render}, viewer)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark database for `make bench`: `assets_bench` on the local cluster (or BENCH_DATABASE_URL), migrated and
-# holding the province of `load_demo --size province` (loaded once, ~3 min). Prints its DATABASE_URL last.
+# holding the province of `manage.py load_province` (bench/province.py; loaded once, ~3 min). Prints its DATABASE_URL last.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 py="$top/.venv/bin/python"
@@ -21,5 +21,5 @@ else
     -c "create extension if not exists postgis" >&2
 fi
 DATABASE_URL=$url "$py" "$top/manage.py" migrate --no-input -v 0 >&2
-DATABASE_URL=$url "$py" "$top/manage.py" load_demo --size province ${BENCH_SCALE:+--scale "$BENCH_SCALE"} >&2
+DATABASE_URL=$url "$py" "$top/manage.py" load_province ${BENCH_SCALE:+--scale "$BENCH_SCALE"} >&2
 echo "$url"

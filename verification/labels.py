@@ -4,7 +4,7 @@ Why the old sheet grew quadratically: its labels were one flex container wrappin
 lays out a page by laying out the whole remaining flow again (25 labels 7 s, 100 labels 58 s, 200 labels 169 s).
 Now each page is a block of its own with its ten labels placed absolutely (templates/verification/labels/sheet.html),
 and the pages are rendered in chunks of CHUNK_PAGES documents whose pages are joined into one PDF, written once (the
-fonts are subset once, not per chunk). `scripts/bench_labels.py` prints the times for 25/100/200/300 labels.
+fonts are subset once, not per chunk). `python -m bench.labels` prints the times for 25/100/200/300 labels.
 
 Large sheets (settings.LABELS_BACKGROUND_FROM labels or more) are made by the background worker
 (`manage.py importers_worker`, which also runs label sheets): LabelSheet holds the job, its progress and the PDF.

@@ -142,7 +142,7 @@ def _candidates(user, limit: int) -> tuple[str, tuple, tuple[int, ...]] | None:
 
 
 def nearby_statement(*, user, lon: float, lat: float, limit: int = 20) -> tuple[str, tuple] | None:
-    """The SQL of assets_nearby and its parameters (None: the user may verify nothing). verification/bench.py runs
+    """The SQL of assets_nearby and its parameters (None: the user may verify nothing). bench/verification.py runs
     the same statement directly as the API benchmark's anchor."""
     here = Point(lon, lat, srid=SRID)
     candidates = _candidates(user, limit)

@@ -158,18 +158,6 @@ def test_dense_low_zoom_tile_stays_small(world):
         assert len(layer["features"]) <= CLUSTER_CELLS * CLUSTER_CELLS
 
 
-def test_bench_tiles_command_prints_a_table(world):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    out = StringIO()
-    call_command("bench_tiles", "--zooms", "10,14", "--tiles-per-zoom", "2", "--repeat", "1", stdout=out)
-    text = out.getvalue()
-    assert "assets: 4" in text and "median ms" in text
-    assert "clusters" in text and "detail" in text
-
-
 def test_dense_high_zoom_tile_falls_back_to_clusters(world, monkeypatch):
     from layers import tiles
 

@@ -1,5 +1,5 @@
-"""Reports on the small demo county: figures against independent queries, every output format, the dashboard's
-rates and the benchmark command."""
+"""Reports on the small demo county: figures against independent queries, every output format and the dashboard's
+rates (the benchmark command: tests/bench/test_commands.py)."""
 
 import datetime
 import io
@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -269,13 +268,6 @@ def test_dashboard_rates_against_independent_computation(county, settings):
     book = openpyxl.load_workbook(io.BytesIO(client.get("/dashboard/progress.xlsx").content))
     sheet = book["各村进度"]
     assert sheet.max_row == 7 and sheet.cell(2, 4).data_type == "n" and sheet.cell(2, 4).value == row["total"]
-
-
-def test_bench_reports_command(county):
-    out = io.StringIO()
-    call_command("bench_reports", stdout=out)
-    text = out.getvalue()
-    assert "村级报告 6 个" in text and "全县报告" in text and "条 SQL" in text
 
 
 @pytest.mark.parametrize("code_point_order", [True, False])

@@ -1,5 +1,5 @@
 """Issue 21 item 12: label sheets in linear time, capped per request, large ones made in the background with a page
-that shows progress and then offers the PDF (timings: scripts/bench_labels.py, not a timed test)."""
+that shows progress and then offers the PDF (timings: python -m bench.labels, not a timed test)."""
 
 import shutil
 import subprocess

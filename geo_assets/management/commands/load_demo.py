@@ -1,3 +1,5 @@
+import argparse
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -5,21 +7,19 @@ from geo_assets import demo
 
 
 class Command(BaseCommand):
-    help = ("Load the demo county (栾川县) once: townships, villages and a few thousand assets. Safe to run again. "
-            "--size province loads the benchmark province instead (issue 11): ~560 villages, 1.25 million assets.")
+    help = "Load the demo county (栾川县) once: townships, villages and a few thousand assets. Safe to run again."
 
     def add_arguments(self, parser):
-        parser.add_argument("--size", choices=("county", "province"), default="county")
+        # the benchmark province moved to the bench app (development settings): `manage.py load_province`
+        parser.add_argument("--size", choices=("county", "province"), default="county", help=argparse.SUPPRESS)
         parser.add_argument("--townships", type=int, default=12)
         parser.add_argument("--villages-per-township", type=int, default=14)
         parser.add_argument("--assets-per-village", type=int, default=18)
-        parser.add_argument("--scale", type=float, default=1.0,
-                            help="province only: multiply the numbers of assets (0.01: 12,500 assets)")
-        parser.add_argument("--villages", type=int, default=None, help="province only: number of villages")
 
     def handle(self, *args, **options):
         if options["size"] == "province":
-            return self.province(options)
+            raise CommandError("--size province 已移至 `python manage.py load_province [--scale S] [--villages N]` "
+                               "(the benchmark province is loaded by the bench app's load_province)")
         if demo.demo_loaded():
             if not self.lifecycle():  # a county loaded before the lifecycle records existed gets them once
                 self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
@@ -35,28 +35,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"已载入: {result.townships} 个乡镇, {result.villages} 个村, {result.assets} 项资产"))
         self.lifecycle()
-
-    def province(self, options) -> None:
-        from geo_assets import province
-
-        if options["scale"] <= 0:
-            raise CommandError("--scale 必须大于 0")
-        full = province.Size()
-        villages = options["villages"] or full.villages
-        if villages < full.counties:
-            raise CommandError(f"--villages 至少为 {full.counties}")
-        size = province.Size(villages=villages, points=round(full.points * options["scale"]),
-                             lines=round(full.lines * options["scale"]),
-                             polygons=round(full.polygons * options["scale"]))
-        province.province_users_ensure()
-        actor = get_user_model().objects.get(username="admin")
-        result = province.province_load(actor=actor, size=size, progress=self.stdout.write)
-        province.province_users_ensure()
-        if not result.created:
-            self.stdout.write(f"省级基准数据已存在，未做任何更改: {result.villages} 个村, {result.assets:,} 项资产")
-            return
-        self.stdout.write(self.style.SUCCESS(
-            f"已载入: {result.counties} 个县, {result.townships} 个乡镇, {result.villages} 个村, {result.assets:,} 项资产"))
 
     def lifecycle(self) -> dict:
         """Ownership, custody, contracts, income, plans, disposals and notices at every stage (once)."""

@@ -17,7 +17,7 @@
   var PHONE = window.matchMedia("(max-width: 700px)");  // the same width as map.css
 
   // Exposed for tests and debugging: what has been drawn, and whether layers are idle.
-  // firstRender: ms since navigation start when every asset tile of the first view was drawn (maps/bench.py).
+  // firstRender: ms since navigation start when every asset tile of the first view was drawn (bench/maps.py).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
                                    village: null, generation: 0, focus: null, count: null, firstRender: null};
 

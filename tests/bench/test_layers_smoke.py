@@ -1,22 +1,11 @@
-"""The tile benchmarks (layers/bench.py, `make bench`) run end to end on tiny data: a real gunicorn server, the
+"""The tile benchmarks (bench/layers.py, `make bench`) run end to end on tiny data: a real gunicorn server, the
 HTTP trace, the SQL anchor and the low-zoom comparison, so they cannot rot."""
 
 from types import SimpleNamespace
 
-import pytest
-
-from layers import bench
-from tests.layers.conftest import make_world, populate
+from bench import layers
 
 QUICK = SimpleNamespace(quick=True, repeat=1, scale=1.0)
-
-
-@pytest.fixture
-def committed_world(transactional_db):
-    """Committed data: the benchmark's server is another process."""
-    world = make_world()
-    populate(world, count=12)
-    return world
 
 
 def _check(rows, names):
@@ -28,7 +17,7 @@ def _check(rows, names):
 
 
 def test_tiles_benchmark_quick(committed_world):
-    rows = bench.tiles_benchmark(QUICK)
+    rows = layers.tiles_benchmark(QUICK)
     http = "tiles z10–z14 HTTP ({}, 40 tiles, 8 conn)"
     _check(rows, [http.format("inspector"), http.format("inspector"), "tiles z10–z14 (inspector)",
                   http.format("public"), http.format("public"), "tiles z10–z14 (public)"])
@@ -40,7 +29,7 @@ def test_tiles_benchmark_quick(committed_world):
 
 
 def test_lowzoom_benchmark_quick(committed_world):
-    rows = bench.lowzoom_benchmark(QUICK)
+    rows = layers.lowzoom_benchmark(QUICK)
     names = ["low-zoom z6–z9 (inspector)", "low-zoom z6–z9 (public)", "low-zoom z6–z9 (inspector, status=idle,damaged)"]
     _check(rows, [name for name in names for _ in range(2)])
     assert rows[0]["statements"] == {"precomputed": rows[0]["tiles"]} and rows[0]["live_p95_ms"] > 0

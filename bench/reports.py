@@ -1,4 +1,4 @@
-"""Issue 11 benchmark of the reports (`scripts/bench.py --only reports`).
+"""Issue 11 benchmark of the reports (`manage.py bench --only reports`).
 
 Two measurements on the loaded data, each in a process of its own so that its peak memory is its own:
 
@@ -33,7 +33,7 @@ QUICK_VILLAGES = 3
 ANCHOR_PLANNER = {"jit": "off", "random_page_cost": "1.1", "enable_mergejoin": "off", "work_mem": "'256MB'"}
 
 
-# ---------------------------------------------------------------- child processes (shared with verification/bench.py)
+# ---------------------------------------------------------------- child processes (shared with bench/verification.py)
 
 
 def database_url() -> str:
@@ -51,7 +51,7 @@ def run_child(module: str, task: dict, env: dict | None = None) -> dict:
     child's peak RSS (VmHWM, sampled every 10 ms and read at its end) as rss_mb."""
     from django.conf import settings
 
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings",
            "DATABASE_URL": database_url(), **(env or {})}
@@ -74,7 +74,7 @@ def run_child(module: str, task: dict, env: dict | None = None) -> dict:
 
 
 def child_main(measures: dict) -> None:
-    """The body of `python -m reports.bench` (and verification.bench): set Django up as in production (DEBUG off:
+    """The body of `python -m bench.reports` (and bench.verification): set Django up as in production (DEBUG off:
     no statement log), run the measure the task names, print its JSON result as the last line."""
     import django
 
@@ -82,7 +82,7 @@ def child_main(measures: dict) -> None:
     django.setup()
     from django.conf import settings
 
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
 
     settings.DEBUG = False
     task = json.load(sys.stdin)
@@ -95,35 +95,11 @@ def backend_rss_mb() -> float | None:
     """Peak RSS of this connection's PostgreSQL backend (same machine only; includes the shared buffers it touched)."""
     from django.db import connection
 
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return peak_rss_mb(cursor.fetchone()[0])
-
-
-def bench_user(role: str | None = None, area=None):
-    """The viewer: the first active superuser or county administrator; else a bench account is created (the only
-    thing the benchmark writes)."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    from geo_assets.models import Membership
-    from geo_assets.taxonomy import Role
-
-    users = get_user_model().objects.filter(is_active=True).order_by("-is_superuser", "pk")
-    if role is None:
-        user = users.filter(Q(is_superuser=True) | Q(membership__role=Role.COUNTY_ADMIN)).first()
-        if user is not None:
-            return user
-        role = Role.COUNTY_ADMIN
-    name = f"bench-{role}" + (f"-{area.code}" if area is not None else "")
-    user, created = get_user_model().objects.get_or_create(username=name, defaults={"is_staff": True})
-    if created:
-        user.set_unusable_password()
-        user.save()
-        Membership.objects.create(user=user, role=role, area=area)
-    return user
 
 
 # ---------------------------------------------------------------- the digest both sides reduce to
@@ -505,7 +481,7 @@ def reports_benchmark(options, log=print) -> list[dict]:
     from django.db.models import Count
     from django.utils import timezone
 
-    from geo_assets.benchkit import median, percentile, row
+    from bench.kit import bench_user, median, percentile, row
     from geo_assets.models import Asset
 
     ids = village_ids(options)
@@ -517,11 +493,11 @@ def reports_benchmark(options, log=print) -> list[dict]:
         for run in range(max(1, options.repeat)):
             first = run == 0
             task = {"user": user.pk, "villages": ids, "year": year}
-            fig = run_child("reports.bench", {**task, "measure": "figures",
+            fig = run_child("bench.reports", {**task, "measure": "figures",
                                               **({"digests": f"{tmp}/figures.json"} if first else {})})
             log(f"  figures of {len(ids)} villages ({assets:,} assets): {fig['seconds']:.2f} s, "
                 f"peak RSS {fig['rss_mb']:.0f} MB")
-            anchor = run_child("reports.bench", {**task, "measure": "anchor",
+            anchor = run_child("bench.reports", {**task, "measure": "anchor",
                                                  **({"digests": f"{tmp}/anchor.json"} if first else {})})
             log(f"  one SQL statement: {anchor['seconds']:.2f} s, peak RSS {anchor['rss_mb']:.0f} MB")
             if fig["hashes"] != anchor["hashes"]:

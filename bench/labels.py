@@ -1,6 +1,6 @@
 """Issue 21 item 12: how long a QR label sheet takes, by number of labels (is it linear?).
 
-    .venv/bin/python scripts/bench_labels.py [25 100 200 300]
+    .venv/bin/python -m bench.labels [25 100 200 300]     (formerly scripts/bench_labels.py)
 
 Builds unsaved assets (no database needed: the rendering is what is measured, from the rows the view builds to the
 PDF's bytes — verification.labels.label_rows + sheet_pdf) and prints, per size, the seconds, the seconds per label

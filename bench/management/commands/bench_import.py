@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from importers import bench
+from bench import importers as bench
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Benchmarks of the map tiles (issue 11): `scripts/bench.py --only tiles` and `--only lowzoom`.
+"""Benchmarks of the map tiles (issue 11): `manage.py bench --only tiles` and `--only lowzoom`.
 
 tiles — a fixed trace of asset tiles z10–z14 requested over HTTP from a real server (gunicorn, production settings)
   by 8 keep-alive connections, against its anchor: the very same SQL statements the view runs (layers.tiles.TileQuery,
@@ -30,7 +30,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connections, router
 from django.http import QueryDict
 
-from geo_assets.benchkit import peak_rss_mb, percentile, row
+from bench.kit import peak_rss_mb, percentile, row
 from geo_assets.models import Asset, Membership
 from geo_assets.taxonomy import Role
 from layers.filters import asset_filters_apply, asset_filters_parse

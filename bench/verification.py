@@ -1,4 +1,4 @@
-"""Issue 11 benchmark of the field page's nearby list (`scripts/bench.py --only nearby`).
+"""Issue 11 benchmark of the field page's nearby list (`manage.py bench --only nearby`).
 
 At deterministic positions (points PostGIS generates with a fixed seed inside villages spread over the province),
 for two roles — a village clerk (field staff: the assets of their village) and a county administrator (every asset
@@ -16,7 +16,8 @@ order.
 
 import time
 
-from reports.bench import backend_rss_mb, bench_user, child_main, run_child
+from bench.kit import bench_user
+from bench.reports import backend_rss_mb, child_main, run_child
 
 NEARBY_TARGET = 1.5
 LIMIT = 20
@@ -119,7 +120,7 @@ MEASURES = {"api": measure_api, "sql": measure_sql}
 
 def nearby_benchmark(options, log=print) -> list[dict]:
     """p95 of the nearby API vs p95 of its SQL, for a village clerk and a county administrator (≤ 1.5 ×)."""
-    from geo_assets.benchkit import median, percentile, row
+    from bench.kit import median, percentile, row
 
     count = QUICK_POSITIONS if options.quick else max(2, round(POSITIONS * min(options.scale, 1.0)))
     points = positions(count)
@@ -129,8 +130,8 @@ def nearby_benchmark(options, log=print) -> list[dict]:
         task = {"role": role, "points": points, "users": users}
         runs = []
         for _ in range(max(1, options.repeat)):
-            api = run_child("verification.bench", {**task, "measure": "api"}, env={"CONN_MAX_AGE": "60"})
-            sql = run_child("verification.bench", {**task, "measure": "sql"})
+            api = run_child("bench.verification", {**task, "measure": "api"}, env={"CONN_MAX_AGE": "60"})
+            sql = run_child("bench.verification", {**task, "measure": "sql"})
             if api["codes"] != sql["codes"]:
                 first = next(i for i, (a, b) in enumerate(zip(api["codes"], sql["codes"], strict=True)) if a != b)
                 raise AssertionError(f"nearby API and its SQL disagree at {points[first]}: "

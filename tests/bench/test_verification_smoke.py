@@ -6,10 +6,10 @@ import argparse
 import pytest
 from django.contrib.gis.geos import Point
 
+from bench import verification as nearby
 from geo_assets.models import SRID, AdminArea
 from geo_assets.taxonomy import AssetType
 from tests.factories import centre, make_admin, make_areas, make_asset, road_in
-from verification import bench
 from verification.selectors import assets_nearby, nearby_statement
 
 QUICK = argparse.Namespace(quick=True, repeat=1, scale=1.0)
@@ -31,21 +31,21 @@ def county():
 @pytest.mark.django_db(transaction=True)  # the measures run in processes of their own: the data must be committed
 def test_quick_benchmark_rows():
     county()
-    rows = bench.nearby_benchmark(QUICK, log=lambda line: None)
-    assert len(rows) == len(bench.ROLES)
+    rows = nearby.nearby_benchmark(QUICK, log=lambda line: None)
+    assert len(rows) == len(nearby.ROLES)
     for r in rows:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass", "rss_mb"}
         assert r["unit"] == "ms" and r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0
         assert r["target"] is None and r["pass"] is None  # quick: no targets
-        assert r["agree"] is True and r["positions"] == bench.QUICK_POSITIONS
+        assert r["agree"] is True and r["positions"] == nearby.QUICK_POSITIONS
         assert r["rss_mb"] > 0 and r["anchor_rss_mb"] > 0
     assert "village clerk" in rows[0]["name"] and "county administrator" in rows[1]["name"]
 
 
 def test_positions_lie_in_villages_and_the_statement_is_the_selectors(db):
     areas, admin = county()
-    points = bench.positions(bench.QUICK_POSITIONS)
-    assert len(points) == bench.QUICK_POSITIONS and points == bench.positions(bench.QUICK_POSITIONS)  # deterministic
+    points = nearby.positions(nearby.QUICK_POSITIONS)
+    assert len(points) == nearby.QUICK_POSITIONS and points == nearby.positions(nearby.QUICK_POSITIONS)  # deterministic
     for p in points:
         assert AdminArea.objects.get(pk=p["village"]).geom.covers(Point(p["lon"], p["lat"], srid=SRID))
     p = points[0]

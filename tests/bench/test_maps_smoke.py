@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_browser_benchmark_quick_rows(tmp_path):
-    from maps.bench import ANCHOR_NAME, DEFAULT_ANCHOR_NAME, browser_benchmark
+    from bench.maps import ANCHOR_NAME, DEFAULT_ANCHOR_NAME, browser_benchmark
 
     world = make_world()
 

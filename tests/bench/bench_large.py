@@ -1,4 +1,4 @@
-"""Large-file measurement (not part of the normal run): `pytest tests/importers/bench_large.py -s`.
+"""Large-file measurement (not part of the normal run): `pytest tests/bench/bench_large.py -s`.
 
 Set BENCH_ROWS (default 20000). Prints seconds and peak RSS for check-only (dry run), first import and re-import.
 """

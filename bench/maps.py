@@ -1,4 +1,4 @@
-"""The map in a browser vs the usual django-leaflet page (issue 11, `scripts/bench.py --only browser`).
+"""The map in a browser vs the usual django-leaflet page (issue 11, `manage.py bench --only browser`).
 
 For each size (10k, 100k, 1M assets × options.scale) a set of whole areas holding about that many assets is picked
 from the database: of "everything", each county, each township and each run of a township's first k villages (by
@@ -43,6 +43,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
+
+from bench.kit import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000, 1_000_000)
@@ -230,7 +232,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _rss_sum(pids) -> float:
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
 
     return round(sum(peak_rss_mb(p) or 0 for p in pids), 1)
 
@@ -325,26 +327,6 @@ class StaticServer:
 
 # ---------------------------------------------------------------- who is logged in
 
-def bench_user():
-    """A county-level user: a county administrator, else a superuser (same scope), else one made for the bench."""
-    from django.contrib.auth import get_user_model
-
-    from geo_assets.models import Membership
-    from geo_assets.taxonomy import Role
-
-    User = get_user_model()
-    membership = (Membership.objects.filter(role=Role.COUNTY_ADMIN, user__is_active=True).select_related("user")
-                  .order_by("user_id").first())
-    if membership:
-        return membership.user
-    user = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-    if user:
-        return user
-    user, _ = User.objects.get_or_create(username="bench_county", defaults={"is_staff": True})
-    Membership.objects.get_or_create(user=user, defaults={"role": Role.COUNTY_ADMIN})
-    return user
-
-
 def session_create(user, secret_key: str) -> str:
     """A logged-in session for `user`, signed with the server's SECRET_KEY (not this process's)."""
     from django.conf import settings
@@ -381,7 +363,7 @@ def anchor_document(subset: Subset, user, folder: Path) -> dict:
     if path.exists() and meta_path.exists():
         return {**json.loads(meta_path.read_text()), "file": path.name}
     _log(f"serialising the anchor's GeoJSON of {subset.count:,} assets ({subset.description}) …")
-    args = [sys.executable, "-m", "maps.bench", "serialize", str(path), json.dumps(subset.lookups), str(user.pk)]
+    args = [sys.executable, "-m", "bench.maps", "serialize", str(path), json.dumps(subset.lookups), str(user.pk)]
     env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     done = subprocess.run(args, env=env, cwd=ROOT, check=True, capture_output=True, text=True)  # noqa: S603
@@ -401,7 +383,7 @@ def _serialize_main(path: str, lookups: str, user_id: str) -> None:
     from django.contrib.auth import get_user_model
     from django.core import serializers
 
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
     from geo_assets.models import Asset
 
     user = get_user_model().objects.get(pk=int(user_id))
@@ -541,7 +523,7 @@ class Network:
 
 
 def _browser_figures(load: Load, browser_pids: list[int], cdp) -> None:
-    from geo_assets.benchkit import peak_rss_mb
+    from bench.kit import peak_rss_mb
 
     if cdp is not None:
         metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -762,16 +744,18 @@ def _summary(loads: list[Load]) -> dict:
 
 
 def browser_benchmark(options) -> list[dict]:
-    """Bytes and time to first render of the map page vs one GeoJSON layer, per size; rows for bench.py."""
+    """Bytes and time to first render of the map page vs one GeoJSON layer, per size; rows for bench.registry."""
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    from bench.kit import bench_user
+
     quick = options.quick
-    out = Path(getattr(options, "out", None) or ROOT / "bench") / "browser"
+    out = Path(getattr(options, "out", None) or RESULTS) / "browser"
     out.mkdir(parents=True, exist_ok=True)
     nominal = [None] if quick else list(SIZES)
     sizes = [None if n is None else max(int(n * options.scale), 1) for n in nominal]
-    user = bench_user()
+    user = bench_user(superuser_first=False)
     secret_key = secrets.token_urlsafe(48)
     statics_ensure(secret_key)
     picks = subsets_pick(sizes)
@@ -800,7 +784,7 @@ def _measure_size(pw, static: StaticServer, out: Path, user, secret_key: str, op
                   nominal_size: int | None, subset: Subset) -> list[dict]:
     """Map and anchors at one size (fresh server, fresh browsers): its bytes row, its time row against the canvas
     layer and its time row against django-leaflet's default layer."""
-    from geo_assets.benchkit import row
+    from bench.kit import row
 
     repeat = max(1, int(options.repeat))
     load_before = os.getloadavg()[0]
@@ -883,7 +867,7 @@ def default_row(label: str, map_ms: float | None, default: Load, target: float |
     """The first render against the issue's own anchor, django-leaflet's documented `L.geoJSON(data).addTo(map)`
     (an image marker per point), beside the canvas row. A page ended at ANCHOR_TIMEOUT_S counts as that long and
     says so in the row's name: the anchor is then a lower bound, so the ratio is an upper bound (a pass holds)."""
-    from geo_assets.benchkit import row
+    from bench.kit import row
 
     timed_out = default.ms is None and default.status.startswith("timeout")
     anchor = float(ANCHOR_TIMEOUT_S * 1000) if timed_out else default.ms
@@ -901,7 +885,7 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serialize":
         _serialize_main(*sys.argv[2:])
     else:
-        sys.exit("usage: python -m maps.bench serialize PATH LOOKUPS_JSON USER_ID")
+        sys.exit("usage: python -m bench.maps serialize PATH LOOKUPS_JSON USER_ID")
 
 
 def _finish(load, page, net, cdp, screenshot) -> None:

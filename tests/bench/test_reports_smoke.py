@@ -9,11 +9,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
+from bench import reports
 from geo_assets import demo, lifecycle, services
 from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import SRID, AdminArea, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, OwnerKind, PlanPurpose, PublicityScope, PublicityStage, Role
-from reports import bench
 from tests.factories import centre, make_admin, make_areas, make_asset, make_user, paper_notice
 from verification import services as verification
 
@@ -68,10 +68,10 @@ def records(areas, admin) -> None:
 def agree(tmp_path, village_ids, user) -> None:
     """Both sides in this process: the same digest per village, or the differences."""
     task = {"user": user.pk, "villages": village_ids, "year": TODAY.year - 1}
-    ours = bench.measure_figures({**task, "digests": str(tmp_path / "figures.json")})
-    theirs = bench.measure_anchor({**task, "digests": str(tmp_path / "anchor.json")})
+    ours = reports.measure_figures({**task, "digests": str(tmp_path / "figures.json")})
+    theirs = reports.measure_anchor({**task, "digests": str(tmp_path / "anchor.json")})
     assert len(ours["hashes"]) == len(village_ids)
-    assert ours["hashes"] == theirs["hashes"], bench.digests_compare(tmp_path / "figures.json",
+    assert ours["hashes"] == theirs["hashes"], reports.digests_compare(tmp_path / "figures.json",
                                                                      tmp_path / "anchor.json", limit=10)
 
 
@@ -92,14 +92,14 @@ def test_anchor_agrees_with_the_figures_on_the_demo_county(db, tmp_path):
 def test_quick_benchmark_rows():
     areas, admin = make_areas(), make_admin()
     records(areas, admin)
-    rows = bench.reports_benchmark(QUICK, log=lambda line: None)
+    rows = reports.reports_benchmark(QUICK, log=lambda line: None)
     assert [r["unit"] for r in rows] == ["s", "ms"]
     for r in rows:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass", "rss_mb"}
         assert r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0
         assert r["target"] is None and r["pass"] is None  # quick: no targets
     every = rows[0]
-    assert every["agree"] is True and every["villages"] == bench.QUICK_VILLAGES
+    assert every["agree"] is True and every["villages"] == reports.QUICK_VILLAGES
     assert every["assets"] == Asset.objects.filter(village__code__in=["410324101001", "410324101002",
                                                                       "410324102001"]).count()
     assert every["rss_mb"] > 0 and every["anchor_rss_mb"] > 0 and every["statements_per_village"][1] < 30

@@ -1,4 +1,4 @@
-"""A deterministic province-size register for the benchmarks of issue 11 (`load_demo --size province`).
+"""A deterministic province-size register for the benchmarks of issue 11 (`manage.py load_province`).
 
 Areas come from Python (shapely): Voronoi cells of seeded points over a region of eastern Henan (away from the
 demo county), densified to one vertex every ~20 m and bent by a smooth displacement field, so village boundaries

@@ -1,7 +1,7 @@
 """The browser benchmark's row against django-leaflet's default layer (issue 11): target, and a timed-out anchor
 reported as a lower bound. No browser: the rows are built from measured loads."""
 
-from maps.bench import ANCHOR_TIMEOUT_S, DEFAULT_ANCHOR_NAME, Load, default_row
+from bench.maps import ANCHOR_TIMEOUT_S, DEFAULT_ANCHOR_NAME, Load, default_row
 
 
 def test_default_row_has_the_issue_target_and_its_anchor():

@@ -1,11 +1,12 @@
-"""`make bench` in miniature (tiny files, no targets), so that the benchmark harness cannot rot unnoticed."""
+"""`make bench` (`manage.py bench`) in miniature (tiny files, no targets), so that the benchmark harness cannot rot
+unnoticed."""
 
-import importlib.util
 import json
 import shutil
+from io import StringIO
 
 import pytest
-from django.conf import settings
+from django.core.management import call_command
 
 from tests.factories import make_admin, make_areas
 
@@ -14,10 +15,9 @@ from tests.factories import make_admin, make_areas
 def test_bench_quick_run_writes_results(tmp_path):
     make_areas()
     make_admin()
-    spec = importlib.util.spec_from_file_location("bench_runner", settings.BASE_DIR / "scripts" / "bench.py")
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
-    assert runner.main(["--quick", "--only", "import", "--out", str(tmp_path)]) == 0  # the others: their own smoke tests
+    out = StringIO()
+    call_command("bench", "--quick", "--only", "import", "--out", str(tmp_path), stdout=out)  # others: own smoke tests
+    assert "ratio" in out.getvalue() and "written:" in out.getvalue()
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     anchors = {"bulk_create", "import of 10 rows"} | ({"ogr2ogr"} if shutil.which("ogr2ogr") else set())
     assert {r["anchor_name"] for r in results} == anchors

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiLineString, Point
 from django.db import connection, transaction
 
-from geo_assets.benchkit import peak_rss_mb
+from bench.kit import peak_rss_mb, row
 from geo_assets.dbroles import as_owner
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.taxonomy import TYPE_CATEGORY
@@ -172,7 +173,7 @@ def _run_measured(args: list[str], env: dict | None = None) -> tuple[float, floa
 
 def bench(*, rows: int, fmt: str, geometry: str = "point", keep: bool = False, workdir: Path | None = None,
           log=print) -> dict:
-    """Generate, then measure the import and its anchors; returns the figures (also for scripts/bench.py)."""
+    """Generate, then measure the import and its anchors; returns the figures (also for bench.registry)."""
     with tempfile.TemporaryDirectory(prefix="bench-", dir=workdir) as tmp:
         path = Path(tmp) / f"bench{SUFFIX[fmt]}"
         started = time.perf_counter()
@@ -208,3 +209,35 @@ def bench(*, rows: int, fmt: str, geometry: str = "point", keep: bool = False, w
         if name in result:
             result[name]["rows_per_s"] = round(rows / max(result[name]["seconds"], 1e-6))
     return result
+
+
+# ------------------------------------------------------------------------ the `import` benchmark of `manage.py bench`
+
+# (format, geometry, rows at full size): the issue's 1M-point GeoPackage, 200k-line Shapefile, 100k-row XLSX
+IMPORT_CASES = [("gpkg", "point", 1_000_000), ("shp", "line", 200_000), ("xlsx", "point", 100_000)]
+IMPORT_TARGETS = {"ogr2ogr": 0.7, "bulk_create": 10.0}  # import rows/s ≥ target × anchor rows/s
+MEMORY_TARGET = 1.25  # peak RSS at full size ≤ 1.25 × at a tenth of it: memory does not grow with the file
+
+
+def import_benchmark(options) -> list[dict]:
+    """Import end to end vs ogr2ogr -f PostgreSQL and Django bulk_create (bench() above), rows/s, medians."""
+    quick, rows = options.quick, []
+    for fmt, geometry, size in IMPORT_CASES:
+        n = 20 if quick else max(int(size * options.scale), 10)
+        runs = [bench(rows=n, fmt=fmt, geometry=geometry, log=lambda line: print("  " + line, flush=True))
+                for _ in range(options.repeat)]
+        median = {k: {f: statistics.median(r[k][f] for r in runs) for f in ("rows_per_s", "rss_mb", "seconds")}
+                  for k in ("import", "bulk_create", "ogr2ogr") if k in runs[0]}
+        label = f"import {fmt} {n:,} {geometry}s"
+        for anchor, target in IMPORT_TARGETS.items():
+            if anchor in median:
+                rows.append(row(f"{label} vs {anchor}", median["import"]["rows_per_s"], "rows/s",
+                                median[anchor]["rows_per_s"], anchor, None if quick else target,
+                                rss_mb=median["import"]["rss_mb"], anchor_rss_mb=median[anchor]["rss_mb"],
+                                seconds=median["import"]["seconds"], anchor_seconds=median[anchor]["seconds"]))
+        if fmt == "gpkg":
+            small = bench(rows=max(n // 10, 10), fmt=fmt, geometry=geometry, log=lambda line: None)
+            rows.append(row(f"{label}: peak RSS vs a tenth of the rows", median["import"]["rss_mb"], "MB",
+                            small["import"]["rss_mb"], f"import of {max(n // 10, 10):,} rows",
+                            None if quick else MEMORY_TARGET, higher_is_better=False))
+    return rows

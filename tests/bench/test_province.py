@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from geo_assets import province, services
+from bench import province
+from geo_assets import services
 from geo_assets.models import AdminArea, Asset, FundingLine, OwnerShare
 from geo_assets.privacy import asset_public_name
 from geo_assets.taxonomy import TYPES_REQUIRING_NAMED_SHARES, AreaLevel, Category
@@ -77,9 +78,9 @@ def test_every_generated_asset_obeys_the_register(admin_user):
 
 
 @pytest.mark.django_db
-def test_load_demo_province_command(admin_user):
+def test_load_province_command(admin_user):
     out = StringIO()
-    call_command("load_demo", "--size", "province", "--scale", "0.0002", "--villages", "10", stdout=out)
+    call_command("load_province", "--scale", "0.0002", "--villages", "10", stdout=out)
     assert "已载入" in out.getvalue() and Asset.objects.count() == 250
     assert AdminArea.objects.filter(level=AreaLevel.COUNTY, code__startswith=province.PROVINCE_PREFIX).count() == 10
     assert {"inspector", "p_township", "p_village"} <= set(

@@ -1,0 +1,96 @@
+"""Shared helpers of the benchmarks (issue 11, `make bench`): result rows, percentiles, peak memory, the table of
+results and the county-level user a benchmark logs in as.
+
+A benchmark is a function `(options) -> list[dict]` registered in bench/registry.py (run by `manage.py bench`); options has `quick` (tiny data,
+no targets: the test suite's smoke run), `repeat` (runs per measurement, medians reported) and `scale`.
+Every row names its anchor, measured in the same run on the same machine.
+"""
+
+import statistics
+from pathlib import Path
+
+# where `manage.py bench` writes results.json, results.txt and the browser benchmark's files (var/ is not versioned)
+RESULTS = Path(__file__).resolve().parent.parent / "var" / "bench"
+
+
+def row(name: str, value: float | None, unit: str, anchor: float | None, anchor_name: str, target: float | None, *,
+        higher_is_better: bool = True, **extra) -> dict:
+    """One line of bench/results.json: the figure, its anchor, value ÷ anchor and whether the target holds."""
+    ratio = value / anchor if anchor and value is not None else None
+    passed = None if target is None or ratio is None else (ratio >= target if higher_is_better else ratio <= target)
+    return {"name": name, "value": value, "unit": unit, "anchor": anchor, "anchor_name": anchor_name,
+            "ratio": None if ratio is None else round(ratio, 3),
+            "target": None if target is None else f"{'≥' if higher_is_better else '≤'} {target}", "pass": passed,
+            **extra}
+
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0–100) with linear interpolation; the median for q=50."""
+    data = sorted(values)
+    if not data:
+        raise ValueError("no values")
+    if len(data) == 1:
+        return data[0]
+    k = (len(data) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (k - lo)
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident memory (VmHWM). Not getrusage: a child's ru_maxrss also counts the parent's pages
+    it carried between fork and exec, so a small process started by a big one would look as big as its parent."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def table(results: list[dict]) -> str:
+    """The rows of a run as the readable table `manage.py bench` prints and writes to results.txt."""
+    def fmt(value):
+        return "—" if value is None else f"{value:,.0f}" if isinstance(value, int | float) else str(value)
+
+    lines = [f"{'benchmark':<62}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}",
+             "-" * 107]
+    for r in results:
+        passed = {True: "yes", False: "NO", None: "—"}[r["pass"]]
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        lines.append(f"{r['name']:<62}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{ratio:>8}  "
+                     f"{r['target'] or '—':<8}{passed:<5}")
+    return "\n".join(lines)
+
+
+def bench_user(role: str | None = None, area=None, *, superuser_first: bool = True):
+    """The user a benchmark logs in as. Without a role: a county-level user (every asset) — the first active
+    superuser, then the first county administrator (`superuser_first=False`: the county administrator first, as the
+    browser benchmark has always done; same scope). With a role (and area), or when there is no such user: a
+    `bench-<role>[-<area code>]` account with that membership is created once (the only thing the benchmarks write
+    besides their sessions)."""
+    from django.contrib.auth import get_user_model
+
+    from geo_assets.models import Membership
+    from geo_assets.taxonomy import Role
+
+    if role is None:
+        superusers = get_user_model().objects.filter(is_active=True, is_superuser=True).order_by("pk")
+        admins = get_user_model().objects.filter(
+            pk__in=Membership.objects.filter(role=Role.COUNTY_ADMIN, user__is_active=True).values("user_id")
+        ).order_by("pk")
+        for users in ((superusers, admins) if superuser_first else (admins, superusers)):
+            user = users.first()
+            if user is not None:
+                return user
+        role = Role.COUNTY_ADMIN
+    name = f"bench-{role}" + (f"-{area.code}" if area is not None else "")
+    user, created = get_user_model().objects.get_or_create(username=name, defaults={"is_staff": True})
+    if created:
+        user.set_unusable_password()
+        user.save()
+        Membership.objects.create(user=user, role=role, area=area)
+    return user

@@ -1,0 +1,43 @@
+"""`make bench` (and `python manage.py bench`): run the benchmarks of issue 11, write results.json and results.txt
+(var/bench/ unless --out) and print a readable table.
+
+Every figure is measured beside its anchor in the same run on the same machine; a result row is
+{"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"} plus the peak RSS of the processes
+measured. The benchmarks are listed in bench/registry.py. `--quick` uses tiny data and no targets (the test suite's
+smoke run); `--scale 0.1` a tenth of the issue's sizes; `--repeat 3` reports medians; `--only import` runs one.
+Runs against the database DATABASE_URL names (`make bench`: assets_bench, prepared by scripts/bench_db.sh).
+"""
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from django.core.management.base import BaseCommand
+
+from bench.kit import RESULTS, table
+from bench.registry import BENCHMARKS
+
+
+class Command(BaseCommand):
+    help = "Run the benchmarks of issue 11 (bench/registry.py): results.json, results.txt and a table."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+        parser.add_argument("--quick", action="store_true", help="tiny data, no targets (smoke run)")
+        parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+        parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes (0.1: a tenth)")
+        parser.add_argument("--out", default=str(RESULTS), help="folder of the results (default: var/bench)")
+
+    def handle(self, *args, **opts):
+        options = SimpleNamespace(quick=opts["quick"], repeat=opts["repeat"], scale=opts["scale"], out=opts["out"])
+        results = []
+        for name in opts["only"] or BENCHMARKS:
+            self.stdout.write(f"{name}:")
+            self.stdout.flush()
+            results += BENCHMARKS[name](options)
+        out = Path(opts["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        (out / "results.txt").write_text(table(results) + "\n", encoding="utf-8")
+        self.stdout.write(table(results))
+        self.stdout.write(f"written: {out / 'results.json'}, {out / 'results.txt'}")

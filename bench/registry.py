@@ -1,0 +1,22 @@
+"""Every benchmark of `manage.py bench` (and `make bench`), imported by name: add one here.
+
+A benchmark is a function `(options) -> list[dict]` of result rows (bench.kit.row); options has `quick` (tiny data,
+no targets: the test suite's smoke runs), `repeat` (runs per measurement, medians reported), `scale` (data sizes)
+and `out` (the folder for files of its own). The modules import Django models: import this module after
+django.setup() (a management command does).
+"""
+
+from bench.importers import import_benchmark
+from bench.layers import lowzoom_benchmark, tiles_benchmark
+from bench.maps import browser_benchmark
+from bench.reports import reports_benchmark
+from bench.verification import nearby_benchmark
+
+BENCHMARKS = {
+    "import": import_benchmark,  # import end to end vs ogr2ogr -f PostgreSQL and Django bulk_create
+    "tiles": tiles_benchmark,  # z10–z14 over HTTP vs the same ST_AsMVT SQL run directly
+    "lowzoom": lowzoom_benchmark,  # z6–z9 cluster tiles vs raw unaggregated ST_AsMVT
+    "browser": browser_benchmark,  # the map page in headless Chromium vs one GeoJSON layer
+    "reports": reports_benchmark,  # every village's report figures vs one SQL aggregation
+    "nearby": nearby_benchmark,  # KNN through the API vs the same SQL
+}

@@ -1,0 +1,29 @@
+"""The measuring commands of the bench app on small data (moved from tests/layers/test_tiles.py and
+tests/reports/test_reports.py)."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+
+def test_bench_tiles_command_prints_a_table(world):
+    out = StringIO()
+    call_command("bench_tiles", "--zooms", "10,14", "--tiles-per-zoom", "2", "--repeat", "1", stdout=out)
+    text = out.getvalue()
+    assert "assets: 4" in text and "median ms" in text
+    assert "clusters" in text and "detail" in text
+
+
+def test_bench_reports_command(county):
+    out = StringIO()
+    call_command("bench_reports", stdout=out)
+    text = out.getvalue()
+    assert "村级报告 6 个" in text and "全县报告" in text and "条 SQL" in text
+
+
+def test_load_demo_size_province_points_to_load_province():
+    """The province moved out of the product's load_demo: the old spelling says where it went."""
+    with pytest.raises(CommandError, match="load_province"):
+        call_command("load_demo", "--size", "province")
