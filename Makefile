@@ -79,6 +79,8 @@ bench: bootstrap
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	@out=$$($(VENV)/bin/lint-imports --no-cache --config pyproject.toml) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | tail -n 1  # the house as drawn: the import contracts in pyproject.toml
 
 clean-db:
 	@bash scripts/replica.sh remove

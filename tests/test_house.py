@@ -1,10 +1,14 @@
-"""The house rules of the test suite that a reader relies on (issue 16): no test file imports another test file —
-shared fixtures live in a folder's conftest.py, shared builders in factories/builder modules."""
+"""The house rules a reader relies on (issue 16): the apps stay in their layers with no import circle (the
+import-linter contracts in pyproject.toml), and no test file imports another test file — shared fixtures live in a
+folder's conftest.py, shared builders in factories/builder modules."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -24,3 +28,12 @@ def test_no_test_file_imports_another_test_file():
         for path in TESTS.rglob("*.py")
     }
     assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_apps_stay_in_their_layers_without_circles():
+    """lint-imports checks every contract of pyproject.toml: an upward import, an import between two apps of one
+    layer, or a circle between the modules of an app fails here with the offending import chain."""
+    result = subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--no-cache", "--config",
+                             str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
