@@ -37,3 +37,34 @@ def test_apps_stay_in_their_layers_without_circles():
                              str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+APPS = ("geo_assets", "importers", "verification", "lifecycle", "layers", "maps", "reports", "bench", "config")
+
+
+def app_imports() -> dict[str, set[str]]:
+    """Which apps each app imports directly (any module of it, at any depth, lazily or not)."""
+    import grimp
+
+    graph = grimp.build_graph(*APPS, cache_dir=None)
+    return {a: {b for b in APPS if b != a and graph.direct_import_exists(importer=a, imported=b, as_packages=True)}
+            for a in APPS}
+
+
+def readme_names(text: str, label: str) -> set[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"**{label}:**"))
+    words = {w.strip(" `.") for w in line.removeprefix(f"**{label}:**").split(",")}
+    return set() if words == {"nothing"} else words
+
+
+def test_each_app_readme_says_what_it_imports_and_what_imports_it():
+    """Each app's README.md has the lines `**Imports:** a, b.` and `**Imported by:** c.` (or `nothing`), kept true."""
+    imports = app_imports()
+    wrong = {}
+    for app in APPS:
+        text = (ROOT / app / "README.md").read_text(encoding="utf-8")
+        said = readme_names(text, "Imports"), readme_names(text, "Imported by")
+        actual = imports[app], {other for other in APPS if app in imports[other]}
+        if said != actual:
+            wrong[app] = {"README": said, "code": actual}
+    assert wrong == {}
