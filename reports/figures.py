@@ -472,7 +472,7 @@ def alerts(scope: Scope) -> dict:
     by_rule = Counter(a.rule for a in found)
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},
-            "rules": [{"rule": r, "level": ALL_RULES[r].level, "title": ALL_RULES[r].title, "count": n}
+            "rules": [{"rule": r, "level": ALL_RULES[r].level, "title": str(ALL_RULES[r].title), "count": n}
                       for r, n in sorted(by_rule.items(), key=lambda x: RULE_RANK[x[0]])],
             "total": len(found)}
 
