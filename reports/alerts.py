@@ -9,7 +9,7 @@ one round trip and one pass over its assets, not one per rule (issue 11).
 import datetime
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -20,14 +20,36 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.models import BooleanField, ExpressionWrapper, QuerySet, Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from geo_assets.access import PUBLIC_SCOPE, Scope
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
 from geo_assets.privacy import Redactor, mask_numbers
+from verification.taxonomy import Finding
 
 RED, YELLOW, BLUE = "red", "yellow", "blue"
-LEVEL_LABELS = {RED: "红色预警", YELLOW: "黄色预警", BLUE: "蓝色提示"}
+
+
+class _Labels(Mapping):
+    """Level → its label, as a str in the active language whenever it is read."""
+
+    def __init__(self, labels: dict):
+        self._labels = labels
+
+    def __getitem__(self, key) -> str:
+        return str(self._labels[key])
+
+    def __iter__(self):
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+LEVEL_LABELS = _Labels({RED: gettext_lazy("Red alert"), YELLOW: gettext_lazy("Yellow alert"),
+                        BLUE: gettext_lazy("Blue notice")})
 DUPLICATE_DISTANCE_M = 30
 # Grid cells (degrees) at least DUPLICATE_DISTANCE_M wide on the ground: a degree of latitude is ≥ 110 km, one of
 # longitude ≥ 110 km × cos 57° — so the rule holds below 57° N (all of China reaches 53.6° N).
@@ -38,7 +60,7 @@ DUPLICATE_CELL = (DUPLICATE_DISTANCE_M / (110_000 * math.cos(math.radians(57))),
 class Rule:
     code: str
     level: str
-    title: str
+    title: str  # lazy: the active language's when read
     # Selects (asset id, evidence). CTEs: `a` — the visible active assets, `visible` — the visible ones with the
     # disposed, both with every column but the geometry (location is there); `checked` — (id, observed_at, finding)
     # of the latest verification that counts of each asset of `a`; area rules: `villages`. %(today)s etc. are values.
@@ -47,38 +69,88 @@ class Rule:
     # object of ids and values, and `render(data, seen)` writes it for the viewer (`Evidence`: the viewer's scope
     # and the personal-data rule) — an asset the viewer may not see is counted, never named (issue 21, item 7).
     render: Callable[[dict, "Evidence"], str] | None = None
+    # Evidence that names no other record: the SQL selects values only (text, or a JSON object of them), never a
+    # message; `write()` — once per statement, in the active language — returns what writes each row's (issue 16).
+    write: Callable[[], Callable[[str], str]] | None = None
+
+
+def _fixed(message) -> Callable[[], Callable[[str], str]]:
+    """Evidence that is one message whatever the row."""
+    def writer():
+        text = str(message)
+        return lambda _raw: text
+    return writer
+
+
+def _value(message, key: str) -> Callable[[], Callable[[str], str]]:
+    """Evidence with one value the SQL selects as text, put in the message as `key`."""
+    def writer():
+        text = str(message)
+        return lambda raw: text % {key: raw}
+    return writer
+
+
+def _from_json(write: Callable[[dict], str]) -> Callable[[], Callable[[str], str]]:
+    """Evidence with several values the SQL selects as a JSON object."""
+    return lambda: lambda raw: write(json.loads(raw))
+
+
+def _outside(d: dict) -> str:
+    return _("Located in %(where)s; the ledger's village is %(own)s") % {
+        "where": d["in"] or _("outside the county"), "own": d["own"]}
+
+
+def _missing(d: dict) -> str:
+    return _("Verified %(date)s: %(finding)s") % {"date": d["on"], "finding": Finding(d["finding"]).label}
+
+
+def _expired(d: dict) -> str:
+    return _("Contract %(number)s expired on %(date)s") % {"number": d["number"], "date": d["ends_on"]}
+
+
+def _not_posted(raw: str) -> str:
+    labels = {"inventory": _("the inventory ledger"), "ownership": _("the ownership registration results")}
+    stages = pgettext("list separator", ", ").join(labels[stage] for stage in raw.split(",") if stage)
+    return _("Not publicised: %(stages)s") % {"stages": stages}
 
 
 def _nearby(d: dict, seen: "Evidence") -> str:
     other = seen.asset(d["other"])
-    return (f"与 {other} 相距 {d['m']} 米" if other
-            else f"与另 1 项同类资产（不在您的查看范围内）相距 {d['m']} 米")
+    return (_("%(m)s m from %(other)s") % {"m": d["m"], "other": other} if other
+            else _("%(m)s m from another asset of the same type (one you may not view)") % {"m": d["m"]})
 
 
 def _same_name(d: dict, seen: "Evidence") -> str:
     codes = [c for c in (seen.code(pk) for pk in d["ids"][:3]) if c]
-    listed = f"；如 {'、'.join(codes)}{' 等' if d['others'] > len(codes) else ''}" if codes else ""
-    return f"与本村另 {d['others']} 项同名资产重复（名称：{seen.name(d['self'])}{listed}）"
+    listed = ""
+    if codes:
+        listed = pgettext("list separator", ", ").join(codes)
+        listed = (_("; e.g. %(codes)s and others") if d["others"] > len(codes) else _("; e.g. %(codes)s")) % {
+            "codes": listed}
+    return ngettext("Same name as %(n)s other asset of the village (name: %(name)s%(listed)s)",
+                    "Same name as %(n)s other assets of the village (name: %(name)s%(listed)s)", d["others"]) % {
+        "n": d["others"], "name": seen.name(d["self"]), "listed": listed}
 
 
 def _unanswered(d: dict, seen: "Evidence") -> str:
-    return f"{seen.text(d['title'])}：{seen.person(d['by'])} 于 {d['on']} 提出的异议未答复"
+    return _("%(title)s: the objection %(person)s raised on %(on)s is not answered") % {
+        "title": seen.text(d["title"]), "person": seen.person(d["by"]), "on": d["on"]}
 
 
 def _short(d: dict, seen: "Evidence") -> str:
-    return f"{seen.text(d['title'])}：{d['from']} 至 {d['to']}，不足 {d['min']} 天"
+    return _("%(title)s: %(start)s to %(end)s, shorter than %(min)s days") % {
+        "title": seen.text(d["title"]), "start": d["from"], "end": d["to"], "min": d["min"]}
 
 
 RULES = [
-    Rule("outside_village", RED, "资产位置不在所属村范围内", """
-        SELECT a.id, '位置在' || coalesce((SELECT v.name FROM geo_assets_adminarea v
-                 WHERE v.level = 'village' AND ST_Covers(v.geom, a.location) LIMIT 1), '县域以外')
-               || '，台账所属村为' || own.name
+    Rule("outside_village", RED, gettext_lazy("Asset located outside its village"), """
+        SELECT a.id, json_build_object('in', (SELECT v.name FROM geo_assets_adminarea v
+                 WHERE v.level = 'village' AND ST_Covers(v.geom, a.location) LIMIT 1), 'own', own.name)
         FROM a JOIN geo_assets_adminarea own ON own.id = a.village_id
-        WHERE NOT ST_Covers(own.geom, a.location)"""),
+        WHERE NOT ST_Covers(own.geom, a.location)""", write=_from_json(_outside)),
     # A hash join over grid cells no smaller than the distance (DUPLICATE_CELL): two assets that close lie in the
     # same or a neighbouring cell. One pass, where probing the GiST index once per asset cost ~5 s per 1,000 assets.
-    Rule("duplicate_nearby", YELLOW, "疑似重复：同类资产相距很近", """
+    Rule("duplicate_nearby", YELLOW, gettext_lazy("Possible duplicate: assets of the same type very close together"), """
         SELECT a.id, json_build_object('other', b.id,
                                        'm', round(ST_Distance(a.location::geography, b.location::geography)::numeric, 1))
         FROM a CROSS JOIN (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)) n(dx, dy)
@@ -96,7 +168,7 @@ RULES = [
     # gave k(k-1) alerts, 60,386 in one village of the province), naming how many and the first codes of the others.
     # The report's villages' assets first, grouped by (village, name), then a hash join: an index on the name alone
     # would otherwise tempt the planner to fetch every same-named asset of the province once per asset.
-    Rule("duplicate_name", YELLOW, "疑似重复：同村同名资产", """
+    Rule("duplicate_name", YELLOW, gettext_lazy("Possible duplicate: assets of the same name in one village"), """
         WITH b AS MATERIALIZED (SELECT id, code, name, village_id FROM geo_assets_asset WHERE status <> 'disposed'
                                   AND village_id = ANY (ARRAY(SELECT DISTINCT village_id FROM a))),
              g AS (SELECT village_id, name, count(*) - 1 AS others,
@@ -105,64 +177,72 @@ RULES = [
         SELECT a.id, json_build_object('self', a.id, 'others', g.others,
                                        'ids', (array_remove(g.ids, a.id))[1:3])
         FROM a JOIN g ON g.village_id = a.village_id AND g.name = a.name""", _same_name),
-    Rule("never_verified", BLUE, "从未现场核查", """
-        SELECT a.id, '建档后未做过现场核查' FROM a WHERE a.last_verified_at IS NULL"""),
-    Rule("not_verified_12_months", YELLOW, "超过12个月未核查", """
-        SELECT a.id, '最近核查 ' || to_char(a.last_verified_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
-        FROM a WHERE a.last_verified_at < %(year_ago)s"""),
-    Rule("finding_missing", RED, "最近核查结论：未找到或已拆除", """
-        SELECT c.id, to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：'
-               || CASE c.finding WHEN 'not_found' THEN '未找到' ELSE '已拆除' END
-        FROM checked c WHERE c.finding IN ('not_found', 'demolished')"""),
-    Rule("finding_damaged", YELLOW, "最近核查结论：存在损坏", """
-        SELECT c.id, to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD') || ' 核查：存在损坏'
-        FROM checked c WHERE c.finding = 'damaged'"""),
-    Rule("no_custodian", YELLOW, "未落实管护主体", """
-        SELECT a.id, '管护单位为空' FROM a WHERE a.custodian_unit = '' AND a.category <> 'household'"""),
-    Rule("no_contract", YELLOW, "经营性资产没有经营合同", """
-        SELECT a.id, '未登记经营协议或合同' FROM a
+    Rule("never_verified", BLUE, gettext_lazy("Never verified on site"), """
+        SELECT a.id, '' FROM a WHERE a.last_verified_at IS NULL""",
+         write=_fixed(gettext_lazy("Not verified on site since it was registered"))),
+    Rule("not_verified_12_months", YELLOW, gettext_lazy("Not verified for more than 12 months"), """
+        SELECT a.id, to_char(a.last_verified_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
+        FROM a WHERE a.last_verified_at < %(year_ago)s""", write=_value(gettext_lazy("Last verified %(date)s"), "date")),
+    Rule("finding_missing", RED, gettext_lazy("Latest verification: not found or demolished"), """
+        SELECT c.id, json_build_object('on', to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD'),
+                                       'finding', c.finding)
+        FROM checked c WHERE c.finding IN ('not_found', 'demolished')""", write=_from_json(_missing)),
+    Rule("finding_damaged", YELLOW, gettext_lazy("Latest verification: damaged"), """
+        SELECT c.id, to_char(c.observed_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
+        FROM checked c WHERE c.finding = 'damaged'""", write=_value(gettext_lazy("Verified %(date)s: damaged"), "date")),
+    Rule("no_custodian", YELLOW, gettext_lazy("No custodian assigned"), """
+        SELECT a.id, '' FROM a WHERE a.custodian_unit = '' AND a.category <> 'household'""",
+         write=_fixed(gettext_lazy("The custodian unit is empty"))),
+    Rule("no_contract", YELLOW, gettext_lazy("Operating asset without an operating contract"), """
+        SELECT a.id, '' FROM a
         WHERE a.category = 'operating' AND a.asset_type NOT IN ('equity', 'debt')
-          AND NOT EXISTS (SELECT 1 FROM geo_assets_operationcontract c WHERE c.asset_id = a.id)"""),
-    Rule("contract_expired", RED, "经营合同已到期未续签", """
-        SELECT a.id, '合同 ' || c.number || ' 于 ' || c.ends_on || ' 到期'
+          AND NOT EXISTS (SELECT 1 FROM geo_assets_operationcontract c WHERE c.asset_id = a.id)""",
+         write=_fixed(gettext_lazy("No operating agreement or contract recorded"))),
+    Rule("contract_expired", RED, gettext_lazy("Operating contract expired and not renewed"), """
+        SELECT a.id, json_build_object('number', c.number, 'ends_on', c.ends_on)
         FROM a JOIN geo_assets_operationcontract c ON c.asset_id = a.id
         WHERE c.ends_on < %(today)s
-          AND NOT EXISTS (SELECT 1 FROM geo_assets_operationcontract r WHERE r.renews_id = c.id)"""),
-    Rule("no_income", YELLOW, "经营性资产上一年度无收益记录", """
-        SELECT a.id, %(last_year)s || ' 年度未登记收益' FROM a
+          AND NOT EXISTS (SELECT 1 FROM geo_assets_operationcontract r WHERE r.renews_id = c.id)""",
+         write=_from_json(_expired)),
+    Rule("no_income", YELLOW, gettext_lazy("Operating asset with no income recorded last year"), """
+        SELECT a.id, %(last_year)s::text FROM a
         WHERE a.category = 'operating' AND coalesce(a.year_built, 0) < %(last_year)s
-          AND NOT EXISTS (SELECT 1 FROM geo_assets_incomerecord i WHERE i.asset_id = a.id AND i.year = %(last_year)s)"""),
-    Rule("shares_not_100", RED, "股权占比合计不是100%", """
-        SELECT a.id, '产权主体占股合计 ' || coalesce(s.total, 0) || '%%'
+          AND NOT EXISTS (SELECT 1 FROM geo_assets_incomerecord i WHERE i.asset_id = a.id AND i.year = %(last_year)s)""",
+         write=_value(gettext_lazy("No income recorded for %(year)s"), "year")),
+    Rule("shares_not_100", RED, gettext_lazy("Shares do not add up to 100%"), """
+        SELECT a.id, coalesce(s.total, 0)::text
         FROM a LEFT JOIN LATERAL (SELECT sum(o.share) AS total FROM geo_assets_ownershare o
                                   WHERE o.asset_id = a.id AND o.share > 0) s ON true
-        WHERE a.asset_type IN ('equity', 'debt') AND coalesce(s.total, 0) <> 100"""),
-    Rule("disposed_without_approval", RED, "已处置但无审批记录", """
-        SELECT a.id, '状态为已处置，但没有已执行且有批复文号的处置记录'
+        WHERE a.asset_type IN ('equity', 'debt') AND coalesce(s.total, 0) <> 100""",
+         write=_value(gettext_lazy("The owners' shares add up to %(total)s%%"), "total")),
+    Rule("disposed_without_approval", RED, gettext_lazy("Disposed without an approval record"), """
+        SELECT a.id, ''
         FROM visible a WHERE a.status = 'disposed'
           AND NOT EXISTS (SELECT 1 FROM geo_assets_disposal d WHERE d.asset_id = a.id AND d.status = 'executed'
-                          AND d.approval_reference <> '')"""),
+                          AND d.approval_reference <> '')""",
+         write=_fixed(gettext_lazy("Disposed, but there is no executed disposal with an approval reference"))),
 ]
 
 # Village-level rules: publicity (公示) of each stage.
 AREA_RULES = [
-    Rule("publicity_missing", YELLOW, "台账或确权结果未公示", """
+    Rule("publicity_missing", YELLOW, gettext_lazy("Ledger or ownership results not publicised"), """
         WITH covered AS (  -- the village's own notices, its township's and its county's (village → township → county)
             SELECT v.id, n.stage FROM villages v LEFT JOIN geo_assets_adminarea t ON t.id = v.parent_id
                  JOIN geo_assets_publicitynotice n ON n.area_id IN (v.id, v.parent_id, t.parent_id))
-        SELECT v.id, '未公示：' || concat_ws('、',
+        SELECT v.id, concat_ws(',',
                CASE WHEN NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'inventory')
-                    THEN '清产核资台账' END,
+                    THEN 'inventory' END,
                CASE WHEN NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')
-                    THEN '确权登记结果' END)
+                    THEN 'ownership' END)
         FROM villages v
         WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'inventory')
-           OR NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')"""),
-    Rule("publicity_too_short", YELLOW, "公示期不足", """
+           OR NOT EXISTS (SELECT 1 FROM covered c WHERE c.id = v.id AND c.stage = 'ownership')""",
+         write=lambda: _not_posted),
+    Rule("publicity_too_short", YELLOW, gettext_lazy("Publicity period too short"), """
         SELECT v.id, json_build_object('title', n.title, 'from', n.starts_on, 'to', n.ends_on, 'min', %(min_days)s)
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id
         WHERE (n.ends_on - n.starts_on + 1) < %(min_days)s""", _short),
-    Rule("objection_unanswered", RED, "公示异议未答复", """
+    Rule("objection_unanswered", RED, gettext_lazy("Objection to a notice not answered"), """
         SELECT v.id, json_build_object('title', n.title, 'by', o.raised_by, 'on', o.raised_on)
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id
              JOIN geo_assets_objection o ON o.notice_id = n.id
@@ -203,7 +283,7 @@ class Evidence:
 
     def asset(self, pk) -> str | None:
         named = self._named(pk)
-        return f"{named[0].code}（{named[1].asset_name(named[0])}）" if named else None
+        return _("%(code)s (%(name)s)") % {"code": named[0].code, "name": named[1].asset_name(named[0])} if named else None
 
     def code(self, pk) -> str | None:
         named = self._named(pk)
@@ -231,7 +311,8 @@ def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, 
 def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
     """(rule code, what the rule's SQL selected) → the evidence as `viewer` reads it (for statements that run the
     rules' SQL themselves, e.g. bench.reports' anchor)."""
-    out = [evidence for _code, evidence in alerts]
+    writers = {code: rule.write() for code, rule in ALL_RULES.items() if rule.write}
+    out = [writers[code](evidence) if code in writers else evidence for code, evidence in alerts]
     written = _written({n: (ALL_RULES[code], evidence) for n, (code, evidence) in enumerate(alerts)
                         if ALL_RULES[code].render}, viewer)
     for n, evidence in written.items():
@@ -339,14 +420,16 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
         cursor.execute(_named(sql, _params(), cursor.db.connection), params)
         rows = cursor.fetchall()
     rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
-    heads = [(r.code, r.level, r.title) for r in every]
+    heads = [(r.code, r.level, str(r.title)) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}
     if rendered:
         written = _written({n: (every[row[0]], row[3]) for n, row in enumerate(rows) if row[0] in rendered}, viewer)
         for n, evidence in written.items():
             rows[n] = (*rows[n][:3], evidence)
     new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts
-    return [new(Alert, (*heads[i], evidence, asset_id, area_id)) for i, asset_id, area_id, evidence in rows]
+    writers = [rule.write() if rule.write else None for rule in every]  # the messages translated once here
+    return [new(Alert, (*heads[i], writers[i](evidence) if writers[i] else evidence, asset_id, area_id))
+            for i, asset_id, area_id, evidence in rows]
 
 
 def _named(sql: str, params: dict, connection=None) -> str:

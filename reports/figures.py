@@ -25,6 +25,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.access import Scope as Viewer
@@ -75,8 +77,12 @@ CATEGORY_ORDER = {c: i for i, c in enumerate(Category.values)}
 LEVELS = (RED, YELLOW, BLUE)
 RULE_RANK = {code: i for i, code in enumerate(sorted(ALL_RULES, key=lambda c: (LEVELS.index(ALL_RULES[c].level), c)))}
 WORKPLAN_TASKS = {  # the work plan's steps (三、实施步骤) the dashboard follows
-    "inventory": "清产核资", "ownership": "确权登记", "publicity": "公示", "verification": "核查",
+    "inventory": gettext_lazy("Inventory"), "ownership": gettext_lazy("Ownership registration"),
+    "publicity": gettext_lazy("Publicity"), "verification": gettext_lazy("Verification"),
 }
+# A contract's state (contract_state): its label is what a report shows and counts by.
+CONTRACT_STATES = {"valid": gettext_lazy("valid"), "expiring": gettext_lazy("expiring soon"),
+                   "expired": gettext_lazy("expired"), "none": gettext_lazy("no contract")}
 
 
 # For every report's statements (reports.alerts.planner_settings), set once per report: the alerts' (no JIT — at
@@ -383,10 +389,11 @@ def _by_category(rows: dict, keys, rate) -> list[dict]:
 
 def contract_state(ends_on: datetime.date | None, today: datetime.date) -> str:
     if ends_on is None:
-        return "无合同"
+        return str(CONTRACT_STATES["none"])
     if ends_on < today:
-        return "已到期"
-    return "即将到期" if ends_on <= today + datetime.timedelta(days=CONTRACT_WARNING_DAYS) else "有效"
+        return str(CONTRACT_STATES["expired"])
+    return str(CONTRACT_STATES["expiring" if ends_on <= today + datetime.timedelta(days=CONTRACT_WARNING_DAYS)
+                               else "valid"])
 
 
 def contracts(scope: Scope) -> dict:
@@ -405,11 +412,13 @@ def contracts(scope: Scope) -> dict:
                          "state": contract_state(ends_on, today)})
         else:
             rows.append({"asset": listed[pk], "operator": listed[pk].operator, "number": "", "starts_on": None,
-                         "ends_on": None, "yearly_due": None, "mechanism": "", "state": "无合同"})
+                         "ends_on": None, "yearly_due": None, "mechanism": "", "state": str(CONTRACT_STATES["none"])})
     rows.sort(key=lambda r: r["asset"].code)
     states = Counter(r["state"] for r in rows)
-    return {"rows": rows, "states": [{"state": s, "count": states[s]} for s in ("有效", "即将到期", "已到期", "无合同")],
-            "yearly_due": sum((r["yearly_due"] for r in rows if r["yearly_due"] and r["state"] != "已到期"), ZERO)}
+    labels = [str(label) for label in CONTRACT_STATES.values()]
+    expired = str(CONTRACT_STATES["expired"])
+    return {"rows": rows, "states": [{"state": s, "count": states[s]} for s in labels],
+            "yearly_due": sum((r["yearly_due"] for r in rows if r["yearly_due"] and r["state"] != expired), ZERO)}
 
 
 INCOME_SQL = """SELECT a.village_id, sum(i.amount), count(DISTINCT i.asset_id)
@@ -463,17 +472,17 @@ def alerts(scope: Scope) -> dict:
     by_rule = Counter(a.rule for a in found)
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},
-            "rules": [{"rule": r, "level": ALL_RULES[r].level, "title": ALL_RULES[r].title, "count": n}
+            "rules": [{"rule": r, "level": ALL_RULES[r].level, "title": str(ALL_RULES[r].title), "count": n}
                       for r, n in sorted(by_rule.items(), key=lambda x: RULE_RANK[x[0]])],
             "total": len(found)}
 
 
 def notice_state(notice, today: datetime.date) -> str:
     if notice is None:
-        return "未公示"
+        return _("not publicised")
     if notice.starts_on > today:
-        return "待公示"
-    return "公示中" if notice.ends_on >= today else "已公示"
+        return _("to be publicised")
+    return _("being publicised") if notice.ends_on >= today else _("publicised")
 
 
 def notices_by_village(villages: QuerySet) -> dict[int, dict[str, list]]:
@@ -691,10 +700,12 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
                         "verification": pct(row["verification"], row["total"])}
         rates = [r for r in row["rates"].values() if r is not None]
         row["overall"] = round(sum(rates) / len(rates), 1) if rates else None
-    tasks = [{"task": task, "label": label, "due": due, "rate": county["rates"][task],
-              "days_left": (due - today).days, "days_late": max(0, (today - due).days),
-              "state": "已完成" if county["rates"][task] == 100 else ("逾期未完成" if due < today else "进行中")}
-             for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)]
+    states = {"done": _("done"), "late": _("overdue, not done"), "open": _("in progress")}
+    tasks = [{"task": task, "label": str(label), "due": due, "rate": county["rates"][task],
+              "days_left": (due - today).days, "days_late": max(0, (today - due).days), "status": status,
+              "state": states[status]}
+             for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
+             for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
             "today": today}
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
@@ -103,7 +105,7 @@ def _scale_bar(frame: Frame) -> str:
     length = max([n for n in NICE_LENGTHS if n / mpp <= frame.width * 0.25] or [NICE_LENGTHS[0]])
     px = length / mpp
     x, y = 16, frame.height - 18
-    label = f"{length // 1000} 公里" if length >= 1000 else f"{length} 米"
+    label = _("%(n)s km") % {"n": length // 1000} if length >= 1000 else _("%(n)s m") % {"n": length}
     return (f'<g class="scale-bar"><rect x="{x - 6}" y="{y - 22}" width="{px + 12:.1f}" height="32" fill="#fff" '
             f'fill-opacity="0.8"/>'
             f'<path d="M{x} {y - 6} V{y} H{x + px:.1f} V{y - 6}" fill="none" stroke="#222" stroke-width="2"/>'
@@ -117,7 +119,8 @@ def _north_arrow(frame: Frame) -> str:
     return (f'<g class="north-arrow"><circle cx="{x}" cy="{y + 20}" r="20" fill="#fff" fill-opacity="0.8"/>'
             f'<path d="M{x} {y + 2} L{x + 9} {y + 34} L{x} {y + 27} Z" fill="#222"/>'
             f'<path d="M{x} {y + 2} L{x - 9} {y + 34} L{x} {y + 27} Z" fill="#fff" stroke="#222"/>'
-            f'<text x="{x}" y="{y + 52}" font-size="12" text-anchor="middle" font-weight="bold">北</text></g>')
+            f'<text x="{x}" y="{y + 52}" font-size="12" text-anchor="middle" font-weight="bold">'
+            f'{escape(pgettext("north arrow", "N"))}</text></g>')
 
 
 def _svg(frame: Frame, body: list[str], title: str) -> SafeString:
@@ -156,7 +159,7 @@ def village_map(village, assets, title: str = "") -> SafeString:
     own = next((a for a in areas if a[0] == village.pk), None)
     if own and own[4] is not None:
         body.append(_text(own[4], own[5], village.name, 15, weight="bold"))
-    return _svg(frame, body, title or f"{village.name}资产分布图")
+    return _svg(frame, body, title or _("Map of the assets of %(name)s") % {"name": village.name})
 
 
 def class_breaks(values: list[float], classes: int = len(CLASS_COLOURS)) -> list[float]:
@@ -211,10 +214,10 @@ def assets_map(area, assets, title: str) -> SafeString:
 
 
 def legend_classes(values: dict[str, float], fmt=lambda v: f"{v:,.0f}") -> list[dict]:
-    """The choropleth's classes for an HTML legend: colour and range."""
+    """The choropleth's classes for an HTML legend: colour and range (`empty`: the class of areas without data)."""
     breaks = class_breaks(list(values.values()))
     rows, low = [], 0.0
     for b in breaks:
-        rows.append({"colour": class_colour(b, breaks), "label": f"{fmt(low)} – {fmt(b)}"})
+        rows.append({"colour": class_colour(b, breaks), "label": f"{fmt(low)} – {fmt(b)}", "empty": False})
         low = b
-    return rows + [{"colour": NO_DATA, "label": "无"}]
+    return rows + [{"colour": NO_DATA, "label": _("None"), "empty": True}]

@@ -6,6 +6,9 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
+
 from geo_assets.access import scope_for
 from geo_assets.amounts import format_wan
 from geo_assets.privacy import Redactor
@@ -36,12 +39,12 @@ class Table:
 
 
 def _label(choices, value) -> str:
-    return str(choices(value).label) if value else "合计"
+    return str(choices(value).label) if value else _("Total")
 
 
 def _total(table: Table, label_columns: int = 1) -> None:
     """Append a 合计 row summing the numeric columns (rates are not summed)."""
-    row = ["合计", *[""] * (label_columns - 1)]
+    row = [_("Total"), *[""] * (label_columns - 1)]
     for index, (_label_text, kind) in enumerate(table.columns[label_columns:], start=label_columns):
         numbers = [r[index] for r in table.rows if isinstance(r[index], int | Decimal)]
         row.append(sum(numbers) if kind in ("int", "money") and numbers else None)
@@ -55,17 +58,21 @@ def report_tables(fig: dict, user) -> list[Table]:
     redactor = Redactor(scope_for(user))
     tables = []
 
-    t = Table("types", "按类别和类型汇总", [("类别", "text"), ("类型", "text"), ("资产数（项）", "int"),
-                                           ("实物量", "qty"), ("计量单位", "text"), ("投资（万元）", "money")])
+    t = Table("types", _("Summary by category and type"), [
+        (_("Category"), "text"), (_("Type"), "text"), (_("Assets (items)"), "int"), (_("Quantity"), "qty"),
+        (_("Unit of measure"), "text"), (_("Investment (10k yuan)"), "money")])
     for r in totals["by_type"]:
         t.add([_label(Category, r["category"]), _label(AssetType, r["asset_type"]), r["count"], r["quantity"],
                r["unit"], r["investment"]])
     _total(t, 2)
-    t.note = f"不含已处置资产 {totals['disposed']} 项。" if totals["disposed"] else ""
+    disposed = totals["disposed"]
+    t.note = ngettext("Excludes %(n)s disposed asset.", "Excludes %(n)s disposed assets.", disposed) % {
+        "n": disposed} if disposed else ""
     tables.append(t)
 
-    t = Table("funding", "资金来源构成", [("资金来源", "text"), *[(str(c.label), "money") for c in Category],
-                                          ("合计（万元）", "money"), ("占比（%）", "pct")])
+    t = Table("funding", _("Funding sources"), [(_("Funding source"), "text"),
+                                                *[(str(c.label), "money") for c in Category],
+                                                (_("Total (10k yuan)"), "money"), (_("Share (%)"), "pct")])
     for r in totals["funding"]:
         t.add([_label(FundingSourceKind, r["source"]), *[r[c] for c in Category.values], r["total"], r["share"]])
     _total(t)
@@ -73,17 +80,21 @@ def report_tables(fig: dict, user) -> list[Table]:
         t.rows[-1][-1] = 100 if totals["funded"] else None
     tables.append(t)
 
-    t = Table("ownership", "确权登记", [("类别", "text"), ("资产数", "int"), ("已确权", "int"), ("未确权", "int"),
-                                        ("待主管部门确认", "int"), ("确权率（%）", "pct")])
+    t = Table("ownership", _("Ownership registration"), [
+        (_("Category"), "text"), (_("Number of assets"), "int"), (_("Ownership registered"), "int"),
+        (_("Ownership not registered"), "int"), (_("Awaiting the department's confirmation"), "int"),
+        (_("Registration rate (%)"), "pct")])
     for r in fig["ownership"]:
         t.add([_label(Category, r["category"]), r["total"], r["registered"], r["total"] - r["registered"],
                r["pending"], r["rate"]])
     t.total = True
     tables.append(t)
 
-    t = Table("custody", "管护落实情况", [("类别", "text"), ("资产数", "int"), ("落实管护单位", "int"),
-                                          ("明确责任人", "int"), ("签订移交管护责任书", "int"), ("公益岗位在岗", "int"),
-                                          ("年管护经费（万元）", "money"), ("覆盖率（%）", "pct")])
+    t = Table("custody", _("Custody arrangements"), [
+        (_("Category"), "text"), (_("Number of assets"), "int"), (_("Custodian unit assigned"), "int"),
+        (_("Person in charge named"), "int"), (_("Handover and custody letter signed"), "int"),
+        (_("Public-welfare post filled"), "int"), (_("Yearly custody funding (10k yuan)"), "money"),
+        (_("Coverage (%)"), "pct")])
     for r in fig["custody"]:
         t.add([_label(Category, r["category"]), r["total"], r["custodian"], r["person"], r["letter"], r["post"],
                r["funding"], r["rate"]])
@@ -92,79 +103,90 @@ def report_tables(fig: dict, user) -> list[Table]:
 
     contracts = fig["contracts"]
     if village:
-        t = Table("contracts", "经营性资产的经营合同", [
-            ("资产编号", "text"), ("资产名称", "text"), ("经营主体", "text"), ("合同编号", "text"), ("起始", "date"),
-            ("到期", "date"), ("年租金或收益（万元）", "money"), ("状态", "text")])
+        t = Table("contracts", _("Operating contracts of the operating assets"), [
+            (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Operator"), "text"),
+            (_("Contract number"), "text"), (_("Starts"), "date"), (_("Ends"), "date"),
+            (_("Yearly rent or income (10k yuan)"), "money"), (_("Status"), "text")])
         for r in contracts["rows"]:
             t.add([r["asset"].code, redactor.asset_name(r["asset"]), r["operator"], r["number"], r["starts_on"],
                    r["ends_on"], r["yearly_due"], r["state"]], f"/assets/{r['asset'].code}/")
     else:
-        t = Table("contracts", "经营合同状态", [("合同状态", "text"), ("经营性资产数", "int")])
+        t = Table("contracts", _("Operating contracts by state"), [(_("Contract state"), "text"),
+                                                                     (_("Number of operating assets"), "int")])
         for r in contracts["states"]:
             t.add([r["state"], r["count"]])
-    t.note = (f"有效合同年租金或收益合计 {format_wan(contracts['yearly_due'])} 万元；股权、债权类不单列经营合同。")
+    t.note = _("Yearly rent or income of the contracts in force: %(amount)s 10k yuan in all; equity and debt "
+               "assets have no operating contract of their own.") % {"amount": format_wan(contracts["yearly_due"])}
     tables.append(t)
 
     income = fig["income"]
     year = income["year"]
-    note = f"{year} 年度登记收益的资产 {income['assets']} 项，收益合计 {format_wan(income['amount'])} 万元。"
+    note = _("%(year)s: income recorded on %(n)s assets, %(amount)s 10k yuan in all.") % {
+        "year": year, "n": income["assets"], "amount": format_wan(income["amount"])}
     if village:
         plan = income["plans"][0] if income["plans"] else None
-        t = Table("distribution", f"{year} 年度收益分配方案", [("用途", "text"), ("金额（万元）", "money"),
-                                                             ("对象", "text"), ("来源资产", "text")])
+        t = Table("distribution", _("%(year)s income distribution plan") % {"year": year}, [
+            (_("Purpose"), "text"), (_("Amount (10k yuan)"), "money"), (_("Recipient"), "text"),
+            (_("Source asset"), "text")])
         if plan:
             for i in plan.item_list:
                 t.add([_label(PlanPurpose, i.purpose), i.amount, redactor.person(i.recipient) if i.purpose in (
                     PlanPurpose.CASH, PlanPurpose.NO_LABOUR, PlanPurpose.POSTS) else i.recipient,
                     i.asset.code if i.asset else ""])
             _total(t)
-            note += f"分配方案：{PlanStatus(plan.status).label}，拟分配 {format_wan(plan.total)} 万元。"
+            note += _("Distribution plan: %(status)s, %(amount)s 10k yuan to be distributed.") % {
+                "status": PlanStatus(plan.status).label, "amount": format_wan(plan.total)}
         else:
-            note += "尚无该年度收益分配方案。"
+            note += _("No income distribution plan for that year yet.")
     else:
-        t = Table("distribution", f"{year} 年度各村收益分配方案", [
-            ("村", "text"), ("方案状态", "text"), ("分配总额（万元）", "money"),
+        t = Table("distribution", _("%(year)s income distribution plans of the villages") % {"year": year}, [
+            (_("Village"), "text"), (_("Plan status"), "text"), (_("Total distributed (10k yuan)"), "money"),
             *[(str(p.label), "money") for p in PlanPurpose]])
         for plan in income["plans"]:
             t.add([plan.village.name, _label(PlanStatus, plan.status), plan.total,
                    *[plan.by_purpose[p] for p in PlanPurpose.values]], f"/reports/villages/{plan.village.code}/")
         _total(t)
         if scope.villages is not None:
-            note += f"{len(income['plans'])} 个村有该年度分配方案，拟分配合计 {format_wan(income['planned'])} 万元。"
+            note += _("%(n)s villages have a distribution plan for that year, %(amount)s 10k yuan to be "
+                      "distributed in all.") % {"n": len(income["plans"]), "amount": format_wan(income["planned"])}
     t.note = note
     tables.append(t)
 
     v = fig["verification"]
-    t = Table("verification", "核查覆盖", [("指标", "text"), ("资产数", "int"), ("占在册资产（%）", "pct")])
-    t.add(["在册资产", v["total"], 100 if v["total"] else None])
-    t.add(["曾经现场核查", v["ever"], v["ever_rate"]])
-    t.add(["近 12 个月内核查", v["recent"], v["recent_rate"]])
-    t.add(["本年度核查", v["this_year"], _pct(v["this_year"], v["total"])])
-    t.add(["核查记录待审核", v["pending"], None])
+    t = Table("verification", _("Verification coverage"), [(_("Measure"), "text"), (_("Number of assets"), "int"),
+                                                           (_("Share of registered assets (%)"), "pct")])
+    t.add([_("Registered assets"), v["total"], 100 if v["total"] else None])
+    t.add([_("Ever verified on site"), v["ever"], v["ever_rate"]])
+    t.add([_("Verified in the last 12 months"), v["recent"], v["recent_rate"]])
+    t.add([_("Verified this year"), v["this_year"], _pct(v["this_year"], v["total"])])
+    t.add([_("Verification records awaiting review"), v["pending"], None])
     tables.append(t)
 
-    t = Table("findings", "最新核查结论", [("结论", "text"), ("资产数", "int")])
+    t = Table("findings", _("Latest verification findings"), [(_("Finding"), "text"), (_("Number of assets"), "int")])
     for r in v["findings"]:
         t.add([_label(Finding, r["finding"]), r["count"]])
     _total(t)
     tables.append(t)
     if village:
-        t = Table("problems", "核查发现的问题", [("资产编号", "text"), ("资产名称", "text"), ("结论", "text"),
-                                                ("核查日期", "date")])
+        t = Table("problems", _("Problems found by verification"), [
+            (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Finding"), "text"), (_("Verified on"), "date")])
         for record in v["problems"]:
             t.add([record.asset.code, redactor.asset_name(record.asset), _label(Finding, record.finding),
                    record.observed_at.date()], f"/assets/{record.asset.code}/")
         tables.append(t)
 
     a = fig["alerts"]
-    t = Table("alert_rules", "风险预警（按规则）", [("级别", "text"), ("规则", "text"), ("数量", "int")])
+    t = Table("alert_rules", _("Risk alerts (by rule)"), [(_("Level"), "text"), (_("Rule"), "text"),
+                                                          (_("Number of alerts"), "int")])
     for r in a["rules"]:
         t.add([LEVEL_LABELS[r["level"]], r["title"], r["count"]])
     _total(t, 2)
-    t.note = "；".join(f"{LEVEL_LABELS[level]} {a['levels'][level]} 条" for level in LEVELS)
+    t.note = pgettext("list separator", "; ").join(
+        _("%(level)s: %(n)s") % {"level": LEVEL_LABELS[level], "n": a["levels"][level]} for level in LEVELS)
     tables.append(t)
     if village:
-        t = Table("alerts", "风险预警明细", [("级别", "text"), ("规则", "text"), ("资产", "text"), ("依据", "text")])
+        t = Table("alerts", _("Risk alerts in detail"), [(_("Level"), "text"), (_("Rule"), "text"),
+                                                         (_("Asset"), "text"), (_("Evidence"), "text")])
         for r in fig["alert_rows"]:
             asset = r["asset"]
             t.add([LEVEL_LABELS[r["alert"].level], r["alert"].title,
@@ -172,28 +194,33 @@ def report_tables(fig: dict, user) -> list[Table]:
         tables.append(t)
 
     if scope.villages is not None:
-        columns = [("环节", "text"), ("状态", "text") if village else ("已公示村数", "int"), ("公示次数", "int"),
-                   ("最近一次", "text"), ("公示期", "text"), ("异议", "int"), ("未答复", "int")]
-        t = Table("publicity", "各环节公示情况", columns)
+        columns = [(_("Stage"), "text"), (_("Status"), "text") if village else (_("Villages publicised"), "int"),
+                   (_("Number of notices"), "int"), (_("Latest notice"), "text"), (_("Publicity period"), "text"),
+                   (_("Objections"), "int"), (_("Unanswered"), "int")]
+        t = Table("publicity", _("Publicity by stage"), columns)
         for r in fig["publicity"]["stages"]:
             n = r["latest"]
             t.add([_label(PublicityStage, r["stage"]), r["state"] if village else r["villages"], r["count"],
-                   n.title if n else "", f"{n.starts_on:%Y-%m-%d} 至 {n.ends_on:%Y-%m-%d}" if n else "",
+                   n.title if n else "",
+                   _("%(start)s to %(end)s") % {"start": f"{n.starts_on:%Y-%m-%d}", "end": f"{n.ends_on:%Y-%m-%d}"}
+                   if n else "",
                    r["objections"], r["unanswered"]])
         if not village:
-            t.note = f"共 {fig['publicity']['stages'][0]['of'] if fig['publicity']['stages'] else 0} 个村。"
+            stages = fig["publicity"]["stages"]
+            t.note = _("%(n)s villages in all.") % {"n": stages[0]["of"] if stages else 0}
         tables.append(t)
 
     if not village:
         by_village = scope.kind == "township"
-        t = Table("breakdown", "各村情况" if by_village else "各乡镇情况", [
-            ("村" if by_village else "乡镇", "text"), ("资产数", "int"), ("投资（万元）", "money"),
-            ("确权率（%）", "pct"), ("管护覆盖率（%）", "pct"), ("12个月核查率（%）", "pct"),
-            (f"{year}年收益（万元）", "money"), ("已公示台账和确权", "text"),
-            ("红色预警", "int"), ("黄色预警", "int"), ("蓝色提示", "int")])
+        t = Table("breakdown", _("Figures by village") if by_village else _("Figures by township"), [
+            (_("Village") if by_village else _("Township"), "text"), (_("Number of assets"), "int"),
+            (_("Investment (10k yuan)"), "money"), (_("Registration rate (%)"), "pct"),
+            (_("Custody coverage (%)"), "pct"), (_("12-month verification rate (%)"), "pct"),
+            (_("%(year)s income (10k yuan)") % {"year": year}, "money"), (_("Ledger and ownership publicised"), "text"),
+            (_("Red alerts"), "int"), (_("Yellow alerts"), "int"), (_("Blue notices"), "int")])
         for r in fig["breakdown"]:
             area = r["area"]
-            posted = ("是" if r["posted"] else "否") if by_village else f"{r['posted']}/{r['of']}"
+            posted = (_("Yes") if r["posted"] else _("No")) if by_village else f"{r['posted']}/{r['of']}"
             if scope.kind == "department":
                 posted = "—"
             t.add([area.name, r["count"], r["investment"], r["registered_rate"], r["custody_rate"],
@@ -201,9 +228,10 @@ def report_tables(fig: dict, user) -> list[Table]:
                   f"/reports/{'villages' if by_village else 'townships'}/{area.code}/")
         tables.append(t)
     else:
-        t = Table("assets", "资产清单", [("资产编号", "text"), ("资产名称", "text"), ("类型", "text"), ("状态", "text"),
-                                         ("投资（万元）", "money"), ("确权", "text"), ("管护单位", "text"),
-                                         ("最近核查", "date")])
+        t = Table("assets", _("Asset list"), [
+            (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Type"), "text"), (_("Status"), "text"),
+            (_("Investment (10k yuan)"), "money"), (_("Ownership status"), "text"), (_("Custodian unit"), "text"),
+            (_("Last verified"), "date")])
         for asset in fig["assets"]:
             t.add([asset.code, redactor.asset_name(asset), asset.get_asset_type_display(), asset.get_status_display(),
                    asset.total_investment, asset.get_registration_status_display(), asset.custodian_unit,
@@ -224,11 +252,16 @@ def headline(fig: dict) -> list[tuple[str, str]]:
     def rate(value):
         return "—" if value is None else f"{value:g}%"
 
-    return [("在册资产", f"{totals['count']} 项"), ("投资合计", f"{format_wan(totals['investment'])} 万元"),
-            ("确权率", rate(owned["rate"])), ("管护覆盖率", rate(kept["rate"])),
-            ("12个月核查率", rate(v["recent_rate"])),
-            (f"{fig['income']['year']}年收益", f"{format_wan(fig['income']['amount'])} 万元"),
-            ("风险预警", f"红 {a['levels']['red']} · 黄 {a['levels']['yellow']} · 蓝 {a['levels']['blue']}")]
+    def wan(amount):
+        return _("%(amount)s 10k yuan") % {"amount": format_wan(amount)}
+
+    count = totals["count"]
+    return [(_("Registered assets"), ngettext("%(n)s asset", "%(n)s assets", count) % {"n": count}),
+            (_("Total investment"), wan(totals["investment"])),
+            (_("Registration rate"), rate(owned["rate"])), (_("Custody coverage"), rate(kept["rate"])),
+            (_("12-month verification rate"), rate(v["recent_rate"])),
+            (_("%(year)s income") % {"year": fig["income"]["year"]}, wan(fig["income"]["amount"])),
+            (_("Risk alerts"), _("red %(red)s · yellow %(yellow)s · blue %(blue)s") % a["levels"])]
 
 
 # ---------------------------------------------------------------- workbook
@@ -247,14 +280,15 @@ def workbook(title: str, tables: list[Table], summary: list[tuple[str, object]] 
 
     book = openpyxl.Workbook()
     first = book.active
-    first.title = "概况"
+    overview = _("Overview")
+    first.title = overview
     first.append([title])
     first["A1"].font = Font(bold=True, size=14)
     for label, value in summary:
         first.append([label, cell_protect(value)])
     first.column_dimensions["A"].width = 18
     first.column_dimensions["B"].width = 50
-    used = {"概况"}
+    used = {overview}
     for table in tables:
         name = table.title[:31]
         while name in used:

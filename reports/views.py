@@ -14,6 +14,7 @@ from django.db.models import F, Func, Sum, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from geo_assets.access import scope_for
@@ -43,7 +44,7 @@ def _area(request, code: str, level: str) -> AdminArea:
     if not (scope.reads_everything or scope.role == Role.DEPARTMENT
             or (scope.role == Role.TOWNSHIP and scope.area_id in (area.pk, area.parent_id))
             or (scope.role == Role.VILLAGE and scope.area_id == area.pk)):
-        raise PermissionDenied("这份报告不在您的辖区范围内。")
+        raise PermissionDenied(_("This report is outside your jurisdiction."))
     return area
 
 
@@ -79,12 +80,15 @@ def _breadcrumbs(scope) -> list[tuple[str, str]]:
 def _report(request, scope, fmt: str, filename: str, draw_map):
     fig = figures.report_figures(scope, _year(request))
     tables = report_tables(fig, request.user)
-    title = f"{scope.name}{'主管' if scope.kind == 'department' else ''}扶贫资产报告"
+    title = (_("Report on the poverty-alleviation assets in the charge of %(name)s") if scope.kind == "department"
+             else _("Poverty-alleviation asset report of %(name)s")) % {"name": scope.name}
     place = " · ".join(name for name, _url in _breadcrumbs(scope)) or scope.name
-    scope_line = (f"范围：{place}{'（' + scope.area.code + '）' if scope.area else ''}；口径：{scope.role_label}可见的资产；"
-                  f"统计时间：{fig['generated']:%Y-%m-%d %H:%M}")
-    summary = [("范围", place), ("口径", f"{scope.role_label}可见的资产"), ("统计时间", f"{fig['generated']:%Y-%m-%d %H:%M}"),
-               *headline(fig)]
+    basis = _("assets visible to %(role)s") % {"role": scope.role_label}
+    generated = f"{fig['generated']:%Y-%m-%d %H:%M}"
+    coded = _("%(place)s (%(code)s)") % {"place": place, "code": scope.area.code} if scope.area else place
+    scope_line = _("Scope: %(place)s; basis: %(basis)s; as of %(time)s") % {"place": coded, "basis": basis,
+                                                                            "time": generated}
+    summary = [(_("Scope"), place), (_("Basis"), basis), (_("As of"), generated), *headline(fig)]
     if fmt == "xlsx":
         return _download(workbook(title, tables, summary), XLSX, f"{filename}.xlsx")
     svg, legend = draw_map(fig)
@@ -117,9 +121,10 @@ def _choropleth(scope, outline_level=None):
     def draw(fig):
         values = {r["village__code"]: float(r["investment"] or 0) for r in scope.active.order_by().values(
             "village__code").annotate(investment=Sum("total_investment"))}
-        return (svgmap.choropleth(scope.area, values, f"{scope.name}各村资产投资分布图", outline_level=outline_level),
-                [{"colour": c["colour"], "label": f"{c['label']} 万元" if c["label"] != "无" else "无资产"}
-                 for c in svgmap.legend_classes(values)])
+        title = _("Map of the investment in assets by village, %(name)s") % {"name": scope.name}
+        return (svgmap.choropleth(scope.area, values, title, outline_level=outline_level),
+                [{"colour": c["colour"], "label": _("No assets") if c["empty"] else _("%(range)s 10k yuan") % {
+                    "range": c["label"]}} for c in svgmap.legend_classes(values)])
 
     return draw
 
@@ -139,7 +144,7 @@ def township_report(request, code: str, fmt: str = "html"):
 def county_report(request, fmt: str = "html"):
     county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
     if county is None:
-        raise Http404("尚未导入县域边界。")
+        raise Http404(_("The county boundary has not been imported yet."))
     county = _area(request, county.code, AreaLevel.COUNTY)
     scope = figures.area_scope(request.user, county)
     return _report(request, scope, fmt, f"{county.name}-{county.code}", _choropleth(scope, AreaLevel.TOWNSHIP))
@@ -156,7 +161,8 @@ def department_report(request, pk: int, fmt: str = "html"):
     def draw(fig):
         if county is None:
             return "", []
-        return (svgmap.assets_map(county, scope.active, f"{department.name}主管资产分布图"), _type_legend(fig))
+        return (svgmap.assets_map(county, scope.active, _("Map of the assets in the charge of %(name)s") % {
+            "name": department.name}), _type_legend(fig))
 
     return _report(request, scope, fmt, f"{department.name}", draw)
 
@@ -211,15 +217,18 @@ def dashboard_geojson(request):
     return JsonResponse({"type": "FeatureCollection", "features": features}, json_dumps_params={"ensure_ascii": False})
 
 
-EXPORT_COLUMNS = ["乡镇", "村", "行政区划代码", "在册资产", "清产核资（%）", "确权登记（%）", "公示（台账和确权）", "核查（%）",
-                  "综合进度（%）", "红色预警", "黄色预警", "蓝色提示"]
+def export_columns() -> list[str]:
+    """The progress export's column headings (the village table's; the townships' have 公示 as a rate)."""
+    return [_("Township"), _("Village"), _("Statistical code"), _("Registered assets"), _("Inventory (%)"),
+            _("Ownership registration (%)"), _("Publicity (ledger and ownership)"), _("Verification (%)"),
+            _("Overall progress (%)"), _("Red alerts"), _("Yellow alerts"), _("Blue notices")]
 
 
 def _export_row(r, village=True):
     rates = r["rates"]
-    return [r["township"].name, r["village"].name if village else "（合计）",
+    return [r["township"].name, r["village"].name if village else _("(total)"),
             r["village"].code if village else r["township"].code, r["total"], rates["inventory"], rates["ownership"],
-            ("是" if r["publicity"] else "否") if village else rates["publicity"], rates["verification"],
+            (_("Yes") if r["publicity"] else _("No")) if village else rates["publicity"], rates["verification"],
             r["overall"], r["red"], r["yellow"], r["blue"]]
 
 
@@ -234,21 +243,26 @@ def dashboard_export(request, fmt: str):
     progress = figures.workplan_progress(request.user)
     rows = [_export_row(r) for r in progress["villages"]]
     stamp = timezone.localdate().isoformat()
+    columns = export_columns()
+    name = _("work-progress-%(date)s") % {"date": stamp}
     if fmt == "csv":
         out = io.StringIO()
-        csv.writer(out).writerows([EXPORT_COLUMNS, *[[cell_protect(c) for c in row] for row in rows]])
-        return _download(("\ufeff" + out.getvalue()).encode(), "text/csv; charset=utf-8", f"工作进度-{stamp}.csv")
+        csv.writer(out).writerows([columns, *[[cell_protect(c) for c in row] for row in rows]])
+        return _download(("\ufeff" + out.getvalue()).encode(), "text/csv; charset=utf-8", f"{name}.csv")
     from reports.tables import Table
 
     kinds = ["text", "text", "text", "int", "pct", "pct", "text", "pct", "pct", "int", "int", "int"]
-    villages = Table("villages", "各村进度", list(zip(EXPORT_COLUMNS, kinds, strict=True)), rows)
-    town_columns = [*EXPORT_COLUMNS[:6], "公示（%）", *EXPORT_COLUMNS[7:]]
-    towns = Table("townships", "各乡镇进度", list(zip(town_columns, [*kinds[:6], "pct", *kinds[7:]], strict=True)),
+    villages = Table("villages", _("Progress by village"), list(zip(columns, kinds, strict=True)), rows)
+    town_columns = [*columns[:6], _("Publicity (%)"), *columns[7:]]
+    towns = Table("townships", _("Progress by township"),
+                  list(zip(town_columns, [*kinds[:6], "pct", *kinds[7:]], strict=True)),
                   [_export_row(t, village=False) for t in progress["townships"]])
-    deadlines = [(f"{t['label']}截止", f"{t['due']:%Y-%m-%d}（全县 {t['rate'] if t['rate'] is not None else '—'}%，"
-                                    f"{t['state']}）") for t in progress["tasks"]]
-    return _download(workbook("扶贫资产管理工作进度", [villages, towns], [("统计日期", stamp), *deadlines]), XLSX,
-                     f"工作进度-{stamp}.xlsx")
+    deadlines = [(_("%(task)s deadline") % {"task": t["label"]},
+                  _("%(due)s (county %(rate)s%%, %(state)s)") % {
+                      "due": f"{t['due']:%Y-%m-%d}", "rate": t["rate"] if t["rate"] is not None else "—",
+                      "state": t["state"]}) for t in progress["tasks"]]
+    return _download(workbook(_("Progress of poverty-alleviation asset management"), [villages, towns],
+                              [(_("Date of the figures"), stamp), *deadlines]), XLSX, f"{name}.xlsx")
 
 
 # ---------------------------------------------------------------- risk alerts
@@ -339,7 +353,8 @@ def public_village(request, code: str):
     shared — the public's view whoever asks (no personal data)."""
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
     data = figures.public_village(village)
-    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]), f"{village.name}公开资产分布图")
+    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]),
+                             _("Map of the public assets of %(name)s") % {"name": village.name})
     present = dict.fromkeys(a["asset_type"] for a in data["assets"])
     return render(request, "reports/public_village.html", {
         "village": village, **data, "map": svg,

@@ -6,6 +6,7 @@ import re
 from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from geo_assets.amounts import format_wan
 
@@ -43,7 +44,17 @@ def cell_class(value, kind: str) -> str:
 
 @register.filter
 def head(label) -> str:
-    """A column heading in pieces that break only between them: 投资 / （万元）; a short piece never breaks."""
-    pieces = [p for p in re.split(r"(?=（)", str(label)) if p]
+    """A column heading in pieces that break only between them: 投资 / （万元）, Investment / (10k yuan); a short
+    piece never breaks."""
+    pieces = [p for p in re.split(r"(?=[（(])", str(label)) if p]  # i18n: data
     return format_html_join(mark_safe("<wbr>"), '<span class="{}">{}</span>',
                             (("hw" if len(p) <= SHORT_HEAD else "hl", p) for p in pieces))
+
+
+@register.simple_tag
+def page_counter() -> str:
+    """The PDF pages' counter as the value of a CSS `content`, in the page's language: "Page N of M"."""
+    pieces = re.split(r"%\((page|pages)\)s", _("Page %(page)s of %(pages)s"))
+    css = [f"counter({p})" if i % 2 else '"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"'
+           for i, p in enumerate(pieces) if p]
+    return mark_safe(" ".join(css))  # noqa: S308 - our own message, quoted for CSS

@@ -45,9 +45,11 @@
             var p = f.properties;
             function pc(v) { return v == null ? "—" : v + "%"; }
             l.bindTooltip(escape(p.village) + " " + pc(p[select.value]), { sticky: true });
-            l.bindPopup("<strong>" + escape(p.township) + " · " + escape(p.village) + "</strong><br>在册资产 " + p.assets +
-              "<br>清产核资 " + pc(p.inventory) + " · 确权登记 " + pc(p.ownership) + "<br>公示 " + pc(p.publicity) +
-              " · 核查 " + pc(p.verification) + '<br><a href="/reports/villages/' + encodeURIComponent(p.code) + '/">村级报告</a>');
+            l.bindPopup("<strong>" + escape(p.township) + " · " + escape(p.village) + "</strong><br>" + gettext("Registered assets") + " " + p.assets +
+              "<br>" + gettext("Inventory") + " " + pc(p.inventory) + " · " + gettext("Ownership registration") + " " +
+              pc(p.ownership) + "<br>" + gettext("Publicity") + " " + pc(p.publicity) + " · " + gettext("Verification") +
+              " " + pc(p.verification) + '<br><a href="/reports/villages/' + encodeURIComponent(p.code) + '/">' +
+              gettext("Village report") + "</a>");
           }
         }).addTo(map);
         if (data.features.length) map.fitBounds(layer.getBounds());
@@ -70,19 +72,21 @@
   var CELL = 56;
 
   function alertPopup(p) {
-    return "<strong>" + escape(p.level_label) + "：" + escape(p.title) + "</strong><br>" +
+    return "<strong>" + escape(p.level_label) + pgettext("label separator", ": ") + escape(p.title) + "</strong><br>" +
       (p.asset ? escape(p.asset) + " " + escape(p.name) + "<br>" : "") + escape(p.village) + "<br>" +
-      escape(p.evidence) + (p.url ? '<br><a href="' + escape(p.url) + '">查看</a>' : "");
+      escape(p.evidence) + (p.url ? '<br><a href="' + escape(p.url) + '">' + gettext("View") + "</a>" : "");
   }
 
   function groupPopup(members) {
     var shown = members.slice(0, 20).map(function (f) {
       var p = f.properties;
-      return "<li>" + escape(p.level_label) + "：" + escape(p.title) + (p.asset ? " · " + escape(p.asset) : "") +
-        (p.url ? ' <a href="' + escape(p.url) + '">查看</a>' : "") + "</li>";
+      return "<li>" + escape(p.level_label) + pgettext("label separator", ": ") + escape(p.title) + (p.asset ? " · " + escape(p.asset) : "") +
+        (p.url ? ' <a href="' + escape(p.url) + '">' + gettext("View") + "</a>" : "") + "</li>";
     }).join("");
-    return "<strong>此处 " + members.length + " 条预警</strong><ul class=\"alert-group\">" + shown + "</ul>" +
-      (members.length > 20 ? "<p>仅列出前 20 条，请在下表中按村筛选。</p>" : "");
+    var n = members.length;
+    return "<strong>" + interpolate(ngettext("%(n)s alert here", "%(n)s alerts here", n), { n: n }, true) +
+      "</strong><ul class=\"alert-group\">" + shown + "</ul>" +
+      (n > 20 ? "<p>" + gettext("Only the first 20 are listed; filter by village in the table below.") + "</p>" : "");
   }
 
   function clusterAlerts(map, features, layer) {
@@ -113,7 +117,7 @@
       var marker = L.marker([lat / n, lng / n], { icon: L.divIcon({
         className: "alert-cluster alert-cluster-" + worst.properties.level, iconSize: [size, size],
         html: "<span style=\"background:" + escape(worst.properties.colour) + "\">" + n + "</span>" }),
-        title: n + " 条预警", keyboard: true });
+        title: interpolate(ngettext("%(n)s alert", "%(n)s alerts", n), { n: n }, true), keyboard: true });
       marker.on("click", function () {
         var sw = map.project(bounds.getSouthWest(), map.getZoom()), ne = map.project(bounds.getNorthEast(), map.getZoom());
         if (map.getZoom() < map.getMaxZoom() && (Math.abs(ne.x - sw.x) > 2 || Math.abs(ne.y - sw.y) > 2)) {
