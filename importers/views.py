@@ -145,8 +145,11 @@ def job_status(request, pk):
     percent = int(100 * progress.get("done", 0) / total) if total else 0
     if job.status in (ImportJob.Status.CHECKED, ImportJob.Status.DONE, ImportJob.Status.FAILED):
         percent = 100
+    phase = pgettext("import phase", "Writing") if progress.get("phase") == "write" else pgettext("import phase",
+                                                                                                 "Checking")
+    text = _("%(phase)s: %(done)s / %(total)s rows") % {"phase": phase, "done": progress.get("done", 0), "total": total}
     return JsonResponse({"status": job.status, "label": str(job.get_status_display()), "phase": progress.get("phase"),
-                         "done": progress.get("done", 0), "total": total, "percent": percent})
+                         "done": progress.get("done", 0), "total": total, "percent": percent, "text": text})
 
 
 @login_required
@@ -155,7 +158,8 @@ def job_preview(request, pk):
     job = _job_for(request, pk)
     features = [
         {"type": "Feature", "geometry": r["geometry"],
-         "properties": {"row": r["row"], "name": r["values"].get(vocab.NAME, ""), "invalid": bool(r["errors"])}}
+         "properties": {"row": r["row"], "label": _("Row %(row)s") % {"row": r["row"]},
+                        "name": r["values"].get(vocab.NAME, ""), "invalid": bool(r["errors"])}}
         for r in (job.preview or []) if r.get("geometry")
     ]
     return JsonResponse({"type": "FeatureCollection", "features": features})
