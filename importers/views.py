@@ -77,7 +77,8 @@ def _job_for(request, pk) -> ImportJob:
     return job
 
 
-@upload_rule(allowed=lambda user: scope_for(user).edits_anything, denied=gettext_lazy("Your account may not import assets."),
+@upload_rule(allowed=lambda user: scope_for(user).edits_anything,
+             denied=gettext_lazy("Your account may not import assets."),
              file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES, stops_at_file_limit=True)
 @login_required
 def upload(request):
