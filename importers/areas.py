@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from geo_assets import services as register
 from geo_assets.access import scope_for
@@ -16,24 +17,25 @@ from geo_assets.taxonomy import AreaLevel
 from importers import vocab
 from importers.cells import text
 from importers.coords import crs_parse
-from importers.geometry import GeometryProblem, same, to_storage
+from importers.geometry import GeometryProblem, geometry_label, same, to_storage
 from importers.readers import Ledger, LedgerUnreadable
-from importers.report import ImportReport, RowError
+from importers.report import ImportReport, RowError, joined
 
 
 def _geos(geom) -> GEOSGeometry:
     return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=SRID)
 
 
+# The column names the importer recognises in a boundary file (the first of each is the one it suggests).
 AREA_HEADERS = {
-    "county": {"code": ("县代码", "县级代码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),
-               "name": ("县名称", "县名", "名称", "name", "xzqmc"), "parent": ()},
-    "township": {"code": ("乡镇代码", "乡镇编码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),
-                 "name": ("乡镇名称", "乡镇", "乡镇名", "名称", "name", "xzqmc"),
-                 "parent": ("县代码", "上级代码", "parent_code")},
-    "village": {"code": ("村代码", "村编码", "村级代码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),
-                "name": ("村名称", "村名", "行政村", "名称", "name", "xzqmc"),
-                "parent": ("乡镇代码", "上级代码", "parent_code")},
+    "county": {"code": ("县代码", "县级代码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),  # i18n: data
+               "name": ("县名称", "县名", "名称", "name", "xzqmc"), "parent": ()},  # i18n: data
+    "township": {"code": ("乡镇代码", "乡镇编码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),  # i18n: data
+                 "name": ("乡镇名称", "乡镇", "乡镇名", "名称", "name", "xzqmc"),  # i18n: data
+                 "parent": ("县代码", "上级代码", "parent_code")},  # i18n: data
+    "village": {"code": ("村代码", "村编码", "村级代码", "行政区划代码", "区划代码", "代码", "code", "xzqdm"),  # i18n: data
+                "name": ("村名称", "村名", "行政村", "名称", "name", "xzqmc"),  # i18n: data
+                "parent": ("乡镇代码", "上级代码", "parent_code")},  # i18n: data
 }
 
 
@@ -48,9 +50,9 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
     import pyogrio
 
     if level not in AREA_HEADERS:
-        raise LedgerUnreadable("--level 应为 county、township 或 village")
+        raise LedgerUnreadable(_("--level should be county, township or village"))
     if not scope_for(actor).is_county_admin:
-        raise LedgerUnreadable("只有县级管理员可以导入行政区划。")
+        raise LedgerUnreadable(_("Only county administrators may import administrative areas."))
     path = Path(path)
     report = ImportReport(file=path.name, dry_run=dry_run)
     try:
@@ -63,13 +65,13 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
 
         ext = file_check(path)
         if ext in (".csv", ".txt", ".xlsx", ".xlsm"):
-            raise LedgerUnreadable("行政区划边界需要 GIS 文件（GeoPackage、Shapefile、GeoJSON、KML）。")
+            raise LedgerUnreadable(_("Administrative boundaries need a GIS file (GeoPackage, Shapefile, GeoJSON, KML)."))
         datasets = [path]
         if ext in (".zip", ".kmz"):
             files = zip_extract_safe(path, Path(tmp))
             datasets = [p for p in files if p.suffix.lower() in (".shp", ".kml", ".gpkg", ".geojson", ".json")][:1]
             if not datasets:
-                raise LedgerUnreadable("压缩包中没有边界文件。")
+                raise LedgerUnreadable(_("The archive holds no boundary file."))
         gis_open(ledger, datasets, layer)
         heads = AREA_HEADERS[level]
         dataset, layer_name, enc, text_enc = ledger.gis_paths[0]
@@ -91,8 +93,10 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
 
         code_col, name_col, parent_col = pick(heads["code"]), pick(heads["name"]), pick(heads["parent"])
         if code_col is None or name_col is None:
-            raise LedgerUnreadable(f"找不到代码列或名称列（应有如 {heads['code'][0]}、{heads['name'][0]}）。现有列："
-                                   f"{'、'.join(c for c in df.columns if c != 'geometry')}")
+            raise LedgerUnreadable(_("No code column or name column (there should be one such as %(code)s and "
+                                     "%(name)s). The columns: %(columns)s") % {
+                "code": heads["code"][0], "name": heads["name"][0],
+                "columns": joined(c for c in df.columns if c != "geometry")})
         existing = {a.code: a for a in AdminArea.objects.all()}
         planned: list[tuple[int, str, str, str | None, Any]] = []
         seen: dict[str, int] = {}
@@ -103,11 +107,13 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
             code, name = _area_code(code_v), text(name_v)
             problems = []
             if not re.fullmatch(r"\d{12}", code):
-                problems.append((code_col, f"代码“{text(code_v)}”不是 12 位统计用区划代码"))
+                problems.append((code_col, _("The code “%(code)s” is not a 12-digit statistical area code")
+                                  % {"code": text(code_v)}))
             if not name:
-                problems.append((name_col, "缺少名称"))
+                problems.append((name_col, _("The name is missing")))
             if code in seen:
-                problems.append((code_col, f"代码 {code} 在文件中重复（第 {seen[code]} 个要素已出现）"))
+                problems.append((code_col, _("The code %(code)s is repeated in the file (feature %(first)s has it already)")
+                                  % {"code": code, "first": seen[code]}))
             seen[code] = i
             parent_code = None
             if level != "county" and not problems:
@@ -118,11 +124,11 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                 if g.geom_type == "Polygon":
                     g = shapely.MultiPolygon([g])
                 if g.geom_type != "MultiPolygon":
-                    raise GeometryProblem(f"边界应为面，而不是 {g.geom_type}")
+                    raise GeometryProblem(_("A boundary should be a polygon, not %(type)s") % {"type": g.geom_type})
                 if not shapely.is_valid(g):
-                    raise GeometryProblem(f"边界无效：{shapely.is_valid_reason(g)}")
+                    raise GeometryProblem(_("Invalid boundary: %(reason)s") % {"reason": shapely.is_valid_reason(g)})
             except GeometryProblem as exc:
-                problems.append(("几何", exc.message))
+                problems.append((geometry_label(), exc.message))
                 g = None
             for fld, msg in problems:
                 report.errors.append(RowError(i, fld, msg))
@@ -140,17 +146,20 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                     union = shapely.union_all([g for *_x, g in planned])
                     if union.geom_type == "Polygon":
                         union = shapely.MultiPolygon([union])
-                    created_county = AdminArea(code=county_code, name=f"县 {county_code[:6]}", level=AreaLevel.COUNTY,
+                    created_county = AdminArea(code=county_code, name=_("County %(code)s") % {"code": county_code[:6]}, level=AreaLevel.COUNTY,
                                                geom=_geos(union))
-                    report.warnings.append(f"县 {county_code} 不存在，已按各乡镇边界合并创建（名称可在后台修改）")
+                    report.warnings.append(_("County %(code)s did not exist: it was made from the union of the townships' "
+                                             "boundaries (its name can be changed in the admin)") % {"code": county_code})
                     if not dry_run:
-                        register.area_save(actor=actor, area=created_county, reason=f"导入: {path.name}")
+                        register.area_save(actor=actor, area=created_county,
+                                           reason=_("Import: %(file)s") % {"file": path.name})
                     existing[county_code] = created_county
             for i, code, name, parent_code, g in planned:
                 parent = existing.get(parent_code) if parent_code else None
                 if parent_code and parent is None:
                     report.invalid += 1
-                    report.errors.append(RowError(i, parent_col or code_col, f"上级区划 {parent_code} 不存在：请先导入上一级"))
+                    report.errors.append(RowError(i, parent_col or code_col, _(
+                        "The parent area %(code)s does not exist: import the level above first") % {"code": parent_code}))
                     continue
                 area = existing.get(code)
                 geos = _geos(g)
@@ -159,7 +168,8 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                     report.created += 1
                 elif area.level != level:
                     report.invalid += 1
-                    report.errors.append(RowError(i, code_col, f"代码 {code} 已是另一级别的区划"))
+                    report.errors.append(RowError(i, code_col, _("The code %(code)s is already an area of another level")
+                                                  % {"code": code}))
                     continue
                 elif area.name == name and area.parent_id == (parent.pk if parent else None) and same(
                         shapely.from_wkb(bytes(area.geom.wkb)), g):
@@ -169,7 +179,7 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                     area.name, area.parent, area.geom = name, parent, geos
                     report.updated += 1
                 if not dry_run:
-                    register.area_save(actor=actor, area=area, reason=f"导入: {path.name}")
+                    register.area_save(actor=actor, area=area, reason=_("Import: %(file)s") % {"file": path.name})
             if report.invalid or dry_run:
                 transaction.set_rollback(True)
                 if report.invalid:

@@ -18,6 +18,7 @@ import shapely
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_assets import validation
 from geo_assets.models import SRID, Asset, Disposal
@@ -267,11 +268,11 @@ class BulkWrite:
                                                           "registration_date"} - NOT_CLEANED))
         for name, messages in ValidationError(errors).message_dict.items() if errors else ():
             for message in messages:
-                row.err(FIELD_COLUMNS.get(name, "资产"), message)
+                row.err(FIELD_COLUMNS.get(name) or _("asset"), message)
         if obj.pk and not self.ctx.scope.covers(asset_type=obj.asset_type, village_id=obj.village_id,
                                                 township_id=obj.township_id):
-            row.err(vocab.CODE, f"修改后的资产（{row.village.name}，{obj.get_asset_type_display()}）不在您可以修改的"
-                                "范围内（辖区或行业）")
+            row.err(vocab.CODE, _("The changed asset (%(village)s, %(type)s) is outside what you may change (area or "
+                                  "sector)") % {"village": row.village.name, "type": obj.get_asset_type_display()})
 
     def _children(self, code: str, asset: Asset | None, funding, owners, funding_out: list, owners_out: list):
         """Funding lines and owner shares to add or change; a line no longer listed keeps its row at zero (nothing
@@ -309,7 +310,8 @@ class BulkWrite:
             for table in ("import_asset", "import_funding", "import_owner"):
                 cursor.execute(f"DELETE FROM {table} WHERE seq = ANY(%s)", [dropped])  # noqa: S608
         self.newly_invalid = len(dropped)
-        return [RowError(row, vocab.CODE, f"资产编号“{key}”在文件中重复（第 {first} 行已出现）", layer)
+        return [RowError(row, vocab.CODE, _("The asset code “%(code)s” is repeated in the file (row %(first)s has it "
+                                            "already)") % {"code": key, "first": first}, layer)
                 for _s, layer, row, _a, key, first in found]
 
     def counts(self) -> dict[str, int]:

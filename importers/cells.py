@@ -11,12 +11,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from geo_assets import validation
 from geo_assets.services import Share
 from geo_assets.taxonomy import OUT_OF_SCOPE_FUNDING
 from importers import vocab
 from importers.readers import LedgerUnreadable
+from importers.report import joined
 
 
 def text(value) -> str:
@@ -34,16 +37,16 @@ def text(value) -> str:
 
 
 def decimal(value, places: int) -> Decimal:
-    """A number from a cell; raises ValueError with a Chinese message."""
+    """A number from a cell; raises ValueError with a message for the clerk."""
     cell = text(value)
     try:
-        number = Decimal(cell.replace(",", "").replace("，", "").replace("万元", "").replace("万", "").strip())
+        number = Decimal(cell.replace(",", "").replace("，", "").replace("万元", "").replace("万", "").strip())  # i18n: data
     except InvalidOperation:
-        raise ValueError(f"“{cell}”不是数字")
+        raise ValueError(_("“%(cell)s” is not a number") % {"cell": cell})
     if not number.is_finite():
-        raise ValueError(f"“{cell}”不是数字")
+        raise ValueError(_("“%(cell)s” is not a number") % {"cell": cell})
     if number < 0:
-        raise ValueError(f"不能为负数（{cell}）")
+        raise ValueError(_("Cannot be negative (%(cell)s)") % {"cell": cell})
     return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
@@ -56,11 +59,11 @@ def lookup(index: dict[str, str], value: str) -> str | None:
 
 
 def _message(exc: ValidationError) -> str:
-    return "；".join(str(m) for m in exc.messages)
+    return pgettext("list separator", "; ").join(str(m) for m in exc.messages)
 
 
-_ITEM_SPLIT = re.compile(r"[;；\n\r、,，]+")
-_AMOUNT = re.compile(r"^(.*?)[\s:：=＝]*(-?\d+(?:\.\d+)?)\s*(?:万元|万)?$")
+_ITEM_SPLIT = re.compile(r"[;；\n\r、,，]+")  # i18n: data
+_AMOUNT = re.compile(r"^(.*?)[\s:：=＝]*(-?\d+(?:\.\d+)?)\s*(?:万元|万)?$")  # i18n: data
 
 
 def funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Decimal]]:
@@ -72,17 +75,21 @@ def funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Deci
         for word in OUT_OF_SCOPE_FUNDING:
             if word in name:
                 raise ValueError(
-                    f"资金来源“{name}”属于{word}类资金，不形成扶贫资产，不在登记范围（贴息、保险、风险保证金、补贴、易地扶贫搬迁资金除外）"
+                    _("The funding source “%(name)s” is %(word)s money, which makes no poverty-alleviation asset and "
+                      "is outside the register (interest subsidies, insurance, risk deposits, subsidies and "
+                      "relocation funds are left out)") % {"name": name, "word": word}
                 )
         source = lookup(vocab.FUNDING_INDEX, name)
         if source is None:
-            raise ValueError(f"未知的资金来源“{name}”（应为以下名称或代码之一：{vocab.accepted(vocab.FUNDING_LABELS)}）")
+            raise ValueError(_("Unknown %(column)s “%(value)s” (should be one of these names or codes: %(accepted)s)")
+                             % {"column": vocab.FUNDING, "value": name, "accepted": vocab.accepted(vocab.FUNDING_LABELS)})
         result.append((source, None if amount is None else Decimal(amount).quantize(Decimal("0.0001"))))
     if any(a is None for _s, a in result):
         if len(result) == 1 and investment is not None:
             result = [(result[0][0], investment)]
         elif len({s for s, _a in result}) == len(result):
-            raise ValueError("请写明每项资金来源的金额（万元），如“中央财政专项扶贫资金:50;统筹整合财政涉农资金:30”")
+            raise ValueError(_("Give the amount (10k yuan) of each funding source, e.g. “%(example)s”")
+                             % {"example": "中央财政专项扶贫资金:50;统筹整合财政涉农资金:30"})  # i18n: data
     try:
         validation.funding_check(result)
     except ValidationError as exc:
@@ -94,27 +101,29 @@ def funding_text(lines) -> str:
     return ";".join(f"{vocab.label(vocab.FUNDING_LABELS, s)}:{number_text(a)}" for s, a in lines)
 
 
-_OWNER = re.compile(r"^(.*?)(?:[\[【]([^\]】]+)[\]】])?\s*(?:[:：=＝]\s*(\d+(?:\.\d+)?)\s*%?)?$")
+_OWNER = re.compile(r"^(.*?)(?:[\[【]([^\]】]+)[\]】])?\s*(?:[:：=＝]\s*(\d+(?:\.\d+)?)\s*%?)?$")  # i18n: data
 
 
 def owners_parse(cell: str, default_kind: str) -> list[Share]:
     """'东北村村集体:60;张三[受益户]:40' — a single name without share owns 100 %."""
     parsed = []
-    for item in (i.strip() for i in re.split(r"[;；\n\r]+", cell) if i.strip()):
+    for item in (i.strip() for i in re.split(r"[;；\n\r]+", cell) if i.strip()):  # i18n: data
         m = _OWNER.match(item)
         if not m or not m.group(1).strip():
-            raise ValueError(f"无法识别产权主体“{item}”（格式：名称:份额，多个用分号分隔）")
+            raise ValueError(_("Cannot read the owner “%(item)s” (format: name:share, several separated by "
+                               "semicolons)") % {"item": item})
         kind = default_kind
         if m.group(2):
             kind = lookup(vocab.OWNER_KIND_INDEX, m.group(2))
             if kind is None:
-                raise ValueError(f"未知的产权归属“{m.group(2)}”（应为以下名称或代码之一："
-                                 f"{vocab.accepted(vocab.OWNER_KIND_LABELS)}）")
+                raise ValueError(_("Unknown %(column)s “%(value)s” (should be one of these names or codes: "
+                                   "%(accepted)s)") % {"column": vocab.OWNER_KIND, "value": m.group(2),
+                                                       "accepted": vocab.accepted(vocab.OWNER_KIND_LABELS)})
         parsed.append((m.group(1).strip(), kind, m.group(3)))
     if len(parsed) == 1 and parsed[0][2] is None:
         parsed[0] = (*parsed[0][:2], "100")
     if any(share is None for _n, _k, share in parsed):
-        raise ValueError("有多个产权主体时，请写明各自的份额（%），合计 100")
+        raise ValueError(_("With several owners, give each one's share (%), adding up to 100"))
     shares = [Share(name, kind, Decimal(share).quantize(Decimal("0.001"))) for name, kind, share in parsed]
     try:
         validation.owner_shares_check(shares, asset_type="", registration_status="")
@@ -138,10 +147,12 @@ def mapping_load(path: str | Path | None) -> dict[str, str] | None:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
-        raise LedgerUnreadable(f"无法读取列对应文件 {path}：{exc}")
+        raise LedgerUnreadable(_("Cannot read the column mapping file %(path)s: %(error)s") % {"path": path, "error": exc})
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise LedgerUnreadable('列对应文件应为 JSON 对象：{"文件中的列名": "台账列名"}')
+        raise LedgerUnreadable(_('The column mapping file should be a JSON object: {"column name in the file": '
+                                  '"ledger column name"}'))
     unknown = [v for v in data.values() if vocab.column_for_header(v) is None]
     if unknown:
-        raise LedgerUnreadable(f"列对应文件中的目标列不是台账列：{'、'.join(unknown)}")
+        raise LedgerUnreadable(_("Target columns of the column mapping file that are not ledger columns: %(columns)s")
+                              % {"columns": joined(unknown)})
     return data

@@ -11,6 +11,7 @@ from typing import Any
 
 import shapely
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from geo_assets import validation
 from geo_assets.access import scope_for
@@ -18,12 +19,13 @@ from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus
 from importers import cells, vocab
 from importers.coords import CrsChoice, degrees_parse
-from importers.geometry import GeometryProblem, concrete, swapped, to_storage
+from importers.geometry import GeometryProblem, concrete, geometry_label, swapped, to_storage
 from importers.readers import RawRow
 from importers.report import RowError
 
 MAX_LENGTHS = {col: Asset._meta.get_field(f).max_length for col, f in vocab.TEXT_FIELDS.items()
                if getattr(Asset._meta.get_field(f), "max_length", None)}
+LON_LAT = f"{vocab.LON}/{vocab.LAT}"  # the two ledger columns, named together
 
 
 class Context:
@@ -35,7 +37,7 @@ class Context:
         self.filename = filename
         self.choice = choice
         self.columns = columns
-        self.reason = f"导入: {filename}"
+        self.reason = _("Import: %(file)s") % {"file": filename}
         areas = list(AdminArea.objects.defer("geom", "geom_web"))
         by_id = {a.pk: a for a in areas}
         for a in areas:
@@ -80,7 +82,7 @@ class CheckedRow:
     village: AdminArea | None = None
     errors: list[RowError] = field(default_factory=list)
     # where the geometry came from, to tell a clerk that longitude and latitude look swapped
-    geom_field: str = "几何"
+    geom_field: str = field(default_factory=geometry_label)
     source: Any = None
     source_crs: Any = None
     from_cells: bool = False
@@ -107,6 +109,11 @@ def _checked(row: CheckedRow, column: str, check, *args, **kwargs):
             row.err(column, message)
 
 
+def _unknown(column: str, value: str, table) -> str:
+    return _("Unknown %(column)s “%(value)s” (should be one of these names or codes: %(accepted)s)") % {
+        "column": column, "value": value, "accepted": vocab.accepted(table)}
+
+
 def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> CheckedRow:
     """Everything one row's cells can say on their own; its village is checked with its chunk (rows_locate)."""
     row = CheckedRow(raw)
@@ -116,9 +123,9 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
     fields = row.fields
     if code:
         if len(code) > 40:
-            err(vocab.CODE, "资产编号过长（最多 40 个字符）")
+            err(vocab.CODE, _("The asset code is too long (at most 40 characters)"))
         if known is not None and not known.editable:
-            err(vocab.CODE, f"资产“{code}”不在您可以修改的范围内（辖区或行业）")
+            err(vocab.CODE, _("The asset “%(code)s” is outside what you may change (area or sector)") % {"code": code})
         if known is None:
             fields["code"] = code
 
@@ -127,29 +134,28 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
             continue
         value = cells.text(v.get(column))
         if column in MAX_LENGTHS and len(value) > MAX_LENGTHS[column]:
-            err(column, f"内容过长（最多 {MAX_LENGTHS[column]} 个字符）")
+            err(column, _("Too long (at most %(limit)s characters)") % {"limit": MAX_LENGTHS[column]})
         fields[name] = value
     if vocab.PHONE in cols:
         _checked(row, vocab.PHONE, validation.phone_check, fields.get("custodian_phone"))
     if (vocab.NAME in cols or known is None) and not fields.get("name"):
-        err(vocab.NAME, "缺少资产名称（必填）")
+        err(vocab.NAME, _("The asset name is missing (required)"))
 
     asset_type = None
     type_text = cells.text(v.get(vocab.TYPE))
     if type_text:
         asset_type = cells.lookup(vocab.TYPE_INDEX, type_text)
         if asset_type is None:
-            err(vocab.TYPE, f"未知的资产类型“{type_text}”（应为以下名称或代码之一：{vocab.accepted(vocab.TYPE_LABELS)}）")
+            err(vocab.TYPE, _unknown(vocab.TYPE, type_text, vocab.TYPE_LABELS))
         else:
             fields["asset_type"] = asset_type
     elif vocab.TYPE in cols or known is None:
-        err(vocab.TYPE, "缺少资产类型（必填）")
+        err(vocab.TYPE, _("The asset type is missing (required)"))
     category_text = cells.text(v.get(vocab.CATEGORY))
     if category_text:
         category = cells.lookup(vocab.CATEGORY_INDEX, category_text)
         if category is None:
-            err(vocab.CATEGORY,
-                f"未知的资产类别“{category_text}”（应为以下名称或代码之一：{vocab.accepted(vocab.CATEGORY_LABELS)}）")
+            err(vocab.CATEGORY, _unknown(vocab.CATEGORY, category_text, vocab.CATEGORY_LABELS))
         elif asset_type:
             fields["category"] = _checked(row, vocab.TYPE, validation.category_for, asset_type, category)
         else:
@@ -167,7 +173,7 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
             continue
         code_value = cells.lookup(index, value)
         if code_value is None:
-            err(column, f"未知的{column}“{value}”（应为以下名称或代码之一：{vocab.accepted(table)}）")
+            err(column, _unknown(column, value, table))
         else:
             fields[name] = code_value
     if "status" in fields:
@@ -177,11 +183,11 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
     year_value = v.get(vocab.YEAR)
     if hasattr(year_value, "year"):
         year_value = year_value.year
-    year_text = cells.text(year_value).removesuffix("年").removesuffix(".0")
+    year_text = cells.text(year_value).removesuffix("年").removesuffix(".0")  # i18n: data
     if vocab.YEAR in cols:
         fields["year_built"] = None
         if year_text and not year_text.isdigit():
-            err(vocab.YEAR, f"建成年份“{year_text}”不是年份")
+            err(vocab.YEAR, _("The year built “%(value)s” is not a year") % {"value": year_text})
         elif year_text:
             fields["year_built"] = int(year_text)
             _checked(row, vocab.YEAR, validation.year_built_check, int(year_text))
@@ -204,7 +210,8 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
         if dept_text:
             fields["department"] = ctx.departments.get(vocab.text_key(dept_text))
             if fields["department"] is None:
-                err(vocab.DEPARTMENT, f"主管部门“{dept_text}”不在系统的部门名单中")
+                err(vocab.DEPARTMENT, _("The department “%(value)s” is not in the system's list of departments")
+                    % {"value": dept_text})
 
     funding_cell = cells.text(v.get(vocab.FUNDING))
     if funding_cell:
@@ -215,8 +222,9 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
         else:
             total = validation.funding_total(row.funding)
             if investment is not None and total != investment:
-                err(vocab.INVESTMENT, f"投资金额 {cells.number_text(investment)} 万元与资金来源合计 "
-                                      f"{cells.number_text(total)} 万元不一致")
+                err(vocab.INVESTMENT, _("The investment of %(investment)s (10k yuan) differs from the funding sources' "
+                                        "total of %(total)s (10k yuan)")
+                    % {"investment": cells.number_text(investment), "total": cells.number_text(total)})
     elif investment is not None:
         fields["total_investment"] = investment
 
@@ -242,21 +250,24 @@ def _geometry_read(row: CheckedRow, ctx: Context) -> None:
             try:
                 geom = shapely.from_wkt(wkt)
             except Exception:
-                return row.err(vocab.WKT, "WKT 几何文本无法解析")
+                return row.err(vocab.WKT, _("The WKT geometry text cannot be parsed"))
             row.geom_field = vocab.WKT
         else:
             lon_text, lat_text = v.get(vocab.LON), v.get(vocab.LAT)
             if cells.text(lon_text) == "" and cells.text(lat_text) == "":
-                return row.err("经度/纬度", "缺少位置：请填写经度和纬度（线、面资产填写 WKT）")
+                return row.err(LON_LAT, _("The location is missing: fill in the longitude and latitude (WKT for lines "
+                                          "and polygons)"))
             lon, lat = degrees_parse(lon_text), degrees_parse(lat_text)
             if lon is None:
-                row.err(vocab.LON, f"经度“{cells.text(lon_text)}”无法识别（应为十进制度或 111°35′43.7″ 形式）")
+                row.err(vocab.LON, _("Cannot read the longitude “%(value)s” (it should be decimal degrees or like "
+                                     "111°35′43.7″)") % {"value": cells.text(lon_text)})
             if lat is None:
-                row.err(vocab.LAT, f"纬度“{cells.text(lat_text)}”无法识别（应为十进制度或 33°52′10″ 形式）")
+                row.err(vocab.LAT, _("Cannot read the latitude “%(value)s” (it should be decimal degrees or like "
+                                     "33°52′10″)") % {"value": cells.text(lat_text)})
             if lon is None or lat is None:
                 return
             geom = shapely.Point(lon, lat)
-            row.geom_field = "经度/纬度"
+            row.geom_field = LON_LAT
         row.from_cells = True
     row.source = geom
     row.source_crs = None if row.from_cells else row.raw.crs
@@ -292,12 +303,14 @@ def rows_locate(rows: list[CheckedRow], ctx: Context) -> None:
         [shapely.to_wkb(a) for a in alternatives.values()]), strict=True) if where.in_county}
     for row in outside:
         if id(row) in swapped_inside:
-            row.err(row.geom_field, "经度和纬度可能填反了（交换后位于本县内），请核对")
+            row.err(row.geom_field, _("The longitude and latitude may be swapped (swapped, they fall inside the county): "
+                                      "please check"))
         elif row.problem is not None:
-            row.err(row.problem.field if row.problem.field != "几何" else row.geom_field, row.problem.message)
+            row.err(row.problem.field or row.geom_field, row.problem.message)
         else:
             where = located[id(row)]
-            row.err(row.geom_field, f"位置不在本县范围内（经度 {where.x:.6f}，纬度 {where.y:.6f}）")
+            row.err(row.geom_field, _("The location is outside the county (longitude %(x).6f, latitude %(y).6f)")
+                    % {"x": where.x, "y": where.y})
         row.geometry = None
     for row in placed:
         if row.geometry is not None:
@@ -313,29 +326,32 @@ def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> 
     if area_code:
         stated = ctx.villages_by_code.get(area_code)
         if stated is None:
-            return row.err(vocab.AREA_CODE, f"行政区划代码“{area_code}”不是本县的村")
+            return row.err(vocab.AREA_CODE, _("The area code “%(code)s” is not a village of the county") % {"code": area_code})
     elif village_name:
         candidates = ctx.villages_by_name.get(vocab.text_key(village_name), [])
         if township_name:
             candidates = [c for c in candidates if c.parent and
                           vocab.text_key(c.parent.name) == vocab.text_key(township_name)] or candidates
         if not candidates:
-            return row.err(vocab.VILLAGE, f"本县没有名为“{village_name}”的村")
+            return row.err(vocab.VILLAGE, _("The county has no village named “%(name)s”") % {"name": village_name})
         if len(candidates) > 1:
             candidates = [c for c in candidates if c.pk in covering]
             if len(candidates) != 1:
-                return row.err(vocab.VILLAGE, f"有多个名为“{village_name}”的村：请填写所属乡镇或行政区划代码")
+                return row.err(vocab.VILLAGE, _("Several villages are named “%(name)s”: fill in the township or the area "
+                                                "code") % {"name": village_name})
         stated = candidates[0]
     if stated is not None and stated.pk not in covering:
         return row.err(vocab.VILLAGE if not area_code else vocab.AREA_CODE,
-                       f"位置不在所属村“{stated.name}”范围内，请核对坐标或所属村")
+                       _("The location is outside the stated village “%(name)s”: check the coordinates or the village")
+                       % {"name": stated.name})
     village = stated or (ctx.villages[covering[0]] if covering else None)
     if village is None:
-        return row.err(row.geom_field, "位置不在本县任何村的范围内")
+        return row.err(row.geom_field, _("The location is in no village of the county"))
     if township_name and village.parent and vocab.text_key(township_name) != vocab.text_key(village.parent.name):
-        return row.err(vocab.TOWNSHIP, f"所属村“{village.name}”属于“{village.parent.name}”，不属于“{township_name}”")
+        return row.err(vocab.TOWNSHIP, _("The village “%(village)s” belongs to “%(township)s”, not to “%(stated)s”")
+                       % {"village": village.name, "township": village.parent.name, "stated": township_name})
     asset_type = row.fields.get("asset_type")
     if asset_type and row.known is None and not ctx.may_create(asset_type, village):
-        row.err(vocab.CODE if row.code else vocab.VILLAGE, "该资产不在您可以登记的范围内（辖区或行业）")
+        row.err(vocab.CODE if row.code else vocab.VILLAGE, _("This asset is outside what you may register (area or sector)"))
     row.village = village
     row.fields["village"] = village

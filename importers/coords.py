@@ -8,6 +8,7 @@ round trip is within 1e-9° (≈0.1 mm), so the result is within a metre of the 
 import math
 import re
 
+from django.utils.translation import gettext as _
 from pyproj import CRS
 
 A = 6378245.0
@@ -67,7 +68,7 @@ def wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
 
 def _invert(forward, lon: float, lat: float) -> tuple[float, float]:
     x, y = lon, lat
-    for _ in range(30):
+    for _step in range(30):
         fx, fy = forward(x, y)
         dx, dy = fx - lon, fy - lat
         x, y = x - dx, y - dy
@@ -88,7 +89,7 @@ OBFUSCATED = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 
 _DMS = re.compile(
     r"^\s*([NSEW东西南北]?)\s*(\d+(?:\.\d+)?)\s*(?:[°º˚度:：]\s*(?:(\d+(?:\.\d+)?)\s*(?:[′'’分:：]\s*"
-    r"(?:(\d+(?:\.\d+)?)\s*(?:[″\"”]|''|′′|秒)?)?)?)?)?\s*([NSEW东西南北]?)\s*$",
+    r"(?:(\d+(?:\.\d+)?)\s*(?:[″\"”]|''|′′|秒)?)?)?)?)?\s*([NSEW东西南北]?)\s*$",  # i18n: data
     re.IGNORECASE,
 )
 
@@ -99,7 +100,7 @@ def degrees_parse(value) -> float | None:
         return None
     if isinstance(value, int | float):
         return None if isinstance(value, float) and math.isnan(value) else float(value)
-    text = str(value).strip().replace("，", ".").replace("。", ".")
+    text = str(value).strip().replace("，", ".").replace("。", ".")  # i18n: data
     if not text:
         return None
     try:
@@ -113,7 +114,7 @@ def degrees_parse(value) -> float | None:
     deg = float(m.group(2)) + float(m.group(3) or 0) / 60 + float(m.group(4) or 0) / 3600
     if (m.group(3) and float(m.group(3)) >= 60) or (m.group(4) and float(m.group(4)) >= 60):
         return None
-    return -deg if hemi in ("S", "W", "南", "西") else deg
+    return -deg if hemi in ("S", "W", "南", "西") else deg  # i18n: data
 
 
 class CrsChoice:
@@ -133,13 +134,13 @@ class CrsChoice:
 
 
 def crs_parse(text: str | None) -> CrsChoice:
-    """Parse --crs: EPSG:n, gcj02 or bd09. Raises ValueError with a Chinese message."""
+    """Parse --crs: EPSG:n, gcj02 or bd09. Raises ValueError with a message for the clerk."""
     try:
         choice = CrsChoice(text)
     except Exception:
-        raise ValueError(f"无法识别的坐标系“{text}”：请写 EPSG:编号、gcj02 或 bd09")
+        raise ValueError(_("Unknown coordinate system “%(crs)s”: write EPSG:number, gcj02 or bd09") % {"crs": text})
     if choice.crs is not None and not (choice.crs.is_geographic or choice.crs.is_projected):
-        raise ValueError(f"坐标系“{text}”既不是地理坐标系也不是投影坐标系")
+        raise ValueError(_("The coordinate system “%(crs)s” is neither geographic nor projected") % {"crs": text})
     return choice
 
 
@@ -176,4 +177,5 @@ def zone_prefix_strip(crs: CRS, easting: float) -> tuple[float, str | None]:
     zone = int(easting // 1_000_000)
     if cm is not None and (abs(cm - 3 * zone) < 1e-6 or abs(cm - (6 * zone - 3)) < 1e-6):
         return easting - zone * 1_000_000, None
-    return easting, f"东坐标带号 {zone} 与坐标系中央经线 {cm}° 不符"
+    return easting, _("The easting's zone number %(zone)s does not match the coordinate system's central meridian "
+                     "%(meridian)s°") % {"zone": zone, "meridian": cm}

@@ -4,6 +4,7 @@ personal data as the viewer may see it (geo_assets.privacy)."""
 from pathlib import Path
 
 import shapely
+from django.utils.translation import gettext as _
 
 from geo_assets.access import scope_for
 from geo_assets.filters import AssetFilters, asset_filters_apply
@@ -14,6 +15,7 @@ from geo_assets.taxonomy import AreaLevel
 from importers import vocab
 from importers.cells import funding_text, number_text, owners_text
 from importers.readers import CHUNK, LedgerUnreadable
+from importers.report import joined
 
 EXPORT_FORMATS = ("gpkg", "shp", "geojson", "kml", "xlsx", "csv")
 
@@ -77,12 +79,12 @@ def assets_queryset(*, actor, township: str | None = None, village: str | None =
     if township:
         area = AdminArea.objects.filter(code__in=[township, township.ljust(12, "0")], level=AreaLevel.TOWNSHIP).first()
         if area is None:
-            raise LedgerUnreadable(f"没有代码为“{township}”的乡镇")
+            raise LedgerUnreadable(_("No township has the code “%(code)s”") % {"code": township})
         qs = qs.filter(township=area)
     if village:
         area = AdminArea.objects.filter(code=village, level=AreaLevel.VILLAGE).first()
         if area is None:
-            raise LedgerUnreadable(f"没有代码为“{village}”的村")
+            raise LedgerUnreadable(_("No village has the code “%(code)s”") % {"code": village})
         qs = qs.filter(village=area)
     return qs
 
@@ -93,7 +95,8 @@ def assets_export(*, actor, path: str | Path, fmt: str, township: str | None = N
     path = Path(path)
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
-        raise LedgerUnreadable(f"不支持的导出格式“{fmt}”（可选：{'、'.join(EXPORT_FORMATS)}）")
+        raise LedgerUnreadable(_("Unsupported export format “%(format)s” (choose from: %(formats)s)")
+                               % {"format": fmt, "formats": joined(EXPORT_FORMATS)})
     qs = assets_queryset(actor=actor, township=township, village=village, filters=filters)
     from importers import writers
 

@@ -1,9 +1,12 @@
 """Turning a file's geometry or coordinate cells into a CGCS2000 (EPSG:4490) shapely geometry."""
 
 import shapely
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
+from importers import vocab
 from importers.coords import OBFUSCATED, CrsChoice, gk_zone_epsg, zone_prefix_strip
 
 STORAGE = CRS.from_epsg(4490)
@@ -12,8 +15,15 @@ _IDENTICAL = {4490, 4326, 4258, 4283, 4269, 4019}
 _transformers: dict[str, Transformer] = {}
 
 
+def geometry_label() -> str:
+    """The name errors give the geometry when it has no ledger column of its own (a GIS feature's shape)."""
+    return _("Geometry")
+
+
 class GeometryProblem(Exception):
-    def __init__(self, message: str, field: str = "几何"):
+    """field: the ledger column at fault, or None for the geometry as a whole (the caller knows where it came from)."""
+
+    def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
@@ -58,7 +68,7 @@ def to_storage(geom, *, file_crs: CRS | None, choice: CrsChoice, degrees_expecte
     """Reproject a shapely geometry to 4490 (2D). Returns (geometry, notes). Raises GeometryProblem."""
     notes: list[str] = []
     if geom is None or shapely.is_empty(geom):
-        raise GeometryProblem("缺少几何图形（坐标）")
+        raise GeometryProblem(_("Missing geometry (coordinates)"))
     geom = shapely.force_2d(geom)
     if choice.obfuscated:
         fn = OBFUSCATED[choice.obfuscated]
@@ -69,14 +79,15 @@ def to_storage(geom, *, file_crs: CRS | None, choice: CrsChoice, degrees_expecte
         epsg = gk_zone_epsg(x0) if abs(x0) > 1_000_000 else None
         if epsg is None:
             raise GeometryProblem(
-                f"坐标 {x0:.1f}, {y0:.1f} 不是经纬度；投影坐标请用 --crs 指定坐标系（如 EPSG:4527）", "经度"
+                _("The coordinates %(x).1f, %(y).1f are not longitude and latitude; for projected coordinates give "
+                  "the coordinate system with --crs (e.g. EPSG:4527)") % {"x": x0, "y": y0}, vocab.LON
             )
         crs = CRS.from_epsg(epsg)
-        notes.append(f"东坐标带有带号，按 EPSG:{epsg} 解读")
+        notes.append(_("The eastings carry a zone number: read as EPSG:%(epsg)s") % {"epsg": epsg})
     if crs is not None and crs.is_projected:
         _east, problem = zone_prefix_strip(crs, x0)
         if problem:
-            raise GeometryProblem(problem, "经度")
+            raise GeometryProblem(problem, vocab.LON)
         if _east != x0:
             zone = int(x0 // 1_000_000)
             geom = shapely.transform(geom, lambda xy: xy - [zone * 1_000_000, 0])
@@ -108,10 +119,15 @@ def swapped(geom):
     return shapely.transform(geom, lambda xy: xy[:, ::-1].copy())
 
 
+# GEOS's reasons, in the interface language.
 VALIDITY_WORDS = {
-    "Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points": "点数太少",
-    "Nested shells": "外环嵌套", "Hole lies outside shell": "内环在外环之外", "Interior is disconnected": "内部不连通",
-    "Invalid Coordinate": "坐标无效", "Duplicate Rings": "环重复", "Ring is not closed": "环未闭合",
+    "Self-intersection": gettext_lazy("Self-intersection"),
+    "Ring Self-intersection": gettext_lazy("Ring Self-intersection"),
+    "Too few points": gettext_lazy("Too few points"), "Nested shells": gettext_lazy("Nested shells"),
+    "Hole lies outside shell": gettext_lazy("Hole lies outside shell"),
+    "Interior is disconnected": gettext_lazy("Interior is disconnected"),
+    "Invalid Coordinate": gettext_lazy("Invalid Coordinate"), "Duplicate Rings": gettext_lazy("Duplicate Rings"),
+    "Ring is not closed": gettext_lazy("Ring is not closed"),
 }
 
 
@@ -119,21 +135,22 @@ def concrete(geom):
     """The register's concrete type: Point, MultiLineString or MultiPolygon. Raises GeometryProblem."""
     if isinstance(geom, MultiPoint):
         if len(geom.geoms) != 1:
-            raise GeometryProblem("多点要素不能作为一个资产：请拆分为单点")
+            raise GeometryProblem(_("A multipoint feature cannot be one asset: split it into single points"))
         geom = geom.geoms[0]
     if isinstance(geom, LineString):
         geom = MultiLineString([geom])
     elif isinstance(geom, Polygon):
         geom = MultiPolygon([geom])
     if not isinstance(geom, Point | MultiLineString | MultiPolygon):
-        raise GeometryProblem(f"不支持的几何类型 {geom.geom_type}：资产应为点、线或面")
+        raise GeometryProblem(_("Unsupported geometry type %(type)s: an asset should be a point, a line or a polygon")
+                              % {"type": geom.geom_type})
     if geom.is_empty:
-        raise GeometryProblem("几何图形为空")
+        raise GeometryProblem(_("Empty geometry"))
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         for en, zh in VALIDITY_WORDS.items():
-            reason = reason.replace(en, zh)
-        raise GeometryProblem(f"几何图形无效：{reason}")
+            reason = reason.replace(en, str(zh))
+        raise GeometryProblem(_("Invalid geometry: %(reason)s") % {"reason": reason})
     return geom
 
 

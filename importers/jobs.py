@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from importers import services
 from importers.models import ImportJob
@@ -78,7 +79,7 @@ def job_run(*, job: ImportJob) -> ImportJob:
         job.status, job.message = ImportJob.Status.FAILED, str(exc)
     except Exception as exc:  # a worker must survive one bad job
         log.exception("import job %s failed", job.pk)
-        job.status, job.message = ImportJob.Status.FAILED, f"导入出错：{exc}"
+        job.status, job.message = ImportJob.Status.FAILED, _("The import failed: %(error)s") % {"error": exc}
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         job_files_remove(job=job)
     job.save()
@@ -100,7 +101,8 @@ def jobs_expire(*, hours: int = 24) -> int:
     count = 0
     for job in ImportJob.objects.filter(status=ImportJob.Status.CHECKED, updated_at__lt=cutoff):
         job_files_remove(job=job)
-        job.status, job.message = ImportJob.Status.FAILED, "超过 24 小时未确认，已过期，请重新上传"
+        job.status, job.message = ImportJob.Status.FAILED, _(
+            "Not confirmed within 24 hours, so it expired: please upload the file again")
         job.save()
         count += 1
     return count
@@ -127,7 +129,7 @@ def jobs_recover(*, stale_minutes: int = 15) -> int:
             if touched >= cutoff:
                 continue
             job.status = back[job.status]
-            job.message = "上次处理中断，已重新排队"
+            job.message = _("The last run was interrupted; the job is back in the queue")
             job.save(update_fields=["status", "message", "updated_at"])
             count += 1
     return count

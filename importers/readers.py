@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from importers import vocab
+from importers.report import joined
 
 CHUNK = 2000
 # KML fields GDAL's LIBKML driver adds to every layer; not ledger columns, not worth a warning.
@@ -32,7 +35,7 @@ def _gdal_configure() -> None:
 
 
 class LedgerUnreadable(Exception):
-    """The file cannot be read at all (exit status 2). The message is for the clerk, in Chinese."""
+    """The file cannot be read at all (exit status 2). The message is for the clerk, in the interface language."""
 
 
 GIS_EXTS = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz"}
@@ -73,9 +76,11 @@ def _content_kind(head: bytes) -> str:
 
 
 KIND_NAMES = {
-    "zip": "ZIP 压缩包", "sqlite": "SQLite/GeoPackage 数据库", "shp": "Shapefile", "ole": "旧版 Office 文件（如 .xls）",
-    "pdf": "PDF 文档", "image": "图片", "program": "可执行程序", "binary": "二进制文件", "json": "JSON 文本",
-    "xml": "XML 文本", "text": "文本",
+    "zip": gettext_lazy("a ZIP archive"), "sqlite": gettext_lazy("a SQLite/GeoPackage database"),
+    "shp": gettext_lazy("a shapefile"), "ole": gettext_lazy("an old Office file (such as .xls)"),
+    "pdf": gettext_lazy("a PDF document"), "image": gettext_lazy("an image"),
+    "program": gettext_lazy("an executable program"), "binary": gettext_lazy("a binary file"),
+    "json": gettext_lazy("JSON text"), "xml": gettext_lazy("XML text"), "text": gettext_lazy("plain text"),
 }
 EXPECTED_KINDS = {
     ".zip": {"zip"}, ".kmz": {"zip"}, ".xlsx": {"zip"}, ".xlsm": {"zip"}, ".gpkg": {"sqlite"}, ".shp": {"shp"},
@@ -88,30 +93,33 @@ def file_check(path: Path, name: str | None = None) -> str:
     name = name or path.name
     ext = Path(name).suffix.lower()
     if not path.exists():
-        raise LedgerUnreadable(f"找不到文件：{name}")
+        raise LedgerUnreadable(_("File not found: %(name)s") % {"name": name})
     if path.stat().st_size == 0:
-        raise LedgerUnreadable(f"文件“{name}”是空的（0 字节），未导入任何数据。")
+        raise LedgerUnreadable(_("The file “%(name)s” is empty (0 bytes); nothing was imported.") % {"name": name})
     if ext == ".xls":
-        raise LedgerUnreadable("不支持旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx 后再导入。")
+        raise LedgerUnreadable(_("Old Excel files (.xls) are not supported: save the file as .xlsx in Excel, then import it."))
     if ext not in SUPPORTED_EXTS:
         raise LedgerUnreadable(
-            f"不支持的文件类型“{ext or '无扩展名'}”。支持：GeoPackage、Shapefile（.shp 或 .zip）、GeoJSON、KML/KMZ、CSV、XLSX。"
+            _("Unsupported file type “%(ext)s”. Supported: GeoPackage, Shapefile (.shp or .zip), GeoJSON, KML/KMZ, "
+              "CSV, XLSX.") % {"ext": ext or _("no extension")}
         )
     with path.open("rb") as fh:
         head = fh.read(4096)
     kind = _content_kind(head)
     if kind not in EXPECTED_KINDS[ext]:
         raise LedgerUnreadable(
-            f"文件“{name}”的内容与扩展名不符：扩展名是 {ext}，内容却是{KIND_NAMES[kind]}。为安全起见拒绝导入。"
+            _("The content of “%(name)s” does not match its extension: the extension is %(ext)s but the content is "
+              "%(kind)s. Refused for safety.") % {"name": name, "ext": ext, "kind": KIND_NAMES[kind]}
         )
     if ext == ".kml" and b"<kml" not in head.lower():
-        raise LedgerUnreadable(f"文件“{name}”不是 KML 文件（没有 <kml> 元素）。")
+        raise LedgerUnreadable(_("“%(name)s” is not a KML file (it has no <kml> element).") % {"name": name})
     if ext in (".xlsx", ".xlsm", ".kmz", ".zip"):
         _zip_check(path, name)
         if ext in (".xlsx", ".xlsm"):
             with zipfile.ZipFile(path) as zf:
                 if "[Content_Types].xml" not in zf.namelist():
-                    raise LedgerUnreadable(f"文件“{name}”不是 Excel 工作簿（是普通 ZIP 压缩包）。")
+                    raise LedgerUnreadable(
+                        _("“%(name)s” is not an Excel workbook (it is a plain ZIP archive).") % {"name": name})
     return ext
 
 
@@ -124,29 +132,40 @@ def _zip_check(path: Path, name: str) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise LedgerUnreadable(f"压缩包“{name}”已损坏，无法打开（{exc}）。")
+        raise LedgerUnreadable(
+            _("The archive “%(name)s” is damaged and cannot be opened (%(error)s).") % {"name": name, "error": exc})
     if not infos:
-        raise LedgerUnreadable(f"压缩包“{name}”是空的。")
+        raise LedgerUnreadable(_("The archive “%(name)s” is empty.") % {"name": name})
     if len(infos) > max_members:
-        raise LedgerUnreadable(f"压缩包“{name}”包含的文件过多（{len(infos)} 个，上限 {max_members}）。")
+        raise LedgerUnreadable(_("The archive “%(name)s” holds too many files (%(count)s, at most %(limit)s).")
+                               % {"name": name, "count": len(infos), "limit": max_members})
     total = 0
     for info in infos:
         member = info.filename.replace("\\", "/")
         parts = [p for p in member.split("/") if p not in ("", ".")]
         if member.startswith("/") or ".." in parts or (len(member) > 1 and member[1] == ":"):
-            raise LedgerUnreadable(f"压缩包中的文件“{info.filename}”试图写到解压目录之外，为安全起见拒绝导入。")
+            raise LedgerUnreadable(_outside(info.filename))
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise LedgerUnreadable(f"压缩包中的“{info.filename}”是符号链接，为安全起见拒绝导入。")
+            raise LedgerUnreadable(
+                _("“%(member)s” in the archive is a symbolic link; refused for safety.") % {"member": info.filename})
         total += info.file_size
         if info.compress_size and info.file_size / info.compress_size > max_ratio and info.file_size > 1024 * 1024:
             raise LedgerUnreadable(
-                f"压缩包“{name}”的压缩比异常（{info.filename} 压缩比超过 {max_ratio}:1），疑似“压缩炸弹”，拒绝导入。"
+                _("The archive “%(name)s” has an abnormal compression ratio (%(member)s is compressed more than "
+                  "%(ratio)s:1); it looks like a “zip bomb” and was refused.")
+                % {"name": name, "member": info.filename, "ratio": max_ratio}
             )
     if total > max_total:
         raise LedgerUnreadable(
-            f"压缩包“{name}”解压后过大（{total / 1024**2:.0f} MB，上限 {max_total / 1024**2:.0f} MB），拒绝导入。"
+            _("The archive “%(name)s” is too large once extracted (%(size).0f MB, at most %(limit).0f MB); refused.")
+            % {"name": name, "size": total / 1024**2, "limit": max_total / 1024**2}
         )
     return infos
+
+
+def _outside(member: str) -> str:
+    return _("The file “%(member)s” in the archive would be written outside the extraction folder; refused for "
+             "safety.") % {"member": member}
 
 
 def zip_extract_safe(path: Path, dest: Path, name: str | None = None) -> list[Path]:
@@ -161,7 +180,7 @@ def zip_extract_safe(path: Path, dest: Path, name: str | None = None) -> list[Pa
         for info in infos:
             target = (root / info.filename.replace("\\", "/")).resolve()
             if not target.is_relative_to(root):
-                raise LedgerUnreadable(f"压缩包中的文件“{info.filename}”试图写到解压目录之外，为安全起见拒绝导入。")
+                raise LedgerUnreadable(_outside(info.filename))
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
@@ -170,7 +189,8 @@ def zip_extract_safe(path: Path, dest: Path, name: str | None = None) -> list[Pa
                 while chunk := src.read(1024 * 1024):
                     written += len(chunk)
                     if written > max_total:
-                        raise LedgerUnreadable(f"压缩包“{name}”解压后超过上限，疑似“压缩炸弹”，拒绝导入。")
+                        raise LedgerUnreadable(_("The archive “%(name)s” exceeds the limit once extracted; it looks like a "
+                                                 "“zip bomb” and was refused.") % {"name": name})
                     dst.write(chunk)
             out.append(target)
     return out
@@ -300,12 +320,13 @@ def gis_open(ledger: Ledger, datasets: list[Path], layer: str | None) -> None:
         try:
             layers = [row[0] for row in pyogrio.list_layers(dataset)]
         except Exception as exc:
-            raise LedgerUnreadable(f"无法读取“{ledger.name}”：{exc}")
+            raise LedgerUnreadable(_("Cannot read “%(name)s”: %(error)s") % {"name": ledger.name, "error": exc})
         if layer:
             if layer not in layers:
                 if len(datasets) > 1:
                     continue
-                raise LedgerUnreadable(f"文件中没有图层“{layer}”。现有图层：{'、'.join(layers)}")
+                raise LedgerUnreadable(_("The file has no layer “%(layer)s”. Its layers: %(layers)s")
+                                      % {"layer": layer, "layers": joined(layers)})
             layers = [layer]
         is_shp = dataset.suffix.lower() == ".shp"
         for name in layers:
@@ -314,7 +335,8 @@ def gis_open(ledger: Ledger, datasets: list[Path], layer: str | None) -> None:
             try:
                 info = pyogrio.read_info(dataset, layer=name, encoding=read_enc)
             except Exception as exc:
-                raise LedgerUnreadable(f"无法读取“{ledger.name}”的图层“{name}”：{exc}")
+                raise LedgerUnreadable(_("Cannot read the layer “%(layer)s” of “%(name)s”: %(error)s")
+                                       % {"layer": name, "name": ledger.name, "error": exc})
             if info.get("geometry_type") is None and dataset.suffix.lower() not in (".kml",):
                 continue
             ledger.gis_paths.append((dataset, name, read_enc, text_enc))
@@ -322,7 +344,7 @@ def gis_open(ledger: Ledger, datasets: list[Path], layer: str | None) -> None:
             fields = [_recode(f, text_enc, name=True) for f in info["fields"]]
             fields_seen.extend(f for f in fields if f not in fields_seen)
     if not ledger.gis_paths:
-        raise LedgerUnreadable(f"“{ledger.name}”中没有可读取的图层。")
+        raise LedgerUnreadable(_("“%(name)s” has no layer that can be read.") % {"name": ledger.name})
     ledger.layers = [entry[1] for entry in ledger.gis_paths]
     ledger.has_geometry = True
     _map_headers(ledger, fields_seen)
@@ -378,9 +400,9 @@ def _cell(value):
 
 # ---------------------------------------------------------------- CSV and XLSX
 
-TOTAL_WORDS = ("合计", "总计", "小计", "共计", "合 计")
+TOTAL_WORDS = ("合计", "总计", "小计", "共计", "合 计")  # i18n: data
 _TOTAL_FIRST = {w[0] for w in TOTAL_WORDS}
-NOTE_WORDS = ("注", "说明", "填表", "备注：", "备注:", "单位：", "单位:", "制表", "审核")
+NOTE_WORDS = ("注", "说明", "填表", "备注：", "备注:", "单位：", "单位:", "制表", "审核")  # i18n: data
 
 
 def _csv_encoding(path: Path) -> str:
@@ -403,7 +425,8 @@ def _csv_encoding(path: Path) -> str:
 
     best = from_bytes(sample).best()
     if best is None:
-        raise LedgerUnreadable("无法识别 CSV 文件的文字编码：请另存为 UTF-8，或用 --encoding 指定（如 GBK）。")
+        raise LedgerUnreadable(_("Cannot tell the text encoding of the CSV file: save it as UTF-8, or give the encoding "
+                                "with --encoding (e.g. GBK)."))
     return best.encoding
 
 
@@ -413,9 +436,10 @@ def _csv_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
         try:
             yield from enumerate(reader, start=1)
         except UnicodeDecodeError:
-            raise LedgerUnreadable(f"CSV 文件不是 {ledger.encoding} 编码：请用 --encoding 指定正确的编码（如 GBK）。")
+            raise LedgerUnreadable(_("The CSV file is not in %(encoding)s: give the right encoding with --encoding (e.g. "
+                                    "GBK).") % {"encoding": ledger.encoding})
         except csv.Error as exc:
-            raise LedgerUnreadable(f"CSV 文件格式错误：{exc}")
+            raise LedgerUnreadable(_("The CSV file is malformed: %(error)s") % {"error": exc})
 
 
 def _workbook(path: Path):
@@ -463,7 +487,9 @@ def _find_header(cells_iter, mapping=None) -> tuple[int, list, list]:
         if len(buffered) >= 30:
             break
     if best[0] < 2:
-        raise LedgerUnreadable("在前 30 行中找不到表头：表头应包含“资产名称”“资产类型”等台账列名（或用 --mapping 对应）。")
+        raise LedgerUnreadable(_("No header in the first 30 rows: the header should name ledger columns such as "
+                                "“%(name)s” and “%(type)s” (or map them with --mapping).")
+                              % {"name": vocab.NAME, "type": vocab.TYPE})
     return best[1], best[2], buffered
 
 
@@ -524,7 +550,7 @@ def ledger_open(
         if ext == ".kmz":
             kmls = [p for p in files if p.suffix.lower() == ".kml"]
             if not kmls:
-                raise LedgerUnreadable(f"KMZ 文件“{name}”中没有 KML 文档。")
+                raise LedgerUnreadable(_("The KMZ file “%(name)s” holds no KML document.") % {"name": name})
             datasets = [next((p for p in kmls if p.name.lower() == "doc.kml"), kmls[0])]
         else:
             datasets = sorted(p for p in files if p.suffix.lower() == ".shp" and "__MACOSX" not in p.parts)
@@ -532,7 +558,8 @@ def ledger_open(
                 inner = [p for p in files if p.suffix.lower() in SUPPORTED_EXTS - ARCHIVE_EXTS - {".shp"}
                          and "__MACOSX" not in p.parts]
                 if not inner:
-                    raise LedgerUnreadable(f"压缩包“{name}”中没有可导入的文件（.shp、.gpkg、.geojson、.kml、.csv、.xlsx）。")
+                    raise LedgerUnreadable(_("The archive “%(name)s” holds no file that can be imported (.shp, .gpkg, "
+                                            ".geojson, .kml, .csv, .xlsx).") % {"name": name})
                 return ledger_open(inner[0], workdir=workdir / "_inner", name=inner[0].name, layer=layer,
                                    encoding=encoding, mapping=mapping)
             for shp in datasets:
@@ -545,7 +572,9 @@ def ledger_open(
             missing = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()
                        and not path.with_suffix(s.upper()).exists()]
             if missing:
-                raise LedgerUnreadable(f"Shapefile 缺少配套文件 {'、'.join(missing)}：请把同名的 .shp/.dbf/.shx/.prj/.cpg 一起打包成 .zip 上传。")
+                raise LedgerUnreadable(_("The shapefile lacks its companion files %(missing)s: zip the .shp/.dbf/.shx/"
+                                        ".prj/.cpg of the same name together and upload the .zip.")
+                                      % {"missing": joined(missing)})
         ledger = Ledger(path, "gis", name, encoding=encoding, mapping=mapping)
         gis_open(ledger, [path], layer)
         return ledger
@@ -555,7 +584,8 @@ def ledger_open(
             with path.open(encoding=ledger.encoding, newline="") as fh:
                 sample = fh.read(64 * 1024)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise LedgerUnreadable(f"无法按 {ledger.encoding} 编码读取 CSV：{exc}")
+            raise LedgerUnreadable(_("Cannot read the CSV as %(encoding)s: %(error)s")
+                                   % {"encoding": ledger.encoding, "error": exc})
         try:
             ledger.csv_dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
         except csv.Error:
@@ -565,11 +595,12 @@ def ledger_open(
         try:
             ledger.workbook = _workbook(path)
         except Exception as exc:
-            raise LedgerUnreadable(f"无法打开 Excel 文件“{name}”：{exc}")
+            raise LedgerUnreadable(_("Cannot open the Excel file “%(name)s”: %(error)s") % {"name": name, "error": exc})
         sheets = ledger.workbook.sheetnames
         if layer and layer not in sheets:
             ledger.close()
-            raise LedgerUnreadable(f"工作簿中没有工作表“{layer}”。现有工作表：{'、'.join(sheets)}")
+            raise LedgerUnreadable(_("The workbook has no sheet “%(sheet)s”. Its sheets: %(sheets)s")
+                                  % {"sheet": layer, "sheets": joined(sheets)})
     try:
         table_open(ledger)
         ledger.total = table_count(ledger)

@@ -3,6 +3,15 @@
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
+
+
+def joined(items) -> str:
+    """Items listed as the interface language lists them (with 、 in Chinese)."""
+    return pgettext("list separator", ", ").join(str(item) for item in items)
+
+
 Progress = Callable[[str, int, int], None]  # (phase "check" | "write", rows done, rows in the file)
 
 
@@ -37,15 +46,21 @@ class ImportReport:
         return data
 
     def summary(self) -> str:
-        head = "（试运行，未写入）" if self.dry_run else ("" if self.written or not self.invalid else "（未写入任何数据）")
+        head = _(" (dry run, nothing written)") if self.dry_run else (
+            "" if self.written or not self.invalid else _(" (nothing written)"))
         lines = [
-            f"导入 {self.file}{head}：读取 {self.read} 行，新增 {self.created}，更新 {self.updated}，"
-            f"未变 {self.unchanged}，无效 {self.invalid}",
+            _("Import %(file)s%(head)s: read %(read)s, created %(created)s, updated %(updated)s, unchanged "
+              "%(unchanged)s, invalid %(invalid)s") % {
+                "file": self.file, "head": head, "read": self.read, "created": self.created, "updated": self.updated,
+                "unchanged": self.unchanged, "invalid": self.invalid},
         ]
-        lines += [f"  提示：{w}" for w in self.warnings]
+        lines += ["  " + _("Note: %(warning)s") % {"warning": w} for w in self.warnings]
         for e in self.errors[:200]:
             where = f"{e.layer} " if e.layer else ""
-            lines.append(f"  {where}第 {e.row} 行 [{e.field}] {e.message}")
+            lines.append("  " + _("%(layer)srow %(row)s [%(field)s] %(message)s") % {
+                "layer": where, "row": e.row, "field": e.field, "message": e.message})
         if len(self.errors) > 200:
-            lines.append(f"  ……另有 {len(self.errors) - 200} 条错误，见 --report")
+            more = len(self.errors) - 200
+            lines.append("  " + ngettext("…and %(count)s more error, see --report",
+                                         "…and %(count)s more errors, see --report", more) % {"count": more})
         return "\n".join(lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 import shapely
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from geo_assets.models import Membership
 from geo_assets.taxonomy import Role
@@ -28,7 +29,7 @@ from importers.checks import CheckedRow, Context, existing_for, row_check, rows_
 from importers.coords import crs_parse
 from importers.export import EXPORT_FORMATS, assets_export, assets_queryset
 from importers.readers import CHUNK, Ledger, LedgerUnreadable, ledger_open
-from importers.report import ImportReport, Progress, RowError
+from importers.report import ImportReport, Progress, RowError, joined
 
 __all__ = [
     "ImportReport", "RowError", "LedgerUnreadable", "assets_import", "assets_export", "assets_queryset",
@@ -45,7 +46,7 @@ def actor_resolve(*, username: str | None):
     if username:
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise LedgerUnreadable(f"用户“{username}”不存在或已停用。")
+            raise LedgerUnreadable(_("The user “%(user)s” does not exist or is inactive.") % {"user": username})
         return user
     user = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
     if user is None:
@@ -66,9 +67,11 @@ def ledger_read(*, path: Path, workdir: Path, name: str | None = None, layer: st
     ledger = ledger_open(Path(path), workdir=workdir, name=name, layer=layer, encoding=encoding, mapping=mapping)
     problem = None
     if not ledger.has_geometry:
-        problem = "文件中没有位置信息：需要几何图形，或“经度”“纬度”两列，或 WKT 列。"
+        problem = _("The file has no locations: it needs geometries, or the two columns “%(lon)s” and “%(lat)s”, "
+                    "or a WKT column.") % {"lon": vocab.LON, "lat": vocab.LAT}
     elif vocab.NAME not in ledger.columns and vocab.CODE not in ledger.columns:
-        problem = "文件中没有“资产名称”或“资产编号”列：请检查表头，或用 --mapping 指定列的对应关系。"
+        problem = _("The file has no column “%(name)s” or “%(code)s”: check the header, or map the columns with "
+                    "--mapping.") % {"name": vocab.NAME, "code": vocab.CODE}
     if problem:
         ledger.close()
         raise LedgerUnreadable(problem)
@@ -117,9 +120,11 @@ def _import(ledger: Ledger, report: ImportReport, *, actor, name: str, choice, d
             progress: Progress | None, preview_limit: int) -> None:
     """The one pass over the file and the write, in one transaction (rolled back for a dry run or invalid rows)."""
     if ledger.unknown_headers:
-        report.warnings.append(f"未识别的列（已忽略）：{'、'.join(ledger.unknown_headers[:20])}")
+        report.warnings.append(_("Columns not recognised (ignored): %(columns)s")
+                               % {"columns": joined(ledger.unknown_headers[:20])})
     if choice.obfuscated:
-        report.warnings.append(f"坐标按 {choice.obfuscated.upper()} 转换为 WGS84/CGCS2000")
+        report.warnings.append(_("Coordinates converted from %(system)s to WGS84/CGCS2000")
+                               % {"system": choice.obfuscated.upper()})
     ctx = Context(actor=actor, filename=name, choice=choice, columns=ledger.columns)
     try:
         with transaction.atomic():

@@ -12,7 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
@@ -23,29 +24,36 @@ from geo_assets.uploads import upload_rule
 from importers import jobs, ledger_template, readers, services, vocab
 from importers.coords import crs_parse
 from importers.models import ImportJob
+from importers.report import joined
 
 UPLOAD_EXTS = sorted(readers.SUPPORTED_EXTS - {".shp", ".txt"})
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="台账文件")
-    crs = forms.CharField(label="坐标系", required=False, max_length=40,
-                          help_text="留空：使用文件自带坐标系；表格为经纬度。可填 EPSG:4527、gcj02（高德/腾讯）、bd09（百度）")
-    encoding = forms.CharField(label="文字编码", required=False, max_length=40, help_text="留空自动识别，如 GBK")
-    layer = forms.CharField(label="图层/工作表", required=False, max_length=100)
+    file = forms.FileField(label=gettext_lazy("Ledger file"))
+    crs = forms.CharField(label=gettext_lazy("Coordinate system"), required=False, max_length=40,
+                          help_text=gettext_lazy("Leave empty: the file's own coordinate system; tables are in longitude "
+                                                 "and latitude. You may give EPSG:4527, gcj02 (Amap/Tencent), bd09 "
+                                                 "(Baidu)"))
+    encoding = forms.CharField(label=gettext_lazy("Text encoding"), required=False, max_length=40,
+                               help_text=gettext_lazy("Leave empty to detect it, e.g. GBK"))
+    layer = forms.CharField(label=gettext_lazy("Layer/sheet"), required=False, max_length=100)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.IMPORT_MAX_UPLOAD_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(f"文件太大（{upload.size / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
+            raise forms.ValidationError(_("The file is too large (%(size).1f MB); the limit is %(limit).0f MB.")
+                                        % {"size": upload.size / 1024**2, "limit": limit / 1024**2})
         if upload.size == 0:
-            raise forms.ValidationError("文件是空的。")
+            raise forms.ValidationError(_("The file is empty."))
         ext = Path(upload.name).suffix.lower()
         if ext == ".shp":
-            raise forms.ValidationError("Shapefile 请把 .shp/.dbf/.shx/.prj/.cpg 打包成一个 .zip 上传。")
+            raise forms.ValidationError(_("For a shapefile, zip its .shp/.dbf/.shx/.prj/.cpg into one .zip and upload "
+                                          "that."))
         if ext not in UPLOAD_EXTS:
-            raise forms.ValidationError(f"不支持的文件类型 {ext or '（无扩展名）'}：可上传 {'、'.join(UPLOAD_EXTS)}。")
+            raise forms.ValidationError(_("Unsupported file type %(ext)s: you may upload %(exts)s.")
+                                        % {"ext": ext or _("(no extension)"), "exts": joined(UPLOAD_EXTS)})
         return upload
 
     def clean_crs(self):
@@ -59,7 +67,7 @@ class UploadForm(forms.Form):
 
 def _require_editor(user) -> None:
     if not scope_for(user).edits_anything:
-        raise PermissionDenied("您的账户没有导入资产的权限。")
+        raise PermissionDenied(_("Your account may not import assets."))
 
 
 def _job_for(request, pk) -> ImportJob:
@@ -69,7 +77,8 @@ def _job_for(request, pk) -> ImportJob:
     return job
 
 
-@upload_rule(allowed=lambda user: scope_for(user).edits_anything, denied="您的账户没有导入资产的权限。",
+@upload_rule(allowed=lambda user: scope_for(user).edits_anything,
+             denied=gettext_lazy("Your account may not import assets."),
              file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES, stops_at_file_limit=True)
 @login_required
 def upload(request):
@@ -80,7 +89,7 @@ def upload(request):
         form.is_valid()
         form.errors.pop("file", None)
         limit = settings.IMPORT_MAX_UPLOAD_BYTES
-        form.add_error("file", f"文件太大，上限 {limit / 1024**2:.1f} MB。")
+        form.add_error("file", _("The file is too large; the limit is %(limit).1f MB.") % {"limit": limit / 1024**2})
     elif posted and form.is_valid():
         upload_file = form.cleaned_data["file"]
         job = ImportJob(user=request.user, original_name=Path(upload_file.name).name[:255], size=upload_file.size,
@@ -100,7 +109,7 @@ def upload(request):
             return redirect("importers:job", pk=job.pk)
     recent = ImportJob.objects.filter(user=request.user)[:10]
     return render(request, "importers/upload.html", {"form": form, "recent": recent,
-                                                      "exts": "、".join(UPLOAD_EXTS)})
+                                                      "exts": joined(UPLOAD_EXTS)})
 
 
 @login_required
@@ -114,8 +123,8 @@ def job_detail(request, pk):
     for r in rows:
         r["cells"] = [r["values"].get(c, "") for c in columns]
     report = job.report or {}
-    report_links = [("新增的资产", report.get("created_codes"), report.get("created", 0)),
-                    ("更新的资产", report.get("updated_codes"), report.get("updated", 0))]
+    report_links = [(_("Assets created"), report.get("created_codes"), report.get("created", 0)),
+                    (_("Assets updated"), report.get("updated_codes"), report.get("updated", 0))]
     return render(request, "importers/job.html", {
         "job": job, "rows": rows, "columns": columns, "check": job.check_report or {}, "report": report,
         "report_links": report_links,
@@ -137,8 +146,11 @@ def job_status(request, pk):
     percent = int(100 * progress.get("done", 0) / total) if total else 0
     if job.status in (ImportJob.Status.CHECKED, ImportJob.Status.DONE, ImportJob.Status.FAILED):
         percent = 100
+    phase = pgettext("import phase", "Writing") if progress.get("phase") == "write" else pgettext("import phase",
+                                                                                                 "Checking")
+    text = _("%(phase)s: %(done)s / %(total)s rows") % {"phase": phase, "done": progress.get("done", 0), "total": total}
     return JsonResponse({"status": job.status, "label": str(job.get_status_display()), "phase": progress.get("phase"),
-                         "done": progress.get("done", 0), "total": total, "percent": percent})
+                         "done": progress.get("done", 0), "total": total, "percent": percent, "text": text})
 
 
 @login_required
@@ -147,7 +159,8 @@ def job_preview(request, pk):
     job = _job_for(request, pk)
     features = [
         {"type": "Feature", "geometry": r["geometry"],
-         "properties": {"row": r["row"], "name": r["values"].get(vocab.NAME, ""), "invalid": bool(r["errors"])}}
+         "properties": {"row": r["row"], "label": _("Row %(row)s") % {"row": r["row"]},
+                        "name": r["values"].get(vocab.NAME, ""), "invalid": bool(r["errors"])}}
         for r in (job.preview or []) if r.get("geometry")
     ]
     return JsonResponse({"type": "FeatureCollection", "features": features})
@@ -159,11 +172,12 @@ def job_confirm(request, pk):
     job = _job_for(request, pk)
     _require_editor(request.user)
     if job.status != ImportJob.Status.CHECKED:
-        messages.info(request, "该导入任务已确认或已结束，不能再次确认。")
+        messages.info(request, _("This import has been confirmed or has ended already; it cannot be confirmed again."))
         return redirect("importers:job", pk=job.pk)
     skip = request.POST.get("skip_invalid") == "on"
     if (job.check_report or {}).get("invalid") and not skip:
-        messages.error(request, "文件有无效行，未导入：请修改文件后重新上传，或勾选“跳过无效行，只导入有效行”后再确认。")
+        messages.error(request, _("The file has invalid rows and was not imported: correct the file and upload it again, "
+                                 "or tick “Skip invalid rows, import only the valid ones” and confirm again."))
         return redirect("importers:job", pk=job.pk)
     job.progress_file.unlink(missing_ok=True)  # the page shows the import's progress, not the check's
     job.skip_invalid = skip
@@ -178,7 +192,7 @@ def job_cancel(request, pk):
     job = _job_for(request, pk)
     if job.status in (ImportJob.Status.CHECKED, ImportJob.Status.PENDING_CHECK):
         jobs.job_files_remove(job=job)
-        job.status, job.message = ImportJob.Status.FAILED, "已取消"
+        job.status, job.message = ImportJob.Status.FAILED, _("Cancelled by the user")
         job.save()
     return redirect("importers:upload")
 
@@ -208,8 +222,11 @@ class UserExportThrottle(UserRateThrottle):
         return settings.EXPORT_RATE_USER
 
 
-FILTER_LABELS = {"township": "乡镇", "village": "村", "category": "资产类别", "type": "资产类型", "status": "资产状态",
-                 "year_min": "建成年份（起）", "year_max": "建成年份（止）", "verified": "核查", "bbox": "范围"}
+FILTER_LABELS = {"township": gettext_lazy("township"), "village": gettext_lazy("village"),
+                 "category": gettext_lazy("category"), "type": gettext_lazy("asset type"),
+                 "status": gettext_lazy("status"), "year_min": gettext_lazy("year built (from)"),
+                 "year_max": gettext_lazy("year built (to)"), "verified": gettext_lazy("verification (filter)"),
+                 "bbox": gettext_lazy("extent (filter)")}
 
 
 def _text_response(message: str, status: int) -> HttpResponse:
@@ -222,20 +239,23 @@ def export(request):
     personal data), narrowed by the map's filters (geo_assets.filters: the same parameters as the tiles)."""
     throttle = UserExportThrottle() if request.user.is_authenticated else AnonymousExportThrottle()
     if not throttle.allow_request(request, None):
-        response = _text_response("导出过于频繁，请稍后再试。", 429)
+        response = _text_response(_("Too many exports; please try again later."), 429)
         wait = throttle.wait()
         if wait:
             response["Retry-After"] = str(int(wait) + 1)
         return response
     fmt = request.GET.get("format", "xlsx").lower()
     if fmt not in services.EXPORT_FORMATS:
-        return _text_response(f"不支持的导出格式：{fmt}（可选：{'、'.join(services.EXPORT_FORMATS)}）", 400)
+        return _text_response(_("Unsupported export format: %(format)s (choose from: %(formats)s)")
+                              % {"format": fmt, "formats": joined(services.EXPORT_FORMATS)}, 400)
     try:
-        with translation.override("zh-hans"):  # the messages of geo_assets.filters, in the ledger's language
-            filters = asset_filters_parse(request.GET)
+        filters = asset_filters_parse(request.GET)  # its messages in the request's language
     except ValidationError as exc:
-        problems = "；".join(f"{FILTER_LABELS.get(k, k)}：{'，'.join(v)}" for k, v in exc.message_dict.items())
-        return _text_response(f"筛选条件有误（{problems}）", 400)
+        problems = pgettext("list separator", "; ").join(
+            _("%(field)s: %(problems)s") % {"field": FILTER_LABELS.get(k, k),
+                                            "problems": pgettext("clause separator", ", ").join(v)}
+            for k, v in exc.message_dict.items())
+        return _text_response(_("Invalid filters (%(problems)s)") % {"problems": problems}, 400)
     suffix = {"shp": ".zip"}.get(fmt, f".{fmt}")
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         path = Path(tmp) / f"export{suffix}"
@@ -245,7 +265,7 @@ def export(request):
     # one village (or else one township) chosen: the file is named after it
     codes = filters.villages if len(filters.villages) == 1 else filters.townships if len(filters.townships) == 1 else ()
     area = AdminArea.objects.filter(code__in=codes).first() if codes else None
-    filename = f"资产台账{'_' + area.name if area else ''}{suffix}"
+    filename = f"{_('asset-ledger')}{'_' + area.name if area else ''}{suffix}"
     return FileResponse(handle, as_attachment=True, filename=filename,
                         content_type=CONTENT_TYPES.get(fmt) or mimetypes.guess_type(filename)[0])
 
@@ -261,4 +281,4 @@ def template_download(request):
         ledger_template.template_write(path)
         handle = path.open("rb")
         os.unlink(path)
-    return FileResponse(handle, as_attachment=True, filename="资产台账导入模板.xlsx", content_type=CONTENT_TYPES["xlsx"])
+    return FileResponse(handle, as_attachment=True, filename=_("asset-ledger-import-template.xlsx"), content_type=CONTENT_TYPES["xlsx"])

@@ -15,8 +15,10 @@ from pathlib import Path
 from importers import vocab
 
 GIS_DRIVERS = {"gpkg": "GPKG", "geojson": "GeoJSON", "kml": "LIBKML", "shp": "ESRI Shapefile"}
-LAYER = "资产台账"
-SHP_PARTS = {"Point": "点", "MultiLineString": "线", "MultiPolygon": "面"}
+# The layer and shapefile names of the exchange format, like its column names (vocab), are the same in every
+# interface language, so a ledger file looks alike whoever exported it.
+LAYER = "资产台账"  # i18n: data
+SHP_PARTS = {"Point": "点", "MultiLineString": "线", "MultiPolygon": "面"}  # i18n: data
 BATCH = 2000
 
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import ngettext
 
 from importers.services import ImportReport
 
@@ -16,4 +17,6 @@ def report_emit(command, report: ImportReport, report_path: str | None) -> None:
 
 def exit_for(report: ImportReport, *, skip_invalid: bool) -> None:
     if report.invalid and not skip_invalid:
-        raise CommandError(f"有 {report.invalid} 行无效，未写入任何数据。", returncode=1)
+        raise CommandError(ngettext("%(count)s row is invalid; nothing was written.",
+                                    "%(count)s rows are invalid; nothing was written.", report.invalid)
+                           % {"count": report.invalid}, returncode=1)

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from importers import services
 
@@ -24,4 +25,5 @@ class Command(BaseCommand):
                                            village=opts["village"])
         except services.LedgerUnreadable as exc:
             raise CommandError(str(exc), returncode=2)
-        self.stdout.write(f"已导出 {count} 项资产到 {path}")
+        self.stdout.write(ngettext("Exported %(count)s asset to %(path)s", "Exported %(count)s assets to %(path)s", count)
+                          % {"count": count, "path": path})

@@ -5,7 +5,9 @@ from importers.management.commands._base import exit_for, report_emit
 
 
 class Command(BaseCommand):
-    help = "Load administrative boundaries (codes 乡镇代码/村代码, names 乡镇名称/村名称). Exit 0 ok, 1 invalid, 2 unreadable."
+    # The column names in the help are the boundary file's (importers.areas.AREA_HEADERS), the same in any language.
+    help = ("Load administrative boundaries (codes 乡镇代码/村代码, names 乡镇名称/村名称). "  # i18n: data
+            "Exit 0 ok, 1 invalid, 2 unreadable.")
 
     def add_arguments(self, parser):
         parser.add_argument("path")

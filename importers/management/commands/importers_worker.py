@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from geo_assets import background
 from importers import jobs
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         jobs.jobs_expire()
         recovered = jobs.jobs_recover()
         if recovered:
-            self.stdout.write(f"重新排队 {recovered} 个中断的任务 (requeued {recovered} interrupted jobs)")
+            self.stdout.write(ngettext("Requeued %(count)s interrupted job", "Requeued %(count)s interrupted jobs",
+                                       recovered) % {"count": recovered})
         idle = 0
         while True:
             job = jobs.job_claim()
