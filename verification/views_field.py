@@ -135,6 +135,7 @@ def service_worker(request):
     body = render_to_string("verification/field_sw.js", {
         "version": digest.hexdigest()[:12], "home": reverse("verification:field"),
         "manifest": reverse("verification:field-manifest"), "shell": json.dumps(shell),
+        "catalogue": reverse("javascript-catalog"),
     })
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
