@@ -4,6 +4,7 @@ are created, sampled and assigned through the office pages and services. Scoped 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from geo_assets.admin import NoDeleteAdminMixin, _register_staff
@@ -89,7 +90,7 @@ class VerificationAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("flags"))
     def flag_labels(self, record):
-        return "、".join(str(Flag(f).label) for f in record.flags if f in Flag.values) or "—"
+        return pgettext("list separator", ", ").join(str(Flag(f).label) for f in record.flags if f in Flag.values) or "—"
 
     @admin.display(description=_("photos"))
     def photo_links(self, record):

@@ -3,6 +3,8 @@ assets for the phone. Views only translate: rules in services.py, queries in sel
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -93,7 +95,7 @@ class VerificationListCreate(generics.ListAPIView):
     # refused before the photos are read: who may verify nothing, and a body larger than six photos' worth
     upload_rule = UploadRule(
         allowed=lambda user: selectors.assets_verifiable_by(user).exists(),
-        denied="您的账户没有现场核查的权限，不能上传核查记录和照片。",
+        denied=gettext_lazy("Your account may not verify on site: it cannot upload verifications and photos."),
         file_bytes=lambda: settings.VERIFICATION_PHOTO_MAX_BYTES, files=services.MAX_PHOTOS, api=True)
 
     @extend_schema(parameters=[
@@ -116,7 +118,7 @@ class VerificationListCreate(generics.ListAPIView):
             campaign = Campaign.objects.filter(pk=str(data["campaign"])[:12] if str(data["campaign"]).isdigit()
                                                else None).first()
             if campaign is None:
-                raise ApiValidationError({"campaign": "没有这个核查任务。"})
+                raise ApiValidationError({"campaign": _("There is no such verification campaign.")})
         photos = [(f.name, f.read()) for f in request.FILES.getlist("photos")] if request.FILES else []
         try:
             result = services.verification_record(
@@ -150,7 +152,7 @@ class NearbyView(NonAtomicReadMixin, APIView):
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise ValueError
         except (KeyError, ValueError, OverflowError):
-            raise ApiValidationError({"lon": "需要 lon、lat（度）与可选的 limit（1–50）。"})
+            raise ApiValidationError({"lon": _("lon and lat (degrees) are required, limit (1–50) is optional.")})
         redactor = Redactor(scope_for(request.user))
         rows = selectors.assets_nearby(user=request.user, lon=lon, lat=lat, limit=limit)
         return Response({"results": [{

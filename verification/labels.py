@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_assets.access import PUBLIC_SCOPE
 from geo_assets.models import Asset
@@ -101,7 +102,7 @@ def sheet_job_run(*, sheet):
         by_code = {a.code: a for a in Asset.objects.filter(code__in=sheet.codes).select_related("village", "township")}
         assets = [by_code[c] for c in sheet.codes if c in by_code]
         if not assets:
-            raise LookupError("这些资产已不存在，没有可打印的标识牌。")
+            raise LookupError(_("These assets no longer exist: there are no labels to print."))
         rows = label_rows(assets, lambda a: f"{sheet.base_url.rstrip('/')}/v/{a.code}/")
         pdf = sheet_pdf(rows, title=sheet.title, progress=progress)
         sheet.file.save(f"{sheet.name}", ContentFile(pdf), save=False)
@@ -109,6 +110,6 @@ def sheet_job_run(*, sheet):
     except Exception as exc:  # a worker must survive one bad job
         log.exception("label sheet %s failed", sheet.pk)
         sheet.status, sheet.message = LabelSheet.Status.FAILED, (str(exc) if isinstance(exc, LookupError)
-                                                                 else f"生成出错：{exc}")
+                                                                 else _("Failed to make the sheet: %(error)s") % {"error": exc})
     sheet.save()
     return sheet

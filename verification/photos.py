@@ -10,6 +10,7 @@ import imagehash
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "HEIF": "image/heic"}
@@ -40,7 +41,8 @@ class PhotoData:
 def photo_read(data: bytes, *, name: str = "") -> PhotoData:
     limit = settings.VERIFICATION_PHOTO_MAX_BYTES
     if len(data) > limit:
-        raise ValidationError(f"照片“{name}”太大（{len(data) / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
+        raise ValidationError(_("The photo “%(name)s” is too large (%(size).1f MB); the limit is %(limit).0f MB.")
+                              % {"name": name, "size": len(data) / 1024**2, "limit": limit / 1024**2})
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only: the pixels are decoded by load()
     except Image.DecompressionBombError as exc:  # Pillow's own check of the header: over twice the limit
@@ -48,7 +50,8 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise _unreadable(name, exc)
     if image.format not in FORMATS:
-        raise ValidationError(f"照片“{name}”的格式 {image.format} 不受支持：只接受 JPEG、PNG 或 HEIC 照片。")
+        raise ValidationError(_("The photo “%(name)s” is in the %(format)s format, which is not supported: only JPEG, "
+                                "PNG or HEIC photos are accepted.") % {"name": name, "format": image.format})
     pixels_check(image.width, image.height, name=name)
     try:
         image.load()
@@ -68,20 +71,24 @@ def photo_read(data: bytes, *, name: str = "") -> PhotoData:
 def pixels_check(width: int, height: int, *, name: str = "") -> None:
     """A decompression bomb (a few KB that decode to gigabytes) is refused from its header, before decoding."""
     if width * height > settings.PHOTO_MAX_PIXELS:
-        raise _too_many_pixels(name, size=f"{width}×{height}，约 {width * height / 1e6:.0f} 百万像素")
+        raise _too_many_pixels(name, size=_("%(width)d×%(height)d, about %(mp).0f megapixels") % {
+            "width": width, "height": height, "mp": width * height / 1e6})
 
 
 def _too_many_pixels(name: str, exc: Exception | None = None, *, size: str = "") -> ValidationError:
     limit = settings.PHOTO_MAX_PIXELS
+    size = size or _("over %(mp).0f megapixels") % {"mp": 4 * limit / 1e6}
     error = ValidationError(
-        f"照片“{name}”的像素过多（{size or f'超过 {4 * limit / 1e6:.0f} 百万像素'}），上限 {limit / 1e6:.0f} 百万像素："
-        "请用手机相机的普通分辨率拍摄，或缩小后再上传。")
+        _("The photo “%(name)s” has too many pixels (%(size)s); the limit is %(limit).0f megapixels: take it at the "
+          "phone camera's normal resolution, or make it smaller before uploading.")
+        % {"name": name, "size": size, "limit": limit / 1e6})
     error.__cause__ = exc
     return error
 
 
 def _unreadable(name: str, exc: Exception) -> ValidationError:
-    error = ValidationError(f"照片“{name}”无法读取：只接受 JPEG、PNG 或 HEIC 照片。")
+    error = ValidationError(_("The photo “%(name)s” cannot be read: only JPEG, PNG or HEIC photos are accepted.")
+                            % {"name": name})
     error.__cause__ = exc
     return error
 

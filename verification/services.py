@@ -14,6 +14,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pyproj import Geod
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -122,13 +124,13 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[s
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise ValueError
     except (TypeError, ValueError):
-        errors["lon"] = "GPS 位置无效：经度 -180～180、纬度 -90～90。"
+        errors["lon"] = _("Invalid GPS position: longitude -180 to 180, latitude -90 to 90.")
     try:
         accuracy_m = float(accuracy_m)
         if not (0 <= accuracy_m < 1e6):
             raise ValueError
     except (TypeError, ValueError):
-        errors["accuracy_m"] = "GPS 精度（米）应为不小于 0 的数字。"
+        errors["accuracy_m"] = _("The GPS accuracy (metres) must be a number not below 0.")
     if isinstance(observed_at, str):
         from django.utils.dateparse import parse_datetime
 
@@ -137,14 +139,16 @@ def _clean_inputs(*, finding: str, lon, lat, accuracy_m, observed_at) -> tuple[s
         except ValueError:
             observed_at = None
     if not isinstance(observed_at, datetime.datetime):
-        errors["observed_at"] = "核查时间无效（ISO 8601，如 2026-05-01T10:30:00+08:00）。"
+        errors["observed_at"] = _("Invalid observation time (ISO 8601, e.g. 2026-05-01T10:30:00+08:00).")
     else:
         if timezone.is_naive(observed_at):
             observed_at = timezone.make_aware(observed_at, timezone.get_default_timezone())
         try:
             date_check(observed_at, field="observed_at", future_days=1)
             if observed_at > timezone.now() + FUTURE_TOLERANCE:
-                raise ValidationError({"observed_at": "核查时间晚于当前时间：请检查手机的日期和时间后重新提交。"})
+                raise ValidationError({"observed_at": _(
+                    "The observation time is later than the current time: check the phone's date and time, then "
+                    "submit again.")})
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:
@@ -162,24 +166,26 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
     try:
         client_id = uuid.UUID(str(client_id)) if client_id else uuid.uuid4()
     except ValueError:
-        raise ValidationError({"client_id": "client_id 应为 UUID。"})
+        raise ValidationError({"client_id": _("client_id must be a UUID.")})
     existing = Verification.objects.filter(client_id=client_id).select_related("asset").first()
     if existing is not None:
         return _repeat(existing, actor=actor, asset_code=asset_code)
     asset = Asset.objects.filter(code=asset_code).first()
     if asset is None or not may_verify(actor, asset):
-        raise NotInScope(f"没有编号为“{asset_code}”且您有权核查的资产。")
+        raise NotInScope(_("There is no asset numbered “%(code)s” that you may verify.") % {"code": asset_code})
     finding, position, accuracy_m, observed_at = _clean_inputs(finding=finding, lon=lon, lat=lat, accuracy_m=accuracy_m,
                                                       observed_at=observed_at)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:
-        raise ValidationError({"photos": f"一次最多上传 {MAX_PHOTOS} 张照片。"})
+        raise ValidationError({"photos": ngettext("At most %(n)d photo can be uploaded at once.",
+                                                   "At most %(n)d photos can be uploaded at once.", MAX_PHOTOS)
+                                          % {"n": MAX_PHOTOS}})
     try:
         read = [photo_read(data, name=name) for name, data in photos]
     except ValidationError as exc:  # keyed by the field it is about: the phone shows it next to the photos
         raise ValidationError({"photos": exc.messages})
     if campaign is not None and not campaign.items.filter(asset=asset).exists():
-        raise ValidationError({"campaign": "该资产不在所选核查任务中。"})
+        raise ValidationError({"campaign": _("The asset is not in the chosen campaign.")})
     distance = _distance_to_asset(asset, position)
     flags = verification_flags(asset=asset, position=position, accuracy_m=accuracy_m, observed_at=observed_at,
                                photos=read, distance_m=distance, received_at=received_at)
@@ -201,7 +207,7 @@ def verification_record(*, actor, asset_code: str, finding: str, lon, lat, accur
 
 def _repeat(existing: Verification, *, actor, asset_code: str) -> Recorded:
     if existing.verifier_id != getattr(actor, "pk", None) or existing.asset.code != asset_code:
-        raise ValidationError({"client_id": "该 client_id 已用于另一条核查记录。"})
+        raise ValidationError({"client_id": _("This client_id is already used by another verification.")})
     return Recorded(existing, False)
 
 
@@ -219,7 +225,7 @@ def _save(*, actor, asset, client_id, finding, position, accuracy_m, observed_at
     )
     record.full_clean(exclude=["asset", "verifier", "campaign", "received_at"])
     record._history_user = actor
-    record._change_reason = "现场核查"
+    record._change_reason = _("field verification")
     record.save()
     for index, photo in enumerate(photos, start=1):
         stored = Photo(
@@ -232,7 +238,8 @@ def _save(*, actor, asset, client_id, finding, position, accuracy_m, observed_at
         stored.thumbnail.save(f"{index}-thumb.jpg", ContentFile(photo.thumbnail), save=False)
         stored.save()
     if record.counts:
-        register.asset_verified_mark(asset=asset, verified_at=observed_at, reason="现场核查：" + record.get_finding_display())
+        register.asset_verified_mark(asset=asset, verified_at=observed_at, reason=_("Field verification: %(finding)s") % {
+            "finding": record.get_finding_display()})
     return record
 
 
@@ -242,22 +249,23 @@ def verification_review(*, actor, verification: Verification, approve: bool, com
     """Approve or reject a flagged verification with a comment. Only an approved one counts for the register."""
     record = reviewable_by(actor).select_for_update().filter(pk=verification.pk).first()
     if record is None:
-        raise PermissionDenied("您无权审核这条核查记录。")
+        raise PermissionDenied(_("You may not review this verification."))
     if record.verifier_id == actor.pk:
-        raise PermissionDenied("不能审核自己提交的核查记录。")
+        raise PermissionDenied(_("You cannot review a verification you submitted yourself."))
     if record.review != Review.PENDING:
-        raise ValidationError({"review": "这条核查记录已审核过。"})
+        raise ValidationError({"review": _("This verification has already been reviewed.")})
     comment = comment.strip()
     if not approve and not comment:
-        raise ValidationError({"review_comment": "驳回时请写明理由。"})
+        raise ValidationError({"review_comment": _("Give a reason when rejecting.")})
     record.review = Review.APPROVED if approve else Review.REJECTED
     record.reviewed_by, record.reviewed_at, record.review_comment = actor, timezone.now(), comment
     record._history_user = actor
-    record._change_reason = "审核：" + ("通过" if approve else "驳回")
+    record._change_reason = _("Review: approved") if approve else _("Review: rejected")
     record.save()
     if approve:
         register.asset_verified_mark(asset=record.asset, verified_at=record.observed_at,
-                                     reason="现场核查（已审核）：" + record.get_finding_display())
+                                     reason=_("Field verification (reviewed): %(finding)s") % {
+                                         "finding": record.get_finding_display()})
         if apply_status:
             verification_status_apply(actor=actor, verification=record)
     return record
@@ -267,12 +275,15 @@ def verification_status_apply(*, actor, verification: Verification) -> Asset:
     """Carry a counted finding (完好/损坏/闲置) into the asset's status through the register's own rules and the
     actor's rights. 未找到 and 已拆除 go to the problem list: an asset leaves only through a disposal."""
     if not verification.counts:
-        raise ValidationError({"review": "只有已确认的核查结论才能更新资产状态。"})
+        raise ValidationError({"review": _("Only a confirmed finding can update the asset's status.")})
     status = STATUS_FROM_FINDING.get(verification.finding)
     if status is None:
-        raise ValidationError({"finding": "“未找到/已拆除/改变用途”不直接改变资产状态：请核实后按处置或变更流程办理。"})
+        raise ValidationError({"finding": _(
+            "“Not found”, “demolished” and “used for another purpose” do not change the asset's status directly: "
+            "check, then go through a disposal or a change.")})
     return register.asset_update(actor=actor, asset=verification.asset, changes={"status": status},
-                                 reason=f"核查结论：{verification.get_finding_display()}")
+                                 reason=_("Verification finding: %(finding)s") % {
+                                     "finding": verification.get_finding_display()})
 
 
 def campaign_sample(*, assets: QuerySet[Asset], share: Decimal, top_value_count: int, seed: int) -> list[int]:
@@ -300,7 +311,7 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
                     top_value_count: int = 0, seed: int = 0, due_on: datetime.date | None = None) -> Campaign:
     """Open an annual inventory (every active asset of the scope) or a spot check (a stratified sample)."""
     if not scope_for(actor).is_county_admin:
-        raise PermissionDenied("只有县级管理员可以发起核查任务。")
+        raise PermissionDenied(_("Only a county administrator may start a verification campaign."))
     if kind == CampaignKind.ANNUAL:
         sample_share, top_value_count = Decimal("100"), 0
     campaign = Campaign(name=name, kind=kind, year=year, area=area, asset_types=list(asset_types),
@@ -316,7 +327,7 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
         assets = assets.filter(asset_type__in=asset_types)
     chosen = campaign_sample(assets=assets, share=Decimal(sample_share), top_value_count=top_value_count, seed=seed)
     bulk_create_with_history([CampaignItem(campaign=campaign, asset_id=pk) for pk in chosen], CampaignItem,
-                             default_user=actor, default_change_reason="核查任务抽样")
+                             default_user=actor, default_change_reason=_("Campaign sample"))
     return campaign
 
 
@@ -324,9 +335,11 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
 def campaign_assign(*, actor, campaign: Campaign, assignee, village: AdminArea | None = None) -> int:
     """Assign a campaign's assets (of one village, or all) to a verifier; returns how many."""
     if not scope_for(actor).is_county_admin:
-        raise PermissionDenied("只有县级管理员可以分派核查任务。")
+        raise PermissionDenied(_("Only a county administrator may assign a verification campaign."))
     if scope_for(assignee).role not in (Role.INSPECTOR, Role.TOWNSHIP, Role.VILLAGE, Role.DEPARTMENT):
-        raise ValidationError({"assignee": "只能分派给有核查权限的账户（督查、乡镇、村、行业部门）。"})
+        raise ValidationError({"assignee": _(
+            "A campaign can only be assigned to accounts that may verify (inspectors, townships, villages, "
+            "departments).")})
     items = campaign.items.all()
     if village is not None:
         items = items.filter(asset__village=village)
@@ -334,5 +347,5 @@ def campaign_assign(*, actor, campaign: Campaign, assignee, village: AdminArea |
     for item in items:
         item.assignee = assignee
     bulk_update_with_history(items, CampaignItem, ["assignee"], default_user=actor,
-                             default_change_reason="分派核查任务")
+                             default_change_reason=_("Campaign assignment"))
     return len(items)

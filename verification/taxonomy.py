@@ -18,12 +18,12 @@ class Finding(models.TextChoices):
 # What the phone, the API and a spreadsheet may also write for a finding (the work plan's and the field's wording;
 # the Chinese label itself is always accepted: geo_assets.validation.choice_value).
 FINDING_ALIASES: dict[str, tuple[str, ...]] = {
-    "intact": ("完好", "正常", "存在", "存在且完好", "账实相符"),
-    "damaged": ("损坏", "损毁", "毁损", "存在损毁", "存在但损坏"),
-    "idle": ("闲置", "存在闲置", "未使用"),
-    "repurposed": ("改变用途", "挪作他用", "改作他用", "挪用"),
-    "not_found": ("未找到", "找不到", "不存在", "账实不符"),
-    "demolished": ("已拆除", "拆除", "已灭失", "灭失"),
+    "intact": ("完好", "正常", "存在", "存在且完好", "账实相符"),  # i18n: data
+    "damaged": ("损坏", "损毁", "毁损", "存在损毁", "存在但损坏"),  # i18n: data
+    "idle": ("闲置", "存在闲置", "未使用"),  # i18n: data
+    "repurposed": ("改变用途", "挪作他用", "改作他用", "挪用"),  # i18n: data
+    "not_found": ("未找到", "找不到", "不存在", "账实不符"),  # i18n: data
+    "demolished": ("已拆除", "拆除", "已灭失", "灭失"),  # i18n: data
 }
 
 PROBLEM_FINDINGS = frozenset({Finding.NOT_FOUND, Finding.DEMOLISHED})

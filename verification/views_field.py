@@ -17,6 +17,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from geo_assets.access import scope_for
@@ -99,11 +101,12 @@ def field_asset(request, code: str):
 def field_package(request, code: str):
     """A village's task package for working offline: the assets the user may verify there and the boundary."""
     if not request.user.is_authenticated:
-        return JsonResponse({"detail": "请先登录。"}, status=403)
+        return JsonResponse({"detail": _("Log in first.")}, status=403)
     village = get_object_or_404(AdminArea, code=code, level=AreaLevel.VILLAGE)
     cards = asset_cards(request.user, assets_verifiable_by(request.user).filter(village=village).order_by("code"))
     if not cards:
-        return JsonResponse({"detail": f"您在{village.name}没有可核查的资产。"}, status=403)
+        return JsonResponse({"detail": _("You have no assets to verify in %(village)s.") % {"village": village.name}},
+                            status=403)
     return JsonResponse({
         "village": {"code": village.code, "name": village.name, "geometry": json.loads(village.geom.geojson)},
         "generated_at": timezone.now().isoformat(), "assets": cards,
@@ -132,6 +135,7 @@ def service_worker(request):
     body = render_to_string("verification/field_sw.js", {
         "version": digest.hexdigest()[:12], "home": reverse("verification:field"),
         "manifest": reverse("verification:field-manifest"), "shell": json.dumps(shell),
+        "catalogue": reverse("javascript-catalog"),
     })
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
@@ -142,7 +146,8 @@ def service_worker(request):
 def manifest(request):
     home = reverse("verification:field")
     return JsonResponse({
-        "name": "扶贫资产现场核查", "short_name": "现场核查", "lang": "zh-CN", "start_url": home, "scope": home,
+        "name": _("Field verification of poverty-alleviation assets"), "short_name": _("Field verification"),
+        "lang": "zh-CN" if get_language().startswith("zh") else get_language(), "start_url": home, "scope": home,
         "display": "standalone", "background_color": "#ffffff", "theme_color": "#9b1c1c",
         "icons": [{"src": static(f"verification/icon-{s}.png"), "sizes": f"{s}x{s}", "type": "image/png",
                    "purpose": "any maskable"} for s in (192, 512)],

@@ -17,6 +17,9 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from geo_assets.access import scope_for
@@ -38,7 +41,7 @@ SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by villa
 
 def _county_admin(request) -> None:
     if not scope_for(request.user).is_county_admin:
-        raise PermissionDenied("只有县级管理员可以发起或分派核查任务。")
+        raise PermissionDenied(_("Only a county administrator may start or assign verification campaigns."))
 
 
 # ---- QR labels (资产标识牌) -------------------------------------------------------------------------------------
@@ -54,18 +57,19 @@ def labels(request):
     """A4 sheets of asset labels as PDF for a village (?village=code) or a selection (?codes=a,b,c); without
     either, a form to choose."""
     village_code = request.GET.get("village", "").strip()
-    codes = [c.strip() for c in request.GET.get("codes", "").replace("，", ",").split(",") if c.strip()]
+    codes = [c.strip() for c in request.GET.get("codes", "").replace("，", ",").split(",") if c.strip()]  # i18n: data
     cap = settings.LABELS_MAX
     if len(codes) > cap:
-        return _labels_refused(request, f"一次最多打印 {cap} 个标识牌，您填了 {len(codes)} 个编号：请分批打印。")
+        return _labels_refused(request, _("At most %(cap)d labels can be printed at once; you gave %(count)d codes: "
+                                          "print them in batches.") % {"cap": cap, "count": len(codes)})
     # labels only for assets the public can open by their QR code (/v/<code>/): the published ones
     assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED).filter(is_published=True)
               .select_related("village", "township"))
     if village_code:
         village = get_object_or_404(AdminArea, code=village_code, level=AreaLevel.VILLAGE)
-        assets, title = assets.in_area(village), f"{village.name}资产标识牌"
+        assets, title = assets.in_area(village), _("%(village)s asset labels") % {"village": village.name}
     elif codes:
-        assets, title = assets.filter(code__in=codes), "资产标识牌"
+        assets, title = assets.filter(code__in=codes), _("Asset labels")
     else:
         villages = AdminArea.objects.villages().select_related("parent").order_by("code")
         if not scope_for(request.user).reads_everything:
@@ -74,9 +78,11 @@ def labels(request):
             "villages": villages, "section": "labels", "cap": cap, "background_from": settings.LABELS_BACKGROUND_FROM})
     assets = list(assets.order_by("code")[:cap + 1])
     if not assets:
-        raise Http404("没有可打印标识牌的资产：标识牌只为已公开的资产打印（未公开的资产群众扫码打不开），请先公开资产。")
+        raise Http404(_("No assets to print labels for: labels are printed only for published assets (the public "
+                        "cannot open an unpublished asset by its QR code); publish the assets first."))
     if len(assets) > cap:
-        return _labels_refused(request, f"{title}超过 {cap} 个，一次最多打印 {cap} 个：请按资产编号分批打印。")
+        return _labels_refused(request, _("%(title)s: more than %(cap)d, and at most %(cap)d can be printed at once: "
+                                          "print them in batches by asset code.") % {"title": title, "cap": cap})
     name = f"labels-{village_code or len(assets)}.pdf"
     if len(assets) >= settings.LABELS_BACKGROUND_FROM:  # made by the worker; the user waits on the sheet's page
         sheet = labels_mod.sheet_job_create(user=request.user, codes=[a.code for a in assets], title=title,
@@ -133,21 +139,23 @@ class AreaChoiceField(forms.ModelChoiceField):
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label="任务名称", max_length=200)
-    kind = forms.ChoiceField(label="类型", choices=CampaignKind.choices)
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
-    area = AreaChoiceField(label="范围", required=False, empty_label="全县",
+    name = forms.CharField(label=gettext_lazy("Campaign name"), max_length=200)
+    kind = forms.ChoiceField(label=capfirst(gettext_lazy("kind")), choices=CampaignKind.choices)
+    year = forms.IntegerField(label=capfirst(gettext_lazy("year")), min_value=2000, max_value=2100)
+    area = AreaChoiceField(label=gettext_lazy("Scope"), required=False, empty_label=gettext_lazy("Whole county"),
                            queryset=AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent")
                            .order_by("code"))
-    asset_types = forms.MultipleChoiceField(label="资产类型（不选即全部）", required=False,
+    asset_types = forms.MultipleChoiceField(label=gettext_lazy("Asset types (none chosen: all)"), required=False,
                                             choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
-    sample_share = forms.DecimalField(label="每个乡镇抽取比例（%）", min_value=0, max_value=100, decimal_places=2,
-                                      initial=10, help_text="年度清查为全部资产，此项不用。")
-    top_value_count = forms.IntegerField(label="每个乡镇必查的投资额最高资产数", min_value=0, max_value=1000,
-                                         initial=3)
-    seed = forms.IntegerField(label="随机种子", min_value=0, max_value=2**31 - 1, initial=1,
-                              help_text="同样的范围、比例和种子抽出同样的资产，便于复核。")
-    due_on = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sample_share = forms.DecimalField(label=capfirst(gettext_lazy("share sampled per township (%)")), min_value=0,
+                                      max_value=100, decimal_places=2, initial=10,
+                                      help_text=gettext_lazy("An annual inventory takes every asset: not used."))
+    top_value_count = forms.IntegerField(label=capfirst(gettext_lazy("highest-value assets always included per township")),
+                                         min_value=0, max_value=1000, initial=3)
+    seed = forms.IntegerField(label=capfirst(gettext_lazy("random seed")), min_value=0, max_value=2**31 - 1, initial=1,
+                              help_text=gettext_lazy("The same scope, share and seed draw the same assets, so the "
+                                                     "sample can be checked."))
+    due_on = forms.DateField(label=capfirst(gettext_lazy("due on")), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 @require_GET
@@ -169,7 +177,7 @@ def campaign_list(request):
 def campaign_create(request):
     _county_admin(request)
     year = timezone.localdate().year
-    form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": f"{year}年度资产核查"})
+    form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": _("%(year)s annual asset verification") % {"year": year}})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -180,7 +188,10 @@ def campaign_create(request):
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
-            messages.success(request, f"已创建核查任务“{campaign.name}”，共 {campaign.items.count()} 项资产。")
+            count = campaign.items.count()
+            messages.success(request, ngettext("Created the verification campaign “%(name)s” with %(count)d asset.",
+                                               "Created the verification campaign “%(name)s” with %(count)d assets.",
+                                               count) % {"name": campaign.name, "count": count})
             return redirect("verification:campaign", pk=campaign.pk)
     return render(request, "verification/office/campaign_form.html", {"form": form, "section": "campaigns"}, status=400 if form.errors else 200)
 
@@ -216,15 +227,22 @@ def campaign_assign(request, pk: int):
     code = request.POST.get("village", "")
     village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first() if code else None
     if assignee is None or (code and village is None):
-        messages.error(request, "请选择要分派的村和核查人员。")
+        messages.error(request, _("Choose the village and the verifier to assign."))
     else:
         try:
             count = services.campaign_assign(actor=request.user, campaign=campaign, assignee=assignee,
                                              village=village)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            messages.error(request, pgettext("message separator", "; ").join(exc.messages))
         else:
-            messages.success(request, f"已将{village.name if village else '全部'} {count} 项资产分派给 {assignee}。")
+            if village is None:
+                text = ngettext("Assigned all %(count)d asset to %(assignee)s.",
+                                "Assigned all %(count)d assets to %(assignee)s.", count)
+            else:
+                text = ngettext("Assigned %(count)d asset of %(village)s to %(assignee)s.",
+                                "Assigned %(count)d assets of %(village)s to %(assignee)s.", count)
+            messages.success(request, text % {"count": count, "assignee": assignee,
+                                              "village": village.name if village else ""})
     return redirect("verification:campaign", pk=campaign.pk)
 
 
@@ -245,7 +263,9 @@ def campaign_progress_geojson(request, pk: int):
                         json_dumps_params={"ensure_ascii": False})
 
 
-EXPORT_COLUMNS = ("乡镇", "村", "行政区划代码", "应核查", "已核查", "待审核", "完成率（%）", "最近核查", "核查人员")
+EXPORT_COLUMNS = (gettext_lazy("township"), gettext_lazy("village"), gettext_lazy("statistical code"),
+                  gettext_lazy("To verify"), gettext_lazy("Verified"), gettext_lazy("waiting for review"),
+                  gettext_lazy("Done (%)"), gettext_lazy("last verified"), gettext_lazy("verifier"))
 
 
 @require_GET
@@ -257,22 +277,24 @@ def campaign_export(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
+    separator = pgettext("list separator", ", ")
+    columns = [capfirst(str(column)) for column in EXPORT_COLUMNS]
     table = [[r["township"], r["village"], r["code"], r["total"], r["verified"], r["flagged"], r["percent"],
-              timezone.localtime(r["last"]).strftime("%Y-%m-%d %H:%M") if r["last"] else "", "、".join(r["assignees"])]
+              timezone.localtime(r["last"]).strftime("%Y-%m-%d %H:%M") if r["last"] else "", separator.join(r["assignees"])]
              for r in _campaign_rows(campaign, request.user)]
     table = [[cell_protect(cell) for cell in row] for row in table]
-    name = quote(f"{campaign.name}-进度.{fmt}")
+    name = quote(_("%(campaign)s-progress.%(ext)s") % {"campaign": campaign.name, "ext": fmt})
     if fmt == "csv":
         out = io.StringIO()
-        csv.writer(out).writerows([EXPORT_COLUMNS, *table])
+        csv.writer(out).writerows([columns, *table])
         response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         import openpyxl
 
         workbook = openpyxl.Workbook()
         sheet = workbook.active
-        sheet.title = "核查进度"
-        for row in [EXPORT_COLUMNS, *table]:
+        sheet.title = _("Verification progress")
+        for row in [columns, *table]:
             sheet.append(list(row))
         out = io.BytesIO()
         workbook.save(out)
@@ -315,10 +337,11 @@ def review_decide(request, pk: int):
                                      comment=request.POST.get("comment", "")[:4000],
                                      apply_status=approve and request.POST.get("apply_status") == "on")
     except (ValidationError, PermissionDenied) as exc:
-        text = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, f"{record.asset.code}：{text}")
+        text = pgettext("message separator", "; ").join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, _("%(code)s: %(message)s") % {"code": record.asset.code, "message": text})
     else:
-        messages.success(request, f"{record.asset.code}：核查记录已{'通过' if approve else '驳回'}。")
+        messages.success(request, (_("%(code)s: verification approved.") if approve
+                                   else _("%(code)s: verification rejected.")) % {"code": record.asset.code})
     return redirect("verification:review")
 
 

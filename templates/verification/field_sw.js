@@ -4,7 +4,10 @@ const VERSION = "{{ version }}";
 const SHELL_CACHE = "field-shell-" + VERSION;
 const PHOTO_CACHE = "field-photos";
 const HOME = "{{ home }}";
-const SHELL = {{ shell|safe }}.concat(["{{ manifest }}"]);
+/* The manifest and the scripts' translations (the JavaScript catalogue) follow the language the user chose (a
+   cookie): taken from the network when there is one, from the cache without. */
+const FRESH = ["{{ manifest }}", "{{ catalogue }}"];
+const SHELL = {{ shell|safe }}.concat(FRESH);
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -32,6 +35,16 @@ async function fromCacheFirst(request, cacheName) {
   return response;
 }
 
+async function fromNetworkFirst(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) (await caches.open(SHELL_CACHE)).put(request, response.clone());
+    return response;
+  } catch (error) {
+    return (await caches.match(request, { cacheName: SHELL_CACHE, ignoreVary: true })) || Response.error();
+  }
+}
+
 /* Pages: the network when there is one (and the home page kept fresh); without, the kept home page, which
    shows any /field/ path from the task packages. */
 async function page(request) {
@@ -52,6 +65,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && url.pathname.startsWith(HOME)) {
     event.respondWith(page(request));
+  } else if (FRESH.includes(url.pathname)) {
+    event.respondWith(fromNetworkFirst(request));
   } else if (SHELL.includes(url.pathname)) {
     event.respondWith(fromCacheFirst(request, SHELL_CACHE));
   } else if (/\/photos\/\d+\/thumb\.jpg$/.test(url.pathname)) {

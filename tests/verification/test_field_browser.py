@@ -416,3 +416,17 @@ def test_nearby_lists_what_the_user_sees_with_assignments_marked(site, phone, ro
         assert assets["other"].code not in rows
     shot(page, f"nearby-{role}")
     assert_clean(watch)
+
+
+def test_the_phone_page_speaks_english_when_chosen(site, phone):
+    """The scripts' texts come from the JavaScript catalogue in the chosen language (Chinese above, English here)."""
+    _areas, clerk, assets, here = site
+    page, watch = phone(clerk, "/field/", lonlat=(here.x, here.y))
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": phone.url}])
+    page.reload()
+    page.wait_for_selector("#nearby li")
+    rows = page.eval_on_selector_all("#nearby li", "rows => rows.map(r => [r.querySelector('.distance').textContent, r.querySelector('.direction').textContent])")
+    assert rows == [["100 m", "north"], ["250 m", "east"], ["600 m", "south-west"]]
+    assert page.text_content("#gps").startswith("GPS accuracy ±8 m") and page.text_content("#net") == "Online"
+    assert page.text_content("#title") == "Field verification" and "Nearby assets you may see" in page.text_content("#nearby-note")
+    assert_clean(watch)

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from verification import demo
 
@@ -9,12 +10,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if demo.demo_verifications_loaded():
-            self.stdout.write("演示核查数据已存在，未做任何更改。(demo verifications already loaded)")
+            self.stdout.write(_("The demo verifications are already loaded: nothing changed."))
             return
-        self.stdout.write("正在载入演示核查数据 (loading the demo verifications) …")
+        self.stdout.write(_("Loading the demo verifications …"))
         try:
             result = demo.demo_verifications_load(progress=self.stdout.write)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"已载入: {result.verifications} 条核查记录, {result.photos} 张照片, 核查任务“{result.campaign.name}”"))
+        loaded = _("Loaded: %(verifications)d verifications, %(photos)d photos, campaign “%(campaign)s”") % {
+            "verifications": result.verifications, "photos": result.photos, "campaign": result.campaign.name}
+        self.stdout.write(self.style.SUCCESS(loaded))

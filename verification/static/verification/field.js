@@ -7,7 +7,13 @@
   const config = JSON.parse(document.getElementById("field-config").textContent);
   const embedded = document.getElementById("field-asset");
   const $ = (selector) => document.querySelector(selector);
-  const DIRECTIONS = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
+  // Django's JavaScript catalogue (/jsi18n/, kept by the service worker for offline use); English without it.
+  const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((singular, plural, n) => (n === 1 ? singular : plural));
+  const pgettext = window.pgettext || ((_context, text) => text);
+  const tr = (text, values) => text.replace(/%\((\w+)\)s/g, (_m, key) => String(values[key]));
+  const DIRECTIONS = [gettext("north"), gettext("north-east"), gettext("east"), gettext("south-east"), gettext("south"),
+    gettext("south-west"), gettext("west"), gettext("north-west")];
   const MAX_PHOTOS = 6;
   let fix = null;  // the latest GPS fix: {lon, lat, accuracy}
 
@@ -49,7 +55,8 @@
     children.flat().forEach((c) => c != null && node.append(c));
     return node;
   }
-  const metres = (m) => (m < 1000 ? `${Math.round(m)} 米` : `${(m / 1000).toFixed(1)} 公里`);
+  const metres = (m) => (m < 1000 ? tr(gettext("%(m)s m"), { m: Math.round(m) })
+    : tr(gettext("%(km)s km"), { km: (m / 1000).toFixed(1) }));
   const direction = (deg) => DIRECTIONS[Math.round((((deg % 360) + 360) % 360) / 45) % 8];
   const day = (iso) => (iso ? iso.slice(0, 10) : "");
   function notice(text, kind) {
@@ -105,7 +112,7 @@
 
   // ---------------------------------------------------------------- online state, GPS
   function showNet() {
-    $("#net").textContent = navigator.onLine ? "在线" : "离线";
+    $("#net").textContent = navigator.onLine ? gettext("Online") : gettext("Offline");
     $("#net").classList.toggle("off", !navigator.onLine);
   }
 
@@ -116,19 +123,20 @@
   }
   function watchGps() {
     if (!navigator.geolocation) {
-      $("#gps").textContent = "此设备不支持定位";
+      $("#gps").textContent = gettext("This device cannot tell its position");
       return;
     }
     navigator.geolocation.watchPosition((position) => {
       const c = position.coords;
       fix = { lon: c.longitude, lat: c.latitude, accuracy: c.accuracy };
       const poor = c.accuracy > config.accuracy_limit_m;
-      $("#gps").textContent = `GPS 精度 ±${Math.round(c.accuracy)} 米` +
-        (poor ? `：精度差（超过 ${config.accuracy_limit_m} 米），请到开阔处稍等` : "");
+      $("#gps").textContent = tr(gettext("GPS accuracy ±%(m)s m"), { m: Math.round(c.accuracy) }) +
+        (poor ? tr(gettext(": poor accuracy (over %(limit)s m), wait a moment in the open"), { limit: config.accuracy_limit_m }) : "");
       $("#gps").classList.toggle("warn", poor);
       fixListeners.forEach((listener) => listener(fix));
     }, (error) => {
-      $("#gps").textContent = error.code === 1 ? "未允许定位：请在浏览器设置中允许本页使用位置" : "正在定位…";
+      $("#gps").textContent = error.code === 1
+        ? gettext("Location not allowed: allow this page to use your position in the browser's settings") : gettext("Locating…");
       $("#gps").classList.toggle("warn", error.code === 1);
     }, { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
   }
@@ -194,7 +202,8 @@
         const d = measure(a.geometry, here.lon, here.lat);
         return { ...a, distance_m: d.m, bearing: d.bearing, may_verify: true };
       }).sort((a, b) => a.distance_m - b.distance_m).slice(0, 30);
-      note = rows.length ? "离线：按已下载的任务包估算距离" : "离线且没有下载任务包：联网后下载本村任务包";
+      note = rows.length ? gettext("Offline: distances estimated from the downloaded task packages")
+        : gettext("Offline and no task package downloaded: download your village's task package when online");
     }
     renderNearby(rows, note);
     homeView.me(here);
@@ -216,19 +225,22 @@
        marked 任务, those the user may not verify are greyed and open the asset's page instead of the form. */
     const assignedCount = rows.filter((r) => r.assigned).length, readonly = rows.some((r) => r.may_verify === false);
     $("#nearby-note").textContent = note || (rows.length
-      ? "列出您可查看的附近资产；" + (assignedCount ? `标“任务”的 ${assignedCount} 项是分派给您的核查任务` : "其中没有分派给您的核查任务") +
-        (readonly ? "，灰色的您无权核查。" : "。")
-      : "附近没有您可查看的资产");
+      ? gettext("Nearby assets you may see; ") + (assignedCount
+        ? tr(ngettext("the %(n)s marked “Task” is assigned to you for verification",
+          "the %(n)s marked “Task” are assigned to you for verification", assignedCount), { n: assignedCount })
+        : gettext("none of them is assigned to you for verification")) +
+        (readonly ? gettext(", the grey ones you may not verify.") : pgettext("end of a sentence", "."))
+      : gettext("No assets you may see nearby"));
     $("#nearby").replaceChildren(...rows.map((r) => {
-      const last = r.last_verified_at ? `上次核查 ${day(r.last_verified_at)}` : "未核查";
+      const last = r.last_verified_at ? tr(gettext("Last verified %(day)s"), { day: day(r.last_verified_at) }) : gettext("Not verified");
       const here = r.distance_m < 5;
       const arrow = el("span", { class: "arrow", "aria-hidden": "true", style: here ? "" : `transform: rotate(${r.bearing}deg)` }, here ? "◎" : "↑");
-      const marks = [r.assigned ? el("span", { class: "badge task" }, "任务") : null,
-        r.may_verify === false ? el("span", { class: "badge readonly" }, "无核查权限") : null].filter(Boolean);
+      const marks = [r.assigned ? el("span", { class: "badge task" }, gettext("Task")) : null,
+        r.may_verify === false ? el("span", { class: "badge readonly" }, gettext("May not verify")) : null].filter(Boolean);
       return el("li", { "data-code": r.code, class: [r.assigned ? "assigned" : "", r.may_verify === false ? "readonly" : ""].join(" ").trim() },
         el("a", { href: r.may_verify === false ? `/assets/${encodeURIComponent(r.code)}/` : assetUrl(r.code) },
           el("span", { class: "where" }, arrow, el("b", { class: "distance" }, metres(r.distance_m)),
-            el("small", { class: "direction" }, here ? "此处" : direction(r.bearing))),
+            el("small", { class: "direction" }, here ? gettext("here") : direction(r.bearing))),
           el("span", { class: "what" }, el("b", {}, ...marks, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
             el("small", {}, last))));
     }));
@@ -260,7 +272,7 @@
   function goToCode(text) {
     const code = codeFromText(text);
     if (!code) {
-      $("#scan-status").textContent = `不是资产标识牌的二维码：${text}`;
+      $("#scan-status").textContent = tr(gettext("Not the QR code of an asset label: %(text)s"), { text });
       return false;
     }
     stopCamera();
@@ -271,16 +283,16 @@
   let stream = null;
   async function startCamera() {
     const status = $("#scan-status"), video = $("#scan-video");
-    status.textContent = "正在打开相机…";
+    status.textContent = gettext("Opening the camera…");
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
     } catch (e) {
-      status.textContent = "无法打开相机：可以“从照片识别二维码”，或输入资产编号";
+      status.textContent = gettext("Cannot open the camera: use “Read the QR code from a photo”, or enter the asset code");
       return;
     }
     video.srcObject = stream;
     await video.play();
-    status.textContent = "将二维码对准取景框";
+    status.textContent = gettext("Point the camera at the QR code");
     const tick = () => {
       if (!stream) return;
       const text = video.readyState >= 2 ? decodeImage(video, video.videoWidth, video.videoHeight, false) : null;
@@ -302,13 +314,15 @@
   function fillVillages() {
     const select = $("#package-village");
     select.replaceChildren(...config.villages.map((v) =>
-      el("option", { value: v.code }, `${v.township || ""} ${v.name}（${v.assets} 项）`)));
+      el("option", { value: v.code }, tr(ngettext("%(township)s %(village)s (%(n)s asset)", "%(township)s %(village)s (%(n)s assets)", v.assets),
+        { township: v.township || "", village: v.name, n: v.assets }))));
   }
 
   async function showPackages() {
     const packages = await allOf("packages");
     $("#package-list").replaceChildren(...packages.map((p) =>
-      el("li", {}, `${p.village.name}：${p.assets.length} 项资产，下载于 ${day(p.downloaded_at)}`)));
+      el("li", {}, tr(ngettext("%(village)s: %(n)s asset, downloaded on %(day)s", "%(village)s: %(n)s assets, downloaded on %(day)s",
+        p.assets.length), { village: p.village.name, n: p.assets.length, day: day(p.downloaded_at) }))));
   }
 
   async function downloadPackage() {
@@ -316,21 +330,23 @@
     if (!code) return;
     const button = $("#package-download");
     button.disabled = true;
-    button.textContent = "正在下载…";
+    button.textContent = gettext("Downloading…");
     try {
       const response = await fetch(config.package.replace("CODE", encodeURIComponent(code)), { headers: { Accept: "application/json" } });
       const body = await response.json();
-      if (!response.ok) throw new Error(body.detail || `服务器错误（${response.status}）`);
+      if (!response.ok) throw new Error(body.detail || tr(gettext("Server error (%(status)s)"), { status: response.status }));
       body.downloaded_at = new Date().toISOString();
       await put("packages", body);
       const cache = await caches.open("field-photos");
       await Promise.all(body.assets.filter((a) => a.thumbnail).map((a) => cache.add(a.thumbnail).catch(() => null)));
-      notice(`已下载${body.village.name}任务包：${body.assets.length} 项资产`, "ok");
+      notice(tr(ngettext("Downloaded the task package of %(village)s: %(n)s asset", "Downloaded the task package of %(village)s: %(n)s assets",
+        body.assets.length), { village: body.village.name, n: body.assets.length }), "ok");
     } catch (e) {
-      notice(navigator.onLine ? `下载失败：${e.message}` : "离线：联网后再下载任务包", "error");
+      notice(navigator.onLine ? tr(gettext("Download failed: %(error)s"), { error: e.message })
+        : gettext("Offline: download the task package when online"), "error");
     } finally {
       button.disabled = false;
-      button.textContent = "下载任务包";
+      button.textContent = gettext("Download the task package");
       showPackages();
     }
   }
@@ -344,11 +360,12 @@
     const items = await queued();
     const chip = $("#queue-chip");
     chip.hidden = items.length === 0;
-    chip.textContent = `待上传 ${items.length}`;
-    if (!items.length) $("#queue-list").replaceChildren(el("li", {}, "没有待上传的记录"));
+    chip.textContent = tr(gettext("To upload: %(n)s"), { n: items.length });
+    if (!items.length) $("#queue-list").replaceChildren(el("li", {}, gettext("No records waiting to be uploaded")));
     else $("#queue-list").replaceChildren(...items.map((item) =>
       el("li", { class: item.rejected ? "rejected" : "" }, el("b", {}, item.asset_name || item.asset_code),
-        el("small", {}, ` ${item.observed_at.slice(0, 16).replace("T", " ")} · ${item.photos.length} 张照片`),
+        el("small", {}, " " + tr(ngettext("%(time)s · %(n)s photo", "%(time)s · %(n)s photos", item.photos.length),
+          { time: item.observed_at.slice(0, 16).replace("T", " "), n: item.photos.length })),
         item.error ? el("small", { class: "error" }, item.error) : null)));
     return items.length;
   }
@@ -366,7 +383,7 @@
       });
       body = await response.json().catch(() => null);
     } catch (e) {
-      item.error = "网络不通，稍后自动重试";
+      item.error = gettext("No connection: retrying automatically later");
       await put("queue", item);
       return { retry: true, offline: true };
     }
@@ -382,8 +399,9 @@
     }
     const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status);
     item.error = response.status === 403
-      ? `未能上传（${messageOf(body) || "登录已过期"}）：请重新登录后再试`
-      : `服务器${permanent ? "拒收" : "暂时无法接收"}（${response.status}）：${messageOf(body)}`;
+      ? tr(gettext("Not uploaded (%(reason)s): log in again, then retry"), { reason: messageOf(body) || gettext("the login has expired") })
+      : tr(permanent ? gettext("Refused by the server (%(status)s): %(message)s")
+        : gettext("The server cannot take it for now (%(status)s): %(message)s"), { status: response.status, message: messageOf(body) });
     item.rejected = permanent;
     await put("queue", item);
     if (permanent) document.dispatchEvent(new CustomEvent("field:rejected", { detail: { client_id: item.client_id, error: item.error } }));
@@ -404,7 +422,10 @@
         }
       }
       const left = await showQueue();
-      if (sent) notice(`已上传 ${sent} 条核查记录` + (left ? `，还有 ${left} 条待上传` : ""), "ok");
+      if (sent) {
+        notice(tr(ngettext("Uploaded %(n)s verification", "Uploaded %(n)s verifications", sent), { n: sent }) +
+          (left ? tr(ngettext(", %(n)s more waiting to be uploaded", ", %(n)s more waiting to be uploaded", left), { n: left }) : ""), "ok");
+      }
       return sent;
     })().finally(() => { flushing = null; });
     return flushing;
@@ -418,22 +439,24 @@
       const url = URL.createObjectURL(file);
       image.src = url;
       image.onerror = () => image.replaceWith(el("span", { class: "no-preview" }, file.name));
-      const drop = el("button", { type: "button", class: "drop", "aria-label": "移除照片" }, "×");
+      const drop = el("button", { type: "button", class: "drop", "aria-label": gettext("Remove the photo") }, "×");
       drop.onclick = () => { URL.revokeObjectURL(url); chosen.splice(index, 1); showChosen(); };
       return el("li", {}, image, drop);
     }));
   }
 
   function showAsset(card) {
-    document.title = `${card.name} · 现场核查`;
+    document.title = `${card.name} · ${gettext("Field verification")}`;
     $("#asset-name").textContent = card.name;
     $("#asset-meta").textContent = `${card.code} · ${card.type_label} · ${card.village}`;
     const last = card.last_verification;
-    $("#asset-last").textContent = last ? `上次核查：${day(last.observed_at)} ${last.finding_label}` : "尚未核查过";
+    $("#asset-last").textContent = last
+      ? tr(gettext("Last verified: %(day)s %(finding)s"), { day: day(last.observed_at), finding: last.finding_label }) : gettext("Never verified");
     if (card.thumbnail) {
       const figure = $("#earlier");
       figure.querySelector("img").src = card.thumbnail;
-      figure.querySelector("figcaption").textContent = `上次照片 ${day(last && last.observed_at)}：请从同一位置、同一角度拍摄`;
+      figure.querySelector("figcaption").textContent = tr(gettext("Last photo %(day)s: take it from the same place and angle"),
+        { day: day(last && last.observed_at) });
       figure.hidden = false;
     }
     const view = makeMap("asset-map");
@@ -442,7 +465,8 @@
     onFix((here) => {
       view.me(here);
       const d = measure(card.geometry, here.lon, here.lat);
-      $("#asset-distance").textContent = d.m < 5 ? "您在资产位置" : `您距资产约 ${metres(d.m)}（资产在您${direction(d.bearing)}方向）`;
+      $("#asset-distance").textContent = d.m < 5 ? gettext("You are at the asset")
+        : tr(gettext("You are about %(distance)s from the asset (it lies to your %(direction)s)"), { distance: metres(d.m), direction: direction(d.bearing) });
       drawVillages(view, here);
     });
 
@@ -462,7 +486,7 @@
     document.addEventListener("field:rejected", (event) => {
       if (event.detail.client_id !== waitingFor) return;
       waitingFor = null;
-      showResult(event.detail.error, "error", [el("p", {}, "请重新填写并提交；被拒收的记录可在“待上传”中查看。")]);
+      showResult(event.detail.error, "error", [el("p", {}, gettext("Fill in the form and submit again; the refused record is in “To upload”."))]);
     });
     const clearForm = (form) => {
       form.reset();
@@ -475,8 +499,8 @@
       const form = event.target, finding = form.elements.finding.value;
       $("#result").hidden = true;
       photoError("");
-      if (!finding) return showResult("请选择核查结论", "error");
-      if (!fix) return showResult("还没有 GPS 定位：请稍等，或在浏览器设置中允许定位", "error");
+      if (!finding) return showResult(gettext("Choose a finding"), "error");
+      if (!fix) return showResult(gettext("No GPS position yet: wait a moment, or allow location in the browser's settings"), "error");
       $("#submit").disabled = true;
       try {
         const item = {
@@ -494,10 +518,11 @@
           await remove("queue", item.client_id);
           await showQueue();
           const errors = (outcome.body && typeof outcome.body === "object") ? outcome.body : {};
-          if (errors.photos) photoError(`照片被拒收：${[errors.photos].flat().join(" ")} 请删除该照片或重新拍摄。`);
+          if (errors.photos) photoError(tr(gettext("Photo refused: %(error)s Delete the photo or take it again."), { error: [errors.photos].flat().join(" ") }));
           const others = Object.entries(errors).filter(([k]) => k !== "photos").map(([, v]) => [v].flat().join(" ")).join(" ");
-          showResult(errors.photos && !others ? "未提交：照片被拒收" : `未提交：${others || outcome.rejected}`, "error",
-            [el("p", {}, "已保留填写的内容，修改后重新提交。")]);
+          showResult(errors.photos && !others ? gettext("Not submitted: photo refused")
+            : tr(gettext("Not submitted: %(error)s"), { error: others || outcome.rejected }), "error",
+            [el("p", {}, gettext("What you filled in is kept: correct it and submit again."))]);
           return;
         }
         clearForm(form);
@@ -505,10 +530,10 @@
         if (outcome.done) showAnswer(outcome.done);
         else if (outcome.message && !outcome.offline) {
           waitingFor = item.client_id;
-          showResult(outcome.message, "error", [el("p", {}, "记录已保存在手机上，稍后自动重试。")]);
+          showResult(outcome.message, "error", [el("p", {}, gettext("The record is kept on the phone: retrying automatically later."))]);
         } else {
           waitingFor = item.client_id;
-          showResult("已排队，联网后自动上传", "queued");
+          showResult(gettext("Queued: uploaded automatically when online"), "queued");
         }
       } finally {
         $("#submit").disabled = false;
@@ -532,9 +557,9 @@
 
   function showAnswer(record) {
     const flags = record.flags.map((f) => el("li", {}, config.flags[f] || f));
-    const distance = record.distance_m == null ? "" : `距资产 ${metres(record.distance_m)}`;
-    showResult(`已上传：${distance}`, flags.length ? "flagged" : "ok", [
-      el("p", {}, flags.length ? "需审核，原因：" : "无异常，核查有效"),
+    const distance = record.distance_m == null ? "" : tr(gettext("%(distance)s from the asset"), { distance: metres(record.distance_m) });
+    showResult(tr(gettext("Uploaded: %(distance)s"), { distance }), flags.length ? "flagged" : "ok", [
+      el("p", {}, flags.length ? gettext("To be reviewed, because:") : gettext("No flags: the verification counts")),
       flags.length ? el("ul", { class: "flags" }, flags) : null,
     ]);
   }
@@ -561,7 +586,7 @@
     const route = location.pathname.slice(config.home.length).match(/^assets\/([^/]+)\/$/);
     if (route) {
       $("#back").hidden = false;
-      $("#title").textContent = "核查资产";
+      $("#title").textContent = gettext("Verify an asset");
       const code = decodeURIComponent(route[1]);
       const card = config.missing ? null : await findAsset(code);
       if (card) {
@@ -569,8 +594,8 @@
         showAsset(card);
       } else {
         $("#missing-text").textContent = navigator.onLine || config.missing
-          ? `没有编号为 ${code} 且您有权核查的资产。`
-          : `离线：已下载的任务包里没有资产 ${code}。联网后再试，或先下载该村的任务包。`;
+          ? tr(gettext("There is no asset numbered %(code)s that you may verify."), { code })
+          : tr(gettext("Offline: the downloaded task packages have no asset %(code)s. Try again when online, or first download the village's task package."), { code });
         $("#missing").hidden = false;
       }
     } else {
@@ -600,7 +625,7 @@
       if (!$("#scan").open) $("#scan").showModal();
       const text = await decodeFile(file).catch(() => null);
       if (text) goToCode(text);
-      else $("#scan-status").textContent = "照片中没有找到二维码：请靠近拍清楚再试";
+      else $("#scan-status").textContent = gettext("No QR code found in the photo: come closer, take a sharp photo and try again");
     });
     $("#queue-chip").onclick = () => { showQueue(); $("#queue").showModal(); };
     $("#queue-flush").onclick = () => flush(true);

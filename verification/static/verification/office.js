@@ -3,6 +3,11 @@
   "use strict";
 
   var box = document.getElementById("progress-map");
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this script); English without it.
+  var gettext = window.gettext || function (text) { return text; };
+  function tr(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_m, key) { return String(values[key]); });
+  }
   if (!box || !window.L) return;
 
   function colour(percent) {
@@ -37,9 +42,10 @@
         onEachFeature: function (f, l) {
           var p = f.properties;
           l.bindTooltip(escape(p.village) + " " + p.percent + "%", { sticky: true });
-          l.bindPopup("<strong>" + escape(p.township) + " · " + escape(p.village) + "</strong><br>已核查 " +
-            p.verified + " / " + p.total + "（" + p.percent + "%），待审核 " + p.flagged +
-            '<br><a href="/villages/' + encodeURIComponent(p.code) + '/">村级报告</a>');
+          l.bindPopup("<strong>" + escape(p.township) + " · " + escape(p.village) + "</strong><br>" +
+            escape(tr(gettext("Verified %(verified)s / %(total)s (%(percent)s%), waiting for review %(flagged)s"),
+              { verified: p.verified, total: p.total, percent: p.percent, flagged: p.flagged })) +
+            '<br><a href="/villages/' + encodeURIComponent(p.code) + '/">' + escape(gettext("Village report")) + "</a>");
           l.on("click", function () {
             var select = document.getElementById("assign-village");
             if (select) select.value = p.code;
