@@ -52,8 +52,8 @@ def asset_cards(user, assets) -> list[dict]:
             "type_label": a.get_asset_type_display(), "village": a.village.name if a.village else "",
             "village_code": a.village.code if a.village else "", "lon": a.location.x, "lat": a.location.y,
             "geometry": json.loads(a.geometry.geojson),
-            "last_verified_at": a.last_verified_at.isoformat() if a.last_verified_at else None,
-            "last_verification": {"observed_at": last.observed_at.isoformat(),
+            "last_verified_at": timezone.localtime(a.last_verified_at).isoformat() if a.last_verified_at else None,
+            "last_verification": {"observed_at": timezone.localtime(last.observed_at).isoformat(),
                                   "finding_label": last.get_finding_display()} if last else None,
             "thumbnail": reverse("verification:photo", args=[thumbs[a.pk], "thumb.jpg"]) if a.pk in thumbs else None,
         })
@@ -72,6 +72,7 @@ def _shell(request, *, asset: dict | None = None, missing: str = "", status: int
         "login": f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
         "csrf_cookie": settings.CSRF_COOKIE_NAME, "csrf": get_token(request), "accuracy_limit_m": ACCURACY_LIMIT_M,
         "flags": {value: str(label) for value, label in Flag.choices}, "missing": missing,
+        "time_zone": settings.TIME_ZONE,  # days are the county's, whatever the phone's clock or the UTC offset
         "villages": [{"code": v["village__code"], "name": v["village__name"], "township": v["township__name"],
                       "assets": v["n"]} for v in villages if v["village__code"]],
     }

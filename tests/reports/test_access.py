@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from geo_assets import lifecycle
@@ -16,7 +17,7 @@ from geo_assets.taxonomy import PlanPurpose, PublicityScope, PublicityStage
 from reports import figures, svgmap
 from tests.world import BENEFICIARY, ID_NUMBER, PERSON, PERSONAL_MARKERS, PHONE, build_world
 
-TODAY = datetime.date.today()
+TODAY = timezone.localdate()  # the county's day, as the services count it
 DAY = datetime.timedelta(days=1)
 
 

@@ -58,7 +58,10 @@
   const metres = (m) => (m < 1000 ? tr(gettext("%(m)s m"), { m: Math.round(m) })
     : tr(gettext("%(km)s km"), { km: (m / 1000).toFixed(1) }));
   const direction = (deg) => DIRECTIONS[Math.round((((deg % 360) + 360) % 360) / 45) % 8];
-  const day = (iso) => (iso ? iso.slice(0, 10) : "");
+  // the county's calendar day of an ISO time (a UTC "…Z" from the phone's clock included); a bare date as it is
+  const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone: config.time_zone || undefined,
+    year: "numeric", month: "2-digit", day: "2-digit" });
+  const day = (iso) => (!iso ? "" : iso.length <= 10 ? iso : dayFormat.format(new Date(iso)));
   function notice(text, kind) {
     const box = $("#notice");
     box.textContent = text;
