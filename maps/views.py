@@ -95,7 +95,7 @@ def asset_page(request, code: str):
 
 @require_GET
 @throttled
-def village_report(request, code: str):
+def village_page(request, code: str):
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
     # each asset as its viewer may see it: in full in the user's scope, the published rest in its public version
     assets = list(Asset.objects.openable_by(request.user).in_area(village).order_by("category", "asset_type",
@@ -105,7 +105,7 @@ def village_report(request, code: str):
         asset.display_name = redactors[bool(asset.in_scope)].asset_name(asset)
     # the figures: the user's, if the village is theirs to work on; else the public's
     viewer = request.user if AdminArea.objects.villages_worked_on_by(request.user).filter(pk=village.pk).exists() else AnonymousUser()
-    return render(request, "maps/village_report.html", {
+    return render(request, "maps/village.html", {
         "village": village, "summary": area_summary(user=viewer, area=village), "assets": assets,
         "verification": village_verification_summary(village, viewer),
         "public_version": request.user.is_authenticated and viewer is not request.user,
