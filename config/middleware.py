@@ -4,6 +4,7 @@ from django.http import HttpResponseBadRequest
 from django.urls import Resolver404, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 from geo_assets.dbrouting import SAFE_METHODS, replica_aliases, replica_reads
 
@@ -40,7 +41,7 @@ class RejectNulMiddleware:
 
     def __call__(self, request):
         if self._has_nul(request):
-            return HttpResponseBadRequest("请求中含有非法字符（NUL）。", content_type="text/plain; charset=utf-8")
+            return HttpResponseBadRequest(_("The request contains an invalid character (NUL)."), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
     @staticmethod

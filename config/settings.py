@@ -199,7 +199,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": env("API_RATE_ANON", default="3000/hour"),
                                "user": env("API_RATE_USER", default="20000/hour")},
 }
-SPECTACULAR_SETTINGS = {"TITLE": "扶贫资产地图 API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {"TITLE": _("Poverty-alleviation asset map API"), "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 
 # Uploads: refuse big request bodies early; importers check their own size and type limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -14,7 +14,8 @@ SECRET_KEY = env("SECRET_KEY")  # required: ImproperlyConfigured when missing
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-") or len(set(SECRET_KEY)) < 5:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("SECRET_KEY 必须是至少 50 个字符的随机字符串 (SECRET_KEY must be a real random secret).")
+    # in English only: settings load before the translations can
+    raise ImproperlyConfigured("SECRET_KEY must be a real random secret of at least 50 characters.")
 # The database (README, "Database roles"): DATABASE_URL is the APPLICATION's role, which owns nothing — NOSUPERUSER
 # NOCREATEDB NOCREATEROLE, no table, no schema: it reads and writes the register and adds history, and cannot DELETE
 # or TRUNCATE register or history tables, UPDATE history rows, ALTER/DROP anything, disable a trigger or make the

@@ -19,3 +19,6 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
+
+# a 404 shows the message a view wrote for users (config.views.page_not_found)
+handler404 = "config.views.page_not_found"

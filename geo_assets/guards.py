@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from rest_framework.throttling import SimpleRateThrottle
 
 from geo_assets.access import scope_for
@@ -22,7 +23,7 @@ def staff_required(view):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not scope_for(request.user).sees_personal_data:
-            raise PermissionDenied("这些页面仅供有角色的工作人员使用。")
+            raise PermissionDenied(_("These pages are for staff with a role only."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -51,7 +52,7 @@ def throttled(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not PageThrottle().allow_request(request, None):
-            return HttpResponse("访问过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+            return HttpResponse(_("Too many requests: please try again later."), status=429, content_type="text/plain; charset=utf-8")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Func, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -80,7 +81,7 @@ class AdminArea(NoDeleteModel):
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.code}）"
+        return gettext("%(name)s (%(code)s)") % {"name": self.name, "code": self.code}
 
 
 class Department(NoDeleteModel):

@@ -30,13 +30,14 @@ def mask_numbers(text: str | None) -> str:
     return _PHONE_OR_ID.sub("***", text or "")
 
 
-# Words that make a recipient or an owner a group or a body rather than a person: kept as written.
-_BODY_WORDS = ("村", "委员会", "委会", "合作社", "集体", "公司", "全体", "小组", "组", "岗", "企业", "中心", "学校", "基金",
-               "协会", "政府", "局", "站", "厂", "队", "社", "所", "院", "办", "部", "脱贫户", "监测户", "农户", "低保户",
-               "五保户", "困难户", "贫困户", "群众", "人员", "村民", "股东", "项目", "工程", "道路", "设施", "公示", "联系人",
-               "负责人", "电话", "方案", "台账", "结果")
-_PIECES = re.compile(r"([\s,，、;；:：/|（）()\[\]【】]+)")
-_PERSON = re.compile(r"(?P<name>[\u4e00-\u9fff·]{2,4}?)(?P<tail>等\d*[户人家]?|户|家|同志|先生|女士)?")
+# Words that make a recipient or an owner a group or a body rather than a person: kept as written (the Chinese a clerk
+# writes, matched in either interface language: data).
+_BODY_WORDS = ("村", "委员会", "委会", "合作社", "集体", "公司", "全体", "小组", "组", "岗", "企业", "中心", "学校", "基金",  # i18n: data
+               "协会", "政府", "局", "站", "厂", "队", "社", "所", "院", "办", "部", "脱贫户", "监测户", "农户", "低保户",  # i18n: data
+               "五保户", "困难户", "贫困户", "群众", "人员", "村民", "股东", "项目", "工程", "道路", "设施", "公示", "联系人",  # i18n: data
+               "负责人", "电话", "方案", "台账", "结果")  # i18n: data
+_PIECES = re.compile(r"([\s,，、;；:：/|（）()\[\]【】]+)")  # i18n: data
+_PERSON = re.compile(r"(?P<name>[\u4e00-\u9fff·]{2,4}?)(?P<tail>等\d*[户人家]?|户|家|同志|先生|女士)?")  # i18n: data
 
 
 def mask_people(text: str | None) -> str:
@@ -79,7 +80,8 @@ def asset_public_name(asset) -> str:
             label = str(asset.get_asset_type_display())
         village = asset.village.name if asset.village_id and asset.village else ""
         number = asset.code.rsplit("-", 1)[-1] if asset.code else ""
-        return f"{village}{label}{number and f'（{number}号）'}"
+        # stored on the asset (Asset.public_name) and searched like its name: Chinese in either interface language
+        return f"{village}{label}{number and f'（{number}号）'}"  # i18n: data
     name = asset.name or ""
     person = (asset.custodian_person or "").strip()
     if len(person) >= 2:

@@ -324,7 +324,8 @@ def asset_dispose(
     if not approval_reference.strip():
         raise ValidationError({"approval_reference": _("A disposal needs the approval document.")})
     if Disposal.objects.filter(asset=asset).exclude(status=DisposalStatus.REJECTED).exists():
-        raise ValidationError({"status": "该资产已有进行中的处置申请：请按处置流程办理。"})
+        raise ValidationError({"status": _("The asset already has a disposal request in progress: follow the disposal "
+                                             "workflow.")})
     disposal = Disposal.objects.filter(asset=asset).first() or Disposal(asset=asset)
     disposal.method, disposal.approval_reference, disposal.approved_on = method, approval_reference, approved_on
     disposal.proceeds, disposal.recorded_by = proceeds, actor

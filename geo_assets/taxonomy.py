@@ -123,29 +123,30 @@ class FundingSourceKind(models.TextChoices):
     SECTOR = "sector", _("sector poverty-alleviation funds")
 
 
-# Money that forms no register asset (work plan 二(一)(二)); importers refuse it by these names.
-OUT_OF_SCOPE_FUNDING = ("贴息", "保险", "风险保证金", "补贴", "易地扶贫搬迁", "易地搬迁")
+# Money that forms no register asset (work plan 二(一)(二)); importers refuse it by these names (ledger words: data).
+OUT_OF_SCOPE_FUNDING = ("贴息", "保险", "风险保证金", "补贴", "易地扶贫搬迁", "易地搬迁")  # i18n: data
 
 
 # The line departments the work plan names (二(三), 三, 四(二)) and the asset types each one inventories.
 # Created by migration 0006 (a copy of this table: migrations must not import code that may change) on every
-# installation, editable afterwards in the admin. A department of funds or people rather than asset types
-# (财政局: the funds ledgers; 残联: disability-care centres, which have no asset type of their own) manages none.
+# installation, editable afterwards in the admin: their names are records (data, Chinese in either language). A
+# department of funds or people rather than asset types (财政局: the funds ledgers; 残联: disability-care centres,
+# which have no asset type of their own) manages none.
 WORK_PLAN_DEPARTMENTS: dict[str, tuple[str, ...]] = {
     # social funds, donations and the projects it led: workshops, e-commerce, tourism, equity and debt
-    "扶贫办": (AssetType.WORKSHOP, AssetType.ECOMMERCE, AssetType.TOURISM, AssetType.EQUITY, AssetType.DEBT),
-    "财政局": (),
-    "发改委": (AssetType.PV_STATION, AssetType.POWER),  # 光伏扶贫 (and relocation, out of scope)
-    "教体局": (AssetType.EDUCATION, AssetType.SPORTS),
-    "住建局": (AssetType.SANITATION,),  # 危房改造 forms no register asset; rural sanitation works
-    "交通运输局": (AssetType.ROAD,),  # 村组道路
-    "水利局": (AssetType.WATER_SUPPLY, AssetType.IRRIGATION),  # 农村饮水安全, 农田水利
-    "农业农村局": (AssetType.GREENHOUSE, AssetType.PLANTATION, AssetType.PROCESSING, AssetType.LIVESTOCK,
+    "扶贫办": (AssetType.WORKSHOP, AssetType.ECOMMERCE, AssetType.TOURISM, AssetType.EQUITY, AssetType.DEBT),  # i18n: data
+    "财政局": (),  # i18n: data
+    "发改委": (AssetType.PV_STATION, AssetType.POWER),  # 光伏扶贫 (and relocation, out of scope)  # i18n: data
+    "教体局": (AssetType.EDUCATION, AssetType.SPORTS),  # i18n: data
+    "住建局": (AssetType.SANITATION,),  # 危房改造 forms no register asset; rural sanitation works  # i18n: data
+    "交通运输局": (AssetType.ROAD,),  # 村组道路  # i18n: data
+    "水利局": (AssetType.WATER_SUPPLY, AssetType.IRRIGATION),  # 农村饮水安全, 农田水利  # i18n: data
+    "农业农村局": (AssetType.GREENHOUSE, AssetType.PLANTATION, AssetType.PROCESSING, AssetType.LIVESTOCK,  # i18n: data
                    AssetType.HOUSEHOLD_FIXED),  # 产业扶贫, 到户增收
-    "林业局": (AssetType.PLANTATION,),  # 农林业产业基地
-    "文广新局": (AssetType.CULTURE, AssetType.TOURISM),  # 文化广场, 文化类“七个一”, 文化和旅游
-    "卫健委": (AssetType.HEALTH,),  # 村卫生室
-    "残联": (),  # 残疾人托养中心, 扶贫助残项目
+    "林业局": (AssetType.PLANTATION,),  # 农林业产业基地  # i18n: data
+    "文广新局": (AssetType.CULTURE, AssetType.TOURISM),  # 文化广场, 文化类“七个一”, 文化和旅游  # i18n: data
+    "卫健委": (AssetType.HEALTH,),  # 村卫生室  # i18n: data
+    "残联": (),  # 残疾人托养中心, 扶贫助残项目  # i18n: data
 }
 
 

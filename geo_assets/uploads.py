@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, get_resolver
+from django.utils.translation import gettext as _
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_OVERHEAD = 1024 * 1024  # the form's own fields and the multipart boundaries around the files
@@ -25,7 +26,7 @@ FORM_OVERHEAD = 1024 * 1024  # the form's own fields and the multipart boundarie
 @dataclass(frozen=True)
 class UploadRule:
     allowed: Callable[..., bool]  # (user, **route kwargs) → may this user send files here?
-    denied: str  # the refusal, in Chinese
+    denied: str  # the refusal, as the user reads it (gettext_lazy: the rule is declared at import time)
     file_bytes: Callable[[], int]  # the largest file
     files: int = 1  # how many files one request may carry
     api: bool = False  # answer in JSON (DRF's {"detail": …}) rather than with a page
@@ -61,7 +62,8 @@ def _mb(size: int) -> str:
 
 
 def too_large_message(size: int, limit: int) -> str:
-    return f"上传的内容太大（{_mb(size)} MB），一次最多 {_mb(limit)} MB：请减少文件数量或缩小文件后再上传。"
+    return _("The upload is too large (%(size)s MB); at most %(limit)s MB at a time: send fewer files or smaller "
+             "ones.") % {"size": _mb(size), "limit": _mb(limit)}
 
 
 class UploadGuardMiddleware:
@@ -108,5 +110,5 @@ class UploadGuardMiddleware:
     @staticmethod
     def respond(request, rule: UploadRule | None, status: int, message: str):
         if (rule and rule.api) or request.path.startswith("/api/"):
-            return JsonResponse({"detail": message}, status=status, json_dumps_params={"ensure_ascii": False})
+            return JsonResponse({"detail": str(message)}, status=status, json_dumps_params={"ensure_ascii": False})
         return render(request, "upload_refused.html", {"message": message, "status": status}, status=status)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from geo_assets.taxonomy import (
     DEFAULT_OWNER_KIND,
@@ -138,8 +139,10 @@ def choice_index(choices, aliases: Mapping[str, Iterable[str]] | None = None) ->
 
 
 def choices_accepted(choices) -> str:
-    """'intact（存在完好）、damaged（存在损坏）…': what a refusal names (a code or its label is accepted)."""
-    return "、".join(f"{code}（{labels[0]}）" for code, labels in choice_labels(choices).items())
+    """'intact（存在完好）、damaged（存在损坏）…': what a refusal names (a code or its label is accepted), with the
+    labels of the interface's language."""
+    return pgettext("list separator", ", ").join(_("%(code)s (%(label)s)") % {"code": code, "label": label}
+                                                 for code, label in choices.choices)
 
 
 def choice_value(value, choices, *, field: str, aliases: Mapping[str, Iterable[str]] | None = None) -> str:
@@ -153,8 +156,9 @@ def choice_value(value, choices, *, field: str, aliases: Mapping[str, Iterable[s
     return code
 
 
-YES = ("yes", "true", "1", "是", "有")
-NO = ("no", "false", "0", "否", "无")
+# the words a query may give (in either interface language): data
+YES = ("yes", "true", "1", "是", "有")  # i18n: data
+NO = ("no", "false", "0", "否", "无")  # i18n: data
 
 
 def yes_no(value, *, field: str) -> bool | None:
@@ -165,7 +169,7 @@ def yes_no(value, *, field: str) -> bool | None:
     if key in YES or key in NO:
         return key in YES
     raise ValidationError({field: _("“%(value)s” is not accepted. Give one of: %(accepted)s.")
-                           % {"value": str(value)[:40], "accepted": "、".join((*YES, *NO))}})
+                           % {"value": str(value)[:40], "accepted": pgettext("list separator", ", ").join((*YES, *NO))}})
 
 
 def year_max() -> int:
@@ -185,7 +189,8 @@ def year_built_check(year: int | None) -> None:
 
 def phone_check(phone: str | None) -> None:
     if phone and not PHONE.match(phone):
-        raise ValidationError({"custodian_phone": f"联系电话“{phone}”格式不正确"})
+        raise ValidationError({"custodian_phone": _("The contact phone “%(phone)s” is not a valid number")
+                               % {"phone": phone}})
 
 
 def category_for(asset_type: str, category: str | None) -> str:
@@ -219,7 +224,8 @@ def funding_check(funding: list[tuple[str, Decimal]]) -> None:
         if Decimal(amount) < 0:
             raise ValidationError({"funding": _("A funding amount cannot be negative.")})
         if Decimal(amount) >= AMOUNT_LIMIT:
-            raise ValidationError({"funding": f"资金金额 {amount} 过大（万元，最多 10 位整数）"})
+            raise ValidationError({"funding": _("The funding amount %(amount)s is too large (10k yuan, at most 10 "
+                                                 "integer digits)") % {"amount": amount}})
 
 
 def funding_total(funding) -> Decimal:
@@ -238,7 +244,8 @@ def owner_shares_check(shares, *, asset_type: str, registration_status: str) -> 
     if any(not n for n in names):
         raise ValidationError({"owners": _("Every owner needs a name.")})
     if any(len(n) > OWNER_NAME_MAX for n in names):
-        raise ValidationError({"owners": f"产权主体名称过长（最多 {OWNER_NAME_MAX} 个字符）"})
+        raise ValidationError({"owners": _("An owner's name is too long (at most %(max)s characters)")
+                               % {"max": OWNER_NAME_MAX}})
     if len(set(names)) != len(names):
         raise ValidationError({"owners": _("An owner is listed twice.")})
     if any(s.share <= 0 for s in shares):

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -251,7 +252,8 @@ class SearchView(APIView):
             name = redactor.asset_name(asset)
             results.append({
                 "kind": "asset", "code": asset.code, "name": name,
-                "label": f"{name}（{asset.village.name if asset.village else ''} {asset.code}）",
+                "label": _("%(name)s (%(village)s %(code)s)") % {
+                    "name": name, "village": asset.village.name if asset.village else "", "code": asset.code},
                 "point": [asset.location.x, asset.location.y] if asset.location else None,
             })
         areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).exclude(
@@ -259,7 +261,8 @@ class SearchView(APIView):
         for area in areas:
             results.append({
                 "kind": area.level, "code": area.code, "name": area.name,
-                "label": f"{area.name}（{area.get_level_display()}）", "bbox": list(area.geom.extent),
+                "label": _("%(name)s (%(level)s)") % {"name": area.name, "level": area.get_level_display()},
+                "bbox": list(area.geom.extent),
             })
         return Response({"results": results})
 

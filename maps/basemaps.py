@@ -12,6 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 TIANDITU_URL = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
@@ -24,23 +25,23 @@ def basemaps_available() -> list[dict]:
     offered = []
     for name in settings.BASEMAPS:
         if name == "none":
-            offered.append({"id": "none", "label": "无底图", "layers": []})
+            offered.append({"id": "none", "label": _("No basemap"), "layers": []})
         elif name == "offline" and (max_zoom := offline_max_zoom()) is not None:
-            offered.append({"id": "offline", "label": "离线底图", "layers": [
+            offered.append({"id": "offline", "label": _("Offline basemap"), "layers": [
                 {"url": "/basemap/{z}/{x}/{y}.png", "maxNativeZoom": max_zoom, "attribution": ""}]})
         elif name == "osm":
             offered.append({"id": "osm", "label": "OpenStreetMap", "layers": [
                 {"url": settings.OSM_TILE_URL, "maxNativeZoom": 19, "attribution": "© OpenStreetMap"}]})
         elif name == "tianditu" and settings.TIANDITU_KEY:
             url = TIANDITU_URL % settings.TIANDITU_KEY
-            offered.append({"id": "tianditu", "label": "天地图", "layers": [
+            offered.append({"id": "tianditu", "label": _("Tianditu"), "layers": [
                 {"url": url.replace("{layer}", "vec"), "subdomains": "01234567", "maxNativeZoom": 18,
-                 "attribution": "天地图"},
+                 "attribution": _("Tianditu")},
                 {"url": url.replace("{layer}", "cva"), "subdomains": "01234567", "maxNativeZoom": 18,
                  "attribution": ""},
             ]})
     if not any(b["id"] == "none" for b in offered):
-        offered.insert(0, {"id": "none", "label": "无底图", "layers": []})
+        offered.insert(0, {"id": "none", "label": _("No basemap"), "layers": []})
     return offered
 
 
@@ -122,7 +123,7 @@ def _download(url: str) -> bytes:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (http(s) checked by the caller)
             return response.read()
     except OSError as exc:  # URLError, HTTPError, timeouts
-        raise TileError(f"下载瓦片失败 {url}：{exc}")
+        raise TileError(_("Downloading a tile failed %(url)s: %(error)s") % {"url": url, "error": exc})
 
 
 def tiles_fetch(*, bbox, min_zoom: int, max_zoom: int, url: str, delay: float = 0.0, max_tiles: int = 5000,
@@ -130,14 +131,15 @@ def tiles_fetch(*, bbox, min_zoom: int, max_zoom: int, url: str, delay: float = 
     """Download the tile pyramid over bbox from a `{z}/{x}/{y}` URL template into OFFLINE_TILES_DIR, skipping tiles
     already there. Raises TileError (nothing fetched) above max_tiles, and on the first tile that fails."""
     if not url.startswith(("http://", "https://")) or not all(k in url for k in ("{z}", "{x}", "{y}")):
-        raise TileError(f"瓦片地址须为 http(s) 且含 {{z}}/{{x}}/{{y}}：{url}")
+        raise TileError(_("The tile URL must be http(s) and contain {z}/{x}/{y}: %(url)s") % {"url": url})
     if not 0 <= min_zoom <= max_zoom <= MAX_ZOOM:
-        raise TileError(f"缩放级别须满足 0 ≤ 最小 ≤ 最大 ≤ {MAX_ZOOM}。")
+        raise TileError(_("The zoom levels must satisfy 0 ≤ minimum ≤ maximum ≤ %(max)s.") % {"max": MAX_ZOOM})
     plan = [(z, *tile_range(bbox, z)) for z in range(min_zoom, max_zoom + 1)]
     total = sum(len(xs) * len(ys) for _z, xs, ys in plan)
     if total > max_tiles:
-        raise TileError(f"该范围在 {min_zoom}–{max_zoom} 级共需 {total} 张瓦片，超过上限 {max_tiles}："
-                        "请缩小范围或最大缩放级别，或调高 --max-tiles。")
+        raise TileError(_("This extent needs %(total)s tiles at zoom %(min_zoom)s–%(max_zoom)s, above the limit of "
+                          "%(max_tiles)s: make the extent or the maximum zoom smaller, or raise --max-tiles.")
+                        % {"total": total, "min_zoom": min_zoom, "max_zoom": max_zoom, "max_tiles": max_tiles})
     root = Path(settings.OFFLINE_TILES_DIR)
     counts = {"total": total, "fetched": 0, "skipped": 0}
     for z, xs, ys in plan:
@@ -159,7 +161,8 @@ def tiles_fetch(*, bbox, min_zoom: int, max_zoom: int, url: str, delay: float = 
                     progress(f"{done}/{total} …")
                 if delay:
                     time.sleep(delay)
-        progress(f"第 {z} 级完成（{counts['fetched'] + counts['skipped']}/{total}）")
+        progress(_("Zoom %(zoom)s done (%(done)s/%(total)s)")
+                 % {"zoom": z, "done": counts["fetched"] + counts["skipped"], "total": total})
     return counts
 
 
@@ -169,9 +172,9 @@ def mbtiles_import(source: Path) -> dict:
         with _mbtiles(source) as db:
             count, zmin, zmax = db.execute("SELECT count(*), min(zoom_level), max(zoom_level) FROM tiles").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise TileError(f"{source} 不是可读的 MBTiles 文件：{exc}")
+        raise TileError(_("%(file)s is not a readable MBTiles file: %(error)s") % {"file": source, "error": exc})
     if not count:
-        raise TileError(f"{source} 中没有瓦片。")
+        raise TileError(_("%(file)s has no tiles.") % {"file": source})
     target = Path(settings.OFFLINE_MBTILES)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")

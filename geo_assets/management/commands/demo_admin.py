@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from geo_assets import demo
 
@@ -8,7 +9,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         password, usernames = demo.demo_users_ensure()
-        self.stdout.write("演示账号 (demo logins):")
+        self.stdout.write(_("Demo logins:"))
         for username in usernames:
-            self.stdout.write(f"  用户名 {username:<14} 密码 {password}")
-        self.stdout.write(f"  (密码保存在 {demo.DEMO_PASSWORD_FILE})")
+            self.stdout.write("  " + _("user name %(username)-14s password %(password)s")
+                              % {"username": username, "password": password})
+        self.stdout.write("  " + _("(the password is kept in %(file)s)") % {"file": demo.DEMO_PASSWORD_FILE})

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from geo_assets import services
 from geo_assets.taxonomy import Role
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             actor = (User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
                      or User.objects.filter(membership__role=Role.COUNTY_ADMIN, is_active=True).order_by("pk").first())
         if actor is None:
-            raise CommandError("没有可用的县级管理员账号 (no acting county administrator)")
+            raise CommandError(_("No acting county administrator"))
         try:
             user, password = services.user_grant_role(actor=actor, username=opts["username"], role=opts["role"],
                                                       area_code=opts["area"], department_name=opts["department"])
@@ -32,4 +33,4 @@ class Command(BaseCommand):
             raise CommandError("; ".join(getattr(error, "messages", [str(error)]))) from error
         self.stdout.write(f"{user.username}: {user.membership.get_role_display()}")
         if password:
-            self.stdout.write(f"新账号密码 (password): {password}")
+            self.stdout.write(_("Password of the new account: %(password)s") % {"password": password})

@@ -2,12 +2,13 @@ import argparse
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from geo_assets import demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo county (栾川县) once: townships, villages and a few thousand assets. Safe to run again."
+    help = "Load the demo county (Luanchuan) once: townships, villages and a few thousand assets. Safe to run again."
 
     def add_arguments(self, parser):
         # the benchmark province moved to the bench app (development settings): `manage.py load_province`
@@ -18,22 +19,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["size"] == "province":
-            raise CommandError("--size province 已移至 `python manage.py load_province [--scale S] [--villages N]` "
-                               "(the benchmark province is loaded by the bench app's load_province)")
+            raise CommandError(_("--size province moved to the bench app: `python manage.py load_province "
+                                 "[--scale S] [--villages N]`"))
         if demo.demo_loaded():
             if not self.lifecycle():  # a county loaded before the lifecycle records existed gets them once
-                self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
+                self.stdout.write(_("The demo county is already loaded: nothing changed."))
             return
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
-        self.stdout.write("正在载入演示县 (loading the demo county) …")
+        self.stdout.write(_("Loading the demo county …"))
         result = demo.demo_load(
             actor=actor, townships=options["townships"], villages_per_township=options["villages_per_township"],
             assets_per_village=options["assets_per_village"], progress=self.stdout.write,
         )
         demo.demo_users_ensure()
         self.stdout.write(self.style.SUCCESS(
-            f"已载入: {result.townships} 个乡镇, {result.villages} 个村, {result.assets} 项资产"))
+            _("Loaded. Townships: %(townships)s, villages: %(villages)s, assets: %(assets)s")
+            % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
         self.lifecycle()
 
     def lifecycle(self) -> dict:
@@ -43,5 +45,6 @@ class Command(BaseCommand):
         actor = get_user_model().objects.filter(username="admin").first()
         created = demo_lifecycle_load(actor=actor) if actor else {}
         if created:
-            self.stdout.write(self.style.SUCCESS("已载入资产管理事项: " + ", ".join(f"{k} {v}" for k, v in created.items())))
+            self.stdout.write(self.style.SUCCESS(_("Loaded asset-management records: %(records)s")
+                                                 % {"records": ", ".join(f"{k} {v}" for k, v in created.items())}))
         return created

@@ -3,6 +3,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from layers.services import clusters_rebuild
 
@@ -13,4 +14,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.monotonic()
         rows = clusters_rebuild()
-        self.stdout.write(f"聚合表已重建：{rows} 行，用时 {time.monotonic() - started:.1f} 秒")
+        self.stdout.write(_("Cluster table rebuilt: %(rows)s rows in %(seconds)s s")
+                          % {"rows": rows, "seconds": f"{time.monotonic() - started:.1f}"})

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from geo_assets.models import AdminArea
 from geo_assets.taxonomy import AreaLevel
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if bbox is None:
             county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
             if county is None:
-                raise CommandError("没有县级行政区：请先导入行政区划，或用 --bbox 指定范围。")
+                raise CommandError(_("No county area: import the administrative areas first, or give the extent with --bbox."))
             bbox = county.geom.extent
         try:
             counts = tiles_fetch(bbox=bbox, min_zoom=min_zoom, max_zoom=max_zoom, url=url or settings.OSM_TILE_URL,
@@ -39,5 +40,5 @@ class Command(BaseCommand):
         except TileError as exc:
             raise CommandError(str(exc))
         self.stdout.write(self.style.SUCCESS(
-            f"完成：下载 {counts['fetched']} 张，已有 {counts['skipped']} 张，共 {counts['total']} 张 → "
-            f"{settings.OFFLINE_TILES_DIR}"))
+            _("Done. Tiles downloaded: %(fetched)s, already there: %(skipped)s, in all: %(total)s → %(folder)s")
+            % {**counts, "folder": settings.OFFLINE_TILES_DIR}))

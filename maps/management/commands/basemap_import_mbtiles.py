@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from maps.basemaps import TileError, mbtiles_import
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         if not file.is_file():
-            raise CommandError(f"找不到文件：{file}")
+            raise CommandError(_("File not found: %(file)s") % {"file": file})
         try:
             info = mbtiles_import(file)
         except TileError as exc:
             raise CommandError(str(exc))
         self.stdout.write(self.style.SUCCESS(
-            f"已导入 {info['tiles']} 张瓦片（{info['min_zoom']}–{info['max_zoom']} 级）→ {info['path']}"))
+            _("Imported %(tiles)s tiles (zoom %(min_zoom)s–%(max_zoom)s) → %(path)s") % info))

@@ -59,15 +59,16 @@
   }
   function hasFilters() { return filterQuery() !== ""; }
   function fmt(n) { return n === null || n === undefined || n === "" ? "—" : String(n); }
-  function money(n) { return n === null || n === undefined ? "—" : Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4}) + " 万元"; }
+  function money(n) { return n === null || n === undefined ? "—" : interpolate(gettext("%(amount)s (10k yuan)"), {amount: Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4})}, true); }
   // Times are the county's (Asia/Shanghai) whatever the browser's clock says, written like the asset page
-  // writes them (Django's zh-hans format): "2025年5月1日 08:00".
+  // writes them in Chinese (Django's zh-hans format): "2025年5月1日 08:00" (the catalogue's wording).
   var timeParts = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
                                                     day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
   function fmtTime(iso) {
     var p = {};
     timeParts.formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
-    return p.year + "年" + Number(p.month) + "月" + Number(p.day) + "日 " + p.hour + ":" + p.minute;
+    return interpolate(gettext("%(year)s-%(month)s-%(day)s %(hour)s:%(minute)s"),
+                       {year: p.year, month: Number(p.month), day: Number(p.day), hour: p.hour, minute: p.minute}, true);
   }
   function bboxBounds(b) { return L.latLngBounds([b[1], b[0]], [b[3], b[2]]); }
 
@@ -374,7 +375,7 @@
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {
       var box = el("div", {"class": "map-legend", id: "legend"});
-      var toggle = el("button", {type: "button", "class": "legend-toggle", "aria-controls": "legend-body"}, "图例");
+      var toggle = el("button", {type: "button", "class": "legend-toggle", "aria-controls": "legend-body"}, gettext("Legend"));
       toggle.addEventListener("click", function () { setLegendOpen(box.classList.contains("collapsed")); });
       box.appendChild(toggle);
       box.appendChild(el("div", {"class": "legend-body", id: "legend-body"}));
@@ -401,9 +402,9 @@
       legendRow(body, swatch("point", c.colour, {r: 6}), c.label, {"class": "legend-row wide legend-category"});
       types.forEach(function (t) { legendRow(body, swatch(t.shape, t.colour, {dash: t.dash}), t.label, {"class": "legend-row legend-type", "data-type": t.type}); });
     });
-    if (!drawn.length) body.appendChild(el("p", {"class": "legend-none wide"}, "未选择资产类型"));
+    if (!drawn.length) body.appendChild(el("p", {"class": "legend-none wide"}, gettext("No asset type selected")));
     var cluster = el("span", {"class": "swatch cluster"}, "n");
-    legendRow(body, cluster, "聚合（数字为资产数）");
+    legendRow(body, cluster, gettext("Clusters (the number is how many assets)"));
     ["townships", "villages"].forEach(function (name) {
       var s = layerDefs[name].style;
       legendRow(body, swatch("line", s.stroke, {width: Math.max(1, s.width)}), layerDefs[name].legend[0].label);
@@ -413,7 +414,7 @@
     body.classList.toggle("compact", !legendTypes);
     if (drawn.length) {
       var more = el("button", {type: "button", "class": "legend-more wide", id: "legend-more",
-                               "aria-expanded": String(legendTypes)}, legendTypes ? "收起类型" : "显示各类型");
+                               "aria-expanded": String(legendTypes)}, legendTypes ? gettext("Hide the types") : gettext("Show each type"));
       more.addEventListener("click", function () { legendTypes = !legendTypes; renderLegend(); });
       body.appendChild(more);
     }
@@ -570,14 +571,14 @@
     fetchJson("/api/v1/assets/?page_size=1" + (query ? "&" + query : "")).then(function (data) {
       if (token !== countToken) return;
       stats.count = data.count;
-      var empty = hasFilters() ? "当前筛选条件下没有资产" : "暂无可显示的资产";
-      label.textContent = data.count ? "共 " + data.count + " 项资产" : empty;
+      var empty = hasFilters() ? gettext("No assets match the filters") : gettext("No assets to show yet");
+      label.textContent = data.count ? interpolate(ngettext("%(count)s asset", "%(count)s assets", data.count), {count: data.count}, true) : empty;
       label.classList.toggle("empty", !data.count);
       notice.textContent = empty;
       notice.hidden = data.count !== 0;
     }).catch(function () {
       if (token !== countToken) return;
-      label.textContent = "筛选条件无效";
+      label.textContent = gettext("The filters are not valid");
       notice.hidden = true;
     });
   }
@@ -593,7 +594,7 @@
         if (input.value.trim() !== q) return null;
         clear(list);
         shown = {q: q, results: data.results};
-        if (!data.results.length) list.appendChild(el("li", {"class": "empty"}, "没有找到"));
+        if (!data.results.length) list.appendChild(el("li", {"class": "empty"}, gettext("Nothing found")));
         data.results.forEach(function (r) {
           var li = el("li", {"class": "result", "data-kind": r.kind, "data-code": r.code});
           var btn = el("button", {type: "button"}, r.label);
@@ -604,7 +605,7 @@
         return data.results;
       });
     }
-    function failed() { clear(list); list.appendChild(el("li", {"class": "empty"}, "搜索失败")); }
+    function failed() { clear(list); list.appendChild(el("li", {"class": "empty"}, gettext("The search failed"))); }
     function pick(r) {
       clear(list);
       shown = null;
@@ -707,8 +708,8 @@
     map.setView(map.unproject(map.project(latlng, zoom).add([0, sheet / 2]), zoom), zoom);
   }
   function showError(err) {
-    showPanel("出错了");
-    panelBody.appendChild(el("p", {"class": "error"}, "数据加载失败：" + err.message));
+    showPanel(gettext("Something went wrong"));
+    panelBody.appendChild(el("p", {"class": "error"}, interpolate(gettext("Loading the data failed: %(error)s"), {error: err.message}, true)));
   }
   function section(title) {
     var s = el("section", {"class": "panel-section"});
@@ -731,55 +732,60 @@
       writeHash();
       showPanel(a.name);
       panel.dataset.kind = "asset"; panel.dataset.code = a.code;
-      var basic = section("基本信息");
-      dl(basic, [["资产编号", a.code], ["资产类别", a.category_label], ["资产类型", a.type_label],
-                 ["资产状态", a.status_label], ["所属乡镇", a.township_name], ["所属村", a.village_name],
-                 ["建成年份", a.year_built], ["项目名称", a.project_name], ["主管部门", a.department],
-                 ["投资金额", money(a.total_investment)]]);
-      var own = section("产权");
-      dl(own, [["产权归属", a.ownership.owner_kind_label], ["确权状态", a.ownership.registration_status_label],
-               ["确权日期", a.ownership.registration_date]]);
+      var basic = section(gettext("Basic information"));
+      dl(basic, [[gettext("Asset code"), a.code], [gettext("Asset category"), a.category_label],
+                 [gettext("Asset type"), a.type_label], [gettext("Asset status"), a.status_label],
+                 [gettext("Township"), a.township_name], [gettext("Village"), a.village_name],
+                 [gettext("Year built"), a.year_built], [gettext("Project name"), a.project_name],
+                 [gettext("Responsible department"), a.department], [gettext("Investment"), money(a.total_investment)]]);
+      var own = section(gettext("Ownership"));
+      dl(own, [[gettext("Owner kind"), a.ownership.owner_kind_label],
+               [gettext("Registration status"), a.ownership.registration_status_label],
+               [gettext("Registration date"), a.ownership.registration_date]]);
       if (a.owners.length) {
         var ul = el("ul");
-        a.owners.forEach(function (o) { ul.appendChild(el("li", null, o.owner_name + "（" + o.owner_kind_label + "）" + o.share + "%")); });
+        a.owners.forEach(function (o) { ul.appendChild(el("li", null, interpolate(gettext("%(name)s (%(kind)s) %(share)s%"), {name: o.owner_name, kind: o.owner_kind_label, share: o.share}, true))); });
         own.appendChild(ul);
       }
-      var cus = section("管护");
-      dl(cus, [["管护单位", a.custody.unit], ["管护责任人", a.custody.person], ["联系电话", a.custody.phone],
-               ["管护方式", a.custody.method_label], ["年度管护经费", a.custody.yearly_funding === null ? null : money(a.custody.yearly_funding)],
-               ["经营主体", a.operator]]);
-      var fund = section("资金来源");
+      var cus = section(gettext("Custody"));
+      dl(cus, [[gettext("Custodian unit"), a.custody.unit], [gettext("Responsible person"), a.custody.person],
+               [gettext("Contact phone"), a.custody.phone], [gettext("Custody method"), a.custody.method_label],
+               [gettext("Yearly custody funding"), a.custody.yearly_funding === null ? null : money(a.custody.yearly_funding)],
+               [gettext("Operator"), a.operator]]);
+      var fund = section(gettext("Funding sources"));
       if (a.funding.length) {
         var ful = el("ul");
-        a.funding.forEach(function (l) { ful.appendChild(el("li", null, l.source_label + "：" + money(l.amount))); });
+        a.funding.forEach(function (l) { ful.appendChild(el("li", null, interpolate(gettext("%(source)s: %(amount)s"), {source: l.source_label, amount: money(l.amount)}, true))); });
         fund.appendChild(ful);
       } else fund.appendChild(el("p", null, "—"));
-      var ver = section("最近核查");
-      ver.appendChild(el("p", {"class": "verified"}, a.last_verified_at ? fmtTime(a.last_verified_at) : "尚未核查"));
+      var ver = section(gettext("Last verified"));
+      ver.appendChild(el("p", {"class": "verified"}, a.last_verified_at ? fmtTime(a.last_verified_at) : gettext("Not verified yet")));
       var lv = a.latest_verification;
       if (lv) {
         ver.appendChild(el("p", {"class": "finding"}, fmtTime(lv.observed_at) + " " + lv.finding_label +
           (lv.review_label ? " · " + lv.review_label : "") + (lv.verifier ? " · " + lv.verifier : "") +
-          (lv.flags && lv.flags.length ? " · 疑点：" + lv.flags.join("、") : "")));
+          (lv.flags && lv.flags.length ? " · " + interpolate(gettext("Doubts: %(flags)s"), {flags: lv.flags.join(pgettext("list separator", ", "))}, true) : "")));
         var ph = el("div", {"class": "verification-photos"});
         lv.photos.forEach(function (p) {
           var link = el("a", {href: p.url, target: "_blank", rel: "noopener"});
-          link.appendChild(el("img", {src: p.thumbnail, alt: "核查照片", loading: "lazy"}));
+          link.appendChild(el("img", {src: p.thumbnail, alt: gettext("Verification photo"), loading: "lazy"}));
           ph.appendChild(link);
         });
         ver.appendChild(ph);
       }
       if (a.disposal) {
-        var dis = section("处置");
-        dl(dis, [["处置方式", a.disposal.method], ["批准文件", a.disposal.approval_reference], ["批准日期", a.disposal.approved_on]]);
+        var dis = section(gettext("Disposal"));
+        dl(dis, [[gettext("Disposal method"), a.disposal.method], [gettext("Approval document"), a.disposal.approval_reference],
+                 [gettext("Approved on"), a.disposal.approved_on]]);
       }
-      var hist = section("变更记录（共 " + a.history.count + " 条）");
+      var hist = section(interpolate(ngettext("Change history (%(count)s entry)", "Change history (%(count)s entries)", a.history.count),
+                                     {count: a.history.count}, true));
       var hul = el("ul", {"class": "history"});
       a.history.recent.forEach(function (h) {
         hul.appendChild(el("li", null, fmtTime(h.date) + " " + h.type + (h.user ? " · " + h.user : "") + (h.reason ? " · " + h.reason : "")));
       });
       hist.appendChild(hul);
-      var link = el("a", {href: a.page_url, "class": "full-page", id: "asset-page-link"}, "查看资产完整信息 →");
+      var link = el("a", {href: a.page_url, "class": "full-page", id: "asset-page-link"}, gettext("The asset's full page →"));
       panelBody.appendChild(link);
       if (highlight) map.removeLayer(highlight);
       highlight = null;
@@ -802,14 +808,14 @@
       state.asset = null; stats.selected = null; stats.village = s.code;
       if (highlight) { map.removeLayer(highlight); highlight = null; }
       writeHash();
-      showPanel(s.name + "（" + s.level_label + "）");
+      showPanel(interpolate(gettext("%(name)s (%(level)s)"), {name: s.name, level: s.level_label}, true));
       panel.dataset.kind = s.level; panel.dataset.code = s.code;
-      var tot = section("概况");
-      dl(tot, [["资产数量", s.total.count], ["投资合计", money(s.total.investment)], ["已核查", s.total.verified],
-               ["上级", s.parent_name]]);
-      var cat = section("按类别");
+      var tot = section(gettext("Overview"));
+      dl(tot, [[gettext("Number of assets"), s.total.count], [gettext("Total investment"), money(s.total.investment)],
+               [gettext("Verified"), s.total.verified], [gettext("Parent area"), s.parent_name]]);
+      var cat = section(gettext("By category"));
       var table = el("table", {"class": "summary"});
-      var head = el("tr"); ["类别", "数量", "投资"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+      var head = el("tr"); [gettext("Category"), gettext("Number"), gettext("Investment")].forEach(function (h) { head.appendChild(el("th", null, h)); });
       table.appendChild(head);
       s.by_category.forEach(function (r) {
         var tr = el("tr");
@@ -817,14 +823,14 @@
         table.appendChild(tr);
       });
       cat.appendChild(table);
-      var st = section("按状态");
+      var st = section(gettext("By status"));
       dl(st, s.by_status.filter(function (r) { return r.count; }).map(function (r) { return [r.label, r.count]; }));
-      if (s.report_url) panelBody.appendChild(el("a", {href: s.report_url, "class": "full-page", id: "village-report-link"}, "查看村级报告 →"));
+      if (s.report_url) panelBody.appendChild(el("a", {href: s.report_url, "class": "full-page", id: "village-report-link"}, gettext("The village report →")));
       if (s.level === "village") fetchJson("/api/v1/todo/counts/?village=" + encodeURIComponent(s.code)).then(function (t) {
         if (!t.total || stats.village !== s.code) return;
-        var box = section("待办（" + t.total + "）");
+        var box = section(interpolate(gettext("To do (%(total)s)"), {total: t.total}, true));
         dl(box, t.items.map(function (i) { return [i.label, i.count]; }));
-        box.appendChild(el("a", {href: t.url, id: "village-todo-link"}, "办理 →"));
+        box.appendChild(el("a", {href: t.url, id: "village-todo-link"}, gettext("Deal with them →")));
       }).catch(function () {});
       if (zoom) map.fitBounds(bboxBounds(s.bbox), fitOptions());
     }).catch(showError);
