@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "importers",
     "maps",
     "verification",
+    "lifecycle",
     "reports",
 ]
 

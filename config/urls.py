@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("maps.urls")),
+    path("", include("lifecycle.urls")),  # issue 9: to-do, workflow steps, attachments, notices
     path("", include("layers.urls")),
     path("", include("verification.urls")),
     path("", include("reports.urls")),

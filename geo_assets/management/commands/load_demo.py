@@ -5,7 +5,8 @@ from geo_assets import demo
 
 
 class Command(BaseCommand):
-    help = ("Load the demo county (栾川县) once: townships, villages and a few thousand assets. Safe to run again. "
+    help = ("Load the demo county (栾川县) once: townships, villages and a few thousand assets. Safe to run again "
+            "(the lifecycle records: load_demo_lifecycle, after it). "
             "--size province loads the benchmark province instead (issue 11): ~560 villages, 1.25 million assets.")
 
     def add_arguments(self, parser):
@@ -21,8 +22,7 @@ class Command(BaseCommand):
         if options["size"] == "province":
             return self.province(options)
         if demo.demo_loaded():
-            if not self.lifecycle():  # a county loaded before the lifecycle records existed gets them once
-                self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
+            self.stdout.write("演示数据已存在，未做任何更改。(demo county already loaded)")
             return
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
@@ -34,7 +34,6 @@ class Command(BaseCommand):
         demo.demo_users_ensure()
         self.stdout.write(self.style.SUCCESS(
             f"已载入: {result.townships} 个乡镇, {result.villages} 个村, {result.assets} 项资产"))
-        self.lifecycle()
 
     def province(self, options) -> None:
         from geo_assets import province
@@ -57,13 +56,3 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(
             f"已载入: {result.counties} 个县, {result.townships} 个乡镇, {result.villages} 个村, {result.assets:,} 项资产"))
-
-    def lifecycle(self) -> dict:
-        """Ownership, custody, contracts, income, plans, disposals and notices at every stage (once)."""
-        from geo_assets.demo_lifecycle import demo_lifecycle_load
-
-        actor = get_user_model().objects.filter(username="admin").first()
-        created = demo_lifecycle_load(actor=actor) if actor else {}
-        if created:
-            self.stdout.write(self.style.SUCCESS("已载入资产管理事项: " + ", ".join(f"{k} {v}" for k, v in created.items())))
-        return created

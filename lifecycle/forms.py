@@ -1,5 +1,5 @@
 """Forms of the lifecycle pages (issue 9). They only collect and type the input; every rule (who, in which order,
-which documents) is checked by geo_assets.lifecycle, whose Chinese refusals the views put on the form."""
+which documents) is checked by lifecycle.services and lifecycle.rules, whose refusals the views put on the form."""
 
 from django import forms
 from django.conf import settings

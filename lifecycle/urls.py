@@ -1,14 +1,14 @@
-"""Routes of the lifecycle pages (issue 9), included by maps/urls.py."""
+"""Routes of the lifecycle pages (issue 9), included by config/urls.py: the paths and
+names they had under maps/urls.py (their namespace is now `lifecycle`; nothing reversed them as `maps:`)."""
 
 from django.conf import settings
 from django.urls import path
 
-from geo_assets import lifecycle
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
 from geo_assets.taxonomy import AreaLevel, Role
 from geo_assets.uploads import upload_rule
-from maps import lifecycle_views as views
+from lifecycle import rules, views
 
 # The step pages take documents: who has no right to the asset or village is refused before the files are read
 # (geo_assets.uploads), as the page itself would refuse (it 404s an asset the user does not see and refuses a
@@ -25,7 +25,7 @@ def _may_send_village(user, code: str, year: int, step: str) -> bool:
     scope = scope_for(user)
     village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first()
     return scope.edits_anything and village is not None and (
-        scope.reads_everything or scope.role == Role.DEPARTMENT or lifecycle.covers_area(user, village))
+        scope.reads_everything or scope.role == Role.DEPARTMENT or rules.covers_area(user, village))
 
 
 def _may_post_notice(user, code: str) -> bool:
@@ -36,6 +36,8 @@ def _guarded(view, allowed):
     return upload_rule(allowed=allowed, denied=NO_RIGHT, file_bytes=lambda: settings.ATTACHMENT_MAX_BYTES,
                        files=ATTACHMENTS_PER_REQUEST)(view)
 
+
+app_name = "lifecycle"
 
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
