@@ -4,6 +4,8 @@ which documents) is checked by lifecycle.services and lifecycle.rules, whose ref
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from geo_assets.models import Department, OperationContract
 from geo_assets.taxonomy import DisposalMethod, DisposalReason, MaintenanceKind, PlanPurpose, PublicityScope
@@ -17,7 +19,8 @@ MONEY = {"max_digits": 14, "decimal_places": 4, "min_value": 0}
 def within_limit(upload) -> None:
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload is not None and upload.size > limit:
-        raise ValidationError(f"附件“{upload.name}”太大（{upload.size / 1024**2:.1f} MB），上限 {limit / 1024**2:.0f} MB。")
+        raise ValidationError(_('The attachment "%(name)s" is too large (%(size).1f MB); the limit is %(limit).0f MB.')
+                              % {"name": upload.name, "size": upload.size / 1024**2, "limit": limit / 1024**2})
 
 
 def must(field: forms.Field) -> forms.Field:
@@ -61,113 +64,114 @@ class ConfirmForm(forms.Form):
 
 
 class OwnershipDecideForm(forms.Form):
-    confirm = forms.TypedChoiceField(label="审核结果", choices=[("1", "确认"), ("0", "退回")], coerce=lambda v: v == "1",
+    confirm = forms.TypedChoiceField(label=_l("Decision"), choices=[("1", _l("Confirm")), ("0", _l("Return"))], coerce=lambda v: v == "1",
                                      widget=forms.RadioSelect, initial="1")
-    comment = forms.CharField(label="意见（退回时必填）", required=False, widget=TEXT)
+    comment = forms.CharField(label=_l("Comment (required when returning)"), required=False, widget=TEXT)
 
 
 class HandoverForm(forms.Form):
-    signed_on = date("签署日期")
-    handed_over_by = forms.CharField(label="移交方", max_length=200)
-    received_by = forms.CharField(label="接收方", max_length=200)
-    custodian = forms.CharField(label="管护责任方", max_length=200)
-    scan = document("已签署的责任书扫描件")
+    signed_on = date(_l("Signed on"))
+    handed_over_by = forms.CharField(label=_l("Handed over by"), max_length=200)
+    received_by = forms.CharField(label=_l("Received by"), max_length=200)
+    custodian = forms.CharField(label=_l("Custodian"), max_length=200)
+    scan = document(_l("Scan of the signed letter"))
 
 
 class MaintenanceForm(forms.Form):
-    done_on = date("日期")
-    kind = forms.ChoiceField(label="管护类型", choices=MaintenanceKind.choices)
-    cost = forms.DecimalField(label="费用（万元）", initial=0, **MONEY)
-    done_by = forms.CharField(label="实施人或单位", max_length=200)
-    description = forms.CharField(label="管护内容", widget=TEXT)
-    photos = MultipleFileField(label="现场照片（可多张）")
+    done_on = date(_l("Date"))
+    kind = forms.ChoiceField(label=_l("Kind of custody"), choices=MaintenanceKind.choices)
+    cost = forms.DecimalField(label=_l("Cost (ten-thousand yuan)"), initial=0, **MONEY)
+    done_by = forms.CharField(label=_l("Done by (person or unit)"), max_length=200)
+    description = forms.CharField(label=_l("Work done"), widget=TEXT)
+    photos = MultipleFileField(label=_l("Photos on site (several allowed)"))
 
 
 class CustodianForm(forms.Form):
-    effective_on = date("生效日期")
-    unit = forms.CharField(label="新管护单位", max_length=200)
-    person = forms.CharField(label="管护责任人", max_length=50, required=False)
-    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    effective_on = date(_l("Effective from"))
+    unit = forms.CharField(label=_l("New custodian unit"), max_length=200)
+    person = forms.CharField(label=_l("Responsible person"), max_length=50, required=False)
+    phone = forms.CharField(label=_l("Phone"), max_length=20, required=False)
 
 
 class WelfarePostForm(forms.Form):
-    holder = forms.CharField(label="岗位人员", max_length=50)
-    from_poor_household = forms.BooleanField(label="来自脱贫（监测）户", required=False, initial=True)
-    starts_on = date("开始日期")
-    ends_on = date("结束日期", required=False)
-    monthly_pay = forms.DecimalField(label="月报酬（元）", max_digits=10, decimal_places=2, min_value=0)
+    holder = forms.CharField(label=_l("Post holder"), max_length=50)
+    from_poor_household = forms.BooleanField(label=_l("From a household lifted out of poverty (or monitored)"), required=False, initial=True)
+    starts_on = date(_l("Start date"))
+    ends_on = date(_l("End date"), required=False)
+    monthly_pay = forms.DecimalField(label=_l("Monthly pay (yuan)"), max_digits=10, decimal_places=2, min_value=0)
 
 
 class ContractForm(forms.Form):
-    operator = forms.CharField(label="经营主体", max_length=200)
-    number = forms.CharField(label="合同编号", max_length=100)
-    starts_on = date("开始日期")
-    ends_on = date("结束日期")
-    yearly_due = forms.DecimalField(label="年租金或应交收益（万元）", **MONEY)
-    mechanism = must(forms.CharField(label="带贫减贫机制", widget=TEXT, required=False))
-    risk_clauses = forms.CharField(label="风险防控条款", widget=TEXT, required=False)
-    renews = forms.ModelChoiceField(label="续签的原合同", queryset=OperationContract.objects.none(), required=False,
-                                    empty_label="（新签，不是续签）")
-    scan = document("合同扫描件", required=False)
+    operator = forms.CharField(label=_l("Operator"), max_length=200)
+    number = forms.CharField(label=_l("Contract number"), max_length=100)
+    starts_on = date(_l("Start date"))
+    ends_on = date(_l("End date"))
+    yearly_due = forms.DecimalField(label=_l("Yearly rent or income due (ten-thousand yuan)"), **MONEY)
+    mechanism = must(forms.CharField(label=_l("Poverty-reduction mechanism"), widget=TEXT, required=False))
+    risk_clauses = forms.CharField(label=_l("Risk-control clauses"), widget=TEXT, required=False)
+    renews = forms.ModelChoiceField(label=_l("Contract renewed"), queryset=OperationContract.objects.none(), required=False,
+                                    empty_label=_l("(new, not a renewal)"))
+    scan = document(_l("Contract scan"), required=False)
 
     def __init__(self, *args, asset, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["renews"].queryset = asset.contracts.filter(renewed_by__isnull=True)
-        self.fields["renews"].label_from_instance = lambda c: f"{c.number}（{c.operator}，至 {c.ends_on}）"
+        self.fields["renews"].label_from_instance = lambda c: _("%(number)s (%(operator)s, until %(ends)s)") % {
+            "number": c.number, "operator": c.operator, "ends": c.ends_on}
 
 
 class IncomeForm(forms.Form):
-    year = forms.IntegerField(label="收益年度", min_value=2000, max_value=2100)
-    amount = forms.DecimalField(label="收益金额（万元）", **MONEY)
-    received_on = date("到账日期")
-    note = forms.CharField(label="备注", max_length=200, required=False)
+    year = forms.IntegerField(label=_l("Income year"), min_value=2000, max_value=2100)
+    amount = forms.DecimalField(label=_l("Income (ten-thousand yuan)"), **MONEY)
+    received_on = date(_l("Received on"))
+    note = forms.CharField(label=_l("Note"), max_length=200, required=False)
 
 
 class DisposalRequestForm(forms.Form):
-    reason = must(forms.ChoiceField(label="处置原因", choices=[("", "——请选择——"), *DisposalReason.choices],
+    reason = must(forms.ChoiceField(label=_l("Reason for disposal"), choices=[("", _l("— choose —")), *DisposalReason.choices],
                                     required=False))
-    note = forms.CharField(label="情况说明", widget=TEXT, required=False)
+    note = forms.CharField(label=_l("Explanation"), widget=TEXT, required=False)
 
 
 class DisposalAssessForm(forms.Form):
-    value = forms.DecimalField(label="评估价值（万元）", **MONEY)
-    assessor = must(forms.CharField(label="评估机构或评估人", max_length=200, required=False))
-    assessed_on = date("评估日期")
-    report = document("评估报告")
+    value = forms.DecimalField(label=_l("Assessed value (ten-thousand yuan)"), **MONEY)
+    assessor = must(forms.CharField(label=_l("Assessing body or assessor"), max_length=200, required=False))
+    assessed_on = date(_l("Assessed on"))
+    report = document(_l("Assessment report"))
 
 
 class DisposalApproveForm(forms.Form):
-    authority = must(forms.CharField(label="审批机关", max_length=200, required=False))
-    reference = must(forms.CharField(label="批复文号", max_length=200, required=False))
-    approved_on = date("批复日期")
-    document = document("批复文件")
+    authority = must(forms.CharField(label=_l("Approving authority"), max_length=200, required=False))
+    reference = must(forms.CharField(label=_l("Approval reference number"), max_length=200, required=False))
+    approved_on = date(_l("Approved on"))
+    document = document(_l("Approval document"))
 
 
 class DisposalRejectForm(forms.Form):
-    reason = must(forms.CharField(label="驳回理由", widget=TEXT, required=False))
+    reason = must(forms.CharField(label=_l("Reason for rejecting"), widget=TEXT, required=False))
 
 
 class DisposalExecuteForm(forms.Form):
-    method = must(forms.ChoiceField(label="处置方式", choices=[("", "——请选择——"), *DisposalMethod.choices],
+    method = must(forms.ChoiceField(label=_l("Method of disposal"), choices=[("", _l("— choose —")), *DisposalMethod.choices],
                                     required=False))
-    executed_on = date("执行日期")
-    proceeds = forms.DecimalField(label="处置收入（万元）", initial=0, **MONEY)
-    new_project = forms.CharField(label="处置收入用于的新扶贫项目", max_length=200, required=False)
+    executed_on = date(_l("Executed on"))
+    proceeds = forms.DecimalField(label=_l("Proceeds (ten-thousand yuan)"), initial=0, **MONEY)
+    new_project = forms.CharField(label=_l("New poverty-alleviation project funded by the proceeds"), max_length=200, required=False)
 
 
 # ---------------------------------------------------------------- village: distribution plan, notices
 
 
 class PlanForm(forms.Form):
-    year = forms.IntegerField(label="收益年度", min_value=2000, max_value=2100)
-    other_source = forms.CharField(label="其他资金来源（分配超过当年记录的收益时必填）", max_length=200, required=False)
+    year = forms.IntegerField(label=_l("Income year"), min_value=2000, max_value=2100)
+    other_source = forms.CharField(label=_l("Other source of funds (required when distributing more than the year's recorded income)"), max_length=200, required=False)
 
 
 class PlanItemForm(forms.Form):
-    purpose = forms.ChoiceField(label="用途", choices=[("", "——"), *PlanPurpose.choices], required=False)
-    amount = forms.DecimalField(label="金额（万元）", required=False, **MONEY)
-    recipient = forms.CharField(label="对象", max_length=200, required=False)
-    asset = forms.ChoiceField(label="来源资产（股权分红）", required=False)
+    purpose = forms.ChoiceField(label=_l("Purpose"), choices=[("", "——"), *PlanPurpose.choices], required=False)
+    amount = forms.DecimalField(label=_l("Amount (ten-thousand yuan)"), required=False, **MONEY)
+    recipient = forms.CharField(label=_l("Recipient"), max_length=200, required=False)
+    asset = forms.ChoiceField(label=_l("Source asset (equity dividends)"), required=False)
 
     def __init__(self, *args, assets=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,7 +180,7 @@ class PlanItemForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("purpose") and data.get("amount") is None:
-            self.add_error("amount", "请填写金额。")
+            self.add_error("amount", _("Fill in the amount."))
         return data
 
 
@@ -184,38 +188,38 @@ PlanItemFormSet = forms.formset_factory(PlanItemForm, extra=0, min_num=6, max_nu
 
 
 class PlanDecideForm(forms.Form):
-    meeting_on = date("村民会议日期")
-    attendance = must(forms.IntegerField(label="参会人数", min_value=0, required=False))
-    minutes = document("会议记录")
+    meeting_on = date(_l("Date of the village meeting"))
+    attendance = must(forms.IntegerField(label=_l("Attendance"), min_value=0, required=False))
+    minutes = document(_l("Minutes"))
 
 
 class PlanFileForm(forms.Form):
-    department = forms.ModelChoiceField(label="备案的行业部门", queryset=Department.objects.exclude(asset_types=[]))
+    department = forms.ModelChoiceField(label=_l("Line department filed with"), queryset=Department.objects.exclude(asset_types=[]))
 
 
 class ReturnForm(forms.Form):
-    reason = must(forms.CharField(label="退回理由", widget=TEXT, required=False))
+    reason = must(forms.CharField(label=_l("Reason for returning"), widget=TEXT, required=False))
 
 
 class PlanPayForm(forms.Form):
-    paid_on = date("兑付日期")
+    paid_on = date(_l("Paid on"))
 
 
 class NoticeForm(forms.Form):
     """Posting (or re-posting) a list: where and for how long; what is posted is frozen by the service."""
 
-    stage = forms.ChoiceField(label="公示环节")
-    plan = forms.ChoiceField(label="收益分配方案", required=False)
-    disposal = forms.ChoiceField(label="处置事项", required=False)
-    scope = forms.ChoiceField(label="公示范围", choices=PublicityScope.choices)
-    starts_on = date("公示开始")
-    ends_on = date("公示结束")
-    title = forms.CharField(label="标题（可不填）", max_length=200, required=False)
+    stage = forms.ChoiceField(label=_l("Publicity stage"))
+    plan = forms.ChoiceField(label=_l("Income distribution plan"), required=False)
+    disposal = forms.ChoiceField(label=_l("Disposal case"), required=False)
+    scope = forms.ChoiceField(label=_l("Publicity scope"), choices=PublicityScope.choices)
+    starts_on = date(_l("Publicity begins"))
+    ends_on = date(_l("Publicity ends"))
+    title = forms.CharField(label=_l("Title (optional)"), max_length=200, required=False)
 
     def __init__(self, *args, stages=(), plans=(), disposals=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = list(stages)
-        self.fields["plan"].choices = [("", "——"), *((p.pk, f"{p.year} 年度收益分配方案") for p in plans)]
+        self.fields["plan"].choices = [("", "——"), *((p.pk, _("Income distribution plan of %(year)s") % {"year": p.year}) for p in plans)]
         self.fields["disposal"].choices = [("", "——"), *((d.pk, f"{d.asset.code} {d.asset.name}") for d in disposals)]
         for name in ("stage", "plan", "disposal"):
             if len(self.fields[name].choices) <= 1 and name != "stage":
@@ -225,17 +229,17 @@ class NoticeForm(forms.Form):
 class PaperNoticeForm(NoticeForm):
     """A paper notice already posted on the board, entered afterwards: its photo and why it is entered late."""
 
-    photo = document("张贴的纸质公示照片或扫描件")
-    reason = must(forms.CharField(label="补录原因（何时在何处张贴，为何未在当天登记）", widget=TEXT, required=False))
+    photo = document(_l("Photo or scan of the posted paper notice"))
+    reason = must(forms.CharField(label=_l("Reason for entering it late (when and where it was posted, why it was not entered that day)"), widget=TEXT, required=False))
 
 
 class ObjectionForm(forms.Form):
-    raised_by = forms.CharField(label="提出人", max_length=50)
-    contact = forms.CharField(label="联系方式", max_length=50, required=False)
-    raised_on = date("提出日期")
-    text = must(forms.CharField(label="异议内容", widget=TEXT, required=False))
+    raised_by = forms.CharField(label=_l("Raised by"), max_length=50)
+    contact = forms.CharField(label=_l("Contact"), max_length=50, required=False)
+    raised_on = date(_l("Raised on"))
+    text = must(forms.CharField(label=_l("Objection"), widget=TEXT, required=False))
 
 
 class AnswerForm(forms.Form):
-    check_result = must(forms.CharField(label="核实情况", widget=TEXT, required=False))
-    answer = must(forms.CharField(label="答复", widget=TEXT, required=False))
+    check_result = must(forms.CharField(label=_l("What the check found"), widget=TEXT, required=False))
+    answer = must(forms.CharField(label=_l("Answer"), widget=TEXT, required=False))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from geo_assets.access import scope_for
 from geo_assets.models import (
@@ -21,6 +23,7 @@ from geo_assets.models import (
     PublicityNotice,
 )
 from geo_assets.taxonomy import (
+    AreaLevel,
     AssetStatus,
     Category,
     DisposalMethod,
@@ -45,9 +48,16 @@ def covers_area(actor, area: AdminArea) -> bool:
     return False
 
 
+def sees_area(user, area: AdminArea) -> bool:
+    """May the user read the area's plans, notices and documents? Whoever reads everything, a department (its assets
+    lie in every village), and the area's own village, township or county administrator."""
+    scope = scope_for(user)
+    return scope.reads_everything or scope.role == Role.DEPARTMENT or covers_area(user, area)
+
+
 # ---------------------------------------------------------------- step rules: who may take a step, and is it its turn
 # Written once: every service below refuses through its `may_<step>`, and the pages show a step's button (or its
-# form) only when the same function returns None. A Refusal says why in Chinese.
+# form) only when the same function returns None. A Refusal says why, in the user's language (gettext).
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ def enforce(refusal: "Refusal | None") -> None:
 
 def _editor(actor, asset: Asset) -> Refusal | None:
     if not Asset.objects.editable_by(actor).filter(pk=asset.pk).exists():
-        return Refusal("您无权办理这项资产的事项（不在您的辖区或行业范围内）。", who=True)
+        return Refusal(_("You may not act on this asset (it is outside your area or sector)."), who=True)
     return None
 
 
@@ -77,12 +87,15 @@ def _department(actor, asset: Asset, what: str) -> Refusal | None:
     scope = scope_for(actor)
     if scope.is_county_admin or (scope.role == Role.DEPARTMENT and asset.asset_type in scope.asset_types):
         return None
-    return Refusal(f"{what}须由资产的县级主管行业部门或县级管理员办理。", who=True)
+    return Refusal(_("%(what)s must be done by the asset's county line department or a county administrator.")
+                   % {"what": what}, who=True)
 
 
 def _area_refusal(actor, area: AdminArea, what: str) -> Refusal | None:
-    return None if covers_area(actor, area) else Refusal(f"{what}须由{area.name}所在的村、乡镇或县级管理员办理。",
-                                                         who=True)
+    if covers_area(actor, area):
+        return None
+    return Refusal(_("%(what)s must be done by the village or township of %(area)s, or a county administrator.")
+                   % {"what": what, "area": area.name}, who=True)
 
 
 def _disposal_of(asset: Asset) -> Disposal | None:
@@ -99,9 +112,11 @@ def _alive(asset: Asset, *, nor_while_disposing: bool = False) -> Refusal | None
     disposal = _disposal_of(asset)
     if status == AssetStatus.DISPOSED or (disposal is not None and disposal.status == DisposalStatus.EXECUTED
                                           and disposal.method != DisposalMethod.RENEWAL):
-        return Refusal("该资产已处置：不能再办理这一步（资产及其全部记录永久保留）。")
+        return Refusal(_("The asset has been disposed of: this step can no longer be taken (the asset and all its "
+                         "records are kept for good)."))
     if nor_while_disposing and disposal is not None and disposal.status in OPEN_DISPOSAL:
-        return Refusal(f"该资产的处置正在办理（{DisposalStatus(disposal.status).label}）：处置驳回前不能办理这一步。")
+        return Refusal(_("The asset's disposal is under way (%(status)s): this step waits until the disposal is "
+                         "rejected.") % {"status": DisposalStatus(disposal.status).label})
     return None
 
 
@@ -116,16 +131,17 @@ def _first(*rules) -> Refusal | None:
 
 def may_ownership_submit(actor, asset: Asset) -> Refusal | None:
     return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True),
-                  lambda: Refusal("该资产已确权登记。", "registration") if asset.registrations.filter(
+                  lambda: Refusal(_("The asset's ownership is already registered."), "registration") if asset.registrations.filter(
                       step=RegistrationStep.CONFIRMED).exists() else None,
-                  lambda: Refusal("已提交确权，等待主管部门确认。", "registration") if asset.registrations.filter(
+                  lambda: Refusal(_("Ownership registration submitted, waiting for the department's confirmation."),
+                                  "registration") if asset.registrations.filter(
                       step=RegistrationStep.SUBMITTED).exists() else None)
 
 
 def may_ownership_decide(actor, asset: Asset) -> Refusal | None:
-    return _first(lambda: _department(actor, asset, "确权审核"), lambda: _alive(asset),
+    return _first(lambda: _department(actor, asset, _("Ownership review")), lambda: _alive(asset),
                   lambda: None if asset.registrations.filter(step=RegistrationStep.SUBMITTED).exists() else Refusal(
-                      "没有等待确认的确权申请：请先由村、乡镇或主管部门提交。", "registration"))
+                      no_pending_registration(), "registration"))
 
 
 def may_handover(actor, asset: Asset) -> Refusal | None:
@@ -146,7 +162,7 @@ def may_welfare_post(actor, asset: Asset) -> Refusal | None:
 
 def may_contract(actor, asset: Asset) -> Refusal | None:
     return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True),
-                  lambda: None if asset.category == Category.OPERATING else Refusal("只有经营性资产签订经营协议。",
+                  lambda: None if asset.category == Category.OPERATING else Refusal(_("Only operating assets have operation contracts."),
                                                                                    "asset"))
 
 
@@ -157,37 +173,38 @@ def may_income(actor, asset: Asset) -> Refusal | None:
 def may_disposal_request(actor, asset: Asset) -> Refusal | None:
     disposal = _disposal_of(asset)
     return _first(lambda: _editor(actor, asset),
-                  lambda: Refusal("该资产已处置。") if _alive(asset) is not None else None,
-                  lambda: Refusal("该资产已有进行中的处置申请。") if disposal is not None
+                  lambda: Refusal(_("The asset has been disposed of.")) if _alive(asset) is not None else None,
+                  lambda: Refusal(_("The asset already has a disposal request under way.")) if disposal is not None
                   and disposal.status != DisposalStatus.REJECTED else None)
 
 
 def _disposal_turn(asset: Asset, *expected: str) -> Refusal | None:
     disposal = _disposal_of(asset)
     if disposal is None:
-        return Refusal("该资产没有处置申请：请先申请处置。")
+        return Refusal(no_disposal())
     if disposal.status not in expected:
-        wanted = "或".join(f"“{DisposalStatus(e).label}”" for e in expected)
-        return Refusal(f"处置当前处于“{DisposalStatus(disposal.status).label}”，这一步须在{wanted}之后办理。")
+        wanted = pgettext("lifecycle", " or ").join(_('"%(status)s"') % {"status": DisposalStatus(e).label} for e in expected)
+        return Refusal(_('The disposal is at "%(status)s": this step comes after %(wanted)s.')
+                       % {"status": DisposalStatus(disposal.status).label, "wanted": wanted})
     return None
 
 
 def may_disposal_assess(actor, asset: Asset) -> Refusal | None:
-    return _first(lambda: _department(actor, asset, "资产评估"), lambda: _disposal_turn(asset, DisposalStatus.REQUESTED))
+    return _first(lambda: _department(actor, asset, _("Asset assessment")), lambda: _disposal_turn(asset, DisposalStatus.REQUESTED))
 
 
 def may_disposal_approve(actor, asset: Asset) -> Refusal | None:
     return _first(lambda: None if scope_for(actor).is_county_admin else Refusal(
-        "处置审批须由县级管理员（领导小组办公室）登记。", who=True), lambda: _disposal_turn(asset, DisposalStatus.ASSESSED))
+        _("Disposal approval is recorded by a county administrator (the leading group's office)."), who=True), lambda: _disposal_turn(asset, DisposalStatus.ASSESSED))
 
 
 def may_disposal_reject(actor, asset: Asset) -> Refusal | None:
     def turn():
         disposal = _disposal_of(asset)
         if disposal is None or disposal.status not in (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED):
-            return Refusal("只有未批准的处置申请可以驳回。")
+            return Refusal(_("Only a disposal request not yet approved can be rejected."))
         return None
-    return _first(lambda: _department(actor, asset, "驳回处置申请"), turn)
+    return _first(lambda: _department(actor, asset, _("Rejecting a disposal request")), turn)
 
 
 def may_disposal_execute(actor, asset: Asset) -> Refusal | None:
@@ -199,12 +216,13 @@ def may_disposal_publicise(actor, asset: Asset) -> Refusal | None:
     def turn():
         disposal = _disposal_of(asset)
         if disposal is None or disposal.status != DisposalStatus.EXECUTED:
-            return Refusal("处置执行后才能公示处置结果。")
+            return Refusal(_("A disposal's result is publicised only once it is executed."))
         if disposal.notices.exists():
-            return Refusal("处置结果已经公示（再次公示请在公示页办理）。")
+            return Refusal(_("The disposal's result is already publicised (re-post it from the notice's page)."))
         return None
     village = asset.village
-    return _first(lambda: _area_refusal(actor, village, "公示") if village else Refusal("资产不属于任何村。"), turn)
+    return _first(lambda: _area_refusal(actor, village, _("Publicity")) if village else Refusal(
+        _("The asset belongs to no village.")), turn)
 
 
 ASSET_RULES = {  # the service of each asset step → its rule (the pages look a step's rule up here)
@@ -229,13 +247,14 @@ def attachment_visible_to(user, attachment: Attachment) -> bool:
     if asset is not None:
         return Asset.objects.visible_to(user).filter(pk=asset.pk).exists()
     area = getattr(record, "village", None) or getattr(record, "area", None)
-    return area is not None and (scope.reads_everything or scope.role == Role.DEPARTMENT or covers_area(user, area))
+    return area is not None and sees_area(user, area)
 
 
 def _plan_turn(plan: DistributionPlan, expected: str) -> Refusal | None:
     if plan.status != expected:
         done, wanted = PlanStatus(plan.status).label, PlanStatus(expected).label
-        return Refusal(f"方案当前处于“{done}”，这一步须在“{wanted}”之后办理。")
+        return Refusal(_('The plan is at "%(status)s": this step comes after "%(wanted)s".')
+                       % {"status": done, "wanted": wanted})
     return None
 
 
@@ -243,7 +262,7 @@ def _township_of(actor, plan: DistributionPlan) -> Refusal | None:
     scope = scope_for(actor)
     if scope.is_county_admin or (scope.role == Role.TOWNSHIP and plan.village.parent_id == scope.area_id):
         return None
-    return Refusal("收益分配方案须由所在乡镇审核。", who=True)
+    return Refusal(_("A distribution plan is reviewed by its township."), who=True)
 
 
 def plan_departments(plan: DistributionPlan):
@@ -268,7 +287,8 @@ def _filer(actor, plan: DistributionPlan) -> Refusal | None:
     scope = scope_for(actor)
     if scope.is_county_admin or (scope.role == Role.DEPARTMENT and departments_filing_for(actor, plan).exists()):
         return None
-    return Refusal("备案须由方案所涉资产的县级主管行业部门或县级管理员办理。", who=True)
+    return Refusal(_("Filing is done by the county line department of the plan's assets or a county "
+                     "administrator."), who=True)
 
 
 def _notice_ran(plan: DistributionPlan) -> Refusal | None:
@@ -276,25 +296,26 @@ def _notice_ran(plan: DistributionPlan) -> Refusal | None:
     notice = plan.notices.order_by("-ends_on", "-pk").first()
     today = timezone.localdate()
     if notice is None:
-        return Refusal("方案尚未公示。", "paid_on")
+        return Refusal(_("The plan has not been publicised yet."), "paid_on")
     if notice.ends_on >= today:
-        return Refusal(f"公示期到 {notice.ends_on} 结束：公示期满后（{notice.ends_on + datetime.timedelta(days=1)} "
-                       f"起）才能兑付。", "paid_on")
+        return Refusal(_("The publicity period ends on %(ends)s: payment only after it (from %(next)s).")
+                       % {"ends": notice.ends_on, "next": notice.ends_on + datetime.timedelta(days=1)}, "paid_on")
     if Objection.objects.filter(notice__plan=plan, answered_at__isnull=True).exists():
-        return Refusal("公示期内的异议尚未答复：全部核实答复后才能兑付。", "objections")
+        return Refusal(_("Objections raised during the publicity period are not answered yet: payment only "
+                         "once every one is checked and answered."), "objections")
     return None
 
 
 def may_plan_draft(actor, village: AdminArea) -> Refusal | None:
-    return _area_refusal(actor, village, "收益分配方案")
+    return _area_refusal(actor, village, _("The income distribution plan"))
 
 
 def may_plan_decide(actor, plan: DistributionPlan) -> Refusal | None:
-    return _first(lambda: _area_refusal(actor, plan.village, "村民会议决议"), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
+    return _first(lambda: _area_refusal(actor, plan.village, _("The village meeting's decision")), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
 
 
 def may_plan_redraft(actor, plan: DistributionPlan) -> Refusal | None:
-    return _first(lambda: _area_refusal(actor, plan.village, "收益分配方案"), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
+    return _first(lambda: _area_refusal(actor, plan.village, _("The income distribution plan")), lambda: _plan_turn(plan, PlanStatus.DRAFTED))
 
 
 def may_plan_review(actor, plan: DistributionPlan) -> Refusal | None:
@@ -307,7 +328,8 @@ def may_plan_return(actor, plan: DistributionPlan) -> Refusal | None:
         return _township_of(actor, plan)
     if plan.status == PlanStatus.REVIEWED:
         return _filer(actor, plan)
-    return Refusal(f"方案当前处于“{PlanStatus(plan.status).label}”：只有待乡镇审核或待备案的方案可以退回。")
+    return Refusal(_('The plan is at "%(status)s": only a plan awaiting the township\'s review or filing can be sent '
+                     'back.') % {"status": PlanStatus(plan.status).label})
 
 
 def may_plan_file(actor, plan: DistributionPlan) -> Refusal | None:
@@ -315,11 +337,11 @@ def may_plan_file(actor, plan: DistributionPlan) -> Refusal | None:
 
 
 def may_plan_publicise(actor, plan: DistributionPlan) -> Refusal | None:
-    return _first(lambda: _area_refusal(actor, plan.village, "公示"), lambda: _plan_turn(plan, PlanStatus.FILED))
+    return _first(lambda: _area_refusal(actor, plan.village, _("Publicity")), lambda: _plan_turn(plan, PlanStatus.FILED))
 
 
 def may_plan_pay(actor, plan: DistributionPlan) -> Refusal | None:
-    return _first(lambda: _area_refusal(actor, plan.village, "收益兑付"), lambda: _plan_turn(plan, PlanStatus.PUBLICISED),
+    return _first(lambda: _area_refusal(actor, plan.village, _("Payment of income")), lambda: _plan_turn(plan, PlanStatus.PUBLICISED),
                   lambda: _notice_ran(plan))
 
 
@@ -329,16 +351,63 @@ PLAN_RULES = {"plan_decide": may_plan_decide, "plan_redraft": may_plan_redraft, 
 
 
 def may_notice_post(actor, area: AdminArea) -> Refusal | None:
-    return _area_refusal(actor, area, "公示")
+    return _area_refusal(actor, area, _("Publicity"))
 
 
 def may_notice_repost(actor, notice: PublicityNotice) -> Refusal | None:
-    return _first(lambda: _area_refusal(actor, notice.area, "公示"),
-                  lambda: Refusal("这份公示已经再次公示过：请在最新的一份上办理。") if PublicityNotice.objects.filter(
+    return _first(lambda: _area_refusal(actor, notice.area, _("Publicity")),
+                  lambda: Refusal(_("This notice has already been re-posted: act on the latest one.")) if PublicityNotice.objects.filter(
                       reposts=notice).exists() else None,
-                  lambda: Refusal("上一次公示的异议尚未全部核实答复，不能再次公示。", "objections")
+                  lambda: Refusal(objections_open(), "objections")
                   if notice.objections.filter(answered_at__isnull=True).exists() else None)
 
 
 def may_objection(actor, notice: PublicityNotice) -> Refusal | None:
-    return _area_refusal(actor, notice.area, "异议登记和答复")
+    return _area_refusal(actor, notice.area, _("Recording and answering objections"))
+
+
+# ---------------------------------------------------------------- messages the services and pages share
+
+
+def no_disposal() -> str:
+    return _("The asset has no disposal request: request the disposal first.")
+
+
+def no_pending_registration() -> str:
+    return _("No ownership registration waits for confirmation: the village, township or department submits one "
+             "first.")
+
+
+def objections_open() -> str:
+    return _("Not every objection to the previous notice is checked and answered: it cannot be re-posted yet.")
+
+
+# ---------------------------------------------------------------- who may read a village's pages, send documents
+
+
+def may_see_plans(user, village: AdminArea) -> Refusal | None:
+    return None if sees_area(user, village) else Refusal(
+        _("Your role does not see the income distribution and notices of %(area)s.") % {"area": village.name},
+        who=True)
+
+
+def may_see_notices(user, area: AdminArea) -> Refusal | None:
+    return None if sees_area(user, area) else Refusal(
+        _("Your role does not see the notices of %(area)s.") % {"area": area.name}, who=True)
+
+
+def may_see_annual(user, village: AdminArea) -> Refusal | None:
+    if scope_for(user).reads_everything or covers_area(user, village):
+        return None
+    return Refusal(_("The annual review is seen by the village, its township or the county."), who=True)
+
+
+def may_send_to_asset(user, code: str) -> bool:
+    """Before a step page's files are read (geo_assets.uploads): may the user edit at all and see this asset?"""
+    return scope_for(user).edits_anything and Asset.objects.visible_to(user).filter(code=code).exists()
+
+
+def may_send_to_village(user, code: str) -> bool:
+    """Before a village step page's files are read: may the user edit at all and see this village?"""
+    village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first()
+    return scope_for(user).edits_anything and village is not None and sees_area(user, village)

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from geo_assets.access import scope_for
 from geo_assets.amounts import format_wan
@@ -70,11 +72,13 @@ def contract_warnings(*, assets, today: datetime.date | None = None) -> list[War
               .exclude(asset__status=AssetStatus.DISPOSED).select_related("asset"))
     for contract in latest:
         if contract.ends_on < today:
-            warnings.append(Warning("red", "contract_expired", f"{contract.asset.name}：经营合同 {contract.number} 已于"
-                                    f" {contract.ends_on} 到期，未续签也未回收。", contract.asset))
+            warnings.append(Warning("red", "contract_expired", _(
+                "%(asset)s: operation contract %(number)s ended on %(ends)s, neither renewed nor recovered.")
+                % {"asset": contract.asset.name, "number": contract.number, "ends": contract.ends_on}, contract.asset))
         elif contract.ends_on <= today + datetime.timedelta(days=CONTRACT_WARNING_DAYS):
-            warnings.append(Warning("yellow", "contract_ending", f"{contract.asset.name}：经营合同 {contract.number} 将于"
-                                    f" {contract.ends_on} 到期。", contract.asset))
+            warnings.append(Warning("yellow", "contract_ending", _(
+                "%(asset)s: operation contract %(number)s ends on %(ends)s.")
+                % {"asset": contract.asset.name, "number": contract.number, "ends": contract.ends_on}, contract.asset))
     return warnings
 
 
@@ -90,14 +94,21 @@ def plan_income_warnings(plan: DistributionPlan) -> list[Warning]:
     income = village_income(plan.village, plan.year) or Decimal("0")
     total = plan.total or Decimal("0")
     if total > income and not plan.other_source:
-        return [Warning("red", "above_income", f"方案分配 {format_wan(total)} 万元，超过本村 {plan.year} 年度记录的收益 "
-                                               f"{format_wan(income)} 万元：请核对收益到账记录，或写明其他资金来源。")]
+        return [Warning("red", "above_income", _(
+            "The plan distributes %(total)s ten-thousand yuan, more than the village's recorded income of %(year)s, "
+            "%(income)s ten-thousand yuan: check the income records, or name another source of funds.")
+            % {"total": format_wan(total), "year": plan.year, "income": format_wan(income)})]
     if total > income:
-        return [Warning("yellow", "other_source", f"方案分配 {format_wan(total)} 万元，比本村 {plan.year} 年度记录的收益多 "
-                                                  f"{format_wan(total - income)} 万元，来源：{plan.other_source}。")]
+        return [Warning("yellow", "other_source", _(
+            "The plan distributes %(total)s ten-thousand yuan, %(more)s more than the village's recorded income of "
+            "%(year)s; source: %(source)s.") % {"total": format_wan(total), "more": format_wan(total - income),
+                                                "year": plan.year, "source": plan.other_source})]
     if total < income:
-        return [Warning("yellow", "below_income", f"方案只分配 {format_wan(total)} 万元，本村 {plan.year} 年度记录的收益为 "
-                                                  f"{format_wan(income)} 万元（{format_wan(income - total)} 万元未列入方案）。")]
+        return [Warning("yellow", "below_income", _(
+            "The plan distributes only %(total)s ten-thousand yuan; the village's recorded income of %(year)s is "
+            "%(income)s (%(left)s not in the plan).") % {"total": format_wan(total), "year": plan.year,
+                                                        "income": format_wan(income),
+                                                        "left": format_wan(income - total)})]
     return []
 
 
@@ -108,22 +119,28 @@ def plan_warnings(plan: DistributionPlan) -> list[Warning]:
     items = list(plan.items.all())
     cash = sum((i.amount for i in items if i.purpose == PlanPurpose.CASH), Decimal("0"))
     if plan.total and cash >= plan.total:
-        warnings.append(Warning("red", "all_cash", "方案把全部收益直接发给农户（“一分了之”），应优先用于村集体经济、"
-                                                   "公益事业和无劳动能力人口。"))
+        warnings.append(Warning("red", "all_cash", _(
+            'The plan hands all the income to households as cash ("share it out and be done"); it should go first '
+            "to the village collective economy, public welfare and people unable to work.")))
     elif plan.total and cash * 2 > plan.total:
-        warnings.append(Warning("yellow", "mostly_cash", "方案过半收益直接发放现金，请说明理由。"))
+        warnings.append(Warning("yellow", "mostly_cash", _(
+            "The plan hands more than half the income out as cash: give the reason.")))
     for item in items:
         if item.purpose != PlanPurpose.EQUITY_OWNERS or item.asset is None:
             continue
         income = IncomeRecord.objects.filter(asset=item.asset, year=plan.year).aggregate(s=Sum("amount"))["s"]
         owner = item.asset.owners.filter(owner_name=item.recipient, share__gt=0).first()
         if owner is None:
-            warnings.append(Warning("red", "equity_owner_unknown", f"{item.recipient} 不是 {item.asset.name} 的产权主体。",
+            warnings.append(Warning("red", "equity_owner_unknown", _(
+                "%(recipient)s is not an owner of %(asset)s.") % {"recipient": item.recipient, "asset": item.asset.name},
                                     item.asset))
         elif income is not None and (income * owner.share / 100 - item.amount).copy_abs() > Decimal("0.0001"):
             warnings.append(Warning("red", "equity_share_mismatch",
-                                    f"{item.recipient} 应分 {format_wan(income * owner.share / 100)} 万元（占股 {owner.share}%），"
-                                    f"方案为 {item.amount} 万元。", item.asset))
+                                    _("%(recipient)s is due %(due)s ten-thousand yuan (share %(share)s%%), the plan "
+                                      "gives %(amount)s.") % {"recipient": item.recipient,
+                                                               "due": format_wan(income * owner.share / 100),
+                                                               "share": owner.share, "amount": item.amount},
+                                    item.asset))
     return warnings
 
 
@@ -197,8 +214,10 @@ def todo_for(user) -> dict[str, list]:
 # As the viewer may see it (geo_assets.privacy: the public gets no phone numbers, masked names of individuals, no
 # free text, no unpublished documents).
 
-KINDS = {"registration": "登记", "ownership": "确权", "custody": "管护", "operation": "运营", "income": "收益",
-         "verification": "核查", "publicity": "公示", "disposal": "处置"}
+KINDS = {"registration": pgettext_lazy("timeline", "registration"), "ownership": pgettext_lazy("timeline", "ownership"),
+         "custody": pgettext_lazy("timeline", "custody"), "operation": pgettext_lazy("timeline", "operation"),
+         "income": pgettext_lazy("timeline", "income"), "verification": pgettext_lazy("timeline", "verification"),
+         "publicity": pgettext_lazy("timeline", "publicity"), "disposal": pgettext_lazy("timeline", "disposal")}
 SAME_DAY_ORDER = ["registration", "ownership", "custody", "operation", "income", "verification", "disposal",
                   "publicity"]  # what was done, then its notice
 LEDGER_STAGES = (PublicityStage.INVENTORY, PublicityStage.OWNERSHIP)
@@ -224,7 +243,7 @@ def _day(value) -> datetime.date:
 
 
 def _join(*parts) -> str:
-    return "；".join(str(p) for p in parts if p)
+    return _("; ").join(str(p) for p in parts if p)
 
 
 def asset_timeline(asset, user) -> list[Event]:
@@ -250,65 +269,76 @@ def asset_timeline(asset, user) -> list[Event]:
     if first is not None or asset.registration_date:
         entered = first and _day(first.history_date)
         when = min(d for d in (asset.registration_date, entered) if d)
-        add(when, "registration", "登记入册", asset.project_name,
-            staff and entered and entered != when and f"录入本系统：{entered:%Y-%m-%d}",
-            staff and first and first.history_change_reason and f"来源：{first.history_change_reason}")
+        add(when, "registration", _("Entered in the register"), asset.project_name,
+            staff and entered and entered != when and _("Entered in this system: %(day)s") % {"day": f"{entered:%Y-%m-%d}"},
+            staff and first and first.history_change_reason and _("Source: %(source)s") % {"source": first.history_change_reason})
 
     registrations = list(asset.registrations.select_related("submitted_by", "decided_by").order_by("submitted_at"))
     for reg in registrations:
         owners = "、".join(f"{show.owner_name(s['owner'], s['kind'])} {s['share']}%" for s in reg.shares_snapshot)
-        add(reg.submitted_at, "ownership", "提交确权登记", owners and f"产权主体：{owners}",
-            staff and f"提交人：{reg.submitted_by}")
+        add(reg.submitted_at, "ownership", _("Ownership registration submitted"), owners and _("Owners: %(owners)s") % {"owners": owners},
+            staff and _("Submitted by: %(user)s") % {"user": reg.submitted_by})
         if reg.decided_at:
             confirmed = reg.step == RegistrationStep.CONFIRMED
-            add(reg.decided_at, "ownership", "确权登记确认" if confirmed else "确权登记退回",
-                staff and reg.comment, staff and f"办理人：{reg.decided_by}")
+            add(reg.decided_at, "ownership", _("Ownership registration confirmed") if confirmed else _("Ownership registration returned"),
+                staff and reg.comment, staff and _("Handled by: %(user)s") % {"user": reg.decided_by})
     if asset.registration_date and not any(r.step == RegistrationStep.CONFIRMED for r in registrations):
-        add(asset.registration_date, "ownership", "确权登记", f"产权归属：{asset.get_owner_kind_display() or '—'}")
+        add(asset.registration_date, "ownership", _("Ownership registered"), _("Owned by: %(owner)s") % {"owner": asset.get_owner_kind_display() or "—"})
     for letter in asset.handover_letters.order_by("signed_on", "pk"):
-        add(letter.signed_on, "ownership", "签署资产移交和管护责任书",
-            f"{letter.handed_over_by} 移交 {letter.received_by}", staff and f"管护责任方：{letter.custodian}",
+        add(letter.signed_on, "ownership", _("Handover and custody letter signed"),
+            _("%(from)s hands over to %(to)s") % {"from": letter.handed_over_by, "to": letter.received_by},
+            staff and _("Custodian: %(custodian)s") % {"custodian": letter.custodian},
             record=letter)
 
     for entry in asset.maintenance.order_by("done_on", "pk"):
-        add(entry.done_on, "custody", f"管护记录：{MaintenanceKind(entry.kind).label}",
-            entry.cost and f"费用 {format_wan(entry.cost)} 万元", staff and entry.done_by, staff and entry.description,
+        add(entry.done_on, "custody", _("Custody record: %(kind)s") % {"kind": MaintenanceKind(entry.kind).label},
+            entry.cost and _("Cost %(amount)s ten-thousand yuan") % {"amount": format_wan(entry.cost)}, staff and entry.done_by, staff and entry.description,
             record=entry)
     for change in asset.custodian_changes.order_by("effective_on", "pk"):
-        add(change.effective_on, "custody", "管护主体变更", f"{change.previous_unit or '—'} → {change.unit}",
-            change.person and f"责任人：{show.person(change.person)}")
+        add(change.effective_on, "custody", _("Custodian changed"), f"{change.previous_unit or '—'} → {change.unit}",
+            change.person and _("Responsible person: %(person)s") % {"person": show.person(change.person)})
     for post in asset.welfare_posts.order_by("starts_on", "pk"):
-        add(post.starts_on, "custody", "设立公益岗位",
-            f"{show.person(post.holder)}{'（脱贫家庭劳动力）' if post.from_poor_household else ''}",
-            staff and f"月报酬 {post.monthly_pay} 元", post.ends_on and f"至 {post.ends_on}")
+        add(post.starts_on, "custody", _("Public-welfare post set up"),
+            _("%(holder)s (from a household lifted out of poverty)") % {"holder": show.person(post.holder)}
+            if post.from_poor_household else show.person(post.holder),
+            staff and _("Monthly pay %(pay)s yuan") % {"pay": post.monthly_pay},
+            post.ends_on and _("until %(day)s") % {"day": post.ends_on})
 
     today = timezone.localdate()
     for contract in asset.contracts.select_related("renews").order_by("starts_on", "pk"):
-        add(contract.starts_on, "operation", "续签经营合同" if contract.renews_id else "签订经营合同",
-            f"{contract.operator}，合同 {contract.number}，{contract.starts_on} 至 {contract.ends_on}",
-            f"年租金或应交收益 {format_wan(contract.yearly_due)} 万元",
-            f"带贫机制：{contract.mechanism if staff else mask_numbers(contract.mechanism)}",
-            staff and contract.risk_clauses and f"风险条款：{contract.risk_clauses}", record=contract)
+        add(contract.starts_on, "operation", _("Operation contract renewed") if contract.renews_id else _("Operation contract signed"),
+            _("%(operator)s, contract %(number)s, %(start)s to %(end)s") % {
+                "operator": contract.operator, "number": contract.number, "start": contract.starts_on,
+                "end": contract.ends_on},
+            _("Yearly rent or income due %(amount)s ten-thousand yuan") % {"amount": format_wan(contract.yearly_due)},
+            _("Poverty-reduction mechanism: %(mechanism)s") % {
+                "mechanism": contract.mechanism if staff else mask_numbers(contract.mechanism)},
+            staff and contract.risk_clauses and _("Risk clauses: %(clauses)s") % {"clauses": contract.risk_clauses}, record=contract)
         if contract.ends_on < today and not hasattr(contract, "renewed_by"):
-            add(contract.ends_on, "operation", "经营合同到期，未续签", f"合同 {contract.number}")
+            add(contract.ends_on, "operation", _("Operation contract ended, not renewed"), _("Contract %(number)s") % {"number": contract.number})
 
     for income in asset.income.order_by("received_on", "pk"):
-        add(income.received_on, "income", f"{income.year} 年收益到账", f"{format_wan(income.amount)} 万元",
+        add(income.received_on, "income", _("Income of %(year)s received") % {"year": income.year},
+            _("%(amount)s ten-thousand yuan") % {"amount": format_wan(income.amount)},
             staff and income.note)
     items = DistributionItem.objects.filter(asset=asset).select_related("plan__village")
     for item in items if staff else items.filter(plan__status__in=PUBLIC_PLAN_STEPS):
         plan = item.plan
         first_step = plan.history.order_by("history_date").first()
         add(first_step.history_date if first_step else None, "income",
-            f"列入{plan.village.name} {plan.year} 年收益分配方案",
-            f"{PlanPurpose(item.purpose).label} {format_wan(item.amount)} 万元（{PlanStatus(plan.status).label}）",
+            _("In the income distribution plan of %(village)s for %(year)s") % {"village": plan.village.name,
+                                                                               "year": plan.year},
+            _("%(purpose)s %(amount)s ten-thousand yuan (%(status)s)") % {
+                "purpose": PlanPurpose(item.purpose).label, "amount": format_wan(item.amount),
+                "status": PlanStatus(plan.status).label},
             link=f"/villages/{plan.village.code}/plans/{plan.year}/" if staff else "")
 
     verifications = asset.verifications.select_related("verifier").order_by("observed_at")  # verification app
     for v in verifications if staff else [v for v in verifications if v.counts]:
-        add(v.observed_at, "verification", f"实地核查：{v.get_finding_display()}{'' if v.counts else '（不计入）'}",
+        add(v.observed_at, "verification", (_("Field verification: %(finding)s") if v.counts else _("Field verification: %(finding)s (not counted)"))
+            % {"finding": v.get_finding_display()},
             v.get_review_display(),
-            staff and f"核查人：{v.verifier}", staff and v.note)
+            staff and _("Verifier: %(user)s") % {"user": v.verifier}, staff and v.note)
 
     plan_ids = {i.plan_id for i in items}
     notices = PublicityNotice.objects.filter(
@@ -317,8 +347,9 @@ def asset_timeline(asset, user) -> list[Event]:
     for notice in notices:
         if notice.stage in LEDGER_STAGES and asset.code not in {r.get("code") for r in notice.snapshot.get("assets", [])}:
             continue
-        add(notice.starts_on, "publicity", f"{'再次' if notice.reposts_id else ''}公示：{notice.title}",
-            f"{PublicityScope(notice.scope).label}，{notice.starts_on} 至 {notice.ends_on}",
+        add(notice.starts_on, "publicity", (_("Re-posted notice: %(title)s") if notice.reposts_id else _("Notice: %(title)s")) % {"title": notice.title},
+            _("%(scope)s, %(start)s to %(end)s") % {"scope": PublicityScope(notice.scope).label,
+                                                     "start": notice.starts_on, "end": notice.ends_on},
             link=f"/notices/{notice.token}/")
 
     disposal = Disposal.objects.filter(asset=asset).first()
@@ -330,21 +361,25 @@ def asset_timeline(asset, user) -> list[Event]:
             previous = h.status
             reason = h.reason and DisposalReason(h.reason).label
             if h.status == DisposalStatus.REQUESTED and staff:
-                add(h.history_date, "disposal", "申请处置", reason and f"原因：{reason}", h.request_note)
+                add(h.history_date, "disposal", _("Disposal requested"), reason and _("Reason: %(reason)s") % {"reason": reason}, h.request_note)
             elif h.status == DisposalStatus.ASSESSED:
-                add(h.assessed_on or h.history_date, "disposal", "资产评估",
-                    h.assessed_value is not None and f"评估价值 {format_wan(h.assessed_value)} 万元", h.assessor,
+                add(h.assessed_on or h.history_date, "disposal", _("Asset assessment"),
+                    h.assessed_value is not None and _("Assessed value %(amount)s ten-thousand yuan") % {
+                        "amount": format_wan(h.assessed_value)}, h.assessor,
                     record=disposal, file_kind=Attachment.Kind.ASSESSMENT)
             elif h.status == DisposalStatus.APPROVED:
-                add(h.approved_on or h.history_date, "disposal", "处置审批", h.approval_authority,
-                    h.approval_reference and f"批复文号：{h.approval_reference}", record=disposal,
+                add(h.approved_on or h.history_date, "disposal", _("Disposal approved"), h.approval_authority,
+                    h.approval_reference and _("Approval reference: %(reference)s") % {"reference": h.approval_reference},
+                    record=disposal,
                     file_kind=Attachment.Kind.APPROVAL)
             elif h.status == DisposalStatus.REJECTED and staff:
-                add(h.history_date, "disposal", "处置申请驳回", h.rejection)
+                add(h.history_date, "disposal", _("Disposal request rejected"), h.rejection)
             elif h.status == DisposalStatus.EXECUTED:
                 add(h.executed_on or h.history_date, "disposal",
-                    f"处置执行：{DisposalMethod(h.method).label if h.method else '—'}",
-                    reason and f"原因：{reason}", h.approval_reference and f"批复文号：{h.approval_reference}",
-                    f"处置收入 {format_wan(h.proceeds)} 万元", h.new_project and f"用于：{h.new_project}")
+                    _("Disposal executed: %(method)s") % {"method": DisposalMethod(h.method).label if h.method else "—"},
+                    reason and _("Reason: %(reason)s") % {"reason": reason},
+                    h.approval_reference and _("Approval reference: %(reference)s") % {"reference": h.approval_reference},
+                    _("Proceeds %(amount)s ten-thousand yuan") % {"amount": format_wan(h.proceeds)},
+                    h.new_project and _("Used for: %(project)s") % {"project": h.new_project})
     events.sort(key=lambda e: (e.date, SAME_DAY_ORDER.index(e.kind)))  # stable: a workflow's steps keep their order
     return events

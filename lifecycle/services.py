@@ -1,8 +1,9 @@
 """Writes of an asset's life after registration (work plan 二(四)–(八), 三): ownership registration, handover
 letters, custody, public-welfare posts, operation contracts, income, distribution plans, disposal, publicity and
 objections, attachments. Keyword-only `<thing>_<action>` functions: each checks its step's rule (lifecycle.rules),
-validates (full_clean) and writes in one transaction; refusals say what is missing. Pages, demo and tests call
-these."""
+validates (full_clean) and writes in one transaction; refusals say what is missing, in the user's language.
+What is stored stays in the register's language (Chinese): history change reasons, a notice's default title, a
+returned plan's reason. Pages, demo and tests call these."""
 
 import datetime
 import hashlib
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_assets import services
 from geo_assets.models import (
@@ -81,6 +83,7 @@ from lifecycle.rules import (
     may_plan_return,
     may_plan_review,
     may_welfare_post,
+    objections_open,
     plan_departments,
 )
 from lifecycle.selectors import attachments_of, plan_income_warnings, plan_warnings
@@ -205,16 +208,19 @@ def attachment_add(*, actor, record, kind: str, upload: Upload) -> Attachment:
     name, data = upload
     limit = settings.ATTACHMENT_MAX_BYTES
     if len(data) > limit:
-        raise ValidationError({"attachment": f"附件“{name}”太大（{len(data) / 1024**2:.1f} MB），上限 "
-                                             f"{limit / 1024**2:.0f} MB。"})
+        raise ValidationError({"attachment": _('The attachment "%(name)s" is too large (%(size).1f MB); the limit is '
+                                               '%(limit).0f MB.') % {"name": name, "size": len(data) / 1024**2,
+                                                                      "limit": limit / 1024**2}})
     if not data:
-        raise ValidationError({"attachment": f"附件“{name}”是空文件。"})
+        raise ValidationError({"attachment": _('The attachment "%(name)s" is an empty file.') % {"name": name}})
     real = attachment_kind_of(data)
     if real == "macro" or name.lower().rstrip(" .").endswith(MACRO_SUFFIXES):
-        raise ValidationError({"attachment": f"附件“{name}”含有宏或控件（启用宏的 Office 文档），出于安全不予接收："
-                                             "请另存为不含宏的 .docx / .xlsx 或 PDF 后再上传。"})
+        raise ValidationError({"attachment": _('The attachment "%(name)s" carries macros or controls (a macro-enabled '
+                                               'Office document) and is refused for safety: save it as a .docx / .xlsx '
+                                               'without macros or as PDF and upload it again.') % {"name": name}})
     if real is None:
-        raise ValidationError({"attachment": f"附件“{name}”的类型不受支持：只接受 PDF、JPEG、PNG、HEIC、DOCX、XLSX。"})
+        raise ValidationError({"attachment": _('The type of the attachment "%(name)s" is not supported: only PDF, '
+                                               'JPEG, PNG, HEIC, DOCX and XLSX are accepted.') % {"name": name}})
     attachment = Attachment(
         content_type=ContentType.objects.get_for_model(record), object_id=record.pk, kind=kind,
         original_name=attachment_name(name, real), mime=ATTACHMENT_TYPES[real], size=len(data),
@@ -242,9 +248,10 @@ def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
     if asset.asset_type in TYPES_REQUIRING_NAMED_SHARES:
         total = sum((Decimal(s["share"]) for s in snapshot), Decimal("0"))
         if not snapshot or total != 100:
-            raise ValidationError({"owners": f"股权、债权类资产须列明全部产权主体及占股比例且合计 100%（当前合计 {total}%）。"})
+            raise ValidationError({"owners": _("Equity and debt assets must list every owner and share, adding up "
+                                                 "to 100%% (now %(total)s%%).") % {"total": total}})
     if not asset.owner_kind:
-        raise ValidationError({"owner_kind": "请先填写产权归属。"})
+        raise ValidationError({"owner_kind": _("Fill in the ownership first.")})
     return _save(OwnershipRegistration(asset=asset, shares_snapshot=snapshot, submitted_by=actor,
                                        submitted_at=timezone.now()), actor, "提交确权",
                  exclude=["submitted_by", "shares_snapshot"])  # empty when the default owner applies
@@ -257,15 +264,15 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
     registration = OwnershipRegistration.objects.select_for_update().get(pk=registration.pk)
     asset = _live_asset(actor, registration.asset, may_ownership_decide)
     if registration.step != RegistrationStep.SUBMITTED:
-        raise ValidationError({"registration": "这份确权申请已处理过。"})
+        raise ValidationError({"registration": _("This ownership registration has already been decided.")})
     if confirm:
         if registration.shares_snapshot != _shares_snapshot(asset):
-            raise ValidationError({"owners": "提交后产权份额已改动：请退回重新提交。"})
+            raise ValidationError({"owners": _("The ownership shares changed after submission: return it to be submitted again.")})
         letter = asset.handover_letters.first()
         if letter is None or not attachments_of(letter, Attachment.Kind.HANDOVER).exists():
-            raise ValidationError({"handover": "缺少已签署的资产移交和管护责任书（扫描件）。"})
+            raise ValidationError({"handover": _("The signed handover and custody letter (its scan) is missing.")})
     elif not comment.strip():
-        raise ValidationError({"comment": "退回时请写明理由。"})
+        raise ValidationError({"comment": _("Give the reason when returning it.")})
     registration.step = RegistrationStep.CONFIRMED if confirm else RegistrationStep.RETURNED
     registration.decided_by, registration.decided_at, registration.comment = actor, timezone.now(), comment.strip()
     _stamp(registration, actor, "确权确认" if confirm else "确权退回").save()
@@ -280,7 +287,7 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
 def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_over_by: str, received_by: str,
                     custodian: str, scan: Upload | None) -> HandoverLetter:
     asset = _live_asset(actor, asset, may_handover)
-    _valid(missing={"scan": "请上传已签署的责任书扫描件（PDF 或照片）。" if not scan else ""},
+    _valid(missing={"scan": _("Upload the scan of the signed letter (PDF or photo).") if not scan else ""},
            dates=[("signed_on", signed_on, 0)])
     letter = _save(HandoverLetter(asset=asset, signed_on=signed_on, handed_over_by=handed_over_by,
                                   received_by=received_by, custodian=custodian, recorded_by=actor),
@@ -296,7 +303,7 @@ def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_ove
 def maintenance_record(*, actor, asset: Asset, done_on: datetime.date, kind: str, cost: Decimal, done_by: str,
                        description: str, photos: Sequence[Upload] = ()) -> MaintenanceEntry:
     asset = _live_asset(actor, asset, may_maintenance)
-    _valid(missing={"kind": "" if kind in MaintenanceKind.values else "请选择管护类型（日常/维修/更新）。"},
+    _valid(missing={"kind": "" if kind in MaintenanceKind.values else _("Choose the kind of custody work (routine, repair or renewal).")},
            dates=[("done_on", done_on, 0)], amounts=[("cost", cost, True)])
     entry = _save(MaintenanceEntry(asset=asset, done_on=done_on, kind=kind, cost=cost, done_by=done_by,
                                    description=description, recorded_by=actor), actor, "管护记录",
@@ -310,7 +317,7 @@ def maintenance_record(*, actor, asset: Asset, done_on: datetime.date, kind: str
 def custodian_change(*, actor, asset: Asset, effective_on: datetime.date, unit: str, person: str = "",
                      phone: str = "") -> CustodianChange:
     asset = _live_asset(actor, asset, may_custodian_change)
-    _valid(missing={"unit": "" if unit.strip() else "请填写新的管护单位。"}, dates=[("effective_on", effective_on, 0)])
+    _valid(missing={"unit": "" if unit.strip() else _("Fill in the new custodian unit.")}, dates=[("effective_on", effective_on, 0)])
     change = _save(CustodianChange(asset=asset, effective_on=effective_on, previous_unit=asset.custodian_unit,
                                    previous_person=asset.custodian_person, unit=unit.strip(), person=person.strip(),
                                    recorded_by=actor), actor, "管护主体变更", exclude=["recorded_by"])
@@ -324,7 +331,7 @@ def welfare_post_record(*, actor, asset: Asset, holder: str, from_poor_household
                         monthly_pay: Decimal, ends_on: datetime.date | None = None) -> PublicWelfarePost:
     """monthly_pay is in yuan; the one amount bound (in 万元) caps it all the same."""
     asset = _live_asset(actor, asset, may_welfare_post)
-    _valid(missing={"ends_on": "结束日期不能早于开始日期。" if ends_on and starts_on and ends_on < starts_on else ""},
+    _valid(missing={"ends_on": _("The end date cannot be before the start date.") if ends_on and starts_on and ends_on < starts_on else ""},
            dates=[("starts_on", starts_on, YEAR), ("ends_on", ends_on, POST_MAX_YEARS * YEAR)],
            amounts=[("monthly_pay", monthly_pay, True)])
     return _save(PublicWelfarePost(asset=asset, holder=holder, from_poor_household=from_poor_household,
@@ -342,9 +349,9 @@ def contract_record(*, actor, asset: Asset, operator: str, number: str, starts_o
     """An operating asset's contract with its operator (经营主体), or the renewal of its current one."""
     asset = _live_asset(actor, asset, may_contract)
     _valid(missing={
-        "ends_on": "" if not (starts_on and ends_on) or ends_on > starts_on else "合同结束日期应晚于开始日期。",
-        "mechanism": "" if mechanism.strip() else "请写明带贫减贫机制。",
-        "renews": "续签的合同须是本资产的合同。" if renews is not None and renews.asset_id != asset.pk else "",
+        "ends_on": "" if not (starts_on and ends_on) or ends_on > starts_on else _("The contract's end date must be after its start date."),
+        "mechanism": "" if mechanism.strip() else _("Describe the poverty-reduction mechanism."),
+        "renews": _("The renewed contract must be this asset's.") if renews is not None and renews.asset_id != asset.pk else "",
     }, dates=[("starts_on", starts_on, YEAR), ("ends_on", ends_on, CONTRACT_MAX_YEARS * YEAR)],
         amounts=[("yearly_due", yearly_due, True)])
     contract = _save(OperationContract(asset=asset, operator=operator, number=number, starts_on=starts_on,
@@ -363,7 +370,8 @@ def income_record(*, actor, asset: Asset, year: int, amount: Decimal, received_o
                   note: str = "") -> IncomeRecord:
     asset = _live_asset(actor, asset, may_income)
     first, this = settings.BOUNDS_EARLIEST_DATE.year, timezone.localdate().year
-    _valid(missing={"year": "" if first <= year <= this else f"收益年度须在 {first} 年至今年（{this} 年）之间。"},
+    _valid(missing={"year": "" if first <= year <= this else _(
+        "The income year must lie between %(first)s and this year (%(this)s).") % {"first": first, "this": this}},
            dates=[("received_on", received_on, 0)], amounts=[("amount", amount, False)])
     return _save(IncomeRecord(asset=asset, year=year, amount=amount, received_on=received_on, note=note,
                               recorded_by=actor), actor, "收益到账", exclude=["recorded_by"])
@@ -388,9 +396,10 @@ def plan_draft(*, actor, village: AdminArea, year: int, items: Sequence[PlanLine
     (default today) is the day it was drafted, for a plan drafted on paper before it is entered."""
     enforce(may_plan_draft(actor, village))
     if village.level != AreaLevel.VILLAGE:
-        raise ValidationError({"village": "收益分配方案按村编制。"})
+        raise ValidationError({"village": _("Income distribution plans are drawn up per village.")})
     if DistributionPlan.objects.filter(village=village, year=year).exists():
-        raise ValidationError({"year": f"{village.name}已有 {year} 年度的收益分配方案。"})
+        raise ValidationError({"year": _("%(village)s already has an income distribution plan for %(year)s.")
+                               % {"village": village.name, "year": year}})
     drafted_on = drafted_on or timezone.localdate()
     _plan_lines_check(year, items, drafted_on)
     total = sum((Decimal(i.amount) for i in items), Decimal("0"))
@@ -406,11 +415,13 @@ def plan_draft(*, actor, village: AdminArea, year: int, items: Sequence[PlanLine
 
 def _plan_lines_check(year: int, items: Sequence[PlanLine], drafted_on: datetime.date) -> None:
     first, this = settings.BOUNDS_EARLIEST_DATE.year, timezone.localdate().year
-    _valid(missing={"items": "" if items else "请列出分配项目。",
-                    "purpose": "" if all(i.purpose in PlanPurpose.values for i in items) else "分配用途无效。",
-                    "year": "" if first <= year <= this else f"收益年度须在 {first} 年至今年（{this} 年）之间。",
+    _valid(missing={"items": "" if items else _("List the items of the distribution."),
+                    "purpose": "" if all(i.purpose in PlanPurpose.values for i in items) else _("Invalid purpose of distribution."),
+                    "year": "" if first <= year <= this else _(
+                        "The income year must lie between %(first)s and this year (%(this)s).")
+                    % {"first": first, "this": this},
                     "drafted_on": "" if drafted_on >= datetime.date(min(max(year, 1), 9999), 1, 1)
-                    else f"拟定日期不能早于收益年度（{year} 年）开始。"},
+                    else _("The drafting date cannot be before the income year (%(year)s) begins.") % {"year": year}},
            dates=[("drafted_on", drafted_on, 0)],
            amounts=[("items", line.amount, False) for line in items])
 
@@ -462,9 +473,10 @@ def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, att
     year's income."""
     plan = _plan_step(plan, lambda p: may_plan_decide(actor, p))
     drafted = _drafted_on(plan)
-    _valid(missing={"minutes": "" if minutes else "请上传村民会议记录。",
-                    "attendance": "" if attendance and attendance > 0 else "请填写参会人数。",
-                    "meeting_on": f"村民会议不能早于方案拟定（{drafted}）。" if meeting_on and meeting_on < drafted
+    _valid(missing={"minutes": "" if minutes else _("Upload the minutes of the village meeting."),
+                    "attendance": "" if attendance and attendance > 0 else _("Fill in the attendance."),
+                    "meeting_on": _("The village meeting cannot be before the plan was drafted (%(drafted)s).")
+                    % {"drafted": drafted} if meeting_on and meeting_on < drafted
                     else ""},
            dates=[("meeting_on", meeting_on, 0)])
     _plan_income_check(plan)
@@ -492,7 +504,7 @@ def plan_return(*, actor, plan: DistributionPlan, reason: str) -> DistributionPl
     """The township (at review) or the department (at filing) sends the plan back to drafting, with its reason;
     the village redrafts it or takes it to the village meeting again."""
     plan = _plan_step(plan, lambda p: may_plan_return(actor, p))
-    _valid(missing={"reason": "" if reason.strip() else "退回时请写明理由。"})
+    _valid(missing={"reason": "" if reason.strip() else _("Give the reason when returning it.")})
     who = "乡镇审核退回" if plan.status == PlanStatus.DECIDED else "行业部门备案退回"
     plan.status, plan.returned_reason = PlanStatus.DRAFTED, f"{who}：{reason.strip()}"
     _stamp(plan, actor, plan.returned_reason[:100]).save()
@@ -504,8 +516,9 @@ def plan_file(*, actor, plan: DistributionPlan, department: Department) -> Distr
     """Filed with the responsible department (报行业部门备案): one the plan belongs to (plan_departments)."""
     plan = _plan_step(plan, lambda p: may_plan_file(actor, p))
     if not departments_filing_for(actor, plan).filter(pk=department.pk).exists():
-        names = "、".join(d.name for d in plan_departments(plan)) or "无"
-        raise ValidationError({"department": f"这份方案所涉资产的主管部门是：{names}；请向其中之一备案（部门只办理本部门的）。"})
+        names = _(", ").join(d.name for d in plan_departments(plan)) or _("none")
+        raise ValidationError({"department": _("The departments of this plan's assets are: %(names)s; file it with "
+                                               "one of them (a department files only its own).") % {"names": names}})
     plan.status, plan.department = PlanStatus.FILED, department
     _stamp(plan, actor, "行业部门备案").save()
     return plan
@@ -517,7 +530,8 @@ def plan_pay(*, actor, plan: DistributionPlan, paid_on: datetime.date) -> Distri
     dated after it), every objection answered."""
     plan = _plan_step(plan, lambda p: may_plan_pay(actor, p))
     notice = plan.notices.order_by("-ends_on", "-pk").first()
-    _valid(missing={"paid_on": f"兑付日期须在公示期结束（{notice.ends_on}）之后。"
+    _valid(missing={"paid_on": _("The payment date must be after the publicity period ends (%(ends)s).")
+                    % {"ends": notice.ends_on}
                     if paid_on and paid_on <= notice.ends_on else ""}, dates=[("paid_on", paid_on, 0)])
     plan.status, plan.paid_on = PlanStatus.PAID, paid_on
     _stamp(plan, actor, "兑付").save()
@@ -530,7 +544,7 @@ def plan_pay(*, actor, plan: DistributionPlan, paid_on: datetime.date) -> Distri
 @transaction.atomic
 def disposal_request(*, actor, asset: Asset, reason: str, note: str = "") -> Disposal:
     asset = _live_asset(actor, asset, may_disposal_request)
-    _missing({"reason": "" if reason in DisposalReason.values else "请选择处置原因（运行不良、无法使用、达到使用年限、合同到期）。"})
+    _missing({"reason": "" if reason in DisposalReason.values else _("Choose the reason for disposal (running badly, unusable, end of service life, contract ended).")})
     disposal = Disposal.objects.filter(asset=asset).first()
     disposal = disposal or Disposal(asset=asset)
     disposal.status, disposal.reason, disposal.request_note, disposal.recorded_by = (
@@ -550,9 +564,10 @@ def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str,
                     report: Upload | None) -> Disposal:
     disposal = _disposal_step(actor, disposal, may_disposal_assess)
     requested = timezone.localdate(disposal.recorded_at) if disposal.recorded_at else None
-    _valid(missing={"report": "" if report else "请上传评估报告。",
-                    "assessor": "" if assessor.strip() else "请填写评估机构或评估人。",
-                    "assessed_on": f"评估日期不能早于处置申请（{requested}）。"
+    _valid(missing={"report": "" if report else _("Upload the assessment report."),
+                    "assessor": "" if assessor.strip() else _("Fill in the assessing body or assessor."),
+                    "assessed_on": _("The assessment date cannot be before the disposal request (%(requested)s).")
+                    % {"requested": requested}
                     if assessed_on and requested and assessed_on < requested else ""},
            dates=[("assessed_on", assessed_on, 0)], amounts=[("value", value, True)])
     disposal.status, disposal.assessed_value, disposal.assessor, disposal.assessed_on = (
@@ -567,10 +582,11 @@ def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: st
                      document: Upload | None) -> Disposal:
     """履行报批手续: the county office records the approval with its document."""
     disposal = _disposal_step(actor, disposal, may_disposal_approve)
-    _valid(missing={"document": "" if document else "请上传批复文件。",
-                    "reference": "" if reference.strip() else "请填写批复文号。",
-                    "authority": "" if authority.strip() else "请填写审批机关。",
-                    "approved_on": f"批复日期不能早于评估日期（{disposal.assessed_on}）。"
+    _valid(missing={"document": "" if document else _("Upload the approval document."),
+                    "reference": "" if reference.strip() else _("Fill in the approval's reference number."),
+                    "authority": "" if authority.strip() else _("Fill in the approving authority."),
+                    "approved_on": _("The approval date cannot be before the assessment date (%(assessed)s).")
+                    % {"assessed": disposal.assessed_on}
                     if approved_on and disposal.assessed_on and approved_on < disposal.assessed_on else ""},
            dates=[("approved_on", approved_on, 0)])
     disposal.status, disposal.approval_authority, disposal.approval_reference, disposal.approved_on = (
@@ -584,7 +600,7 @@ def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: st
 def disposal_reject(*, actor, disposal: Disposal, reason: str) -> Disposal:
     disposal = _disposal_step(actor, disposal, may_disposal_reject)
     if not reason.strip():
-        raise ValidationError({"rejection": "驳回时请写明理由。"})
+        raise ValidationError({"rejection": _("Give the reason when rejecting it.")})
     disposal.status, disposal.rejection = DisposalStatus.REJECTED, reason.strip()
     return _save(disposal, actor, "处置驳回", exclude=["asset", "recorded_by"])
 
@@ -594,10 +610,10 @@ def disposal_execute(*, actor, disposal: Disposal, method: str, executed_on: dat
                      proceeds: Decimal = Decimal("0"), new_project: str = "") -> Disposal:
     """Carried out (拍卖、转让、报废、回收、续签); only now does the asset become 已处置. Proceeds fund a new project."""
     disposal = _disposal_step(actor, disposal, may_disposal_execute)
-    _valid(missing={"method": "" if method in DisposalMethod.values else "请选择处置方式。",
-                    "new_project": "处置收入须统筹用于新的扶贫项目：请填写项目。" if proceeds and not new_project.strip()
+    _valid(missing={"method": "" if method in DisposalMethod.values else _("Choose the method of disposal."),
+                    "new_project": _("Disposal proceeds must fund a new poverty-alleviation project: fill in the project.") if proceeds and not new_project.strip()
                     else "",
-                    "executed_on": "执行日期不能早于批复日期。" if executed_on and disposal.approved_on
+                    "executed_on": _("The execution date cannot be before the approval date.") if executed_on and disposal.approved_on
                     and executed_on < disposal.approved_on else ""},
            dates=[("executed_on", executed_on, 0)], amounts=[("proceeds", proceeds, True)])
     disposal.status, disposal.method, disposal.executed_on, disposal.proceeds, disposal.new_project = (
@@ -668,8 +684,8 @@ def notice_record_paper(*, actor, stage: str, scope: str, area: AdminArea, start
     audited step with the photo (or scan) of the posted paper and why it is entered late; marked as such."""
     kind = attachment_kind_of(photo[1]) if photo else None
     _valid(missing={"photo": "" if kind in ("jpeg", "png", "heic", "pdf")
-                    else "请上传张贴的纸质公示的照片或扫描件（JPEG、PNG、HEIC 或 PDF）。",
-                    "reason": "" if reason.strip() else "请写明补录的原因（何时在何处张贴，为何未在张贴当天登记）。"})
+                    else _("Upload a photo or scan of the posted paper notice (JPEG, PNG, HEIC or PDF)."),
+                    "reason": "" if reason.strip() else _("Give the reason for entering it late (when and where it was posted, why it was not entered that day).")})
     notice = _notice_create(actor=actor, stage=stage, scope=scope, area=area, starts_on=starts_on, ends_on=ends_on,
                             title=title, plan=plan, disposal=disposal, reposts=reposts, paper_reason=reason.strip())
     attachment_add(actor=actor, record=notice, kind=Attachment.Kind.NOTICE_PHOTO, upload=photo)
@@ -687,29 +703,33 @@ def _notice_create(*, actor, stage, scope, area, starts_on, ends_on, title, plan
         early = ""
     else:
         dates = [("starts_on", starts_on, NOTICE_LEAD_DAYS), ("ends_on", ends_on, NOTICE_LEAD_DAYS + NOTICE_MAX_DAYS)]
-        early = (f"公示期不能早于发布当天（{today}）开始；已经张贴的纸质公示请用“补录纸质公示”，附张贴照片并写明原因。"
+        early = (_('The publicity period cannot begin before the day it is posted (%(today)s); a paper notice already '
+                   'posted is entered with "Enter a paper notice", with its photo and the reason.') % {"today": today}
                  if starts_on and starts_on < today else "")
     _valid(missing={
-        "stage": "" if stage in PublicityStage.values else "公示环节无效。",
-        "scope": "" if scope in PublicityScope.values else "公示范围无效。",
+        "stage": "" if stage in PublicityStage.values else _("Invalid publicity stage."),
+        "scope": "" if scope in PublicityScope.values else _("Invalid publicity scope."),
         "starts_on": early,
         "ends_on": "" if days is None or minimum <= days <= NOTICE_MAX_DAYS
-        else f"公示期不少于 {minimum} 天，不超过 {NOTICE_MAX_DAYS} 天。",
-        "plan": "" if stage != PublicityStage.INCOME_PLAN or plan is not None else "请指定收益分配方案。",
-        "disposal": "" if stage != PublicityStage.DISPOSAL or disposal is not None else "请指定处置事项。",
+        else _("The publicity period lasts at least %(min)s days and at most %(max)s days.")
+        % {"min": minimum, "max": NOTICE_MAX_DAYS},
+        "plan": "" if stage != PublicityStage.INCOME_PLAN or plan is not None else _("Name the income distribution plan."),
+        "disposal": "" if stage != PublicityStage.DISPOSAL or disposal is not None else _("Name the disposal."),
     }, dates=dates)
     if plan is not None and reposts is None:
         plan = _plan_step(plan, lambda p: may_plan_publicise(actor, p))
     if plan is not None and plan.meeting_on and starts_on < plan.meeting_on:
-        raise ValidationError({"starts_on": f"方案的公示不能早于村民会议（{plan.meeting_on}）。"})
+        raise ValidationError({"starts_on": _("The plan's notice cannot begin before the village meeting "
+                                              "(%(meeting)s).") % {"meeting": plan.meeting_on}})
     if disposal is not None:
         disposal = Disposal.objects.select_related("asset").get(pk=disposal.pk)
     if disposal is not None and disposal.status != DisposalStatus.EXECUTED:
-        raise ValidationError({"disposal": "处置执行后公开处置结果。"})
+        raise ValidationError({"disposal": _("A disposal's result is made public after it is executed.")})
     if disposal is not None and disposal.executed_on and starts_on < disposal.executed_on:
-        raise ValidationError({"starts_on": f"处置结果的公示不能早于处置执行（{disposal.executed_on}）。"})
+        raise ValidationError({"starts_on": _("The notice of a disposal's result cannot begin before its execution "
+                                              "(%(executed)s).") % {"executed": disposal.executed_on}})
     if reposts is not None and reposts.objections.filter(answered_at__isnull=True).exists():
-        raise ValidationError({"objections": "上一次公示的异议尚未全部核实答复，不能再次公示。"})
+        raise ValidationError({"objections": objections_open()})
     title = title or f"{area.name}{PublicityStage(stage).label}公示"
     notice = _save(PublicityNotice(stage=stage, scope=scope, area=area, title=title, starts_on=starts_on,
                                    ends_on=ends_on, snapshot=_snapshot(stage, area, plan=plan, disposal=disposal),
@@ -725,9 +745,9 @@ def _notice_create(*, actor, stage, scope, area, starts_on, ends_on, title, plan
 def objection_record(*, actor, notice: PublicityNotice, raised_by: str, text: str, raised_on: datetime.date,
                      contact: str = "") -> Objection:
     enforce(may_objection(actor, notice))
-    _valid(missing={"text": "" if text.strip() else "请写明异议内容。",
+    _valid(missing={"text": "" if text.strip() else _("Write what the objection is."),
                     "raised_on": "" if raised_on and notice.starts_on <= raised_on <= notice.ends_on
-                    else "异议须在公示期内提出。"},
+                    else _("An objection must be raised within the publicity period.")},
            dates=[("raised_on", raised_on, 0)])
     return _save(Objection(notice=notice, raised_by=raised_by, contact=contact, text=text.strip(), raised_on=raised_on,
                            recorded_by=actor), actor, "异议登记", exclude=["recorded_by"])
@@ -735,8 +755,8 @@ def objection_record(*, actor, notice: PublicityNotice, raised_by: str, text: st
 
 def objection_answer(*, actor, objection: Objection, check_result: str, answer: str) -> Objection:
     enforce(may_objection(actor, objection.notice))
-    _missing({"check_result": "" if check_result.strip() else "请写明核实情况。",
-              "answer": "" if answer.strip() else "请写明答复。"})
+    _missing({"check_result": "" if check_result.strip() else _("Write what the check found."),
+              "answer": "" if answer.strip() else _("Write the answer.")})
     objection.check_result, objection.answer = check_result.strip(), answer.strip()
     objection.answered_by, objection.answered_at = actor, timezone.now()
     return _save(objection, actor, "异议答复")

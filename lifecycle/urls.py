@@ -3,10 +3,8 @@ names they had under maps/urls.py (their namespace is now `lifecycle`; nothing r
 
 from django.conf import settings
 from django.urls import path
+from django.utils.translation import gettext_lazy as _l
 
-from geo_assets.access import scope_for
-from geo_assets.models import AdminArea, Asset
-from geo_assets.taxonomy import AreaLevel, Role
 from geo_assets.uploads import upload_rule
 from lifecycle import rules, views
 
@@ -14,22 +12,20 @@ from lifecycle import rules, views
 # (geo_assets.uploads), as the page itself would refuse (it 404s an asset the user does not see and refuses a
 # village outside the user's area); each file's size and type are the service's check.
 ATTACHMENTS_PER_REQUEST = 6
-NO_RIGHT = "您无权办理这一步：这项资产或这个村不在您的职责范围内，提交的内容（含文件）未被读取。"
+NO_RIGHT = _l("You may not take this step: the asset or village is outside your responsibility; what you sent "
+              "(files included) was not read.")
 
 
 def _may_send_asset(user, code: str, step: str) -> bool:
-    return scope_for(user).edits_anything and Asset.objects.visible_to(user).filter(code=code).exists()
+    return rules.may_send_to_asset(user, code)
 
 
 def _may_send_village(user, code: str, year: int, step: str) -> bool:
-    scope = scope_for(user)
-    village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first()
-    return scope.edits_anything and village is not None and (
-        scope.reads_everything or scope.role == Role.DEPARTMENT or rules.covers_area(user, village))
+    return rules.may_send_to_village(user, code)
 
 
 def _may_post_notice(user, code: str) -> bool:
-    return _may_send_village(user, code, 0, "notice-paper")
+    return rules.may_send_to_village(user, code)
 
 
 def _guarded(view, allowed):
