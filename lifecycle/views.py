@@ -1,10 +1,10 @@
 """Pages of an asset's life after registration (issue 9): the to-do list, each workflow step of an asset and of a
 village (distribution plan, publicity, annual review), attachments and the printable notice.
 
-Views only translate: every rule lives in lifecycle.rules (checked by lifecycle.services), which is the authority on who may take a step and
-when. A step's button and form show only when its rule (rules.may_<step>, the one the service itself applies)
-lets the user take it now; otherwise the step page says why. A refusal from a service is shown on the form
-(ValidationError) or as a 403 page with its Chinese message (PermissionDenied)."""
+Views only translate: every rule lives in lifecycle.rules (the services enforce the same functions), the authority
+on who may take a step and when. A step's button and form show only when its rule (rules.may_<step>) lets the user
+take it now; otherwise the step page says why. A refusal from a service is shown on the form (ValidationError) or as
+a 403 page with its message (PermissionDenied), in the user's language."""
 
 import datetime
 from collections.abc import Callable
@@ -196,8 +196,10 @@ ASSET_STEPS: dict[str, AssetStep] = {
         "ownership", _l("Ownership review"), forms.OwnershipDecideForm, rules.may_ownership_decide,
         lambda actor, life, d: services.ownership_decide(actor=actor, registration=_needs_registration(life),
                                                           confirm=d["confirm"], comment=d["comment"]),
-        (_l("Done by the asset's county line department or a county administrator"), _l("Before confirming, the scan of the signed handover and custody letter must be uploaded"),
-         _l("The shares may not change after submission (if they did, return it to be submitted again)"), _l("A return gives its reason"))),
+        (_l("Done by the asset's county line department or a county administrator"),
+         _l("Before confirming, the scan of the signed handover and custody letter must be uploaded"),
+         _l("The shares may not change after submission (if they did, return it to be submitted again)"),
+         _l("A return gives its reason"))),
     "handover": AssetStep(
         "ownership", _l("Record the handover and custody letter"), forms.HandoverForm, rules.may_handover,
         lambda actor, life, d: services.handover_record(
@@ -209,13 +211,15 @@ ASSET_STEPS: dict[str, AssetStep] = {
         lambda actor, life, d: services.maintenance_record(
             actor=actor, asset=life.asset, done_on=d["done_on"], kind=d["kind"], cost=d["cost"], done_by=d["done_by"],
             description=d["description"], photos=[forms.upload(p) for p in d["photos"]]),
-        (_l("Dated no later than today"), _l("Kind of custody: routine upkeep, repair or renewal"), _fmt(_l("Photos on site optional (%(docs)s)"), docs=DOCS))),
+        (_l("Dated no later than today"), _l("Kind of custody: routine upkeep, repair or renewal"),
+         _fmt(_l("Photos on site optional (%(docs)s)"), docs=DOCS))),
     "custodian": AssetStep(
         "custody", _l("Custodian changed"), forms.CustodianForm, rules.may_custodian_change,
         lambda actor, life, d: services.custodian_change(
             actor=actor, asset=life.asset, effective_on=d["effective_on"], unit=d["unit"], person=d["person"],
             phone=d["phone"]),
-        (_l("The new custodian unit is required"), _l("The previous custodian unit and person are recorded in the change automatically"))),
+        (_l("The new custodian unit is required"),
+         _l("The previous custodian unit and person are recorded in the change automatically"))),
     "welfare-post": AssetStep(
         "custody", _l("Public-welfare post"), forms.WelfarePostForm, rules.may_welfare_post,
         lambda actor, life, d: services.welfare_post_record(
@@ -228,8 +232,10 @@ ASSET_STEPS: dict[str, AssetStep] = {
             actor=actor, asset=life.asset, operator=d["operator"], number=d["number"], starts_on=d["starts_on"],
             ends_on=d["ends_on"], yearly_due=d["yearly_due"], mechanism=d["mechanism"],
             risk_clauses=d["risk_clauses"], renews=d["renews"], scan=_upload(d, "scan")),
-        (_l("Only operating assets have operation contracts"), _l("The end date is after the start date"), _l("Describe the poverty-reduction mechanism"), _l("When renewing, choose the original contract"),
-         _fmt(_l("Contract scan optional (%(docs)s)"), docs=DOCS), _fmt(_l("Reminders from %(days)s days before the end, and when it ends without renewal"),
+        (_l("Only operating assets have operation contracts"), _l("The end date is after the start date"),
+         _l("Describe the poverty-reduction mechanism"), _l("When renewing, choose the original contract"),
+         _fmt(_l("Contract scan optional (%(docs)s)"), docs=DOCS),
+         _fmt(_l("Reminders from %(days)s days before the end, and when it ends without renewal"),
               days=selectors.CONTRACT_WARNING_DAYS)),
         lambda life: {"asset": life.asset}),
     "income": AssetStep(
@@ -249,32 +255,38 @@ ASSET_STEPS: dict[str, AssetStep] = {
         lambda actor, life, d: services.disposal_assess(
             actor=actor, disposal=_needs_disposal(life), value=d["value"], assessor=d["assessor"],
             assessed_on=d["assessed_on"], report=_upload(d, "report")),
-        (_l("Done by the county line department or a county administrator"), _l("After the disposal request"), _l("The assessing body or assessor"),
+        (_l("Done by the county line department or a county administrator"), _l("After the disposal request"),
+         _l("The assessing body or assessor"),
          _fmt(_l("Assessment report (required: %(docs)s)"), docs=DOCS))),
     "disposal-approve": AssetStep(
         "disposal", _l("Disposal approval"), forms.DisposalApproveForm, rules.may_disposal_approve,
         lambda actor, life, d: services.disposal_approve(
             actor=actor, disposal=_needs_disposal(life), authority=d["authority"], reference=d["reference"],
             approved_on=d["approved_on"], document=_upload(d, "document")),
-        (_l("Recorded by a county administrator (the leading group's office)"), _l("After the asset assessment"), _l("The approving authority and the approval's reference number"), _fmt(_l("Approval document (required: %(docs)s)"), docs=DOCS))),
+        (_l("Recorded by a county administrator (the leading group's office)"), _l("After the asset assessment"),
+         _l("The approving authority and the approval's reference number"),
+         _fmt(_l("Approval document (required: %(docs)s)"), docs=DOCS))),
     "disposal-reject": AssetStep(
         "disposal", _l("Reject the disposal request"), forms.DisposalRejectForm, rules.may_disposal_reject,
         lambda actor, life, d: services.disposal_reject(actor=actor, disposal=_needs_disposal(life),
                                                          reason=d["reason"]),
-        (_l("Done by the county line department or a county administrator"), _l("Only a request not yet approved can be rejected"), _l("Give the reason for rejecting it"))),
+        (_l("Done by the county line department or a county administrator"),
+         _l("Only a request not yet approved can be rejected"), _l("Give the reason for rejecting it"))),
     "disposal-execute": AssetStep(
         "disposal", _l("Disposal execution"), forms.DisposalExecuteForm, rules.may_disposal_execute,
         lambda actor, life, d: services.disposal_execute(
             actor=actor, disposal=_needs_disposal(life), method=d["method"], executed_on=d["executed_on"],
             proceeds=d["proceeds"], new_project=d["new_project"]),
-        (_l("After the disposal approval"), _l("Executed no earlier than approved"), _l("With proceeds, name the new poverty-alleviation project they fund"),
+        (_l("After the disposal approval"), _l("Executed no earlier than approved"),
+         _l("With proceeds, name the new poverty-alleviation project they fund"),
          _l('Once executed the asset is "disposed of"; the asset and all its records are kept for good'))),
     "disposal-notice": AssetStep(
         "disposal", _l("Publicise the disposal's result"), forms.NoticeForm, rules.may_disposal_publicise,
         lambda actor, life, d: services.notice_post(
             actor=actor, stage=PublicityStage.DISPOSAL, scope=d["scope"], area=life.asset.village,
             starts_on=d["starts_on"], ends_on=d["ends_on"], title=d["title"], disposal=_needs_disposal(life)),
-        (_l("After the disposal is executed"), _l("Posted by the asset's village, township or a county administrator"), _l("The publicity period begins on the day it is posted or later and lasts at least 7 days (counting the first and last)"),
+        (_l("After the disposal is executed"), _l("Posted by the asset's village, township or a county administrator"),
+         _l("The publicity period begins on the day it is posted or later and lasts at least 7 days (counting the first and last)"),
          _l("What is posted is frozen when posted: the asset, assessed value, approval, method, proceeds and their use")),
         lambda life: {"stages": [(PublicityStage.DISPOSAL, PublicityStage.DISPOSAL.label)], "initial": _notice_dates()}),
 }
@@ -390,32 +402,38 @@ PERIOD = _fmt(_l("The publicity period lasts at least %(days)s days (counting th
 PLAN_STEPS: dict[str, PlanStep] = {
     "decide": PlanStep(
         _l("The village meeting's decision"), rules.may_plan_decide,
-        (_l("Recorded by the village (or its township, or a county administrator)"), _l("After the plan is drafted"), _l("Meeting date no later than today, with the attendance"),
+        (_l("Recorded by the village (or its township, or a county administrator)"), _l("After the plan is drafted"),
+         _l("Meeting date no later than today, with the attendance"),
          _fmt(_l("Minutes of the village meeting (required: %(docs)s)"), docs=DOCS)),
         lambda user, plan, data: forms.PlanDecideForm(*data),
         lambda actor, plan, d: services.plan_decide(actor=actor, plan=plan, meeting_on=d["meeting_on"],
                                                      attendance=d["attendance"], minutes=forms.upload(d["minutes"]))),
     "review": PlanStep(
         _l("Township review passed"), rules.may_plan_review,
-        (_l("Reviewed by the township government"), _l("After the village meeting's decision"), _l("The distribution does not exceed the village's recorded income of the year (name another source for the rest)"),
-         _l('Not all the income handed to households as cash ("share it out and be done")'), _l("Equity dividends match the registered shares"),
+        (_l("Reviewed by the township government"), _l("After the village meeting's decision"),
+         _l("The distribution does not exceed the village's recorded income of the year (name another source for the rest)"),
+         _l('Not all the income handed to households as cash ("share it out and be done")'),
+         _l("Equity dividends match the registered shares"),
          _l("Return a plan with a red warning to be redrafted (give the reason)")),
         lambda user, plan, data: forms.ConfirmForm(*data),
         lambda actor, plan, d: services.plan_review(actor=actor, plan=plan)),
     "return": PlanStep(
         _l("Return to be redrafted"), rules.may_plan_return,
-        (_l("Returned by the township at its review, by the department at filing"), _l("Give the reason: the village redrafts the plan or holds the village meeting again")),
+        (_l("Returned by the township at its review, by the department at filing"),
+         _l("Give the reason: the village redrafts the plan or holds the village meeting again")),
         lambda user, plan, data: forms.ReturnForm(*data),
         lambda actor, plan, d: services.plan_return(actor=actor, plan=plan, reason=d["reason"])),
     "file": PlanStep(
         _l("Filing with the line department"), rules.may_plan_file,
-        (_l("Done by the county line department of the plan's assets (those with income that year) or a county administrator"), _l("After the township's review"),
+        (_l("Done by the county line department of the plan's assets (those with income that year) or a county administrator"),
+         _l("After the township's review"),
          _l("Return a plan with problems to be redrafted (give the reason)")),
         lambda user, plan, data: _file_form(user, plan, data),
         lambda actor, plan, d: services.plan_file(actor=actor, plan=plan, department=d["department"])),
     "publicise": PlanStep(
         _l("Publicity"), rules.may_plan_publicise,
-        (_l("After filing with the line department"), PERIOD, _l("The publicity period begins on the day it is posted or later"), _l("What is posted is frozen when posted: names of individuals masked, no phone numbers")),
+        (_l("After filing with the line department"), PERIOD, _l("The publicity period begins on the day it is posted or later"),
+         _l("What is posted is frozen when posted: names of individuals masked, no phone numbers")),
         lambda user, plan, data: forms.NoticeForm(
             *data, stages=[(PublicityStage.INCOME_PLAN, PublicityStage.INCOME_PLAN.label)], initial=_notice_dates()),
         lambda actor, plan, d: services.notice_post(
@@ -423,7 +441,8 @@ PLAN_STEPS: dict[str, PlanStep] = {
             starts_on=d["starts_on"], ends_on=d["ends_on"], title=d["title"], plan=plan)),
     "pay": PlanStep(
         _l("Payment"), rules.may_plan_pay,
-        (_l("Payment only once the publicity period is over (after its last day), dated after it and no later than today"), _l("Every objection raised during the period checked and answered")),
+        (_l("Payment only once the publicity period is over (after its last day), dated after it and no later than today"),
+         _l("Every objection raised during the period checked and answered")),
         lambda user, plan, data: forms.PlanPayForm(*data, initial={"paid_on": timezone.localdate()}),
         lambda actor, plan, d: services.plan_pay(actor=actor, plan=plan, paid_on=d["paid_on"])),
 }
@@ -504,7 +523,8 @@ def _plan_form(request, village, plan=None):
     return render(request, "lifecycle/plan_draft.html", {
         "village": village, "form": form, "items": items, "income": selectors.village_income(village, income_year),
         "income_year": income_year, "refusal": refusal, "plan": plan, "back": f"/villages/{village.code}/plans/",
-        "needs": (_("Drafted by the village (or its township, or a county administrator)"), _("One plan per village and year; the amounts add up to the income distributed"),
+        "needs": (_("Drafted by the village (or its township, or a county administrator)"),
+        _("One plan per village and year; the amounts add up to the income distributed"),
                   _("The total does not exceed the village's recorded income of the year; above it, name another source of funds; below it, you are reminded"),
                   _('First for the village collective economy, public welfare, public-welfare posts and people unable to work; not simply cash or goods handed out ("share it out and be done")'),
                   _("Equity dividends name the owner (recipient) and the source asset, the amount matching the share")),
@@ -613,11 +633,13 @@ def _ledger_notice(request, code: str, *, paper: bool):
             return services.notice_record_paper(**common, photo=forms.upload(d.get("photo")), reason=d["reason"])
         return services.notice_post(**common)
 
-    needs = ((PERIOD, _("A paper notice already posted: give the dates it was up (they may be before today)"), _("A photo or scan of the posted notice must be uploaded, with the reason for entering it late"),
+    needs = ((PERIOD, _("A paper notice already posted: give the dates it was up (they may be before today)"),
+    _("A photo or scan of the posted notice must be uploaded, with the reason for entering it late"),
               _('A notice entered late is marked "paper notice entered late" on the notice page, and recorded'))
              if paper else
              (PERIOD, _('The publicity period begins on the day it is posted or later (a paper notice already posted: use "Enter a paper notice")'),
-              _("Inventory and ownership ledgers: the public information of the area's registered assets when posted"), _("What is posted is frozen when posted: names of individuals masked, no phone numbers")))
+              _("Inventory and ownership ledgers: the public information of the area's registered assets when posted"),
+              _("What is posted is frozen when posted: names of individuals masked, no phone numbers")))
     return step_page(request, title=(_("%(area)s: enter a paper notice") if paper else _("%(area)s: post a notice")) % {"area": area.name}, form=form, run=run,
                      back=f"/villages/{area.code}/notices/", needs=needs,
                      refusal=rules.may_notice_post(request.user, area), area=area,
@@ -686,7 +708,8 @@ def objection_answer(request, code: str, pk: int, objection: int):
     form = forms.AnswerForm(*data, initial={"check_result": item.check_result, "answer": item.answer})
     return step_page(
         request, title=_("Check and answer the objection"), form=form, back=_notice_url(notice), notice=notice,
-        refusal=rules.may_objection(request.user, notice), objection=item, needs=(_("Write what the check found"), _("Write the answer")),
+        refusal=rules.may_objection(request.user, notice), objection=item, needs=(_("Write what the check found"),
+        _("Write the answer")),
         run=lambda d: services.objection_answer(actor=request.user, objection=item, check_result=d["check_result"],
                                                  answer=d["answer"]))
 

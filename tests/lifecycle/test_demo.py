@@ -84,3 +84,16 @@ def test_demo_lifecycle_has_every_stage_and_is_deterministic(admin_user):
 
     assert demo_lifecycle_load(actor=admin_user) == {}  # loaded once
     assert fingerprint() == first
+
+
+@pytest.mark.django_db
+def test_load_demo_lifecycle_command_after_load_demo_only():
+    """The lifecycle's own command (geo_assets' load_demo no longer imports the lifecycle): without the demo
+    administrator it loads nothing and says so."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("load_demo_lifecycle", stdout=out)
+    assert "load_demo" in out.getvalue() and not PublicityNotice.objects.exists()

@@ -10,10 +10,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         actor = get_user_model().objects.filter(username="admin").first()
-        created = demo.demo_lifecycle_load(actor=actor) if actor else {}
+        if actor is None:
+            self.stdout.write("没有演示管理员：请先运行 manage.py load_demo。(no demo administrator: run load_demo first)")
+            return
+        created = demo.demo_lifecycle_load(actor=actor)
         if created:
             self.stdout.write(self.style.SUCCESS("已载入资产管理事项: " + ", ".join(f"{k} {v}" for k, v in created.items())))
-        elif actor is None:
-            self.stdout.write("没有演示管理员：请先运行 manage.py load_demo。(no demo administrator: run load_demo first)")
         else:
             self.stdout.write("演示资产管理事项已存在，未做任何更改。(demo lifecycle records already loaded)")
