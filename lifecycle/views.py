@@ -596,7 +596,7 @@ def notice_list(request, code: str):
     for notice in notices if not staff else ():
         notice.title = mask_people(notice.title)  # free text, shown to the public: never saved
     return render(request, "lifecycle/notices.html", {
-        "area": area, "notices": notices, "staff": staff, "can_post": staff and rules.covers_area(request.user, area),
+        "area": area, "notices": notices, "staff": staff, "can_post": staff and rules.may_notice_post(request.user, area) is None,
         "today": timezone.localdate(),
     })
 
@@ -671,7 +671,7 @@ def _notice(area, pk: int) -> PublicityNotice:
 def notice_detail(request, code: str, pk: int):
     area = _notice_area(request, code)
     notice = _notice(area, pk)
-    covers = rules.covers_area(request.user, area)
+    covers = rules.may_objection(request.user, notice) is None  # record and answer objections
     objections = list(notice.objections.order_by("raised_on", "pk"))
     return render(request, "lifecycle/notice.html", {
         "area": area, "notice": notice, "objections": objections, "covers": covers,
