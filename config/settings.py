@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "importers",
     "maps",
     "verification",
+    "lifecycle",
     "reports",
     "bench",  # measurement only (bench/README.md): config/settings_production.py removes it
 ]

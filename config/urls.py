@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 
 urlpatterns = [
     path("", include("maps.urls")),
+    path("", include("lifecycle.urls")),  # issue 9: to-do, workflow steps, attachments, notices
     path("", include("layers.urls")),
     path("", include("verification.urls")),
     path("", include("reports.urls")),

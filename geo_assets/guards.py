@@ -15,18 +15,33 @@ from rest_framework.throttling import SimpleRateThrottle
 from geo_assets.access import scope_for
 
 
-def staff_required(view):
-    """Pages for accounts with a role: the public is sent to log in, or refused once logged in."""
+def staff_required(view=None, *, refused=None, message=None):
+    """Pages for accounts with a role: the public is sent to log in, or refused once logged in.
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not scope_for(request.user).sees_personal_data:
-            raise PermissionDenied(_("These pages are for staff with a role only."))
-        return view(request, *args, **kwargs)
+    Bare (`@staff_required`), a refusal is a PermissionDenied for the project's 403 page. With `refused`
+    (`@staff_required(refused=page, message=...)`), the app answers refusals with its own page, `refused(request,
+    message)`: the non-staff account's (`message`), and any PermissionDenied the view raises, with its message."""
 
-    return wrapper
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not scope_for(request.user).sees_personal_data:
+                text = str(message or _("These pages are for staff with a role only."))
+                if refused is None:
+                    raise PermissionDenied(text)
+                return refused(request, text)
+            if refused is None:
+                return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as exc:
+                return refused(request, str(exc))
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 class PageThrottle(SimpleRateThrottle):

@@ -52,7 +52,7 @@ def mask_people(text: str | None) -> str:
     return "".join(parts)
 
 
-# Keys of a notice's snapshot (geo_assets.lifecycle._snapshot) that hold a person or a clerk's free words about
+# Keys of a notice's snapshot (lifecycle.services._snapshot) that hold a person or a clerk's free words about
 # one (what a disposal's proceeds pay for), and those that hold codes and figures (left alone); every other text
 # goes through mask_numbers.
 SNAPSHOT_PEOPLE = frozenset({"recipient", "owner", "new_project"})

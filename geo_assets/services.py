@@ -316,7 +316,7 @@ def asset_dispose(
     proceeds: Decimal = Decimal("0"),
 ) -> Disposal:
     """Record a disposal that was approved and carried out (e.g. before the register existed) in one step.
-    New disposals go through the workflow in geo_assets.lifecycle (request, assessment, approval, execution)."""
+    New disposals go through the workflow in lifecycle.services (request, assessment, approval, execution)."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require_editable(actor, asset)
     if asset.status == AssetStatus.DISPOSED:

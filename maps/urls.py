@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from maps import views
 
@@ -9,5 +9,4 @@ urlpatterns = [
     path("assets/<str:code>/", views.asset_page, name="asset"),
     path("villages/<str:code>/", views.village_page, name="village"),
     path("basemap/<int:z>/<int:x>/<int:y>.png", views.basemap_tile, name="basemap-tile"),
-    path("", include("maps.lifecycle_urls")),  # issue 9: to-do, workflow steps, attachments, notices
 ]

@@ -15,8 +15,8 @@ from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, Role
 from layers.registry import registry_json
 from layers.services import area_summary
+from lifecycle.selectors import asset_timeline
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
-from maps.timeline import asset_timeline
 from verification.selectors import asset_verification_context, village_verification_summary
 
 

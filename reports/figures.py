@@ -487,7 +487,7 @@ def notice_state(notice, today: datetime.date) -> str:
 
 def notices_by_village(villages: QuerySet) -> dict[int, dict[str, list]]:
     """Per village and stage, the notices that cover it, newest first: its own, its township's and its county's
-    (village → township → county; a notice lists every asset of its area: geo_assets.lifecycle._snapshot). Each
+    (village → township → county; a notice lists every asset of its area: lifecycle.services._snapshot). Each
     notice counts its objections."""
     chains = list(villages.order_by().values_list("id", "parent_id", "parent__parent_id"))
     areas = {area for chain in chains for area in chain if area is not None}

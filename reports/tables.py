@@ -92,7 +92,7 @@ def report_tables(fig: dict, user) -> list[Table]:
 
     t = Table("custody", _("Custody arrangements"), [
         (_("Category"), "text"), (_("Number of assets"), "int"), (_("Custodian unit assigned"), "int"),
-        (_("Person in charge named"), "int"), (_("Handover and custody letter signed"), "int"),
+        (_("Person in charge named"), "int"), (_("Handover letter signed"), "int"),
         (_("Public-welfare post filled"), "int"), (_("Yearly custody funding (10k yuan)"), "money"),
         (_("Coverage (%)"), "pct")])
     for r in fig["custody"]:

@@ -98,8 +98,8 @@ def paper_notice(**values):
 
     from PIL import Image
 
-    from geo_assets import lifecycle
+    from lifecycle import services as lifecycle_services
 
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (230, 230, 220)).save(out, "PNG")
-    return lifecycle.notice_record_paper(**values, photo=("notice.png", out.getvalue()), reason="纸质公示补录")
+    return lifecycle_services.notice_record_paper(**values, photo=("notice.png", out.getvalue()), reason="纸质公示补录")

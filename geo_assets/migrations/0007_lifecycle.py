@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import geo_assets.lifecycle_models
+import geo_assets.models.lifecycle
 import simple_history.models
 import uuid
 from decimal import Decimal
@@ -669,7 +669,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('object_id', models.PositiveBigIntegerField()),
                 ('kind', models.CharField(choices=[('minutes', 'meeting minutes'), ('approval', 'approval document'), ('assessment', 'assessment report'), ('handover', 'signed handover letter'), ('contract', 'contract'), ('notice_photo', 'photo of the posted notice'), ('other', 'other')], max_length=20, verbose_name='kind')),
-                ('file', models.FileField(upload_to=geo_assets.lifecycle_models.attachment_path, verbose_name='file')),
+                ('file', models.FileField(upload_to=geo_assets.models.lifecycle.attachment_path, verbose_name='file')),
                 ('original_name', models.CharField(max_length=255, verbose_name='file name')),
                 ('mime', models.CharField(max_length=100)),
                 ('size', models.PositiveIntegerField()),

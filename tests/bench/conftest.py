@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from geo_assets import demo
-from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import Asset
 from geo_assets.taxonomy import Role
+from lifecycle.demo import demo_lifecycle_load
 from tests.factories import make_admin, make_user
 from tests.layers.conftest import make_world, populate
 from verification import services as verification

@@ -10,10 +10,11 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from bench import reports
-from geo_assets import demo, lifecycle, services
-from geo_assets.demo_lifecycle import demo_lifecycle_load
+from geo_assets import demo, services
 from geo_assets.models import SRID, AdminArea, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, OwnerKind, PlanPurpose, PublicityScope, PublicityStage, Role
+from lifecycle import services as lifecycle_services
+from lifecycle.demo import demo_lifecycle_load
 from tests.factories import centre, make_admin, make_areas, make_asset, make_user, paper_notice
 from verification import services as verification
 
@@ -36,13 +37,13 @@ def records(areas, admin) -> None:
     make_asset(actor=admin, area=ws, name="卫生室", asset_type=AssetType.HEALTH, geometry=near(ws, dx=0.0001))
     pv = make_asset(actor=admin, area=ws, name="光伏电站", asset_type=AssetType.PV_STATION, year_built=2020,
                     geometry=near(ws, dy=0.01))
-    old = lifecycle.contract_record(actor=admin, asset=pv, operator="甲公司", number="HT-1", starts_on=TODAY - 500 * DAY,
+    old = lifecycle_services.contract_record(actor=admin, asset=pv, operator="甲公司", number="HT-1", starts_on=TODAY - 500 * DAY,
                                     ends_on=TODAY - DAY, yearly_due=Decimal("2"), mechanism="收益归村集体")
-    lifecycle.contract_record(actor=admin, asset=pv, operator="甲公司", number="HT-2", starts_on=TODAY,
+    lifecycle_services.contract_record(actor=admin, asset=pv, operator="甲公司", number="HT-2", starts_on=TODAY,
                               ends_on=TODAY + 30 * DAY, yearly_due=Decimal("2.5"), mechanism="收益归村集体", renews=old)
-    lifecycle.income_record(actor=admin, asset=pv, year=TODAY.year - 1, amount=Decimal("3.2"), received_on=TODAY)
-    lifecycle.plan_draft(actor=admin, village=ws, year=TODAY.year - 1,
-                         items=[lifecycle.PlanLine(PlanPurpose.CASH, Decimal("3.2"), "张三", pv)])
+    lifecycle_services.income_record(actor=admin, asset=pv, year=TODAY.year - 1, amount=Decimal("3.2"), received_on=TODAY)
+    lifecycle_services.plan_draft(actor=admin, village=ws, year=TODAY.year - 1,
+                         items=[lifecycle_services.PlanLine(PlanPurpose.CASH, Decimal("3.2"), "张三", pv)])
     make_asset(actor=admin, area=wn, name="扶贫车间", asset_type=AssetType.WORKSHOP, geometry=near(wn))
     make_asset(actor=admin, area=wn, name="合作社股权", asset_type=AssetType.EQUITY, geometry=near(wn, dx=0.01),
                owners=[services.Share("村集体", OwnerKind.VILLAGE_COLLECTIVE, Decimal("100"))])
@@ -60,7 +61,7 @@ def records(areas, admin) -> None:
     notice = paper_notice(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                    area=ws, starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     PublicityNotice.objects.filter(pk=notice.pk).update(ends_on=TODAY - 18 * DAY)  # too short, past the services
-    lifecycle.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处", raised_on=TODAY - 19 * DAY)
+    lifecycle_services.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处", raised_on=TODAY - 19 * DAY)
     paper_notice(actor=admin, stage=PublicityStage.OWNERSHIP, scope=PublicityScope.TOWNSHIP,
                           area=areas.west, starts_on=TODAY - 5 * DAY, ends_on=TODAY + 5 * DAY)
 

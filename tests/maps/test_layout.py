@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import lifecycle
 from geo_assets.taxonomy import AssetType, PublicityScope, PublicityStage, RegistrationStatus, Role
-from maps.timeline import asset_timeline
+from lifecycle import services
+from lifecycle.selectors import asset_timeline
 from tests.factories import make_admin, make_areas, make_asset, make_user
 from tests.layers.conftest import make_world
 
@@ -84,7 +84,7 @@ def long_notice(count: int = 70):
                    name=f"首{n:03d}西南村安全饮水工程提灌站配套管网及蓄水池改造提升项目（含水源地保护、输水主管、"
                         f"入户支管、水质净化消毒设备和管理用房）第{n:03d}期尾{n:03d}号")
     today = timezone.localdate()
-    notice = lifecycle.notice_post(actor=clerk, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+    notice = services.notice_post(actor=clerk, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                    area=areas.west_south, starts_on=today, ends_on=today + datetime.timedelta(days=6))
     return notice, count
 
@@ -118,11 +118,11 @@ def test_timeline_starts_with_the_registration_in_the_ledger():
     asset = make_asset(actor=admin, area=areas.west_south, name="西南村光伏电站", asset_type=AssetType.PV_STATION,
                        is_published=True, registration_status=RegistrationStatus.REGISTERED,
                        registration_date=registered)
-    lifecycle.contract_record(actor=clerk, asset=asset, operator="甲公司", number="HT-1",
+    services.contract_record(actor=clerk, asset=asset, operator="甲公司", number="HT-1",
                               starts_on=today - datetime.timedelta(days=400),
                               ends_on=today + datetime.timedelta(days=300), yearly_due=Decimal("3.5000"),
                               mechanism="收益归村集体")
-    lifecycle.income_record(actor=clerk, asset=asset, year=today.year - 1, amount=Decimal("5.0000"),
+    services.income_record(actor=clerk, asset=asset, year=today.year - 1, amount=Decimal("5.0000"),
                             received_on=today - datetime.timedelta(days=30))
     for user in (admin, None):
         from django.contrib.auth.models import AnonymousUser

@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from geo_assets import lifecycle
 from geo_assets.models import Asset
 from geo_assets.taxonomy import PlanPurpose, PublicityScope, PublicityStage
+from lifecycle import services
 from reports import figures, svgmap
 from tests.world import BENEFICIARY, ID_NUMBER, PERSON, PERSONAL_MARKERS, PHONE, build_world
 
@@ -116,17 +116,17 @@ def png(name="minutes.png") -> tuple[str, bytes]:
 
 def publicised_plan(world, year):
     admin, village = world.users["county_admin"], world.areas.west_south
-    lifecycle.income_record(actor=admin, asset=world.assets["west_road"], year=year, amount=Decimal("5"),
+    services.income_record(actor=admin, asset=world.assets["west_road"], year=year, amount=Decimal("5"),
                             received_on=datetime.date(year, 12, 1))
-    plan = lifecycle.plan_draft(actor=admin, village=village, year=year, drafted_on=TODAY - 40 * DAY, items=[
-        lifecycle.PlanLine(PlanPurpose.COLLECTIVE, Decimal("3"), "村集体"),
-        lifecycle.PlanLine(PlanPurpose.NO_LABOUR, Decimal("1.5"), f"{BENEFICIARY} {PHONE}"),
-        lifecycle.PlanLine(PlanPurpose.POSTS, Decimal("0.5"), PERSON)])
-    plan = lifecycle.plan_decide(actor=admin, plan=plan, meeting_on=TODAY - 30 * DAY, attendance=40, minutes=png())
-    plan = lifecycle.plan_review(actor=admin, plan=plan)
-    plan = lifecycle.plan_file(actor=admin, plan=plan, department=world.departments["transport"])
+    plan = services.plan_draft(actor=admin, village=village, year=year, drafted_on=TODAY - 40 * DAY, items=[
+        services.PlanLine(PlanPurpose.COLLECTIVE, Decimal("3"), "村集体"),
+        services.PlanLine(PlanPurpose.NO_LABOUR, Decimal("1.5"), f"{BENEFICIARY} {PHONE}"),
+        services.PlanLine(PlanPurpose.POSTS, Decimal("0.5"), PERSON)])
+    plan = services.plan_decide(actor=admin, plan=plan, meeting_on=TODAY - 30 * DAY, attendance=40, minutes=png())
+    plan = services.plan_review(actor=admin, plan=plan)
+    plan = services.plan_file(actor=admin, plan=plan, department=world.departments["transport"])
     # a paper notice posted on the board three weeks ago, entered now: the audited step with its photo
-    lifecycle.notice_record_paper(actor=admin, stage=PublicityStage.INCOME_PLAN, scope=PublicityScope.VILLAGE_BOARD,
+    services.notice_record_paper(actor=admin, stage=PublicityStage.INCOME_PLAN, scope=PublicityScope.VILLAGE_BOARD,
                                   area=village, plan=plan, starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY,
                                   photo=png("notice.png"), reason="纸质公示补录")
     return plan
@@ -135,8 +135,8 @@ def publicised_plan(world, year):
 @pytest.mark.parametrize("role", ["anonymous", "county_admin"])
 def test_public_village_page_shows_published_assets_and_income_without_personal_data(world, role):
     plan = publicised_plan(world, TODAY.year - 1)
-    lifecycle.plan_draft(actor=world.users["county_admin"], village=world.areas.west_south, year=TODAY.year,
-                         items=[lifecycle.PlanLine(PlanPurpose.CASH, Decimal("99"), "全体")],
+    services.plan_draft(actor=world.users["county_admin"], village=world.areas.west_south, year=TODAY.year,
+                         items=[services.PlanLine(PlanPurpose.CASH, Decimal("99"), "全体")],
                          other_source="县级补助资金")  # a draft: not shown
     response = client_for(world, role).get(f"/public/villages/{world.areas.west_south.code}/")
     assert response.status_code == 200

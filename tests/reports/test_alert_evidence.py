@@ -15,10 +15,10 @@ from django.contrib.gis.geos import Point
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import lifecycle
 from geo_assets.access import scope_for
 from geo_assets.models import SRID, AdminArea, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, PublicityScope, PublicityStage, Role
+from lifecycle import services
 from reports import figures
 from reports.alerts import ALL_RULES, alerts_compute
 from tests.factories import make_admin, make_areas, make_asset, make_department, make_user
@@ -79,7 +79,7 @@ def world(db):
     Asset.objects.filter(pk=assets["a_outside"].pk).update(point=at(111.65, 33.95))  # past the services
     Asset.objects.filter(pk=assets["a_disposed"].pk).update(status="disposed")
     Asset.objects.filter(pk=assets["a_twin_2"].pk).update(last_verified_at=timezone.now() - 400 * DAY)
-    lifecycle.contract_record(actor=admin, asset=assets["a_twin_2"], operator=PERSON, number="HT-1",
+    services.contract_record(actor=admin, asset=assets["a_twin_2"], operator=PERSON, number="HT-1",
                               starts_on=TODAY - 500 * DAY, ends_on=TODAY - DAY, yearly_due=Decimal("2"),
                               mechanism="收益归村集体")
     for key, finding in (("a_missing", "not_found"), ("a_outside", "damaged")):
@@ -88,10 +88,10 @@ def world(db):
             actor=users["clerk_a"], asset_code=assets[key].code, finding=finding, lon=p.x, lat=p.y, accuracy_m=5,
             observed_at=timezone.now(), note="", photos=[]).verification
         verification.verification_review(actor=admin, verification=flagged, approve=True, comment="属实")
-    notice = lifecycle.notice_post(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+    notice = services.notice_post(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                    area=a, starts_on=TODAY, ends_on=TODAY + 9 * DAY,
                                    title=f"西南村台账公示（联系 {PHONE}）")
-    lifecycle.objection_record(actor=admin, notice=notice, raised_by=f"{PERSON} {ID_NUMBER} {PHONE}",
+    services.objection_record(actor=admin, notice=notice, raised_by=f"{PERSON} {ID_NUMBER} {PHONE}",
                                text="漏登一处", raised_on=TODAY)
     PublicityNotice.objects.filter(pk=notice.pk).update(starts_on=TODAY - 20 * DAY, ends_on=TODAY - 18 * DAY)
     for key in assets:

@@ -7,10 +7,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from geo_assets import lifecycle, services
+from geo_assets import services
 from geo_assets.access import Scope
 from geo_assets.models import SRID, AdminArea, Asset, Disposal
 from geo_assets.taxonomy import AreaLevel, AssetType, OwnerKind, PublicityScope, PublicityStage, Role
+from lifecycle import services as lifecycle_services
 from reports import figures
 from reports.alerts import alerts_compute
 from tests.factories import box, centre, make_admin, make_areas, make_asset, make_user, paper_notice
@@ -172,13 +173,13 @@ def test_contracts_and_income(county):
     pv = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.PV_STATION, year_built=2020,
                     geometry=point_in(areas.west_south))
     assert {"no_contract", "no_income"} <= rules_of(pv)
-    old = lifecycle.contract_record(actor=admin, asset=pv, operator="甲", number="HT-1", starts_on=TODAY - 500 * DAY,
+    old = lifecycle_services.contract_record(actor=admin, asset=pv, operator="甲", number="HT-1", starts_on=TODAY - 500 * DAY,
                                     ends_on=TODAY - DAY, yearly_due=Decimal("2"), mechanism="收益归村集体")
     assert "no_contract" not in rules_of(pv) and "contract_expired" in rules_of(pv)
-    lifecycle.contract_record(actor=admin, asset=pv, operator="甲", number="HT-2", starts_on=TODAY,
+    lifecycle_services.contract_record(actor=admin, asset=pv, operator="甲", number="HT-2", starts_on=TODAY,
                               ends_on=TODAY + 300 * DAY, yearly_due=Decimal("2"), mechanism="收益归村集体", renews=old)
     assert "contract_expired" not in rules_of(pv)
-    lifecycle.income_record(actor=admin, asset=pv, year=TODAY.year - 1, amount=Decimal("2"), received_on=TODAY)
+    lifecycle_services.income_record(actor=admin, asset=pv, year=TODAY.year - 1, amount=Decimal("2"), received_on=TODAY)
     assert "no_income" not in rules_of(pv)
 
 
@@ -215,10 +216,10 @@ def test_publicity_rules(county):
     from geo_assets.models import PublicityNotice
 
     PublicityNotice.objects.filter(pk=notice.pk).update(ends_on=TODAY - 18 * DAY)  # 3 days: too short
-    objection = lifecycle.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处",
+    objection = lifecycle_services.objection_record(actor=admin, notice=notice, raised_by="村民", text="漏登一处",
                                            raised_on=TODAY - 19 * DAY)
     assert area_rules(village) == {"publicity_too_short", "objection_unanswered"}
-    lifecycle.objection_answer(actor=admin, objection=objection, check_result="已补登", answer="已补登并重新公示")
+    lifecycle_services.objection_answer(actor=admin, objection=objection, check_result="已补登", answer="已补登并重新公示")
     assert area_rules(village) == {"publicity_too_short"}
 
 

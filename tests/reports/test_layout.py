@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from geo_assets import demo
 from geo_assets.amounts import format_wan
-from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.taxonomy import (
     AssetStatus,
@@ -26,6 +25,7 @@ from geo_assets.taxonomy import (
     PublicityStage,
     RegistrationStatus,
 )
+from lifecycle.demo import demo_lifecycle_load
 from reports.alerts import LEVEL_LABELS
 from reports.tables import headline, report_tables
 from tests.factories import make_admin

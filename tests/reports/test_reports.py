@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from geo_assets import demo
 from geo_assets.amounts import format_wan
-from geo_assets.demo_lifecycle import demo_lifecycle_load
 from geo_assets.models import AdminArea, Asset, Department, OperationContract
 from geo_assets.taxonomy import Role
+from lifecycle.demo import demo_lifecycle_load
 from reports import figures
 from reports.alerts import alerts_compute
 from tests.factories import make_admin, make_user

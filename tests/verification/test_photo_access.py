@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image, PngImagePlugin
 
-from geo_assets import lifecycle
 from geo_assets.taxonomy import AssetType, Role
+from lifecycle import services as lifecycle_services
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
 from tests.verification.factories import photo
 from verification import services
@@ -112,8 +112,8 @@ def test_counting_through_ids_finds_nothing_more_than_the_pages_show(world):
 def test_attachments_for_every_role(world):
     _areas, users, _records, clinic = world
     admin = users["county_admin"]
-    private = lifecycle.attachment_add(actor=admin, record=clinic, kind="other", upload=("a.pdf", b"%PDF-1.4 x"))
-    public = lifecycle.attachment_add(actor=admin, record=clinic, kind="other", upload=("b.pdf", b"%PDF-1.4 y"))
+    private = lifecycle_services.attachment_add(actor=admin, record=clinic, kind="other", upload=("a.pdf", b"%PDF-1.4 x"))
+    public = lifecycle_services.attachment_add(actor=admin, record=clinic, kind="other", upload=("b.pdf", b"%PDF-1.4 y"))
     public.is_public = True
     public.save()
     for role in ROLES:
@@ -121,7 +121,7 @@ def test_attachments_for_every_role(world):
         assert client.get(f"/attachments/{public.pk}/").status_code == 200, role
         expected = 200 if role in {"county_admin", "inspector", "township", "village"} else 404
         if role in {"department", "other_department"}:
-            expected = 200  # departments read documents of every village (lifecycle.attachment_visible_to)
+            expected = 200  # departments read documents of every village (lifecycle.rules.attachment_visible_to)
         response = client.get(f"/attachments/{private.pk}/")
         assert response.status_code == expected, role
         if expected == 200:

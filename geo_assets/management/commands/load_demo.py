@@ -8,7 +8,8 @@ from geo_assets import demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo county (Luanchuan) once: townships, villages and a few thousand assets. Safe to run again."
+    help = ("Load the demo county (Luanchuan) once: townships, villages and a few thousand assets. Safe to run "
+            "again (the lifecycle records: load_demo_lifecycle, after it).")
 
     def add_arguments(self, parser):
         # the benchmark province moved to the bench app (development settings): `manage.py load_province`
@@ -22,8 +23,7 @@ class Command(BaseCommand):
             raise CommandError(_("--size province moved to the bench app: `python manage.py load_province "
                                  "[--scale S] [--villages N]`"))
         if demo.demo_loaded():
-            if not self.lifecycle():  # a county loaded before the lifecycle records existed gets them once
-                self.stdout.write(_("The demo county is already loaded: nothing changed."))
+            self.stdout.write(_("The demo county is already loaded: nothing changed."))
             return
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
@@ -36,15 +36,3 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             _("Loaded. Townships: %(townships)s, villages: %(villages)s, assets: %(assets)s")
             % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
-        self.lifecycle()
-
-    def lifecycle(self) -> dict:
-        """Ownership, custody, contracts, income, plans, disposals and notices at every stage (once)."""
-        from geo_assets.demo_lifecycle import demo_lifecycle_load
-
-        actor = get_user_model().objects.filter(username="admin").first()
-        created = demo_lifecycle_load(actor=actor) if actor else {}
-        if created:
-            self.stdout.write(self.style.SUCCESS(_("Loaded asset-management records: %(records)s")
-                                                 % {"records": ", ".join(f"{k} {v}" for k, v in created.items())}))
-        return created

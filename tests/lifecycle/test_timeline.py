@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from geo_assets.taxonomy import AssetType, Role
-from maps.timeline import asset_timeline
+from lifecycle.selectors import asset_timeline
 from tests.factories import centre, make_admin, make_areas, make_asset, make_user
 from tests.verification.factories import photo
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import lifecycle, services
+from geo_assets import services
 from geo_assets.taxonomy import (
     AssetType,
     OwnerKind,
@@ -17,6 +17,7 @@ from geo_assets.taxonomy import (
     PublicityStage,
     Role,
 )
+from lifecycle import services as lifecycle_services
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
 
 TODAY = timezone.localdate()
@@ -95,29 +96,29 @@ def full_life(county):
 
     areas, users, _office, assets = county
     pv, village = assets["pv"], users["village"]
-    lifecycle.handover_record(actor=village, asset=pv, signed_on=TODAY - 30 * DAY, handed_over_by="西镇人民政府",
+    lifecycle_services.handover_record(actor=village, asset=pv, signed_on=TODAY - 30 * DAY, handed_over_by="西镇人民政府",
                               received_by="西南村村民委员会", custodian="欧阳小明", scan=("责任书.pdf", PDF))
-    registration = lifecycle.ownership_submit(actor=village, asset=pv)
-    lifecycle.ownership_decide(actor=users["county"], registration=registration, confirm=True)
-    lifecycle.maintenance_record(actor=village, asset=pv, done_on=TODAY - 20 * DAY, kind="repair", cost=Decimal("0.3"),
+    registration = lifecycle_services.ownership_submit(actor=village, asset=pv)
+    lifecycle_services.ownership_decide(actor=users["county"], registration=registration, confirm=True)
+    lifecycle_services.maintenance_record(actor=village, asset=pv, done_on=TODAY - 20 * DAY, kind="repair", cost=Decimal("0.3"),
                                  done_by="欧阳小明", description=f"联系 {PHONE} 更换逆变器", photos=[("现场.png", PNG)])
-    lifecycle.custodian_change(actor=village, asset=pv, effective_on=TODAY - 19 * DAY, unit="光伏运维公司",
+    lifecycle_services.custodian_change(actor=village, asset=pv, effective_on=TODAY - 19 * DAY, unit="光伏运维公司",
                                person="李大山", phone=PHONE)
-    lifecycle.welfare_post_record(actor=village, asset=pv, holder="王小五", from_poor_household=True,
+    lifecycle_services.welfare_post_record(actor=village, asset=pv, holder="王小五", from_poor_household=True,
                                   starts_on=TODAY - 18 * DAY, monthly_pay=Decimal("500"))
-    lifecycle.contract_record(actor=village, asset=pv, operator="甲公司", number="HT-1", starts_on=TODAY - 17 * DAY,
+    lifecycle_services.contract_record(actor=village, asset=pv, operator="甲公司", number="HT-1", starts_on=TODAY - 17 * DAY,
                               ends_on=TODAY + 300 * DAY, yearly_due=Decimal("3"), mechanism="收益归村集体")
-    lifecycle.income_record(actor=village, asset=pv, year=TODAY.year - 1, amount=Decimal("3"),
+    lifecycle_services.income_record(actor=village, asset=pv, year=TODAY.year - 1, amount=Decimal("3"),
                             received_on=TODAY - 16 * DAY)
     Verification.objects.create(asset=pv, verifier=users["inspector"], finding="intact", position=centre(areas.west_south),
                                 accuracy_m=5, observed_at=timezone.now() - 15 * DAY, review="accepted")
-    lifecycle.notice_record_paper(actor=village, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+    lifecycle_services.notice_record_paper(actor=village, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                   area=areas.west_south, starts_on=TODAY - 14 * DAY, ends_on=TODAY - 7 * DAY,
                                   photo=("公示栏.png", PNG), reason="张贴后补录")
-    disposal = lifecycle.disposal_request(actor=village, asset=pv, reason="end_of_life", note="已到年限")
-    lifecycle.disposal_assess(actor=users["department"], disposal=disposal, value=Decimal("1"), assessor="评估所",
+    disposal = lifecycle_services.disposal_request(actor=village, asset=pv, reason="end_of_life", note="已到年限")
+    lifecycle_services.disposal_assess(actor=users["department"], disposal=disposal, value=Decimal("1"), assessor="评估所",
                               assessed_on=TODAY, report=("评估.pdf", PDF))
-    lifecycle.disposal_approve(actor=users["county"], disposal=disposal, authority="县政府", reference="栾政〔2026〕9号",
+    lifecycle_services.disposal_approve(actor=users["county"], disposal=disposal, authority="县政府", reference="栾政〔2026〕9号",
                                approved_on=TODAY, document=("批复.pdf", PDF))
-    lifecycle.disposal_execute(actor=village, disposal=disposal, method="scrap", executed_on=TODAY)
+    lifecycle_services.disposal_execute(actor=village, disposal=disposal, method="scrap", executed_on=TODAY)
     return pv

@@ -14,8 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from geo_assets import lifecycle
-from geo_assets.lifecycle import PlanLine
 from geo_assets.models import Asset, Attachment, Disposal, DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import (
     AssetStatus,
@@ -27,8 +25,10 @@ from geo_assets.taxonomy import (
     PublicityStage,
     RegistrationStatus,
 )
+from lifecycle import selectors, services
+from lifecycle.services import PlanLine
 from tests.factories import centre, make_asset, make_user
-from tests.maps.lifecycle_builders import (
+from tests.lifecycle.builders import (
     DAY,
     PDF,
     PHONE,
@@ -119,7 +119,7 @@ def test_custody_pages_with_photos_and_refusals(county, settings):
     settings.ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
     photos = [SimpleUploadedFile("现场1.png", PNG), SimpleUploadedFile("现场2.png", PNG + b"1")]
     assert village.post(step(pv, "maintenance"), {**entry, "photos": photos}).status_code == 302
-    assert lifecycle.attachments_of(pv.maintenance.get()).count() == 2
+    assert selectors.attachments_of(pv.maintenance.get()).count() == 2
     assert village.post(step(pv, "custodian"), {"effective_on": d(TODAY), "unit": "光伏运维公司", "person": "李四",
                                                 "phone": "13800000000"}).status_code == 302
     pv.refresh_from_db()
@@ -236,7 +236,7 @@ def test_plan_workflow_through_the_pages(county):
     areas, users, office, assets = county
     year = TODAY.year - 1
     village, township, department = as_(users["village"]), as_(users["township"]), as_(users["department"])
-    lifecycle.income_record(actor=users["village"], asset=assets["equity"], year=year, amount=Decimal("10"),
+    services.income_record(actor=users["village"], asset=assets["equity"], year=year, amount=Decimal("10"),
                             received_on=TODAY)
     draft_url = f"/villages/{areas.west_south.code}/plans/new/"
     draft = page(village.get(draft_url))
@@ -292,18 +292,18 @@ def test_plan_workflow_through_the_pages(county):
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PAID
     assert "兑付" in page(village.get(plan_url(areas))) and "村民甲" in page(village.get(notice_url))
-    minutes = lifecycle.attachments_of(plan, Attachment.Kind.MINUTES).get()
+    minutes = selectors.attachments_of(plan, Attachment.Kind.MINUTES).get()
     assert as_(users["township"]).get(f"/attachments/{minutes.pk}/").status_code == 200
     assert as_(None).get(f"/attachments/{minutes.pk}/").status_code == 404
 
 
 def test_cash_only_plan_shows_warnings_and_is_refused_at_review(county):
     areas, users, _office, assets = county
-    lifecycle.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
+    services.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
                             received_on=TODAY)
-    plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
+    plan = services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
                                 items=[PlanLine(PlanPurpose.CASH, Decimal("5"), "全体农户")])
-    lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=30,
+    services.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=30,
                           minutes=("记录.pdf", PDF))
     township = as_(users["township"])
     review = page(township.get(plan_url(areas, "review")))
@@ -347,8 +347,8 @@ def test_ledger_notice_objection_answer_and_repost(county):
 
 def test_todo_page_and_village_counts(county):
     areas, users, _office, assets = county
-    lifecycle.ownership_submit(actor=users["village"], asset=assets["equity"])
-    lifecycle.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable")
+    services.ownership_submit(actor=users["village"], asset=assets["equity"])
+    services.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable")
     todo = page(as_(users["department"]).get("/todo/"))
     assert "待确认的确权登记" in todo and step(assets["equity"], "ownership-decide") in todo
     assert step(assets["pv"], "disposal-assess") in todo
@@ -365,10 +365,10 @@ def test_todo_page_and_village_counts(county):
 
 def test_attachment_download_per_role(county):
     _areas, users, _office, assets = county
-    letter = lifecycle.handover_record(actor=users["village"], asset=assets["pv"], signed_on=TODAY,
+    letter = services.handover_record(actor=users["village"], asset=assets["pv"], signed_on=TODAY,
                                        handed_over_by="西镇", received_by="西南村", custodian="西南村",
                                        scan=("责任书.pdf", PDF))
-    attachment = lifecycle.attachments_of(letter).get()
+    attachment = selectors.attachments_of(letter).get()
     url = f"/attachments/{attachment.pk}/"
     for role in ("village", "township", "county", "inspector", "department"):
         response = as_(users[role]).get(url)
@@ -387,14 +387,14 @@ def test_attachment_download_per_role(county):
 
 def test_notice_public_page_and_pdf(county):
     areas, users, office, assets = county
-    lifecycle.income_record(actor=users["village"], asset=assets["equity"], year=TODAY.year - 1, amount=Decimal("5"),
+    services.income_record(actor=users["village"], asset=assets["equity"], year=TODAY.year - 1, amount=Decimal("5"),
                             received_on=TODAY)
-    plan = lifecycle.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1, items=[
+    plan = services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1, items=[
         PlanLine(PlanPurpose.COLLECTIVE, Decimal("4")), PlanLine(PlanPurpose.NO_LABOUR, Decimal("1"), "张三丰")])
-    lifecycle.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=9, minutes=("m.pdf", PDF))
-    lifecycle.plan_review(actor=users["township"], plan=plan)
-    lifecycle.plan_file(actor=users["department"], plan=plan, department=office)
-    notice = lifecycle.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
+    services.plan_decide(actor=users["village"], plan=plan, meeting_on=TODAY, attendance=9, minutes=("m.pdf", PDF))
+    services.plan_review(actor=users["township"], plan=plan)
+    services.plan_file(actor=users["department"], plan=plan, department=office)
+    notice = services.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
                                    scope=PublicityScope.VILLAGE_BOARD, area=areas.west_south, starts_on=TODAY,
                                    ends_on=TODAY + 6 * DAY, plan=plan)
     html = page(as_(None).get(f"/notices/{notice.token}/"))

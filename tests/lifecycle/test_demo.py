@@ -4,8 +4,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from geo_assets import demo, lifecycle
-from geo_assets.demo_lifecycle import demo_lifecycle_load
+from geo_assets import demo
 from geo_assets.models import (
     Asset,
     Disposal,
@@ -19,6 +18,8 @@ from geo_assets.models import (
     PublicityNotice,
 )
 from geo_assets.taxonomy import DisposalStatus, PlanStatus, PublicityStage, RegistrationStep
+from lifecycle import selectors
+from lifecycle.demo import demo_lifecycle_load
 
 SMALL = {"townships": 2, "villages_per_township": 3, "assets_per_village": 12}
 
@@ -56,10 +57,10 @@ def test_demo_lifecycle_has_every_stage_and_is_deterministic(admin_user):
     letters = HandoverLetter.objects.all()
     assert letters.count() >= 4
     for letter in letters:
-        scan = lifecycle.attachments_of(letter).get()
+        scan = selectors.attachments_of(letter).get()
         assert scan.mime == "application/pdf" and scan.file.read(5) == b"%PDF-"
-    assert any(lifecycle.attachments_of(e).exists() for e in MaintenanceEntry.objects.all())
-    warnings = {w.code for w in lifecycle.contract_warnings(assets=Asset.objects.all())}
+    assert any(selectors.attachments_of(e).exists() for e in MaintenanceEntry.objects.all())
+    warnings = {w.code for w in selectors.contract_warnings(assets=Asset.objects.all())}
     assert warnings == {"contract_ending", "contract_expired"}
     assert OperationContract.objects.filter(renews__isnull=False).exists()
     assert IncomeRecord.objects.exists()
@@ -74,7 +75,7 @@ def test_demo_lifecycle_has_every_stage_and_is_deterministic(admin_user):
     assert PublicityNotice.objects.filter(reposts__isnull=False).exists()
     assert Objection.objects.filter(answered_at__isnull=True).exists()
 
-    todo = lifecycle.todo_for(admin_user)
+    todo = selectors.todo_for(admin_user)
     assert {"ownership_to_confirm", "disposals_to_assess", "disposals_to_approve", "disposals_to_execute",
             "plans_to_review", "plans_to_file", "objections_to_answer", "contracts"} <= set(todo)
     client = Client()
@@ -83,3 +84,16 @@ def test_demo_lifecycle_has_every_stage_and_is_deterministic(admin_user):
 
     assert demo_lifecycle_load(actor=admin_user) == {}  # loaded once
     assert fingerprint() == first
+
+
+@pytest.mark.django_db
+def test_load_demo_lifecycle_command_after_load_demo_only():
+    """The lifecycle's own command (geo_assets' load_demo no longer imports the lifecycle): without the demo
+    administrator it loads nothing and says so."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("load_demo_lifecycle", stdout=out)
+    assert "load_demo" in out.getvalue() and not PublicityNotice.objects.exists()

@@ -7,9 +7,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import lifecycle
+from geo_assets import pdf as pdf_module
 from geo_assets.taxonomy import PublicityScope, PublicityStage, Role
-from reports import pdf as pdf_module
+from lifecycle import services
 from tests.factories import make_admin, make_areas, make_asset, make_user
 
 
@@ -20,7 +20,7 @@ def notice(db):
     make_asset(actor=admin, area=areas.west_south, name="西南村道路", is_published=True)
     clerk = make_user("westsouth", Role.VILLAGE, area=areas.west_south)
     today = timezone.localdate()
-    return admin, lifecycle.notice_post(actor=clerk, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+    return admin, services.notice_post(actor=clerk, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                  area=areas.west_south, starts_on=today, ends_on=today + datetime.timedelta(days=6))
 
 

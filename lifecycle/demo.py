@@ -1,6 +1,6 @@
 """The demo county's life after registration (issue 9): ownership confirmed and waiting, handover letters with a
 signed scan, maintenance, posts, contracts (one ending soon, one expired, one renewed), income, a distribution plan
-at each step, a disposal at each step and notices with objections — entered through geo_assets.lifecycle, so
+at each step, a disposal at each step and notices with objections — entered through lifecycle.services, so
 every rule applies. Deterministic for a given day (dates count back from today); loaded once."""
 
 import datetime
@@ -11,8 +11,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from geo_assets import lifecycle
-from geo_assets.lifecycle import PlanLine
 from geo_assets.models import AdminArea, Asset, Department, DistributionPlan, OwnershipRegistration
 from geo_assets.taxonomy import (
     TYPES_REQUIRING_NAMED_SHARES,
@@ -24,6 +22,8 @@ from geo_assets.taxonomy import (
     PublicityScope,
     PublicityStage,
 )
+from lifecycle import rules, selectors, services
+from lifecycle.services import PlanLine
 
 SEED = 9
 DAY = datetime.timedelta(days=1)
@@ -82,7 +82,7 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
 
     def letter(asset, days_ago):
         unit = f"{asset.village.name}村民委员会"
-        lifecycle.handover_record(
+        services.handover_record(
             actor=actor, asset=asset, signed_on=today - days_ago * DAY, handed_over_by=asset.implementing_unit or "县扶贫办",
             received_by=unit, custodian=asset.custodian_unit or unit,
             scan=_pdf("资产移交和管护责任书", f"资产：{asset.code} {asset.name}", f"移交方：{asset.implementing_unit}",
@@ -96,12 +96,12 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
             letter(asset, days)
     for asset in (confirmed, waiting, returned):
         if asset:
-            registration = lifecycle.ownership_submit(actor=actor, asset=asset)
+            registration = services.ownership_submit(actor=actor, asset=asset)
             done["ownership"] += 1
             if asset is confirmed:
-                lifecycle.ownership_decide(actor=actor, registration=registration, confirm=True)
+                services.ownership_decide(actor=actor, registration=registration, confirm=True)
             elif asset is returned:
-                lifecycle.ownership_decide(actor=actor, registration=registration, confirm=False,
+                services.ownership_decide(actor=actor, registration=registration, confirm=False,
                                            comment="占股比例与入股协议不符，请核对后重新提交。")
 
     # custody: letters, maintenance with photos, a custodian change, public-welfare posts
@@ -109,15 +109,15 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
         letter(asset, 200 + i)
         for j, (kind, cost, what) in enumerate((("routine", "0", "清扫、巡查，无异常"),
                                                 ("repair", "0.35", "修补破损部位，更换损坏部件"))):
-            lifecycle.maintenance_record(actor=actor, asset=asset, done_on=today - (90 - 60 * j + i) * DAY, kind=kind,
+            services.maintenance_record(actor=actor, asset=asset, done_on=today - (90 - 60 * j + i) * DAY, kind=kind,
                                          cost=Decimal(cost), done_by=asset.custodian_unit or "村民委员会",
                                          description=what, photos=[_photo(f"管护现场{i}{j}", i * 7 + j)])
             done["maintenance"] += 1
         if i == 0:
-            lifecycle.custodian_change(actor=actor, asset=asset, effective_on=today - 30 * DAY,
+            services.custodian_change(actor=actor, asset=asset, effective_on=today - 30 * DAY,
                                        unit=f"{asset.village.name}公益管护队", person=PEOPLE[i], phone="13803790001")
         if i < 2:
-            lifecycle.welfare_post_record(actor=actor, asset=asset, holder=PEOPLE[i + 2], from_poor_household=True,
+            services.welfare_post_record(actor=actor, asset=asset, holder=PEOPLE[i + 2], from_poor_household=True,
                                           starts_on=today - 300 * DAY, monthly_pay=Decimal("600"))
 
     # operation: running, ending soon, expired (not renewed), and one renewed
@@ -126,14 +126,14 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
     terms = [(-700, 1100), (-1000, 30), (-1100, -20), (-1500, -400)]
     for n, (asset, (start, end)) in enumerate(zip(contracts, terms, strict=False), start=1):
         operator = asset.operator or f"{asset.township.name}兴农农民专业合作社"
-        contract = lifecycle.contract_record(
+        contract = services.contract_record(
             actor=actor, asset=asset, operator=operator, number=f"栾扶经〔{(today + start * DAY).year}〕{n:03d}号",
             starts_on=today + start * DAY, ends_on=today + end * DAY, yearly_due=Decimal(rng.randint(2, 12)),
             mechanism="租金收入归村集体，优先聘用脱贫户务工", risk_clauses="经营不善或违约时收回资产，保证资产保值",
             scan=_pdf("经营合同", f"资产：{asset.code} {asset.name}", f"经营主体：{operator}"))
         done["contracts"] += 1
         if n == 4:
-            lifecycle.contract_record(
+            services.contract_record(
                 actor=actor, asset=asset, operator=operator, number=f"栾扶经〔{(today - 400 * DAY).year}〕{n:03d}-1号",
                 starts_on=today - 399 * DAY, ends_on=today + 1400 * DAY, yearly_due=contract.yearly_due,
                 mechanism=contract.mechanism, risk_clauses=contract.risk_clauses, renews=contract)
@@ -144,7 +144,7 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
     for village in villages:
         for asset in Asset.objects.in_area(village).filter(category=Category.OPERATING).order_by("code"):
             for year in (today.year - 1, today.year - 2):
-                lifecycle.income_record(actor=actor, asset=asset, year=year,
+                services.income_record(actor=actor, asset=asset, year=year,
                                         amount=Decimal(rng.randint(10, 80)) / 10,
                                         received_on=datetime.date(year, 12, rng.randint(10, 28)))
                 done["income"] += 1
@@ -157,7 +157,7 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
         if index >= len(villages):
             continue
         village, year = villages[index], today.year - back
-        income = lifecycle.village_income(village, year)
+        income = selectors.village_income(village, year)
         total = income or Decimal("5")
         cash = Decimal("0.6") if target == PlanStatus.DRAFTED else Decimal("0.1")  # a draft to be corrected
         shares = [(PlanPurpose.COLLECTIVE, "", (1 - cash) * Decimal("0.45")),
@@ -171,7 +171,7 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
         # afterwards with its photo), the payment after the period has run
         paid = target == PlanStatus.PAID
         drafted = today - (70 if paid else 20) * DAY
-        plan = lifecycle.plan_draft(actor=actor, village=village, year=year, items=lines, drafted_on=drafted,
+        plan = services.plan_draft(actor=actor, village=village, year=year, items=lines, drafted_on=drafted,
                                     other_source="" if income else "村集体经济积累（本年度尚无收益到账记录）")
         done["plans"] += 1
         order = [PlanStatus.DECIDED, PlanStatus.REVIEWED, PlanStatus.FILED, PlanStatus.PUBLICISED, PlanStatus.PAID]
@@ -179,29 +179,29 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
         start = today - 40 * DAY if paid else today
         for step in steps:
             if step == PlanStatus.DECIDED:
-                lifecycle.plan_decide(actor=actor, plan=plan, meeting_on=drafted + 10 * DAY, attendance=30 + index * 7,
+                services.plan_decide(actor=actor, plan=plan, meeting_on=drafted + 10 * DAY, attendance=30 + index * 7,
                                       minutes=_pdf("村民会议记录", f"{village.name}{year}年度扶贫资产收益分配方案",
                                                    "应到 60 人，实到过半数，表决通过。"))
             elif step == PlanStatus.REVIEWED:
-                lifecycle.plan_review(actor=actor, plan=plan)
+                services.plan_review(actor=actor, plan=plan)
             elif step == PlanStatus.FILED:
-                own = lifecycle.departments_filing_for(actor, plan)
-                lifecycle.plan_file(actor=actor, plan=plan,
+                own = rules.departments_filing_for(actor, plan)
+                services.plan_file(actor=actor, plan=plan,
                                     department=own.filter(pk=getattr(department, "pk", None)).first() or own.first())
             elif step == PlanStatus.PUBLICISED:
                 period = {"actor": actor, "stage": PublicityStage.INCOME_PLAN, "scope": PublicityScope.VILLAGE_BOARD,
                           "area": village, "starts_on": start, "ends_on": start + 6 * DAY, "plan": plan}
-                notice = lifecycle.notice_record_paper(
+                notice = services.notice_record_paper(
                     **period, photo=_photo("公示栏照片", index), reason="公示已在村务公开栏张贴，系统开通后补录。") \
-                    if paid else lifecycle.notice_post(**period)
-                objection = lifecycle.objection_record(actor=actor, notice=notice, raised_by="村民王某",
+                    if paid else services.notice_post(**period)
+                objection = services.objection_record(actor=actor, notice=notice, raised_by="村民王某",
                                                        raised_on=start + (2 if paid else 0) * DAY,
                                                        text="公益岗位人选是否经过公开评议？")
-                lifecycle.objection_answer(actor=actor, objection=objection, check_result="经核实，人选经村民代表会议评议",
+                services.objection_answer(actor=actor, objection=objection, check_result="经核实，人选经村民代表会议评议",
                                            answer="已在村务公开栏补充公布评议结果")
                 done["notices"] += 1
             elif step == PlanStatus.PAID:
-                lifecycle.plan_pay(actor=actor, plan=plan, paid_on=start + 15 * DAY)  # the period ended 34 days ago
+                services.plan_pay(actor=actor, plan=plan, paid_on=start + 15 * DAY)  # the period ended 34 days ago
 
     # disposal, one at each step, dated today (a request's date is the day it is recorded); a road waits for the
     # demo's transport department
@@ -214,29 +214,29 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
     for n, asset in enumerate((requested, assessed, approved, rejected, executed), start=1):
         if asset is None:
             continue
-        disposal = lifecycle.disposal_request(actor=actor, asset=asset, reason=reasons[asset],
+        disposal = services.disposal_request(actor=actor, asset=asset, reason=reasons[asset],
                                               note="设施损坏严重，修复费用超过重建费用。")
         done["disposals"] += 1
         if asset is rejected:
-            lifecycle.disposal_reject(actor=actor, disposal=disposal, reason="经现场查看仍可修复使用，请安排维修。")
+            services.disposal_reject(actor=actor, disposal=disposal, reason="经现场查看仍可修复使用，请安排维修。")
             continue
         if asset is requested:
             continue
         value = Decimal(rng.randint(5, 40)) / 10
-        lifecycle.disposal_assess(actor=actor, disposal=disposal, value=value, assessor="洛阳正信资产评估事务所",
+        services.disposal_assess(actor=actor, disposal=disposal, value=value, assessor="洛阳正信资产评估事务所",
                                   assessed_on=today, report=_pdf("资产评估报告", f"资产：{asset.code}",
                                                                           f"评估价值：{value} 万元"))
         if asset is assessed:
             continue
         reference = f"栾扶资处〔{today.year}〕{n}号"
-        lifecycle.disposal_approve(actor=actor, disposal=disposal, authority="栾川县扶贫资产管理工作领导小组",
+        services.disposal_approve(actor=actor, disposal=disposal, authority="栾川县扶贫资产管理工作领导小组",
                                    reference=reference, approved_on=today,
                                    document=_pdf("处置批复", reference, f"同意处置 {asset.code} {asset.name}"))
         if asset is executed:
-            disposal = lifecycle.disposal_execute(actor=actor, disposal=disposal, method="auction",
+            disposal = services.disposal_execute(actor=actor, disposal=disposal, method="auction",
                                                   executed_on=today, proceeds=value,
                                                   new_project=f"{today.year + 1}年{asset.village.name}村组道路硬化")
-            lifecycle.notice_post(actor=actor, stage=PublicityStage.DISPOSAL, scope=PublicityScope.VILLAGE_BOARD,
+            services.notice_post(actor=actor, stage=PublicityStage.DISPOSAL, scope=PublicityScope.VILLAGE_BOARD,
                                   area=asset.village, starts_on=today, ends_on=today + 6 * DAY,
                                   disposal=disposal)
             done["notices"] += 1
@@ -246,22 +246,22 @@ def demo_lifecycle_load(*, actor) -> dict[str, int]:
     if villages:
         # notices posted on paper before the register's notice board existed: entered afterwards, with their photo
         paper = {"actor": actor, "reason": "纸质公示已在村务公开栏张贴，系统开通后补录。"}
-        first = lifecycle.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+        first = services.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                               area=villages[0], starts_on=today - 60 * DAY, ends_on=today - 54 * DAY,
                                               photo=_photo("清产核资公示", 11))
-        objection = lifecycle.objection_record(actor=actor, notice=first, raised_by="村民李某", contact="13903790002",
+        objection = services.objection_record(actor=actor, notice=first, raised_by="村民李某", contact="13903790002",
                                                raised_on=today - 57 * DAY, text="台账中的灌溉渠长度与实际不符。")
-        lifecycle.objection_answer(actor=actor, objection=objection, check_result="现场丈量，原台账长度有误",
+        services.objection_answer(actor=actor, objection=objection, check_result="现场丈量，原台账长度有误",
                                    answer="已按实测长度更正台账并重新公示")
-        lifecycle.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+        services.notice_record_paper(**paper, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
                                       area=villages[0], starts_on=today - 50 * DAY, ends_on=today - 44 * DAY,
                                       reposts=first, photo=_photo("清产核资再次公示", 12))
         township = villages[0].parent
-        ownership = lifecycle.notice_record_paper(**paper, stage=PublicityStage.OWNERSHIP,
+        ownership = services.notice_record_paper(**paper, stage=PublicityStage.OWNERSHIP,
                                                   scope=PublicityScope.TOWNSHIP, area=township,
                                                   starts_on=today - 2 * DAY, ends_on=today + 5 * DAY,
                                                   photo=_photo("确权登记公示", 13))
-        lifecycle.objection_record(actor=actor, notice=ownership, raised_by="村民赵某", raised_on=today - 1 * DAY,
+        services.objection_record(actor=actor, notice=ownership, raised_by="村民赵某", raised_on=today - 1 * DAY,
                                    text="合作社入股的占股比例是否已经全体股东确认？")
         done["notices"] += 3
     return done

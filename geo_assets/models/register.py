@@ -359,19 +359,3 @@ class Membership(NoDeleteModel):
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()}"
-
-
-from geo_assets.lifecycle_models import (  # noqa: E402,F401 - the lifecycle's models belong to this app
-    Attachment,
-    CustodianChange,
-    DistributionItem,
-    DistributionPlan,
-    HandoverLetter,
-    IncomeRecord,
-    MaintenanceEntry,
-    Objection,
-    OperationContract,
-    OwnershipRegistration,
-    PublicityNotice,
-    PublicWelfarePost,
-)

@@ -1,6 +1,6 @@
 """An asset's life after registration (work plan 二(四)–(八)): ownership confirmation, handover letter, custody,
 operation contracts, income and its distribution plan, publicity with objections, and attachments.
-Imported by geo_assets.models; rules in geo_assets/lifecycle.py."""
+Imported by geo_assets.models (the package's __init__); rules and pages in the lifecycle app (lifecycle/)."""
 
 import uuid
 from decimal import Decimal
@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from geo_assets.models import NoDeleteModel, RegisterQuerySet
+from geo_assets.models.register import NoDeleteModel, RegisterQuerySet
 from geo_assets.taxonomy import (
     MaintenanceKind,
     PlanPurpose,

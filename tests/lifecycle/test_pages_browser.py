@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from geo_assets import lifecycle
 from geo_assets.models import DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import PlanStatus
-from tests.maps.lifecycle_builders import DAY, PDF, build_county, d
+from lifecycle import services
+from tests.lifecycle.builders import DAY, PDF, build_county, d
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -43,7 +43,7 @@ def test_plan_workflow_in_the_browser(county, open_page):
     areas, users, office, _assets = county
     year = TODAY.year - 1
     base = f"/villages/{areas.west_south.code}/plans/"
-    lifecycle.income_record(actor=users["village"], asset=_assets["equity"], year=year, amount=Decimal("10"),
+    services.income_record(actor=users["village"], asset=_assets["equity"], year=year, amount=Decimal("10"),
                             received_on=TODAY)  # the plan distributes what was received
     page, watch = open_page(base + "new/", user=users["village"])
     assert "一分了之" in page.inner_text(".needs")
@@ -128,7 +128,7 @@ def test_plan_workflow_in_the_browser(county, open_page):
 
 
 def test_asset_timeline_and_lifecycle_page_in_the_browser(county, open_page):
-    from tests.maps.lifecycle_builders import full_life
+    from tests.lifecycle.builders import full_life
 
     _areas, users, _office, assets = county
     pv = full_life(county)

@@ -14,10 +14,11 @@ from django.apps import apps
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import lifecycle, services
+from geo_assets import services
 from geo_assets.models import Asset, DistributionItem, DistributionPlan, OwnerShare, PublicityNotice
 from geo_assets.privacy import mask_people
 from geo_assets.taxonomy import AssetType, OwnerKind, PlanPurpose, PublicityScope, PublicityStage, Role
+from lifecycle import services as lifecycle_services
 from tests.factories import make_admin, make_areas, make_asset, make_user
 
 RECIPIENT = "王小明 410324199001011234 13812345678"
@@ -60,7 +61,7 @@ def notices(db):
                   "title": f"{village.name}公示（联系人 {RECIPIENT}）", "starts_on": TODAY,
                   "ends_on": TODAY + datetime.timedelta(days=9), "posted_by": admin, "posted_at": timezone.now(),
                   **links}
-        frozen[stage] = PublicityNotice.objects.create(snapshot=lifecycle._snapshot(stage, village, **links), **fields)
+        frozen[stage] = PublicityNotice.objects.create(snapshot=lifecycle_services._snapshot(stage, village, **links), **fields)
         raw[stage] = PublicityNotice.objects.create(snapshot=raw_snapshot(stage), **fields)
     return {"frozen": frozen, "raw": raw, "areas": areas, "admin": admin}
 

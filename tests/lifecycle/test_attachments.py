@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from geo_assets import lifecycle
 from geo_assets.taxonomy import AssetType
+from lifecycle import services
 from tests.factories import centre, make_admin, make_areas, make_asset
 
 
@@ -70,7 +70,7 @@ def test_every_accepted_type_round_trips_under_its_detected_extension(asset, kin
     client = Client()
     client.force_login(admin)
     for name in NAMES:
-        stored = lifecycle.attachment_add(actor=admin, record=record, kind="other", upload=(name, content))
+        stored = services.attachment_add(actor=admin, record=record, kind="other", upload=(name, content))
         assert stored.mime == mime
         assert stored.original_name.endswith(f".{extension}") and stored.file.name.endswith(f".{extension}")
         assert stored.original_name.count(".") == (2 if name == "scan.jpg.exe" else 1), stored.original_name
@@ -86,13 +86,13 @@ def test_every_accepted_type_round_trips_under_its_detected_extension(asset, kin
 
 def test_html_name_with_pdf_bytes_is_a_pdf(asset):
     admin, record = asset
-    stored = lifecycle.attachment_add(actor=admin, record=record, kind="other", upload=("x.html", PDF))
+    stored = services.attachment_add(actor=admin, record=record, kind="other", upload=("x.html", PDF))
     assert stored.original_name == "x.pdf" and stored.mime == "application/pdf"
 
 
 def test_an_older_row_with_the_uploaders_extension_is_served_under_the_detected_one(asset):
     admin, record = asset
-    stored = lifecycle.attachment_add(actor=admin, record=record, kind="other", upload=("x.pdf", PDF))
+    stored = services.attachment_add(actor=admin, record=record, kind="other", upload=("x.pdf", PDF))
     type(stored).objects.filter(pk=stored.pk).update(original_name="x.html")  # as rows stored before the fix
     client = Client()
     client.force_login(admin)
@@ -115,7 +115,7 @@ def test_macro_enabled_documents_are_refused(asset, case):
     admin, record = asset
     for name in ("会议记录.docx", "台账.xlsx", "x.pdf"):
         with pytest.raises(Exception) as refused:
-            lifecycle.attachment_add(actor=admin, record=record, kind="other", upload=(name, MACROS[case]))
+            services.attachment_add(actor=admin, record=record, kind="other", upload=(name, MACROS[case]))
         assert "含有宏或控件" in str(refused.value)
 
 
@@ -123,5 +123,5 @@ def test_macro_enabled_documents_are_refused(asset, case):
 def test_macro_enabled_names_are_refused_whatever_the_content(asset, name):
     admin, record = asset
     with pytest.raises(Exception) as refused:
-        lifecycle.attachment_add(actor=admin, record=record, kind="other", upload=(name, _office("docx")))
+        services.attachment_add(actor=admin, record=record, kind="other", upload=(name, _office("docx")))
     assert "含有宏或控件" in str(refused.value)

@@ -1,41 +1,39 @@
-"""Routes of the lifecycle pages (issue 9), included by maps/urls.py."""
+"""Routes of the lifecycle pages (issue 9), included by config/urls.py: the paths and
+names they had under maps/urls.py (their namespace is now `lifecycle`; nothing reversed them as `maps:`)."""
 
 from django.conf import settings
 from django.urls import path
+from django.utils.translation import gettext_lazy as _l
 
-from geo_assets import lifecycle
-from geo_assets.access import scope_for
-from geo_assets.models import AdminArea, Asset
-from geo_assets.taxonomy import AreaLevel, Role
 from geo_assets.uploads import upload_rule
-from maps import lifecycle_views as views
+from lifecycle import rules, views
 
 # The step pages take documents: who has no right to the asset or village is refused before the files are read
 # (geo_assets.uploads), as the page itself would refuse (it 404s an asset the user does not see and refuses a
 # village outside the user's area); each file's size and type are the service's check.
 ATTACHMENTS_PER_REQUEST = 6
-NO_RIGHT = "您无权办理这一步：这项资产或这个村不在您的职责范围内，提交的内容（含文件）未被读取。"
+NO_RIGHT = _l("You may not take this step: the asset or village is outside your responsibility; what you sent "
+              "(files included) was not read.")
 
 
 def _may_send_asset(user, code: str, step: str) -> bool:
-    return scope_for(user).edits_anything and Asset.objects.visible_to(user).filter(code=code).exists()
+    return rules.may_send_to_asset(user, code)
 
 
 def _may_send_village(user, code: str, year: int, step: str) -> bool:
-    scope = scope_for(user)
-    village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first()
-    return scope.edits_anything and village is not None and (
-        scope.reads_everything or scope.role == Role.DEPARTMENT or lifecycle.covers_area(user, village))
+    return rules.may_send_to_village(user, code)
 
 
 def _may_post_notice(user, code: str) -> bool:
-    return _may_send_village(user, code, 0, "notice-paper")
+    return rules.may_send_to_village(user, code)
 
 
 def _guarded(view, allowed):
     return upload_rule(allowed=allowed, denied=NO_RIGHT, file_bytes=lambda: settings.ATTACHMENT_MAX_BYTES,
                        files=ATTACHMENTS_PER_REQUEST)(view)
 
+
+app_name = "lifecycle"
 
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
