@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from geo_assets.access import scope_for
 from geo_assets.amounts import format_wan
@@ -275,7 +275,7 @@ def asset_timeline(asset, user) -> list[Event]:
 
     registrations = list(asset.registrations.select_related("submitted_by", "decided_by").order_by("submitted_at"))
     for reg in registrations:
-        owners = "、".join(f"{show.owner_name(s['owner'], s['kind'])} {s['share']}%" for s in reg.shares_snapshot)
+        owners = pgettext("list separator", ", ").join(f"{show.owner_name(s['owner'], s['kind'])} {s['share']}%" for s in reg.shares_snapshot)
         add(reg.submitted_at, "ownership", _("Ownership registration submitted"), owners and _("Owners: %(owners)s") % {"owners": owners},
             staff and _("Submitted by: %(user)s") % {"user": reg.submitted_by})
         if reg.decided_at:

@@ -200,7 +200,7 @@ def attachment_name(name: str, kind: str) -> str:
     kept and served as x.pdf)."""
     base = name.replace("/", "_").replace("\\", "_").strip()
     stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
-    stem = stem.strip(" .")[:100] or "附件"
+    stem = stem.strip(" .")[:100] or _("Attachment")
     return f"{stem}.{ATTACHMENT_EXTENSIONS[kind]}"
 
 
@@ -253,7 +253,7 @@ def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
     if not asset.owner_kind:
         raise ValidationError({"owner_kind": _("Fill in the ownership first.")})
     return _save(OwnershipRegistration(asset=asset, shares_snapshot=snapshot, submitted_by=actor,
-                                       submitted_at=timezone.now()), actor, "提交确权",
+                                       submitted_at=timezone.now()), actor, _("Ownership submitted"),
                  exclude=["submitted_by", "shares_snapshot"])  # empty when the default owner applies
 
 
@@ -275,11 +275,11 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
         raise ValidationError({"comment": _("Give the reason when returning it.")})
     registration.step = RegistrationStep.CONFIRMED if confirm else RegistrationStep.RETURNED
     registration.decided_by, registration.decided_at, registration.comment = actor, timezone.now(), comment.strip()
-    _stamp(registration, actor, "确权确认" if confirm else "确权退回").save()
+    _stamp(registration, actor, _("Ownership confirmed") if confirm else _("Ownership returned")).save()
     if confirm:
         services.asset_update(actor=actor, asset=asset, changes={
             "registration_status": RegistrationStatus.REGISTERED, "registration_date": timezone.localdate()},
-            reason="确权登记确认")
+            reason=_("Ownership registration confirmed"))
     return Asset.objects.get(pk=asset.pk)
 
 
@@ -291,7 +291,7 @@ def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_ove
            dates=[("signed_on", signed_on, 0)])
     letter = _save(HandoverLetter(asset=asset, signed_on=signed_on, handed_over_by=handed_over_by,
                                   received_by=received_by, custodian=custodian, recorded_by=actor),
-                   actor, "资产移交和管护责任书", exclude=["recorded_by"])
+                   actor, _("Handover and custody letter"), exclude=["recorded_by"])
     attachment_add(actor=actor, record=letter, kind=Attachment.Kind.HANDOVER, upload=scan)
     return letter
 
@@ -306,7 +306,7 @@ def maintenance_record(*, actor, asset: Asset, done_on: datetime.date, kind: str
     _valid(missing={"kind": "" if kind in MaintenanceKind.values else _("Choose the kind of custody work (routine, repair or renewal).")},
            dates=[("done_on", done_on, 0)], amounts=[("cost", cost, True)])
     entry = _save(MaintenanceEntry(asset=asset, done_on=done_on, kind=kind, cost=cost, done_by=done_by,
-                                   description=description, recorded_by=actor), actor, "管护记录",
+                                   description=description, recorded_by=actor), actor, _("Maintenance record"),
                   exclude=["recorded_by"])
     for photo in photos:
         attachment_add(actor=actor, record=entry, kind=Attachment.Kind.OTHER, upload=photo)
@@ -320,8 +320,8 @@ def custodian_change(*, actor, asset: Asset, effective_on: datetime.date, unit: 
     _valid(missing={"unit": "" if unit.strip() else _("Fill in the new custodian unit.")}, dates=[("effective_on", effective_on, 0)])
     change = _save(CustodianChange(asset=asset, effective_on=effective_on, previous_unit=asset.custodian_unit,
                                    previous_person=asset.custodian_person, unit=unit.strip(), person=person.strip(),
-                                   recorded_by=actor), actor, "管护主体变更", exclude=["recorded_by"])
-    services.asset_update(actor=actor, asset=asset, reason="管护主体变更", changes={
+                                   recorded_by=actor), actor, _("Custodian changed"), exclude=["recorded_by"])
+    services.asset_update(actor=actor, asset=asset, reason=_("Custodian changed"), changes={
         "custodian_unit": unit.strip(), "custodian_person": person.strip(), "custodian_phone": phone.strip()})
     return change
 
@@ -336,7 +336,7 @@ def welfare_post_record(*, actor, asset: Asset, holder: str, from_poor_household
            amounts=[("monthly_pay", monthly_pay, True)])
     return _save(PublicWelfarePost(asset=asset, holder=holder, from_poor_household=from_poor_household,
                                    starts_on=starts_on, ends_on=ends_on, monthly_pay=monthly_pay, recorded_by=actor),
-                 actor, "公益岗位", exclude=["recorded_by"])
+                 actor, _("Public-welfare post"), exclude=["recorded_by"])
 
 
 # ---------------------------------------------------------------- operation (运营)
@@ -357,11 +357,11 @@ def contract_record(*, actor, asset: Asset, operator: str, number: str, starts_o
     contract = _save(OperationContract(asset=asset, operator=operator, number=number, starts_on=starts_on,
                                        ends_on=ends_on, yearly_due=yearly_due, mechanism=mechanism.strip(),
                                        risk_clauses=risk_clauses, renews=renews, recorded_by=actor),
-                     actor, "续签经营合同" if renews else "经营合同", exclude=["recorded_by"])
+                     actor, _("Operation contract renewed") if renews else _("Operation contract"), exclude=["recorded_by"])
     if scan:
         attachment_add(actor=actor, record=contract, kind=Attachment.Kind.CONTRACT, upload=scan)
     if asset.operator != operator:
-        services.asset_update(actor=actor, asset=asset, changes={"operator": operator}, reason="经营合同")
+        services.asset_update(actor=actor, asset=asset, changes={"operator": operator}, reason=_("Operation contract"))
     return contract
 
 
@@ -374,7 +374,7 @@ def income_record(*, actor, asset: Asset, year: int, amount: Decimal, received_o
         "The income year must lie between %(first)s and this year (%(this)s).") % {"first": first, "this": this}},
            dates=[("received_on", received_on, 0)], amounts=[("amount", amount, False)])
     return _save(IncomeRecord(asset=asset, year=year, amount=amount, received_on=received_on, note=note,
-                              recorded_by=actor), actor, "收益到账", exclude=["recorded_by"])
+                              recorded_by=actor), actor, _("Income received"), exclude=["recorded_by"])
 
 
 # ---------------------------------------------------------------- income distribution plan (收益分配)
@@ -406,10 +406,10 @@ def plan_draft(*, actor, village: AdminArea, year: int, items: Sequence[PlanLine
     plan = DistributionPlan(village=village, year=year, total=total, created_by=actor, drafted_on=drafted_on,
                             other_source=other_source.strip())
     _plan_income_check(plan)
-    _save(plan, actor, "拟定方案", exclude=["created_by"])
+    _save(plan, actor, _("Plan drafted"), exclude=["created_by"])
     for line in items:
         _save(DistributionItem(plan=plan, purpose=line.purpose, amount=line.amount, recipient=line.recipient,
-                               asset=line.asset), actor, "拟定方案", exclude=["plan"])
+                               asset=line.asset), actor, _("Plan drafted"), exclude=["plan"])
     return plan
 
 
@@ -439,11 +439,11 @@ def plan_redraft(*, actor, plan: DistributionPlan, items: Sequence[PlanLine], ot
     _plan_income_check(plan)
     for item in DistributionItem.objects.filter(plan=plan):
         item.withdrawn = True
-        _stamp(item, actor, "重新拟定方案").save()
-    _save(plan, actor, "重新拟定方案", exclude=["created_by"])
+        _stamp(item, actor, _("Plan redrafted")).save()
+    _save(plan, actor, _("Plan redrafted"), exclude=["created_by"])
     for line in items:
         _save(DistributionItem(plan=plan, purpose=line.purpose, amount=line.amount, recipient=line.recipient,
-                               asset=line.asset), actor, "重新拟定方案", exclude=["plan"])
+                               asset=line.asset), actor, _("Plan redrafted"), exclude=["plan"])
     return plan
 
 
@@ -481,7 +481,7 @@ def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, att
            dates=[("meeting_on", meeting_on, 0)])
     _plan_income_check(plan)
     plan.status, plan.meeting_on, plan.attendance = PlanStatus.DECIDED, meeting_on, attendance
-    _stamp(plan, actor, "村民会议决议").save()
+    _stamp(plan, actor, _("Village meeting decision")).save()
     attachment_add(actor=actor, record=plan, kind=Attachment.Kind.MINUTES, upload=minutes)
     return plan
 
@@ -495,7 +495,7 @@ def plan_review(*, actor, plan: DistributionPlan) -> DistributionPlan:
     if red:
         raise ValidationError({"items": red})
     plan.status = PlanStatus.REVIEWED
-    _stamp(plan, actor, "乡镇审核").save()
+    _stamp(plan, actor, _("Township review")).save()
     return plan
 
 
@@ -505,8 +505,8 @@ def plan_return(*, actor, plan: DistributionPlan, reason: str) -> DistributionPl
     the village redrafts it or takes it to the village meeting again."""
     plan = _plan_step(plan, lambda p: may_plan_return(actor, p))
     _valid(missing={"reason": "" if reason.strip() else _("Give the reason when returning it.")})
-    who = "乡镇审核退回" if plan.status == PlanStatus.DECIDED else "行业部门备案退回"
-    plan.status, plan.returned_reason = PlanStatus.DRAFTED, f"{who}：{reason.strip()}"
+    who = _("Returned by the township") if plan.status == PlanStatus.DECIDED else _("Returned by the department")
+    plan.status, plan.returned_reason = PlanStatus.DRAFTED, _("%(who)s: %(reason)s") % {"who": who, "reason": reason.strip()}
     _stamp(plan, actor, plan.returned_reason[:100]).save()
     return plan
 
@@ -520,7 +520,7 @@ def plan_file(*, actor, plan: DistributionPlan, department: Department) -> Distr
         raise ValidationError({"department": _("The departments of this plan's assets are: %(names)s; file it with "
                                                "one of them (a department files only its own).") % {"names": names}})
     plan.status, plan.department = PlanStatus.FILED, department
-    _stamp(plan, actor, "行业部门备案").save()
+    _stamp(plan, actor, _("Filed with the department")).save()
     return plan
 
 
@@ -534,7 +534,7 @@ def plan_pay(*, actor, plan: DistributionPlan, paid_on: datetime.date) -> Distri
                     % {"ends": notice.ends_on}
                     if paid_on and paid_on <= notice.ends_on else ""}, dates=[("paid_on", paid_on, 0)])
     plan.status, plan.paid_on = PlanStatus.PAID, paid_on
-    _stamp(plan, actor, "兑付").save()
+    _stamp(plan, actor, _("Paid out")).save()
     return plan
 
 
@@ -550,7 +550,7 @@ def disposal_request(*, actor, asset: Asset, reason: str, note: str = "") -> Dis
     disposal.status, disposal.reason, disposal.request_note, disposal.recorded_by = (
         DisposalStatus.REQUESTED, reason, note, actor)
     disposal.rejection = ""
-    return _save(disposal, actor, "处置申请", exclude=["asset", "recorded_by"])
+    return _save(disposal, actor, _("Disposal applied for"), exclude=["asset", "recorded_by"])
 
 
 def _disposal_step(actor, disposal: Disposal, rule) -> Disposal:
@@ -572,7 +572,7 @@ def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str,
            dates=[("assessed_on", assessed_on, 0)], amounts=[("value", value, True)])
     disposal.status, disposal.assessed_value, disposal.assessor, disposal.assessed_on = (
         DisposalStatus.ASSESSED, value, assessor.strip(), assessed_on)
-    _save(disposal, actor, "资产评估", exclude=["asset", "recorded_by"])
+    _save(disposal, actor, _("Asset valued"), exclude=["asset", "recorded_by"])
     attachment_add(actor=actor, record=disposal, kind=Attachment.Kind.ASSESSMENT, upload=report)
     return disposal
 
@@ -591,7 +591,7 @@ def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: st
            dates=[("approved_on", approved_on, 0)])
     disposal.status, disposal.approval_authority, disposal.approval_reference, disposal.approved_on = (
         DisposalStatus.APPROVED, authority.strip(), reference.strip(), approved_on)
-    _save(disposal, actor, f"处置审批：{reference}", exclude=["asset", "recorded_by"])
+    _save(disposal, actor, _("Disposal approved: %(reference)s") % {"reference": reference}, exclude=["asset", "recorded_by"])
     attachment_add(actor=actor, record=disposal, kind=Attachment.Kind.APPROVAL, upload=document)
     return disposal
 
@@ -602,7 +602,7 @@ def disposal_reject(*, actor, disposal: Disposal, reason: str) -> Disposal:
     if not reason.strip():
         raise ValidationError({"rejection": _("Give the reason when rejecting it.")})
     disposal.status, disposal.rejection = DisposalStatus.REJECTED, reason.strip()
-    return _save(disposal, actor, "处置驳回", exclude=["asset", "recorded_by"])
+    return _save(disposal, actor, _("Disposal rejected"), exclude=["asset", "recorded_by"])
 
 
 @transaction.atomic
@@ -618,12 +618,12 @@ def disposal_execute(*, actor, disposal: Disposal, method: str, executed_on: dat
            dates=[("executed_on", executed_on, 0)], amounts=[("proceeds", proceeds, True)])
     disposal.status, disposal.method, disposal.executed_on, disposal.proceeds, disposal.new_project = (
         DisposalStatus.EXECUTED, method, executed_on, proceeds, new_project.strip())
-    _save(disposal, actor, "处置执行", exclude=["asset", "recorded_by"])
+    _save(disposal, actor, _("Disposal carried out"), exclude=["asset", "recorded_by"])
     if method == DisposalMethod.RENEWAL:
         return disposal  # a renewed contract keeps the asset in the register
     asset = disposal.asset
     asset.status = AssetStatus.DISPOSED
-    _stamp(asset, actor, f"已处置：{disposal.approval_reference}")
+    _stamp(asset, actor, _("Disposed: %(reference)s") % {"reference": disposal.approval_reference})
     asset.full_clean(exclude=["location", "geom_web"])
     asset.save()
     return disposal
@@ -730,15 +730,15 @@ def _notice_create(*, actor, stage, scope, area, starts_on, ends_on, title, plan
                                               "(%(executed)s).") % {"executed": disposal.executed_on}})
     if reposts is not None and reposts.objections.filter(answered_at__isnull=True).exists():
         raise ValidationError({"objections": objections_open()})
-    title = title or f"{area.name}{PublicityStage(stage).label}公示"
+    title = title or _("%(area)s%(stage)s notice") % {"area": area.name, "stage": PublicityStage(stage).label}
     notice = _save(PublicityNotice(stage=stage, scope=scope, area=area, title=title, starts_on=starts_on,
                                    ends_on=ends_on, snapshot=_snapshot(stage, area, plan=plan, disposal=disposal),
                                    plan=plan, disposal=disposal, reposts=reposts, posted_by=actor,
                                    posted_at=timezone.now(), from_paper=bool(paper_reason), paper_reason=paper_reason),
-                   actor, f"补录纸质公示：{paper_reason}"[:100] if paper_reason else "公示", exclude=["posted_by"])
+                   actor, (_("Paper notice entered: %(reason)s") % {"reason": paper_reason})[:100] if paper_reason else _("Notice posted"), exclude=["posted_by"])
     if plan is not None and plan.status == PlanStatus.FILED:
         plan.status = PlanStatus.PUBLICISED
-        _stamp(plan, actor, "公示").save()
+        _stamp(plan, actor, _("Notice posted")).save()
     return notice
 
 
@@ -750,7 +750,7 @@ def objection_record(*, actor, notice: PublicityNotice, raised_by: str, text: st
                     else _("An objection must be raised within the publicity period.")},
            dates=[("raised_on", raised_on, 0)])
     return _save(Objection(notice=notice, raised_by=raised_by, contact=contact, text=text.strip(), raised_on=raised_on,
-                           recorded_by=actor), actor, "异议登记", exclude=["recorded_by"])
+                           recorded_by=actor), actor, _("Objection recorded"), exclude=["recorded_by"])
 
 
 def objection_answer(*, actor, objection: Objection, check_result: str, answer: str) -> Objection:
@@ -759,4 +759,4 @@ def objection_answer(*, actor, objection: Objection, check_result: str, answer: 
               "answer": "" if answer.strip() else _("Write the answer.")})
     objection.check_result, objection.answer = check_result.strip(), answer.strip()
     objection.answered_by, objection.answered_at = actor, timezone.now()
-    return _save(objection, actor, "异议答复")
+    return _save(objection, actor, _("Objection answered"))

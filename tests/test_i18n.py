@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]")
+CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u303f]")  # the ideographic space U+3000 is layout, not text
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
                  "npgettext", "npgettext_lazy", "gettext_noop", "_lazy", "_noop"}
 # Data that is Chinese whatever the interface language: the words the importer recognises in a county's ledger and
@@ -140,7 +140,8 @@ def test_every_message_has_its_chinese_translation(tmp_path):
     msgattrib = shutil.which("msgattrib")
     if not msgattrib:
         pytest.fail("GNU gettext (msgattrib) is missing: scripts/sysdeps.sh installs it")
-    for base in [*product_dirs(), ROOT / "templates", ROOT / "locale"]:
+    apps = sorted(p.parent for p in ROOT.glob("*/apps.py"))  # bench too: the settings install it
+    for base in [*apps, ROOT / "config", ROOT / "templates", ROOT / "locale"]:
         shutil.copytree(base, tmp_path / base.name, ignore=shutil.ignore_patterns("__pycache__", "vendor", "*.mo"))
     shutil.copy(ROOT / "manage.py", tmp_path)
     for domain in ("django", "djangojs"):

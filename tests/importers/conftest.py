@@ -4,13 +4,17 @@ from pathlib import Path
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from geo_assets import services as register
 from geo_assets.models import SRID
 from geo_assets.taxonomy import AssetType
+from importers.models import ImportJob
 from tests.factories import make_asset, make_department
+from tests.importers import builders
 
 
 @pytest.fixture
@@ -58,3 +62,11 @@ def run_report(tmp_path: Path, *args) -> tuple[int, dict]:
     data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {"output": out}
     data["output"] = out
     return code, data
+
+
+def upload(client, tmp_path, data) -> ImportJob:
+    path = builders.write_csv(tmp_path / "up.csv", data)
+    response = client.post(reverse("importers:upload"), {"file": SimpleUploadedFile("台账.csv", path.read_bytes())})
+    assert response.status_code == 302
+    assert run("importers_worker", "--once")[0] == 0
+    return ImportJob.objects.get()

@@ -14,7 +14,7 @@ from django.utils import translation
 from importers import cells, vocab
 from importers.readers import LedgerUnreadable, file_check
 from tests.importers import builders as b
-from tests.importers.conftest import run
+from tests.importers.conftest import run, upload
 
 
 def test_cell_and_file_messages_are_chinese_by_default_and_english_under_en(tmp_path):
@@ -65,8 +65,6 @@ def test_upload_page_and_template_follow_the_language_cookie(areas, admin_user):
 
 @pytest.mark.django_db
 def test_job_page_and_status_in_both_languages(areas, admin_user, tmp_path, settings):
-    from tests.importers.test_import_page import upload
-
     settings.MEDIA_ROOT = str(tmp_path / "media")
     client = Client()
     client.force_login(admin_user)

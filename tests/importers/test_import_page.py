@@ -17,7 +17,7 @@ from importers import jobs, vocab
 from importers.models import ImportJob
 from tests.factories import make_user
 from tests.importers import builders as b
-from tests.importers.conftest import run, run_report
+from tests.importers.conftest import run, run_report, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,6 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def upload(client, tmp_path, data) -> ImportJob:
-    path = b.write_csv(tmp_path / "up.csv", data)
-    response = client.post(reverse("importers:upload"), {"file": SimpleUploadedFile("台账.csv", path.read_bytes())})
-    assert response.status_code == 302
-    assert run("importers_worker", "--once")[0] == 0
-    return ImportJob.objects.get()
 
 
 def test_confirm_without_skip_stays_on_the_job_page(areas, admin_user, tmp_path):

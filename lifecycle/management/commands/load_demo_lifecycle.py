@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from lifecycle import demo
 
@@ -11,10 +12,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         actor = get_user_model().objects.filter(username="admin").first()
         if actor is None:
-            self.stdout.write("没有演示管理员：请先运行 manage.py load_demo。(no demo administrator: run load_demo first)")
+            self.stdout.write(_("No demo administrator: run manage.py load_demo first."))
             return
         created = demo.demo_lifecycle_load(actor=actor)
         if created:
-            self.stdout.write(self.style.SUCCESS("已载入资产管理事项: " + ", ".join(f"{k} {v}" for k, v in created.items())))
+            self.stdout.write(self.style.SUCCESS(_("Loaded asset-management records: %(records)s")
+                                                 % {"records": ", ".join(f"{k} {v}" for k, v in created.items())}))
         else:
-            self.stdout.write("演示资产管理事项已存在，未做任何更改。(demo lifecycle records already loaded)")
+            self.stdout.write(_("The demo asset-management records are already loaded: nothing changed."))
