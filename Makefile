@@ -11,7 +11,8 @@ PY := $(VENV)/bin/python
 WITH_DB := scripts/with_db.sh
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# test workers, each with a test database of its own (pytest-xdist); PYTEST_WORKERS=0 runs in one process
+# test workers, each with a test database of its own (pytest-xdist); PYTEST_WORKERS=0 runs in one process.
+# --dist loadgroup: the browser tests on one worker, the rest shared out test by test (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
@@ -24,7 +25,7 @@ run: bootstrap migrate demo
 test: bootstrap lint db-replica
 	@$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run >/dev/null || \
 		{ echo "Models changed without a migration: run manage.py makemigrations" >&2; exit 1; }
-	$(WITH_DB) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(WITH_DB) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 db: sysdeps
 	@if [ -n "$$DATABASE_URL" ]; then echo "$$DATABASE_URL"; else bash scripts/localdb.sh | tail -n 1; fi

@@ -19,20 +19,55 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = [FAST_HASHER]
 
 
+# Modules with the longest tests (pytest --durations), run first so that no worker is left with a long test at the
+# end (pytest-xdist hands tests out in the collection order). A path that no longer exists is ignored.
+SLOW_MODULES: tuple[str, ...] = (
+    "tests/test_fuzz.py",  # 30–90 s a test
+    "tests/maps/test_bench_smoke.py",  # 99 s, a gunicorn and a Chromium of its own
+    "tests/verification/test_label_sheets.py",  # 70 s: 300 labels
+    "tests/maps/test_attachments.py",
+    "tests/verification/test_demo.py",
+    "tests/geo_assets/test_admin_sweep.py",
+    "tests/reports/test_reports.py",
+    "tests/test_replica.py",
+    "tests/verification/test_bench_smoke.py",
+    "tests/layers/test_bench_smoke.py",
+    "tests/reports/test_bench_smoke.py",
+    "tests/importers/test_bench_smoke.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    """In each module, the tests that use no data set built once (tests/world.py, built_once) run first: they must
-    not see its rows, which stay in the database from the first test that asks for it to the module's end."""
+    """The order and grouping of the tests. pytest-django then sorts them, stably, into tests in a transaction
+    rolled back, transactional tests (which flush the database after them: the rows of the data migrations too),
+    tests without the database — so within each of these:
+    - every test that asks for the shared Chromium (`browser`, tests/browser.py: marked `browser` here if it is not)
+      or the live server is in xdist group `browser` (`--dist loadgroup`, as `make test` runs) and comes first: one
+      worker starts them once and runs these tests while the others run the rest. (The benchmarks' smoke tests,
+      marked `browser` too, start a gunicorn and a Chromium of their own: nothing to share, not in the group.)
+    - then the modules of SLOW_MODULES, slowest first, then the others in their usual order;
+    - in each module, the tests that use no data set built once (tests/world.py, built_once) run first: they must
+      not see its rows, which stay in the database from the first test that asks for it to the module's end."""
     modules: dict = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+        if "browser" in item.fixturenames and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+        if {"browser", "live_server"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group("browser"))
     ordered = []
     for path, module_items in modules.items():
         built = {item: sorted(n for n in item.fixturenames if n.startswith(BUILT_PREFIX)) for item in module_items}
         kinds = {name for names in built.values() for name in names}
         if len(kinds) > 1:
             raise pytest.UsageError(f"{path} asks for {sorted(kinds)}: one data set built once per module at most")
-        ordered += sorted(module_items, key=lambda item: bool(built[item]))
-    items[:] = ordered
+        modules[path] = sorted(module_items, key=lambda item: bool(built[item]))
+    rank = {path: i for i, path in enumerate(SLOW_MODULES)}
+    for path in sorted(modules, key=lambda path: rank.get(path, len(rank))):
+        ordered += modules[path]
+    grouped = [item for item in ordered if item.get_closest_marker("xdist_group")]
+    items[:] = grouped + [item for item in ordered if not item.get_closest_marker("xdist_group")]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Fixtures of the verification tests, built from tests/factories.py and tests/verification/factories.py."""
+"""Fixtures of the verification tests, built from tests/factories.py (see tests/world.py)."""
 
 import datetime
 
@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
-from tests.verification.factories import photo, record
+from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user, photo, record
 from tests.world import build_world, built_once, copy_for_test
 from verification import services
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image, PngImagePlugin
 
 from geo_assets import lifecycle
-from tests.verification.factories import photo
+from tests.factories import photo
 from verification import services
 from verification.models import Photo
 
