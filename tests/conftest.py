@@ -22,9 +22,12 @@ def pytest_configure(config):
 # Modules with the longest tests (pytest --durations), run first so that no worker is left with a long test at the
 # end (pytest-xdist hands tests out in the collection order). A path that no longer exists is ignored.
 SLOW_MODULES: tuple[str, ...] = (
-    "tests/test_fuzz.py",  # 30–90 s a test
-    "tests/maps/test_bench_smoke.py",  # 99 s, a gunicorn and a Chromium of its own
-    "tests/verification/test_label_sheets.py",  # 70 s: 300 labels
+    "tests/importers/test_roundtrip.py",  # 66 s: the demo county through every format
+    "tests/geo_assets/test_demo.py",  # 58 s: the full demo county
+    "tests/test_fuzz.py",  # 10–35 s a test
+    "tests/verification/test_label_sheets.py",  # 28 s: 300 labels
+    "tests/geo_assets/test_province.py",
+    "tests/maps/test_bench_smoke.py",  # 14 s, a gunicorn and a Chromium of its own
     "tests/maps/test_attachments.py",
     "tests/verification/test_demo.py",
     "tests/geo_assets/test_admin_sweep.py",
