@@ -40,25 +40,32 @@ SLOW_MODULES: tuple[str, ...] = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_itemcollected(item):
+    """The marks (before any pytest_collection_modifyitems: pytest-xdist reads xdist_group in its own)."""
+    if "browser" in item.fixturenames and not item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.browser)
+    if {"browser", "live_server"} & set(item.fixturenames):
+        item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-django's (which sorts stably: this order stays within its groups)
 def pytest_collection_modifyitems(config, items):
     """The order and grouping of the tests. pytest-django then sorts them, stably, into tests in a transaction
     rolled back, transactional tests (which flush the database after them: the rows of the data migrations too),
     tests without the database — so within each of these:
-    - every test that asks for the shared Chromium (`browser`, tests/browser.py: marked `browser` here if it is not)
-      or the live server is in xdist group `browser` (`--dist loadgroup`, as `make test` runs) and comes first: one
-      worker starts them once and runs these tests while the others run the rest. (The benchmarks' smoke tests,
-      marked `browser` too, start a gunicorn and a Chromium of their own: nothing to share, not in the group.)
+    - every test that asks for the shared Chromium (`browser`, tests/browser.py: marked `browser` if it is not)
+      or the live server is in xdist group `browser` (pytest_itemcollected) (`--dist loadgroup`, as `make test` runs)
+      and comes first: one worker starts them once and runs these tests while the others run the rest. NB: with
+      pytest 9 and pytest-xdist 3.8 the group is not applied (xdist renames item._nodeid, pytest 9 reads item._id),
+      so these tests are handed out one by one like the others — measured balanced (each worker busy 354 s of a
+      365 s run); Chromium and the live server are session fixtures and start once per worker anyway. (The
+      benchmarks' smoke tests, marked `browser` too, start a gunicorn and a Chromium of their own: not in the group.)
     - then the modules of SLOW_MODULES, slowest first, then the others in their usual order;
     - in each module, the tests that use no data set built once (tests/world.py, built_once) run first: they must
       not see its rows, which stay in the database from the first test that asks for it to the module's end."""
     modules: dict = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
-        if "browser" in item.fixturenames and not item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.browser)
-        if {"browser", "live_server"} & set(item.fixturenames):
-            item.add_marker(pytest.mark.xdist_group("browser"))
     ordered = []
     for path, module_items in modules.items():
         built = {item: sorted(n for n in item.fixturenames if n.startswith(BUILT_PREFIX)) for item in module_items}
