@@ -17,6 +17,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def fast_passwords(settings):
+    """The test settings use this hasher already (tests/conftest.py, pytest_configure); kept for the files that ask."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

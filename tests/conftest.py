@@ -1,7 +1,83 @@
+"""The fixtures shared across folders. The data they hold is built by tests/factories.py and tests/world.py (whose
+docstring says how the test data is organised); a folder's own fixtures are in its conftest.py."""
+
 import pytest
 
 from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (shared browser fixtures)
-from tests.factories import make_admin, make_areas
+from tests.factories import make_admin, make_areas, make_user
+from tests.world import BUILT_PREFIX, build_map_world, build_world, built_once, copy_for_test
+
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+def pytest_configure(config):
+    """Test settings: a fast password hasher. The default (PBKDF2, 1,000,000 iterations) costs ~0.2 s of CPU per
+    user created, and the data sets create several users per test. No test depends on the hasher's strength
+    (a password is still set and checked); production's hashers are config.settings' defaults."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [FAST_HASHER]
+
+
+# Modules with the longest tests (pytest --durations), run first so that no worker is left with a long test at the
+# end (pytest-xdist hands tests out in the collection order). A path that no longer exists is ignored.
+SLOW_MODULES: tuple[str, ...] = (
+    "tests/importers/test_roundtrip.py",  # 66 s: the demo county through every format
+    "tests/geo_assets/test_demo.py",  # 58 s: the full demo county
+    "tests/test_fuzz.py",  # 10–35 s a test
+    "tests/verification/test_label_sheets.py",  # 28 s: 300 labels
+    "tests/geo_assets/test_province.py",
+    "tests/maps/test_bench_smoke.py",  # 14 s, a gunicorn and a Chromium of its own
+    "tests/maps/test_attachments.py",
+    "tests/verification/test_demo.py",
+    "tests/geo_assets/test_admin_sweep.py",
+    "tests/reports/test_reports.py",
+    "tests/test_replica.py",
+    "tests/verification/test_bench_smoke.py",
+    "tests/layers/test_bench_smoke.py",
+    "tests/reports/test_bench_smoke.py",
+    "tests/importers/test_bench_smoke.py",
+)
+
+
+def pytest_itemcollected(item):
+    """The marks (before any pytest_collection_modifyitems: pytest-xdist reads xdist_group in its own)."""
+    if "browser" in item.fixturenames and not item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.browser)
+    if {"browser", "live_server"} & set(item.fixturenames):
+        item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-django's (which sorts stably: this order stays within its groups)
+def pytest_collection_modifyitems(config, items):
+    """The order and grouping of the tests. pytest-django then sorts them, stably, into tests in a transaction
+    rolled back, transactional tests (which flush the database after them: the rows of the data migrations too),
+    tests without the database — so within each of these:
+    - every test that asks for the shared Chromium (`browser`, tests/browser.py: marked `browser` if it is not)
+      or the live server is in xdist group `browser` (pytest_itemcollected) (`--dist loadgroup`, as `make test` runs)
+      and comes first: one worker starts them once and runs these tests while the others run the rest. NB: with
+      pytest 9 and pytest-xdist 3.8 the group is not applied (xdist renames item._nodeid, pytest 9 reads item._id),
+      so these tests are handed out one by one like the others — measured balanced (each worker busy 354 s of a
+      365 s run); Chromium and the live server are session fixtures and start once per worker anyway. (The
+      benchmarks' smoke tests, marked `browser` too, start a gunicorn and a Chromium of their own: not in the group.)
+    - then the modules of SLOW_MODULES, slowest first, then the others in their usual order;
+    - in each module, the tests that use no data set built once (tests/world.py, built_once) run first: they must
+      not see its rows, which stay in the database from the first test that asks for it to the module's end."""
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    ordered = []
+    for path, module_items in modules.items():
+        built = {item: sorted(n for n in item.fixturenames if n.startswith(BUILT_PREFIX)) for item in module_items}
+        kinds = {name for names in built.values() for name in names}
+        if len(kinds) > 1:
+            raise pytest.UsageError(f"{path} asks for {sorted(kinds)}: one data set built once per module at most")
+        modules[path] = sorted(module_items, key=lambda item: bool(built[item]))
+    rank = {path: i for i, path in enumerate(SLOW_MODULES)}
+    for path in sorted(modules, key=lambda path: rank.get(path, len(rank))):
+        ordered += modules[path]
+    grouped = [item for item in ordered if item.get_closest_marker("xdist_group")]
+    items[:] = grouped + [item for item in ordered if not item.get_closest_marker("xdist_group")]
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +135,59 @@ def allow_test_purge():
     DatabaseOperations.sql_flush, DatabaseOperations.execute_sql_flush = sql_flush, execute_sql_flush
     yield
     DatabaseOperations.sql_flush, DatabaseOperations.execute_sql_flush = original, original_execute
+
+
+built_world = built_once(build_world)
+built_map_world = built_once(build_map_world)
+
+
+@pytest.fixture
+def world(built_world, db, settings):
+    """tests/world.py's build_world (one user per role, marker names), built once per module: the tests that sweep
+    every route."""
+    return copy_for_test(built_world, settings)
+
+
+@pytest.fixture
+def map_world(built_map_world, db, settings):
+    """tests/world.py's build_map_world (the register as the map sees it), built once per module."""
+    return copy_for_test(built_map_world, settings)
+
+
+def build_fuzz_world():
+    """The map world, a user per role and a checked import job: what tests/test_fuzz.py puts in every URL."""
+    from geo_assets.taxonomy import Role
+    from importers.models import ImportJob
+
+    w = build_map_world()
+    w.users = {
+        "county": make_user("county_admin", Role.COUNTY_ADMIN),
+        "department": w.department,
+        "township": w.clerk,
+        "village": make_user("village_clerk", Role.VILLAGE, area=w.areas.west_north),
+        "inspector": w.inspector,
+    }
+    w.job = ImportJob.objects.create(
+        user=w.users["county"], original_name="台账.xlsx", status=ImportJob.Status.CHECKED,
+        check_report={"total": 1, "invalid": 0}, preview=[{
+            "row": 2, "values": {"名称": "新道路"}, "errors": [],
+            "geometry": {"type": "Point", "coordinates": [111.55, 33.85]}}])
+    return w
+
+
+built_fuzz_world = built_once(build_fuzz_world)
+
+
+@pytest.fixture
+def fuzz_world(built_fuzz_world, db, settings):
+    """build_fuzz_world, built once per module."""
+    return copy_for_test(built_fuzz_world, settings)
+
+
+@pytest.fixture
+def live_map_world(transactional_db):
+    """The map world committed, for the live server and the browser."""
+    return build_map_world()
 
 
 @pytest.fixture

@@ -35,10 +35,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from geo_assets.taxonomy import Role
-from importers.models import ImportJob
-from tests.factories import make_user
-from tests.layers.conftest import make_world, tile_xy
+from tests.layers.conftest import tile_xy
 
 HOSTILE = [
     "\x00", "x" * 10_000, "村🚜\u202eمرحبا\u200f 𠀀", "-1", str(10**30), "1e309", "NaN", "1,2,3,4,5", "", " ",
@@ -53,26 +50,6 @@ ADMIN_PARAMS = [
     "q", "o", "p", "e", "all", "_popup", "_to_field", "_changelist_filters", "next", "level__exact",
     "category__exact", "status__exact", "township__id__exact", "role__exact",
 ]
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    w = make_world()
-    w.users = {
-        "county": make_user("county_admin", Role.COUNTY_ADMIN),
-        "department": w.department,
-        "township": w.clerk,
-        "village": make_user("village_clerk", Role.VILLAGE, area=w.areas.west_north),
-        "inspector": w.inspector,
-    }
-    w.job = ImportJob.objects.create(
-        user=w.users["county"], original_name="台账.xlsx", status=ImportJob.Status.CHECKED,
-        check_report={"total": 1, "invalid": 0}, preview=[{
-            "row": 2, "values": {"名称": "新道路"}, "errors": [],
-            "geometry": {"type": "Point", "coordinates": [111.55, 33.85]}}])
-    return w
 
 
 @pytest.fixture
@@ -92,7 +69,7 @@ def atomic_requests(monkeypatch):
 
 
 @pytest.fixture
-def wsgi_app(world):
+def wsgi_app(fuzz_world):
     """Django's WSGI app, sharing the test's database transaction: a real server closes the connection after each
     request, which here would end the test transaction (Django's test Client does the same)."""
     request_started.disconnect(close_old_connections)
@@ -137,8 +114,8 @@ def test_api_anonymous_gets_no_server_error(api_schema, atomic_requests):
     fuzz_api(api_schema)
 
 
-def test_api_staff_gets_no_server_error(api_schema, world, atomic_requests):
-    token = Token.objects.get_or_create(user=world.users["county"])[0]
+def test_api_staff_gets_no_server_error(api_schema, fuzz_world, atomic_requests):
+    token = Token.objects.get_or_create(user=fuzz_world.users["county"])[0]
     fuzz_api(api_schema, headers={"Authorization": f"Token {token.key}"})
 
 
@@ -170,23 +147,23 @@ def fill(route: str, value) -> str:
     return "/" + path.replace("\\", "")
 
 
-def real_value(world):
+def real_value(fuzz_world):
     """Arguments that exist: asset and area codes, a tile over the county, the import job, admin objects."""
     x, y = tile_xy(111.55, 33.85, 12)
     objects = {f"admin/{m._meta.app_label}/{m._meta.model_name}/": m._default_manager.order_by("pk").first()
                for m in admin.site._registry}
     fixed = {"layer": "assets", "z": "12", "x": str(x), "y": str(y), "url": "nothing/", "app_label": "geo_assets",
              "path": "maps/map.js", "variant": "thumb.jpg", "fmt": "csv", "year": "2025",
-             "content_type_id": str(ContentType.objects.get_for_model(world.road).pk)}
+             "content_type_id": str(ContentType.objects.get_for_model(fuzz_world.road).pk)}
 
     def value(name, converter, route):
         if converter == "uuid":
-            return str(world.job.pk)
+            return str(fuzz_world.job.pk)
         obj = next((o for prefix, o in objects.items() if route.startswith(prefix)), None)
         if name == "code":
-            return world.road.code if "assets/" in route else world.areas.west_south.code
+            return fuzz_world.road.code if "assets/" in route else fuzz_world.areas.west_south.code
         if name in ("object_id", "id"):
-            return str(world.road.pk if route.startswith("admin/r/") else obj.pk if obj else 1)
+            return str(fuzz_world.road.pk if route.startswith("admin/r/") else obj.pk if obj else 1)
         if name == "history_id" and hasattr(obj, "history"):
             return str(obj.history.order_by("history_id").last().history_id)
         return fixed.get(name, "1")
@@ -194,10 +171,10 @@ def real_value(world):
     return value
 
 
-def concrete_urls(world) -> tuple[list[str], list[str]]:
+def concrete_urls(fuzz_world) -> tuple[list[str], list[str]]:
     """(one URL per pattern with real arguments, URLs with other and hostile arguments)."""
-    value = real_value(world)
-    others = [*HOSTILE, world.water.code, world.areas.west.code, world.areas.county.code, str(uuid.uuid4()),
+    value = real_value(fuzz_world)
+    others = [*HOSTILE, fuzz_world.water.code, fuzz_world.areas.west.code, fuzz_world.areas.county.code, str(uuid.uuid4()),
               "townships", "0", "99"]
     real, odd = [], []
     for route in routes():
@@ -267,10 +244,10 @@ def client_for(user=None, **defaults) -> Client:
     return client
 
 
-def test_every_url_anonymous_every_param_every_value(world, atomic_requests):
+def test_every_url_anonymous_every_param_every_value(fuzz_world, atomic_requests):
     """Anonymous: every URL with every hostile value in every parameter its view reads; hostile path arguments."""
-    real, odd = concrete_urls(world)
-    assert len(real) > 40 and "/admin/geo_assets/asset/" in real and f"/assets/{world.road.code}/" in real
+    real, odd = concrete_urls(fuzz_world)
+    assert len(real) > 40 and "/admin/geo_assets/asset/" in real and f"/assets/{fuzz_world.road.code}/" in real
     client = client_for()
     failures = sweep(client, odd) + sweep(client, real, alone=HOSTILE)
     assert not failures, "\n".join(failures)
@@ -280,11 +257,11 @@ ROLES = ["county", "department", "township", "village", "inspector"]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_url_per_role(world, atomic_requests, role):
+def test_every_url_per_role(fuzz_world, atomic_requests, role):
     """Each role: every URL with hostile values in all its parameters at once — every value for the county
     administrator (who reaches every admin page), the empty value and a share of the others for the other roles."""
-    real, odd = concrete_urls(world)
-    client = client_for(world.users[role])
+    real, odd = concrete_urls(fuzz_world)
+    client = client_for(fuzz_world.users[role])
     i = ROLES.index(role)
     together = HOSTILE if role == "county" else ["", *HOSTILE[i::len(ROLES)]]
     failures = sweep(client, odd[i::len(ROLES)]) + sweep(client, real, together=together)
@@ -311,10 +288,10 @@ def production_settings(settings, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # WhiteNoise: no collectstatic here
-def test_every_url_with_production_settings(world, atomic_requests, production_settings):
-    real, odd = concrete_urls(world)
+def test_every_url_with_production_settings(fuzz_world, atomic_requests, production_settings):
+    real, odd = concrete_urls(fuzz_world)
     failures = []
-    for i, user in enumerate((None, world.users["county"])):
+    for i, user in enumerate((None, fuzz_world.users["county"])):
         client = client_for(user, HTTP_X_FORWARDED_PROTO="https")  # behind the HTTPS proxy
         assert client.get("/").status_code == 200
         failures += sweep(client, odd[i::3]) + sweep(client, real, together=["", *HOSTILE[i::3]])

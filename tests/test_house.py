@@ -68,3 +68,25 @@ def test_each_app_readme_says_what_it_imports_and_what_imports_it():
         if said != actual:
             wrong[app] = {"README": said, "code": actual}
     assert wrong == {}
+
+
+def local_fixtures(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if ast.unparse(target) in ("pytest.fixture", "fixture"):
+                    keywords = decorator.keywords if isinstance(decorator, ast.Call) else []
+                    names |= {k.value.value for k in keywords if k.arg == "name"} or {node.name}
+    return names
+
+
+def test_the_data_sets_are_fixtures_of_a_conftest():
+    """`world` and `county` (the data sets most tests start from) are built by tests/factories.py and tests/world.py
+    in a conftest.py, never redefined by a test file as a near-copy of another (tests/world.py says where each is)."""
+    offenders = {
+        str(path.relative_to(TESTS)): sorted(local_fixtures(path) & {"world", "county"})
+        for path in TESTS.rglob("test_*.py")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}

@@ -11,15 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.world import BENEFICIARY, PERSON, PERSONAL_MARKERS, PHONE, build_world
+from tests.world import BENEFICIARY, PERSON, PERSONAL_MARKERS, PHONE
 
 SKIP_PREFIXES = ("admin/", "i18n/")
 EXPORT_FORMATS = ("csv", "xlsx", "geojson", "kml", "gpkg", "shp")
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def walk(patterns, prefix=""):

@@ -127,16 +127,16 @@ def replica(replica_alias, settings):
 
 
 @pytest.fixture
-def world(replica):
-    world = build_world()
+def replica_world(replica):
+    replica_world = build_world()
     replica.wait()
-    return world
+    return replica_world
 
 
-def client_for(world, role) -> Client:
+def client_for(replica_world, role) -> Client:
     client = Client()
     if role != "anonymous":
-        client.force_login(world.users[role])
+        client.force_login(replica_world.users[role])
     return client
 
 
@@ -175,12 +175,12 @@ def test_the_router_without_replicas_changes_nothing(replica, settings):
 
 
 @on_standby
-def test_reads_go_to_the_replica_until_a_write_is_under_way(world, replica):
-    admin = world.users["county_admin"]
+def test_reads_go_to_the_replica_until_a_write_is_under_way(replica_world, replica):
+    admin = replica_world.users["county_admin"]
     with replica_reads():
         assert router.db_for_read(Asset) == ALIAS and router.db_for_write(Asset) == "default"
         assert router.db_for_read(type(admin)) == "default"  # accounts: always the primary
-        asset = Asset.objects.get(pk=world.assets["west_road"].pk)
+        asset = Asset.objects.get(pk=replica_world.assets["west_road"].pk)
         assert asset._state.db == ALIAS
         with transaction.atomic():  # a transaction may write: everything in it reads the primary
             assert router.db_for_read(Asset) == "default"
@@ -206,12 +206,12 @@ def test_reads_go_to_the_replica_until_a_write_is_under_way(world, replica):
 
 
 @on_standby
-def test_tiles_and_geojson_are_served_from_the_replica(world, replica):
-    west_south = world.areas.west_south
+def test_tiles_and_geojson_are_served_from_the_replica(replica_world, replica):
+    west_south = replica_world.areas.west_south
     for role, expected in (("anonymous", {"west_road", "west_household"}),
                            ("township", {"west_road", "west_household"})):
-        client = client_for(world, role)
-        z, x, y = tile_of(world.assets["west_household"].location, 14)
+        client = client_for(replica_world, role)
+        z, x, y = tile_of(replica_world.assets["west_household"].location, 14)
         with CaptureQueriesContext(connections[ALIAS]) as on_replica, \
                 CaptureQueriesContext(connections["default"]) as on_primary:
             tile = client.get(f"/tiles/assets/{z}/{x}/{y}.mvt")
@@ -219,18 +219,18 @@ def test_tiles_and_geojson_are_served_from_the_replica(world, replica):
             geojson = client.get("/api/v1/assets/", {"village": west_south.code})
         assert tile.status_code == head.status_code == geojson.status_code == 200
         features = mapbox_vector_tile.decode(tile.content)["assets"]["features"]
-        assert {world.assets[k].code for k in expected} <= {f["properties"]["code"] for f in features}
-        assert {world.assets[k].code for k in expected} <= {f["id"] for f in geojson.json()["features"]}
+        assert {replica_world.assets[k].code for k in expected} <= {f["properties"]["code"] for f in features}
+        assert {replica_world.assets[k].code for k in expected} <= {f["id"] for f in geojson.json()["features"]}
         assert any("ST_AsMVT" in q["sql"] for q in on_replica.captured_queries)
         assert any("geo_assets_asset" in q["sql"] for q in on_replica.captured_queries)
         assert register_reads(on_primary.captured_queries) == [], role
 
 
 @on_standby
-def test_writes_go_to_the_primary_and_never_to_the_replica(world, replica):
-    village, admin = world.users["village"], world.users["county_admin"]
-    road = world.assets["west_road"]
-    client = client_for(world, "village")
+def test_writes_go_to_the_primary_and_never_to_the_replica(replica_world, replica):
+    village, admin = replica_world.users["village"], replica_world.users["county_admin"]
+    road = replica_world.assets["west_road"]
+    client = client_for(replica_world, "village")
     body = {"asset_code": road.code, "finding": "intact", "lon": road.location.x, "lat": road.location.y,
             "accuracy_m": 5, "observed_at": timezone.now().isoformat(), "client_id": str(uuid.uuid4())}
     with CaptureQueriesContext(connections[ALIAS]) as on_replica, \
@@ -243,14 +243,14 @@ def test_writes_go_to_the_primary_and_never_to_the_replica(world, replica):
     assert record.verifier == village and record.review == "pending"  # no photo: for the office to review
     # a page POST: the office approves it
     with CaptureQueriesContext(connections[ALIAS]) as on_replica:
-        decided = client_for(world, "county_admin").post(f"/verification/review/{record.pk}/",
+        decided = client_for(replica_world, "county_admin").post(f"/verification/review/{record.pk}/",
                                                          {"decision": "approve", "comment": "ok"})
     assert decided.status_code == 302 and on_replica.captured_queries == []
     record.refresh_from_db()
     assert record.review == "approved" and record.reviewed_by == admin
     # a POST to a replica-served route still runs on the primary (and is refused by the view), and so does every
     # GET elsewhere: pages with forms, the verification list, the admin
-    admin_client = client_for(world, "county_admin")
+    admin_client = client_for(replica_world, "county_admin")
     with CaptureQueriesContext(connections[ALIAS]) as on_replica:
         assert client.post("/api/v1/assets/", {}).status_code in (403, 405)
         assert admin_client.get(f"/assets/{road.code}/").status_code == 200
@@ -266,11 +266,11 @@ def test_writes_go_to_the_primary_and_never_to_the_replica(world, replica):
 
 
 @on_standby
-def test_every_tile_api_report_and_nearby_route_answers_the_same_from_the_replica(world, replica, settings):
-    urls = sweep_urls(world)
+def test_every_tile_api_report_and_nearby_route_answers_the_same_from_the_replica(replica_world, replica, settings):
+    urls = sweep_urls(replica_world)
     assert any(u.startswith("/tiles/") for _r, u in urls) and any(u.startswith("/reports/") for _r, u in urls)
     for role in ROLES:
-        client = client_for(world, role)
+        client = client_for(replica_world, role)
         served_by_replica = 0
         for route, url in urls:
             settings.DATABASE_REPLICAS = []
@@ -325,9 +325,9 @@ def walk(patterns, prefix="", namespace=""):
             yield ":".join(p for p in (namespace, entry.name) if p), prefix + str(entry.pattern)
 
 
-def sweep_urls(world) -> list[tuple[str, str]]:
+def sweep_urls(replica_world) -> list[tuple[str, str]]:
     """(route name, URL) for every swept route, its parameters filled with the world's records."""
-    household, west_south = world.assets["west_household"], world.areas.west_south
+    household, west_south = replica_world.assets["west_household"], replica_world.areas.west_south
     department = Department.objects.get(name="交通运输局")
     tiles = [tile_of(household.location, 14), tile_of(household.location, 9)]
     urls, unfilled = [], []
@@ -342,7 +342,7 @@ def sweep_urls(world) -> list[tuple[str, str]]:
                         for v in variants for z, x, y in tiles]
         if "<str:fmt>" in pattern:
             variants = [v.replace("<str:fmt>", fmt) for v in variants for fmt in ("csv", "xlsx")]
-        code = (world.areas.west.code if "townships/" in pattern else west_south.code
+        code = (replica_world.areas.west.code if "townships/" in pattern else west_south.code
                 if ("villages/" in pattern or "areas/" in pattern) else household.code)
         variants = [v.replace("<str:code>", code).replace("<int:pk>", str(department.pk)) for v in variants]
         for variant in variants:

@@ -1,19 +1,35 @@
-"""A small county with one user per role and records whose names are markers, for tests that sweep every route.
+"""The tests' data sets ("worlds"), composed from the row builders of tests/factories.py.
 
-Every asset name is unique, so a test can tell from a response body which records it shows. The personal data
-(custodian, phone, beneficiary, ID number in a note) are markers too, so a test can tell whether they leaked.
+How the test data is organised:
+- tests/factories.py builds rows (areas, users, departments, assets, notices, verification photos and records);
+  tests/importers/builders.py builds import files.
+- tests/world.py (this module) composes them into the named data sets the tests share, and `built_once`, which
+  builds one of them once per test module (see there).
+- conftest.py files hold every fixture: tests/conftest.py the data sets used across folders (`world`, `map_world`,
+  …), each folder's conftest.py its own; a test file defines no fixture named `world` or `county`
+  (tests/test_house.py).
+
+build_world(): a small county with one user per role and records whose names are markers, for tests that sweep
+every route. Every asset name is unique, so a test can tell from a response body which records it shows. The
+personal data (custodian, phone, beneficiary, ID number in a note) are markers too, so a test can tell whether they
+leaked.
 """
 
+import copy
 import datetime
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from geo_assets import services
+from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, OwnerKind, Role
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
 
@@ -83,6 +99,49 @@ def build_world() -> World:
                  departments={"transport": transport, "poverty_office": poverty_office})
 
 
+# ---------------------------------------------------------------- the map world
+
+
+@dataclass
+class MapWorld:
+    areas: object
+    admin: object
+    clerk: object
+    department: object
+    inspector: object
+    road: Asset
+    water: Asset
+    greenhouse: Asset
+    livestock: Asset
+
+
+def build_map_world() -> "MapWorld":
+    """The register as the map sees it: four assets of four types in the four villages, and who sees which
+    (tests/layers/conftest.py, ROLE_VISIBLE)."""
+    areas = make_areas()
+    admin = make_user("county", "superuser")
+    dept = make_department("交通运输局", types=(AssetType.ROAD,))
+    road = make_asset(actor=admin, name="西南村道路", area=areas.west_south, is_published=True, year_built=2020)
+    water = make_asset(actor=admin, name="西北村饮水站", asset_type=AssetType.WATER_SUPPLY, area=areas.west_north,
+                       year_built=2018)
+    greenhouse = make_asset(actor=admin, name="东南村大棚", asset_type=AssetType.GREENHOUSE, area=areas.east_south,
+                            is_published=True, year_built=2022)
+    x0, y0 = 111.66, 33.95
+    pen = MultiPolygon(Polygon.from_bbox((x0, y0, x0 + 0.002, y0 + 0.002)), srid=SRID)
+    livestock = make_asset(actor=admin, name="东北村养殖圈舍", asset_type=AssetType.HOUSEHOLD_FIXED,
+                           area=areas.east_north, geometry=pen, year_built=2021)
+    # what a verification that counts does (only the verification services set last_verified_at)
+    services.asset_verified_mark(asset=road, verified_at=datetime.datetime(2025, 5, 1, tzinfo=datetime.UTC),
+                                 reason="verified")
+    return MapWorld(
+        areas=areas, admin=admin,
+        clerk=make_user("west_clerk", Role.TOWNSHIP, area=areas.west),
+        department=make_user("roads", Role.DEPARTMENT, department=dept),
+        inspector=make_user("inspector", Role.INSPECTOR),
+        road=Asset.objects.get(pk=road.pk), water=water, greenhouse=greenhouse, livestock=livestock,
+    )
+
+
 # ---------------------------------------------------------------- sweeping the admin as every role of the world
 
 
@@ -116,6 +175,21 @@ def hostile(obj) -> dict:
     return data
 
 
+def table_digests(models) -> dict[str, str]:
+    """Every row of each model's table, as a digest the database computes in one statement (md5 of the rows' text,
+    every column, in primary-key order): equal digests, equal rows. What a request must not change — compared
+    before and after it, at one query instead of one per table and no row loaded into Python."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    tables = {m._meta.label: (m._meta.db_table, m._meta.pk.column) for m in models}
+    digest = "SELECT %s, (SELECT md5(coalesce(string_agg(t::text, chr(10) ORDER BY t.{pk}), '')) FROM {table} t)"
+    sql = " UNION ALL ".join(digest.format(table=quote(table), pk=quote(pk)) for table, pk in tables.values())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(tables))
+        return dict(cursor.fetchall())
+
+
 def admin_urls(model_admin, obj=None) -> dict[str, str]:
     opts = model_admin.model._meta
     base = f"admin:{opts.app_label}_{opts.model_name}"
@@ -131,3 +205,56 @@ def admin_urls(model_admin, obj=None) -> dict[str, str]:
         if version is not None:
             urls["version"] = reverse(f"{base}_simple_history", args=[obj.pk, version.history_id])
     return urls
+
+
+# ---------------------------------------------------------------- built once per test module
+
+
+BUILT_PREFIX = "built_"
+
+
+def built_once(builder):
+    """A module-scoped fixture — name it `built_…` (BUILT_PREFIX) — : `builder()` run once per test module (per xdist
+    worker), inside a transaction rolled back after the module's last test. Take it through `copy_for_test` in a function-scoped fixture that also asks
+    for `db`: each test then runs in a savepoint of that transaction (pytest-django's `db`, as Django's
+    TestCase.setUpTestData), rolled back after it, and gets its own deep copy of the built objects — so a test sees
+    exactly what a fresh build would give, without paying for the build (users, assets, history rows) again.
+
+    Not for transactional tests (`transactional_db`, the live server): they need committed data. The files the
+    builder writes (photos) go to a media folder of the module, which the tests get as MEDIA_ROOT.
+
+    While it lives, the built rows are in the database for every test of the module: tests/conftest.py therefore
+    runs a module's other tests first (`pytest_collection_modifyitems`) and refuses a module that asks for two
+    `built_…` fixtures."""
+
+    @pytest.fixture(scope="module")
+    def fixture(django_db_setup, django_db_blocker, tmp_path_factory):
+        from django.conf import settings
+        from django.db import transaction
+        from django.test.utils import override_settings
+        from django.utils import translation
+
+        media = str(tmp_path_factory.mktemp("media"))
+        with django_db_blocker.unblock():
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            try:
+                with override_settings(MEDIA_ROOT=media), translation.override(settings.LANGUAGE_CODE):
+                    data = builder()
+            except BaseException:
+                transaction.set_rollback(True)
+                atomic.__exit__(*sys.exc_info())
+                raise
+        yield data, media
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+    return fixture
+
+
+def copy_for_test(built, settings):
+    """The test's own copy of what `built_once` built, with MEDIA_ROOT at the files it wrote."""
+    data, media = built
+    settings.MEDIA_ROOT = media
+    return copy.deepcopy(data)

@@ -9,27 +9,18 @@ from django.urls import reverse
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetType
-from tests.world import PERSONAL_MARKERS, ROLES, admin_urls, build_world, client_for, hostile
+from tests.world import PERSONAL_MARKERS, ROLES, admin_urls, client_for, hostile, table_digests
 
 COUNTY_WIDE = {"county_admin", "superuser"}
 REGISTER_MODELS = {"adminarea", "department", "membership"}
 OBJECTS_PER_MODEL = 3
 
 
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
 def snapshot() -> dict:
     """Every row of the register, its history and the accounts: what a request must not change."""
     models = [*apps.get_app_config("geo_assets").get_models(), get_user_model(),
               *apps.get_app_config("importers").get_models(), *apps.get_app_config("authtoken").get_models()]
-    return {m._meta.label: list(m._default_manager.order_by("pk").values()) for m in models}
-
-
-
-
+    return table_digests(models)
 
 
 def may_change(world, role: str, obj) -> bool:
@@ -39,8 +30,6 @@ def may_change(world, role: str, obj) -> bool:
     if isinstance(obj, Asset):
         return Asset.objects.editable_by(user).filter(pk=obj.pk).exists()
     return role in COUNTY_WIDE and obj._meta.model_name in REGISTER_MODELS
-
-
 
 
 def sample(model_admin):

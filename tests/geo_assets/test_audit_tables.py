@@ -46,7 +46,7 @@ def test_every_register_table_has_both_triggers():
 @pytest.mark.parametrize("statement", ["DELETE FROM {table}", "TRUNCATE {table} CASCADE"])
 def test_the_database_refuses(statement):
     world = build_world()
-    from tests.verification.factories import make_verification
+    from tests.factories import make_verification
 
     make_verification(areas=world.areas, admin=world.users["county_admin"])
     with as_owner(connection):  # the owner (when it is another role than the application's) meets the triggers

@@ -21,8 +21,7 @@ from django.test import Client
 from geo_assets import services
 from geo_assets.dbroles import as_owner
 from geo_assets.models import Asset
-from tests.factories import make_asset
-from tests.verification.factories import make_verification
+from tests.factories import make_asset, make_verification
 from tests.world import build_world
 from verification.models import Photo
 

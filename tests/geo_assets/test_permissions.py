@@ -1,40 +1,12 @@
 """The permission matrix per role, below the views: querysets and services."""
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
 from geo_assets import services
 from geo_assets.models import AdminArea, Asset
-from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_asset, make_department, make_user
-
-
-@pytest.fixture
-def world(areas, admin_user):
-    transport = make_department("交通运输局", [AssetType.ROAD])
-    health = make_department("卫健委", [AssetType.HEALTH])
-    assets = {
-        "west_road": make_asset(actor=admin_user, area=areas.west_south, is_published=True),
-        "west_clinic": make_asset(actor=admin_user, area=areas.west_north, asset_type=AssetType.HEALTH),
-        "east_road": make_asset(actor=admin_user, area=areas.east_south),
-        "east_clinic": make_asset(actor=admin_user, area=areas.east_north, asset_type=AssetType.HEALTH,
-                                  is_published=True),
-    }
-    users = {
-        "county": admin_user,
-        "superuser": make_user("root", "superuser"),
-        "inspector": make_user("inspector", Role.INSPECTOR),
-        "transport": make_user("transport", Role.DEPARTMENT, department=transport),
-        "health": make_user("health", Role.DEPARTMENT, department=health),
-        "west": make_user("west", Role.TOWNSHIP, area=areas.west),
-        "west_north": make_user("westnorth", Role.VILLAGE, area=areas.west_north),
-        "public": make_user("citizen", Role.PUBLIC, staff=False),
-        "no_membership": make_user("nobody", None),
-        "anonymous": AnonymousUser(),
-    }
-    return areas, assets, users
-
+from geo_assets.taxonomy import AssetType
+from tests.factories import centre, make_asset
 
 ALL = {"west_road", "west_clinic", "east_road", "east_clinic"}
 PUBLISHED = {"west_road", "east_clinic"}
@@ -54,8 +26,8 @@ MATRIX = {
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_visible_and_editable_per_role(world, role):
-    _areas, assets, users = world
+def test_visible_and_editable_per_role(permission_world, role):
+    _areas, assets, users = permission_world
     names = {asset.pk: name for name, asset in assets.items()}
     user = users[role]
     visible = {names[pk] for pk in Asset.objects.visible_to(user).values_list("pk", flat=True)}
@@ -64,8 +36,8 @@ def test_visible_and_editable_per_role(world, role):
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_update_service_obeys_the_matrix(world, role):
-    _areas, assets, users = world
+def test_update_service_obeys_the_matrix(permission_world, role):
+    _areas, assets, users = permission_world
     for name, asset in assets.items():
         if name in MATRIX[role][1]:
             services.asset_update(actor=users[role], asset=asset, changes={"custodian_person": f"{role}改"})
@@ -78,8 +50,8 @@ def test_update_service_obeys_the_matrix(world, role):
             assert asset.custodian_person != "越权"
 
 
-def test_township_clerk_cannot_move_an_asset_out_of_the_township(world):
-    areas, assets, users = world
+def test_township_clerk_cannot_move_an_asset_out_of_the_township(permission_world):
+    areas, assets, users = permission_world
     with pytest.raises(PermissionDenied):
         services.asset_update(actor=users["west"], asset=assets["west_road"], changes={},
                               geometry=centre(areas.east_north))
@@ -87,33 +59,33 @@ def test_township_clerk_cannot_move_an_asset_out_of_the_township(world):
     assert assets["west_road"].township == areas.west
 
 
-def test_township_clerk_cannot_register_in_another_township(world):
-    areas, _assets, users = world
+def test_township_clerk_cannot_register_in_another_township(permission_world):
+    areas, _assets, users = permission_world
     with pytest.raises(PermissionDenied):
         make_asset(actor=users["west"], area=areas.east_south, asset_type=AssetType.HEALTH)
     created = make_asset(actor=users["west"], area=areas.west_south, asset_type=AssetType.HEALTH)
     assert created.township == areas.west
 
 
-def test_department_cannot_switch_an_asset_to_another_sector(world):
-    _areas, assets, users = world
+def test_department_cannot_switch_an_asset_to_another_sector(permission_world):
+    _areas, assets, users = permission_world
     with pytest.raises(PermissionDenied):
         services.asset_update(actor=users["transport"], asset=assets["west_road"],
                               changes={"asset_type": AssetType.HEALTH})
 
 
 @pytest.mark.parametrize("role", ["inspector", "public", "anonymous", "west"])
-def test_only_county_admins_dispose_outside_their_scope(world, role):
+def test_only_county_admins_dispose_outside_their_scope(permission_world, role):
     import datetime
 
-    _areas, assets, users = world
+    _areas, assets, users = permission_world
     with pytest.raises(PermissionDenied):
         services.asset_dispose(actor=users[role], asset=assets["east_road"], method="scrap",
                                approval_reference="x", approved_on=datetime.date(2026, 1, 1))
 
 
-def test_area_editing_is_for_county_admins(world):
-    _areas, _assets, users = world
+def test_area_editing_is_for_county_admins(permission_world):
+    _areas, _assets, users = permission_world
     assert AdminArea.objects.editable_by(users["county"]).count() == 7
     assert AdminArea.objects.editable_by(users["west"]).count() == 0
     assert set(AdminArea.objects.within_scope_of(users["west"]).values_list("code", flat=True)) == {

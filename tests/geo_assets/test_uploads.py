@@ -8,9 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageFile
 
-from geo_assets.taxonomy import AssetType, Role
 from importers.uploads import SizeLimitUploadHandler
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
 from verification import services as verification_services
 
 MB = 1024 * 1024
@@ -28,19 +26,6 @@ def reads(monkeypatch):
 
     monkeypatch.setattr(SizeLimitUploadHandler, "new_file", new_file)
     return seen
-
-
-@pytest.fixture
-def world(db):
-    areas = make_areas()
-    admin = make_admin()
-    clerk = make_user("westsouth", Role.VILLAGE, area=areas.west_south)
-    clinic = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, name="西南村卫生室",
-                        geometry=centre(areas.west_south), is_published=True)
-    users = {"roleless": make_user("nobody", None), "inspector": make_user("inspector", Role.INSPECTOR),
-             "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south), "clerk": clerk,
-             "admin": admin}
-    return areas, users, clinic
 
 
 def endpoints(areas, clinic) -> dict[str, tuple[str, str, dict]]:
@@ -74,8 +59,8 @@ def _files(field: str, count: int, size: int) -> dict:
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("role", ["roleless", "anonymous", "inspector_or_outsider"])
-def test_no_right_is_refused_before_the_files_are_read(world, reads, route, role):
-    areas, users, clinic = world
+def test_no_right_is_refused_before_the_files_are_read(upload_world, reads, route, role):
+    areas, users, clinic = upload_world
     url, field, data = endpoints(areas, clinic)[route]
     user = {"roleless": users["roleless"], "anonymous": None,
             # who has a role but not this route: the inspector may not edit or import; a clerk of another
@@ -90,9 +75,9 @@ def test_no_right_is_refused_before_the_files_are_read(world, reads, route, role
     assert reads == []
 
 
-def test_roleless_three_times_forty_megabytes_is_not_read(world, reads):
+def test_roleless_three_times_forty_megabytes_is_not_read(upload_world, reads):
     """The issue's own case, with real bytes: the 403 comes without the server reading 120 MB."""
-    areas, users, clinic = world
+    areas, users, clinic = upload_world
     url, field, data = endpoints(areas, clinic)["verification_api"]
     response = _client(users["roleless"]).post(url, {**data, **_files(field, 3, 40 * MB)})
     assert response.status_code == 403 and "没有现场核查的权限" in response.json()["detail"]
@@ -100,11 +85,11 @@ def test_roleless_three_times_forty_megabytes_is_not_read(world, reads):
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_a_declared_body_over_the_limit_is_refused_unread(world, reads, route, settings):
+def test_a_declared_body_over_the_limit_is_refused_unread(upload_world, reads, route, settings):
     settings.IMPORT_MAX_UPLOAD_BYTES = 2 * MB
     settings.ATTACHMENT_MAX_BYTES = MB
     settings.VERIFICATION_PHOTO_MAX_BYTES = MB
-    areas, users, clinic = world
+    areas, users, clinic = upload_world
     url, field, data = endpoints(areas, clinic)[route]
     client = _client(users["admin"])
     body = {**data, **_files(field, 1, 32 * 1024)}
@@ -116,21 +101,21 @@ def test_a_declared_body_over_the_limit_is_refused_unread(world, reads, route, s
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_a_real_body_over_the_limit_is_refused(world, reads, route, settings):
+def test_a_real_body_over_the_limit_is_refused(upload_world, reads, route, settings):
     settings.IMPORT_MAX_UPLOAD_BYTES = MB
     settings.ATTACHMENT_MAX_BYTES = MB // 8
     settings.VERIFICATION_PHOTO_MAX_BYTES = MB // 8
-    areas, users, clinic = world
+    areas, users, clinic = upload_world
     url, field, data = endpoints(areas, clinic)[route]
     response = _client(users["admin"]).post(url, {**data, **_files(field, 1, 3 * MB)})
     assert response.status_code == 413 and "一次最多" in response.content.decode()
     assert reads == []
 
 
-def test_a_post_to_a_route_without_files_is_bounded_too(world, reads, settings):
+def test_a_post_to_a_route_without_files_is_bounded_too(upload_world, reads, settings):
     """A route that declares no upload takes no more than DATA_UPLOAD_MAX_MEMORY_SIZE (+ 1 MB of form)."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = MB
-    areas, users, _clinic = world
+    areas, users, _clinic = upload_world
     response = _client(users["admin"]).post(f"/villages/{areas.west_south.code}/notices/new/",
                                             _files("file", 1, 3 * MB))
     assert response.status_code == 413 and reads == []
@@ -143,8 +128,8 @@ def _bomb_png(side: int = 12_000) -> bytes:
     return out.getvalue()
 
 
-def test_decompression_bomb_is_refused_from_its_header(world, monkeypatch):
-    areas, users, clinic = world
+def test_decompression_bomb_is_refused_from_its_header(upload_world, monkeypatch):
+    areas, users, clinic = upload_world
     bomb = _bomb_png()
     assert len(bomb) < 40 * 1024
     decoded = []
@@ -158,15 +143,15 @@ def test_decompression_bomb_is_refused_from_its_header(world, monkeypatch):
     assert decoded == []  # ImageFile.load (the decoding) never ran
 
 
-def test_decompression_bomb_through_the_api(world):
-    areas, users, clinic = world
+def test_decompression_bomb_through_the_api(upload_world):
+    areas, users, clinic = upload_world
     url, _field, data = endpoints(areas, clinic)["verification_api"]
     response = _client(users["clerk"]).post(url, {**data, "photos": [io.BytesIO(_bomb_png())]})
     assert response.status_code == 400
     assert "像素过多" in response.content.decode() and "百万像素" in response.content.decode()
 
 
-def test_a_bomb_beyond_pillows_own_guard_gets_the_pixel_message_too(world, settings):
+def test_a_bomb_beyond_pillows_own_guard_gets_the_pixel_message_too(upload_world, settings):
     """Pillow itself refuses at open() above twice Image.MAX_IMAGE_PIXELS: the same message, not "unreadable"."""
     from verification.photos import photo_read
 

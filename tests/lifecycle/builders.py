@@ -122,3 +122,43 @@ def full_life(county):
                                approved_on=TODAY, document=("批复.pdf", PDF))
     lifecycle_services.disposal_execute(actor=village, disposal=disposal, method="scrap", executed_on=TODAY)
     return pv
+
+
+def build_rules_county():
+    areas = make_areas()
+    admin = make_admin()
+    office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
+    roads = make_department("交通运输局", [AssetType.ROAD])
+    users = {
+        "county": admin,
+        "department": make_user("fupinban", Role.DEPARTMENT, department=office),
+        "roads": make_user("roads", Role.DEPARTMENT, department=roads),
+        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
+        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
+    }
+    pv = make_asset(actor=admin, area=areas.west_south, name="西南村光伏电站", asset_type=AssetType.PV_STATION,
+                    geometry=centre(areas.west_south))
+    services.asset_update(actor=admin, asset=pv, changes={"custodian_unit": "西南村村委", "operator": "甲公司",
+                                                         "owner_kind": OwnerKind.VILLAGE_COLLECTIVE})
+    return areas, users, {"office": office, "roads": roads}, pv
+
+
+def build_service_county():
+    areas = make_areas()
+    admin = make_admin()
+    office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
+    users = {
+        "county": admin,
+        "department": make_user("fupinban", Role.DEPARTMENT, department=office),
+        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
+        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
+        "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south),
+        "inspector": make_user("inspector", Role.INSPECTOR),
+    }
+    equity = make_asset(actor=admin, area=areas.west_south, name="西南村合作社股权", asset_type=AssetType.EQUITY,
+                        geometry=centre(areas.west_south), owners=[
+                            services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
+                            services.Share("西镇人民政府", OwnerKind.TOWNSHIP, Decimal("40"))])
+    pv = make_asset(actor=admin, area=areas.west_south, name="西南村光伏电站", asset_type=AssetType.PV_STATION,
+                    geometry=centre(areas.west_south))
+    return areas, users, office, {"equity": equity, "pv": pv}

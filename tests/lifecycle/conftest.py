@@ -4,6 +4,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.lifecycle.builders import build_county, build_rules_county, build_service_county
+
 
 @pytest.fixture
 def english_client():
@@ -17,3 +19,22 @@ def english_client():
         return client
 
     return make
+
+@pytest.fixture
+def page_county(db):
+    return build_county()
+
+
+@pytest.fixture
+def live_page_county(transactional_db):
+    return build_county()
+
+
+@pytest.fixture
+def rules_county(db):
+    return build_rules_county()
+
+
+@pytest.fixture
+def service_county(db):
+    return build_service_county()

@@ -8,7 +8,6 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import zxingcpp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -35,7 +34,6 @@ from tests.lifecycle.builders import (
     PNG,
     TODAY,
     as_,
-    build_county,
     d,
     docx,
     full_life,
@@ -44,25 +42,11 @@ from tests.lifecycle.builders import (
     step,
 )
 
-
-@pytest.fixture
-def county(db):
-    return build_county()
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------- ownership
 
 
-def test_ownership_submit_confirm_with_handover_letter(county):
-    _areas, users, _office, assets = county
+def test_ownership_submit_confirm_with_handover_letter(page_county):
+    _areas, users, _office, assets = page_county
     equity = assets["equity"]
     village, department = as_(users["village"]), as_(users["department"])
     form = page(village.get(step(equity, "ownership")))
@@ -92,8 +76,8 @@ def test_ownership_submit_confirm_with_handover_letter(county):
     assert "确权登记确认" in page(department.get(f"/assets/{equity.code}/"))
 
 
-def test_shares_not_100_are_refused_on_the_page(county):
-    areas, users, _office, _assets = county
+def test_shares_not_100_are_refused_on_the_page(page_county):
+    areas, users, _office, _assets = page_county
     stake = make_asset(actor=users["county"], area=areas.west_south, name="残缺股权", asset_type=AssetType.EQUITY,
                        geometry=centre(areas.west_south), owners=[])
     response = as_(users["village"]).post(step(stake, "ownership"))
@@ -104,8 +88,8 @@ def test_shares_not_100_are_refused_on_the_page(county):
 # ---------------------------------------------------------------- custody, operation, income
 
 
-def test_custody_pages_with_photos_and_refusals(county, settings):
-    _areas, users, _office, assets = county
+def test_custody_pages_with_photos_and_refusals(page_county, settings):
+    _areas, users, _office, assets = page_county
     pv = assets["pv"]
     village = as_(users["village"])
     entry = {"done_on": d(TODAY), "kind": "repair", "cost": "0.3", "done_by": "运维公司", "description": "更换逆变器"}
@@ -138,8 +122,8 @@ def test_custody_pages_with_photos_and_refusals(county, settings):
     assert as_(None).get(step(pv)).status_code == 302  # the public is sent to log in
 
 
-def test_contract_pages_warn_and_renew(county):
-    areas, users, _office, assets = county
+def test_contract_pages_warn_and_renew(page_county):
+    areas, users, _office, assets = page_county
     pv = assets["pv"]
     village = as_(users["village"])
     contract = {"operator": "甲公司", "number": "HT-1", "starts_on": d(TODAY - 400 * DAY), "ends_on": d(TODAY - DAY),
@@ -164,8 +148,8 @@ def test_contract_pages_warn_and_renew(county):
 # ---------------------------------------------------------------- disposal
 
 
-def test_disposal_workflow_through_the_pages(county):
-    areas, users, _office, assets = county
+def test_disposal_workflow_through_the_pages(page_county):
+    areas, users, _office, assets = page_county
     pv = assets["pv"]
     village, department, admin = as_(users["village"]), as_(users["department"]), as_(users["county"])
     assert "请选择处置原因" in page(village.post(step(pv, "disposal"), {"reason": ""}))
@@ -205,8 +189,8 @@ def test_disposal_workflow_through_the_pages(county):
     assert "处置执行" in timeline and "申请处置" not in timeline and "公示" in timeline
 
 
-def test_rejected_disposal_may_be_requested_again(county):
-    _areas, users, _office, assets = county
+def test_rejected_disposal_may_be_requested_again(page_county):
+    _areas, users, _office, assets = page_county
     pv = assets["pv"]
     village, department = as_(users["village"]), as_(users["department"])
     village.post(step(pv, "disposal"), {"reason": "poor_operation"})
@@ -232,8 +216,8 @@ def items(*rows):
     return data
 
 
-def test_plan_workflow_through_the_pages(county):
-    areas, users, office, assets = county
+def test_plan_workflow_through_the_pages(page_county):
+    areas, users, office, assets = page_county
     year = TODAY.year - 1
     village, township, department = as_(users["village"]), as_(users["township"]), as_(users["department"])
     services.income_record(actor=users["village"], asset=assets["equity"], year=year, amount=Decimal("10"),
@@ -297,8 +281,8 @@ def test_plan_workflow_through_the_pages(county):
     assert as_(None).get(f"/attachments/{minutes.pk}/").status_code == 404
 
 
-def test_cash_only_plan_shows_warnings_and_is_refused_at_review(county):
-    areas, users, _office, assets = county
+def test_cash_only_plan_shows_warnings_and_is_refused_at_review(page_county):
+    areas, users, _office, assets = page_county
     services.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
                             received_on=TODAY)
     plan = services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
@@ -314,8 +298,8 @@ def test_cash_only_plan_shows_warnings_and_is_refused_at_review(county):
     assert plan.status == PlanStatus.DECIDED
 
 
-def test_ledger_notice_objection_answer_and_repost(county):
-    areas, users, _office, assets = county
+def test_ledger_notice_objection_answer_and_repost(page_county):
+    areas, users, _office, assets = page_county
     village = as_(users["village"])
     notices = f"/villages/{areas.west_south.code}/notices/"
     post = {"stage": "ownership", "scope": "village_board", "starts_on": d(TODAY),
@@ -345,8 +329,8 @@ def test_ledger_notice_objection_answer_and_repost(county):
 # ---------------------------------------------------------------- to-do, attachments, printable notice, timeline
 
 
-def test_todo_page_and_village_counts(county):
-    areas, users, _office, assets = county
+def test_todo_page_and_village_counts(page_county):
+    areas, users, _office, assets = page_county
     services.ownership_submit(actor=users["village"], asset=assets["equity"])
     services.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable")
     todo = page(as_(users["department"]).get("/todo/"))
@@ -363,8 +347,8 @@ def test_todo_page_and_village_counts(county):
     assert "共 <strong>0</strong>" in filtered
 
 
-def test_attachment_download_per_role(county):
-    _areas, users, _office, assets = county
+def test_attachment_download_per_role(page_county):
+    _areas, users, _office, assets = page_county
     letter = services.handover_record(actor=users["village"], asset=assets["pv"], signed_on=TODAY,
                                        handed_over_by="西镇", received_by="西南村", custodian="西南村",
                                        scan=("责任书.pdf", PDF))
@@ -385,8 +369,8 @@ def test_attachment_download_per_role(county):
     assert as_(None).get(url).status_code == 200
 
 
-def test_notice_public_page_and_pdf(county):
-    areas, users, office, assets = county
+def test_notice_public_page_and_pdf(page_county):
+    areas, users, office, assets = page_county
     services.income_record(actor=users["village"], asset=assets["equity"], year=TODAY.year - 1, amount=Decimal("5"),
                             received_on=TODAY)
     plan = services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1, items=[
@@ -420,9 +404,9 @@ def test_notice_public_page_and_pdf(county):
 
 
 
-def test_timeline_shows_every_kind_of_event_within_privacy(county):
-    _areas, users, _office, _assets = county
-    pv = full_life(county)
+def test_timeline_shows_every_kind_of_event_within_privacy(page_county):
+    _areas, users, _office, _assets = page_county
+    pv = full_life(page_county)
     staff = page(as_(users["township"]).get(f"/assets/{pv.code}/"))
     kinds = set(re.findall(r'data-kind="(\w+)"', staff))
     assert kinds == {"registration", "ownership", "custody", "operation", "income", "verification", "publicity",
@@ -435,8 +419,8 @@ def test_timeline_shows_every_kind_of_event_within_privacy(county):
     assert "/lifecycle/" not in public
 
 
-def test_annual_review_page(county):
-    areas, users, _office, assets = county
+def test_annual_review_page(page_county):
+    areas, users, _office, assets = page_county
     url = f"/villages/{areas.west_south.code}/annual/{TODAY.year - 1}/"
     review = page(as_(users["village"]).get(url))
     assert "经营性资产无" in review and assets["pv"].code in review
@@ -445,8 +429,8 @@ def test_annual_review_page(county):
     assert as_(users["village"]).get(f"/villages/{areas.west_south.code}/annual/99999/").status_code == 404
 
 
-def test_wrong_role_sees_no_button_and_posts_are_refused(county):
-    areas, users, _office, assets = county
+def test_wrong_role_sees_no_button_and_posts_are_refused(page_county):
+    areas, users, _office, assets = page_county
     other = as_(users["other_village"])
     assert other.get(f"/villages/{areas.west_south.code}/plans/").status_code == 403
     assert f"/villages/{areas.west_south.code}/plans/new/" not in page(as_(users["inspector"]).get(f"/villages/{areas.west_south.code}/plans/"))
@@ -465,8 +449,8 @@ def test_wrong_role_sees_no_button_and_posts_are_refused(county):
     assert not assets["pv"].income.exists()
 
 
-def test_notice_form_offers_only_what_it_posts_and_forms_report_every_wrong_field_at_once(county):
-    areas, users, _office, assets = county
+def test_notice_form_offers_only_what_it_posts_and_forms_report_every_wrong_field_at_once(page_county):
+    areas, users, _office, assets = page_county
     village = as_(users["village"])
     form = page(village.get(f"/villages/{areas.west_south.code}/notices/new/?stage=income_plan"))
     assert 'value="inventory"' in form and 'value="ownership"' in form

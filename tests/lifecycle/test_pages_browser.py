@@ -12,16 +12,11 @@ from django.utils import timezone
 from geo_assets.models import DistributionPlan, Objection, PublicityNotice
 from geo_assets.taxonomy import PlanStatus
 from lifecycle import services
-from tests.lifecycle.builders import DAY, PDF, build_county, d
+from tests.lifecycle.builders import DAY, PDF, d
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 TODAY = timezone.localdate()
-
-
-@pytest.fixture
-def county(transactional_db):
-    return build_county()
 
 
 def shot(page, name: str) -> None:
@@ -39,8 +34,8 @@ def refusal(page) -> str:
     return " ".join(page.locator(".refusal, .error").all_inner_texts())
 
 
-def test_plan_workflow_in_the_browser(county, open_page):
-    areas, users, office, _assets = county
+def test_plan_workflow_in_the_browser(live_page_county, open_page):
+    areas, users, office, _assets = live_page_county
     year = TODAY.year - 1
     base = f"/villages/{areas.west_south.code}/plans/"
     services.income_record(actor=users["village"], asset=_assets["equity"], year=year, amount=Decimal("10"),
@@ -127,11 +122,11 @@ def test_plan_workflow_in_the_browser(county, open_page):
     assert watch.errors == [] and public_watch.errors == []
 
 
-def test_asset_timeline_and_lifecycle_page_in_the_browser(county, open_page):
+def test_asset_timeline_and_lifecycle_page_in_the_browser(live_page_county, open_page):
     from tests.lifecycle.builders import full_life
 
-    _areas, users, _office, assets = county
-    pv = full_life(county)
+    _areas, users, _office, assets = live_page_county
+    pv = full_life(live_page_county)
     page, watch = open_page(f"/assets/{pv.code}/")
     kinds = page.eval_on_selector_all(".asset-timeline li", "items => items.map(i => i.dataset.kind)")
     assert set(kinds) == {"registration", "ownership", "custody", "operation", "income", "verification",

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import services
 from geo_assets.models import (
     CustodianChange,
     DistributionPlan,
@@ -19,36 +18,16 @@ from geo_assets.models import (
     PublicityNotice,
     PublicWelfarePost,
 )
-from geo_assets.taxonomy import AssetType, OwnerKind, PlanPurpose, PlanStatus, PublicityScope, PublicityStage, Role
+from geo_assets.taxonomy import AssetType, PlanPurpose, PlanStatus, PublicityScope, PublicityStage
 from lifecycle import rules, selectors
 from lifecycle import services as lifecycle_services
 from lifecycle.services import PlanLine
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.factories import centre, make_asset
 
 TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 PDF = ("批复.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
 PNG = ("公示栏.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20)
-
-
-@pytest.fixture
-def county(db):
-    areas = make_areas()
-    admin = make_admin()
-    office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
-    roads = make_department("交通运输局", [AssetType.ROAD])
-    users = {
-        "county": admin,
-        "department": make_user("fupinban", Role.DEPARTMENT, department=office),
-        "roads": make_user("roads", Role.DEPARTMENT, department=roads),
-        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
-        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
-    }
-    pv = make_asset(actor=admin, area=areas.west_south, name="西南村光伏电站", asset_type=AssetType.PV_STATION,
-                    geometry=centre(areas.west_south))
-    services.asset_update(actor=admin, asset=pv, changes={"custodian_unit": "西南村村委", "operator": "甲公司",
-                                                         "owner_kind": OwnerKind.VILLAGE_COLLECTIVE})
-    return areas, users, {"office": office, "roads": roads}, pv
 
 
 def dispose(users, asset, *, execute=True):
@@ -92,18 +71,18 @@ def written(asset):
             list(asset.registrations.values_list("step", flat=True)))
 
 
-def test_every_asset_step_is_in_the_table(county):
+def test_every_asset_step_is_in_the_table(rules_county):
     assert set(ASSET_STEPS) | {"disposal_assess", "disposal_approve", "disposal_reject", "disposal_execute",
                                "disposal_publicise"} == set(rules.ASSET_RULES)
 
 
 @pytest.mark.parametrize("name", ASSET_STEPS)
-def test_a_disposed_asset_takes_no_step_in_the_service_nor_on_the_page(county, name):
-    _areas, users, _departments, pv = county
+def test_a_disposed_asset_takes_no_step_in_the_service_nor_on_the_page(rules_county, name):
+    _areas, users, _departments, pv = rules_county
     lifecycle_services.ownership_submit(actor=users["village"], asset=pv)  # a registration waiting when it was disposed
     dispose(users, pv)
     before = written(pv)
-    actor = users["county"]  # even the county administrator
+    actor = users["county"]  # even the rules_county administrator
     with pytest.raises(ValidationError, match="已处置"):
         ASSET_STEPS[name][1](actor, pv)
     assert written(pv) == before
@@ -120,8 +99,8 @@ def test_a_disposed_asset_takes_no_step_in_the_service_nor_on_the_page(county, n
 
 
 @pytest.mark.parametrize("name", ["ownership_submit", "welfare_post_record", "contract_record"])
-def test_steps_that_bind_the_asset_wait_while_it_is_being_disposed(county, name):
-    _areas, users, _departments, pv = county
+def test_steps_that_bind_the_asset_wait_while_it_is_being_disposed(rules_county, name):
+    _areas, users, _departments, pv = rules_county
     dispose(users, pv, execute=False)
     before = written(pv)
     with pytest.raises(ValidationError, match="处置正在办理"):
@@ -232,8 +211,8 @@ CASES = [(name, field, value) for name, (_call, dates, amounts) in SERVICES.item
 
 
 @pytest.mark.parametrize(("name", "field", "value"), CASES, ids=[f"{n}-{f}-{v}" for n, f, v in CASES])
-def test_every_date_and_amount_a_lifecycle_service_takes_is_bounded(county, name, field, value):
-    areas, users, departments, pv = county
+def test_every_date_and_amount_a_lifecycle_service_takes_is_bounded(rules_county, name, field, value):
+    areas, users, departments, pv = rules_county
     ctx = {"areas": areas, "users": users, "office": departments["office"], "pv": pv}
     call = SERVICES[name][0]
     call(ctx)  # valid values pass (one-off steps run again on fresh records below)
@@ -258,8 +237,8 @@ def _fresh(ctx, name):
 # ---------------------------------------------------------------- publicity and payment in real time (item 1)
 
 
-def test_a_notice_starts_no_earlier_than_the_day_it_is_posted(county):
-    areas, users, departments, _pv = county
+def test_a_notice_starts_no_earlier_than_the_day_it_is_posted(rules_county):
+    areas, users, departments, _pv = rules_county
     post = _notice("post")
     ctx = {"users": users, "areas": areas}
     with pytest.raises(ValidationError, match="不能早于发布当天") as refused:
@@ -272,8 +251,8 @@ def test_a_notice_starts_no_earlier_than_the_day_it_is_posted(county):
     assert post(ctx, starts_on=TODAY + DAY, ends_on=TODAY + 7 * DAY).starts_on == TODAY + DAY
 
 
-def test_a_paper_notice_is_entered_with_its_photo_and_reason_and_marked(county):
-    areas, users, _departments, _pv = county
+def test_a_paper_notice_is_entered_with_its_photo_and_reason_and_marked(rules_county):
+    areas, users, _departments, _pv = rules_county
     values = {"actor": users["village"], "stage": PublicityStage.INVENTORY, "scope": PublicityScope.VILLAGE_BOARD,
               "area": areas.west_south, "starts_on": TODAY - 10 * DAY, "ends_on": TODAY - 4 * DAY}
     with pytest.raises(ValidationError) as refused:
@@ -291,8 +270,8 @@ def test_a_paper_notice_is_entered_with_its_photo_and_reason_and_marked(county):
     assert "补录的纸质公示" in html and "三月张贴" in html and "张贴照片" in html
 
 
-def test_a_plan_is_paid_only_after_its_period_has_run_with_every_objection_answered(county):
-    areas, users, departments, _pv = county
+def test_a_plan_is_paid_only_after_its_period_has_run_with_every_objection_answered(rules_county):
+    areas, users, departments, _pv = rules_county
     plan = filed_plan(users, areas, departments["office"])
     notice = lifecycle_services.notice_post(actor=users["village"], stage=PublicityStage.INCOME_PLAN,
                                    scope=PublicityScope.VILLAGE_BOARD, area=areas.west_south, starts_on=TODAY,
@@ -316,8 +295,8 @@ def test_a_plan_is_paid_only_after_its_period_has_run_with_every_objection_answe
 # ---------------------------------------------------------------- the plan against the income (item 4)
 
 
-def test_a_plan_is_checked_against_the_years_income_and_its_dates_are_in_order(county):
-    areas, users, _departments, pv = county
+def test_a_plan_is_checked_against_the_years_income_and_its_dates_are_in_order(rules_county):
+    areas, users, _departments, pv = rules_county
     year = TODAY.year - 1
     lifecycle_services.income_record(actor=users["village"], asset=pv, year=year, amount=Decimal("6.5"), received_on=TODAY)
     draft = {"actor": users["village"], "village": areas.west_south, "year": year}
@@ -350,8 +329,8 @@ def test_a_plan_is_checked_against_the_years_income_and_its_dates_are_in_order(c
 # ---------------------------------------------------------------- reviews show and send back (item 5)
 
 
-def test_reviewers_send_a_plan_back_with_a_reason_and_the_village_redrafts_it(county):
-    areas, users, departments, pv = county
+def test_reviewers_send_a_plan_back_with_a_reason_and_the_village_redrafts_it(rules_county):
+    areas, users, departments, pv = rules_county
     year = TODAY.year - 1
     lifecycle_services.income_record(actor=users["village"], asset=pv, year=year, amount=Decimal("2"), received_on=TODAY)
     plan = lifecycle_services.plan_draft(actor=users["village"], village=areas.west_south, year=year,
@@ -390,8 +369,8 @@ def test_reviewers_send_a_plan_back_with_a_reason_and_the_village_redrafts_it(co
     assert plan.status == PlanStatus.DRAFTED and plan.returned_reason.startswith("行业部门备案退回")
 
 
-def test_ownership_review_shows_the_owners_and_documents_and_sends_back(county):
-    _areas, users, _departments, pv = county
+def test_ownership_review_shows_the_owners_and_documents_and_sends_back(rules_county):
+    _areas, users, _departments, pv = rules_county
     lifecycle_services.handover_record(actor=users["village"], asset=pv, signed_on=TODAY, handed_over_by="西镇",
                               received_by="西南村", custodian="西南村村委", scan=PDF)
     lifecycle_services.ownership_submit(actor=users["village"], asset=pv)

@@ -16,18 +16,16 @@ from geo_assets.taxonomy import (
     AssetStatus,
     AssetType,
     DisposalStatus,
-    OwnerKind,
     PlanPurpose,
     PlanStatus,
     PublicityScope,
     PublicityStage,
     RegistrationStatus,
-    Role,
 )
 from lifecycle import selectors
 from lifecycle import services as lifecycle_services
 from lifecycle.services import PlanLine
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.factories import centre, make_asset
 
 PDF = ("批复.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
 PNG = ("公示栏.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20)
@@ -43,30 +41,8 @@ def docx() -> tuple[str, bytes]:
     return "会议记录.docx", out.getvalue()
 
 
-@pytest.fixture
-def county(db):
-    areas = make_areas()
-    admin = make_admin()
-    office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
-    users = {
-        "county": admin,
-        "department": make_user("fupinban", Role.DEPARTMENT, department=office),
-        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
-        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
-        "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south),
-        "inspector": make_user("inspector", Role.INSPECTOR),
-    }
-    equity = make_asset(actor=admin, area=areas.west_south, name="西南村合作社股权", asset_type=AssetType.EQUITY,
-                        geometry=centre(areas.west_south), owners=[
-                            services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
-                            services.Share("西镇人民政府", OwnerKind.TOWNSHIP, Decimal("40"))])
-    pv = make_asset(actor=admin, area=areas.west_south, name="西南村光伏电站", asset_type=AssetType.PV_STATION,
-                    geometry=centre(areas.west_south))
-    return areas, users, office, {"equity": equity, "pv": pv}
-
-
-def test_ownership_registration_is_submitted_then_confirmed_by_the_department(county):
-    _areas, users, _office, assets = county
+def test_ownership_registration_is_submitted_then_confirmed_by_the_department(service_county):
+    _areas, users, _office, assets = service_county
     equity = assets["equity"]
     with pytest.raises(PermissionDenied):
         lifecycle_services.ownership_submit(actor=users["other_village"], asset=equity)
@@ -87,16 +63,16 @@ def test_ownership_registration_is_submitted_then_confirmed_by_the_department(co
     assert asset.history.latest("history_date").history_user == users["department"]
 
 
-def test_equity_shares_must_add_up_to_100_before_registration(county):
-    areas, users, _office, _assets = county
+def test_equity_shares_must_add_up_to_100_before_registration(service_county):
+    areas, users, _office, _assets = service_county
     stake = make_asset(actor=users["county"], area=areas.west_south, name="残缺股权", asset_type=AssetType.EQUITY,
                        geometry=centre(areas.west_south), owners=[])
     with pytest.raises(ValidationError, match="合计 100%"):
         lifecycle_services.ownership_submit(actor=users["village"], asset=stake)
 
 
-def test_a_returned_registration_needs_a_reason(county):
-    _areas, users, _office, assets = county
+def test_a_returned_registration_needs_a_reason(service_county):
+    _areas, users, _office, assets = service_county
     registration = lifecycle_services.ownership_submit(actor=users["village"], asset=assets["equity"])
     with pytest.raises(ValidationError, match="理由"):
         lifecycle_services.ownership_decide(actor=users["department"], registration=registration, confirm=False)
@@ -105,8 +81,8 @@ def test_a_returned_registration_needs_a_reason(county):
     lifecycle_services.ownership_submit(actor=users["village"], asset=assets["equity"])  # may be submitted again
 
 
-def test_custody_log_custodian_change_and_posts(county):
-    _areas, users, _office, assets = county
+def test_custody_log_custodian_change_and_posts(service_county):
+    _areas, users, _office, assets = service_county
     pv = assets["pv"]
     with pytest.raises(ValidationError, match="超出允许范围"):
         lifecycle_services.maintenance_record(actor=users["village"], asset=pv, done_on=TODAY + DAY, kind="repair",
@@ -128,8 +104,8 @@ def test_custody_log_custodian_change_and_posts(county):
                                       starts_on=TODAY, monthly_pay=Decimal("500"))
 
 
-def test_operation_contract_warnings(county):
-    _areas, users, _office, assets = county
+def test_operation_contract_warnings(service_county):
+    _areas, users, _office, assets = service_county
     pv = assets["pv"]
     with pytest.raises(ValidationError, match="晚于开始"):
         lifecycle_services.contract_record(actor=users["village"], asset=pv, operator="甲公司", number="HT-1", starts_on=TODAY,
@@ -157,8 +133,8 @@ def plan_through_filing(users, areas, office, items):
     return plan
 
 
-def test_income_plan_walks_every_step_in_order(county):
-    areas, users, office, assets = county
+def test_income_plan_walks_every_step_in_order(service_county):
+    areas, users, office, assets = service_county
     year = TODAY.year - 1
     lifecycle_services.income_record(actor=users["village"], asset=assets["equity"], year=year, amount=Decimal("10"),
                             received_on=TODAY)
@@ -204,8 +180,8 @@ def test_income_plan_walks_every_step_in_order(county):
     assert [h.history_user for h in plan.history.order_by("history_date")][-1] == users["village"]
 
 
-def test_plan_warnings_cash_only_and_equity_mismatch(county):
-    areas, users, office, assets = county
+def test_plan_warnings_cash_only_and_equity_mismatch(service_county):
+    areas, users, office, assets = service_county
     year = TODAY.year - 1
     lifecycle_services.income_record(actor=users["village"], asset=assets["equity"], year=year, amount=Decimal("10"),
                             received_on=TODAY)
@@ -219,8 +195,8 @@ def test_plan_warnings_cash_only_and_equity_mismatch(county):
         lifecycle_services.plan_review(actor=users["township"], plan=plan)
 
 
-def test_plan_that_hands_everything_out_is_refused_at_review(county):
-    areas, users, _office, assets = county
+def test_plan_that_hands_everything_out_is_refused_at_review(service_county):
+    areas, users, _office, assets = service_county
     lifecycle_services.income_record(actor=users["village"], asset=assets["pv"], year=TODAY.year - 1, amount=Decimal("5"),
                             received_on=TODAY)
     plan = lifecycle_services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,
@@ -231,8 +207,8 @@ def test_plan_that_hands_everything_out_is_refused_at_review(county):
         lifecycle_services.plan_review(actor=users["township"], plan=plan)
 
 
-def test_disposal_workflow_and_refusals(county):
-    _areas, users, _office, assets = county
+def test_disposal_workflow_and_refusals(service_county):
+    _areas, users, _office, assets = service_county
     pv = assets["pv"]
     with pytest.raises(ValidationError, match="处置原因"):
         lifecycle_services.disposal_request(actor=users["village"], asset=pv, reason="")
@@ -271,8 +247,8 @@ def test_disposal_workflow_and_refusals(county):
         services.asset_update(actor=users["county"], asset=pv, changes={"status": AssetStatus.IN_USE})
 
 
-def test_rejected_disposal_keeps_the_asset_and_may_be_requested_again(county):
-    _areas, users, _office, assets = county
+def test_rejected_disposal_keeps_the_asset_and_may_be_requested_again(service_county):
+    _areas, users, _office, assets = service_county
     disposal = lifecycle_services.disposal_request(actor=users["village"], asset=assets["pv"], reason="poor_operation")
     with pytest.raises(ValidationError, match="理由"):
         lifecycle_services.disposal_reject(actor=users["department"], disposal=disposal, reason=" ")
@@ -282,8 +258,8 @@ def test_rejected_disposal_keeps_the_asset_and_may_be_requested_again(county):
     assert lifecycle_services.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable").status == "requested"
 
 
-def test_ledger_notice_freezes_public_fields(county):
-    areas, users, _office, assets = county
+def test_ledger_notice_freezes_public_fields(service_county):
+    areas, users, _office, assets = service_county
     services.asset_update(actor=users["county"], asset=assets["pv"], changes={"custodian_phone": "13912345678"})
     notice = lifecycle_services.notice_post(actor=users["township"], stage=PublicityStage.OWNERSHIP,
                                    scope=PublicityScope.TOWNSHIP, area=areas.west_south, starts_on=TODAY,
@@ -299,8 +275,8 @@ def test_ledger_notice_freezes_public_fields(county):
                               ends_on=TODAY + 7 * DAY)
 
 
-def test_annual_review_lists_what_is_missing(county):
-    areas, users, _office, assets = county
+def test_annual_review_lists_what_is_missing(service_county):
+    areas, users, _office, assets = service_county
     review = selectors.annual_review(village=areas.west_south, year=TODAY.year - 1)
     assert {a.pk for a in review["no_income"]} == {assets["equity"].pk, assets["pv"].pk}
     assert not review["plan_missing"]
@@ -310,8 +286,8 @@ def test_annual_review_lists_what_is_missing(county):
     assert {a.pk for a in review["no_income"]} == {assets["equity"].pk} and review["plan_missing"]
 
 
-def test_todo_lists_each_roles_waiting_steps(county):
-    areas, users, office, assets = county
+def test_todo_lists_each_roles_waiting_steps(service_county):
+    areas, users, office, assets = service_county
     lifecycle_services.ownership_submit(actor=users["village"], asset=assets["equity"])
     lifecycle_services.disposal_request(actor=users["village"], asset=assets["pv"], reason="unusable")
     plan = lifecycle_services.plan_draft(actor=users["village"], village=areas.west_south, year=TODAY.year - 1,

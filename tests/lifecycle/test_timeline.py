@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from geo_assets.taxonomy import AssetType, Role
 from lifecycle.selectors import asset_timeline
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
-from tests.verification.factories import photo
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user, photo
 
 
 @pytest.mark.django_db

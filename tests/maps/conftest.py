@@ -1,6 +1,44 @@
-"""Helpers of the map tests: waiting for the map page to draw, and what it drew."""
+"""Fixtures and helpers of the map tests: the data sets (built from tests/factories.py, see tests/world.py), waiting
+for the map page to draw, and what it drew."""
 
 import json
+
+import pytest
+
+from geo_assets.taxonomy import AssetType, Role
+from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.world import built_once, copy_for_test
+
+BENEFICIARY, PHONE = "马永福", "13912345678"
+
+
+def build_route_world():
+    """A published and an unpublished household asset of village 西南村 (A) named after their beneficiary, and one
+    user per role in and out of A's scope (tests/maps/test_out_of_scope_routes.py)."""
+    areas = make_areas()
+    admin = make_admin()
+    household = {"asset_type": AssetType.LIVESTOCK, "geometry": centre(areas.west_south), "custodian_person": BENEFICIARY,
+                 "custodian_phone": PHONE}
+    published = make_asset(actor=admin, area=areas.west_south, name=f"{BENEFICIARY}到户养殖", is_published=True,
+                           **household)
+    unpublished = make_asset(actor=admin, area=areas.west_south, name=f"{BENEFICIARY}到户养牛", **household)
+    users = {"anonymous": None, "staff_without_role": make_user("nobody", None), "county_admin": admin,
+             "village_a": make_user("va", Role.VILLAGE, area=areas.west_south),
+             "village_b": make_user("vb", Role.VILLAGE, area=areas.east_south),
+             "township_west": make_user("tw", Role.TOWNSHIP, area=areas.west),
+             "township_east": make_user("te", Role.TOWNSHIP, area=areas.east),
+             "department": make_user("roads", Role.DEPARTMENT, department=make_department("交通运输局", [AssetType.ROAD])),
+             "inspector": make_user("inspector", Role.INSPECTOR)}
+    return {"areas": areas, "users": users, "published": published, "unpublished": unpublished}
+
+
+built_route_world = built_once(build_route_world)
+
+
+@pytest.fixture
+def route_world(built_route_world, db, settings):
+    """build_route_world, built once per module."""
+    return copy_for_test(built_route_world, settings)
 
 
 def until(page, expression: str, timeout: int = 15000):

@@ -2,7 +2,6 @@ import io
 
 import pytest
 
-from tests.layers.conftest import make_world
 from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -10,28 +9,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 VIEW = "/#map=12/33.90000/111.60000"
 
 
-@pytest.fixture
-def world(transactional_db):
-    return make_world()
-
-
-
-
-
-
-
-
-
-
-
-
-def test_boundaries_and_assets_are_drawn(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector)
+def test_boundaries_and_assets_are_drawn(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
     assert set(page.evaluate("Object.keys(window.__mapStats.villages)")) == {
         "410324101001", "410324101002", "410324102001", "410324102002"}
     assert set(page.evaluate("Object.keys(window.__mapStats.townships)")) == {"410324101000", "410324102000"}
-    assert drawn_assets(page) == {world.road.code, world.water.code, world.greenhouse.code, world.livestock.code}
+    assert drawn_assets(page) == {live_map_world.road.code, live_map_world.water.code, live_map_world.greenhouse.code, live_map_world.livestock.code}
     assert any("/tiles/assets/12/" in u for u in watch.urls)
     assert_local_and_clean(watch)
 
@@ -42,30 +26,30 @@ def click_lonlat(page, lon: float, lat: float):
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
 
 
-def test_filter_changes_what_is_drawn(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector)
+def test_filter_changes_what_is_drawn(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
     page.uncheck("input[name=category_all][value=operating]")
     page.uncheck("input[name=category_all][value=household]")
-    expected = sorted([world.road.code, world.water.code])
+    expected = sorted([live_map_world.road.code, live_map_world.water.code])
     wait_assets(page, expected)
     until(page, "window.__mapIdle()")
     assert drawn_assets(page) == set(expected)
     assert "type=" in page.url
     page.select_option("select[name=verified]", "yes")
-    wait_assets(page, [world.road.code])
+    wait_assets(page, [live_map_world.road.code])
     assert "verified=yes" in page.url
-    page.select_option("select[name=township]", world.road.township.code)
-    until(page, f"document.querySelector('a.export').href.indexOf('township={world.road.township.code}') > 0")
+    page.select_option("select[name=township]", live_map_world.road.township.code)
+    until(page, f"document.querySelector('a.export').href.indexOf('township={live_map_world.road.township.code}') > 0")
     assert_local_and_clean(watch)
 
 
-def test_click_asset_opens_its_panel(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector)
+def test_click_asset_opens_its_panel(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
-    centre = world.greenhouse.point
+    centre = live_map_world.greenhouse.point
     click_lonlat(page, centre.x, centre.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'",
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'",
                            timeout=10000)
     panel = page.locator("#side-panel")
     assert panel.is_visible()
@@ -73,13 +57,13 @@ def test_click_asset_opens_its_panel(world, open_page):
     text = panel.inner_text()
     for heading in ("产权", "管护", "资金来源", "最近核查", "变更记录"):
         assert heading in text
-    assert page.locator("#asset-page-link").get_attribute("href") == f"/assets/{world.greenhouse.code}/"
-    assert f"asset={world.greenhouse.code}" in page.url
+    assert page.locator("#asset-page-link").get_attribute("href") == f"/assets/{live_map_world.greenhouse.code}/"
+    assert f"asset={live_map_world.greenhouse.code}" in page.url
     assert_local_and_clean(watch)
 
 
-def test_permalink_restores_view_and_filters(world, open_page):
-    page, watch = open_page("/#map=13/33.85000/111.55000", user=world.inspector)
+def test_permalink_restores_view_and_filters(live_map_world, open_page):
+    page, watch = open_page("/#map=13/33.85000/111.55000", user=live_map_world.inspector)
     wait_drawn(page)
     page.select_option("select[name=township]", "410324101000")
     until(page, "location.hash.includes('township=410324101000')")
@@ -89,22 +73,22 @@ def test_permalink_restores_view_and_filters(world, open_page):
     url = page.url
     z, lat, lon = (float(v) for v in url.split("map=")[1].split("&")[0].split("/"))
     first_assets = drawn_assets(page)
-    second, watch2 = open_page(url[url.index("/#"):], user=world.inspector)
+    second, watch2 = open_page(url[url.index("/#"):], user=live_map_world.inspector)
     wait_drawn(second, assets=False, villages=2)
     until(second, "window.__mapIdle()")
     state = second.evaluate("(() => { const c = window.__map.getCenter(); return [window.__map.getZoom(), c.lat, c.lng]; })()")
     assert state[0] == z == 13 and abs(state[1] - lat) < 2e-4 and abs(state[2] - lon) < 2e-4
     assert second.locator("select[name=township]").input_value() == "410324101000"
     # (choosing the township moved the first map onto it, so it has drawn more than this view shows)
-    assert drawn_assets(second) == {world.road.code} <= first_assets
-    assert world.greenhouse.code not in first_assets
+    assert drawn_assets(second) == {live_map_world.road.code} <= first_assets
+    assert live_map_world.greenhouse.code not in first_assets
     assert second.url == url
     assert_local_and_clean(watch)
     assert_local_and_clean(watch2)
 
 
-def test_click_village_zooms_and_summarises(world, open_page):
-    page, watch = open_page("/#map=11/33.90000/111.60000", user=world.inspector)
+def test_click_village_zooms_and_summarises(live_map_world, open_page):
+    page, watch = open_page("/#map=11/33.90000/111.60000", user=live_map_world.inspector)
     wait_drawn(page)
     click_lonlat(page, 111.58, 33.97)  # inside 西北村, away from its asset
     until(page, "document.getElementById('side-panel').dataset.code === '410324101002'", timeout=10000)
@@ -114,24 +98,24 @@ def test_click_village_zooms_and_summarises(world, open_page):
     assert_local_and_clean(watch)
 
 
-def test_search_and_public_visibility(world, open_page):
+def test_search_and_public_visibility(live_map_world, open_page):
     page, watch = open_page(VIEW)
     wait_drawn(page)
-    assert drawn_assets(page) == {world.road.code, world.greenhouse.code}
+    assert drawn_assets(page) == {live_map_world.road.code, live_map_world.greenhouse.code}
     page.fill("#search-q", "大棚")
     page.click("#search-results li[data-kind=asset] button")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'")
     page.fill("#search-q", "饮水")
     page.wait_for_selector("#search-results li.empty")
     assert_local_and_clean(watch)
 
 
-def test_phone_width_and_escaping(world, open_page):
+def test_phone_width_and_escaping(live_map_world, open_page):
     from geo_assets import services
 
-    services.asset_update(actor=world.admin, asset=world.greenhouse,
+    services.asset_update(actor=live_map_world.admin, asset=live_map_world.greenhouse,
                           changes={"name": "<img src=x onerror=alert(1)>大棚"}, reason="test")
-    page, watch = open_page(VIEW, user=world.inspector, width=375, height=700)
+    page, watch = open_page(VIEW, user=live_map_world.inspector, width=375, height=700)
     wait_drawn(page)
     assert page.locator("#toggle-filters").is_visible()
     assert not page.locator("#filter-panel").is_visible() or page.locator("#filter-panel").bounding_box()["x"] < 0
@@ -139,23 +123,23 @@ def test_phone_width_and_escaping(world, open_page):
     until(page, "document.getElementById('filter-panel').getBoundingClientRect().left >= 0")
     page.click("#filters-close")
     until(page, "document.getElementById('filter-panel').getBoundingClientRect().right <= 0")
-    centre = world.greenhouse.point
+    centre = live_map_world.greenhouse.point
     page.evaluate(f"window.__map.setView([{centre.y}, {centre.x}], 14)")
     until(page, "window.__mapIdle()")
     click_lonlat(page, centre.x, centre.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'")
     assert page.locator("#side-title").inner_text() == "<img src=x onerror=alert(1)>大棚"
     assert page.locator("#side-panel img").count() == 0
     assert page.locator("#side-panel").bounding_box()["width"] <= 375
     assert_local_and_clean(watch)
 
 
-def test_asset_permalink_opens_panel_and_zooms(world, open_page):
-    page, watch = open_page(f"/#asset={world.greenhouse.code}", user=world.inspector)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+def test_asset_permalink_opens_panel_and_zooms(live_map_world, open_page):
+    page, watch = open_page(f"/#asset={live_map_world.greenhouse.code}", user=live_map_world.inspector)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'")
     until(page, "window.__map.getZoom() >= 14")
     until(page, "window.__mapIdle()")
-    assert world.greenhouse.code in drawn_assets(page)
+    assert live_map_world.greenhouse.code in drawn_assets(page)
     assert_local_and_clean(watch)
 
 

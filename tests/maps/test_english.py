@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
@@ -10,12 +9,6 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from config.views import page_not_found
-from tests.layers.conftest import make_world
-
-
-@pytest.fixture
-def world(db):
-    return make_world()
 
 
 def english(user=None) -> Client:
@@ -33,19 +26,19 @@ def chinese(user=None) -> Client:
     return client
 
 
-def test_village_report_and_asset_page_in_both_languages(world):
-    zh = chinese(world.inspector).get("/villages/410324101002/").content.decode()
-    en = english(world.inspector).get("/villages/410324101002/").content.decode()
+def test_village_report_and_asset_page_in_both_languages(map_world):
+    zh = chinese(map_world.inspector).get("/villages/410324101002/").content.decode()
+    en = english(map_world.inspector).get("/villages/410324101002/").content.decode()
     assert "资产清单" in zh and "返回地图" in zh and "扶贫资产报告" in zh
     assert "Asset list" in en and "Back to the map" in en and "poverty-alleviation asset report" in en
     assert "资产清单" not in en and "返回地图" not in en
-    zh = chinese().get(f"/assets/{world.road.code}/").content.decode()
-    en = english().get(f"/assets/{world.road.code}/").content.decode()
+    zh = chinese().get(f"/assets/{map_world.road.code}/").content.decode()
+    en = english().get(f"/assets/{map_world.road.code}/").content.decode()
     assert "变更记录" in zh and "所属乡镇 / 村" in zh
     assert "Change history" in en and "In township / village" in en and "变更记录" not in en
 
 
-def test_map_page_loads_the_catalogue_before_its_script(world):
+def test_map_page_loads_the_catalogue_before_its_script(map_world):
     html = english().get("/").content.decode()
     assert "Layers and filters" in html and "图层与筛选" not in html
     assert html.index("/jsi18n/") < html.index("maps/map.js")
@@ -55,7 +48,7 @@ def test_map_page_loads_the_catalogue_before_its_script(world):
     assert legend not in english().get("/jsi18n/").content.decode()
 
 
-def test_not_found_page_in_both_languages(world):
+def test_not_found_page_in_both_languages(map_world):
     missing = "/assets/410324101001-9999/"
     zh, en = chinese().get(missing), english().get(missing)
     assert zh.status_code == en.status_code == 404

@@ -8,7 +8,6 @@ import pytest
 
 from tests.browser import PageWatch
 from tests.factories import MID_X, MID_Y
-from tests.layers.conftest import make_world
 from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -16,11 +15,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 VIEW = "/#map=12/33.90000/111.60000"
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-@pytest.fixture
-def world(transactional_db):
-    return make_world()
 
 
 def shot(page, name: str) -> None:
@@ -86,20 +80,20 @@ def above_sheet(lon: float, lat: float) -> str:
     }})()"""
 
 
-def test_search_results_are_readable_and_enter_picks(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector)
+def test_search_results_are_readable_and_enter_picks(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
     page.fill("#search-q", "大棚")
     page.wait_for_selector("#search-results li.result button")
     assert_readable(page, "#search-results li.result button")
     shot(page, "map-desktop-search")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'")
     assert page.locator("#search-results li").count() == 0
     # Enter right after typing (before the list appears) searches and picks the first result too.
     page.fill("#search-q", "饮水站")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}'")
     close = page.locator("#side-close")
     assert close.is_visible() and close.bounding_box()["width"] >= 20
     assert_readable(page, "#side-close")
@@ -109,8 +103,8 @@ def test_search_results_are_readable_and_enter_picks(world, open_page):
     assert_local_and_clean(watch)
 
 
-def test_phone_filter_panel_controls_and_bottom_sheet(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector, **PHONE)
+def test_phone_filter_panel_controls_and_bottom_sheet(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector, **PHONE)
     wait_drawn(page)
     # The header's links stay on one line each (the menu scrolls sideways) instead of one character per line.
     heights = page.eval_on_selector_all(".site-header a, .site-header button",
@@ -134,9 +128,9 @@ def test_phone_filter_panel_controls_and_bottom_sheet(world, open_page):
     page.fill("#search-q", "大棚")
     page.wait_for_selector("#search-results li.result button")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.greenhouse.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}'")
     until(page, "!document.body.classList.contains('filters-open')")
-    g = world.greenhouse.point
+    g = live_map_world.greenhouse.point
     settle(page)
     assert page.evaluate(above_sheet(g.x, g.y))
     sheet = page.locator("#side-panel").bounding_box()
@@ -148,21 +142,21 @@ def test_phone_filter_panel_controls_and_bottom_sheet(world, open_page):
     toggle.click()
     page.fill("#search-q", "饮水站")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}'")
     settle(page)
-    assert page.evaluate(above_sheet(world.water.point.x, world.water.point.y))
+    assert page.evaluate(above_sheet(live_map_world.water.point.x, live_map_world.water.point.y))
     assert page.evaluate("document.getElementById('side-panel').scrollTop") == 0
     assert_local_and_clean(watch)
 
 
-def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(world, open_page):
-    page, watch = open_page("/", user=world.inspector)
+def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(live_map_world, open_page):
+    page, watch = open_page("/", user=live_map_world.inspector)
     wait_drawn(page, assets=False)
     zoom = page.evaluate("window.__map.getZoom()")
     until(page, "window.__mapStats.count === 4")
     assert page.locator("#filter-count").inner_text() == "共 4 项资产"
     assert page.locator("#map-notice").is_hidden()
-    west_north = world.areas.west_north
+    west_north = live_map_world.areas.west_north
     page.select_option("select[name=village]", west_north.code)
     until(page, f"window.__mapStats.focus === '{west_north.code}'")
     until(page, f"window.__map.getZoom() > {zoom}")
@@ -171,7 +165,7 @@ def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(world,
     centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
     assert abs(centre[0] - (x0 + x1) / 2) < 0.01 and abs(centre[1] - (y0 + y1) / 2) < 0.01
     assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 1
-    wait_assets(page, [world.water.code])
+    wait_assets(page, [live_map_world.water.code])
     until(page, "window.__mapStats.count === 1")
     settle(page)
     shot(page, "map-desktop-village")
@@ -183,8 +177,8 @@ def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(world,
     assert page.locator("#filter-count").inner_text() == "当前筛选条件下没有资产"
     # Another village: one outline, on the new one; clearing the filters removes it.
     page.select_option("select[name=verified]", "")
-    page.select_option("select[name=village]", world.areas.west_south.code)
-    until(page, f"window.__mapStats.focus === '{world.areas.west_south.code}'")
+    page.select_option("select[name=village]", live_map_world.areas.west_south.code)
+    until(page, f"window.__mapStats.focus === '{live_map_world.areas.west_south.code}'")
     until(page, "window.__mapStats.count === 1")
     assert notice.is_hidden()
     assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 1
@@ -194,13 +188,13 @@ def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(world,
     assert_local_and_clean(watch)
 
 
-def test_export_links_carry_every_filter(world, open_page):
-    page, watch = open_page(VIEW + "&category=public_welfare,household", user=world.inspector)
+def test_export_links_carry_every_filter(live_map_world, open_page):
+    page, watch = open_page(VIEW + "&category=public_welfare,household", user=live_map_world.inspector)
     wait_drawn(page, assets=False)
     assert all("category=public_welfare,household" in h for h in page.eval_on_selector_all(
         "a.export", "links => links.map(a => a.getAttribute('href'))"))
-    page.select_option("select[name=township]", world.areas.west.code)
-    page.select_option("select[name=village]", world.areas.west_north.code)
+    page.select_option("select[name=township]", live_map_world.areas.west.code)
+    page.select_option("select[name=village]", live_map_world.areas.west_north.code)
     page.uncheck("input[name=type][value=livestock]")
     page.check("input[name=status][value=in_use]")
     page.fill("input[name=year_min]", "2015")
@@ -217,7 +211,7 @@ def test_export_links_carry_every_filter(world, open_page):
         formats.add(params.pop("format"))
         assert params.pop("type").split(",") == [t for t in page.eval_on_selector_all(
             "input[name=type]:checked", "i => i.map(x => x.value)")]
-        assert params == {"township": world.areas.west.code, "village": world.areas.west_north.code,
+        assert params == {"township": live_map_world.areas.west.code, "village": live_map_world.areas.west_north.code,
                           "status": "in_use", "year_min": "2015", "year_max": "2024", "verified": "no"}
     assert formats == {"xlsx", "csv", "gpkg", "shp", "geojson", "kml"}
     page.click("button[type=reset]")
@@ -226,10 +220,10 @@ def test_export_links_carry_every_filter(world, open_page):
     assert_local_and_clean(watch)
 
 
-def test_legend_shows_what_is_drawn_and_collapses(world, open_page):
+def test_legend_shows_what_is_drawn_and_collapses(live_map_world, open_page):
     from layers.registry import TYPE_STYLES
 
-    page, watch = open_page(VIEW, user=world.inspector)
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
     legend = page.locator("#legend")
     assert legend.is_visible()
@@ -258,8 +252,8 @@ def test_legend_shows_what_is_drawn_and_collapses(world, open_page):
     assert_local_and_clean(watch)
 
 
-def test_legend_on_phone(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector, **PHONE)
+def test_legend_on_phone(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector, **PHONE)
     wait_drawn(page)
     toggle = page.locator("#legend .legend-toggle")
     assert toggle.is_visible() and page.locator("#legend-body").is_hidden()  # collapsed to leave room for the map
@@ -299,11 +293,11 @@ def new_york_page(browser, live_server):
         context.close()
 
 
-def test_times_are_the_countys_whatever_the_browser_clock(world, new_york_page):
+def test_times_are_the_countys_whatever_the_browser_clock(live_map_world, new_york_page):
     from django.utils import formats, timezone
 
-    road = world.road
-    page, watch = new_york_page(f"/#asset={road.code}", world.inspector)
+    road = live_map_world.road
+    page, watch = new_york_page(f"/#asset={road.code}", live_map_world.inspector)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
     until(page, f"document.getElementById('side-panel').dataset.code === '{road.code}'")
     county = formats.date_format(timezone.localtime(road.last_verified_at), "DATETIME_FORMAT")
@@ -318,8 +312,8 @@ def test_times_are_the_countys_whatever_the_browser_clock(world, new_york_page):
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_asset_page_shows_the_asset_on_a_map_with_its_village(world, open_page, size):
-    road = world.road
+def test_asset_page_shows_the_asset_on_a_map_with_its_village(live_map_world, open_page, size):
+    road = live_map_world.road
     page, watch = open_page(f"/assets/{road.code}/", **(PHONE if size == "phone" else {}))
     until(page, "window.__assetMap && window.__assetMap.asset && window.__assetMap.village")
     assert page.locator("#asset-map").is_visible()
@@ -334,22 +328,22 @@ def test_asset_page_shows_the_asset_on_a_map_with_its_village(world, open_page, 
     assert_local_and_clean(watch)
 
 
-def test_pasted_permalink_is_applied_to_the_open_map(world, open_page):
-    page, watch = open_page(VIEW, user=world.inspector)
+def test_pasted_permalink_is_applied_to_the_open_map(live_map_world, open_page):
+    page, watch = open_page(VIEW, user=live_map_world.inspector)
     wait_drawn(page)
     first = page.url
-    water = world.water.point
+    water = live_map_world.water.point
     target = (f"#map=14/{water.y:.5f}/{water.x:.5f}&show=townships,villages,assets"
-              f"&village={world.areas.west_north.code}&asset={world.water.code}")
+              f"&village={live_map_world.areas.west_north.code}&asset={live_map_world.water.code}")
     page.evaluate(f"location.hash = {json.dumps(target)}")  # what pasting the link into the address bar does
     until(page, "window.__map.getZoom() === 14")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{world.water.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}'")
     centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
     assert abs(centre[0] - water.x) < 2e-4 and abs(centre[1] - water.y) < 2e-4
-    assert page.locator("select[name=village]").input_value() == world.areas.west_north.code
-    until(page, f"window.__mapStats.focus === '{world.areas.west_north.code}'")
-    wait_assets(page, [world.water.code])
-    assert all(f"village={world.areas.west_north.code}" in h for h in page.eval_on_selector_all(
+    assert page.locator("select[name=village]").input_value() == live_map_world.areas.west_north.code
+    until(page, f"window.__mapStats.focus === '{live_map_world.areas.west_north.code}'")
+    wait_assets(page, [live_map_world.water.code])
+    assert all(f"village={live_map_world.areas.west_north.code}" in h for h in page.eval_on_selector_all(
         "a.export", "links => links.map(a => a.getAttribute('href'))"))
     # Back: the previous view, no filter, no panel.
     page.go_back()
@@ -357,19 +351,19 @@ def test_pasted_permalink_is_applied_to_the_open_map(world, open_page):
     until(page, "!document.body.classList.contains('panel-open')")
     assert page.locator("select[name=village]").input_value() == ""
     until(page, "window.__mapIdle()")
-    wait_assets(page, [world.road.code, world.water.code, world.greenhouse.code, world.livestock.code])
+    wait_assets(page, [live_map_world.road.code, live_map_world.water.code, live_map_world.greenhouse.code, live_map_world.livestock.code])
     assert page.url == first
     assert_local_and_clean(watch)
 
 
-def test_clerk_map_opens_on_their_township(world, open_page):
-    page, watch = open_page("/", user=world.clerk)
+def test_clerk_map_opens_on_their_township(live_map_world, open_page):
+    page, watch = open_page("/", user=live_map_world.clerk)
     wait_drawn(page, assets=False, villages=2)
     centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
-    x0, y0, x1, y1 = world.areas.west.geom.extent
+    x0, y0, x1, y1 = live_map_world.areas.west.geom.extent
     assert abs(centre[0] - (x0 + x1) / 2) < 0.01 and abs(centre[1] - MID_Y) < 0.01
-    assert drawn_assets(page) <= {world.road.code, world.water.code}
-    second, watch2 = open_page("/", user=world.inspector)
+    assert drawn_assets(page) <= {live_map_world.road.code, live_map_world.water.code}
+    second, watch2 = open_page("/", user=live_map_world.inspector)
     wait_drawn(second, assets=False)
     centre = second.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
     assert abs(centre[0] - MID_X) < 0.01

@@ -9,10 +9,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
 from geo_assets.models import Asset
-from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.maps.conftest import BENEFICIARY, PHONE
 
-BENEFICIARY, PHONE = "马永福", "13912345678"
 MISSING = "410324101001-9999"
 ROLES = ("anonymous", "staff_without_role", "village_a", "village_b", "township_west", "township_east", "department",
          "inspector", "county_admin")
@@ -24,29 +22,10 @@ VILLAGE_ROUTES = ("/villages/{code}/", "/reports/villages/{code}/", "/reports/vi
                   "/api/v1/areas/{code}/summary/")
 
 
-@pytest.fixture
-def world(db):
-    areas = make_areas()
-    admin = make_admin()
-    household = {"asset_type": AssetType.LIVESTOCK, "geometry": centre(areas.west_south), "custodian_person": BENEFICIARY,
-                 "custodian_phone": PHONE}
-    published = make_asset(actor=admin, area=areas.west_south, name=f"{BENEFICIARY}到户养殖", is_published=True,
-                           **household)
-    unpublished = make_asset(actor=admin, area=areas.west_south, name=f"{BENEFICIARY}到户养牛", **household)
-    users = {"anonymous": None, "staff_without_role": make_user("nobody", None), "county_admin": admin,
-             "village_a": make_user("va", Role.VILLAGE, area=areas.west_south),
-             "village_b": make_user("vb", Role.VILLAGE, area=areas.east_south),
-             "township_west": make_user("tw", Role.TOWNSHIP, area=areas.west),
-             "township_east": make_user("te", Role.TOWNSHIP, area=areas.east),
-             "department": make_user("roads", Role.DEPARTMENT, department=make_department("交通运输局", [AssetType.ROAD])),
-             "inspector": make_user("inspector", Role.INSPECTOR)}
-    return {"areas": areas, "users": users, "published": published, "unpublished": unpublished}
-
-
-def client_for(world, role) -> Client:
+def client_for(route_world, role) -> Client:
     client = Client()
-    if world["users"][role] is not None:
-        client.force_login(world["users"][role])
+    if route_world["users"][role] is not None:
+        client.force_login(route_world["users"][role])
     return client
 
 
@@ -59,9 +38,9 @@ def shape(response, code: str) -> tuple:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_an_unpublished_asset_answers_as_a_missing_one_to_whoever_may_not_see_it(world, role):
-    client = client_for(world, role)
-    unpublished = world["unpublished"].code
+def test_an_unpublished_asset_answers_as_a_missing_one_to_whoever_may_not_see_it(route_world, role):
+    client = client_for(route_world, role)
+    unpublished = route_world["unpublished"].code
     for route in ASSET_ROUTES:
         hidden = shape(client.get(route.format(code=unpublished)), unpublished)
         if role in IN_SCOPE:  # seen (an inspector, who takes no step, is refused the step page: seen, not hidden)
@@ -75,14 +54,14 @@ def test_an_unpublished_asset_answers_as_a_missing_one_to_whoever_may_not_see_it
             assert "matches the given query" not in hidden[2], route
 
 
-def public_view(world, url: str):
+def public_view(route_world, url: str):
     return Client().get(url)
 
 
 @pytest.mark.parametrize("role", sorted(STAFF - IN_SCOPE))
-def test_staff_outside_the_scope_get_the_public_version_of_a_published_asset(world, role):
-    client = client_for(world, role)
-    asset = world["published"]
+def test_staff_outside_the_scope_get_the_public_version_of_a_published_asset(route_world, role):
+    client = client_for(route_world, role)
+    asset = route_world["published"]
     assert asset.public_name and BENEFICIARY not in asset.public_name
     page = client.get(f"/assets/{asset.code}/")
     assert page.status_code == 200
@@ -91,7 +70,7 @@ def test_staff_outside_the_scope_get_the_public_version_of_a_published_asset(wor
     assert BENEFICIARY not in text and PHONE not in text
     assert BENEFICIARY[0] + "*" in text  # the custodian, masked as the public sees it
     api = client.get(f"/api/v1/assets/{asset.code}/")
-    assert api.status_code == 200 and api.json() == public_view(world, f"/api/v1/assets/{asset.code}/").json()
+    assert api.status_code == 200 and api.json() == public_view(route_world, f"/api/v1/assets/{asset.code}/").json()
     for url in (f"/assets/{asset.code}/lifecycle/", f"/assets/{asset.code}/lifecycle/maintenance/",
                 f"/v/{asset.code}/"):
         response = client.get(url)
@@ -99,28 +78,28 @@ def test_staff_outside_the_scope_get_the_public_version_of_a_published_asset(wor
 
 
 @pytest.mark.parametrize("role", sorted(IN_SCOPE))
-def test_staff_in_scope_see_the_asset_in_full(world, role):
-    client = client_for(world, role)
+def test_staff_in_scope_see_the_asset_in_full(route_world, role):
+    client = client_for(route_world, role)
     for key in ("published", "unpublished"):
-        asset = world[key]
+        asset = route_world[key]
         text = client.get(f"/assets/{asset.code}/").content.decode()
         assert asset.name in text and PHONE in text and "公开信息" not in text
         assert client.get(f"/api/v1/assets/{asset.code}/").json()["properties"]["name"] == asset.name
         assert client.get(f"/assets/{asset.code}/lifecycle/").status_code == 200
 
 
-def test_the_public_gets_the_card_of_a_published_asset_and_the_same_404_otherwise(world):
-    asset = world["published"]
+def test_the_public_gets_the_card_of_a_published_asset_and_the_same_404_otherwise(route_world):
+    asset = route_world["published"]
     landing = Client().get(f"/v/{asset.code}/")
     assert (landing.status_code, landing["Location"]) == (302, f"/assets/{asset.code}/")
-    hidden = Client().get(f"/v/{world['unpublished'].code}/")
+    hidden = Client().get(f"/v/{route_world['unpublished'].code}/")
     assert hidden.status_code == 404 and "登录" in hidden.content.decode()  # staff are offered the login
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_village_route_for_every_role(world, role):
-    client = client_for(world, role)
-    village = world["areas"].west_south
+def test_every_village_route_for_every_role(route_world, role):
+    client = client_for(route_world, role)
+    village = route_world["areas"].west_south
     for route in VILLAGE_ROUTES:
         own = client.get(route.format(code=village.code))
         missing = client.get(route.format(code="410324101999"))
@@ -137,13 +116,13 @@ def test_every_village_route_for_every_role(world, role):
         assert own.status_code == 200, route
         if route == "/villages/{code}/":
             text = own.content.decode()
-            published = world["published"]
+            published = route_world["published"]
             assert published.code in text  # never less than the public sees
             if role in IN_SCOPE:
-                assert published.name in text and world["unpublished"].code in text
+                assert published.name in text and route_world["unpublished"].code in text
             else:
                 assert published.public_name in text and BENEFICIARY not in text
-                assert world["unpublished"].code not in text
+                assert route_world["unpublished"].code not in text
             if role in ("village_b", "township_east"):  # another area's village: said so, and no dead-end links
                 assert "公开信息" in text and "/plans/" not in text
         if route == "/api/v1/areas/{code}/summary/":
@@ -151,10 +130,10 @@ def test_every_village_route_for_every_role(world, role):
             assert own.json()["total"]["count"] >= public["total"]["count"] == 1
 
 
-def test_labels_are_printed_only_for_published_assets(world):
-    client = client_for(world, "county_admin")
-    sheet = client.get("/verification/labels/", {"codes": world["unpublished"].code})
+def test_labels_are_printed_only_for_published_assets(route_world):
+    client = client_for(route_world, "county_admin")
+    sheet = client.get("/verification/labels/", {"codes": route_world["unpublished"].code})
     assert sheet.status_code == 404 and "已公开" in sheet.content.decode()
-    assert client.get("/verification/labels/", {"codes": world["published"].code})["Content-Type"] == "application/pdf"
+    assert client.get("/verification/labels/", {"codes": route_world["published"].code})["Content-Type"] == "application/pdf"
     assert Asset.objects.filter(is_published=False).exists()
     assert AnonymousUser().is_authenticated is False

@@ -1,12 +1,4 @@
-import pytest
 from django.test import Client
-
-from tests.layers.conftest import make_world
-
-
-@pytest.fixture
-def world(db):
-    return make_world()
 
 
 def client_for(user):
@@ -16,7 +8,7 @@ def client_for(user):
     return client
 
 
-def test_map_page_renders_local_assets_only(world):
+def test_map_page_renders_local_assets_only(map_world):
     response = Client().get("/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -24,19 +16,19 @@ def test_map_page_renders_local_assets_only(world):
     assert "https://" not in html.split('id="map-config"')[0].split("</head>")[0]
 
 
-def test_asset_page_respects_visibility(world):
-    assert Client().get(f"/assets/{world.water.code}/").status_code == 404
-    assert Client().get(f"/assets/{world.road.code}/").status_code == 200
-    page = client_for(world.inspector).get(f"/assets/{world.water.code}/")
+def test_asset_page_respects_visibility(map_world):
+    assert Client().get(f"/assets/{map_world.water.code}/").status_code == 404
+    assert Client().get(f"/assets/{map_world.road.code}/").status_code == 200
+    page = client_for(map_world.inspector).get(f"/assets/{map_world.water.code}/")
     assert page.status_code == 200 and "西北村饮水站" in page.content.decode()
     # another village's published asset: its public version (issue 21 item 10)
-    assert client_for(world.clerk).get(f"/assets/{world.greenhouse.code}/").status_code == 200
+    assert client_for(map_world.clerk).get(f"/assets/{map_world.greenhouse.code}/").status_code == 200
 
 
-def test_village_report_lists_visible_assets(world):
+def test_village_report_lists_visible_assets(map_world):
     public = Client().get("/villages/410324101002/").content.decode()
     assert "西北村饮水站" not in public
-    inspector = client_for(world.inspector).get("/villages/410324101002/").content.decode()
+    inspector = client_for(map_world.inspector).get("/villages/410324101002/").content.decode()
     assert "西北村饮水站" in inspector
     assert Client().get("/villages/410324101000/").status_code == 404
 
@@ -62,18 +54,18 @@ def test_basemaps_from_settings(settings, db):
     assert basemap_default() == "none"
 
 
-def test_asset_page_hides_change_authors_from_the_public(world):
-    staff_page = client_for(world.inspector).get(f"/assets/{world.road.code}/").content.decode()
-    public_page = client_for(None).get(f"/assets/{world.road.code}/").content.decode()
-    assert world.admin.username in staff_page
-    assert world.admin.username not in public_page
+def test_asset_page_hides_change_authors_from_the_public(map_world):
+    staff_page = client_for(map_world.inspector).get(f"/assets/{map_world.road.code}/").content.decode()
+    public_page = client_for(None).get(f"/assets/{map_world.road.code}/").content.decode()
+    assert map_world.admin.username in staff_page
+    assert map_world.admin.username not in public_page
 
 
-def test_village_report_offers_exports_of_that_village(world):
-    code = world.road.village.code
-    page = client_for(world.inspector).get(f"/villages/{code}/").content.decode()
+def test_village_report_offers_exports_of_that_village(map_world):
+    code = map_world.road.village.code
+    page = client_for(map_world.inspector).get(f"/villages/{code}/").content.decode()
     assert f"/import/export/?format=xlsx&amp;village={code}" in page
-    response = client_for(world.inspector).get(f"/import/export/?format=csv&village={code}")
+    response = client_for(map_world.inspector).get(f"/import/export/?format=csv&village={code}")
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode("utf-8-sig")
-    assert world.road.code in body and world.greenhouse.code not in body
+    assert map_world.road.code in body and map_world.greenhouse.code not in body

@@ -2,19 +2,11 @@
 
 import itertools
 
-import pytest
 from django.test import Client
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
-from tests.world import build_world
-
 forged = (f"10.0.{i // 250}.{i % 250}" for i in itertools.count())
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def codes(client, url, n):

@@ -15,15 +15,10 @@ from geo_assets.models import Asset
 from geo_assets.taxonomy import PlanPurpose, PublicityScope, PublicityStage
 from lifecycle import services
 from reports import figures, svgmap
-from tests.world import BENEFICIARY, ID_NUMBER, PERSON, PERSONAL_MARKERS, PHONE, build_world
+from tests.world import BENEFICIARY, ID_NUMBER, PERSON, PERSONAL_MARKERS, PHONE
 
 TODAY = timezone.localdate()  # the county's day, as the services count it
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def client_for(world, role) -> Client:

@@ -3,7 +3,6 @@
 import datetime
 from decimal import Decimal
 
-import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
@@ -14,17 +13,11 @@ from geo_assets.taxonomy import AreaLevel, AssetType, OwnerKind, PublicityScope,
 from lifecycle import services as lifecycle_services
 from reports import figures
 from reports.alerts import alerts_compute
-from tests.factories import box, centre, make_admin, make_areas, make_asset, make_user, paper_notice
+from tests.factories import box, centre, make_asset, make_user, paper_notice
 from verification import services as verification
 
 TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def county(db):
-    areas = make_areas()
-    return areas, make_admin()
 
 
 def rules_of(asset) -> set[str]:

@@ -1,7 +1,6 @@
 """The reports in both languages (issue 16, item 5): Chinese by default, English when the reader chose it (the
 set_language cookie) — pages, exports, PDF page counter and the alerts' evidence, which the SQL no longer writes."""
 
-import pytest
 from django.conf import settings
 from django.template import Context, Template
 from django.test import Client
@@ -9,12 +8,6 @@ from django.utils import translation
 
 from geo_assets.models import AdminArea, Asset
 from reports.alerts import LEVEL_LABELS, alerts_compute
-from tests.world import build_world
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def client_for(world, language: str | None = None) -> Client:

@@ -11,7 +11,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import demo
 from geo_assets.amounts import format_wan
 from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.taxonomy import (
@@ -25,10 +24,8 @@ from geo_assets.taxonomy import (
     PublicityStage,
     RegistrationStatus,
 )
-from lifecycle.demo import demo_lifecycle_load
 from reports.alerts import LEVEL_LABELS
 from reports.tables import headline, report_tables
-from tests.factories import make_admin
 from verification.taxonomy import Finding
 
 SHOTS = "/tmp/layout-shots"
@@ -36,21 +33,6 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 800}
 
 
-def small_county():
-    admin = make_admin()
-    demo.demo_load(actor=admin, townships=2, villages_per_township=3, assets_per_village=8)
-    demo_lifecycle_load(actor=admin)
-    return admin
-
-
-@pytest.fixture
-def county(db):
-    return small_county()
-
-
-@pytest.fixture
-def live_county(transactional_db):
-    return small_county()
 
 
 # ---------------------------------------------------------------- amounts
@@ -75,10 +57,10 @@ def amounts_in(html: str) -> list[str]:
     return found
 
 
-def test_report_pages_write_amounts_once(county):
+def test_report_pages_write_amounts_once(demo_county):
     """Reports (HTML, and the PDF from the same template) write every amount as |wan does: no "5.0000"."""
     client = Client()
-    client.force_login(county)
+    client.force_login(demo_county)
     village = AdminArea.objects.villages().filter(village_assets__isnull=False).order_by("code").first()
     department = Department.objects.filter(asset__isnull=False).order_by("name").first()
     urls = [f"/reports/villages/{village.code}/", f"/reports/townships/{village.parent.code}/", "/reports/county/",
@@ -91,11 +73,11 @@ def test_report_pages_write_amounts_once(county):
         assert not [a for a in amounts if TRAILING.search(a)], (url, [a for a in amounts if TRAILING.search(a)])
 
 
-def test_lifecycle_pages_and_notices_write_amounts_once(county):
+def test_lifecycle_pages_and_notices_write_amounts_once(demo_county):
     from geo_assets.models import DistributionPlan, PublicityNotice
 
     client = Client()
-    client.force_login(county)
+    client.force_login(demo_county)
     plans = DistributionPlan.objects.select_related("village")
     assert plans.exists()
     urls = [f"/villages/{p.village.code}/plans/" for p in plans] + [
@@ -157,9 +139,9 @@ def broken_words(lines: list[str], words: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["village", "township", "county", "department"])
-def test_report_pdfs_break_no_short_word(county, kind):
+def test_report_pdfs_break_no_short_word(demo_county, kind):
     client = Client()
-    client.force_login(county)
+    client.force_login(demo_county)
     village = AdminArea.objects.villages().filter(village_assets__isnull=False).order_by("code").first()
     department = Department.objects.filter(asset__isnull=False).order_by("name").first()
     url = {"village": f"/reports/villages/{village.code}.pdf", "township": f"/reports/townships/{village.parent.code}.pdf",
@@ -167,7 +149,7 @@ def test_report_pdfs_break_no_short_word(county, kind):
     response = client.get(url)
     assert response.status_code == 200
     lines = pdf_lines(response.content)
-    words = vocabulary(county)
+    words = vocabulary(demo_county)
     assert len(words) > 80
     assert broken_words(lines, words) == []
 
@@ -191,10 +173,10 @@ def assert_readable_tables(page, min_width: int = 30) -> None:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
-def test_villagers_alerts_and_report_pages_keep_words_whole(live_county, open_page, size):
+def test_villagers_alerts_and_report_pages_keep_words_whole(live_demo_county, open_page, size):
     village = AdminArea.objects.villages().filter(village_assets__is_published=True).order_by("code").first()
-    pages = [("public", f"/public/villages/{village.code}/", None), ("alerts", "/alerts/", live_county),
-             ("report", f"/reports/villages/{village.code}/", live_county), ("county", "/reports/county/", live_county)]
+    pages = [("public", f"/public/villages/{village.code}/", None), ("alerts", "/alerts/", live_demo_county),
+             ("report", f"/reports/villages/{village.code}/", live_demo_county), ("county", "/reports/county/", live_demo_county)]
     for name, url, user in pages:
         page, _watch = open_page(url, user=user, **size)
         page.wait_for_load_state("networkidle")
@@ -211,8 +193,8 @@ def test_villagers_alerts_and_report_pages_keep_words_whole(live_county, open_pa
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_alert_map_groups_alerts_at_county_zoom(live_county, open_page):
-    page, watch = open_page("/alerts/", user=live_county, **DESK)
+def test_alert_map_groups_alerts_at_county_zoom(live_demo_county, open_page):
+    page, watch = open_page("/alerts/", user=live_demo_county, **DESK)
     page.wait_for_function("window.__alertsDrawn !== undefined && window.__alertsMarkers !== undefined")
     drawn = page.evaluate("window.__alertsDrawn")
     markers = page.evaluate("window.__alertsMarkers")

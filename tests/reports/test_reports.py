@@ -14,34 +14,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from geo_assets import demo
 from geo_assets.amounts import format_wan
 from geo_assets.models import AdminArea, Asset, Department, OperationContract
-from geo_assets.taxonomy import Role
-from lifecycle.demo import demo_lifecycle_load
 from reports import figures
 from reports.alerts import alerts_compute
-from tests.factories import make_admin, make_user
-from verification import services as verification
 
 YEAR = timezone.localdate().year - 1
-
-
-@pytest.fixture
-def county(db):
-    """2 townships × 3 villages × ~8 assets, the lifecycle records, and verifications with findings."""
-    admin = make_admin()
-    demo.demo_load(actor=admin, townships=2, villages_per_township=3, assets_per_village=8)
-    demo_lifecycle_load(actor=admin)
-    checker = make_user("checker", Role.COUNTY_ADMIN)  # one may not review one's own record
-    for asset, finding in zip(Asset.objects.exclude(status="disposed").exclude(asset_type__in=["equity", "debt"])
-                              .order_by("code")[:3], ("damaged", "not_found", "intact"), strict=True):
-        record = verification.verification_record(
-            actor=checker, asset_code=asset.code, finding=finding, lon=asset.location.x, lat=asset.location.y,
-            accuracy_m=5, observed_at=timezone.now(), photos=[]).verification
-        if record.review == "pending":
-            verification.verification_review(actor=admin, verification=record, approve=True, comment="属实")
-    return admin
 
 
 WHERE = {"village": "a.village_id = %s", "township": "a.township_id = %s", "county": "%s::bigint IS NOT NULL"}
@@ -79,12 +57,12 @@ def contract_states(assets) -> Counter:
 
 
 @pytest.mark.parametrize("level", ["village", "township", "county"])
-def test_figures_match_independent_queries(county, level, django_assert_max_num_queries):
+def test_figures_match_independent_queries(checked_county, level, django_assert_max_num_queries):
     area = {"village": AdminArea.objects.villages().filter(village_assets__income__isnull=False),
             "township": AdminArea.objects.townships(), "county": AdminArea.objects.filter(level="county")}[level]
     area = area.order_by("code").first()
     with django_assert_max_num_queries(45):  # set-based: the same few statements whatever the area's size
-        fig = figures.report_figures(figures.area_scope(county, area), YEAR)
+        fig = figures.report_figures(figures.area_scope(checked_county, area), YEAR)
 
     count, investment = rows("SELECT count(*), sum(total_investment) FROM geo_assets_asset a WHERE ACTIVE", level, area)[0]
     assert (fig["totals"]["count"], fig["totals"]["investment"]) == (count, investment) and count > 0
@@ -130,26 +108,26 @@ def test_figures_match_independent_queries(county, level, django_assert_max_num_
         assert len(fig["breakdown"]) == villages.count()
 
 
-def test_publicity_counts_the_villages_own_and_covering_notices(county):
+def test_publicity_counts_the_villages_own_and_covering_notices(checked_county):
     from geo_assets.models import PublicityNotice
 
     first = AdminArea.objects.get(pk=PublicityNotice.objects.filter(stage="inventory").values("area_id")[:1])
-    fig = figures.report_figures(figures.area_scope(county, first), YEAR)
+    fig = figures.report_figures(figures.area_scope(checked_county, first), YEAR)
     stages = {r["stage"]: r for r in fig["publicity"]["stages"]}
     assert stages["inventory"]["count"] == PublicityNotice.objects.filter(area=first, stage="inventory").count() == 2
     assert stages["inventory"]["objections"] == 1 and stages["inventory"]["unanswered"] == 0
     township_notice = PublicityNotice.objects.get(area=first.parent, stage="ownership")
     assert stages["ownership"]["latest"] == township_notice and stages["ownership"]["unanswered"] == 1
-    township = figures.report_figures(figures.area_scope(county, first.parent), YEAR)
+    township = figures.report_figures(figures.area_scope(checked_county, first.parent), YEAR)
     own = {r["stage"]: r for r in township["publicity"]["stages"]}
     assert own["ownership"]["villages"] == first.parent.children.count() and own["inventory"]["villages"] == 1
 
 
-def test_village_report_in_every_format(county):
+def test_village_report_in_every_format(checked_county):
     village = AdminArea.objects.villages().filter(village_assets__income__isnull=False).order_by("code").first()
-    fig = figures.report_figures(figures.area_scope(county, village), YEAR)
+    fig = figures.report_figures(figures.area_scope(checked_county, village), YEAR)
     client = Client()
-    client.force_login(county)
+    client.force_login(checked_county)
 
     page = client.get(f"/reports/villages/{village.code}/")
     assert page.status_code == 200
@@ -201,9 +179,9 @@ def pdf_fonts(content: bytes) -> str:
         return subprocess.run([shutil.which("pdffonts"), f.name], capture_output=True, check=True).stdout.decode()
 
 
-def test_township_county_and_department_reports(county):
+def test_township_county_and_department_reports(checked_county):
     client = Client()
-    client.force_login(county)
+    client.force_login(checked_county)
     township = AdminArea.objects.townships().order_by("code").first()
     page = client.get(f"/reports/townships/{township.code}/").content.decode()
     assert "各村情况" in page and page.count("<path") >= township.children.count()
@@ -227,7 +205,7 @@ def test_township_county_and_department_reports(county):
     assert client.get(f"/reports/departments/{department.pk}.xlsx").status_code == 200
 
 
-def test_dashboard_rates_against_independent_computation(county, settings):
+def test_dashboard_rates_against_independent_computation(checked_county, settings):
     settings.WORKPLAN_DEADLINES = {**settings.WORKPLAN_DEADLINES, "ownership": "2099-12-31"}
     cutoff = timezone.now() - datetime.timedelta(days=365)
     expected = defaultdict(Counter)
@@ -238,7 +216,7 @@ def test_dashboard_rates_against_independent_computation(county, settings):
                                and a.last_verified_at)
         e["ownership"] += a.registration_status == "registered"
         e["verification"] += bool(a.last_verified_at and a.last_verified_at >= cutoff)
-    progress = figures.workplan_progress(county)
+    progress = figures.workplan_progress(checked_county)
     for row in progress["villages"]:
         e = expected[row["village"].pk]
         assert [row[k] for k in ("total", "inventory", "ownership", "verification")] == [
@@ -254,7 +232,7 @@ def test_dashboard_rates_against_independent_computation(county, settings):
     assert progress["county"]["total"] == Asset.objects.exclude(status="disposed").count()
 
     client = Client()
-    client.force_login(county)
+    client.force_login(checked_county)
     page = client.get("/dashboard/").content.decode()
     assert "2099-12-31" in page and 'class="report-table sortable"' in page
     geo = client.get("/dashboard/progress.geojson").json()
@@ -271,11 +249,11 @@ def test_dashboard_rates_against_independent_computation(county, settings):
 
 
 @pytest.mark.parametrize("code_point_order", [True, False])
-def test_asset_list_rows_and_order(county, code_point_order):
+def test_asset_list_rows_and_order(checked_county, code_point_order):
     """The village's asset list read straight from the cursor (sorted here when the database sorts text by code
     point, by the database otherwise) equals the queryset's rows, timestamps included."""
     village = AdminArea.objects.villages().order_by("code").first()
-    scope = figures.area_scope(county, village)
+    scope = figures.area_scope(checked_county, village)
     expected = figures.asset_rows(scope.assets, "category", "asset_type", "code")
     connection._reports_code_point_order = code_point_order
     try:

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user, road_in
-from tests.verification.factories import photo
+from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user, photo, road_in
 from verification import selectors, services
 from verification.models import Verification
 from verification.taxonomy import Flag, Review

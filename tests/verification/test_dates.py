@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
-from tests.verification.factories import photo
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user, photo
 from verification import selectors, services
 from verification.models import Verification
 from verification.taxonomy import Flag, Review

@@ -15,8 +15,7 @@ from pyproj import Geod
 from geo_assets.models import SRID
 from geo_assets.taxonomy import AssetType, Role
 from tests.browser import PageWatch
-from tests.factories import centre, make_admin, make_areas, make_asset, make_user
-from tests.verification.factories import photo
+from tests.factories import centre, make_admin, make_areas, make_asset, make_user, photo
 from verification import services
 from verification.models import Photo, Verification
 from verification.taxonomy import Flag

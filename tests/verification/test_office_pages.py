@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetStatus
-from tests.verification.factories import record
+from tests.factories import record
 from verification.models import Campaign, CampaignItem, Verification
 from verification.taxonomy import Finding, Review
 

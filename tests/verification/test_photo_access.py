@@ -7,18 +7,14 @@ holds the asset, whatever the review; to everyone else (the public, roleless acc
 when the verification counts (accepted, approved) and the asset is published. The original, with its EXIF, only
 to staff whose scope holds the asset."""
 
-import datetime
 import io
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 from PIL import Image, PngImagePlugin
 
-from geo_assets.taxonomy import AssetType, Role
 from lifecycle import services as lifecycle_services
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
-from tests.verification.factories import photo
+from tests.factories import photo
 from verification import services
 from verification.models import Photo
 
@@ -30,49 +26,6 @@ STATES = ("accepted", "approved", "pending", "rejected", "accepted_unpublished")
 PUBLIC_STATES = {"accepted", "approved"}
 
 
-def _record(actor, asset, *, seed: int, offset_m: float = 0.0):
-    when = timezone.now() - datetime.timedelta(hours=1)
-    here = asset.location
-    lat = here.y + offset_m / 111_320
-    return services.verification_record(
-        actor=actor, asset_code=asset.code, finding="intact", lon=here.x, lat=lat, accuracy_m=8, observed_at=when,
-        photos=[(f"{seed}.jpg", photo(seed, lonlat=(here.x, lat), taken_at=when))]).verification
-
-
-@pytest.fixture
-def world(db):
-    areas = make_areas()
-    admin = make_admin()
-    users = {
-        "anonymous": None, "roleless": make_user("nobody", None), "county_admin": admin,
-        "inspector": make_user("inspector", Role.INSPECTOR),
-        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
-        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
-        "department": make_user("health", Role.DEPARTMENT,
-                                department=make_department("卫生健康委员会", types=(AssetType.HEALTH,))),
-        "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south),
-        "other_department": make_user("roads", Role.DEPARTMENT, department=make_department()),
-    }
-    clinic = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, name="西南村卫生室",
-                        geometry=centre(areas.west_south), is_published=True)
-    hidden = make_asset(actor=admin, area=areas.west_south, asset_type=AssetType.HEALTH, name="西南村到户卫生",
-                        geometry=centre(areas.west_south))
-    clerk = users["village"]
-    records = {
-        "accepted": _record(clerk, clinic, seed=1),
-        "approved": _record(clerk, clinic, seed=2, offset_m=900),
-        "pending": _record(clerk, clinic, seed=3, offset_m=900),
-        "rejected": _record(clerk, clinic, seed=4, offset_m=900),
-        "accepted_unpublished": _record(clerk, hidden, seed=5),
-    }
-    services.verification_review(actor=admin, verification=records["approved"], approve=True, comment="核实")
-    services.verification_review(actor=admin, verification=records["rejected"], approve=False, comment="不是这里")
-    for state, record in records.items():
-        record.refresh_from_db()
-        assert record.review == state.removesuffix("_unpublished"), state
-    return areas, users, records, clinic
-
-
 def _client(user) -> Client:
     client = Client()
     if user is not None:
@@ -80,8 +33,8 @@ def _client(user) -> Client:
     return client
 
 
-def test_every_photo_url_for_every_role_and_state(world):
-    _areas, users, records, _clinic = world
+def test_every_photo_url_for_every_role_and_state(photo_world):
+    _areas, users, records, _clinic = photo_world
     for role in ROLES:
         client = _client(users[role])
         for state in STATES:
@@ -97,9 +50,9 @@ def test_every_photo_url_for_every_role_and_state(world):
                     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_counting_through_ids_finds_nothing_more_than_the_pages_show(world):
+def test_counting_through_ids_finds_nothing_more_than_the_pages_show(photo_world):
     """What the anonymous enumeration of the issue found (228 of 287): now only the public's own photos."""
-    _areas, _users, records, clinic = world
+    _areas, _users, records, clinic = photo_world
     client = Client()
     last = Photo.objects.order_by("-pk").first().pk
     fetched = {pk for pk in range(1, last + 3) if client.get(f"/field/photos/{pk}/photo.jpg").status_code == 200}
@@ -109,8 +62,8 @@ def test_counting_through_ids_finds_nothing_more_than_the_pages_show(world):
         assert f"/field/photos/{pk}/thumb.jpg" in page
 
 
-def test_attachments_for_every_role(world):
-    _areas, users, _records, clinic = world
+def test_attachments_for_every_role(photo_world):
+    _areas, users, _records, clinic = photo_world
     admin = users["county_admin"]
     private = lifecycle_services.attachment_add(actor=admin, record=clinic, kind="other", upload=("a.pdf", b"%PDF-1.4 x"))
     public = lifecycle_services.attachment_add(actor=admin, record=clinic, kind="other", upload=("b.pdf", b"%PDF-1.4 y"))
@@ -178,8 +131,8 @@ def _heic_with_metadata(point) -> bytes:
     return data
 
 
-def test_public_copies_hold_no_metadata_stored_or_served(world):
-    _areas, users, _records, clinic = world
+def test_public_copies_hold_no_metadata_stored_or_served(photo_world):
+    _areas, users, _records, clinic = photo_world
     admin = users["county_admin"]
     here = clinic.location
     jpeg, png, heic = _jpeg_with_metadata(here), _png_with_text(), _heic_with_metadata(here)
