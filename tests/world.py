@@ -27,11 +27,14 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from geo_assets import services
+from geo_assets import demo, services
 from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, OwnerKind, Role
+from lifecycle.demo import demo_lifecycle_load
 from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from verification import services as verification_services
 
 PHONE = "13912345678"
 PERSON = "欧阳永福"
@@ -258,3 +261,26 @@ def copy_for_test(built, settings):
     data, media = built
     settings.MEDIA_ROOT = media
     return copy.deepcopy(data)
+
+
+def small_county():
+    """The small demo county: 2 townships × 3 villages × ~8 assets and the lifecycle records. Returns its
+    administrator."""
+    admin = make_admin()
+    demo.demo_load(actor=admin, townships=2, villages_per_township=3, assets_per_village=8)
+    demo_lifecycle_load(actor=admin)
+    return admin
+
+
+def build_checked_county():
+    """small_county and verifications with findings (damaged, not found, intact), reviewed by another administrator."""
+    admin = small_county()
+    checker = make_user("checker", Role.COUNTY_ADMIN)  # one may not review one's own record
+    for asset, finding in zip(Asset.objects.exclude(status="disposed").exclude(asset_type__in=["equity", "debt"])
+                              .order_by("code")[:3], ("damaged", "not_found", "intact"), strict=True):
+        record = verification_services.verification_record(
+            actor=checker, asset_code=asset.code, finding=finding, lon=asset.location.x, lat=asset.location.y,
+            accuracy_m=5, observed_at=timezone.now(), photos=[]).verification
+        if record.review == "pending":
+            verification_services.verification_review(actor=admin, verification=record, approve=True, comment="属实")
+    return admin

@@ -7,13 +7,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
-from geo_assets import demo
 from geo_assets.models import SRID, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, PublicityScope, PublicityStage, Role
 from lifecycle import services as lifecycle
-from lifecycle.demo import demo_lifecycle_load
 from tests.factories import make_admin, make_areas, make_asset, make_department, make_user
-from tests.world import built_once, copy_for_test
+from tests.world import build_checked_county, built_once, copy_for_test, small_county
 from verification import services as verification
 
 TODAY = timezone.localdate()
@@ -104,15 +102,6 @@ def county(areas, admin_user):
     return areas, admin_user
 
 
-def small_county():
-    """The small demo county: 2 townships × 3 villages × ~8 assets and the lifecycle records. Returns its
-    administrator."""
-    admin = make_admin()
-    demo.demo_load(actor=admin, townships=2, villages_per_township=3, assets_per_village=8)
-    demo_lifecycle_load(actor=admin)
-    return admin
-
-
 built_demo_county = built_once(small_county)
 
 
@@ -126,20 +115,6 @@ def demo_county(built_demo_county, db, settings):
 def live_demo_county(transactional_db):
     """small_county committed, for the live server and the browser."""
     return small_county()
-
-
-def build_checked_county():
-    """small_county and verifications with findings (damaged, not found, intact), reviewed by another administrator."""
-    admin = small_county()
-    checker = make_user("checker", Role.COUNTY_ADMIN)  # one may not review one's own record
-    for asset, finding in zip(Asset.objects.exclude(status="disposed").exclude(asset_type__in=["equity", "debt"])
-                              .order_by("code")[:3], ("damaged", "not_found", "intact"), strict=True):
-        record = verification.verification_record(
-            actor=checker, asset_code=asset.code, finding=finding, lon=asset.location.x, lat=asset.location.y,
-            accuracy_m=5, observed_at=timezone.now(), photos=[]).verification
-        if record.review == "pending":
-            verification.verification_review(actor=admin, verification=record, approve=True, comment="属实")
-    return admin
 
 
 built_checked_county = built_once(build_checked_county)
