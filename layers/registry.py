@@ -79,7 +79,8 @@ class Layer:
     def as_json(self) -> dict:
         return {
             "name": self.name, "label": str(self.label), "kind": self.kind, "style": self.style,
-            "filters": list(self.filters), "legend": self.legend, "visible": self.visible,
+            "filters": list(self.filters), "visible": self.visible,
+            "legend": [{**item, "label": str(item["label"])} for item in self.legend],  # in the reader's language
             "tiles": f"/tiles/{self.name}/{{z}}/{{x}}/{{y}}.mvt",
         }
 
@@ -101,14 +102,14 @@ LAYERS: dict[str, Layer] = {
         name="townships", label=_("Township boundaries"), kind="areas", level=AreaLevel.TOWNSHIP,
         style={"stroke": "#7a0019", "width": 2.2, "fill": "#7a0019", "fillOpacity": 0.03, "label": "#7a0019",
                "labelMinZoom": LABEL_MIN_ZOOM[AreaLevel.TOWNSHIP]},
-        legend=[{"label": str(_("Township boundary")), "colour": "#7a0019", "shape": "line"}],
+        legend=[{"label": _("Township boundary"), "colour": "#7a0019", "shape": "line"}],
     ),
     "villages": Layer(
         name="villages", label=_("Village boundaries"), kind="areas", level=AreaLevel.VILLAGE,
         filters=AREA_FILTERS,
         style={"stroke": "#555555", "width": 0.8, "fill": "#fafaf5", "fillOpacity": 0.25, "label": "#333333",
                "labelMinZoom": LABEL_MIN_ZOOM[AreaLevel.VILLAGE]},
-        legend=[{"label": str(_("Village boundary")), "colour": "#555555", "shape": "line"}],
+        legend=[{"label": _("Village boundary"), "colour": "#555555", "shape": "line"}],
     ),
     "assets": Layer(
         name="assets", label=_("Assets"), kind="assets", filters=ASSET_FILTERS,

@@ -156,3 +156,17 @@ def test_anonymous_api_is_throttled(world, settings):
     finally:
         AnonRateThrottle.THROTTLE_RATES = original
     assert codes == [200, 200, 200, 429]
+
+
+def test_the_layer_registry_speaks_the_readers_language():
+    """The boundaries' legend is translated when the registry is read, not once when the module is imported."""
+    from django.utils import translation
+
+    from layers.registry import registry_json
+
+    def legends(language):
+        with translation.override(language):
+            return {layer["name"]: [item["label"] for item in layer["legend"]] for layer in registry_json()["layers"]}
+
+    assert legends("en")["townships"] == ["Township boundary"] and legends("en")["villages"] == ["Village boundary"]
+    assert legends("zh-hans")["townships"] == ["乡镇界线"] and legends("zh-hans")["villages"] == ["村界线"]
