@@ -57,3 +57,18 @@ def test_the_todo_list_and_a_staff_refusal_in_english(road, english_client):
     refused = english_client(citizen).get(f"/assets/{asset.code}/lifecycle/")
     assert refused.status_code == 403
     assert "Only staff with a role may handle the asset management steps." in refused.content.decode()
+
+
+def test_a_bracket_after_a_word_is_spaced_in_english_only(road, english_client):
+    """"village collective (not registered)" in English; "村集体（未确权）" in Chinese, full-width and unspaced."""
+    asset, clerk, _other = road
+    chinese = Client()
+    chinese.force_login(clerk)
+    for path in (f"/assets/{asset.code}/", f"/assets/{asset.code}/lifecycle/"):
+        with translation.override("en"):
+            kind, status = str(asset.get_owner_kind_display()), str(asset.get_registration_status_display())
+        english = english_client(clerk).get(path).content.decode()
+        assert f"{kind} ({status}" in english and f"{kind}(" not in english, path
+        with translation.override("zh-hans"):
+            kind, status = str(asset.get_owner_kind_display()), str(asset.get_registration_status_display())
+        assert f"{kind}（{status}" in chinese.get(path).content.decode(), path
