@@ -51,12 +51,10 @@ def d(value: datetime.date) -> str:
     return value.isoformat()
 
 
-def build_county():
-    """Four villages, a role of each kind, an equity stake (60/40) and a PV station in 西南村."""
-    areas = make_areas()
-    admin = make_admin()
+def county_roles(areas, admin):
+    """The poverty office (equity, workshops, PV) and a user of each role the lifecycle tests act as."""
     office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
-    users = {
+    return office, {
         "county": admin,
         "department": make_user("fupinban", Role.DEPARTMENT, department=office),
         "township": make_user("west", Role.TOWNSHIP, area=areas.west),
@@ -64,6 +62,13 @@ def build_county():
         "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south),
         "inspector": make_user("inspector", Role.INSPECTOR),
     }
+
+
+def build_county():
+    """Four villages, a role of each kind, an equity stake (60/40) and a PV station in 西南村."""
+    areas = make_areas()
+    admin = make_admin()
+    office, users = county_roles(areas, admin)
     equity = make_asset(actor=admin, area=areas.west_south, name="西南村合作社股权", asset_type=AssetType.EQUITY,
                         geometry=centre(areas.west_south), is_published=True, owners=[
                             services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
@@ -146,15 +151,7 @@ def build_rules_county():
 def build_service_county():
     areas = make_areas()
     admin = make_admin()
-    office = make_department("扶贫办", [AssetType.EQUITY, AssetType.WORKSHOP, AssetType.PV_STATION])
-    users = {
-        "county": admin,
-        "department": make_user("fupinban", Role.DEPARTMENT, department=office),
-        "township": make_user("west", Role.TOWNSHIP, area=areas.west),
-        "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
-        "other_village": make_user("eastsouth", Role.VILLAGE, area=areas.east_south),
-        "inspector": make_user("inspector", Role.INSPECTOR),
-    }
+    office, users = county_roles(areas, admin)
     equity = make_asset(actor=admin, area=areas.west_south, name="西南村合作社股权", asset_type=AssetType.EQUITY,
                         geometry=centre(areas.west_south), owners=[
                             services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
