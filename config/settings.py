@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "leaflet",
     "simple_history",
     "geo_assets",
+    "projects",
     "layers",
     "importers",
     "maps",

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from geo_assets.taxonomy import Role
 
-FULL_READ_ROLES = frozenset({Role.COUNTY_ADMIN, Role.INSPECTOR})
+FULL_READ_ROLES = frozenset({Role.COUNTY_ADMIN, Role.INSPECTOR, Role.FINANCE})
 EDITING_ROLES = frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP, Role.VILLAGE})
 
 
@@ -18,6 +18,7 @@ class Scope:
     area_id: int | None = None
     area_level: str | None = None
     asset_types: tuple[str, ...] = ()
+    department_id: int | None = None
 
     @property
     def reads_everything(self) -> bool:
@@ -51,7 +52,7 @@ class Scope:
             return Q(township_id=self.area_id)
         if self.role == Role.VILLAGE:
             return Q(village_id=self.area_id)
-        if self.role == Role.INSPECTOR and not for_edit:
+        if self.reads_everything and not for_edit:  # inspector, finance bureau
             return None
         return Q(pk__in=[]) if for_edit else Q(is_published=True)
 
@@ -75,13 +76,16 @@ PUBLIC_SCOPE = Scope(role=Role.PUBLIC)
 # (thousands of vertices) is never loaded per request.
 SCOPE_LOOKUPS = {"scope_role": "membership__role", "scope_area_id": "membership__area_id",
                  "scope_area_level": "membership__area__level",
-                 "scope_asset_types": "membership__department__asset_types"}
+                 "scope_asset_types": "membership__department__asset_types",
+                 "scope_department_id": "membership__department_id"}
 
 
-def scope_from_values(role: str | None, area_id: int | None, area_level: str | None, asset_types) -> Scope:
+def scope_from_values(role: str | None, area_id: int | None, area_level: str | None, asset_types,
+                      department_id: int | None = None) -> Scope:
     if role is None:
         return PUBLIC_SCOPE
-    return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()))
+    return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()),
+                 department_id=department_id)
 
 
 def viewer_of(user, asset):
@@ -104,6 +108,6 @@ def scope_for(user) -> Scope:
     # by the app registry, not an import: the models' managers use this module (no import circle)
     membership = apps.get_model("geo_assets", "Membership").objects.filter(user=user).values_list(*(v.removeprefix("membership__")
                                                                      for v in SCOPE_LOOKUPS.values())).first()
-    scope = scope_from_values(*(membership or (None, None, None, None)))
+    scope = scope_from_values(*(membership or (None,) * len(SCOPE_LOOKUPS)))
     user._asset_scope = scope
     return scope

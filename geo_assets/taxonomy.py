@@ -121,6 +121,7 @@ class FundingSourceKind(models.TextChoices):
     SOCIAL = "social", _("social poverty-alleviation funds")
     DONATION = "donation", _("donations")
     SECTOR = "sector", _("sector poverty-alleviation funds")
+    OTHER = "other", _("other funds")
 
 
 # Money that forms no register asset (work plan 二(一)(二)); importers refuse it by these names (ledger words: data).
@@ -156,6 +157,7 @@ class Role(models.TextChoices):
     TOWNSHIP = "township", _("township clerk")
     VILLAGE = "village", _("village clerk")
     INSPECTOR = "inspector", _("inspector")
+    FINANCE = "finance", _("finance bureau")
     PUBLIC = "public", _("public")
 
 

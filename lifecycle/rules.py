@@ -3,9 +3,7 @@
 button or form only when the same function returns None. A Refusal says why, in the user's language."""
 
 import datetime
-from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -22,6 +20,7 @@ from geo_assets.models import (
     Objection,
     PublicityNotice,
 )
+from geo_assets.refusals import Refusal, enforce, first  # noqa: F401 (enforce: the pages call rules.enforce)
 from geo_assets.taxonomy import (
     AreaLevel,
     AssetStatus,
@@ -58,23 +57,6 @@ def sees_area(user, area: AdminArea) -> bool:
 # ---------------------------------------------------------------- step rules: who may take a step, and is it its turn
 # Written once: every service below refuses through its `may_<step>`, and the pages show a step's button (or its
 # form) only when the same function returns None. A Refusal says why, in the user's language (gettext).
-
-
-@dataclass(frozen=True)
-class Refusal:
-    message: str
-    field: str = "status"
-    who: bool = False  # the actor may never take it (PermissionDenied), rather than "not now" (ValidationError)
-
-    def raise_(self):
-        if self.who:
-            raise PermissionDenied(self.message)
-        raise ValidationError({self.field: self.message})
-
-
-def enforce(refusal: "Refusal | None") -> None:
-    if refusal is not None:
-        refusal.raise_()
 
 
 def _editor(actor, asset: Asset) -> Refusal | None:
@@ -120,13 +102,7 @@ def _alive(asset: Asset, *, nor_while_disposing: bool = False) -> Refusal | None
     return None
 
 
-def _first(*rules) -> Refusal | None:
-    """The first refusal of several rules, evaluated in order (later ones may assume the earlier passed)."""
-    for rule in rules:
-        refusal = rule()
-        if refusal is not None:
-            return refusal
-    return None
+_first = first
 
 
 def may_ownership_submit(actor, asset: Asset) -> Refusal | None:

@@ -1,0 +1,159 @@
+"""Every write to the project and fund ledgers: keyword-only `<thing>_<action>(*, actor, …)`, each refusing through
+projects.rules, validating with the register's bounds (geo_assets.validation) and writing in one transaction.
+Nothing is deleted: a wrong line is corrected, a cancelled project is marked cancelled."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from geo_assets.models import AdminArea, Asset
+from geo_assets.refusals import enforce
+from geo_assets.taxonomy import AreaLevel
+from geo_assets.validation import amount_check, date_check, dates_in_order, year_max
+from projects import rules
+from projects.models import FundLine, LedgerPolicy, Project, ProjectAsset
+from projects.taxonomy import LinkOrigin, ProjectStatus
+
+PROJECT_FIELDS = ("code", "name", "year", "kind", "implementing_unit", "department", "department_id", "township",
+                  "township_id", "township_seat", "approval_document", "started_on", "completed_on", "accepted_on",
+                  "acceptance_document", "status", "note")
+
+
+def _stamp(obj, actor, reason: str):
+    obj._history_user = actor
+    obj._change_reason = reason
+    return obj
+
+
+def year_check(year, *, field: str = "year") -> int:
+    """A ledger year: from 1990 up to next year on the county's clock."""
+    try:
+        value = int(year)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not 1990 <= value <= year_max():
+        raise ValidationError({field: _("The year %(value)s is outside 1990 to %(last)s.")
+                               % {"value": year, "last": year_max()}})
+    return value
+
+
+def _project_check(project: Project) -> None:
+    errors: dict[str, list] = {}
+    checks = [lambda: year_check(project.year)]
+    checks += [lambda name=name: date_check(getattr(project, name), field=name)
+               for name in ("started_on", "completed_on", "accepted_on")]
+    checks += [lambda: dates_in_order(project.started_on, project.completed_on, field="completed_on",
+                                      message=_("A project cannot be completed before it started.")),
+               lambda: dates_in_order(project.completed_on, project.accepted_on, field="accepted_on",
+                                      message=_("A project cannot be accepted before it was completed."))]
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    if project.status == ProjectStatus.ACCEPTED and not project.accepted_on:
+        errors.setdefault("accepted_on", []).append(_("An accepted project needs its acceptance date."))
+    if project.township_id and AdminArea.objects.filter(pk=project.township_id).values_list(
+            "level", flat=True).first() != AreaLevel.TOWNSHIP:
+        errors.setdefault("township", []).append(_("Choose a township."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def project_save(*, actor, project: Project, villages=None, reason: str = "") -> Project:
+    """Create or change a project (and the villages it served, when given: village areas only)."""
+    with transaction.atomic():
+        if project.pk:
+            current = Project.objects.select_for_update().get(pk=project.pk)
+            enforce(rules.may_edit_project(actor, current))
+        enforce(rules.may_edit_project(actor, project))
+        _project_check(project)
+        project.full_clean(exclude=["villages"])
+        _stamp(project, actor, reason or (_("changed") if project.pk else _("entered"))).save()
+        if villages is not None:
+            villages = list(villages)
+            wrong = [v for v in villages if v.level != AreaLevel.VILLAGE]
+            if wrong:
+                raise ValidationError({"villages": _("%(name)s is not a village.") % {"name": wrong[0].name}})
+            if project.township_id and any(v.parent_id != project.township_id for v in villages):
+                raise ValidationError({"villages": _("Every village served must lie in the project's township.")})
+            project.villages.set(villages)
+    return project
+
+
+def fund_line_save(*, actor, line: FundLine, reason: str = "") -> FundLine:
+    """Record or correct a fund line; the finance bureau, the lead department or a county administrator."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=line.project_id)
+        enforce(rules.may_edit_funds(actor, project))
+        errors: dict[str, list] = {}
+        for check in (lambda: year_check(line.year),
+                      lambda: amount_check(line.allocated, field="allocated"),
+                      lambda: amount_check(line.disbursed, field="disbursed")):
+            try:
+                check()
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    errors.setdefault(name, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+        line.document_number = (line.document_number or "").strip()
+        if line.pk is None:
+            line.recorded_by = actor
+        line.full_clean()
+        _stamp(line, actor, reason or (_("changed") if line.pk else _("entered"))).save()
+    return line
+
+
+def _link_amount_check(project: Project, amount: Decimal | None, *, except_link: int | None) -> None:
+    if amount is None:
+        return
+    amount_check(amount, field="amount")
+    disbursed = project.funds.aggregate(s=Sum("disbursed"))["s"] or Decimal(0)
+    stated = (project.links.exclude(pk=except_link).exclude(amount__isnull=True)
+              .aggregate(s=Sum("amount"))["s"] or Decimal(0))
+    if stated + amount > disbursed:
+        raise ValidationError({"amount": _(
+            "The amounts stated for this project's assets would reach %(total)s (10k yuan), more than the "
+            "%(disbursed)s it disbursed.") % {"total": stated + amount, "disbursed": disbursed}})
+
+
+def project_asset_link(*, actor, project: Project, asset: Asset, amount: Decimal | None = None,
+                       origin: str = LinkOrigin.MANUAL, reason: str = "") -> ProjectAsset:
+    """Say that the project formed the asset (with the amount it contributed, when known). Linking again changes
+    the amount; the link is never removed (a wrong link is corrected by linking the right project and stating 0)."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        editable = Asset.objects.editable_by(actor).filter(pk=asset.pk).exists()
+        enforce(rules.may_link(actor, project, asset, asset_editable=editable))
+        link = ProjectAsset.objects.filter(project=project, asset=asset).first() or ProjectAsset(
+            project=project, asset=asset, origin=origin, linked_by=actor)
+        _link_amount_check(project, amount, except_link=link.pk)
+        link.amount = amount
+        link.full_clean()
+        _stamp(link, actor, reason or _("linked to project %(code)s") % {"code": project.code}).save()
+    return link
+
+
+def policy_current() -> LedgerPolicy:
+    return LedgerPolicy.objects.order_by("pk").first() or LedgerPolicy()
+
+
+def policy_save(*, actor, policy: LedgerPolicy, reason: str = "") -> LedgerPolicy:
+    from geo_assets.access import scope_for
+
+    if not scope_for(actor).is_county_admin:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("Only a county administrator sets the reconciliation tolerance."))
+    with transaction.atomic():
+        existing = LedgerPolicy.objects.select_for_update().order_by("pk").first()
+        if existing is not None and policy.pk != existing.pk:
+            policy.pk = existing.pk
+        policy.full_clean()
+        _stamp(policy, actor, reason or _("changed")).save()
+    return policy
