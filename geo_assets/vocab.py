@@ -72,8 +72,9 @@ FUNDING_LABELS: dict[str, tuple[str, ...]] = {
     FundingSourceKind.SPECIAL_UNSTATED: ("财政专项扶贫资金", "各级财政专项扶贫资金", "专项扶贫资金"),
     FundingSourceKind.INTEGRATED: ("统筹整合财政涉农资金", "整合资金", "涉农整合资金", "统筹整合资金"),
     FundingSourceKind.SOCIAL: ("社会扶贫资金", "社会资金"),
-    FundingSourceKind.DONATION: ("捐赠", "捐赠资金", "捐赠物资"),
+    FundingSourceKind.DONATION: ("捐赠", "捐赠资金", "捐赠物资", "捐赠实物", "捐赠实物（折价）"),
     FundingSourceKind.SECTOR: ("行业扶贫资金", "行业资金"),
+    FundingSourceKind.OTHER: ("其他资金", "其他"),
 }
 
 

@@ -143,7 +143,7 @@ class LedgerPolicy(NoDeleteModel):
     """The county's reconciliation settings (one row): above the tolerance a project counts as partly formed."""
 
     tolerance_percent = models.DecimalField(
-        _("tolerance (% of the disbursement)"), max_digits=5, decimal_places=2, default=Decimal("5"),
+        _("tolerance (percent of the disbursement)"), max_digits=5, decimal_places=2, default=Decimal("5"),
         validators=[MinValueValidator(0), MaxValueValidator(100)])
     tolerance_amount = models.DecimalField(
         _("tolerance (10k yuan)"), max_digits=10, decimal_places=4, default=Decimal("0.5"),

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             name='LedgerPolicy',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tolerance_percent', models.DecimalField(decimal_places=2, default=Decimal('5'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='tolerance (% of the disbursement)')),
+                ('tolerance_percent', models.DecimalField(decimal_places=2, default=Decimal('5'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='tolerance (percent of the disbursement)')),
                 ('tolerance_amount', models.DecimalField(decimal_places=4, default=Decimal('0.5'), max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='tolerance (10k yuan)')),
                 ('first_year', models.PositiveSmallIntegerField(default=2024, help_text='Earlier projects are traced where possible (追溯).', validators=[django.core.validators.MinValueValidator(1990), django.core.validators.MaxValueValidator(2100)], verbose_name='funds in scope from the year')),
             ],
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name='HistoricalLedgerPolicy',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('tolerance_percent', models.DecimalField(decimal_places=2, default=Decimal('5'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='tolerance (% of the disbursement)')),
+                ('tolerance_percent', models.DecimalField(decimal_places=2, default=Decimal('5'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='tolerance (percent of the disbursement)')),
                 ('tolerance_amount', models.DecimalField(decimal_places=4, default=Decimal('0.5'), max_digits=10, validators=[django.core.validators.MinValueValidator(0)], verbose_name='tolerance (10k yuan)')),
                 ('first_year', models.PositiveSmallIntegerField(default=2024, help_text='Earlier projects are traced where possible (追溯).', validators=[django.core.validators.MinValueValidator(1990), django.core.validators.MaxValueValidator(2100)], verbose_name='funds in scope from the year')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
