@@ -171,3 +171,35 @@ def record(actor, asset, *, finding="intact", offset_m=0.0, photo_seed=None, whe
     return services.verification_record(actor=actor, asset_code=asset.code, finding=finding, lon=here.x, lat=lat,
                                         accuracy_m=accuracy, observed_at=when, photos=photos, campaign=campaign,
                                         received_at=when + datetime.timedelta(minutes=5)).verification  # sent then
+
+
+# ---------------------------------------------------------------- projects and fund ledgers (issue 17)
+
+
+def make_project(*, actor, code: str = "XM-2025-001", name: str = "村组道路硬化项目", year: int = 2025,
+                 kind: str = "infrastructure", villages=(), township=None, department=None, **fields):
+    from projects.models import Project
+    from projects.services import project_save
+
+    township = township or (villages[0].parent if villages else None)
+    project = Project(code=code, name=name, year=year, kind=kind, township=township, department=department,
+                      **fields)
+    return project_save(actor=actor, project=project, villages=list(villages))
+
+
+def make_fund_line(*, actor, project, source: str = "central", allocated="10", disbursed=None,
+                   document_number: str = "豫财农〔2025〕1号", year: int | None = None, **fields):
+    from projects.models import FundLine
+    from projects.services import fund_line_save
+
+    line = FundLine(project=project, source=source, allocated=Decimal(str(allocated)),
+                    disbursed=Decimal(str(allocated if disbursed is None else disbursed)),
+                    document_number=document_number, year=year or project.year, **fields)
+    return fund_line_save(actor=actor, line=line)
+
+
+def make_link(*, actor, project, asset, amount=None, **kwargs):
+    from projects.services import project_asset_link
+
+    return project_asset_link(actor=actor, project=project, asset=asset,
+                              amount=None if amount is None else Decimal(str(amount)), **kwargs)
