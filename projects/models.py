@@ -143,6 +143,7 @@ class LedgerPolicy(NoDeleteModel):
     """The county's reconciliation settings (one row): above the tolerance a project counts as partly formed."""
 
     tolerance_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("tolerance (% of the disbursement)"), max_digits=5, decimal_places=2, default=Decimal("5"),
         validators=[MinValueValidator(0), MaxValueValidator(100)])
     tolerance_amount = models.DecimalField(
