@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("verification.urls")),
     path("", include("reports.urls")),
     path("import/", include("importers.urls")),
+    path("projects/", include("projects.urls")),  # issue 17: project pages
     path("i18n/", include("django.conf.urls.i18n")),
     # the scripts' messages (locale/*/LC_MESSAGES/djangojs.po), loaded before a page's own script
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

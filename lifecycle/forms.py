@@ -8,7 +8,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from geo_assets.models import Department, OperationContract
-from geo_assets.taxonomy import DisposalMethod, DisposalReason, MaintenanceKind, PlanPurpose, PublicityScope
+from geo_assets.taxonomy import (
+    DisposalMethod,
+    DisposalReason,
+    MaintenanceKind,
+    OwnerKind,
+    PlanPurpose,
+    PublicityScope,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -61,6 +68,58 @@ def date(label: str, **kwargs) -> forms.DateField:
 
 class ConfirmForm(forms.Form):
     """A step with no input of its own (submit, review)."""
+
+
+class OwnershipSubmitForm(forms.Form):
+    """Submitting the ownership registration. When a project formed the asset, the form starts from the project's
+    proposal (projects.rules.owner_proposal, given as `start`: the owner kind and the owners and shares, changeable
+    before submitting); the service writes them onto the asset and submits. Without a project it has no input of
+    its own: the ownership recorded on the asset is submitted (its kind defaulting by type, DEFAULT_OWNER_KIND)."""
+
+    EXTRA_ROWS = 2
+
+    def __init__(self, *args, start=None, **kwargs):
+        """`start`: None (no project), or (owner kind, ((name, kind, share), …)) to prefill."""
+        super().__init__(*args, **kwargs)
+        self.rows: list[tuple[str, str, str]] = []
+        if start is None:
+            return
+        kind, owners = start
+        self.fields["owner_kind"] = forms.ChoiceField(label=_l("Owner kind"), choices=OwnerKind.choices, initial=kind)
+        kinds = [("", "—"), *OwnerKind.choices]
+        for i in range(len(owners) + self.EXTRA_ROWS):
+            name, owner_kind, share = owners[i] if i < len(owners) else ("", "", None)
+            self.fields[f"owner_name_{i}"] = forms.CharField(label=_l("Owner"), max_length=200, required=False,
+                                                             initial=name)
+            self.fields[f"owner_kind_{i}"] = forms.ChoiceField(label=_l("Kind"), choices=kinds, required=False,
+                                                               initial=owner_kind)
+            self.fields[f"owner_share_{i}"] = forms.DecimalField(label=_l("Share (%)"), required=False, min_value=0,
+                                                                 max_value=100, decimal_places=3, initial=share)
+            self.rows.append((f"owner_name_{i}", f"owner_kind_{i}", f"owner_share_{i}"))
+
+    def owner_rows(self):
+        """The owner rows as bound fields, for the page's table."""
+        return [tuple(self[name] for name in row) for row in self.rows]
+
+    def clean(self):
+        data = super().clean()
+        if "owner_kind" not in self.fields:
+            return data
+        owners = []
+        for name_field, kind_field, share_field in self.rows:
+            name, kind, share = (data.get(name_field) or "").strip(), data.get(kind_field), data.get(share_field)
+            if not name and not kind and share is None:
+                continue
+            if not name:
+                self.add_error(name_field, _("Name the owner of this share."))
+            elif not kind:
+                self.add_error(kind_field, _("Choose the owner's kind."))
+            elif share is None:
+                self.add_error(share_field, _("Give the owner's share."))
+            else:
+                owners.append((name, kind, share))
+        data["owners"] = owners
+        return data
 
 
 class OwnershipDecideForm(forms.Form):

@@ -241,9 +241,22 @@ def _shares_snapshot(asset: Asset) -> list[dict]:
 
 
 @transaction.atomic
-def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
-    """The area proposes the asset's owner(s) for confirmation."""
+def ownership_submit(*, actor, asset: Asset, owner_kind: str | None = None,
+                     owners: Sequence[tuple[str, str, Decimal]] | None = None, source: str = "") -> OwnershipRegistration:
+    """The area proposes the asset's owner(s) for confirmation. With `owner_kind` (and `owners`: (name, kind, share
+    %) rows), the ownership is first written onto the asset (the register's rules: shares adding up to 100 %) —
+    what the page submits when it started from the proposal of the project that formed the asset; `source` says
+    where it came from (that proposal's reason) and is kept in the records' history."""
     asset = _live_asset(actor, asset, may_ownership_submit)
+    if owner_kind is not None:
+        shares = [services.Share(name, kind, Decimal(share)) for name, kind, share in (owners or ())]
+        stated = sorted((s.owner_name, s.owner_kind, s.share) for s in shares)
+        recorded = sorted((s["owner"], s["kind"], Decimal(s["share"])) for s in _shares_snapshot(asset))
+        if owner_kind != asset.owner_kind or stated != recorded:
+            services.asset_update(actor=actor, asset=asset, changes={"owner_kind": owner_kind}, owners=shares,
+                                  reason=_("Ownership as submitted for registration: %(source)s")
+                                  % {"source": source} if source else _("Ownership as submitted for registration"))
+            asset = Asset.objects.get(pk=asset.pk)
     snapshot = _shares_snapshot(asset)
     if asset.asset_type in TYPES_REQUIRING_NAMED_SHARES:
         total = sum((Decimal(s["share"]) for s in snapshot), Decimal("0"))
@@ -252,8 +265,9 @@ def ownership_submit(*, actor, asset: Asset) -> OwnershipRegistration:
                                                  "to 100%% (now %(total)s%%).") % {"total": total}})
     if not asset.owner_kind:
         raise ValidationError({"owner_kind": _("Fill in the ownership first.")})
+    reason = (_("Ownership submitted (from %(source)s)") % {"source": source}) if source else _("Ownership submitted")
     return _save(OwnershipRegistration(asset=asset, shares_snapshot=snapshot, submitted_by=actor,
-                                       submitted_at=timezone.now()), actor, _("Ownership submitted"),
+                                       submitted_at=timezone.now()), actor, reason,
                  exclude=["submitted_by", "shares_snapshot"])  # empty when the default owner applies
 
 

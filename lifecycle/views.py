@@ -54,6 +54,7 @@ from geo_assets.taxonomy import (
 from lifecycle import forms, rules, selectors, services
 from lifecycle.selectors import asset_timeline
 from lifecycle.services import PlanLine
+from projects.selectors import ownership_proposal
 
 MB = settings.ATTACHMENT_MAX_BYTES // 1024**2
 
@@ -186,12 +187,52 @@ def _upload(data, name):
     return forms.upload(data.get(name))
 
 
+@dataclass(frozen=True)
+class OwnershipStart:
+    """Where the ownership registration starts when a project formed the asset (work plan 二(四): by the funding
+    and implementing unit of the project): the project's proposal (projects.rules.owner_proposal). The form takes
+    the proposal's owner kind, and its owners and shares unless the asset already records some."""
+
+    project: object
+    proposal: object  # projects.rules.Proposal
+    from_recorded: bool  # the owners prefilled are those recorded on the asset, not the proposal's
+
+    @classmethod
+    def of(cls, asset: Asset) -> "OwnershipStart | None":
+        found = ownership_proposal(asset)
+        if found is None:
+            return None
+        project, proposal = found
+        return cls(project, proposal, asset.owners.filter(share__gt=0).exists())
+
+    def form_start(self, asset: Asset) -> tuple:
+        recorded = tuple((o.owner_name, o.owner_kind, o.share)
+                         for o in asset.owners.filter(share__gt=0).order_by("-share", "owner_name"))
+        return self.proposal.owner_kind, recorded if self.from_recorded else self.proposal.owners
+
+
+def _ownership_kwargs(life: Life) -> dict:
+    start = OwnershipStart.of(life.asset)
+    return {"start": start.form_start(life.asset) if start else None}
+
+
+def _ownership_submit(actor, life: Life, d: dict):
+    start = OwnershipStart.of(life.asset) if "owner_kind" in d else None
+    return services.ownership_submit(
+        actor=actor, asset=life.asset, owner_kind=d.get("owner_kind"), owners=d.get("owners"),
+        source=_("the proposal of project %(code)s: %(reason)s") % {"code": start.project.code,
+                                                                    "reason": start.proposal.reason} if start else "")
+
+
 ASSET_STEPS: dict[str, AssetStep] = {
     "ownership": AssetStep(
-        "ownership", _l("Submit the ownership registration"), forms.ConfirmForm, rules.may_ownership_submit,
-        lambda actor, life, d: services.ownership_submit(actor=actor, asset=life.asset),
+        "ownership", _l("Submit the ownership registration"), forms.OwnershipSubmitForm, rules.may_ownership_submit,
+        _ownership_submit,
         (_l("The ownership is filled in"), _l("Equity and debt assets list every owner and share, adding up to 100%"),
-         _l("Submitted by the asset's village, township or department; confirmed by the county line department"))),
+         _l("When a project formed the asset, the form starts from the project's proposal (by its funding and "
+            "implementing unit)"),
+         _l("Submitted by the asset's village, township or department; confirmed by the county line department")),
+        _ownership_kwargs),
     "ownership-decide": AssetStep(
         "ownership", _l("Ownership review"), forms.OwnershipDecideForm, rules.may_ownership_decide,
         lambda actor, life, d: services.ownership_decide(actor=actor, registration=_needs_registration(life),
@@ -367,6 +408,7 @@ def asset_step(request, code: str, step: str):
         equity=asset.asset_type in TYPES_REQUIRING_NAMED_SHARES, handover_scan=bool(scans), handover_scans=scans,
         letters=list(asset.handover_letters.all()),
         disposal_documents=selectors.attachments_of(life.disposal) if life.disposal else (),
+        start=OwnershipStart.of(asset) if spec.group == "ownership" else None,
         warnings=selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk)) if step == "contract" else (),
     )
 

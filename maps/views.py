@@ -17,6 +17,7 @@ from layers.registry import registry_json
 from layers.services import area_summary
 from lifecycle.selectors import asset_timeline
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
+from projects.selectors import asset_project_section
 from verification.selectors import asset_verification_context, village_verification_summary
 
 
@@ -90,6 +91,7 @@ def asset_page(request, code: str):
         "verification": asset_verification_context(asset, viewer),
         "timeline": asset_timeline(asset, viewer),
         "public_version": viewer is not request.user,
+        "projects": asset_project_section(asset, user=viewer),  # staff in scope: its projects, link suggestions
     })
 
 

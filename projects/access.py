@@ -40,6 +40,21 @@ def sees_money(user) -> bool:
     return scope_for(user).role != Role.PUBLIC
 
 
+def funds_projects_q(user) -> Q | None:
+    """The projects whose fund lines the user keeps, as a filter on Project; None means all (edits_funds's twin)."""
+    scope = scope_for(user)
+    if scope.is_county_admin or scope.role == Role.FINANCE:
+        return None
+    if scope.role == Role.DEPARTMENT:
+        return Q(department_id=scope.department_id)
+    return Q(pk__in=[])
+
+
+def keeps_funds(user) -> bool:
+    """Does the user keep fund lines of some project (finance bureau, a line department, a county administrator)?"""
+    return scope_for(user).role in (Role.COUNTY_ADMIN, Role.FINANCE, Role.DEPARTMENT)
+
+
 def edits_funds(user, project) -> bool:
     scope = scope_for(user)
     if scope.is_county_admin or scope.role == Role.FINANCE:
@@ -52,6 +67,11 @@ def edits_project(user, project) -> bool:
     if scope.is_county_admin:
         return True
     return scope.role == Role.DEPARTMENT and project is not None and project.department_id == scope.department_id
+
+
+def edits_assets(user) -> bool:
+    """Does the user keep assets somewhere (a county administrator, a line department, a township or village)?"""
+    return scope_for(user).edits_anything
 
 
 def creates_projects(user) -> bool:

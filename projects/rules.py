@@ -75,6 +75,10 @@ class Proposal:
     reason: str = ""
     needs_review: bool = False  # equity: the department reviews every owner's share
 
+    @property
+    def owner_kind_label(self) -> str:
+        return str(OwnerKind(self.owner_kind).label) if self.owner_kind in OwnerKind.values else self.owner_kind
+
 
 def village_collective(name: str) -> str:
     return _("%(village)s village collective") % {"village": name}
@@ -102,7 +106,7 @@ def owner_proposal(*, project, asset) -> Proposal:
         return Proposal(OwnerKind.STATE, ((name, OwnerKind.STATE, Decimal(100)),) if name else (), _(
             "Project %(code)s is an education or health project: ownership follows the sector's rules.")
             % {"code": project.code})
-    township = project.township.name if project.township_id else ""
+    township = project.township.name if project.township_id else (asset.township.name if asset.township_id else "")
     if len(villages) > 1 or project.township_seat or project.kind in (ProjectKind.EMPLOYMENT, ProjectKind.CARE):
         return Proposal(OwnerKind.TOWNSHIP, ((township, OwnerKind.TOWNSHIP, Decimal(100)),) if township else (), _(
             "Project %(code)s served several villages or the township seat: the township registers the asset.")
@@ -113,6 +117,10 @@ def owner_proposal(*, project, asset) -> Proposal:
         return Proposal(kind, ((village_collective(village), kind, Decimal(100)),), _(
             "Project %(code)s served one village: the asset belongs to the village collective.")
             % {"code": project.code})
+    if kind == OwnerKind.TOWNSHIP and township:  # a workshop: township-seat special funds
+        return Proposal(kind, ((township, kind, Decimal(100)),), _(
+            "Project %(code)s formed a workshop or care centre: the township registers the asset.")
+            % {"code": project.code})
     return Proposal(kind, (), _("The asset type's default owner (project %(code)s).") % {"code": project.code})
 
 
@@ -121,9 +129,11 @@ def owner_proposal(*, project, asset) -> Proposal:
 
 def may_edit_project(actor, project) -> Refusal | None:
     if project is None or project.pk is None:
-        if access.creates_projects(actor):
-            return None
-        return Refusal(_("Projects are entered by their lead department or a county administrator."), who=True)
+        if not access.creates_projects(actor):
+            return Refusal(_("Projects are entered by their lead department or a county administrator."), who=True)
+        if project is not None and not access.edits_project(actor, project):
+            return Refusal(_("A line department enters only the projects it leads."), who=True)
+        return None
     if access.edits_project(actor, project):
         return None
     return Refusal(_("Only the project's lead department or a county administrator may change it."), who=True)
@@ -136,10 +146,22 @@ def may_edit_funds(actor, project) -> Refusal | None:
                      "administrator."), who=True)
 
 
-def may_link(actor, project, asset, *, asset_editable: bool) -> Refusal | None:
-    """Linking an asset to a project: whoever may change the asset, or the project's lead department."""
+def may_link_some(actor, project) -> Refusal | None:
+    """May the actor link any asset to this project (the page's link form)? Whoever sees the project and edits
+    assets somewhere (their own area or sector), or the project's lead department. Which asset: may_link."""
     if not project.__class__.objects.visible_to(actor).filter(pk=project.pk).exists():
         return Refusal(_("You may not see this project."), who=True)
+    if access.edits_project(actor, project) or access.edits_assets(actor):
+        return None
+    return Refusal(_("Assets are linked to a project by its lead department, a county administrator, or whoever "
+                     "keeps the asset (its village, township or line department)."), who=True)
+
+
+def may_link(actor, project, asset, *, asset_editable: bool) -> Refusal | None:
+    """Linking an asset to a project: whoever may change the asset, or the project's lead department."""
+    refusal = may_link_some(actor, project)
+    if refusal is not None:
+        return refusal
     if asset_editable or access.edits_project(actor, project):
         return None
     return Refusal(_("You may not link assets outside your area or sector to this project."), who=True)

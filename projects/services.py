@@ -64,6 +64,30 @@ def _project_check(project: Project) -> None:
         raise ValidationError(errors)
 
 
+def _villages_check(project: Project, villages) -> list:
+    villages = list(villages)
+    wrong = [v for v in villages if v.level != AreaLevel.VILLAGE]
+    if wrong:
+        raise ValidationError({"villages": _("%(name)s is not a village.") % {"name": wrong[0].name}})
+    if project.township_id and any(v.parent_id != project.township_id for v in villages):
+        raise ValidationError({"villages": _("Every village served must lie in the project's township.")})
+    return villages
+
+
+def project_check(*, actor, project: Project, villages=None) -> None:
+    """Everything project_save refuses, without writing (the admin's form shows it on the form): the actor may
+    change the project as it is stored and as it would be, its dates are bounded and in order, its villages lie in
+    its township."""
+    if project.pk:
+        current = Project.objects.filter(pk=project.pk).first()
+        enforce(rules.may_edit_project(actor, current))
+    enforce(rules.may_edit_project(actor, project))
+    _project_check(project)
+    project.full_clean(exclude=["villages"])
+    if villages is not None:
+        _villages_check(project, villages)
+
+
 def project_save(*, actor, project: Project, villages=None, reason: str = "") -> Project:
     """Create or change a project (and the villages it served, when given: village areas only)."""
     with transaction.atomic():
@@ -73,38 +97,47 @@ def project_save(*, actor, project: Project, villages=None, reason: str = "") ->
         enforce(rules.may_edit_project(actor, project))
         _project_check(project)
         project.full_clean(exclude=["villages"])
+        villages = None if villages is None else _villages_check(project, villages)
         _stamp(project, actor, reason or (_("changed") if project.pk else _("entered"))).save()
         if villages is not None:
-            villages = list(villages)
-            wrong = [v for v in villages if v.level != AreaLevel.VILLAGE]
-            if wrong:
-                raise ValidationError({"villages": _("%(name)s is not a village.") % {"name": wrong[0].name}})
-            if project.township_id and any(v.parent_id != project.township_id for v in villages):
-                raise ValidationError({"villages": _("Every village served must lie in the project's township.")})
             project.villages.set(villages)
     return project
+
+
+def fund_line_check(*, actor, line: FundLine) -> None:
+    """Everything fund_line_save refuses, without writing: the actor keeps this project's funds (and, for a
+    correction, the project the line was stored under), the year and both amounts are within the bounds
+    (geo_assets.validation), no more is disbursed than allocated, one line per source and document."""
+    project = Project.objects.filter(pk=line.project_id).first()
+    if project is None:
+        raise ValidationError({"project": _("Choose the project.")})
+    enforce(rules.may_edit_funds(actor, project))
+    if line.pk:
+        stored = FundLine.objects.filter(pk=line.pk).select_related("project").first()
+        if stored is not None:
+            enforce(rules.may_edit_funds(actor, stored.project))
+    errors: dict[str, list] = {}
+    for check in (lambda: year_check(line.year),
+                  lambda: amount_check(line.allocated, field="allocated"),
+                  lambda: amount_check(line.disbursed, field="disbursed")):
+        try:
+            check()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    line.document_number = (line.document_number or "").strip()
+    line.full_clean(exclude=["recorded_by"])
 
 
 def fund_line_save(*, actor, line: FundLine, reason: str = "") -> FundLine:
     """Record or correct a fund line; the finance bureau, the lead department or a county administrator."""
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=line.project_id)
-        enforce(rules.may_edit_funds(actor, project))
-        errors: dict[str, list] = {}
-        for check in (lambda: year_check(line.year),
-                      lambda: amount_check(line.allocated, field="allocated"),
-                      lambda: amount_check(line.disbursed, field="disbursed")):
-            try:
-                check()
-            except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    errors.setdefault(name, []).extend(messages)
-        if errors:
-            raise ValidationError(errors)
-        line.document_number = (line.document_number or "").strip()
+        Project.objects.select_for_update().get(pk=line.project_id)
+        fund_line_check(actor=actor, line=line)
         if line.pk is None:
             line.recorded_by = actor
-        line.full_clean()
         _stamp(line, actor, reason or (_("changed") if line.pk else _("entered"))).save()
     return line
 
@@ -122,17 +155,23 @@ def _link_amount_check(project: Project, amount: Decimal | None, *, except_link:
             "%(disbursed)s it disbursed.") % {"total": stated + amount, "disbursed": disbursed}})
 
 
+def project_asset_link_check(*, actor, project: Project, asset: Asset, amount: Decimal | None = None) -> None:
+    """Everything project_asset_link refuses, without writing (the admin's form shows it)."""
+    editable = Asset.objects.editable_by(actor).filter(pk=asset.pk).exists()
+    enforce(rules.may_link(actor, project, asset, asset_editable=editable))
+    link = ProjectAsset.objects.filter(project=project, asset=asset).first()
+    _link_amount_check(project, amount, except_link=link.pk if link else None)
+
+
 def project_asset_link(*, actor, project: Project, asset: Asset, amount: Decimal | None = None,
                        origin: str = LinkOrigin.MANUAL, reason: str = "") -> ProjectAsset:
     """Say that the project formed the asset (with the amount it contributed, when known). Linking again changes
     the amount; the link is never removed (a wrong link is corrected by linking the right project and stating 0)."""
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
-        editable = Asset.objects.editable_by(actor).filter(pk=asset.pk).exists()
-        enforce(rules.may_link(actor, project, asset, asset_editable=editable))
+        project_asset_link_check(actor=actor, project=project, asset=asset, amount=amount)
         link = ProjectAsset.objects.filter(project=project, asset=asset).first() or ProjectAsset(
             project=project, asset=asset, origin=origin, linked_by=actor)
-        _link_amount_check(project, amount, except_link=link.pk)
         link.amount = amount
         link.full_clean()
         _stamp(link, actor, reason or _("linked to project %(code)s") % {"code": project.code}).save()

@@ -43,3 +43,21 @@ class LinkOrigin(models.TextChoices):
     LEDGER = "ledger", _("named in the asset ledger")
     MANUAL = "manual", _("linked by hand")
     SUGGESTION = "suggestion", _("accepted suggestion")
+
+
+# The asset types a project of each kind usually forms: a hint that ranks link suggestions (projects.selectors),
+# never a rule that refuses a link. Kinds not listed (other) suggest any type.
+KIND_ASSET_TYPES: dict[str, frozenset[str]] = {
+    ProjectKind.INFRASTRUCTURE: frozenset({"road", "irrigation", "water_supply", "sanitation", "power"}),
+    ProjectKind.INDUSTRY: frozenset({"greenhouse", "plantation", "processing", "tourism", "ecommerce", "workshop"}),
+    ProjectKind.HOUSEHOLD: frozenset({"livestock", "household_fixed"}),
+    ProjectKind.COLLECTIVE: frozenset({"greenhouse", "plantation", "processing", "tourism", "ecommerce", "workshop",
+                                       "pv_station", "equity", "debt"}),
+    ProjectKind.PV: frozenset({"pv_station"}),
+    ProjectKind.EMPLOYMENT: frozenset({"workshop", "processing"}),
+    ProjectKind.EDUCATION: frozenset({"education"}),
+    ProjectKind.HEALTH: frozenset({"health"}),
+    ProjectKind.CULTURE: frozenset({"culture", "sports"}),
+    ProjectKind.EQUITY: frozenset({"equity", "debt"}),
+    ProjectKind.CARE: frozenset({"health", "workshop"}),
+}

@@ -176,30 +176,36 @@ def record(actor, asset, *, finding="intact", offset_m=0.0, photo_seed=None, whe
 # ---------------------------------------------------------------- projects and fund ledgers (issue 17)
 
 
-def make_project(*, actor, code: str = "XM-2025-001", name: str = "村组道路硬化项目", year: int = 2025,
-                 kind: str = "infrastructure", villages=(), township=None, department=None, **fields):
+def project(*, actor, code: str = "XM-2025-001", name: str = "道路硬化项目", year: int = 2025, kind: str = "infrastructure",
+            villages=(), township=None, department=None, township_from_villages: bool = True, **fields):
+    """A project saved through projects.services (its township: the given one, else the first village's unless
+    township_from_villages is False: villages of several townships)."""
+    from projects import services as project_services
     from projects.models import Project
-    from projects.services import project_save
 
-    township = township or (villages[0].parent if villages else None)
-    project = Project(code=code, name=name, year=year, kind=kind, township=township, department=department,
-                      **fields)
-    return project_save(actor=actor, project=project, villages=list(villages))
+    villages = list(villages)
+    if township is None and township_from_villages and villages:
+        township = villages[0].parent
+    return project_services.project_save(
+        actor=actor, project=Project(code=code, name=name, year=year, kind=kind, township=township,
+                                     department=department, **fields), villages=villages)
 
 
-def make_fund_line(*, actor, project, source: str = "central", allocated="10", disbursed=None,
-                   document_number: str = "豫财农〔2025〕1号", year: int | None = None, **fields):
+def fund_line(*, actor, project, source: str = "central", allocated="100", disbursed=None, year: int | None = None,
+              document_number: str = "", note: str = ""):
+    """A fund line of `project` saved through projects.services (disbursed: all of it unless given)."""
+    from projects import services as project_services
     from projects.models import FundLine
-    from projects.services import fund_line_save
 
-    line = FundLine(project=project, source=source, allocated=Decimal(str(allocated)),
-                    disbursed=Decimal(str(allocated if disbursed is None else disbursed)),
-                    document_number=document_number, year=year or project.year, **fields)
-    return fund_line_save(actor=actor, line=line)
+    allocated = Decimal(str(allocated))
+    return project_services.fund_line_save(actor=actor, line=FundLine(
+        project=project, source=source, document_number=document_number, year=year or project.year,
+        allocated=allocated, disbursed=allocated if disbursed is None else Decimal(str(disbursed)), note=note))
 
 
-def make_link(*, actor, project, asset, amount=None, **kwargs):
-    from projects.services import project_asset_link
+def link(*, actor, project, asset, amount=None, origin: str = "manual"):
+    """The project formed the asset (with the amount it put in, when given), through projects.services."""
+    from projects import services as project_services
 
-    return project_asset_link(actor=actor, project=project, asset=asset,
-                              amount=None if amount is None else Decimal(str(amount)), **kwargs)
+    return project_services.project_asset_link(actor=actor, project=project, asset=asset, origin=origin,
+                                               amount=None if amount is None else Decimal(str(amount)))

@@ -33,7 +33,17 @@ from geo_assets import demo, services
 from geo_assets.models import SRID, Asset
 from geo_assets.taxonomy import AssetType, OwnerKind, Role
 from lifecycle.demo import demo_lifecycle_load
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.factories import (
+    centre,
+    fund_line,
+    link,
+    make_admin,
+    make_areas,
+    make_asset,
+    make_department,
+    make_user,
+    project,
+)
 from verification import services as verification_services
 
 PHONE = "13912345678"
@@ -49,6 +59,7 @@ class World:
     users: dict
     assets: dict
     departments: dict = field(default_factory=dict)
+    projects: dict = field(default_factory=dict)
 
     def visible_names(self, role: str) -> set[str]:
         from geo_assets.models import Asset
@@ -95,10 +106,22 @@ def build_world() -> World:
         "township": make_user("west", Role.TOWNSHIP, area=areas.west),
         "village": make_user("westsouth", Role.VILLAGE, area=areas.west_south),
         "inspector": make_user("inspector", Role.INSPECTOR),
+        "finance": make_user("finance", Role.FINANCE),
         "staff_without_role": make_user("nobody", None),
         "anonymous": AnonymousUser(),
     }
-    return World(areas=areas, users=users, assets=assets,
+    # two projects (issue 17), each with a fund line and the asset it formed
+    projects = {
+        "west": project(actor=admin, code="XM-2025-101", name="西南村标记道路项目", villages=[areas.west_south],
+                        department=transport),
+        "east": project(actor=admin, code="XM-2025-102", name="东北村标记卫生室项目", kind="health",
+                        villages=[areas.east_north]),
+    }
+    fund_line(actor=admin, project=projects["west"], allocated="20", document_number="栾财扶〔2025〕1号")
+    fund_line(actor=admin, project=projects["east"], allocated="30")
+    link(actor=admin, project=projects["west"], asset=assets["west_road"], amount="10")
+    link(actor=admin, project=projects["east"], asset=assets["east_clinic"])
+    return World(areas=areas, users=users, assets=assets, projects=projects,
                  departments={"transport": transport, "poverty_office": poverty_office})
 
 
@@ -148,8 +171,8 @@ def build_map_world() -> "MapWorld":
 # ---------------------------------------------------------------- sweeping the admin as every role of the world
 
 
-ROLES = ("county_admin", "superuser", "department", "township", "village", "inspector", "staff_without_role",
-         "anonymous")
+ROLES = ("county_admin", "superuser", "department", "township", "village", "inspector", "finance",
+         "staff_without_role", "anonymous")
 
 
 def client_for(user) -> Client:

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetType
+from projects import rules
+from projects.models import FundLine, LedgerPolicy, Project, ProjectAsset
 from tests.world import PERSONAL_MARKERS, ROLES, admin_urls, client_for, hostile, table_digests
 
 COUNTY_WIDE = {"county_admin", "superuser"}
@@ -19,7 +21,8 @@ OBJECTS_PER_MODEL = 3
 def snapshot() -> dict:
     """Every row of the register, its history and the accounts: what a request must not change."""
     models = [*apps.get_app_config("geo_assets").get_models(), get_user_model(),
-              *apps.get_app_config("importers").get_models(), *apps.get_app_config("authtoken").get_models()]
+              *apps.get_app_config("importers").get_models(), *apps.get_app_config("authtoken").get_models(),
+              *apps.get_app_config("projects").get_models()]
     return table_digests(models)
 
 
@@ -29,6 +32,15 @@ def may_change(world, role: str, obj) -> bool:
         return True
     if isinstance(obj, Asset):
         return Asset.objects.editable_by(user).filter(pk=obj.pk).exists()
+    if isinstance(obj, Project):
+        return rules.may_edit_project(user, obj) is None
+    if isinstance(obj, FundLine):
+        return rules.may_edit_funds(user, obj.project) is None
+    if isinstance(obj, ProjectAsset):
+        editable = Asset.objects.editable_by(user).filter(pk=obj.asset_id).exists()
+        return rules.may_link(user, obj.project, obj.asset, asset_editable=editable) is None
+    if isinstance(obj, LedgerPolicy):
+        return role in COUNTY_WIDE
     return role in COUNTY_WIDE and obj._meta.model_name in REGISTER_MODELS
 
 

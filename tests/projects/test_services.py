@@ -13,11 +13,11 @@ from geo_assets.errors import DeletionForbidden
 from projects.models import FundLine, Project, ProjectAsset
 from projects.services import project_asset_link, project_save
 from projects.taxonomy import ProjectStatus
-from tests.factories import make_asset, make_fund_line, make_link, make_project
+from tests.factories import fund_line, link, make_asset, project
 
 
 def test_the_finance_bureau_records_funds_of_any_project(ledger):
-    line = make_fund_line(actor=ledger.users.finance, project=ledger.water_project, allocated="5",
+    line = fund_line(actor=ledger.users.finance, project=ledger.water_project, allocated="5",
                           document_number="豫财农〔2025〕9号")
     assert line.recorded_by == ledger.users.finance
     assert line.history.first().history_user == ledger.users.finance
@@ -26,18 +26,18 @@ def test_the_finance_bureau_records_funds_of_any_project(ledger):
 @pytest.mark.parametrize("who", ["west", "west_south", "inspector", "water"])
 def test_others_may_not_record_funds(ledger, who):
     with pytest.raises(PermissionDenied):
-        make_fund_line(actor=getattr(ledger.users, who), project=ledger.road, document_number="X-1")
+        fund_line(actor=getattr(ledger.users, who), project=ledger.road, document_number="X-1")
     assert not FundLine.objects.filter(document_number="X-1").exists()
 
 
 def test_the_lead_department_records_funds_of_its_own_projects(ledger):
-    make_fund_line(actor=ledger.users.roads, project=ledger.road, document_number="交〔2025〕3号", allocated="1")
+    fund_line(actor=ledger.users.roads, project=ledger.road, document_number="交〔2025〕3号", allocated="1")
     assert FundLine.objects.filter(document_number="交〔2025〕3号").exists()
 
 
 def test_the_finance_bureau_edits_funds_only(ledger):
     with pytest.raises(PermissionDenied):
-        make_project(actor=ledger.users.finance, code="XM-2025-099")
+        project(actor=ledger.users.finance, code="XM-2025-099")
     ledger.road.name = "改名"
     with pytest.raises(PermissionDenied):
         project_save(actor=ledger.users.finance, project=ledger.road)
@@ -58,7 +58,7 @@ def test_a_department_changes_its_own_projects_not_anothers(ledger):
 ])
 def test_fund_amounts_are_bounded(ledger, allocated, disbursed, field):
     with pytest.raises(ValidationError) as error:
-        make_fund_line(actor=ledger.users.finance, project=ledger.road, allocated=allocated, disbursed=disbursed,
+        fund_line(actor=ledger.users.finance, project=ledger.road, allocated=allocated, disbursed=disbursed,
                        document_number="B-1")
     assert field in error.value.message_dict
     assert not FundLine.objects.filter(document_number="B-1").exists()
@@ -67,27 +67,27 @@ def test_fund_amounts_are_bounded(ledger, allocated, disbursed, field):
 def test_years_and_dates_are_bounded_on_the_county_clock(ledger):
     next_year = timezone.localdate().year + 1
     with pytest.raises(ValidationError) as error:
-        make_fund_line(actor=ledger.users.finance, project=ledger.road, year=next_year + 1, document_number="Y-1")
+        fund_line(actor=ledger.users.finance, project=ledger.road, year=next_year + 1, document_number="Y-1")
     assert "year" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        make_project(actor=ledger.users.admin, code="XM-1899", year=1899)
+        project(actor=ledger.users.admin, code="XM-1899", year=1899)
     assert "year" in error.value.message_dict
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     with pytest.raises(ValidationError) as error:
-        make_project(actor=ledger.users.admin, code="XM-FUT", started_on=tomorrow)
+        project(actor=ledger.users.admin, code="XM-FUT", started_on=tomorrow)
     assert "started_on" in error.value.message_dict
     assert not Project.objects.filter(code__in=["XM-1899", "XM-FUT"]).exists()
 
 
 def test_acceptance_needs_its_date_after_completion(ledger):
     with pytest.raises(ValidationError) as error:
-        make_project(actor=ledger.users.admin, code="XM-A", status=ProjectStatus.ACCEPTED)
+        project(actor=ledger.users.admin, code="XM-A", status=ProjectStatus.ACCEPTED)
     assert "accepted_on" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        make_project(actor=ledger.users.admin, code="XM-B", status=ProjectStatus.ACCEPTED,
+        project(actor=ledger.users.admin, code="XM-B", status=ProjectStatus.ACCEPTED,
                      completed_on=datetime.date(2025, 6, 1), accepted_on=datetime.date(2025, 5, 1))
     assert "accepted_on" in error.value.message_dict
-    ok = make_project(actor=ledger.users.admin, code="XM-C", status=ProjectStatus.ACCEPTED,
+    ok = project(actor=ledger.users.admin, code="XM-C", status=ProjectStatus.ACCEPTED,
                       completed_on=datetime.date(2025, 6, 1), accepted_on=datetime.date(2025, 6, 20))
     assert ok.pk
 
@@ -95,35 +95,35 @@ def test_acceptance_needs_its_date_after_completion(ledger):
 def test_villages_served_lie_in_the_projects_township(ledger):
     a = ledger.areas
     with pytest.raises(ValidationError) as error:
-        make_project(actor=ledger.users.admin, code="XM-X", villages=[a.west_south, a.east_south], township=a.west)
+        project(actor=ledger.users.admin, code="XM-X", villages=[a.west_south, a.east_south], township=a.west)
     assert "villages" in error.value.message_dict
     with pytest.raises(ValidationError):
-        make_project(actor=ledger.users.admin, code="XM-Y", villages=[a.west], township=a.west)
+        project(actor=ledger.users.admin, code="XM-Y", villages=[a.west], township=a.west)
     assert not Project.objects.filter(code__in=["XM-X", "XM-Y"]).exists()  # one transaction: nothing half-written
 
 
 def test_one_line_per_source_and_document(ledger):
     with pytest.raises(ValidationError):
-        make_fund_line(actor=ledger.users.finance, project=ledger.road, allocated="1")  # same 文号 and source
-    make_fund_line(actor=ledger.users.finance, project=ledger.road, source="county", allocated="1")
+        fund_line(actor=ledger.users.finance, project=ledger.road, allocated="1")  # same 文号 and source
+    fund_line(actor=ledger.users.finance, project=ledger.road, source="county", allocated="1")
 
 
 def test_stated_link_amounts_never_exceed_the_disbursement(ledger):
     admin = ledger.users.admin
-    make_link(actor=admin, project=ledger.road, asset=ledger.asset, amount="12")
+    link(actor=admin, project=ledger.road, asset=ledger.asset, amount="12")
     second = make_asset(actor=admin, name="西南村道路二期", area=ledger.areas.west_south)
     with pytest.raises(ValidationError) as error:
-        make_link(actor=admin, project=ledger.road, asset=second, amount="7")  # 12 + 7 > 18 disbursed
+        link(actor=admin, project=ledger.road, asset=second, amount="7")  # 12 + 7 > 18 disbursed
     assert "amount" in error.value.message_dict
     assert not ProjectAsset.objects.filter(asset=second).exists()
-    make_link(actor=admin, project=ledger.road, asset=second, amount="6")
-    relinked = make_link(actor=admin, project=ledger.road, asset=ledger.asset, amount="10")  # corrects the amount
+    link(actor=admin, project=ledger.road, asset=second, amount="6")
+    relinked = link(actor=admin, project=ledger.road, asset=ledger.asset, amount="10")  # corrects the amount
     assert ProjectAsset.objects.filter(asset=ledger.asset).count() == 1 and relinked.amount == Decimal("10")
 
 
 def test_who_may_link_an_asset(ledger):
     users = ledger.users
-    make_link(actor=users.west_south, project=ledger.road, asset=ledger.asset)  # the asset's own village
+    link(actor=users.west_south, project=ledger.road, asset=ledger.asset)  # the asset's own village
     with pytest.raises(PermissionDenied):
         project_asset_link(actor=users.east_south, project=ledger.road, asset=ledger.asset)  # cannot see it
     with pytest.raises(PermissionDenied):
@@ -131,7 +131,7 @@ def test_who_may_link_an_asset(ledger):
 
 
 def test_ledger_records_are_never_deleted(ledger):
-    line = make_fund_line(actor=ledger.users.finance, project=ledger.road, source="county", allocated="1")
+    line = fund_line(actor=ledger.users.finance, project=ledger.road, source="county", allocated="1")
     with pytest.raises(DeletionForbidden):
         line.delete()
     with pytest.raises(DeletionForbidden):
