@@ -171,3 +171,40 @@ def record(actor, asset, *, finding="intact", offset_m=0.0, photo_seed=None, whe
     return services.verification_record(actor=actor, asset_code=asset.code, finding=finding, lon=here.x, lat=lat,
                                         accuracy_m=accuracy, observed_at=when, photos=photos, campaign=campaign,
                                         received_at=when + datetime.timedelta(minutes=5)).verification  # sent then
+
+
+# ---------------------------------------------------------------- the project ledgers (projects app)
+
+
+def project(*, actor, code: str = "410324-2025-001", name: str = "2025年西南村通组道路项目", year: int = 2025,
+            kind: str = "infrastructure", villages=(), township=None, **fields):
+    """A project through projects.services (township: the first village's, unless given)."""
+    from projects import services as project_services
+    from projects.models import Project
+
+    villages = list(villages)
+    if township is None and villages:
+        township = villages[0].parent
+    return project_services.project_save(
+        actor=actor, project=Project(code=code, name=name, year=year, kind=kind, township=township, **fields),
+        villages=villages, reason="test")
+
+
+def fund_line(*, actor, project, source: str = "central", allocated=Decimal("10"), disbursed=None,
+              document_number: str = "豫财农〔2025〕1号", year: int | None = None, **fields):
+    """A fund line of the project (disbursed: everything allocated, unless given)."""
+    from projects import services as project_services
+    from projects.models import FundLine
+
+    allocated = Decimal(allocated)
+    line = FundLine(project=project, source=source, document_number=document_number, year=year or project.year,
+                    allocated=allocated, disbursed=allocated if disbursed is None else Decimal(disbursed), **fields)
+    return project_services.fund_line_save(actor=actor, line=line, reason="test")
+
+
+def link(*, actor, project, asset, amount=None):
+    """The project formed the asset (with the amount it contributed, when given)."""
+    from projects import services as project_services
+
+    return project_services.project_asset_link(actor=actor, project=project, asset=asset,
+                                               amount=None if amount is None else Decimal(amount), reason="test")
