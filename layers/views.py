@@ -289,7 +289,8 @@ class MapProjectsView(APIView):
 
     limit = 30
 
-    @extend_schema(parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="part of a code or name")],
+    @extend_schema(operation_id="api_v1_map_projects_list",
+                   parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="part of a code or name")],
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         _staff_only(request)
@@ -305,7 +306,7 @@ class MapProjectView(APIView):
     """`/api/v1/map/projects/<code>/`: one project the caller may see, with how many of its assets the caller sees
     on the map and their extent (lon/lat) to move the map onto; 404 when the project is not the caller's to see."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="api_v1_map_projects_retrieve", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, code: str):
         _staff_only(request)
         project = projects_visible(request.user).filter(code=code).values(*PROJECT_FIELDS).first()
