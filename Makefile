@@ -72,6 +72,7 @@ migrate: bootstrap  # as the schema's owner, then the application's role granted
 demo: migrate
 	@$(WITH_DB) $(PY) manage.py load_demo
 	@$(WITH_DB) $(PY) manage.py load_demo_lifecycle
+	@$(WITH_DB) $(PY) manage.py load_demo_projects
 	@$(WITH_DB) $(PY) manage.py load_demo_verifications
 
 # Benchmarks of issue 11 (not part of `make test`; a tiny smoke run of them is): var/bench/results.json and a table,

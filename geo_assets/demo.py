@@ -351,6 +351,7 @@ DEMO_ROLE_USERS = [
     ("chengguan", "township", "100000"),
     ("chengguan001", "village", "100001"),
     ("jiaotong", "department", "交通运输局"),
+    ("caizheng", "finance", None),  # 财政局: reads everything county-wide, keeps the fund lines
 ]
 
 

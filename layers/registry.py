@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from geo_assets.taxonomy import CATEGORY_TYPES, AreaLevel, AssetStatus, AssetType, Category
 
 # Filters accepted by the asset layer (tiles and API alike); see layers/filters.py.
-ASSET_FILTERS = ("township", "village", "category", "type", "status", "year_min", "year_max", "verified")
+ASSET_FILTERS = ("township", "village", "category", "type", "status", "year_min", "year_max", "verified", "project")
+# Filters only staff accounts have (the public's map offers and accepts none of them: layers.filters).
+STAFF_FILTERS = ("project",)
 AREA_FILTERS = ("township",)
 
 # Below this data zoom asset tiles carry grid clusters (count per cell) instead of geometries.
@@ -76,10 +78,10 @@ class Layer:
     level: str | None = None
     visible: bool = True
 
-    def as_json(self) -> dict:
+    def as_json(self, *, staff_filters: bool = True) -> dict:
         return {
             "name": self.name, "label": str(self.label), "kind": self.kind, "style": self.style,
-            "filters": list(self.filters), "visible": self.visible,
+            "filters": [f for f in self.filters if staff_filters or f not in STAFF_FILTERS], "visible": self.visible,
             "legend": [{**item, "label": str(item["label"])} for item in self.legend],  # in the reader's language
             "tiles": f"/tiles/{self.name}/{{z}}/{{x}}/{{y}}.mvt",
         }
@@ -124,10 +126,11 @@ def layer_get(name: str) -> Layer | None:
     return LAYERS.get(name)
 
 
-def registry_json() -> dict:
-    """Everything the map page needs to draw layers, legend and filter choices."""
+def registry_json(*, staff_filters: bool = True) -> dict:
+    """Everything the map page needs to draw layers, legend and filter choices (for the public: without the
+    filters only staff accounts have)."""
     return {
-        "layers": [layer.as_json() for layer in LAYERS.values()],
+        "layers": [layer.as_json(staff_filters=staff_filters) for layer in LAYERS.values()],
         "statuses": [{"value": v, "label": str(label)} for v, label in AssetStatus.choices],
         "categories": _asset_legend(),
         "detailMinZoom": DETAIL_MIN_ZOOM,

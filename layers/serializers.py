@@ -10,8 +10,19 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
+from layers.filters import projects_offered, projects_visible
+from projects.taxonomy import ProjectKind
 
 HISTORY_LIMIT = 20
+PROJECT_FIELDS = ("code", "name", "year", "kind")
+
+
+def project_json(project: dict) -> dict:
+    """A project as the map shows it (values of PROJECT_FIELDS): code, name, year, kind and its page."""
+    kind = project["kind"]
+    return {"code": project["code"], "name": project["name"], "year": project["year"],
+            "kind_label": str(ProjectKind(kind).label) if kind in ProjectKind.values else kind,
+            "url": f"/projects/{project['code']}/"}
 
 
 @extend_schema_field(build_geometry_geo_schema())
@@ -82,13 +93,31 @@ class AssetDetailSerializer(AssetFeatureSerializer):
     history = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
     latest_verification = serializers.SerializerMethodField()
+    projects = serializers.SerializerMethodField()
 
     class Meta(AssetFeatureSerializer.Meta):
         fields = (
             *AssetFeatureSerializer.Meta.fields,
             "project_name", "implementing_unit", "department", "quantity", "unit", "operator", "is_published",
             "ownership", "owners", "custody", "funding", "disposal", "history", "page_url", "latest_verification",
+            "projects",
         )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data["properties"].get("projects") is None:  # the public: no project data at all
+            data["properties"].pop("projects", None)
+        return data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_projects(self, asset):
+        """The projects that formed the asset, among those the viewer may see (staff only; absent for the public)."""
+        request = self.context.get("request")
+        if request is None or not projects_offered(request.user):
+            return None
+        rows = (projects_visible(request.user).filter(links__asset=asset).order_by("-year", "code")
+                .values(*PROJECT_FIELDS))
+        return [project_json(row) for row in rows]
 
     @extend_schema_field(serializers.DictField())
     def get_ownership(self, asset):

@@ -35,10 +35,29 @@ EXTENT = 4096
 BUFFER = 64
 WORLD = 20037508.342789244
 MAX_ZOOM = 22
+ASSET_TABLES = ("geo_assets_asset", "geo_assets_historicalasset")
+# (table, its history table) pairs whose changes make a new data version of a layer
 VERSION_TABLES = {
-    "assets": ("geo_assets_asset", "geo_assets_historicalasset"),
-    "areas": ("geo_assets_adminarea", "geo_assets_historicaladminarea"),
+    "assets": (ASSET_TABLES,),
+    "areas": (("geo_assets_adminarea", "geo_assets_historicaladminarea"),),
+    # filtered by project: which assets each project formed, and whom a project is visible to (its villages served:
+    # a change of them leaves a history row of the project too)
+    "assets_projects": (ASSET_TABLES, ("projects_projectasset", "projects_historicalprojectasset"),
+                        ("projects_project", "projects_historicalproject")),
 }
+
+
+def data_kind(filters) -> str:
+    """The version kind of the asset layer under these filters (layers.filters: the project filter reads more)."""
+    return "assets_projects" if getattr(filters, "projects", ()) else "assets"
+
+
+def _version_sql(kind: str) -> str:
+    """The data version as one SQL expression: newest history row and newest row id of each table (index look-ups)."""
+    return " || '.' || ".join(
+        f"(SELECT coalesce(max(history_id), 0) FROM {history})::text || '.' "  # noqa: S608 - constants
+        f"|| (SELECT coalesce(max(id), 0) FROM {table})::text"
+        for table, history in VERSION_TABLES[kind])
 
 
 @dataclass(frozen=True)
@@ -81,11 +100,8 @@ def _compiled(qs: QuerySet, *fields: str) -> tuple[str, tuple]:
 
 def _versioned(sql: str, kind: str, *, mode_sql: str = "t.mode") -> str:
     """Wrap a one-row tile statement: its tile, its mode and the data version (two index look-ups)."""
-    table, history = VERSION_TABLES[kind]
     return f"""
-        SELECT t.tile, {mode_sql},
-               (SELECT coalesce(max(history_id), 0) FROM {history})::text || '.'
-               || (SELECT coalesce(max(id), 0) FROM {table})::text
+        SELECT t.tile, {mode_sql}, {_version_sql(kind)}
         FROM ({sql}) t"""  # noqa: S608 - table names are constants
 
 
@@ -157,13 +173,14 @@ def asset_tile_query(tile: TileId, *, user, filters: AssetFilters) -> TileQuery:
         full_names = scope.sees_personal_data
         base = _cached(("detail", scope, filters, full_names), lambda: _detail_base(visible(), full_names=full_names))
         sql, params = _detail_statement(base, live, tile, full_names=full_names)
-        return TileQuery(_versioned(sql, "assets"), params, Asset, "detail")
+        return TileQuery(_versioned(sql, data_kind(filters)), params, Asset, "detail")
     table = _cached(("table", scope, filters), lambda: (clusters.precomputed_base(scope.assets_q(for_edit=False),
                                                                                  filters),))[0]
     source = clusters.precomputed_source(table, tile) if table is not None else None
     mode = "precomputed" if source is not None else "clusters"
     sql, params = _clusters_statement(source or clusters.live_source(live, tile), tile)
-    return TileQuery(_versioned(f"SELECT ({sql}) AS tile", "assets", mode_sql="'clusters'"), params, Asset, mode)
+    return TileQuery(_versioned(f"SELECT ({sql}) AS tile", data_kind(filters), mode_sql="'clusters'"), params, Asset,
+                     mode)
 
 
 def area_tile_query(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) -> TileQuery:
@@ -260,10 +277,6 @@ def data_version(kind: str) -> str:
     Every write through geo_assets.services leaves a history row (simple_history), so max(history_id) moves on
     each insert/update; max(id) also catches rows bulk-loaded without history. Both are index look-ups.
     """
-    table, history = VERSION_TABLES[kind]
-    with read_cursor(Asset if kind == "assets" else AdminArea) as cursor:
-        cursor.execute(
-            f"SELECT (SELECT coalesce(max(history_id), 0) FROM {history})::text || '.' "  # noqa: S608
-            f"|| (SELECT coalesce(max(id), 0) FROM {table})::text"
-        )
+    with read_cursor(AdminArea if kind == "areas" else Asset) as cursor:
+        cursor.execute(f"SELECT {_version_sql(kind)}")  # noqa: S608 - table names are constants
         return cursor.fetchone()[0]

@@ -3,9 +3,10 @@
 import hashlib
 
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -25,11 +27,17 @@ from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 from geo_assets.validation import choice_value
-from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse
+from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse, projects_offered, projects_visible
 from layers.registry import layer_get, registry_json
-from layers.serializers import AreaFeatureSerializer, AssetDetailSerializer, AssetFeatureSerializer
+from layers.serializers import (
+    PROJECT_FIELDS,
+    AreaFeatureSerializer,
+    AssetDetailSerializer,
+    AssetFeatureSerializer,
+    project_json,
+)
 from layers.services import area_summary
-from layers.tiles import TileId, TileQuery, area_tile_query, asset_tile_query, data_version, tile_fetch
+from layers.tiles import TileId, TileQuery, area_tile_query, asset_tile_query, data_kind, data_version, tile_fetch
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -42,13 +50,15 @@ FILTER_PARAMETERS = [
     OpenApiParameter("year_min", OpenApiTypes.INT, description="built in or after this year"),
     OpenApiParameter("year_max", OpenApiTypes.INT, description="built in or before this year"),
     OpenApiParameter("verified", OpenApiTypes.STR, enum=["yes", "no"], description="verified on site at least once"),
+    OpenApiParameter("project", OpenApiTypes.STR,
+                     description="project code(s), comma-separated: the assets they formed (staff accounts only)"),
 ]
 BBOX_PARAMETER = OpenApiParameter("bbox", OpenApiTypes.STR, description="minx,miny,maxx,maxy in degrees")
 
 
 def _filters(request, params=None):
     try:
-        return asset_filters_parse(request.query_params if params is None else params)
+        return asset_filters_parse(request.query_params if params is None else params, user=request.user)
     except ValidationError as exc:
         raise ApiValidationError(exc.message_dict)
 
@@ -118,7 +128,8 @@ class TileView(NonAtomicReadMixin, APIView):
         # only the parameters that make up the ETag may shape the tile; bad values are a 400 before anything else
         filters = _filters(request, params) if definition.kind == "assets" else None
         if_none_match = [t.strip() for t in request.headers.get("If-None-Match", "").split(",") if t.strip()]
-        current = etag_for(data_version(definition.kind)) if if_none_match else None
+        kind = data_kind(filters) if definition.kind == "assets" else definition.kind
+        current = etag_for(data_version(kind)) if if_none_match else None
         if current is not None and current in if_none_match:
             response = HttpResponseNotModified()
             response["ETag"] = current
@@ -267,9 +278,50 @@ class SearchView(APIView):
         return Response({"results": results})
 
 
+def _staff_only(request) -> None:
+    if not projects_offered(request.user):
+        raise PermissionDenied(_("Projects are shown to staff accounts only."))
+
+
+class MapProjectsView(APIView):
+    """`/api/v1/map/projects/?q=`: the projects the caller may filter the map by (Project.objects.visible_to),
+    searched by code or name, newest first, at most 30. Staff accounts only: the public has no project filter."""
+
+    limit = 30
+
+    @extend_schema(operation_id="api_v1_map_projects_list",
+                   parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="part of a code or name")],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        _staff_only(request)
+        q = (request.query_params.get("q") or "").strip()[:100]
+        projects = projects_visible(request.user)
+        if q:
+            projects = projects.filter(Q(code__icontains=q) | Q(name__icontains=q))
+        rows = projects.order_by("-year", "code").values(*PROJECT_FIELDS)[: self.limit]
+        return Response({"results": [project_json(row) for row in rows]})
+
+
+class MapProjectView(APIView):
+    """`/api/v1/map/projects/<code>/`: one project the caller may see, with how many of its assets the caller sees
+    on the map and their extent (lon/lat) to move the map onto; 404 when the project is not the caller's to see."""
+
+    @extend_schema(operation_id="api_v1_map_projects_retrieve", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, code: str):
+        _staff_only(request)
+        project = projects_visible(request.user).filter(code=code).values(*PROJECT_FIELDS).first()
+        if project is None:
+            raise Http404
+        assets = asset_filters_apply(Asset.objects.visible_to(request.user),
+                                     asset_filters_parse({"project": code}, user=request.user))
+        found = assets.aggregate(count=Count("pk"), box=Extent("location"))
+        return Response({**project_json(project), "asset_count": found["count"],
+                         "bbox": list(found["box"]) if found["box"] else None})
+
+
 class RegistryView(APIView):
     """The layer registry: styles, legend and accepted filters of each layer."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        return Response(registry_json())
+        return Response(registry_json(staff_filters=projects_offered(request.user)))

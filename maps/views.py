@@ -13,6 +13,7 @@ from geo_assets.guards import throttled
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, Role
+from layers.filters import projects_offered
 from layers.registry import registry_json
 from layers.services import area_summary
 from lifecycle.selectors import asset_timeline
@@ -31,8 +32,10 @@ def map_page(request):
     home = (AdminArea.objects.filter(pk=scope.area_id).aggregate(box=Extent("geom"))["box"]
             if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None)
     county = AdminArea.objects.filter(level=AreaLevel.COUNTY).aggregate(box=Extent("geom"))["box"]
+    projects = projects_offered(request.user)  # the public has no project filter and sees no project data
     config = {
-        "registry": _registry_offered(scope),
+        "registry": _registry_offered(scope, staff_filters=projects),
+        "projects": projects,
         "basemaps": basemaps_available(),
         "basemapDefault": basemap_default(),
         "townships": [{"code": code, "name": name} for code, name, level, _p in areas if level == AreaLevel.TOWNSHIP],
@@ -42,7 +45,8 @@ def map_page(request):
         "homeBbox": list(home) if home else None,
     }
     # map.js adds its own scale bar (narrower on phones)
-    return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None}})
+    return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
+                                             "project_filter": projects})
 
 
 def _areas_offered(scope):
@@ -56,9 +60,9 @@ def _areas_offered(scope):
     return areas
 
 
-def _registry_offered(scope) -> dict:
+def _registry_offered(scope, *, staff_filters: bool) -> dict:
     """The map registry with only the asset types the scope can see (a line department: its own types)."""
-    registry = registry_json()
+    registry = registry_json(staff_filters=staff_filters)
     if scope.role == Role.DEPARTMENT:
         allowed = set(scope.asset_types)
         registry["categories"] = [{**c, "types": [t for t in c["types"] if t["type"] in allowed]}

@@ -28,6 +28,7 @@ DATA_MODULES = {
     "geo_assets/demo.py": "demo county records",
     "verification/demo.py": "demo verification records",
     "lifecycle/demo.py": "demo lifecycle records",
+    "projects/demo.py": "demo project and fund ledgers",
 }
 # A line ending with this comment holds ledger/data text (e.g. a column name the importer matches), not interface.
 DATA_PRAGMA = "# i18n: data"

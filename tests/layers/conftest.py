@@ -8,8 +8,8 @@ from django.test import Client
 
 from geo_assets import services
 from geo_assets.models import SRID
-from geo_assets.taxonomy import AssetStatus, AssetType
-from tests.factories import E, N, S, W
+from geo_assets.taxonomy import AssetStatus, AssetType, Role
+from tests.factories import E, N, S, W, fund_line, link, make_user, project
 from tests.world import build_map_world as make_world  # noqa: F401  (the benchmarks' smoke tests import it here)
 
 # Which of the world's assets each caller sees, whatever the endpoint.
@@ -25,6 +25,27 @@ ROLE_VISIBLE = [
 def world(map_world):
     """In tests/layers, `world` is the map world (tests/conftest.py, map_world)."""
     return map_world
+
+
+@pytest.fixture
+def project_world(map_world):
+    """The map world with three projects (the project filter's tests): XM-WEST serves both villages of 西镇 and formed
+    its road and water works; XM-EAST serves both of 东镇 and formed the greenhouse and the pen; XM-CROSS serves
+    东南村 only and formed the greenhouse and (exceptionally) 西南村's road. A village clerk of 西南村 too."""
+    w, areas = map_world, map_world.areas
+    plan = {
+        "west": ("XM-WEST", "2025年西镇道路饮水项目", [areas.west_south, areas.west_north], [w.road, w.water]),
+        "east": ("XM-EAST", "2025年东镇产业项目", [areas.east_south, areas.east_north], [w.greenhouse, w.livestock]),
+        "cross": ("XM-CROSS", "2025年东南村联建项目", [areas.east_south], [w.greenhouse, w.road]),
+    }
+    w.projects = {}
+    for key, (code, name, villages, assets) in plan.items():
+        w.projects[key] = made = project(actor=w.admin, code=code, name=name, villages=villages)
+        fund_line(actor=w.admin, project=made, allocated=200)
+        for asset in assets:
+            link(actor=w.admin, project=made, asset=asset)
+    w.village_clerk = make_user("ws_clerk", Role.VILLAGE, area=areas.west_south)
+    return w
 
 
 def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -6,8 +6,18 @@ import json
 import pytest
 
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
-from tests.world import built_once, copy_for_test
+from tests.factories import (
+    centre,
+    fund_line,
+    link,
+    make_admin,
+    make_areas,
+    make_asset,
+    make_department,
+    make_user,
+    project,
+)
+from tests.world import build_map_world, built_once, copy_for_test
 
 BENEFICIARY, PHONE = "马永福", "13912345678"
 
@@ -39,6 +49,26 @@ built_route_world = built_once(build_route_world)
 def route_world(built_route_world, db, settings):
     """build_route_world, built once per module."""
     return copy_for_test(built_route_world, settings)
+
+
+HOSTILE_PROJECT = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">东镇项目"
+
+
+@pytest.fixture
+def live_project_world(transactional_db):
+    """The map world committed (live server and browser) with two projects: XM-WEST formed 西镇's road and water
+    works, XM-EAST — named with markup, HOSTILE_PROJECT — formed 东镇's greenhouse and pen."""
+    w = build_map_world()
+    areas = w.areas
+    w.projects = {}
+    for key, code, name, villages, assets in (
+            ("west", "XM-WEST", "2025年西镇道路饮水项目", [areas.west_south, areas.west_north], [w.road, w.water]),
+            ("east", "XM-EAST", HOSTILE_PROJECT, [areas.east_south, areas.east_north], [w.greenhouse, w.livestock])):
+        w.projects[key] = made = project(actor=w.admin, code=code, name=name, villages=villages)
+        fund_line(actor=w.admin, project=made, allocated=300)
+        for asset in assets:
+            link(actor=w.admin, project=made, asset=asset)
+    return w
 
 
 def until(page, expression: str, timeout: int = 15000):

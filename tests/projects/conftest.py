@@ -17,7 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import fund_line, link, make_admin, make_areas, make_asset, make_department, make_user, project
-from tests.world import built_once, copy_for_test
+from tests.world import built_once, copy_for_test, small_county
 
 MARKUP = '<img src=x onerror="window.__pwned=1">路'
 
@@ -113,3 +113,23 @@ def ledger(db):
                             villages=[areas.east_south], department=water)
     return SimpleNamespace(areas=areas, users=users, roads=roads, water=water, road=road, asset=asset,
                            water_project=water_project)
+
+
+def build_demo_projects():
+    """The small demo county (tests/world.py, small_county), its demo logins, and the demo project and fund ledgers
+    loaded on it; returns (its administrator, what the loader reported)."""
+    from geo_assets import demo
+    from projects.demo import demo_projects_load
+
+    admin = small_county()
+    demo.demo_users_ensure()
+    return admin, demo_projects_load(actor=admin)
+
+
+built_demo_projects = built_once(build_demo_projects)
+
+
+@pytest.fixture
+def demo_projects(built_demo_projects, db, settings):
+    """build_demo_projects, built once per module: (administrator, DemoFindings)."""
+    return copy_for_test(built_demo_projects, settings)

@@ -13,13 +13,16 @@
   registry.categories.forEach(function (c) {
     c.types.forEach(function (t) { TYPES[t.type] = Object.assign({category: c.category}, t); ALL_TYPES.push(t.type); });
   });
-  var FILTER_KEYS = ["township", "village", "category", "type", "status", "year_min", "year_max", "verified"];
+  // The export links carry the register's filters (importers' export knows no project); staff also filter by project.
+  var EXPORT_KEYS = ["township", "village", "category", "type", "status", "year_min", "year_max", "verified"];
+  var FILTER_KEYS = EXPORT_KEYS.concat(config.projects ? ["project"] : []);
   var PHONE = window.matchMedia("(max-width: 700px)");  // the same width as map.css
 
   // Exposed for tests and debugging: what has been drawn, and whether layers are idle.
   // firstRender: ms since navigation start when every asset tile of the first view was drawn (bench/maps.py).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
-                                   village: null, generation: 0, focus: null, count: null, firstRender: null};
+                                   village: null, generation: 0, focus: null, count: null, firstRender: null,
+                                   project: null, sameProject: null};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -128,13 +131,15 @@
 
   // The export links export what the filters show.
   function updateExportLinks() {
-    var query = new URLSearchParams(filterQuery());
+    var query = new URLSearchParams(filterQuery(EXPORT_KEYS));
     document.querySelectorAll("a.export").forEach(function (a) {
       var url = new URL(a.href, location.href);
       FILTER_KEYS.forEach(function (k) { url.searchParams.delete(k); });
       query.forEach(function (v, k) { url.searchParams.set(k, v); });
       a.href = url.pathname + url.search.replace(/%2C/g, ",");
     });
+    var note = document.getElementById("export-project-note");
+    if (note) note.hidden = !state.filters.project;
   }
 
   // ---------- symbolizers ----------
@@ -284,6 +289,11 @@
     Object.keys(bases).forEach(function (k) { if (k !== id && map.hasLayer(bases[k])) map.removeLayer(bases[k]); });
     if (bases[id] && !map.hasLayer(bases[id])) bases[id].addTo(map);
   }
+  // Fit once a running zoom animation has ended (its end would otherwise move the map back where it was going).
+  function fitWhenStill(bounds, options) {
+    if (map._animatingZoom) map.once("zoomend", function () { map.fitBounds(bounds, options); });
+    else map.fitBounds(bounds, options);
+  }
   // Fit options that keep the phone's bottom sheet from covering what is fitted.
   function fitOptions(extra) { return Object.assign({paddingBottomRight: [0, sheetHeight()]}, extra || {}); }
 
@@ -333,6 +343,7 @@
     if (state.asset) openAsset(state.asset, {fit: !hadView});
     else if (!hadView && state.filters.village) openArea(state.filters.village, false);
     focusArea(!hadView && !state.asset);
+    focusProject(!hadView && !state.asset && !state.filters.village && !state.filters.township);
     updateCount();
     writeHash();
     document.body.classList.add("map-ready");
@@ -461,8 +472,10 @@
       statusBox.appendChild(label);
     });
 
+    var project = buildProjectFilter(form);
     syncForm = function () {
       var f = state.filters;
+      if (project) project.input.value = f.project || "";
       township.value = f.township || "";
       fillVillages();
       village.value = f.village || "";
@@ -499,6 +512,8 @@
       if (form.elements.year_min.value) f.year_min = form.elements.year_min.value;
       if (form.elements.year_max.value) f.year_max = form.elements.year_max.value;
       if (form.elements.verified.value) f.verified = form.elements.verified.value;
+      var code = project ? project.resolve(project.input.value) : "";
+      if (code) f.project = code;
       return f;
     }
     form.addEventListener("change", function (e) {
@@ -532,10 +547,74 @@
     document.getElementById("toggle-filters").setAttribute("aria-expanded", String(open));
   }
 
+  // The project filter (staff): a searchable list of the projects the user may see, from /api/v1/map/projects/.
+  // An option's value is the project's code; a typed name that one listed project has counts as its code.
+  function buildProjectFilter(form) {
+    var input = form.elements.project;
+    if (!input || !config.projects) return null;
+    var list = document.getElementById("project-options");
+    var known = {};
+    var timer = null, token = 0;
+    function search(q) {
+      var mine = ++token;
+      fetchJson("/api/v1/map/projects/?q=" + encodeURIComponent(q)).then(function (data) {
+        if (mine !== token) return;
+        clear(list);
+        data.results.forEach(function (p) {
+          known[p.code] = p;
+          list.appendChild(el("option", {value: p.code, label: p.name + " · " + p.year}));
+        });
+      }).catch(function () { /* the list stays as it was */ });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { search(input.value.trim()); }, 200);
+    });
+    input.addEventListener("focus", function () { if (!list.options.length) search(""); });
+    return {
+      input: input,
+      resolve: function (value) {
+        value = value.trim();
+        if (!value || known[value]) return value;
+        var named = Object.keys(known).filter(function (c) { return known[c].name === value; });
+        return named.length === 1 ? named[0] : value;
+      },
+    };
+  }
+
+  // The chosen project: its code, name and how many of its assets the user sees; the map moved onto them when fit.
+  var projectToken = 0;
+  function focusProject(fit) {
+    var token = ++projectToken;
+    var code = state.filters.project;
+    var chosen = document.getElementById("project-chosen");
+    stats.project = null;
+    if (chosen) { chosen.hidden = true; clear(chosen); }
+    if (!code || !chosen || code.indexOf(",") >= 0) return;
+    var view = map.getCenter().toString() + map.getZoom();
+    fetchJson("/api/v1/map/projects/" + encodeURIComponent(code) + "/").then(function (p) {
+      if (token !== projectToken) return;
+      chosen.appendChild(el("a", {href: p.url, "class": "project-link"}, p.code + " " + p.name));
+      chosen.appendChild(el("span", null, " " + interpolate(ngettext("(%(year)s): %(count)s asset on the map", "(%(year)s): %(count)s assets on the map", p.asset_count),
+                                                            {year: p.year, count: p.asset_count}, true)));
+      chosen.hidden = false;
+      if (view !== map.getCenter().toString() + map.getZoom()) fit = false;  // moved meanwhile: leave the view alone
+      if (!fit || !p.bbox) { stats.project = code; return; }
+      map.once("moveend", function () { if (token === projectToken) stats.project = code; });
+      fitWhenStill(bboxBounds(p.bbox), fitOptions({maxZoom: 16}));
+    }).catch(function () {
+      if (token !== projectToken) return;
+      chosen.textContent = gettext("You have no project with this code.");
+      chosen.hidden = false;
+      stats.project = code;
+    });
+  }
+
   function filtersChanged(prev, fit) {
     var f = state.filters;
     refreshOverlays(prev.township !== f.township ? ["assets", "villages"] : ["assets"]);
     if (prev.township !== f.township || prev.village !== f.village) focusArea(fit);
+    if (prev.project !== f.project) focusProject(fit && !f.village && !f.township);
     renderLegend();
     updateCount();
     writeHash();
@@ -684,6 +763,7 @@
     document.body.classList.remove("panel-open");
     state.asset = null; stats.selected = null; stats.village = null;
     if (highlight) { map.removeLayer(highlight); highlight = null; }
+    sameProjectClear();
     map.invalidateSize();
   }
   function showPanel(title) {
@@ -738,6 +818,7 @@
                  [gettext("Township"), a.township_name], [gettext("Village"), a.village_name],
                  [gettext("Year built"), a.year_built], [gettext("Project name"), a.project_name],
                  [gettext("Responsible department"), a.department], [gettext("Investment"), money(a.total_investment)]]);
+      if (a.projects) projectsSection(a.projects);  // staff only: the public gets no project data
       var own = section(gettext("Ownership"));
       dl(own, [[gettext("Owner kind"), a.ownership.owner_kind_label],
                [gettext("Registration status"), a.ownership.registration_status_label],
@@ -801,6 +882,68 @@
       if (!opts.fromClick) { state.asset = null; writeHash(); return; }
       showError(err);
     });
+  }
+
+  // ---------- the projects that formed an asset, and "formed by the same project" ----------
+  var sameLayer = null, sameToken = 0;
+  function projectsSection(projects) {
+    var box = section(gettext("Formed by the projects"));
+    box.id = "asset-projects";
+    if (!projects.length) { box.appendChild(el("p", {"class": "no-project"}, gettext("Not linked to a project."))); return; }
+    var list = el("ul", {"class": "projects"});
+    projects.forEach(function (p) {
+      var item = el("li", {"class": "project", "data-project": p.code});
+      item.appendChild(el("a", {href: p.url, "class": "project-link"}, p.code + " " + p.name));
+      item.appendChild(el("span", {"class": "project-meta"}, " " + interpolate(gettext("(%(year)s, %(kind)s)"), {year: p.year, kind: p.kind_label}, true)));
+      var button = el("button", {type: "button", "class": "same-project", "data-project": p.code,
+                                 "aria-pressed": String(!!(stats.sameProject && stats.sameProject.code === p.code))},
+                      gettext("Formed by the same project"));
+      button.addEventListener("click", function () {
+        if (stats.sameProject && stats.sameProject.code === p.code) sameProjectClear();
+        else sameProjectShow(p.code);
+      });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    sameProjectButtons();
+  }
+  function sameProjectButtons() {
+    document.querySelectorAll("#side-body button.same-project").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(!!(stats.sameProject && stats.sameProject.code === b.dataset.project)));
+    });
+    var old = document.getElementById("same-project-count");
+    if (old) old.parentNode.removeChild(old);
+    if (!stats.sameProject) return;
+    var item = document.querySelector("#side-body li.project[data-project='" + CSS.escape(stats.sameProject.code) + "']");
+    var n = stats.sameProject.assets.length;
+    if (item) item.appendChild(el("p", {"class": "same-project-count", id: "same-project-count"},
+                                   interpolate(ngettext("%(count)s asset of this project is outlined on the map.",
+                                                        "%(count)s assets of this project are outlined on the map.", n), {count: n}, true)));
+  }
+  function sameProjectClear() {
+    ++sameToken;
+    if (sameLayer) { map.removeLayer(sameLayer); sameLayer = null; }
+    stats.sameProject = null;
+    sameProjectButtons();
+  }
+  // Outline every asset of the project the user sees (whatever the filters), and fit the map to them.
+  function sameProjectShow(code) {
+    var token = ++sameToken;
+    return fetchJson("/api/v1/assets/?page_size=1000&project=" + encodeURIComponent(code)).then(function (data) {
+      if (token !== sameToken) return;
+      if (sameLayer) map.removeLayer(sameLayer);
+      sameLayer = L.geoJSON(data, {pane: "highlight", interactive: false,
+        style: {color: "#7b3fb0", weight: 5, opacity: 0.9, fillColor: "#b57edc", fillOpacity: 0.3, className: "same-project-shape"},
+        pointToLayer: function (feat, ll) {
+          return L.circleMarker(ll, {pane: "highlight", radius: 9, color: "#7b3fb0", weight: 3, fillColor: "#b57edc", fillOpacity: 0.45,
+                                     className: "same-project-shape"});
+        },
+      }).addTo(map);
+      stats.sameProject = {code: code, assets: data.features.map(function (f) { return f.id; })};
+      sameProjectButtons();
+      if (data.features.length) fitWhenStill(sameLayer.getBounds(), fitOptions({maxZoom: 16}));
+    }).catch(showError);
   }
 
   function openArea(code, zoom) {
