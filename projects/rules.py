@@ -121,9 +121,11 @@ def owner_proposal(*, project, asset) -> Proposal:
 
 def may_edit_project(actor, project) -> Refusal | None:
     if project is None or project.pk is None:
-        if access.creates_projects(actor):
-            return None
-        return Refusal(_("Projects are entered by their lead department or a county administrator."), who=True)
+        if not access.creates_projects(actor):
+            return Refusal(_("Projects are entered by their lead department or a county administrator."), who=True)
+        if project is not None and not access.edits_project(actor, project):
+            return Refusal(_("A line department enters only the projects it leads."), who=True)
+        return None
     if access.edits_project(actor, project):
         return None
     return Refusal(_("Only the project's lead department or a county administrator may change it."), who=True)

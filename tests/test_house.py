@@ -39,7 +39,7 @@ def test_apps_stay_in_their_layers_without_circles():
     assert "0 broken" in result.stdout
 
 
-APPS = ("geo_assets", "importers", "verification", "lifecycle", "layers", "maps", "reports", "bench", "config")
+APPS = ("geo_assets", "projects", "importers", "verification", "lifecycle", "layers", "maps", "reports", "bench", "config")
 
 
 def app_imports() -> dict[str, set[str]]:
