@@ -157,7 +157,7 @@ def bench(*, projects: int = 2000, lines: int = 6000, log=print) -> dict:
                               ("funds_again", lambda: funds_import(actor=actor, path_or_file=fund_path))):
                 started = time.perf_counter()
                 report = run()
-                result[name] = round(time.perf_counter() - started, 2)
+                result[name] = round(time.perf_counter() - started, 4)
                 if report.invalid or not report.written:
                     raise RuntimeError(f"{name}: {report.invalid} invalid rows: {report.errors[:3]}")
                 expected = projects if name.startswith("projects") else len(frows)
@@ -170,10 +170,10 @@ def bench(*, projects: int = 2000, lines: int = 6000, log=print) -> dict:
         with transaction.atomic():
             started = time.perf_counter()
             _bulk_create(prows, frows)
-            result["bulk_create"] = round(time.perf_counter() - started, 2)
+            result["bulk_create"] = round(time.perf_counter() - started, 4)
             transaction.set_rollback(True)
         log(f"bulk_create (no checks, villages or history): {result['bulk_create']:.2f} s")
-    result["import"] = round(result["projects_import"] + result["funds_import"], 2)
+    result["import"] = round(result["projects_import"] + result["funds_import"], 4)
     result["rss_mb"] = round(peak_rss_mb() or 0)
     return result
 

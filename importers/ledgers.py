@@ -5,11 +5,12 @@ The files are read like the asset ledger (readers: title rows above the header, 
 header — 万元 or 元, converted to 万元 —, merged cells, 合计 and note rows; cells: Chinese dates and years), each row
 is checked by the projects app's own rules (projects.services.project_values_errors / fund_line_values_errors: the
 register's bounds of geo_assets.validation; the model's field validators) and its refusals (projects.rules:
-may_edit_project, may_edit_funds), then the whole file is written set-based in one transaction — bulk_create /
-bulk_update with their django-simple-history rows in bulk, with the actor and the file as the reason — or nothing
-is: a file with one invalid row writes nothing (unless skip_invalid). Rows are matched on their key (a project by
-its code; a fund line by project code + source + 文号, or + year when it has no 文号, as FundLine's unique
-constraints say), so importing the same file again changes nothing and writes no history.
+may_edit_project, may_edit_funds), then the whole file is written set-based in one transaction — COPY into a staging
+table, then one statement writing the rows and their django-simple-history rows, with the actor and the file as the
+reason (as importers.bulk writes assets) — or nothing is: a file with one invalid row writes nothing (unless
+skip_invalid). Rows are matched on their key (a project by its code; a fund line by project code + source + 文号, or
++ year when it has no 文号, as FundLine's unique constraints say), so importing the same file again changes nothing
+and writes no history.
 """
 
 import tempfile
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -113,6 +114,43 @@ def _require(ledger: Ledger, *columns: str) -> None:
 
 class _Rollback(Exception):
     pass
+
+
+def _write_with_history(model, columns: list[str], rows: list[list], *, update: bool, actor, reason: str, now,
+                        key: str = "id") -> list[tuple]:
+    """Write rows set-based, as importers.bulk does for assets: COPY into a staging table, then one statement
+    inserts them (or updates the rows of their ids) and writes their django-simple-history rows ('+' or '~', the
+    actor, the reason). Returns (history id, id, `key`) of each row written."""
+    if not rows:
+        return []
+    table, history = model._meta.db_table, model.history.model._meta.db_table
+    tracked = [f.column for f in model.history.model._meta.concrete_fields if not f.name.startswith("history_")]
+    stage = f"import_{model._meta.model_name}"
+    names = ", ".join(columns)
+    if update:
+        written = (f"UPDATE {table} t SET {', '.join(f'{c} = s.{c}' for c in columns if c != 'id')} "  # noqa: S608
+                   f"FROM {stage} s WHERE t.id = s.id RETURNING t.*")
+    else:
+        written = f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} RETURNING *"  # noqa: S608
+    user = actor.pk if getattr(actor, "is_authenticated", False) else None
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
+        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"""WITH written AS ({written}),
+                             history AS (INSERT INTO {history} ({", ".join(tracked)}, history_date,
+                                                                history_change_reason, history_type, history_user_id)
+                                         SELECT {", ".join(tracked)}, %s, %s, %s, %s FROM written
+                                         RETURNING history_id, id)
+                           SELECT h.history_id, h.id, w.{key} FROM history h JOIN written w ON w.id = h.id""",  # noqa: S608
+                       [now, reason, "~" if update else "+", user])
+        result = cursor.fetchall()
+        cursor.execute(f"DROP TABLE {stage}")
+    if len(result) != len(rows):  # an id that vanished: never deleted, so another import changed the key meanwhile
+        raise IntegrityError(f"{len(result)} of {len(rows)} rows written")
+    return result
 
 
 def import_refusal(actor, kind: str) -> str | None:
@@ -462,38 +500,43 @@ class _Projects:
 
     def write(self, rows: list[Row], report: ImportReport) -> None:
         now = timezone.now()
-        user = self.actor if getattr(self.actor, "is_authenticated", False) else None
-        new = [r.obj for r in rows if r.action == "create"]
-        changed = [r.obj for r in rows if r.action == "update"]
-        Project.objects.bulk_create(new, batch_size=CHUNK)
-        for obj in changed:
-            obj.updated_at = now
-        if changed:
-            Project.objects.bulk_update(changed, [*P_WRITTEN, "updated_at"], batch_size=CHUNK)
-        history = Project.history
-        created = history.bulk_history_create(new, batch_size=CHUNK, default_user=user,
-                                              default_change_reason=self.reason, default_date=now)
-        updated = history.bulk_history_create(changed, batch_size=CHUNK, update=True, default_user=user,
-                                              default_change_reason=self.reason, default_date=now)
+        new = [r for r in rows if r.action == "create"]
+        changed = [r for r in rows if r.action == "update"]
+        inserted = [f.attname for f in Project._meta.concrete_fields if f.attname != "id"]
+        updated = ["id", *(Project._meta.get_field(n).attname for n in P_WRITTEN), "updated_at"]
+        for r in new:
+            r.obj.created_at = r.obj.updated_at = now
+        for r in changed:
+            r.obj.updated_at = now
+        history: dict[int, int] = {}  # project id → its new history row
+        by_code = {r.obj.code: r.obj for r in new}
+        for history_id, pk, code in _write_with_history(
+                Project, inserted, [[getattr(r.obj, c) for c in inserted] for r in new], update=False,
+                actor=self.actor, reason=self.reason, now=now, key="code"):
+            by_code[code].pk, history[pk] = pk, history_id
+        for history_id, pk, _code in _write_with_history(
+                Project, updated, [[getattr(r.obj, c) for c in updated] for r in changed], update=True,
+                actor=self.actor, reason=self.reason, now=now, key="code"):
+            history[pk] = history_id
         # the villages served: the link table is editable (a project's villages are corrected); each history row
         # copies the project's villages as they are after it, as simple_history does for a tracked m2m field
-        through = Project.villages.through
-        moved = [r for r in rows if r.action in ("create", "update") and r.fields["_villages_changed"]]
-        if moved:
-            through.objects.filter(project_id__in=[r.obj.pk for r in moved if r.action == "update"]).delete()
-            through.objects.bulk_create([through(project_id=r.obj.pk, adminarea_id=v.pk) for r in moved
-                                         for v in r.villages], batch_size=CHUNK)
-        written = {r.obj.pk for r in rows if r.action in ("create", "update")}
-        links: dict[int, list] = {}
-        for link_id, project_id, area_id in through.objects.filter(project_id__in=written).values_list(
-                "id", "project_id", "adminarea_id"):
-            links.setdefault(project_id, []).append((link_id, area_id))
-        m2m_history = apps.get_model("projects", "HistoricalProject_villages")
-        m2m_history.objects.bulk_create([
-            m2m_history(id=link_id, history_id=h.history_id, project_id=h.id, adminarea_id=area_id)
-            for h in [*created, *updated] for link_id, area_id in links.get(h.id, ())], batch_size=CHUNK)
-        report.created_codes = [o.code for o in new[:REPORT_CODES]]
-        report.updated_codes = [o.code for o in changed[:REPORT_CODES]]
+        through = Project.villages.through._meta.db_table
+        m2m_history = apps.get_model("projects", "HistoricalProject_villages")._meta.db_table
+        moved = [r for r in new + changed if r.fields["_villages_changed"]]
+        pairs = [(r.obj.pk, v.pk) for r in moved for v in r.villages]
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {through} WHERE project_id = ANY(%s)",  # noqa: S608 - the model's table
+                           [[r.obj.pk for r in moved if r.action == "update"]])
+            cursor.execute(f"INSERT INTO {through} (project_id, adminarea_id) "  # noqa: S608
+                           "SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+                           [[p for p, _v in pairs], [v for _p, v in pairs]])
+            cursor.execute(f"""INSERT INTO {m2m_history} (id, history_id, project_id, adminarea_id)
+                               SELECT t.id, h.history_id, t.project_id, t.adminarea_id FROM {through} t
+                               JOIN unnest(%s::bigint[], %s::bigint[]) AS h(project_id, history_id)
+                               ON h.project_id = t.project_id""",  # noqa: S608
+                           [list(history), list(history.values())])
+        report.created_codes = [r.obj.code for r in new[:REPORT_CODES]]
+        report.updated_codes = [r.obj.code for r in changed[:REPORT_CODES]]
 
 
 # ---------------------------------------------------------------- fund lines
@@ -623,17 +666,16 @@ class _Funds:
         row.obj = line
 
     def write(self, rows: list[Row], report: ImportReport) -> None:
-        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-
         now = timezone.now()
-        user = self.actor if getattr(self.actor, "is_authenticated", False) else None
         new = [r.obj for r in rows if r.action == "create"]
         changed = [r.obj for r in rows if r.action == "update"]
-        if new:
-            bulk_create_with_history(new, FundLine, batch_size=CHUNK, default_user=user,
-                                     default_change_reason=self.reason, default_date=now)
-        if changed:
-            bulk_update_with_history(changed, FundLine, F_WRITTEN, batch_size=CHUNK, default_user=user,
-                                     default_change_reason=self.reason, default_date=now)
+        inserted = [f.attname for f in FundLine._meta.concrete_fields if f.attname != "id"]
+        updated = ["id", *F_WRITTEN]
+        for line in new:
+            line.recorded_at = now
+        _write_with_history(FundLine, inserted, [[getattr(o, c) for c in inserted] for o in new], update=False,
+                            actor=self.actor, reason=self.reason, now=now)
+        _write_with_history(FundLine, updated, [[getattr(o, c) for c in updated] for o in changed], update=True,
+                            actor=self.actor, reason=self.reason, now=now)
         report.created_codes = list(dict.fromkeys(o.project.code for o in new))[:REPORT_CODES]
         report.updated_codes = list(dict.fromkeys(o.project.code for o in changed))[:REPORT_CODES]
