@@ -84,6 +84,11 @@ def instructions() -> list[tuple[str, str]]:
         (vocab.FUNDING, _("source:amount (10k yuan), several separated by semicolons, e.g. “%(example)s”. Sources: "
                           "%(sources)s") % {"example": FUNDING_EXAMPLE, "sources": _firsts(vocab.FUNDING_LABELS)}),
         (vocab.INVESTMENT, _("A number (10k yuan); equal to the funding sources' total")),
+        (vocab.PROJECT_CODE, _("The code of the project of the project list that formed the asset (several separated "
+                               "by %(separator)s): the import links the asset to it; may be left empty")
+         % {"separator": "、"}),  # i18n: data
+        (vocab.PROJECT_AMOUNT, _("What that project put into the asset (10k yuan; one project code only); may be "
+                                 "left empty (then apportioned)")),
         (vocab.QUANTITY, _("A number")),
         (vocab.OWNER_KIND, _firsts(vocab.OWNER_KIND_LABELS)),
         (vocab.OWNERS, _("name:share (%%), several separated by semicolons, adding up to 100; an owner of another kind "
