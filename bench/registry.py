@@ -9,11 +9,13 @@ django.setup() (a management command does).
 from bench.importers import import_benchmark
 from bench.layers import lowzoom_benchmark, tiles_benchmark
 from bench.maps import browser_benchmark
+from bench.projects import projects_benchmark
 from bench.reports import reports_benchmark
 from bench.verification import nearby_benchmark
 
 BENCHMARKS = {
     "import": import_benchmark,  # import end to end vs ogr2ogr -f PostgreSQL and Django bulk_create
+    "projects": projects_benchmark,  # project list + fund ledger import vs bulk_create and the 10 s
     "tiles": tiles_benchmark,  # z10–z14 over HTTP vs the same ST_AsMVT SQL run directly
     "lowzoom": lowzoom_benchmark,  # z6–z9 cluster tiles vs raw unaggregated ST_AsMVT
     "browser": browser_benchmark,  # the map page in headless Chromium vs one GeoJSON layer

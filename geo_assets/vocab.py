@@ -74,7 +74,7 @@ FUNDING_LABELS: dict[str, tuple[str, ...]] = {
     FundingSourceKind.SOCIAL: ("社会扶贫资金", "社会资金"),
     FundingSourceKind.DONATION: ("捐赠", "捐赠资金", "捐赠物资", "捐赠实物", "捐赠实物（折价）"),
     FundingSourceKind.SECTOR: ("行业扶贫资金", "行业资金"),
-    FundingSourceKind.OTHER: ("其他资金", "其他"),
+    FundingSourceKind.OTHER: ("其他资金", "其他", "其它"),
 }
 
 

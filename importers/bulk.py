@@ -28,6 +28,8 @@ from importers import vocab
 from importers.checks import CheckedRow, Context
 from importers.geometry import same
 from importers.report import RowError
+from projects.models import ProjectAsset
+from projects.taxonomy import LinkOrigin
 
 FIELDS = [f for f in Asset._meta.concrete_fields
           if f.name not in {"id", "point", "line", "polygon", "location", "geom_web", "created_at", "updated_at"}]
@@ -49,7 +51,7 @@ VILLAGE_CODE = re.compile(r"^(\d{12})-(\d{4,})$")
 _NONE = (None,) * len(COLUMNS)
 
 _STAGE = [
-    "DROP TABLE IF EXISTS import_asset, import_funding, import_owner",
+    "DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link",
     f"""CREATE TEMP TABLE import_asset ON COMMIT DROP AS
         SELECT 0 AS seq, ''::text AS layer, 0 AS row_number, ''::text AS action, ''::text AS given_code,
                false AS geom_changed, NULL::geometry AS geom, id, {", ".join(COLUMNS)}
@@ -57,6 +59,7 @@ _STAGE = [
     "CREATE TEMP TABLE import_funding (seq int, code text, id bigint, source text, amount numeric) ON COMMIT DROP",
     """CREATE TEMP TABLE import_owner (seq int, code text, id bigint, owner_name text, owner_kind text,
                                        share numeric) ON COMMIT DROP""",
+    "CREATE TEMP TABLE import_link (seq int, code text, id bigint, project_id bigint, amount numeric) ON COMMIT DROP",
 ]
 CHILDREN = {  # staging table: (register table, history table, key column, value columns)
     "import_funding": ("geo_assets_fundingline", "geo_assets_historicalfundingline", "source", ["amount"]),
@@ -101,6 +104,21 @@ def _children_sql(staging: str) -> tuple[str, str]:
     change = f"""WITH written AS (UPDATE {table} l SET {", ".join(f"{v} = f.{v}" for v in values)}
         FROM {staging} f WHERE l.id = f.id RETURNING l.*) {into_history}"""  # noqa: S608
     return create, change
+
+
+LINK_TABLE = ProjectAsset._meta.db_table
+LINK_HISTORY = ProjectAsset.history.model._meta.db_table
+_LINK_HISTORY = f"""INSERT INTO {LINK_HISTORY} (id, project_id, asset_id, amount, origin, linked_by_id, linked_at,
+    history_date, history_change_reason, history_type, history_user_id)
+    SELECT id, project_id, asset_id, amount, origin, linked_by_id, linked_at, %(now)s, %(reason)s, %(type)s, %(user)s
+    FROM written"""  # noqa: S608
+# an asset's project named in the ledger (项目编号): a new link (origin "ledger"), or a changed amount (项目投入)
+_LINK_CREATE = f"""WITH written AS (INSERT INTO {LINK_TABLE} (project_id, asset_id, amount, origin, linked_by_id,
+                                                              linked_at)
+    SELECT l.project_id, a.id, l.amount, '{LinkOrigin.LEDGER}', %(user)s, %(now)s FROM import_link l
+    JOIN geo_assets_asset a ON a.code = l.code WHERE l.id IS NULL ORDER BY l.seq RETURNING *) {_LINK_HISTORY}"""  # noqa: S608
+_LINK_CHANGE = f"""WITH written AS (UPDATE {LINK_TABLE} p SET amount = l.amount FROM import_link l WHERE p.id = l.id
+    RETURNING p.*) {_LINK_HISTORY}"""  # noqa: S608
 
 
 def _copy(table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -168,7 +186,7 @@ class BulkWrite:
                                                status=DisposalStatus.EXECUTED).values_list("asset_id", flat=True))
         self._numbers_load({r.village.code for r in valid if id(r) not in matched and not r.code}
                            | {m.group(1) for r in valid if id(r) not in matched and (m := VILLAGE_CODE.match(r.code))})
-        staged, funding, owners = [], [], []
+        staged, funding, owners, self.link_rows = [], [], [], []
         for row in rows:
             self.seq += 1
             entry = None if row.errors else self._stage(row, matched.get(id(row)), disposed, funding, owners)
@@ -179,10 +197,11 @@ class BulkWrite:
         _copy("import_asset", KEY_COLUMNS + COLUMNS, staged)
         _copy("import_funding", ["seq", "code", "id", "source", "amount"], funding)
         _copy("import_owner", ["seq", "code", "id", "owner_name", "owner_kind", "share"], owners)
+        _copy("import_link", ["seq", "code", "id", "project_id", "amount"], self.link_rows)
 
     def _matched(self, rows: list[CheckedRow]) -> dict[int, Asset]:
         """The existing asset of each row: by 资产编号, else by name, type, village and geometry (within 1e-5°)."""
-        qs = Asset.objects.defer("location", "geom_web").prefetch_related("funding", "owners")
+        qs = Asset.objects.defer("location", "geom_web").prefetch_related("funding", "owners", "project_links")
         if self.lock:
             qs = qs.select_for_update(of=("self",))
         by_code = {a.code: a for a in qs.filter(code__in=[r.code for r in rows if r.code])}
@@ -217,6 +236,7 @@ class BulkWrite:
                owners_out: list) -> tuple | None:
         """The row's final state, checked like services.asset_register/asset_update, as a staging row."""
         key = (self.seq, row.layer, row.row)
+        links = self._links(row, asset)
         if asset is None:
             obj, action = Asset(**row.fields), "create"
             funding, owners, geom_changed = row.funding or [], row.owners or [], True
@@ -228,6 +248,7 @@ class BulkWrite:
             if row.funding is not None:
                 changes.pop("total_investment", None)
             if not (changes or geom_changed or funding is not None or owners is not None):
+                self.link_rows += [(self.seq, asset.code, *link) for link in links]
                 return (*key, "unchanged", row.code, False, None, asset.pk, *_NONE)
             for name, value in changes.items():
                 setattr(asset, name, value)
@@ -243,6 +264,7 @@ class BulkWrite:
             self.next_number[m.group(1)] = max(self.next_number[m.group(1)], int(m.group(2)) + 1)
         obj.public_name = asset_public_name(obj)[:200]
         self._children(obj.code, asset, funding, owners, funding_out, owners_out)
+        self.link_rows += [(self.seq, obj.code, *link) for link in links]
         return (*key, action, row.code, geom_changed, shapely.to_wkb(row.geometry, hex=True) if geom_changed else None,
                 obj.pk, *(getattr(obj, f.attname) for f in FIELDS))
 
@@ -273,6 +295,22 @@ class BulkWrite:
                                                 township_id=obj.township_id):
             row.err(vocab.CODE, _("The changed asset (%(village)s, %(type)s) is outside what you may change (area or "
                                   "sector)") % {"village": row.village.name, "type": obj.get_asset_type_display()})
+
+    def _links(self, row: CheckedRow, asset: Asset | None) -> list[tuple]:
+        """The row's projects (项目编号) to link, or whose amount (项目投入, when the file has the column) changed,
+        as (link id or None, project id, amount). A link is never removed (projects.services.project_asset_link)."""
+        if not row.projects:
+            return []
+        current = {} if asset is None else {link.project_id: link for link in asset.project_links.all()}
+        amount_given = vocab.PROJECT_AMOUNT in self.ctx.columns and len(row.projects) == 1  # several: no amounts
+        out = []
+        for project_id, amount in row.projects:
+            link = current.get(project_id)
+            if link is None:
+                out.append((None, project_id, amount))
+            elif amount_given and link.amount != amount:
+                out.append((link.pk, project_id, amount))
+        return out
 
     def _children(self, code: str, asset: Asset | None, funding, owners, funding_out: list, owners_out: list):
         """Funding lines and owner shares to add or change; a line no longer listed keeps its row at zero (nothing
@@ -307,12 +345,18 @@ class BulkWrite:
                 WHERE n > 1 ORDER BY seq""")
             found = cursor.fetchall()
             dropped = [seq for seq, _l, _r, action, _k, _f in found if action != "invalid"]
-            for table in ("import_asset", "import_funding", "import_owner"):
+            for table in ("import_asset", "import_funding", "import_owner", "import_link"):
                 cursor.execute(f"DELETE FROM {table} WHERE seq = ANY(%s)", [dropped])  # noqa: S608
         self.newly_invalid = len(dropped)
         return [RowError(row, vocab.CODE, _("The asset code “%(code)s” is repeated in the file (row %(first)s has it "
                                             "already)") % {"code": key, "first": first}, layer)
                 for _s, layer, row, _a, key, first in found]
+
+    def links_counted(self) -> int:
+        """Links to projects the import writes (new, or with a changed amount)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM import_link")
+            return cursor.fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         with connection.cursor() as cursor:
@@ -325,13 +369,15 @@ class BulkWrite:
         user = actor.pk if getattr(actor, "is_authenticated", False) else None
         params = {"now": timezone.now(), "reason": self.ctx.reason, "user": user}
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE import_asset; ANALYZE import_funding; ANALYZE import_owner")
+            cursor.execute("ANALYZE import_asset; ANALYZE import_funding; ANALYZE import_owner; ANALYZE import_link")
             cursor.execute(_CREATE, params | {"type": "+"})
             cursor.execute(_UPDATE, params | {"type": "~"})
             for staging in CHILDREN:
                 create, change = _children_sql(staging)
                 cursor.execute(create, params | {"type": "+"})
                 cursor.execute(change, params | {"type": "~"})
+            cursor.execute(_LINK_CREATE, params | {"type": "+"})
+            cursor.execute(_LINK_CHANGE, params | {"type": "~"})
             codes = []
             for action in ("create", "update"):
                 cursor.execute("SELECT code FROM import_asset WHERE action = %s ORDER BY seq LIMIT %s", [action, limit])
@@ -340,4 +386,4 @@ class BulkWrite:
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS import_asset, import_funding, import_owner")
+            cursor.execute("DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link")

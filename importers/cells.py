@@ -156,3 +156,103 @@ def mapping_load(path: str | Path | None) -> dict[str, str] | None:
         raise LedgerUnreadable(_("Target columns of the column mapping file that are not ledger columns: %(columns)s")
                               % {"columns": joined(unknown)})
     return data
+
+
+# ---------------------------------------------------------------- dates, years and amounts of the project ledgers
+
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,  # i18n: data
+              "九": 9}  # i18n: data
+_DATE = re.compile(r"^(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?(?:T?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")  # i18n: data
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH_ONLY = re.compile(r"^(\d{4})\s*[年./\-]\s*(\d{1,2})\s*月?$")  # i18n: data
+
+
+def _cn_number(text_value: str) -> str:
+    """二〇二四年三月十五日 → 2024年3月15日 (digits one by one; 十 as in months and days)."""
+    out, i = [], 0
+    while i < len(text_value):
+        ch = text_value[i]
+        if ch == "十":  # i18n: data
+            tens = out.pop() if out and out[-1].isdigit() and (i > 0 and text_value[i - 1] in _CN_DIGITS) else "1"
+            nxt = text_value[i + 1] if i + 1 < len(text_value) else ""
+            out.append(tens + ("" if nxt in _CN_DIGITS else "0"))
+        elif ch in _CN_DIGITS:
+            out.append(str(_CN_DIGITS[ch]))
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def date_parse(value) -> datetime.date | None:
+    """A date from a cell: an Excel date, 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, 20240305, 二〇二四年三月五日,
+    or an Excel day number; empty: None. Raises ValueError with a message for the clerk."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = int(value)
+        if number == value and 19000101 <= number <= 21001231:
+            value = str(number)
+        elif 1 <= value < 80000:  # an Excel day number (a date cell read as a number)
+            return (datetime.datetime(1899, 12, 30) + datetime.timedelta(days=int(value))).date()
+    cell = text(value)
+    if not cell:
+        return None
+    normal = _cn_number(re.sub(r"\s+", "", cell.translate(str.maketrans("０１２３４５６７８９．／－", "0123456789./-"))))  # i18n: data
+    m = _DATE.match(normal) or _DATE_COMPACT.match(normal)
+    if m:
+        try:
+            return datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            pass
+    elif _MONTH_ONLY.match(normal):
+        raise ValueError(_("“%(cell)s” has no day: give the whole date, e.g. 2024-03-05") % {"cell": cell})
+    raise ValueError(_("“%(cell)s” is not a date (e.g. %(example)s)")
+                     % {"cell": cell, "example": "2024-03-05, 2024年3月5日"})  # i18n: data
+
+
+def year_parse(value) -> int | None:
+    """A year from a cell: 2024, 2024.0, 2024年, 2024年度, an Excel date; empty: None. Raises ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return value.year
+    cell = text(value)
+    if not cell:
+        return None
+    normal = _cn_number(cell).removesuffix("度").removesuffix("年").strip()  # i18n: data
+    if normal.endswith(".0"):
+        normal = normal[:-2]
+    if not (normal.isdigit() and len(normal) == 4):
+        raise ValueError(_("“%(cell)s” is not a year") % {"cell": cell})
+    return int(normal)
+
+
+WAN = Decimal(1)
+YUAN = Decimal("0.0001")
+
+
+def money(value, scale: Decimal = WAN) -> Decimal | None:
+    """An amount in 万元 from a cell of a column in 万元 (scale 1) or in yuan (scale 0.0001); a cell may name its
+    own unit (50万元, 500000元). Rounded to the yuan; empty: None. Raises ValueError; the bounds are
+    geo_assets.validation.amount_check's, applied by the caller."""
+    cell = text(value).replace(",", "").replace("，", "").replace(" ", "")  # i18n: data
+    if not cell:
+        return None
+    if cell.endswith("万元") or cell.endswith("万"):  # i18n: data
+        cell, scale = cell.removesuffix("元").removesuffix("万"), WAN  # i18n: data
+    elif cell.endswith("元"):  # i18n: data
+        cell, scale = cell.removesuffix("元"), YUAN  # i18n: data
+    try:
+        number = Decimal(cell)
+    except InvalidOperation:
+        raise ValueError(_("“%(cell)s” is not a number") % {"cell": text(value)})
+    if not number.is_finite():
+        raise ValueError(_("“%(cell)s” is not a number") % {"cell": text(value)})
+    if number < 0:
+        raise ValueError(_("Cannot be negative (%(cell)s)") % {"cell": text(value)})
+    return (number * scale).quantize(YUAN, rounding=ROUND_HALF_UP)

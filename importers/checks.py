@@ -7,6 +7,7 @@ and the actor's scope. Nothing here writes.
 """
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import shapely
@@ -22,6 +23,8 @@ from importers.coords import CrsChoice, degrees_parse
 from importers.geometry import GeometryProblem, concrete, geometry_label, swapped, to_storage
 from importers.readers import RawRow
 from importers.report import RowError
+from projects import rules as project_rules
+from projects.models import Project
 
 MAX_LENGTHS = {col: Asset._meta.get_field(f).max_length for col, f in vocab.TEXT_FIELDS.items()
                if getattr(Asset._meta.get_field(f), "max_length", None)}
@@ -31,8 +34,11 @@ LON_LAT = f"{vocab.LON}/{vocab.LAT}"  # the two ledger columns, named together
 class Context:
     """What every row check needs, loaded once: villages by code and name, departments, the actor's scope."""
 
-    def __init__(self, *, actor, filename: str, choice: CrsChoice, columns: set[str]):
+    def __init__(self, *, actor, filename: str, choice: CrsChoice, columns: set[str],
+                 scales: dict[str, Decimal] | None = None):
         self.actor = actor
+        self.scales = scales or {}  # money column → factor to 万元 (a header in 元)
+        self.projects: dict[str, tuple[int | None, str | None]] = {}  # project code → (id, refusal) once looked up
         self.scope = scope_for(actor)
         self.filename = filename
         self.choice = choice
@@ -78,6 +84,9 @@ class CheckedRow:
     fields: dict[str, Any] = field(default_factory=dict)
     funding: list | None = None
     owners: list | None = None
+    project_codes: list[str] = field(default_factory=list)  # 项目编号: the projects that formed the asset
+    project_amount: Decimal | None = None  # 项目投入: what the (one) project put in
+    projects: list[tuple[int, Decimal | None]] | None = None  # (project id, amount) once looked up (rows_link)
     geometry: Any = None  # shapely, EPSG:4490, Point | MultiLineString | MultiPolygon
     village: AdminArea | None = None
     errors: list[RowError] = field(default_factory=list)
@@ -204,6 +213,10 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
             investment = cells.decimal(v.get(vocab.INVESTMENT), 4)
         except ValueError as exc:
             err(vocab.INVESTMENT, str(exc))
+        else:
+            if ctx.scales.get(vocab.INVESTMENT, 1) != 1:  # the header says 元
+                investment = (investment * ctx.scales[vocab.INVESTMENT]).quantize(cells.YUAN, ROUND_HALF_UP)
+    _project_cells(row, ctx)
     if vocab.DEPARTMENT in cols:
         dept_text = cells.text(v.get(vocab.DEPARTMENT))
         fields["department"] = None
@@ -238,6 +251,56 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
 
     _geometry_read(row, ctx)
     return row
+
+
+def _project_cells(row: CheckedRow, ctx: Context) -> None:
+    """项目编号 (one code, or several separated by 、,;) and 项目投入 (for one code only)."""
+    v = row.raw.values
+    row.project_codes = list(dict.fromkeys(
+        c.strip() for c in vocab.VILLAGE_SEPARATORS.split(cells.text(v.get(vocab.PROJECT_CODE))) if c.strip()))
+    if vocab.PROJECT_AMOUNT in ctx.columns and cells.text(v.get(vocab.PROJECT_AMOUNT)):
+        try:
+            row.project_amount = cells.money(v.get(vocab.PROJECT_AMOUNT), ctx.scales.get(vocab.PROJECT_AMOUNT, 1))
+            validation.amount_check(row.project_amount, field="amount")
+        except ValueError as exc:
+            row.err(vocab.PROJECT_AMOUNT, str(exc))
+        except ValidationError as exc:
+            row.err(vocab.PROJECT_AMOUNT, exc.messages[0])
+        if not row.project_codes:
+            row.err(vocab.PROJECT_AMOUNT, _("An amount for a project needs the project's code (%(column)s)")
+                    % {"column": vocab.PROJECT_CODE})
+        elif len(row.project_codes) > 1:
+            row.err(vocab.PROJECT_AMOUNT, _("With several project codes, give no amount: link the amounts one "
+                                            "project at a time"))
+
+
+def rows_link(rows: list[CheckedRow], ctx: Context) -> None:
+    """The projects a chunk's rows name (项目编号), looked up in one query: unknown codes and projects the actor may
+    not link (projects.rules.may_link) are row errors."""
+    codes = {c for r in rows for c in r.project_codes} - set(ctx.projects)
+    if codes:
+        found = {p.code: p for p in Project.objects.filter(code__in=codes)}
+        visible = set(Project.objects.visible_to(ctx.actor).filter(code__in=found).values_list("code", flat=True))
+        for code in codes:
+            project = found.get(code)
+            refusal = None
+            if project is not None and code not in visible:
+                refusal = project_rules.may_link(ctx.actor, project, None, asset_editable=True)
+            ctx.projects[code] = (project.pk if project else None, refusal.message if refusal else None)
+    for row in rows:
+        if not row.project_codes:
+            continue
+        linked = []
+        for code in row.project_codes:
+            pk, refusal = ctx.projects[code]
+            if pk is None:
+                row.err(vocab.PROJECT_CODE, _("The project code “%(code)s” is not in the project list (import the "
+                                              "project list first)") % {"code": code})
+            elif refusal:
+                row.err(vocab.PROJECT_CODE, refusal)
+            else:
+                linked.append((pk, row.project_amount))
+        row.projects = linked
 
 
 def _geometry_read(row: CheckedRow, ctx: Context) -> None:

@@ -31,6 +31,7 @@ def _export_rows(assets, *, table: bool, redactor: Redactor):
                          key=lambda line: (_FUNDING_ORDER.get(line[0], len(_FUNDING_ORDER)), line))
         owners = [Share(redactor.owner_name(o.owner_name, o.owner_kind), o.owner_kind, o.share)
                   for o in asset.owners.all() if o.share != 0]
+        links = sorted(asset.project_links.all(), key=lambda link: link.project.code)
         village, township = asset.village, asset.township
         location = asset.location
         geom = None if asset.geometry is None else shapely.from_wkb(bytes(asset.geometry.wkb))
@@ -44,6 +45,9 @@ def _export_rows(assets, *, table: bool, redactor: Redactor):
             vocab.AREA_CODE: village.code if village else "",
             vocab.YEAR: str(asset.year_built) if asset.year_built else "",
             vocab.PROJECT: asset.project_name,
+            # the projects that formed it (several: codes only; one: with its amount when stated), re-imported as links
+            vocab.PROJECT_CODE: "、".join(link.project.code for link in links),  # i18n: data
+            vocab.PROJECT_AMOUNT: number_text(links[0].amount) if len(links) == 1 else "",
             vocab.IMPLEMENTER: asset.implementing_unit,
             vocab.DEPARTMENT: asset.department.name if asset.department else "",
             vocab.FUNDING: funding_text(funding),
@@ -73,7 +77,7 @@ def assets_queryset(*, actor, township: str | None = None, village: str | None =
     """The assets the actor may see, narrowed by the map's filters (geo_assets.filters) and/or one township or
     village code (9- or 12-digit township, as export_assets --township takes it)."""
     qs = Asset.objects.visible_to(actor).select_related("village", "township", "department").prefetch_related(
-        "funding", "owners").order_by("code")
+        "funding", "owners", "project_links__project").order_by("code")
     if filters is not None:
         qs = asset_filters_apply(qs, filters)
     if township:

@@ -61,18 +61,24 @@ def _trim(data: dict) -> dict:
 def job_run(*, job: ImportJob) -> ImportJob:
     """Check (dry run with preview) or import, depending on the job's state."""
     checking = job.status == ImportJob.Status.CHECKING
-    kwargs = dict(actor=job.user, path=Path(job.stored_path), name=job.original_name, layer=job.layer or None,
-                  crs=job.crs or None, encoding=job.encoding or None,
-                  progress=_progress_writer(job, only=None if checking else "write"))
+    progress = _progress_writer(job, only=None if checking else "write")
+    if job.kind == ImportJob.Kind.ASSETS:
+        run = services.assets_import
+        kwargs = dict(actor=job.user, path=Path(job.stored_path), name=job.original_name, layer=job.layer or None,
+                      crs=job.crs or None, encoding=job.encoding or None, progress=progress)
+    else:  # the project list and the fund ledger (tables, no map)
+        run = services.projects_import if job.kind == ImportJob.Kind.PROJECTS else services.funds_import
+        kwargs = dict(actor=job.user, path_or_file=Path(job.stored_path), name=job.original_name,
+                      sheet=job.layer or None, encoding=job.encoding or None, progress=progress)
     try:
         if checking:
-            report = services.assets_import(dry_run=True, preview_limit=PREVIEW_ROWS, **kwargs)
+            report = run(dry_run=True, preview_limit=PREVIEW_ROWS, **kwargs)
             data = report.to_dict(with_preview=True)
             job.preview = data.pop("preview")
             job.check_report = _trim(data)
             job.status = ImportJob.Status.CHECKED
         else:
-            report = services.assets_import(skip_invalid=job.skip_invalid, **kwargs)
+            report = run(skip_invalid=job.skip_invalid, **kwargs)
             job.report = _trim(report.to_dict())
             job.status = ImportJob.Status.DONE
     except services.LedgerUnreadable as exc:

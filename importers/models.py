@@ -15,6 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ImportJob(models.Model):
+    class Kind(models.TextChoices):
+        ASSETS = "assets", _("asset ledger")
+        PROJECTS = "projects", _("project list")
+        FUNDS = "funds", _("fund ledger")
+
     class Status(models.TextChoices):
         PENDING_CHECK = "pending_check", _("waiting to be checked")
         CHECKING = "checking", _("checking")
@@ -26,6 +31,7 @@ class ImportJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs")
+    kind = models.CharField(_("ledger"), max_length=10, choices=Kind.choices, default=Kind.ASSETS)
     original_name = models.CharField(_("file name"), max_length=255)
     stored_path = models.CharField(max_length=500, blank=True)
     size = models.BigIntegerField(default=0)

@@ -7,10 +7,12 @@ the cells keyed by ledger column, and for GIS formats the feature's shapely geom
 import csv
 import io
 import math
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +230,19 @@ class Ledger:
     warnings: list[str] = field(default_factory=list)
     csv_dialect: Any = None
     workbook: Any = None  # XLSX: opened once (loading a workbook parses all its shared strings); close() it
+    schema: Any = None  # vocab.Schema: which ledger (assets by default, projects, fund lines)
+    units: dict[str, str | None] = field(default_factory=dict)  # money column → unit its header names
+    sheet_unit: str | None = None  # a note above the header: 单位：元 / 单位：万元
+
+    def __post_init__(self):
+        if self.schema is None:
+            self.schema = vocab.ASSETS
+
+    def scale(self, column: str) -> Decimal:
+        """What an amount of a money column is multiplied by to be in 万元: its header's unit, else the sheet's note,
+        else 万元."""
+        unit = self.units.get(column) or self.sheet_unit or vocab.UNIT_WAN
+        return Decimal("0.0001") if unit == vocab.UNIT_YUAN else Decimal(1)
 
     def close(self) -> None:
         if self.workbook is not None:
@@ -260,9 +275,9 @@ def _map_headers(ledger: Ledger, headers: list) -> dict[int, str]:
     for index, header in enumerate(headers):
         if header is None or str(header).strip() == "":
             continue
-        column = vocab.column_for_header(str(header), ledger.mapping)
+        column = ledger.schema.column_for_header(str(header), ledger.mapping)
         if column is None:
-            if str(header).lower() not in KML_STANDARD_FIELDS:
+            if str(header).lower() not in KML_STANDARD_FIELDS and str(header) not in ledger.unknown_headers:
                 ledger.unknown_headers.append(str(header))
             continue
         exact = vocab.header_key(str(header)) == vocab.header_key(column)
@@ -271,6 +286,8 @@ def _map_headers(ledger: Ledger, headers: list) -> dict[int, str]:
     by_index = {index: column for column, (index, _exact) in chosen.items()}
     ledger.columns = set(chosen)
     ledger.headers = {str(headers[i]): c for i, c in by_index.items()}
+    ledger.units = {c: ledger.schema.unit_of(str(headers[i]), c) for i, c in by_index.items()
+                    if c in ledger.schema.money}
     return by_index
 
 
@@ -448,12 +465,70 @@ def _workbook(path: Path):
     return openpyxl.load_workbook(path, read_only=True, data_only=True)
 
 
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def xlsx_merged(wb, ws) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a read-only worksheet (openpyxl's read-only mode does not read them) as
+    (first column, first row, last column, last row), 1-based: read from the sheet's XML in one streaming pass
+    (<mergeCells> follows the rows)."""
+    path, archive = getattr(ws, "_worksheet_path", None), getattr(wb, "_archive", None)
+    if path is None or archive is None:
+        return [(r.min_col, r.min_row, r.max_col, r.max_row) for r in getattr(ws, "merged_cells", None) or ()]
+    found, tail = [], b""
+    with archive.open(path) as src:
+        while chunk := src.read(1024 * 1024):
+            data = tail + chunk
+            cut = max(data.rfind(b"<"), len(data) - 200)  # a tag cut by the chunk is read with the next one
+            for m in _MERGE.finditer(data, 0, cut):
+                c0, r0 = _column_number(m.group(1)), int(m.group(2))
+                c1, r1 = (_column_number(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
+                found.append((c0, r0, c1, r1))
+            tail = data[cut:]
+    for m in _MERGE.finditer(tail):
+        c0, r0 = _column_number(m.group(1)), int(m.group(2))
+        c1, r1 = (_column_number(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
+        found.append((c0, r0, c1, r1))
+    return found
+
+
+def _fill_merged(rows: Iterator[tuple[int, list]], merged: list[tuple[int, int, int, int]]):
+    """A cell merged over several rows is read in each of them (a project's code merged over its fund lines, a
+    township merged over its villages, a header two rows high); a merge within one row (a title, a 合计 label)
+    stays in its first cell."""
+    starts: dict[int, list[tuple[int, int]]] = {}
+    for c0, r0, _c1, r1 in merged:
+        if r1 > r0:
+            starts.setdefault(r0, []).append((c0, r1))
+    active: list[list] = []  # [column, last row, value]
+    for number, cells in rows:
+        for column, last in starts.get(number, ()):
+            active.append([column, last, cells[column - 1] if column - 1 < len(cells) else None])
+        if active:
+            for column, last, value in active:
+                if number <= last and value is not None:
+                    if column - 1 >= len(cells):
+                        cells.extend([None] * (column - len(cells)))
+                    cells[column - 1] = value
+            active = [a for a in active if a[1] > number]
+        yield number, cells
+
+
 def _xlsx_cells(ledger: Ledger) -> Iterator[tuple[int, list]]:
     wb = ledger.workbook or _workbook(ledger.path)
     try:
         ws = wb[ledger.sheet] if ledger.sheet else wb.worksheets[0]
-        for number, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-            yield number, list(cells)
+        rows = ((number, list(cells)) for number, cells in enumerate(ws.iter_rows(min_row=1, values_only=True),
+                                                                      start=1))
+        merged = xlsx_merged(wb, ws)
+        yield from (_fill_merged(rows, merged) if merged else rows)
     finally:
         if wb is not ledger.workbook:
             wb.close()
@@ -466,7 +541,7 @@ def _skip_reason(cells: list) -> bool:
         return True
     if any(vocab.text_key(v[:1])[:1] in _TOTAL_FIRST and any(vocab.text_key(v).startswith(w) for w in TOTAL_WORDS) for v in filled[:3]):
         return True
-    if len(filled) == 1 and any(filled[0].startswith(w) for w in NOTE_WORDS):
+    if len(set(filled)) == 1 and any(filled[0].startswith(w) for w in NOTE_WORDS):
         return True
     if len(filled) >= 3 and all(v.isdigit() for v in filled):
         numbers = [int(v) for v in filled]
@@ -475,46 +550,66 @@ def _skip_reason(cells: list) -> bool:
     return False
 
 
-def _find_header(cells_iter, mapping=None) -> tuple[int, list, list]:
+def _find_header(cells_iter, mapping=None, schema=None) -> tuple[int, list, list]:
     """The header is the row (among the first 30) that names the most ledger columns."""
+    schema = schema or vocab.ASSETS
     buffered = []
     best = (0, None, None)
     for number, cells in cells_iter:
         buffered.append((number, cells))
-        score = len({vocab.column_for_header(str(c), mapping) for c in cells if c is not None} - {None})
+        score = len({schema.column_for_header(str(c), mapping) for c in cells if c is not None} - {None})
         if score > best[0]:
             best = (score, number, cells)
         if len(buffered) >= 30:
             break
     if best[0] < 2:
+        first, second = schema.hint
         raise LedgerUnreadable(_("No header in the first 30 rows: the header should name ledger columns such as "
                                 "“%(name)s” and “%(type)s” (or map them with --mapping).")
-                              % {"name": vocab.NAME, "type": vocab.TYPE})
+                              % {"name": first, "type": second})
     return best[1], best[2], buffered
+
+
+_UNIT_NOTE = re.compile(r"单位\s*[:：]\s*(万元|元)")  # i18n: data
 
 
 def table_open(ledger: Ledger) -> None:
     cells = _csv_cells(ledger) if ledger.kind == "csv" else _xlsx_cells(ledger)
     try:
-        header_row, headers, _buffer = _find_header(cells, ledger.mapping)
+        header_row, headers, buffered = _find_header(cells, ledger.mapping, ledger.schema)
     finally:
         cells.close()
     ledger.header_row = header_row
     _map_headers(ledger, list(headers))
     ledger.has_geometry = vocab.WKT in ledger.columns or {vocab.LON, vocab.LAT} <= ledger.columns
+    for number, row in buffered:  # a note above the header: 单位：元
+        if number >= header_row:
+            break
+        for cell in row:
+            if isinstance(cell, str) and (m := _UNIT_NOTE.search(cell)):
+                ledger.sheet_unit = m.group(1)
+
+
+def _repeats_header(cells: list, header_keys: dict[int, str]) -> bool:
+    """A second header row (the header was two rows high, merged): most of its cells repeat the header's."""
+    filled = {i: vocab.header_key(str(c)) for i, c in enumerate(cells) if c is not None and str(c).strip() != ""}
+    same = sum(1 for i, key in filled.items() if header_keys.get(i) == key)
+    return same >= 2 and same * 2 >= len(filled)
 
 
 def _table_rows(ledger: Ledger, cells_iter) -> Iterator[RawRow]:
     headers_by_index: dict[int, str] | None = None
+    header_keys: dict[int, str] = {}
     try:
         for number, cells in cells_iter:
             if number < ledger.header_row:
                 continue
             if number == ledger.header_row:
-                headers_by_index = _map_headers(Ledger(ledger.path, ledger.kind, ledger.name, mapping=ledger.mapping),
-                                                list(cells))
+                headers_by_index = _map_headers(Ledger(ledger.path, ledger.kind, ledger.name, mapping=ledger.mapping,
+                                                       schema=ledger.schema), list(cells))
+                header_keys = {i: vocab.header_key(str(c)) for i, c in enumerate(cells) if c is not None}
                 continue
-            if _skip_reason(cells):
+            if _skip_reason(cells) or (number <= ledger.header_row + 2 and _repeats_header(cells, header_keys)):
                 continue
             values = {col: (cells[i] if i < len(cells) else None) for i, col in headers_by_index.items()}
             values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
@@ -540,11 +635,15 @@ def table_count(ledger: Ledger) -> int:
 
 def ledger_open(
     path: Path, *, workdir: Path, name: str | None = None, layer: str | None = None, encoding: str | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, str] | None = None, schema=None,
 ) -> Ledger:
-    """Check and open a ledger file; archives are extracted safely into workdir (the caller removes it)."""
+    """Check and open a ledger file; archives are extracted safely into workdir (the caller removes it). `schema`:
+    which ledger (vocab.ASSETS by default; vocab.PROJECTS and vocab.FUNDS are tables: CSV or XLSX only)."""
     name = name or path.name
     ext = file_check(path, name)
+    if schema is not None and schema is not vocab.ASSETS and ext not in TABLE_EXTS:
+        raise LedgerUnreadable(_("A project list or fund ledger is a table: upload it as .xlsx or .csv (“%(name)s” "
+                                 "is not).") % {"name": name})
     if ext in (".zip", ".kmz"):
         files = zip_extract_safe(path, workdir, name)
         if ext == ".kmz":
@@ -579,7 +678,7 @@ def ledger_open(
         gis_open(ledger, [path], layer)
         return ledger
     if ext in (".csv", ".txt"):
-        ledger = Ledger(path, "csv", name, encoding=encoding or _csv_encoding(path), mapping=mapping)
+        ledger = Ledger(path, "csv", name, encoding=encoding or _csv_encoding(path), mapping=mapping, schema=schema)
         try:
             with path.open(encoding=ledger.encoding, newline="") as fh:
                 sample = fh.read(64 * 1024)
@@ -591,7 +690,7 @@ def ledger_open(
         except csv.Error:
             ledger.csv_dialect = csv.excel
     else:
-        ledger = Ledger(path, "xlsx", name, mapping=mapping, sheet=layer)
+        ledger = Ledger(path, "xlsx", name, mapping=mapping, sheet=layer, schema=schema)
         try:
             ledger.workbook = _workbook(path)
         except Exception as exc:

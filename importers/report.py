@@ -31,6 +31,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     invalid: int = 0
+    linked: int = 0  # asset ledger: links to projects written (项目编号), new or with a changed amount
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -54,6 +55,9 @@ class ImportReport:
                 "file": self.file, "head": head, "read": self.read, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "invalid": self.invalid},
         ]
+        if self.linked:
+            lines.append("  " + ngettext("%(count)s link of an asset to its project", "%(count)s links of assets to "
+                                         "their projects", self.linked) % {"count": self.linked})
         lines += ["  " + _("Note: %(warning)s") % {"warning": w} for w in self.warnings]
         for e in self.errors[:200]:
             where = f"{e.layer} " if e.layer else ""

@@ -25,16 +25,18 @@ from importers import cells, vocab
 from importers.areas import AREA_HEADERS, areas_import
 from importers.bulk import BulkWrite
 from importers.cells import funding_parse, funding_text, mapping_load, owners_parse, owners_text
-from importers.checks import CheckedRow, Context, existing_for, row_check, rows_locate
+from importers.checks import CheckedRow, Context, existing_for, row_check, rows_link, rows_locate
 from importers.coords import crs_parse
 from importers.export import EXPORT_FORMATS, assets_export, assets_queryset
+from importers.ledgers import ImportRefused, funds_import, import_refusal, kinds_for, projects_import
 from importers.readers import CHUNK, Ledger, LedgerUnreadable, ledger_open
 from importers.report import ImportReport, Progress, RowError, joined
 
 __all__ = [
     "ImportReport", "RowError", "LedgerUnreadable", "assets_import", "assets_export", "assets_queryset",
     "areas_import", "ledger_read", "actor_resolve", "mapping_load", "funding_parse", "funding_text", "owners_parse",
-    "owners_text", "EXPORT_FORMATS", "AREA_HEADERS", "REPORT_CODES",
+    "owners_text", "EXPORT_FORMATS", "AREA_HEADERS", "REPORT_CODES", "projects_import", "funds_import",
+    "ImportRefused", "import_refusal", "kinds_for",
 ]
 
 REPORT_CODES = 500
@@ -125,7 +127,8 @@ def _import(ledger: Ledger, report: ImportReport, *, actor, name: str, choice, d
     if choice.obfuscated:
         report.warnings.append(_("Coordinates converted from %(system)s to WGS84/CGCS2000")
                                % {"system": choice.obfuscated.upper()})
-    ctx = Context(actor=actor, filename=name, choice=choice, columns=ledger.columns)
+    ctx = Context(actor=actor, filename=name, choice=choice, columns=ledger.columns,
+                  scales={c: ledger.scale(c) for c in ledger.schema.money if c in ledger.columns})
     try:
         with transaction.atomic():
             writer = BulkWrite(ctx, lock=not dry_run)
@@ -133,6 +136,7 @@ def _import(ledger: Ledger, report: ImportReport, *, actor, name: str, choice, d
                 existing = existing_for([cells.text(r.values.get(vocab.CODE)) for r in chunk], actor)
                 rows = [row_check(raw, ctx, existing) for raw in chunk]
                 rows_locate(rows, ctx)
+                rows_link(rows, ctx)
                 writer.add(rows)
                 for row in rows:
                     report.read += 1
@@ -151,6 +155,7 @@ def _import(ledger: Ledger, report: ImportReport, *, actor, name: str, choice, d
                 counts = writer.counts()
                 report.created, report.updated, report.unchanged = (
                     counts.get("create", 0), counts.get("update", 0), counts.get("unchanged", 0))
+                report.linked = writer.links_counted()
             if not report.written:
                 raise _Rollback
             report.created_codes, report.updated_codes = writer.write(actor=actor, limit=REPORT_CODES)

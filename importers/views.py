@@ -12,12 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from geo_assets.access import scope_for
 from geo_assets.filters import asset_filters_parse
 from geo_assets.models import AdminArea
 from geo_assets.uploads import upload_rule
@@ -27,9 +27,12 @@ from importers.models import ImportJob
 from importers.report import joined
 
 UPLOAD_EXTS = sorted(readers.SUPPORTED_EXTS - {".shp", ".txt"})
+TABLE_UPLOAD_EXTS = [".csv", ".xlsx", ".xlsm"]  # the project list and the fund ledger are tables
 
 
 class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Ledger"), choices=ImportJob.Kind.choices, required=False,
+                             widget=forms.RadioSelect)
     file = forms.FileField(label=gettext_lazy("Ledger file"))
     crs = forms.CharField(label=gettext_lazy("Coordinate system"), required=False, max_length=40,
                           help_text=gettext_lazy("Leave empty: the file's own coordinate system; tables are in longitude "
@@ -38,6 +41,30 @@ class UploadForm(forms.Form):
     encoding = forms.CharField(label=gettext_lazy("Text encoding"), required=False, max_length=40,
                                help_text=gettext_lazy("Leave empty to detect it, e.g. GBK"))
     layer = forms.CharField(label=gettext_lazy("Layer/sheet"), required=False, max_length=100)
+
+    def __init__(self, *args, kinds: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = kinds
+        # the field takes any kind (clean_kind says which the user may not); the page offers theirs
+        self.fields["kind"].widget.choices = [(k, label) for k, label in ImportJob.Kind.choices if k in kinds]
+        self.fields["kind"].initial = kinds[0] if kinds else None
+
+    def clean_kind(self):
+        """What the user may import (importers.services.kinds_for); an old form without the field: the first."""
+        kind = self.cleaned_data.get("kind") or (self.kinds[0] if self.kinds else "")
+        if kind not in self.kinds:
+            raise forms.ValidationError(_("Your account may not import this kind of ledger."))
+        return kind
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is not None and cleaned.get("kind") not in (None, ImportJob.Kind.ASSETS):
+            ext = Path(upload.name).suffix.lower()
+            if ext not in TABLE_UPLOAD_EXTS:
+                self.add_error("file", _("A project list or fund ledger is a table: upload it as %(exts)s.")
+                               % {"exts": joined(TABLE_UPLOAD_EXTS)})
+        return cleaned
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -65,9 +92,16 @@ class UploadForm(forms.Form):
         return value
 
 
-def _require_editor(user) -> None:
-    if not scope_for(user).edits_anything:
-        raise PermissionDenied(_("Your account may not import assets."))
+def _require_editor(user, kind: str = ImportJob.Kind.ASSETS) -> None:
+    refusal = services.import_refusal(user, kind)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def _imports_something(user) -> bool:
+    """The upload page is for whoever may import a ledger of some kind: assets (an editing role), the project list
+    (a line department, a county administrator) or the fund ledger (also the finance bureau)."""
+    return bool(services.kinds_for(user))
 
 
 def _job_for(request, pk) -> ImportJob:
@@ -77,14 +111,16 @@ def _job_for(request, pk) -> ImportJob:
     return job
 
 
-@upload_rule(allowed=lambda user: scope_for(user).edits_anything,
-             denied=gettext_lazy("Your account may not import assets."),
+@upload_rule(allowed=lambda user: _imports_something(user),
+             denied=gettext_lazy("Your account may not import assets."),  # nor any other ledger
              file_bytes=lambda: settings.IMPORT_MAX_UPLOAD_BYTES, stops_at_file_limit=True)
 @login_required
 def upload(request):
-    _require_editor(request.user)
+    kinds = services.kinds_for(request.user)
+    if not kinds:
+        raise PermissionDenied(_("Your account may not import assets."))
     posted = request.method == "POST"
-    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None, kinds=kinds)
     if getattr(request, "upload_too_large", False):  # importers.uploads stopped reading it
         form.is_valid()
         form.errors.pop("file", None)
@@ -92,7 +128,8 @@ def upload(request):
         form.add_error("file", _("The file is too large; the limit is %(limit).1f MB.") % {"limit": limit / 1024**2})
     elif posted and form.is_valid():
         upload_file = form.cleaned_data["file"]
-        job = ImportJob(user=request.user, original_name=Path(upload_file.name).name[:255], size=upload_file.size,
+        job = ImportJob(user=request.user, kind=form.cleaned_data["kind"],
+                        original_name=Path(upload_file.name).name[:255], size=upload_file.size,
                         crs=form.cleaned_data["crs"], encoding=form.cleaned_data["encoding"].strip(),
                         layer=form.cleaned_data["layer"].strip())
         job.folder.mkdir(parents=True, exist_ok=True)
@@ -108,8 +145,11 @@ def upload(request):
             job.save()
             return redirect("importers:job", pk=job.pk)
     recent = ImportJob.objects.filter(user=request.user)[:10]
-    return render(request, "importers/upload.html", {"form": form, "recent": recent,
-                                                      "exts": joined(UPLOAD_EXTS)})
+    templates = [(kind, label, reverse("importers:template_kind", args=[kind]) if kind != ImportJob.Kind.ASSETS
+                  else reverse("importers:template")) for kind, label in ImportJob.Kind.choices if kind in kinds]
+    return render(request, "importers/upload.html", {
+        "form": form, "recent": recent, "exts": joined(UPLOAD_EXTS), "table_exts": joined(TABLE_UPLOAD_EXTS),
+        "kinds": kinds, "templates": templates, "assets": ImportJob.Kind.ASSETS in kinds})
 
 
 @login_required
@@ -119,15 +159,23 @@ def job_detail(request, pk):
     if job.preview:
         invalid_first = sorted(job.preview, key=lambda r: (not r["errors"], r["row"]))
         rows = invalid_first[:500]
-    columns = [c for c in vocab.TABLE_COLUMNS if c != vocab.WKT and any(c in r["values"] for r in rows)]
+    ledger_columns = {ImportJob.Kind.PROJECTS: vocab.PROJECT_COLUMNS, ImportJob.Kind.FUNDS: vocab.FUND_COLUMNS}.get(
+        job.kind, vocab.TABLE_COLUMNS)
+    columns = [c for c in ledger_columns if c != vocab.WKT and any(c in r["values"] for r in rows)]
     for r in rows:
         r["cells"] = [r["values"].get(c, "") for c in columns]
     report = job.report or {}
-    report_links = [(_("Assets created"), report.get("created_codes"), report.get("created", 0)),
-                    (_("Assets updated"), report.get("updated_codes"), report.get("updated", 0))]
+    if job.kind == ImportJob.Kind.ASSETS:
+        report_links = [(_("Assets created"), report.get("created_codes"), report.get("created", 0)),
+                        (_("Assets updated"), report.get("updated_codes"), report.get("updated", 0))]
+    else:  # project codes (of the projects, or of the projects whose fund lines were written)
+        report_links = [(_("Projects created") if job.kind == ImportJob.Kind.PROJECTS else
+                         _("Projects with new fund lines"), report.get("created_codes"), report.get("created", 0)),
+                        (_("Projects updated") if job.kind == ImportJob.Kind.PROJECTS else
+                         _("Projects with changed fund lines"), report.get("updated_codes"), report.get("updated", 0))]
     return render(request, "importers/job.html", {
         "job": job, "rows": rows, "columns": columns, "check": job.check_report or {}, "report": report,
-        "report_links": report_links,
+        "report_links": report_links, "on_map": job.kind == ImportJob.Kind.ASSETS,
         "waiting": job.status in (ImportJob.Status.PENDING_CHECK, ImportJob.Status.CHECKING,
                                   ImportJob.Status.PENDING_IMPORT, ImportJob.Status.IMPORTING),
         "worker_command": "python manage.py importers_worker",
@@ -170,7 +218,7 @@ def job_preview(request, pk):
 @require_POST
 def job_confirm(request, pk):
     job = _job_for(request, pk)
-    _require_editor(request.user)
+    _require_editor(request.user, job.kind)
     if job.status != ImportJob.Status.CHECKED:
         messages.info(request, _("This import has been confirmed or has ended already; it cannot be confirmed again."))
         return redirect("importers:job", pk=job.pk)
@@ -272,13 +320,18 @@ def export(request):
 
 @login_required
 @require_GET
-def template_download(request):
-    """/import/template.xlsx: the ledger columns with one example row (valid on this system) and a sheet of
-    instructions and accepted values."""
-    _require_editor(request.user)
+def template_download(request, kind: str = ImportJob.Kind.ASSETS):
+    """/import/template.xlsx (assets), /import/template/projects.xlsx, /import/template/funds.xlsx: the ledger's
+    columns with one example row (valid on this system) and a sheet of instructions and accepted values."""
+    if kind not in ImportJob.Kind.values:
+        raise Http404
+    _require_editor(request.user, kind)
     with tempfile.TemporaryDirectory(prefix="template-") as tmp:
         path = Path(tmp) / "template.xlsx"
-        ledger_template.template_write(path)
+        ledger_template.template_write(path, kind=kind)
         handle = path.open("rb")
         os.unlink(path)
-    return FileResponse(handle, as_attachment=True, filename=_("asset-ledger-import-template.xlsx"), content_type=CONTENT_TYPES["xlsx"])
+    filename = {ImportJob.Kind.PROJECTS: _("project-list-import-template.xlsx"),
+                ImportJob.Kind.FUNDS: _("fund-ledger-import-template.xlsx")}.get(
+        kind, _("asset-ledger-import-template.xlsx"))
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPES["xlsx"])

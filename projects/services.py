@@ -196,3 +196,46 @@ def policy_save(*, actor, policy: LedgerPolicy, reason: str = "") -> LedgerPolic
         policy.full_clean()
         _stamp(policy, actor, reason or _("changed")).save()
     return policy
+
+
+# ---------------------------------------------------------------- the same rules on many rows (importers)
+
+
+def _errors_of(checks) -> dict[str, list]:
+    errors: dict[str, list] = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def project_values_errors(project: Project) -> dict[str, list]:
+    """What _project_check refuses in a project's own values, without a query, as {field: [messages]} (the
+    importers check thousands of rows this way): the year, the dates within the register's bounds and in order, an
+    accepted project's acceptance date."""
+    errors = _errors_of([
+        lambda: year_check(project.year),
+        *(lambda name=name: date_check(getattr(project, name), field=name)
+          for name in ("started_on", "completed_on", "accepted_on")),
+        lambda: dates_in_order(project.started_on, project.completed_on, field="completed_on",
+                               message=_("A project cannot be completed before it started.")),
+        lambda: dates_in_order(project.completed_on, project.accepted_on, field="accepted_on",
+                               message=_("A project cannot be accepted before it was completed.")),
+    ])
+    if project.status == ProjectStatus.ACCEPTED and not project.accepted_on:
+        errors.setdefault("accepted_on", []).append(_("An accepted project needs its acceptance date."))
+    return errors
+
+
+def fund_line_values_errors(line: FundLine) -> dict[str, list]:
+    """What fund_line_save refuses in a line's own values, without a query, as {field: [messages]}: the year, both
+    amounts within the register's bounds (geo_assets.validation), no more disbursed than allocated."""
+    errors = _errors_of([lambda: year_check(line.year),
+                         lambda: amount_check(line.allocated, field="allocated"),
+                         lambda: amount_check(line.disbursed, field="disbursed")])
+    if not errors and line.disbursed > line.allocated:
+        errors["disbursed"] = [_("More cannot be disbursed than was allocated.")]
+    return errors

@@ -98,3 +98,66 @@ def line(x0, y0, x1, y1):
 
 def square(x0, y0, d=0.005):
     return Polygon([(x0, y0), (x0 + d, y0), (x0 + d, y0 + d), (x0, y0 + d)])
+
+
+# ---------------------------------------------------------------- project lists and fund ledgers (issue 17)
+
+def project_rows(n: int = 2, start: int = 1, *, department: str = "水利局") -> list[dict]:
+    """n projects of 2024 alternating between the west villages, with the canonical headers."""
+    out = []
+    for i in range(start, start + n):
+        village = "西南村" if i % 2 else "西北村"
+        out.append({
+            "项目编号": f"XM2024-{i:03d}", "项目名称": f"{village}饮水工程{i}", "年度": 2024, "项目类型": "村基础设施",
+            "组织实施单位": "西镇人民政府", "主管部门": department, "乡镇": "西镇", "受益村": village,
+            "批复文号": f"栾扶发〔2024〕{i}号", "开工日期": "2024年3月5日", "完工日期": "2024-06-30",
+            "竣工验收日期": "2024/7/15", "验收文件": f"栾水验〔2024〕{i}号", "项目状态": "已验收",
+        })
+    return out
+
+
+def fund_rows(codes: list[str], *, per_project: int = 2) -> list[dict]:
+    """Fund lines of each project: central funds with a document number, then county funds without one, one line a
+    year from 2024."""
+    out = []
+    for code in codes:
+        for j in range(per_project):
+            central = j == 0
+            out.append({
+                "项目编号": code, "资金来源": "中央财政专项扶贫资金" if central else "县级财政专项扶贫资金",
+                "文号": f"豫财农〔2024〕{code[-3:]}号" if central else "", "下达年度": "2024年" if central else 2023 + j,
+                "下达金额（万元）": 30 if central else 10, "支出金额（万元）": 25 if central else 10,
+            })
+    return out
+
+
+def write_table_xlsx(path: Path, data: list[dict], *, header: list[str] | None = None,
+                     header_labels: dict[str, str] | None = None, title: str | None = "栾川县2024年度项目台账",
+                     note: str | None = "单位：万元", merge: list[str] | None = None) -> Path:
+    """A ledger as the finance bureau sends it: a title row, a note row, the header, the rows, a 合计 row;
+    `merge`: columns whose equal consecutive cells are merged (a project's code over its fund lines)."""
+    header = header or list(dict.fromkeys(k for r in data for k in r))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    if note:
+        ws.append([note])
+    ws.append([(header_labels or {}).get(h, h) for h in header])
+    first = ws.max_row + 1
+    for r in data:
+        ws.append([r.get(h) for h in header])
+    for column in merge or ():
+        index = header.index(column) + 1
+        start = first
+        for number in range(first, ws.max_row + 2):
+            value = ws.cell(number, index).value if number <= ws.max_row else object()
+            if value != ws.cell(start, index).value:
+                if number - 1 > start:
+                    ws.merge_cells(start_row=start, start_column=index, end_row=number - 1, end_column=index)
+                start = number
+    ws.append(["合计"])
+    ws.append(["注：本表由县财政局填报"])
+    wb.save(path)
+    return path

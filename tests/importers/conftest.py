@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from geo_assets import services as register
 from geo_assets.models import SRID
-from geo_assets.taxonomy import AssetType
+from geo_assets.taxonomy import AssetType, Role
 from importers.models import ImportJob
-from tests.factories import make_asset, make_department
+from tests.factories import make_asset, make_department, make_user
 from tests.importers import builders
 
 
@@ -70,3 +70,29 @@ def upload(client, tmp_path, data) -> ImportJob:
     assert response.status_code == 302
     assert run("importers_worker", "--once")[0] == 0
     return ImportJob.objects.get()
+
+
+@pytest.fixture
+def ledger_roles(areas, admin_user):
+    """For the project and fund ledgers: two line departments with a clerk each, the finance bureau, a township
+    clerk and the county administrator."""
+    from types import SimpleNamespace
+
+    water = make_department("水利局", (AssetType.WATER_SUPPLY,))
+    roads = make_department("交通运输局", (AssetType.ROAD,))
+    return SimpleNamespace(
+        areas=areas, admin=admin_user, water=water, roads=roads,
+        water_clerk=make_user("water", Role.DEPARTMENT, department=water),
+        roads_clerk=make_user("roads", Role.DEPARTMENT, department=roads),
+        finance=make_user("finance", Role.FINANCE), township=make_user("west", Role.TOWNSHIP, area=areas.west),
+    )
+
+
+def run_ledger(tmp_path: Path, command: str, path, *args) -> tuple[int, dict]:
+    """import_projects / import_funds with --report: (exit status, the JSON report with the output)."""
+    report = tmp_path / f"{command}.json"
+    report.unlink(missing_ok=True)
+    code, out = run(command, str(path), *[str(a) for a in args], "--report", str(report))
+    data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    data["output"] = out
+    return code, data
