@@ -8,7 +8,7 @@ each, some without a document number; a tenth of them forming no asset by their 
 the first year) and 1.5 n assets (most formed by one project, some by two, a fifth by none), then times, as a county
 administrator: projects.reconciliation.reconcile (and its statements), the page /reconciliation/, the API, the
 workbook and the PDF (whose long lists are capped at reports.views.PDF_ROWS_MAX rows: WeasyPrint's time grows with
-the rows it lays out). `run(sizes)` returns the rows; tests/bench/test_reconciliation_smoke.py runs it tiny."""
+the rows it lays out), and the county's 2024 ledger as a workbook and a PDF (every row: a ledger is complete). `run(sizes)` returns the rows; tests/bench/test_reconciliation_smoke.py runs it tiny."""
 
 import os
 import random
@@ -113,12 +113,17 @@ def measure(n: int, *, repeat: int = 3, pdf: bool = True) -> dict:
         result["reconcile_s"] = _timed(lambda: reconcile(user), repeat)
         client = Client()
         client.force_login(user)
+        from geo_assets.models import Asset
+
+        result["ledger_rows"] = Asset.objects.filter(code__startswith=f"{tag}-", year_built=2024).count()
+        ledger = "/reports/ledgers/county/2024"
         for name, url in (("page_s", "/reconciliation/"), ("api_s", "/api/v1/reconciliation/"),
-                          ("xlsx_s", "/reconciliation.xlsx")) + ((("pdf_s", "/reconciliation.pdf"),) if pdf else ()):
+                          ("xlsx_s", "/reconciliation.xlsx"), ("ledger_xlsx_s", f"{ledger}.xlsx")) + ((
+                              ("pdf_s", "/reconciliation.pdf"), ("ledger_pdf_s", f"{ledger}.pdf")) if pdf else ()):
             def get(url=url):
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
-            result[name] = _timed(get, 1 if name == "pdf_s" else repeat)
+            result[name] = _timed(get, 1 if name.endswith("pdf_s") else repeat)
         transaction.set_rollback(True)
     return result
 
@@ -131,7 +136,8 @@ def main(sizes: list[int]) -> None:
     import django
 
     django.setup()
-    columns = ("projects", "statements", "findings", "build_s", "reconcile_s", "page_s", "api_s", "xlsx_s", "pdf_s")
+    columns = ("projects", "statements", "findings", "build_s", "reconcile_s", "page_s", "api_s", "xlsx_s", "pdf_s",
+               "ledger_rows", "ledger_xlsx_s", "ledger_pdf_s")
     print(" ".join(f"{c:>11}" for c in columns))
     for row in run(sizes):
         print(" ".join(f"{row[c]:>11.2f}" if isinstance(row[c], float) else f"{row[c]:>11}" for c in columns),

@@ -217,11 +217,6 @@ class AssetRef:
     township_id: int | None
     visible: bool  # in the viewer's scope: named; else counted only
 
-    def get_asset_type_display(self) -> str:
-        from geo_assets.taxonomy import AssetType
-
-        return str(AssetType(self.asset_type).label)
-
 
 @dataclass
 class FundLineRef:
@@ -294,10 +289,6 @@ class Item:
     @property
     def text(self) -> str:
         return KINDS[self.kind].describe(self)
-
-    @property
-    def asset(self) -> AssetRef | None:
-        return self.assets[0] if len(self.assets) == 1 else None
 
 
 @dataclass
@@ -555,7 +546,7 @@ def reconcile(user, filters: Filters | None = None, *, policy: LedgerPolicy | No
         part.allocated += line.allocated
         part.disbursed += line.disbursed
     # every link of the assets these projects formed (other projects' too: an asset's investment is shared)
-    links = [link for link in selectors.links_of(projects=ids)]
+    links = list(selectors.links_of(projects=ids))
     forming = [(p, a, m, i) for p, a, m, i in links if m is None or m > 0]
     formers = ProjectAsset.objects.filter(asset_id__in=ProjectAsset.objects.filter(project_id__in=ids)
                                           .values("asset_id")).values("project_id")
@@ -633,12 +624,6 @@ def _fill_township_names(groups, projects) -> None:
     for p in projects:
         if p.township_id in names and not p.township:
             p.township = names[p.township_id]
-
-
-def asset_refs(rec: Reconciliation, project: ProjectLine) -> list[AssetRef]:
-    """The assets a project formed that the viewer may see (named), in code order."""
-    return sorted((a for a in (rec.assets.get(i) for i in project.contributions) if a and a.visible),
-                  key=lambda a: a.code)
 
 
 # ---------------------------------------------------------------- the dashboard's 清产核资 rate

@@ -371,6 +371,7 @@ def public_village(request, code: str):
     present = dict.fromkeys(a["asset_type"] for a in data["assets"])
     return render(request, "reports/public_village.html", {
         "village": village, **data, "map": svg,
+        "ledger_years": sorted({a["year"] for a in data["assets"] if a["year"]}, reverse=True),
         "legend": [{"colour": TYPE_COLOURS[t], "label": AssetType(t).label} for t in present]})
 
 
@@ -378,7 +379,8 @@ def public_village(request, code: str):
 
 FINDINGS_SHOWN = 20  # rows of each finding list on the page until it is opened (drill-down: ?kind=<code>)
 PROJECTS_PER_PAGE = 200
-PDF_ROWS_MAX = 100  # rows of a long list in the PDF (the workbook has every row): WeasyPrint lays out ~10 ms a row
+LEDGER_PDF_MAX = 300  # assets in a ledger's PDF (the workbook has every one): WeasyPrint ≈ 20 ms a row
+PDF_ROWS_MAX = 50  # rows of a long list in the PDF (the workbook has every row): WeasyPrint lays out ~10 ms a row
 
 
 def project_url(code: str) -> str:
@@ -461,7 +463,8 @@ def reconciliation_page(request, fmt: str = "html"):
     query = request.GET.copy()
     for key in ("page", "kind"):
         query.pop(key, None)
-    years = sorted(set(Project.objects.visible_to(request.user).values_list("year", flat=True)), reverse=True)
+    years = sorted(set(Project.objects.visible_to(request.user).order_by().values_list("year", flat=True).distinct()),
+                   reverse=True)
     townships = AdminArea.objects.townships().order_by("code")
     if scope.role == Role.TOWNSHIP:
         townships = townships.filter(pk=scope.area_id)
@@ -530,8 +533,10 @@ def _ledger(request, area, year: int, fmt: str, *, public: bool = False):
                "min_days": settings.PUBLICITY_MIN_DAYS,
                "base_template": "base.html" if public else "reports/base.html"}
     if fmt == "pdf":
+        context["table"] = ledger.limited(LEDGER_PDF_MAX)
         return _download(report_pdf("reports/ledger_print.html", context, request), "application/pdf",
                          f"{name}.pdf", inline=True)
+    context["table"] = ledger.table
     return render(request, "reports/ledger.html", context)
 
 

@@ -12,5 +12,6 @@ def test_reconciliation_benchmark_runs_and_rolls_back():
     small, large = reconciliation.run([4, 40], repeat=1)
     assert small["statements"] == large["statements"] <= 10
     assert large["findings"] > small["findings"] > 0
-    assert all(row[key] > 0 for row in (small, large) for key in ("reconcile_s", "page_s", "api_s", "xlsx_s", "pdf_s"))
+    assert all(row[key] > 0 for row in (small, large) for key in ("reconcile_s", "page_s", "api_s", "xlsx_s", "pdf_s",
+                                                                  "ledger_xlsx_s", "ledger_pdf_s"))
     assert not Project.objects.exists()  # rolled back

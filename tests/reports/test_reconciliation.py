@@ -339,3 +339,20 @@ def test_the_village_public_ledger_shows_public_data_only(ledger_world):
     # the staff ledger of the same village names the person in charge
     staff = client_for(w.users["village"]).get(f"/reports/ledgers/villages/{code}/2024/").content.decode()
     assert PERSON in staff and PHONE not in staff
+
+
+def test_a_ledger_pdf_lists_at_most_so_many_assets(ledger_world, monkeypatch):
+    from reports import views
+
+    monkeypatch.setattr(views, "LEDGER_PDF_MAX", 2)
+    client = client_for(ledger_world.users["county_admin"])
+    text = pdf_text(client.get("/reports/ledgers/county/2024.pdf").content)
+    assert "仅列前 2 行（共 5 行）" in text and "合计" in text
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/reports/ledgers/county/2024.xlsx").content))
+    assert book.worksheets[1].max_row >= 1 + 5 + 1  # every asset and the total
+
+
+def test_the_villagers_page_links_to_its_public_ledgers(ledger_world):
+    code = ledger_world.areas.west_south.code
+    page = Client().get(f"/public/villages/{code}/").content.decode()
+    assert f'href="/public/villages/{code}/ledger/2025/"' in page and f'href="/public/villages/{code}/ledger/2024/"' in page
