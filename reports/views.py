@@ -524,7 +524,8 @@ def _ledger(request, area, year: int, fmt: str, *, public: bool = False):
     ledger = ledger_build(assets.in_area(area), area, year, public=public, viewer=scope_for(request.user))
     name = f"{area.name}-{year}"
     if fmt == "xlsx":
-        summary = [(_("Area"), f"{area.name} ({area.code})"), (_("Year"), year), (_("Assets"), ledger.count),
+        summary = [(_("Area"), _("%(name)s (%(code)s)") % {"name": area.name, "code": area.code}), (_("Year"), year),
+                   (_("Assets"), ledger.count),
                    (_("Total investment (10k yuan)"), ledger.investment)]
         return _download(workbook(ledger.table.title, [ledger.table], summary), XLSX, f"{name}.xlsx")
     context = {"ledger": ledger, "area": area, "year": year, "public": public, "title": ledger.table.title,

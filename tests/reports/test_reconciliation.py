@@ -356,3 +356,17 @@ def test_the_villagers_page_links_to_its_public_ledgers(ledger_world):
     code = ledger_world.areas.west_south.code
     page = Client().get(f"/public/villages/{code}/").content.decode()
     assert f'href="/public/villages/{code}/ledger/2025/"' in page and f'href="/public/villages/{code}/ledger/2024/"' in page
+
+
+def test_in_english_on_request(ledger_world):
+    from django.conf import settings
+
+    client = client_for(ledger_world.users["county_admin"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/reconciliation/").content.decode()
+    assert "Reconciliation of the fund ledgers with the asset register" in page
+    assert "Projects accepted but without assets (1)" in page and "已验收未形成资产的项目" not in page
+    body = client.get("/api/v1/reconciliation/").json()
+    assert body["findings"]["partly_formed"]["label"] == "Projects partly formed"
+    ledger = client.get(f"/public/villages/{ledger_world.areas.west_south.code}/ledger/2024/").content.decode()
+    assert "village committee (seal)" in ledger and "public data only" in ledger
