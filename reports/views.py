@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Func, Sum, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -385,7 +386,7 @@ PDF_ROWS_MAX = 50  # rows of a long list in the PDF (the workbook has every row)
 
 def project_url(code: str) -> str:
     """The project's page (projects:project, /projects/<code>/)."""
-    return f"/projects/{quote(code, safe='')}/"
+    return reverse("projects:project", args=[code])
 
 
 def map_url(*, project: str | None = None, asset: str | None = None) -> str:

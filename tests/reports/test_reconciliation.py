@@ -121,7 +121,7 @@ def test_the_workbook_has_the_totals_the_projects_and_every_finding(ledger_world
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     titles = [str(kind.label)[:31] for kind in KINDS.values()]
     assert set(titles) <= set(book.sheetnames)
-    projects = book["项目清单"]
+    projects = book["项目列表"]
     rows = {row[0]: row for row in projects.iter_rows(min_row=2, values_only=True)}
     assert set(rows) == WEST_PROJECTS | EAST_PROJECTS
     assert rows["LC-2024-004"][8] == 30 and rows["LC-2024-004"][10] == 50  # disbursed, formed: numbers
