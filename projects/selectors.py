@@ -24,13 +24,15 @@ def _disbursed_by_project(project_ids) -> dict[int, Decimal]:
     return {pid: s or ZERO for pid, s in rows}
 
 
-def contributions(links) -> dict[tuple[int, int], Decimal]:
+def contributions(links, *, disbursed: dict[int, Decimal] | None = None) -> dict[tuple[int, int], Decimal]:
     """(project_id, asset_id) → what the project put into the asset: the stated amount, else the asset's
     investment apportioned over its projects by what each disbursed (equally when none disbursed anything).
 
-    `links` are (project_id, asset_id, amount, asset_investment) for every link of the assets concerned."""
+    `links` are (project_id, asset_id, amount, asset_investment) for every link of the assets concerned;
+    `disbursed` (project_id → sum disbursed), when the caller already read it for every project of the links."""
     links = list(links)
-    disbursed = _disbursed_by_project({p for p, _a, _m, _i in links})
+    if disbursed is None:
+        disbursed = _disbursed_by_project({p for p, _a, _m, _i in links})
     by_asset: dict[int, list] = {}
     for link in links:
         by_asset.setdefault(link[1], []).append(link)

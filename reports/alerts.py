@@ -27,6 +27,7 @@ from geo_assets.access import PUBLIC_SCOPE, Scope
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
 from geo_assets.privacy import Redactor, mask_numbers
+from projects.reconciliation import KINDS as RECONCILIATION
 from verification.taxonomy import Finding
 
 RED, YELLOW, BLUE = "red", "yellow", "blue"
@@ -137,6 +138,17 @@ def _unanswered(d: dict, seen: "Evidence") -> str:
         "title": seen.text(d["title"]), "person": seen.person(d["by"]), "on": d["on"]}
 
 
+def _unlinked(raw: str) -> str:
+    if raw:
+        return _("Built in %(year)s and formed by no project of the fund ledgers") % {"year": raw}
+    return _("Year built unknown; formed by no project of the fund ledgers")
+
+
+def _accepted(d: dict) -> str:
+    return _("Project %(code)s %(name)s, accepted on %(date)s, has no asset") % {
+        "code": d["code"], "name": d["name"], "date": d["on"] or "—"}
+
+
 def _short(d: dict, seen: "Evidence") -> str:
     return _("%(title)s: %(start)s to %(end)s, shorter than %(min)s days") % {
         "title": seen.text(d["title"]), "start": d["from"], "end": d["to"], "min": d["min"]}
@@ -221,6 +233,10 @@ RULES = [
           AND NOT EXISTS (SELECT 1 FROM geo_assets_disposal d WHERE d.asset_id = a.id AND d.status = 'executed'
                           AND d.approval_reference <> '')""",
          write=_fixed(gettext_lazy("Disposed, but there is no executed disposal with an approval reference"))),
+    # 账账相符 (projects.reconciliation: the same SQL as its finding): an asset in the fund ledgers' scope that no
+    # project formed — its money is not traced to a fund ledger.
+    Rule("asset_without_project", YELLOW, RECONCILIATION["asset_without_project"].label,
+         RECONCILIATION["asset_without_project"].sql, write=lambda: _unlinked),
 ]
 
 # Village-level rules: publicity (公示) of each stage.
@@ -247,6 +263,10 @@ AREA_RULES = [
         FROM villages v JOIN geo_assets_publicitynotice n ON n.area_id = v.id
              JOIN geo_assets_objection o ON o.notice_id = n.id
         WHERE o.answered_at IS NULL AND n.ends_on < %(today)s""", _unanswered),
+    # 账账相符: a project serving the village was accepted, yet no asset of it is in the register (one alert per
+    # village and project; projects serving no village are on the reconciliation page only).
+    Rule("accepted_without_assets", RED, RECONCILIATION["accepted_without_assets"].label,
+         RECONCILIATION["accepted_without_assets"].sql, write=_from_json(_accepted)),
 ]
 ALL_RULES = {r.code: r for r in RULES + AREA_RULES}
 

@@ -54,6 +54,7 @@ from geo_assets.taxonomy import (
     RegistrationStatus,
     Role,
 )
+from projects.reconciliation import Accounted, funds_accounted
 from reports.alerts import (
     ALERTS_PLANNER,
     ALL_RULES,
@@ -660,10 +661,14 @@ def workplan_progress(user, *, with_alerts: bool = True) -> dict:
 
 
 def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
-    """Rates of the work plan's four tasks per village and township, over the active assets the user sees:
-    清产核资 — investment and funding recorded and verified at least once; 确权登记 — registered;
-    公示 — both the inventory ledger and the ownership results were posted for the village (on its own board, its
-    township's or the county's); 核查 — verified in the last 12 months."""
+    """Rates of the work plan's four tasks per village and township, over what the user sees:
+    清产核资 — 账账相符 (projects.reconciliation.funds_accounted): the share of the in-scope money disbursed by the
+    projects of the area (a village: the projects serving it alone; a township: all of its projects; the county:
+    all) that the register accounts for — formed into assets, up to what each project disbursed, or spent on what
+    forms no asset (explained) — with no rate (—) before any in-scope fund line is entered; the count `inventory`
+    still says how many active assets have investment and funding recorded and were verified at least once;
+    确权登记 — registered; 公示 — both the inventory ledger and the ownership results were posted for the village
+    (on its own board, its township's or the county's); 核查 — verified in the last 12 months."""
     villages = list(villages_in_scope(user).select_related("parent").order_by("code"))
     assets = Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED).filter(village__in=villages)
     funded = FundingLine.objects.filter(asset=OuterRef("pk"), amount__gt=0)
@@ -674,6 +679,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         verification=Count("id", filter=verified_q(since=year_ago())))}
     today = timezone.localdate()
     covered = notices_by_village(villages_in_scope(user))
+    funds = funds_accounted(user)
     alert_counts: dict[int, Counter] = defaultdict(Counter)
     if with_alerts:
         owner = dict(assets.values_list("id", "village_id"))
@@ -684,18 +690,19 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0})
         row = {"village": v, "township": v.parent, "total": c["total"], "inventory": c["inventory"],
                "ownership": c["ownership"], "verification": c["verification"],
-               "publicity": int(both_posted(covered[v.pk], today)),
+               "publicity": int(both_posted(covered[v.pk], today)), "funds": funds.villages.get(v.pk, [ZERO, ZERO]),
                **{level: alert_counts[v.pk][level] for level in LEVELS}}
         rows.append(row)
-        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0, **dict.fromkeys(
+        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0,
+                                               "funds": funds.townships.get(v.parent_id, [ZERO, ZERO]), **dict.fromkeys(
             ("total", "inventory", "ownership", "verification", "publicity", *LEVELS), 0)})
         t["villages"] += 1
         for k in ("total", "inventory", "ownership", "verification", "publicity", *LEVELS):
             t[k] += row[k]
-    county = {"villages": len(rows), **{k: sum(t[k] for t in townships.values()) for k in (
+    county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
         "total", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
     for row in [*rows, *townships.values(), county]:
-        row["rates"] = {"inventory": pct(row["inventory"], row["total"]), "ownership": pct(row["ownership"], row["total"]),
+        row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
                         "publicity": pct(row["publicity"], row.get("villages", 1)),
                         "verification": pct(row["verification"], row["total"])}
         rates = [r for r in row["rates"].values() if r is not None]

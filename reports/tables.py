@@ -326,3 +326,100 @@ def _excel(value):
     if isinstance(value, int | float | Decimal | datetime.date):
         return value
     return str(value)
+
+
+# ---------------------------------------------------------------- 账账相符 (projects.reconciliation)
+
+
+def _reconciliation_columns(first: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [*first, (_("Projects"), "int"), (_("Allocated (10k yuan)"), "money"),
+            (_("Disbursed (10k yuan)"), "money"), (_("Assets formed (items)"), "int"),
+            (_("Assets formed (10k yuan)"), "money"), (_("Not forming assets, explained (10k yuan)"), "money"),
+            (_("Difference (10k yuan)"), "money")]
+
+
+def _figures_cells(f) -> list:
+    return [len(f.projects), f.allocated, f.disbursed, f.asset_count, f.formed, f.no_asset, f.difference]
+
+
+def _limited(table: Table, rows: list, limit: int | None, row_of) -> None:
+    """Add row_of(x) → (cells, link) for each x, at most `limit` of them, saying how many were left out."""
+    shown = rows if limit is None else rows[:limit]
+    for row in shown:
+        table.add(*row_of(row))
+    if len(shown) < len(rows):
+        table.note = (table.note + " " if table.note else "") + _(
+            "The first %(shown)s of %(total)s rows; the Excel workbook has every row.") % {
+            "shown": len(shown), "total": len(rows)}
+
+
+def totals_table(rec) -> Table:
+    """Totals by scope class, year, funding source, department and township, and a total of each class."""
+    from projects.reconciliation import CLASS_LABELS, CLASSES
+
+    t = Table("totals", _("Totals by year, funding source, department and township"), _reconciliation_columns([
+        (_("Scope"), "text"), (_("Year"), "int"), (_("Funding source"), "text"), (_("Department"), "text"),
+        (_("Township"), "text")]))
+    for g in rec.groups:
+        t.add([g.class_label, g.year, g.source_label, g.department, g.township, *_figures_cells(g.figures)])
+    for klass in CLASSES:
+        t.add([_("Total: %(scope)s") % {"scope": CLASS_LABELS[klass]}, None, "", "", "",
+               *_figures_cells(rec.totals[klass])])
+    t.total = True
+    t.note = _("Traced projects (before %(year)s) and excluded ones (relocation) are shown apart: their "
+               "difference is not a discrepancy.") % {"year": rec.policy.first_year}
+    return t
+
+
+def reconciliation_tables(rec, *, limit: int | None = None) -> list[Table]:
+    """The reconciliation as titled tables (the workbook and the PDF): totals by class, year, funding source,
+    department and township; every project; each kind of finding. `limit`: at most so many rows of a long list
+    (the PDF; the workbook has every row)."""
+    from projects.reconciliation import KINDS
+
+    tables = [totals_table(rec)]
+
+    t = Table("projects", _("Project list"), [
+        (_("Project code"), "text"), (_("Project name"), "text"), (_("Year"), "int"), (_("Project kind"), "text"),
+        (_("Department"), "text"), (_("Township"), "text"), (_("Scope"), "text"),
+        *_reconciliation_columns([])[1:], (_("Findings"), "text")])
+    separator = pgettext("list separator", ", ")
+    _limited(t, rec.projects, limit, lambda p: (
+        [p.code, p.name, p.year, p.kind_label, p.department, p.township, p.class_label, p.shown.allocated,
+         p.shown.disbursed, p.shown.asset_count, p.shown.formed, p.shown.no_asset, p.shown.difference,
+         separator.join(str(KINDS[k].label) for k in p.findings)], None))
+    tables.append(t)
+
+    for code, kind in KINDS.items():
+        items = rec.findings[code]
+        t = Table(code, str(kind.label), [
+            (_("Finding code"), "text"), (_("Project code"), "text"), (_("Project name"), "text"),
+            (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Amount (10k yuan)"), "money"),
+            (_("Evidence"), "text")])
+        _limited(t, items, limit, lambda i: (
+            [i.kind, i.project.code if i.project else "", i.project.name if i.project else "",
+             separator.join(a.code for a in i.assets if a.visible),
+             separator.join(a.name for a in i.assets if a.visible), i.amount, i.text], None))
+        if not items:
+            t.note = _("None found.")
+        tables.append(t)
+    return tables
+
+
+def reconciliation_headline(rec) -> list[tuple[str, str]]:
+    """The key figures above the tables."""
+    from projects.reconciliation import EXCLUDED, IN_SCOPE, TRACED
+
+    def wan(amount):
+        return _("%(amount)s 10k yuan") % {"amount": format_wan(amount)}
+
+    f = rec.totals[IN_SCOPE]
+    return [(_("Disbursed (in scope)"), wan(f.disbursed)),
+            (_("Assets formed"), ngettext("%(n)s asset, %(amount)s", "%(n)s assets, %(amount)s", f.asset_count) % {
+                "n": f.asset_count, "amount": wan(f.formed)}),
+            (_("Not forming assets (explained)"), wan(f.no_asset)), (_("Difference"), wan(f.difference)),
+            (_("Findings"), str(rec.finding_count)),
+            (_("Traced (before %(year)s)") % {"year": rec.policy.first_year}, wan(rec.totals[TRACED].disbursed)),
+            (_("Excluded (relocation)"), wan(rec.totals[EXCLUDED].disbursed)),
+            (_("Tolerance"), _("%(percent)s%% of the disbursement, at least %(amount)s") % {
+                "percent": f"{rec.policy.tolerance_percent:g}", "amount": wan(rec.policy.tolerance_amount)})]

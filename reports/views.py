@@ -4,25 +4,39 @@ alert list and map layer; the villagers' public page. Figures: reports/figures.p
 import csv
 import io
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.gis.db.models import MultiPolygonField
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Func, Sum, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from geo_assets.access import scope_for
+from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.guards import staff_required, throttled
 from geo_assets.models import AdminArea, Asset, Department
 from geo_assets.privacy import Redactor
-from geo_assets.taxonomy import AreaLevel, AssetType, Role
+from geo_assets.taxonomy import AreaLevel, AssetType, FundingSourceKind, Role
+from geo_assets.validation import year_max
 from layers.registry import TYPE_COLOURS
+from projects.access import sees_money
+from projects.models import Project
 from reports import figures, svgmap
 from reports.alerts import ALL_RULES, LEVEL_LABELS, alerts_compute
 from reports.pdf import report_pdf
@@ -358,4 +372,231 @@ def public_village(request, code: str):
     present = dict.fromkeys(a["asset_type"] for a in data["assets"])
     return render(request, "reports/public_village.html", {
         "village": village, **data, "map": svg,
+        "ledger_years": sorted({a["year"] for a in data["assets"] if a["year"]}, reverse=True),
         "legend": [{"colour": TYPE_COLOURS[t], "label": AssetType(t).label} for t in present]})
+
+
+# ---------------------------------------------------------------- 账账相符 (projects.reconciliation)
+
+FINDINGS_SHOWN = 20  # rows of each finding list on the page until it is opened (drill-down: ?kind=<code>)
+PROJECTS_PER_PAGE = 200
+LEDGER_PDF_MAX = 300  # assets in a ledger's PDF (the workbook has every one): WeasyPrint ≈ 20 ms a row
+PDF_ROWS_MAX = 50  # rows of a long list in the PDF (the workbook has every row): WeasyPrint lays out ~10 ms a row
+
+
+def project_url(code: str) -> str:
+    """The project's page (projects:project, /projects/<code>/)."""
+    return reverse("projects:project", args=[code])
+
+
+def map_url(*, project: str | None = None, asset: str | None = None) -> str:
+    """The map showing a project's assets (/#project=<code>) or one asset (/#asset=<code>)."""
+    return f"/#project={quote(project, safe='')}" if project else f"/#asset={quote(asset or '', safe='')}"
+
+
+def _money_viewer(request) -> None:
+    if not sees_money(request.user):
+        raise PermissionDenied(_("The fund ledgers and their reconciliation are for staff who see the money."))
+
+
+def _reconciliation_filters(request):
+    """The filters of the query, or the empty ones and the errors that refused them."""
+    from projects.reconciliation import Filters, filters_parse
+
+    try:
+        return filters_parse(request.GET), {}
+    except ValidationError as exc:
+        return Filters(), exc.message_dict
+
+
+def _reconciliation_title(rec, scope) -> tuple[str, str]:
+    parts = [str(v) for v in (rec.filters.year, rec.filters.source and FundingSourceKind(rec.filters.source).label,
+                              rec.filters.department and rec.filters.department.name,
+                              rec.filters.township and rec.filters.township.name) if v]
+    basis = _("projects visible to %(role)s") % {"role": Role(scope.role).label}
+    line = _("Filters: %(filters)s; basis: %(basis)s; as of %(time)s") % {
+        "filters": pgettext("list separator", ", ").join(parts) or _("none"), "basis": basis,
+        "time": f"{rec.generated:%Y-%m-%d %H:%M}"}
+    return _("Reconciliation of the fund ledgers with the asset register"), line
+
+
+def _finding_row(item) -> dict:
+    assets = [a for a in item.assets if a.visible]
+    return {"item": item, "project": item.project, "assets": [
+        {"ref": a, "url": f"/assets/{quote(a.code, safe='')}/", "map": map_url(asset=a.code)} for a in assets],
+        "project_url": project_url(item.project.code) if item.project else "",
+        "map": map_url(project=item.project.code) if item.project else (assets and map_url(asset=assets[0].code))}
+
+
+@require_GET
+@throttled
+@staff_required
+def reconciliation_page(request, fmt: str = "html"):
+    """/reconciliation/ (and .xlsx, .pdf): totals, every project and the findings of each kind, for the projects
+    and assets the viewer sees."""
+    from projects.reconciliation import KINDS, reconcile
+    from reports.tables import reconciliation_headline, reconciliation_tables, totals_table
+
+    _money_viewer(request)
+    filters, errors = _reconciliation_filters(request)
+    if errors and fmt != "html":
+        return HttpResponse("\n".join(m for ms in errors.values() for m in ms), status=400,
+                            content_type="text/plain; charset=utf-8")
+    scope = scope_for(request.user)
+    rec = reconcile(request.user, filters)
+    title, scope_line = _reconciliation_title(rec, scope)
+    name = _("reconciliation-%(date)s") % {"date": f"{rec.generated:%Y-%m-%d}"}
+    if fmt == "xlsx":
+        summary = [(_("Scope"), scope_line), *reconciliation_headline(rec)]
+        return _download(workbook(title, reconciliation_tables(rec), summary), XLSX, f"{name}.xlsx")
+    if fmt == "pdf":
+        context = {"title": title, "scope_line": scope_line, "headline": reconciliation_headline(rec),
+                   "tables": reconciliation_tables(rec, limit=PDF_ROWS_MAX), "map": ""}
+        return _download(report_pdf("reports/report_print.html", context, request), "application/pdf",
+                         f"{name}.pdf", inline=True)
+    open_kind = request.GET.get("kind", "") if request.GET.get("kind", "") in KINDS else ""
+    kinds = [{"code": code, "label": kind.label, "subject": kind.subject, "count": len(rec.findings[code]),
+              "open": code == open_kind,
+              "rows": [_finding_row(i) for i in (rec.findings[code] if code == open_kind
+                                                 else rec.findings[code][:FINDINGS_SHOWN])]}
+             for code, kind in KINDS.items()]
+    page = Paginator(rec.projects, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    for key in ("page", "kind"):
+        query.pop(key, None)
+    years = sorted(set(Project.objects.visible_to(request.user).order_by().values_list("year", flat=True).distinct()),
+                   reverse=True)
+    townships = AdminArea.objects.townships().order_by("code")
+    if scope.role == Role.TOWNSHIP:
+        townships = townships.filter(pk=scope.area_id)
+    elif scope.role == Role.VILLAGE:
+        townships = townships.filter(children=scope.area_id)
+    totals = totals_table(rec)
+    response = render(request, "reports/reconciliation.html", {
+        "rec": rec, "title": title, "scope_line": scope_line, "headline": reconciliation_headline(rec),
+        "totals": totals, "kinds": kinds, "page": page, "errors": errors, "filters": rec.filters.query(),
+        "query": query.urlencode(), "export_query": urlencode(rec.filters.query()), "years": years,
+        "sources": FundingSourceKind.choices, "departments": Department.objects.order_by("name"),
+        "townships": townships, "section": "reconciliation",
+        "project_rows": [{"p": p, "url": project_url(p.code), "map": map_url(project=p.code),
+                          "findings": [KINDS[k].label for k in p.findings]} for p in page]})
+    if errors:
+        response.status_code = 400
+    return response
+
+
+class ReconciliationApi(NonAtomicReadMixin, APIView):
+    """`GET /api/v1/reconciliation/?year=&source=&department=&township=`: the reconciliation of the projects the
+    caller sees (session or token), as projects.reconciliation.as_json — totals per scope class and per group, the
+    projects, and the findings with their codes. A bad filter: 400 naming what is accepted."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("year", OpenApiTypes.INT), OpenApiParameter("source", OpenApiTypes.STR),
+        OpenApiParameter("department", OpenApiTypes.STR), OpenApiParameter("township", OpenApiTypes.STR)],
+        responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        from projects.reconciliation import as_json, filters_parse, reconcile
+
+        if not sees_money(request.user):
+            raise ApiPermissionDenied(_("The fund ledgers and their reconciliation are for staff who see the money."))
+        try:
+            filters = filters_parse(request.query_params)
+        except ValidationError as exc:
+            raise ApiValidationError(exc.message_dict)
+        return Response(as_json(reconcile(request.user, filters)))
+
+
+# ---------------------------------------------------------------- the annual ledgers
+
+
+def _ledger_year(year: int) -> int:
+    if not 2000 <= year <= year_max():
+        raise Http404(_("There is no ledger for that year."))
+    return year
+
+
+def _ledger(request, area, year: int, fmt: str, *, public: bool = False):
+    from reports.ledgers import ledger_build
+
+    year = _ledger_year(year)
+    assets = Asset.objects.all() if public else Asset.objects.visible_to(request.user)
+    ledger = ledger_build(assets.in_area(area), area, year, public=public, viewer=scope_for(request.user))
+    name = f"{area.name}-{year}"
+    if fmt == "xlsx":
+        summary = [(_("Area"), _("%(name)s (%(code)s)") % {"name": area.name, "code": area.code}), (_("Year"), year),
+                   (_("Assets"), ledger.count),
+                   (_("Total investment (10k yuan)"), ledger.investment)]
+        return _download(workbook(ledger.table.title, [ledger.table], summary), XLSX, f"{name}.xlsx")
+    context = {"ledger": ledger, "area": area, "year": year, "public": public, "title": ledger.table.title,
+               "generated": timezone.localtime(), "tables": [ledger.table], "section": "ledgers",
+               "base": request.path.rstrip("/"),
+               "min_days": settings.PUBLICITY_MIN_DAYS,
+               "base_template": "base.html" if public else "reports/base.html"}
+    if fmt == "pdf":
+        context["table"] = ledger.limited(LEDGER_PDF_MAX)
+        return _download(report_pdf("reports/ledger_print.html", context, request), "application/pdf",
+                         f"{name}.pdf", inline=True)
+    context["table"] = ledger.table
+    return render(request, "reports/ledger.html", context)
+
+
+@require_GET
+@throttled
+@staff_required
+def ledgers_index(request):
+    """The annual ledgers the viewer may open: the county's (county-wide roles), townships', villages'."""
+    _money_viewer(request)
+    scope = scope_for(request.user)
+    try:
+        year = _ledger_year(int(request.GET.get("year") or timezone.localdate().year))
+    except (ValueError, Http404):
+        year = timezone.localdate().year
+    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    townships: dict[int, dict] = {}
+    for v in villages:
+        townships.setdefault(v.parent_id, {"township": v.parent, "villages": []})["villages"].append(v)
+    return render(request, "reports/ledgers.html", {
+        "year": year, "years": range(year_max(), 2013, -1), "townships": list(townships.values()),
+        "county_wide": scope.reads_everything or scope.role == Role.DEPARTMENT,
+        "township_wide": scope.role != Role.VILLAGE, "section": "ledgers"})
+
+
+@require_GET
+@throttled
+@staff_required
+def county_ledger(request, year: int, fmt: str = "html"):
+    _money_viewer(request)
+    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    if county is None:
+        raise Http404(_("The county boundary has not been imported yet."))
+    return _ledger(request, _area(request, county.code, AreaLevel.COUNTY), year, fmt)
+
+
+@require_GET
+@throttled
+@staff_required
+def township_ledger(request, code: str, year: int, fmt: str = "html"):
+    _money_viewer(request)
+    return _ledger(request, _area(request, code, AreaLevel.TOWNSHIP), year, fmt)
+
+
+@require_GET
+@throttled
+@staff_required
+def village_ledger(request, code: str, year: int, fmt: str = "html"):
+    _money_viewer(request)
+    try:
+        village = _area(request, code, AreaLevel.VILLAGE)
+    except PermissionDenied:  # another village: what the public sees, its public ledger
+        return redirect("reports:public-village-ledger", code=code, year=year)
+    return _ledger(request, village, year, fmt)
+
+
+@require_GET
+@throttled
+def public_village_ledger(request, code: str, year: int, fmt: str = "html"):
+    """The village's ledger for its notice board (公开栏), with its 公示: anyone, public data only."""
+    village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
+    return _ledger(request, village, year, fmt, public=True)

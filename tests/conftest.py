@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (shared browser fixtures)
 from tests.factories import make_admin, make_areas, make_user
-from tests.world import BUILT_PREFIX, build_map_world, build_world, built_once, copy_for_test
+from tests.world import BUILT_PREFIX, build_ledger_world, build_map_world, build_world, built_once, copy_for_test
 
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
@@ -188,6 +188,22 @@ def fuzz_world(built_fuzz_world, db, settings):
 def live_map_world(transactional_db):
     """The map world committed, for the live server and the browser."""
     return build_map_world()
+
+
+built_ledger_world = built_once(build_ledger_world)
+
+
+@pytest.fixture
+def ledger_world(built_ledger_world, db, settings):
+    """tests/world.py's build_ledger_world (projects, fund ledgers and assets with every reconciliation finding),
+    built once per module: tests/projects and tests/reports."""
+    return copy_for_test(built_ledger_world, settings)
+
+
+@pytest.fixture
+def live_ledger_world(transactional_db):
+    """build_ledger_world committed, for the live server and the browser."""
+    return build_ledger_world()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -307,3 +307,152 @@ def build_checked_county():
         if record.review == "pending":
             verification_services.verification_review(actor=admin, verification=record, approve=True, comment="属实")
     return admin
+
+
+# ---------------------------------------------------------------- the ledger world (issue 17: 账账相符)
+
+
+@dataclass
+class LedgerWorld:
+    areas: object
+    users: dict
+    departments: dict
+    projects: dict
+    assets: dict
+
+
+def build_ledger_world() -> LedgerWorld:
+    """Projects, fund ledgers and assets with every kind of reconciliation finding and its negative (the county's
+    default policy: from 2024, tolerance the larger of 5 % and 0.5 万元):
+
+    p_road (西南村, 2024, accepted) 120 disbursed = road_ws 120: balanced, documented · p_no_assets (西北村, 2024,
+    accepted) 50, nothing linked: accepted_without_assets · p_greenhouse (西南村, 2025) 80 → greenhouse_ws 40:
+    partly_formed · p_water (东南村, 2024, accepted) 30 → water_es 50: asset_exceeds_disbursement · p_no_document
+    (东北村, 2025) a line without 文号 → road_en 10 · p_insurance (东镇, 2024, accepted) 5, no asset: explained ·
+    p_relocation (西镇, 2024) 200/150: excluded · p_traced (东南村, 2022, accepted) 40, no asset: traced ·
+    p_shared_a (西南村+西北村) 30 stated and p_shared_b (西北村) 20 → road_shared 50: balanced · p_square (西南村,
+    2024, accepted) 100 → square_ws 97: within the tolerance · p_corrected (东北村, 2025) 15 with a link stating 0 to
+    clinic_en · p_household (西南村, 2024, accepted) 3 → household_ws 3 (published, named after its beneficiary).
+    Unlinked: orphan_ws (2025) and orphan_unknown (year unknown) and clinic_en (2025): asset_without_project;
+    old_es (2019) and disposed_wn (disposed): not."""
+    from tests.factories import fund_line, link, project
+
+    def proj(code, name, *, villages=(), status="under_way", year=2024, **fields):
+        if status == "accepted":
+            fields["accepted_on"] = datetime.date(year, 12, 1)
+        return project(actor=admin, code=code, name=name, year=year, villages=villages, status=status, **fields)
+
+    def line(p, *, allocated, document_number, **fields):
+        return fund_line(actor=admin, project=p, allocated=allocated, document_number=document_number, **fields)
+
+    def formed(p, asset, **fields):
+        return link(actor=admin, project=p, asset=asset, **fields)
+
+    areas = make_areas()
+    admin = make_admin()
+    ws, wn, es, en = areas.west_south, areas.west_north, areas.east_south, areas.east_north
+    transport = make_department("交通运输局", [AssetType.ROAD])
+    water = make_department("水利局", [AssetType.WATER_SUPPLY])
+    farming = make_department("农业农村局", [AssetType.GREENHOUSE, AssetType.LIVESTOCK])
+    health = make_department("卫生健康委员会", [AssetType.HEALTH])
+
+    def asset(key, area, amount, **fields):
+        fields.setdefault("asset_type", AssetType.ROAD)
+        geometry = fields.pop("geometry", None)
+        if geometry is None and fields["asset_type"] != AssetType.ROAD:
+            x, y = centre(area).coords
+            geometry = Point(x + 0.001 * len(assets), y, srid=SRID)
+        assets[key] = make_asset(actor=admin, area=area, geometry=geometry,
+                                 funding=(("central", Decimal(amount)),), **fields)
+        return assets[key]
+
+    assets: dict = {}
+    asset("road_ws", ws, "120", name="西南村道路硬化工程", year_built=2024, department=transport, is_published=True,
+          custodian_unit="西南村村民委员会", custodian_person=PERSON, custodian_phone=PHONE,
+          owners=[services.Share("西南村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("100"))])
+    asset("greenhouse_ws", ws, "40", name="西南村蔬菜大棚", asset_type=AssetType.GREENHOUSE, year_built=2025,
+          department=farming, is_published=True)
+    asset("water_es", es, "50", name="东南村集中供水站", asset_type=AssetType.WATER_SUPPLY, year_built=2024,
+          department=water)
+    asset("road_en", en, "10", name="东北村生产道路", year_built=2025, department=transport)
+    asset("road_shared", wn, "50", name="西北村联村道路", year_built=2025, department=transport)
+    asset("square_ws", ws, "97", name="西南村文化广场", asset_type=AssetType.CULTURE, year_built=2024,
+          is_published=True, custodian_unit="西南村村民委员会")
+    asset("clinic_en", en, "15", name="东北村卫生室", asset_type=AssetType.HEALTH, year_built=2025, department=health)
+    asset("household_ws", ws, "3", name=f"西南村{BENEFICIARY}到户养牛", asset_type=AssetType.LIVESTOCK, year_built=2024,
+          department=farming, is_published=True, custodian_person=BENEFICIARY, custodian_phone=PHONE,
+          owners=[services.Share(BENEFICIARY, OwnerKind.HOUSEHOLD, Decimal("100"))])
+    asset("orphan_ws", ws, "8", name="西南村机耕路", year_built=2025, department=transport)
+    asset("orphan_unknown", en, "6", name="东北村水窖", asset_type=AssetType.WATER_SUPPLY, department=water)
+    asset("old_es", es, "12", name="东南村老路", year_built=2019, department=transport)
+    asset("disposed_wn", wn, "9", name="西北村报废便道", year_built=2024, department=transport)
+    services.asset_dispose(actor=admin, asset=assets["disposed_wn"], method="scrap",
+                           approval_reference="栾扶资处〔2026〕9号", approved_on=datetime.date(2026, 1, 5))
+    assets["disposed_wn"].refresh_from_db()
+    services.asset_verified_mark(asset=assets["road_ws"], verified_at=datetime.datetime(2025, 5, 1, tzinfo=datetime.UTC),
+                                 reason="verified")
+
+    west, east = areas.west, areas.east
+    p = {
+        "p_road": proj("LC-2024-001", "西南村道路硬化", department=transport, township=west, villages=[ws],
+                       status="accepted"),
+        "p_no_assets": proj("LC-2024-002", "西北村通组道路", department=transport, township=west, villages=[wn],
+                            status="accepted"),
+        "p_greenhouse": proj("LC-2025-003", "西南村蔬菜大棚", year=2025, kind="industry", department=farming,
+                             township=west, villages=[ws], status="completed"),
+        "p_water": proj("LC-2024-004", "东南村饮水安全", department=water, township=east, villages=[es],
+                        status="accepted"),
+        "p_no_document": proj("LC-2025-005", "东北村生产道路", year=2025, department=transport, township=east,
+                              villages=[en]),
+        "p_insurance": proj("LC-2024-006", "东镇产业保险", kind="insurance", township=east, status="accepted"),
+        "p_relocation": proj("LC-2024-007", "西镇易地扶贫搬迁", kind="relocation", township=west, status="accepted"),
+        "p_traced": proj("LC-2022-008", "东南村旧路改造", year=2022, department=transport, township=east,
+                         villages=[es], status="accepted"),
+        "p_shared_a": proj("LC-2025-009", "西镇联村道路（一期）", year=2025, department=transport, township=west,
+                           villages=[ws, wn], status="completed"),
+        "p_shared_b": proj("LC-2025-010", "西北村联村道路（二期）", year=2025, department=transport, township=west,
+                           villages=[wn]),
+        "p_square": proj("LC-2024-011", "西南村文化广场", kind="culture", township=west, villages=[ws],
+                         status="accepted"),
+        "p_corrected": proj("LC-2025-012", "东北村卫生室改造", year=2025, kind="health", department=health,
+                            township=east, villages=[en]),
+        "p_household": proj("LC-2024-013", "西南村到户养殖", kind="household", department=farming, township=west,
+                            villages=[ws], status="accepted"),
+    }
+    line(p["p_road"], allocated="100", document_number="栾财预〔2024〕1号")
+    line(p["p_road"], source="county", allocated="20", document_number="栾财预〔2024〕2号")
+    line(p["p_no_assets"], allocated="50", document_number="栾财预〔2024〕3号")
+    line(p["p_greenhouse"], source="integrated", allocated="80", document_number="栾财农〔2025〕4号")
+    line(p["p_water"], allocated="30", document_number="栾财预〔2024〕5号")
+    line(p["p_no_document"], allocated="10", document_number="")
+    line(p["p_insurance"], source="social", allocated="5", document_number="栾扶办〔2024〕6号")
+    line(p["p_relocation"], allocated="200", disbursed="150", document_number="栾发改〔2024〕7号")
+    line(p["p_traced"], allocated="40", year=2022, document_number="栾财预〔2022〕8号")
+    line(p["p_shared_a"], allocated="30", document_number="栾财预〔2025〕9号")
+    line(p["p_shared_b"], source="county", allocated="25", disbursed="20", document_number="栾财预〔2025〕10号")
+    line(p["p_square"], allocated="100", document_number="栾财预〔2024〕11号")
+    line(p["p_corrected"], allocated="15", document_number="栾财预〔2025〕12号")
+    line(p["p_household"], source="provincial", allocated="3", document_number="豫财农〔2024〕13号")
+    formed(p["p_road"], assets["road_ws"], origin="ledger")
+    formed(p["p_greenhouse"], assets["greenhouse_ws"])
+    formed(p["p_water"], assets["water_es"])
+    formed(p["p_no_document"], assets["road_en"])
+    formed(p["p_shared_a"], assets["road_shared"], amount=Decimal("30"))
+    formed(p["p_shared_b"], assets["road_shared"])
+    formed(p["p_square"], assets["square_ws"])
+    formed(p["p_corrected"], assets["clinic_en"], amount=Decimal("0"))
+    formed(p["p_household"], assets["household_ws"])
+    users = {
+        "county_admin": admin,
+        "finance": make_user("finance", Role.FINANCE),
+        "inspector": make_user("inspector", Role.INSPECTOR),
+        "department": make_user("transport", Role.DEPARTMENT, department=transport),
+        "township": make_user("west", Role.TOWNSHIP, area=west),
+        "village": make_user("westsouth", Role.VILLAGE, area=ws),
+        "staff_without_role": make_user("nobody", None),
+        "anonymous": AnonymousUser(),
+    }
+    for row in assets.values():
+        row.refresh_from_db()
+    return LedgerWorld(areas=areas, users=users, projects=p, assets=assets,
+                       departments={"transport": transport, "water": water, "farming": farming, "health": health})

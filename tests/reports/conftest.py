@@ -10,7 +10,7 @@ from django.utils import timezone
 from geo_assets.models import SRID, Asset, PublicityNotice
 from geo_assets.taxonomy import AssetType, PublicityScope, PublicityStage, Role
 from lifecycle import services as lifecycle
-from tests.factories import make_admin, make_areas, make_asset, make_department, make_user
+from tests.factories import make_admin, make_areas, make_asset, make_department, make_user, project
 from tests.world import build_checked_county, built_once, copy_for_test, small_county
 from verification import services as verification
 
@@ -82,6 +82,10 @@ def build_evidence_world():
     lifecycle.objection_record(actor=admin, notice=notice, raised_by=f"{PERSON} {ID_NUMBER} {PHONE}",
                                text="漏登一处", raised_on=TODAY)
     PublicityNotice.objects.filter(pk=notice.pk).update(starts_on=TODAY - 20 * DAY, ends_on=TODAY - 18 * DAY)
+    # an accepted project serving A with no asset in the register (accepted_without_assets); the assets of unknown
+    # year above are in the fund ledgers' scope and no project formed them (asset_without_project)
+    project(actor=admin, code="XM-2024-901", name="西南村通组道路工程", year=2024, villages=[a], status="accepted",
+            accepted_on=datetime.date(2024, 12, 1))
     for key in assets:
         assets[key].refresh_from_db()
     return {"areas": areas, "users": users, "assets": assets}
