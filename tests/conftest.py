@@ -25,6 +25,7 @@ SLOW_MODULES: tuple[str, ...] = (
     "tests/importers/test_roundtrip.py",  # 66 s: the demo county through every format
     "tests/geo_assets/test_demo.py",  # 58 s: the full demo county
     "tests/test_fuzz.py",  # 10–35 s a test
+    "tests/test_finance_journey.py",  # 28 s: import, reconcile, map, exports in Chromium
     "tests/verification/test_label_sheets.py",  # 28 s: 300 labels
     "tests/geo_assets/test_province.py",
     "tests/maps/test_bench_smoke.py",  # 14 s, a gunicorn and a Chromium of its own
