@@ -48,6 +48,8 @@ class UploadForm(forms.Form):
         # the field takes any kind (clean_kind says which the user may not); the page offers theirs
         self.fields["kind"].widget.choices = [(k, label) for k, label in ImportJob.Kind.choices if k in kinds]
         self.fields["kind"].initial = kinds[0] if kinds else None
+        if "assets" not in kinds:  # the project list and the fund ledger are tables without coordinates
+            del self.fields["crs"]
 
     def clean_kind(self):
         """What the user may import (importers.services.kinds_for); an old form without the field: the first."""
@@ -130,7 +132,7 @@ def upload(request):
         upload_file = form.cleaned_data["file"]
         job = ImportJob(user=request.user, kind=form.cleaned_data["kind"],
                         original_name=Path(upload_file.name).name[:255], size=upload_file.size,
-                        crs=form.cleaned_data["crs"], encoding=form.cleaned_data["encoding"].strip(),
+                        crs=form.cleaned_data.get("crs", ""), encoding=form.cleaned_data["encoding"].strip(),
                         layer=form.cleaned_data["layer"].strip())
         job.folder.mkdir(parents=True, exist_ok=True)
         stored = job.folder / f"upload{Path(upload_file.name).suffix.lower()}"
