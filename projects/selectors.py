@@ -10,6 +10,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from geo_assets.models import Asset
+from geo_assets.taxonomy import FundingSourceKind
 from projects import access, rules
 from projects.models import FundLine, Project, ProjectAsset
 from projects.services import policy_current
@@ -316,4 +317,8 @@ def asset_project_section(asset: Asset, *, user) -> dict | None:
         editable = Asset.objects.editable_by(user).filter(pk=asset.pk).exists()
         suggestions = [(project, score) for project, score in link_suggestions(asset, user=user)
                        if rules.may_link(user, project, asset, asset_editable=editable) is None]
-    return {"projects": projects, "suggestions": suggestions}
+    funding = []
+    if projects:
+        labels = dict(FundingSourceKind.choices)
+        funding = [(labels.get(source, source), amount) for source, amount in asset_funding_derived(asset)]
+    return {"projects": projects, "suggestions": suggestions, "funding": funding}

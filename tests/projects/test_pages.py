@@ -377,6 +377,9 @@ def test_the_asset_page_shows_its_projects_and_suggestions(project_world):
     village = client_for(users["village"])
     html = page(village.get(f"/assets/{assets['west_road'].code}/"))
     assert 'href="/projects/XM-2025-001/"' in html and "形成该资产的项目" in html
+    # 50 stated of a project that disbursed 80 central and 20 county funds: its funds follow 4 : 1
+    funding = html.split('class="derived-funding"')[1].split("</p>")[0]
+    assert "按所属项目推算的资金构成" in funding and "（中央） 40 万元" in funding and "（县级） 10 万元" in funding
     html = page(village.get(f"/assets/{assets['unlinked'].code}/"))
     assert 'data-suggestion="XM-2025-001"' in html and 'action="/projects/XM-2025-001/links/"' in html
     # the inspector sees the project but may not link: no button
@@ -388,4 +391,4 @@ def test_the_asset_page_shows_its_projects_and_suggestions(project_world):
 
     services.asset_update(actor=users["county_admin"], asset=assets["west_road"], changes={"is_published": True})
     html = page(Client().get(f"/assets/{assets['west_road'].code}/"))
-    assert "XM-2025-001" not in html and "形成该资产的项目" not in html
+    assert "XM-2025-001" not in html and "形成该资产的项目" not in html and "derived-funding" not in html
