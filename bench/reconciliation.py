@@ -111,7 +111,7 @@ def measure(n: int, *, repeat: int = 3, pdf: bool = True) -> dict:
         result["statements"] = len(queries.captured_queries)
         result["findings"] = rec.finding_count
         result["reconcile_s"] = _timed(lambda: reconcile(user), repeat)
-        client = Client()
+        client = Client(HTTP_HOST="localhost")  # ALLOWED_HOSTS outside the test runner
         client.force_login(user)
         from geo_assets.models import Asset
 
