@@ -33,6 +33,9 @@ OUTLINE_TOLERANCE_PX = 0.5
 LABEL_MIN_ZOOM: dict[str, int] = {AreaLevel.TOWNSHIP: 0, AreaLevel.VILLAGE: 11}
 # Cluster cells per tile side at low zoom: 8 × 8 cells of 32 px on a 256 px tile (at most 64 features per tile).
 CLUSTER_CELLS = 8
+# The deepest zoom a desktop client (TileJSON `maxzoom`) asks for: the tiles go deeper (layers.tiles.MAX_ZOOM) but
+# carry nothing finer; like the web map (maxDataZoom), clients overzoom beyond it.
+DATA_MAX_ZOOM = 16
 
 CATEGORY_COLOURS: dict[str, str] = {
     Category.PUBLIC_WELFARE: "#1f78b4",
@@ -77,6 +80,11 @@ class Layer:
     legend: list = field(default_factory=list)
     level: str | None = None
     visible: bool = True
+    # offered to staff accounts only (registry, tiles, TileJSON and style alike): the public never learns of it
+    staff_only: bool = False
+
+    def offered(self, *, staff: bool) -> bool:
+        return staff or not self.staff_only
 
     def as_json(self, *, staff_filters: bool = True) -> dict:
         return {
@@ -122,15 +130,21 @@ LAYERS: dict[str, Layer] = {
 }
 
 
-def layer_get(name: str) -> Layer | None:
-    return LAYERS.get(name)
+def layer_get(name: str, *, staff: bool = True) -> Layer | None:
+    """The layer of this name, if the caller is offered it (`staff`: layers.filters.projects_offered)."""
+    layer = LAYERS.get(name)
+    return layer if layer is not None and layer.offered(staff=staff) else None
+
+
+def layers_offered(*, staff: bool) -> list[Layer]:
+    return [layer for layer in LAYERS.values() if layer.offered(staff=staff)]
 
 
 def registry_json(*, staff_filters: bool = True) -> dict:
     """Everything the map page needs to draw layers, legend and filter choices (for the public: without the
     filters only staff accounts have)."""
     return {
-        "layers": [layer.as_json(staff_filters=staff_filters) for layer in LAYERS.values()],
+        "layers": [layer.as_json(staff_filters=staff_filters) for layer in layers_offered(staff=staff_filters)],
         "statuses": [{"value": v, "label": str(label)} for v, label in AssetStatus.choices],
         "categories": _asset_legend(),
         "detailMinZoom": DETAIL_MIN_ZOOM,

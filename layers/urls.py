@@ -17,4 +17,7 @@ urlpatterns = [
     path("api/v1/map/projects/", views.MapProjectsView.as_view(), name="map-projects"),
     path("api/v1/map/projects/<str:code>/", views.MapProjectView.as_view(), name="map-project"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # for desktop GIS (QGIS, GDAL): TileJSON of each tile layer and one style of them all (layers.tilejson)
+    path("tiles/style.json", views.StyleView.as_view(), name="style"),
+    path("tiles/<str:layer>.json", views.TileJsonView.as_view(), name="tilejson"),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
@@ -28,7 +30,7 @@ from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 from geo_assets.validation import choice_value
 from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse, projects_offered, projects_visible
-from layers.registry import layer_get, registry_json
+from layers.registry import layer_get, layers_offered, registry_json
 from layers.serializers import (
     PROJECT_FIELDS,
     AreaFeatureSerializer,
@@ -37,6 +39,7 @@ from layers.serializers import (
     project_json,
 )
 from layers.services import area_summary
+from layers.tilejson import style_json, tilejson
 from layers.tiles import TileId, TileQuery, area_tile_query, asset_tile_query, data_kind, data_version, tile_fetch
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -112,7 +115,7 @@ class TileView(NonAtomicReadMixin, APIView):
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request, layer: str, z: int, x: int, y: int):
-        definition = layer_get(layer)
+        definition = layer_get(layer, staff=projects_offered(request.user))
         tile = TileId(z, x, y)
         if definition is None or not tile.valid():
             raise Http404
@@ -151,6 +154,43 @@ class TileView(NonAtomicReadMixin, APIView):
         if "township" in definition.filters:
             townships = tuple(v for v in params.get("township", "").split(",") if CODE_RE.match(v))
         return area_tile_query(level=definition.level, tile=tile, parent_codes=townships)
+
+
+def _per_caller(response, *, private: bool):
+    """Cache headers of the documents that depend on the caller (TileJSON bounds, the layers offered)."""
+    response["Cache-Control"] = "private, no-cache" if private else "public, max-age=60, must-revalidate"
+    patch_vary_headers(response, ("Cookie", "Authorization"))
+    return response
+
+
+class TileJsonView(NonAtomicReadMixin, APIView):
+    """`/tiles/<layer>.json`: TileJSON 3.0.0 of one tile layer for the caller: absolute tiles URL, zooms, the bounds
+    of what the caller may see, the data layers with their fields. 404 for a layer the caller is not offered."""
+
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, layer: str):
+        definition = layer_get(layer, staff=projects_offered(request.user))
+        if definition is None:
+            raise Http404
+        tiles_url = request.build_absolute_uri(reverse("layers:tilejson", args=[layer])[: -len(".json")] + "/")
+        return _per_caller(Response(tilejson(definition, user=request.user, tiles_url=tiles_url)),
+                           private=request.user.is_authenticated)
+
+
+class StyleView(NonAtomicReadMixin, APIView):
+    """`/tiles/style.json`: a MapLibre/Mapbox GL style (v8) of the layers the caller is offered, drawn like the web
+    map's legend (layers.registry); its sources are the layers' TileJSONs."""
+
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        layers = layers_offered(staff=projects_offered(request.user))
+        style = style_json(layers, tilejson_url=lambda name: request.build_absolute_uri(
+            reverse("layers:tilejson", args=[name])))
+        return _per_caller(Response(style), private=request.user.is_authenticated)
 
 
 class AssetPagination(GeoJsonPagination):
