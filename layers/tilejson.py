@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from geo_assets.models import AdminArea, Asset
 from geo_assets.taxonomy import AreaLevel
+from layers.filters import asset_filters_apply
 from layers.registry import (
     CATEGORY_COLOURS,
     DATA_MAX_ZOOM,
@@ -36,12 +37,19 @@ def _lon_lat(x: float, y: float) -> tuple[float, float]:
     return x / WORLD * 180.0, math.degrees(2 * math.atan(math.exp(y / WORLD * math.pi)) - math.pi / 2)
 
 
-def layer_bounds(layer: Layer, *, user) -> list[float]:
-    """[west, south, east, north] in degrees of what the caller may see of this layer (the world when nothing)."""
+def layer_bounds(layer: Layer, *, user, filters=None, parent_codes: tuple[str, ...] = ()) -> list[float]:
+    """[west, south, east, north] in degrees of what the caller may see of this layer under these filters (the
+    world when nothing)."""
     if layer.kind == "assets":
-        box = Asset.objects.visible_to(user).aggregate(box=Extent("geom_web"))["box"]
+        qs = Asset.objects.visible_to(user)
+        if filters is not None:
+            qs = asset_filters_apply(qs, filters)
+        box = qs.aggregate(box=Extent("geom_web"))["box"]
     else:
-        box = AdminArea.objects.filter(level=layer.level).aggregate(box=Extent("geom_web"))["box"]
+        qs = AdminArea.objects.filter(level=layer.level)
+        if parent_codes:
+            qs = qs.filter(parent__code__in=parent_codes)
+        box = qs.aggregate(box=Extent("geom_web"))["box"]
     if box is None:
         return list(WORLD_BOUNDS)
     west, south = _lon_lat(box[0], box[1])
@@ -73,16 +81,18 @@ def _vector_layers(layer: Layer) -> list[dict]:
     ]
 
 
-def tilejson(layer: Layer, *, user, tiles_url: str) -> dict:
-    """The TileJSON of one layer for this caller; `tiles_url` is the absolute `/tiles/<layer>/` prefix."""
-    bounds = layer_bounds(layer, user=user)
+def tilejson(layer: Layer, *, user, tiles_url: str, query: str = "", filters=None,
+             parent_codes: tuple[str, ...] = ()) -> dict:
+    """The TileJSON of one layer for this caller; `tiles_url` is the absolute `/tiles/<layer>/` prefix, `query` the
+    layer's filters as a query string, carried into the tiles URL (`filters`, `parent_codes`: the same, parsed)."""
+    bounds = layer_bounds(layer, user=user, filters=filters, parent_codes=parent_codes)
     return {
         "tilejson": TILEJSON_VERSION,
         "name": str(layer.label),
         "description": _("Vector tiles of the asset register, as your account sees them"),
         "attribution": _("County asset register"),
         "scheme": "xyz",
-        "tiles": [tiles_url + "{z}/{x}/{y}.mvt"],
+        "tiles": [tiles_url + "{z}/{x}/{y}.mvt" + (f"?{query}" if query else "")],
         "minzoom": 0,
         "maxzoom": DATA_MAX_ZOOM,
         "bounds": bounds,

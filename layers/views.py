@@ -1,6 +1,7 @@
 """Vector tiles and the GeoJSON API. Views only translate: scope from geo_assets, filters from layers.filters."""
 
 import hashlib
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
@@ -165,7 +166,8 @@ def _per_caller(response, *, private: bool):
 
 class TileJsonView(NonAtomicReadMixin, APIView):
     """`/tiles/<layer>.json`: TileJSON 3.0.0 of one tile layer for the caller: absolute tiles URL, zooms, the bounds
-    of what the caller may see, the data layers with their fields. 404 for a layer the caller is not offered."""
+    of what the caller may see, the data layers with their fields; the layer's filters in the query are carried into
+    the tiles URL and the bounds. 404 for a layer the caller is not offered."""
 
     renderer_classes = [JSONRenderer]
 
@@ -175,8 +177,14 @@ class TileJsonView(NonAtomicReadMixin, APIView):
         if definition is None:
             raise Http404
         tiles_url = request.build_absolute_uri(reverse("layers:tilejson", args=[layer])[: -len(".json")] + "/")
-        return _per_caller(Response(tilejson(definition, user=request.user, tiles_url=tiles_url)),
-                           private=request.user.is_authenticated)
+        # the layer's filters, as the tiles take them (bad values: 400), carried into the tiles URL and the bounds
+        params = {k: v for k, v in sorted(request.query_params.items()) if k in definition.filters}
+        filters = _filters(request, params) if definition.kind == "assets" else None
+        townships = tuple(v for v in params.get("township", "").split(",") if CODE_RE.match(v)) \
+            if definition.kind != "assets" else ()
+        doc = tilejson(definition, user=request.user, tiles_url=tiles_url, query=urlencode(params, safe=","),
+                       filters=filters, parent_codes=townships)
+        return _per_caller(Response(doc), private=request.user.is_authenticated)
 
 
 class StyleView(NonAtomicReadMixin, APIView):

@@ -1,10 +1,7 @@
 """TileJSON of each tile layer and the style for desktop GIS (layers.tilejson): structure, bounds per role, the web
-map's colours, rights, token auth, and GDAL's MVT driver reading the tiles through the TileJSON."""
+map's colours, rights, token auth (GDAL's MVT driver reading through the TileJSON: test_tilejson_gdal.py)."""
 
-import math
 import re
-import shutil
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,7 +16,6 @@ from tests.factories import E, N, S, W
 from tests.layers.conftest import ROLE_VISIBLE, codes, county_features
 
 Z = 14
-WORLD = 20037508.342789244
 STYLE_TYPES = {"fill", "line", "symbol", "circle", "fill-extrusion", "raster", "background", "heatmap", "hillshade"}
 
 
@@ -73,6 +69,24 @@ def test_tilejson_structure_and_absolute_tile_url(world):
         assert set(layers[name]["fields"]) == {"code", "name", "parent"}
         level = AreaLevel.TOWNSHIP if name == "townships" else AreaLevel.VILLAGE
         assert layers[f"{name}_labels"]["minzoom"] == registry.LABEL_MIN_ZOOM[level]
+
+
+def test_filters_are_carried_into_the_tiles_url_and_the_bounds(world):
+    client = Client()
+    doc = client.get("/tiles/assets.json?type=road&nocache=1").json()
+    assert doc["tiles"] == ["http://testserver/tiles/assets/{z}/{x}/{y}.mvt?type=road"]  # only the layer's filters
+    assert_bounds(doc["bounds"], extent_of([world.road]))
+    template = urlsplit(doc["tiles"][0])
+    assert codes(county_features(client, "assets", Z, template.query, data_layer="assets")) == {world.road.code}
+    # unfiltered: both published assets
+    assert_bounds(client.get("/tiles/assets.json").json()["bounds"], extent_of([world.road, world.greenhouse]))
+    # bad values are refused as by the tiles; the public has no project filter
+    assert client.get("/tiles/assets.json?type=castle").status_code == 400
+    assert client.get("/tiles/assets.json?project=XM-1").status_code == 400
+    # the villages of one township
+    doc = client.get(f"/tiles/villages.json?township={world.areas.west.code}").json()
+    assert doc["tiles"][0].endswith(f".mvt?township={world.areas.west.code}")
+    assert_bounds(doc["bounds"], list(world.areas.west.geom.extent))
 
 
 def test_unknown_layer_has_no_tilejson(world):
@@ -231,51 +245,3 @@ def test_token_auth_works_like_the_session(world, staff_layer):
     # a wrong token is refused, not served as the public
     assert Client().get("/tiles/assets.json", HTTP_AUTHORIZATION="Token wrong").status_code in (401, 403)
     assert Client().get("/tiles/style.json", HTTP_AUTHORIZATION="Token wrong").status_code in (401, 403)
-
-
-# ---------------------------------------------------------------- GDAL's MVT driver, through the TileJSON
-
-OGRINFO = shutil.which("ogrinfo")
-
-
-def web_box(west: float, south: float, east: float, north: float) -> tuple[float, ...]:
-    """Degrees → EPSG:3857 metres (this ogrinfo has no -spat_srs)."""
-    def xy(lon, lat):
-        return lon * WORLD / 180, math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * WORLD / math.pi
-    return (*xy(west, south), *xy(east, north))
-
-
-def ogr_codes(live_server, *, token: str | None = None) -> tuple[set[str], str]:
-    """Read the assets at Z with GDAL's MVT driver, set up from the TileJSON only (its tiles template and fields)."""
-    import json
-    import urllib.request
-
-    request = urllib.request.Request(f"{live_server.url}/tiles/assets.json")  # noqa: S310 - the live server
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test's own live server
-        doc = json.load(response)
-    template = doc["tiles"][0]
-    assert template.startswith(live_server.url) and template.endswith("/{z}/{x}/{y}.mvt")
-    zoom_dir = template[: -len("/{z}/{x}/{y}.mvt")] + f"/{Z}"
-    command = [OGRINFO, "-ro", "-oo", f"METADATA_FILE={live_server.url}/tiles/assets.json", "-oo",
-               "TILE_EXTENSION=mvt", f"MVT:{zoom_dir}", "assets", "-spat", *(str(v) for v in web_box(W, S, E, N))]
-    if token:
-        command[1:1] = ["--config", "GDAL_HTTP_HEADERS", f"Authorization: Token {token}"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
-    assert run.returncode == 0, run.stderr + run.stdout
-    out = run.stdout
-    return set(re.findall(r"^\s*code \(String\) = (\S+)$", out, re.MULTILINE)), out
-
-
-@pytest.mark.skipif(OGRINFO is None, reason="gdal-bin (ogrinfo) is not installed")
-def test_gdal_reads_the_tiles_through_the_tilejson(live_server, live_map_world):
-    w = live_map_world
-    found, out = ogr_codes(live_server)
-    assert "Layer name: assets" in out
-    assert found == {w.road.code, w.greenhouse.code}  # the public: published assets only
-    assert "type (String) = road" in out and "name (String) = 西南村道路" in out
-
-    token = Token.objects.create(user=w.inspector).key
-    found, _out = ogr_codes(live_server, token=token)
-    assert found == {w.road.code, w.water.code, w.greenhouse.code, w.livestock.code}
