@@ -18,3 +18,19 @@ urlpatterns = [
     path("api/v1/map/projects/<str:code>/", views.MapProjectView.as_view(), name="map-project"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
+
+# OGC API – Features (layers/views_ogc.py, layers/ogc.py)
+from layers import views_ogc  # noqa: E402
+
+urlpatterns += [
+    path("ogc/", views_ogc.LandingView.as_view(), name="ogc-landing"),
+    path("ogc/conformance", views_ogc.ConformanceView.as_view(), name="ogc-conformance"),
+    path("ogc/api", views_ogc.ApiView.as_view(), name="ogc-api"),
+    path("ogc/collections", views_ogc.CollectionsView.as_view(), name="ogc-collections"),
+    path("ogc/collections/<str:collection_id>", views_ogc.CollectionView.as_view(), name="ogc-collection"),
+    path("ogc/collections/<str:collection_id>/queryables", views_ogc.QueryablesView.as_view(),
+         name="ogc-queryables"),
+    path("ogc/collections/<str:collection_id>/items", views_ogc.ItemsView.as_view(), name="ogc-items"),
+    path("ogc/collections/<str:collection_id>/items/<str:feature_id>", views_ogc.ItemView.as_view(),
+         name="ogc-item"),
+]
