@@ -140,7 +140,7 @@ def crs_list(extent: list[float] | None) -> list[str]:
 @dataclass(frozen=True)
 class ItemQuery:
     limit: int
-    after: int | None
+    cursor: tuple[int, bool] | None
     crs: Crs
     bbox: Polygon | None
     since: datetime.datetime | None
@@ -156,17 +156,19 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
-def cursor_encode(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"k{pk}".encode()).decode().rstrip("=")
+def cursor_encode(pk: int, *, before: bool = False) -> str:
+    """An opaque page key: the rows after (`next`) or before (`prev`) this primary key."""
+    return base64.urlsafe_b64encode(f"{'b' if before else 'k'}{pk}".encode()).decode().rstrip("=")
 
 
-def cursor_decode(value: str | None) -> int | None:
+def cursor_decode(value: str | None) -> tuple[int, bool] | None:
+    """(primary key, before?) of a cursor; None for the first page."""
     if not value:
         return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        if raw[:1] == "k" and raw[1:].isdigit():
-            return int(raw[1:])
+        if raw[:1] in ("k", "b") and raw[1:].isdigit() and len(raw) < 20:
+            return int(raw[1:]), raw[0] == "b"
     except (ValueError, UnicodeDecodeError):
         pass
     raise ValidationError({"cursor": _("This page link is not valid; start again from the first page.")})
@@ -250,7 +252,7 @@ def items_query(collection: Collection, params, user) -> ItemQuery:
             back = {v: k for k, v in PROPERTY_FILTERS.items()}
             raise ValidationError({back.get(k, k): v for k, v in exc.message_dict.items()})
     since, until = _datetime(params.get("datetime"))
-    return ItemQuery(limit=_limit(params.get("limit")), after=cursor_decode(params.get("cursor")), crs=crs,
+    return ItemQuery(limit=_limit(params.get("limit")), cursor=cursor_decode(params.get("cursor")), crs=crs,
                      bbox=_bbox(params.get("bbox"), crs_get(params.get("bbox-crs"))), since=since, until=until,
                      filters=filters)
 
@@ -315,12 +317,15 @@ def _feature(collection: Collection, row, redactor: Redactor) -> dict:
 
 
 def items_page(collection: Collection, query: ItemQuery, user) -> dict:
-    """One page: features, numberMatched, numberReturned and the cursor of the next page (None on the last)."""
+    """One page: features, numberMatched, numberReturned and the cursors of the next and previous pages (None on
+    the last / the first)."""
     qs = filtered(collection, query, user)
     matched = qs.count()
-    page = qs.order_by("pk")
-    if query.after is not None:
-        page = page.filter(pk__gt=query.after)
+    key, before = query.cursor if query.cursor is not None else (None, False)
+    if before:
+        page = qs.filter(pk__lt=key).order_by("-pk")
+    else:
+        page = qs.order_by("pk") if key is None else qs.filter(pk__gt=key).order_by("pk")
     if collection.kind == "assets":
         page = page.defer("point", "line", "polygon", "location", "geom_web", "note")
     else:
@@ -328,9 +333,15 @@ def items_page(collection: Collection, query: ItemQuery, user) -> dict:
     rows = list(page.annotate(gj=_geojson_annotation(collection, query.crs))[: query.limit + 1])
     more = len(rows) > query.limit
     rows = rows[: query.limit]
+    if before:
+        rows.reverse()
+    # going forward, the page before exists when we came from one; going back, the page after always does
+    has_next, has_prev = (True, more) if before else (more, key is not None)
     redactor = Redactor(scope_for(user))
     return {"features": [_feature(collection, row, redactor) for row in rows], "numberMatched": matched,
-            "numberReturned": len(rows), "next": cursor_encode(rows[-1].pk) if more else None}
+            "numberReturned": len(rows),
+            "next": cursor_encode(rows[-1].pk) if rows and has_next else None,
+            "prev": cursor_encode(rows[0].pk, before=True) if rows and has_prev else None}
 
 
 def item_get(collection: Collection, feature_id: str, crs: Crs, user) -> dict | None:

@@ -187,6 +187,9 @@ class ItemsView(OgcView):
         if found["next"]:
             links.append({"href": self.url("ogc-items", collection.id, **kept, cursor=found["next"], f="json"),
                           "rel": "next", "type": GEOJSON, "title": _("Next page")})
+        if found["prev"]:
+            links.append({"href": self.url("ogc-items", collection.id, **kept, cursor=found["prev"], f="json"),
+                          "rel": "prev", "type": GEOJSON, "title": _("Previous page")})
         data = {"type": "FeatureCollection", "features": found["features"], "links": links,
                 "numberMatched": found["numberMatched"], "numberReturned": found["numberReturned"],
                 "timeStamp": ogc.timezone.now().isoformat()}

@@ -157,6 +157,26 @@ def test_keyset_pages_to_the_end_without_duplicates(world):
     assert Client().get("/ogc/collections/assets/items?cursor=%%%").status_code == 400
 
 
+def test_prev_links_walk_back_to_the_first_page(world):
+    for i in range(6):
+        make_asset(actor=world.admin, name=f"西北村道路{i}", area=world.areas.west_north)
+    client = as_user(world.inspector)
+
+    def page(url):
+        data = client.get(url).json()
+        return [f["id"] for f in data["features"]], {link["rel"]: link["href"] for link in data["links"]}
+
+    first, links = page("/ogc/collections/assets/items?limit=4")
+    assert "prev" not in links
+    second, links = page(links["next"])
+    third, last_links = page(links["next"])
+    assert len(third) == 2 and "next" not in last_links
+    back, links = page(last_links["prev"])
+    assert back == second
+    again, links = page(links["prev"])
+    assert again == first and "prev" not in links and "next" in links
+
+
 def test_bbox_and_bbox_crs(world):
     client = as_user(world.inspector)
     assert codes_of(items(client, "bbox=111.6,33.9,111.7,34.0")) == {world.livestock.code}
