@@ -13,6 +13,7 @@ for the geographic EPSG CRSs, flipped to latitude/longitude as EPSG defines thei
 import base64
 import datetime
 import json
+import math
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models import Extent, GeometryField
@@ -183,7 +184,7 @@ def _bbox(value: str | None, crs: Crs) -> Polygon | None:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
         raise ValidationError({"bbox": message})
-    if len(numbers) != 4:
+    if len(numbers) != 4 or not all(math.isfinite(n) and abs(n) < 1e8 for n in numbers):
         raise ValidationError({"bbox": message})
     a0, b0, a1, b1 = numbers
     x0, y0, x1, y1 = (b0, a0, b1, a1) if (crs.lat_first or crs.north_first) else (a0, b0, a1, b1)

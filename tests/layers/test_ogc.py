@@ -191,6 +191,8 @@ def test_bbox_and_bbox_crs(world):
     bad = client.get("/ogc/collections/assets/items?bbox=1,2,3")
     assert bad.status_code == 400 and "bbox" in bad.json()["description"]
     assert client.get("/ogc/collections/assets/items?bbox=1,2,3,4&bbox-crs=EPSG:9999").status_code == 400
+    for odd in ("nan,1,2,3", "-inf,0,inf,1", "0,0,1e300,1e300", "3,3,1,1"):
+        assert client.get(f"/ogc/collections/assets/items?bbox={odd}&bbox-crs=EPSG:3857").status_code == 400
 
 
 def test_crs_4490_axis_order_and_content_crs(world):
