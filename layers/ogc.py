@@ -30,7 +30,9 @@ from geo_assets.access import scope_for
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Category
-from layers.filters import asset_filters_apply, asset_filters_parse
+from layers.filters import asset_filters_apply, asset_filters_parse, projects_offered
+from verification.selectors import verifications_shown_to
+from verification.taxonomy import Finding, Review
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -87,27 +89,33 @@ def gk_zone(lon: float) -> int:
 class Collection:
     id: str
     title: str
-    kind: str  # "assets" or "areas"
+    kind: str  # "assets", "areas" or "verifications" (staff accounts only)
     category: str | None = None
     level: str | None = None
 
 
-def collections() -> list[Collection]:
+def collections(user) -> list[Collection]:
+    """The collections this caller may read: the verifications only for staff accounts (the map's rule for
+    anything beyond the published register, as the project filter)."""
     found = [Collection("assets", _("Assets"), "assets")]
     for category in Category:
         found.append(Collection(category.value, str(category.label), "assets", category=category.value))
     found.append(Collection("villages", _("Villages"), "areas", level=AreaLevel.VILLAGE))
     found.append(Collection("townships", _("Townships"), "areas", level=AreaLevel.TOWNSHIP))
+    if projects_offered(user):
+        found.append(Collection("verifications", _("Verifications"), "verifications"))
     return found
 
 
-def collection_get(collection_id: str) -> Collection | None:
-    return next((c for c in collections() if c.id == collection_id), None)
+def collection_get(collection_id: str, user) -> Collection | None:
+    return next((c for c in collections(user) if c.id == collection_id), None)
 
 
 def base_queryset(collection: Collection, user) -> QuerySet:
     if collection.kind == "areas":
         return AdminArea.objects.filter(level=collection.level).select_related("parent")
+    if collection.kind == "verifications":
+        return verifications_shown_to(user).select_related("asset", "asset__village")
     qs = Asset.objects.visible_to(user).select_related("village", "township")
     if collection.category:
         qs = qs.filter(category=collection.category)
@@ -117,12 +125,14 @@ def base_queryset(collection: Collection, user) -> QuerySet:
 def _geometry_expr(collection: Collection):
     if collection.kind == "areas":
         return "geom"
+    if collection.kind == "verifications":
+        return "position"
     return Coalesce("point", "line", "polygon", output_field=GeometryField(srid=SRID))
 
 
 def collection_extent(collection: Collection, user) -> list[float] | None:
     """The collection's extent in CRS84 (what the caller sees of it)."""
-    field = "geom" if collection.kind == "areas" else "location"
+    field = {"areas": "geom", "verifications": "position"}.get(collection.kind, "location")
     box = base_queryset(collection, user).aggregate(box=Extent(field))["box"]
     return [round(v, 6) for v in box] if box else None
 
@@ -260,9 +270,9 @@ def items_query(collection: Collection, params, user) -> ItemQuery:
 
 def _geojson_annotation(collection: Collection, crs: Crs):
     geom = _geometry_expr(collection)
-    if crs.srid == WEB_SRID:
+    if crs.srid == WEB_SRID and collection.kind != "verifications":
         geom = "geom_web"
-    elif crs.srid not in (None, 4326, SRID):  # CGCS2000 and WGS 84 coincide within a metre: stored as is
+    elif crs.srid not in (None, 4326, SRID):  # incl. 3857 for the verifications (no stored web geometry)  # CGCS2000 and WGS 84 coincide within a metre: stored as is
         geom = Transform(geom, crs.srid)
     if crs.lat_first or crs.north_first:
         geom = Func(geom, function="ST_FlipCoordinates", output_field=GeometryField())
@@ -273,8 +283,15 @@ def filtered(collection: Collection, query: ItemQuery, user) -> QuerySet:
     qs = base_queryset(collection, user)
     if query.filters is not None:
         qs = asset_filters_apply(qs, query.filters)
-    if query.bbox is not None:
+    if query.bbox is not None and collection.kind == "verifications":
+        qs = qs.filter(position__intersects=query.bbox.transform(SRID, clone=True))
+    elif query.bbox is not None:
         qs = qs.filter(geom_web__intersects=query.bbox)
+    if collection.kind == "verifications":
+        if query.since is not None:
+            qs = qs.filter(observed_at__gte=query.since)
+        if query.until is not None:
+            qs = qs.filter(observed_at__lt=query.until)
     if collection.kind == "assets":
         if query.since is not None:
             qs = qs.filter(updated_at__gte=query.since)
@@ -311,9 +328,29 @@ def area_properties(area: AdminArea) -> dict:
             "parent_code": area.parent.code if area.parent else None}
 
 
+def verification_properties(record, redactor: Redactor) -> dict:
+    """A verification as staff see it on the map: no free text, no verifier."""
+    asset = record.asset
+    return {"id": record.pk, "asset_code": asset.code, "asset_name": redactor.asset_name(asset),
+            "village_code": asset.village.code if asset.village else None,
+            "finding": record.finding, "finding_label": str(record.get_finding_display()),
+            "review": record.review, "review_label": str(record.get_review_display()),
+            "observed_at": _when(record.observed_at), "accuracy_m": record.accuracy_m,
+            "distance_m": record.distance_m, "flags": list(record.flags)}
+
+
+def _properties(collection: Collection, row, redactor: Redactor) -> dict:
+    if collection.kind == "assets":
+        return asset_properties(row, redactor)
+    if collection.kind == "verifications":
+        return verification_properties(row, redactor)
+    return area_properties(row)
+
+
 def _feature(collection: Collection, row, redactor: Redactor) -> dict:
-    properties = asset_properties(row, redactor) if collection.kind == "assets" else area_properties(row)
-    return {"type": "Feature", "id": row.code, "geometry": json.loads(row.gj) if row.gj else None,
+    properties = _properties(collection, row, redactor)
+    feature_id = str(row.pk) if collection.kind == "verifications" else row.code
+    return {"type": "Feature", "id": feature_id, "geometry": json.loads(row.gj) if row.gj else None,
             "properties": properties}
 
 
@@ -329,6 +366,9 @@ def items_page(collection: Collection, query: ItemQuery, user) -> dict:
         page = qs.order_by("pk") if key is None else qs.filter(pk__gt=key).order_by("pk")
     if collection.kind == "assets":
         page = page.defer("point", "line", "polygon", "location", "geom_web", "note")
+    elif collection.kind == "verifications":
+        page = page.defer("position", "note", "review_comment", "asset__point", "asset__line", "asset__polygon",
+                          "asset__location", "asset__geom_web", "asset__village__geom", "asset__village__geom_web")
     else:
         page = page.defer("geom", "geom_web")
     rows = list(page.annotate(gj=_geojson_annotation(collection, query.crs))[: query.limit + 1])
@@ -346,7 +386,12 @@ def items_page(collection: Collection, query: ItemQuery, user) -> dict:
 
 
 def item_get(collection: Collection, feature_id: str, crs: Crs, user) -> dict | None:
-    qs = base_queryset(collection, user).filter(code=feature_id)
+    if collection.kind == "verifications":
+        if not feature_id.isdigit() or len(feature_id) > 18:
+            return None
+        qs = base_queryset(collection, user).filter(pk=int(feature_id))
+    else:
+        qs = base_queryset(collection, user).filter(code=feature_id)
     row = qs.annotate(gj=_geojson_annotation(collection, crs)).first()
     return None if row is None else _feature(collection, row, Redactor(scope_for(user)))
 
@@ -355,7 +400,14 @@ def item_get(collection: Collection, feature_id: str, crs: Crs, user) -> dict | 
 
 
 def queryables(collection: Collection, base_url: str) -> dict:
-    if collection.kind == "areas":
+    if collection.kind == "verifications":
+        properties = {
+            "finding": {"type": "string", "title": _("finding"), "enum": list(Finding.values)},
+            "review": {"type": "string", "title": _("review"), "enum": list(Review.values)},
+            "observed_at": {"type": "string", "format": "date-time", "title": _("observed at")},
+            "geometry": {"$ref": "https://geojson.org/schema/Point.json"},
+        }
+    elif collection.kind == "areas":
         properties = {"code": {"type": "string", "title": _("code")}, "name": {"type": "string", "title": _("name")},
                       "geometry": {"$ref": "https://geojson.org/schema/MultiPolygon.json"}}
     else:

@@ -141,13 +141,13 @@ class ConformanceView(OgcView):
 class CollectionsView(OgcView):
     def get(self, request):
         data = {"links": self.links("ogc-collections", title=_("Collections")),
-                "collections": [self.collection_json(c) for c in ogc.collections()],
+                "collections": [self.collection_json(c) for c in ogc.collections(request.user)],
                 "crs": ogc.crs_list(None) + [ogc.EPSG + str(code) for code in ogc.GK_ZONES]}
         return self.page(data, title=_("Collections"))
 
 
-def _collection_or_404(collection_id: str) -> ogc.Collection | HttpResponse:
-    collection = ogc.collection_get(collection_id)
+def _collection_or_404(collection_id: str, user) -> ogc.Collection | HttpResponse:
+    collection = ogc.collection_get(collection_id, user)
     if collection is None:
         return _error(404, _("There is no such collection."), "NotFound")
     return collection
@@ -156,7 +156,7 @@ def _collection_or_404(collection_id: str) -> ogc.Collection | HttpResponse:
 @extend_schema(exclude=True)
 class CollectionView(OgcView):
     def get(self, request, collection_id: str):
-        collection = _collection_or_404(collection_id)
+        collection = _collection_or_404(collection_id, request.user)
         if isinstance(collection, HttpResponse):
             return collection
         return self.page(self.collection_json(collection), title=collection.title)
@@ -165,7 +165,7 @@ class CollectionView(OgcView):
 @extend_schema(exclude=True)
 class QueryablesView(OgcView):
     def get(self, request, collection_id: str):
-        collection = _collection_or_404(collection_id)
+        collection = _collection_or_404(collection_id, request.user)
         if isinstance(collection, HttpResponse):
             return collection
         data = ogc.queryables(collection, self.url("ogc-queryables", collection.id))
@@ -175,7 +175,7 @@ class QueryablesView(OgcView):
 @extend_schema(exclude=True)
 class ItemsView(OgcView):
     def get(self, request, collection_id: str):
-        collection = _collection_or_404(collection_id)
+        collection = _collection_or_404(collection_id, request.user)
         if isinstance(collection, HttpResponse):
             return collection
         query = ogc.items_query(collection, request.GET, request.user)
@@ -200,7 +200,7 @@ class ItemsView(OgcView):
 @extend_schema(exclude=True)
 class ItemView(OgcView):
     def get(self, request, collection_id: str, feature_id: str):
-        collection = _collection_or_404(collection_id)
+        collection = _collection_or_404(collection_id, request.user)
         if isinstance(collection, HttpResponse):
             return collection
         crs = ogc.crs_get(request.GET.get("crs"))

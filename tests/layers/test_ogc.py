@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import make_asset, make_user
+from tests.factories import make_asset, make_user, record
 from tests.layers.conftest import ROLE_VISIBLE, as_user
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -59,7 +59,7 @@ def test_landing_conformance_and_api(world):
 def test_collections_list_extent_and_crs(world):
     data = as_user(world.inspector).get("/ogc/collections").json()
     ids = [c["id"] for c in data["collections"]]
-    assert ids == ["assets", "public_welfare", "operating", "household", "villages", "townships"]
+    assert ids == ["assets", "public_welfare", "operating", "household", "villages", "townships", "verifications"]
     assets = data["collections"][0]
     assert assets["storageCrs"] == EPSG + "4490"
     assert {CRS84, EPSG + "4326", EPSG + "4490", EPSG + "3857", EPSG + "4546"} <= set(assets["crs"])
@@ -264,3 +264,27 @@ def test_token_auth(world):
     assert response.json()["numberMatched"] == 4
     assert response["Cache-Control"] == "private, no-cache"
     assert Client().get("/ogc/collections/assets/items", HTTP_AUTHORIZATION="Token wrong").status_code in (401, 403)
+
+
+def test_verifications_collection_is_for_staff_only(world):
+    road = record(world.clerk, world.road)
+    water = record(world.clerk, world.water, finding="damaged")
+    listed = [c["id"] for c in as_user(world.inspector).get("/ogc/collections").json()["collections"]]
+    assert listed[-1] == "verifications"
+    data = items(as_user(world.inspector), collection="verifications").json()
+    assert {f["id"] for f in data["features"]} == {str(road.pk), str(water.pk)}
+    props = next(f for f in data["features"] if f["id"] == str(water.pk))["properties"]
+    assert props["asset_code"] == world.water.code and props["finding"] == "damaged" and props["finding_label"]
+    assert "note" not in props and "verifier" not in props
+    assert codes_of(items(as_user(world.clerk), collection="verifications")) == {str(road.pk), str(water.pk)}
+    # the roads department sees only the road's
+    assert codes_of(items(as_user(world.department), collection="verifications")) == {str(road.pk)}
+    one = as_user(world.inspector).get(f"/ogc/collections/verifications/items/{road.pk}?crs=EPSG:4490")
+    lat, lon = one.json()["geometry"]["coordinates"]
+    assert (lon, lat) == pytest.approx((world.road.location.x, world.road.location.y), abs=1e-6)
+    assert as_user(world.department).get(f"/ogc/collections/verifications/items/{water.pk}").status_code == 404
+    assert codes_of(items(as_user(world.inspector), "bbox=111.5,34.9,111.6,35.0", collection="verifications")) == set()
+    # the public: no such collection
+    assert "verifications" not in [c["id"] for c in Client().get("/ogc/collections").json()["collections"]]
+    assert Client().get("/ogc/collections/verifications/items").status_code == 404
+    assert Client().get(f"/ogc/collections/verifications/items/{road.pk}").status_code == 404
