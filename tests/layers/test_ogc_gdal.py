@@ -32,6 +32,12 @@ def ogr2ogr(url: str, layer: str, out, *, token: str | None = None, page_size: i
     return json.loads(out.read_text())
 
 
+def flat(coordinates) -> list[float]:
+    if isinstance(coordinates, (int, float)):
+        return [float(coordinates)]
+    return [v for part in coordinates for v in flat(part)]
+
+
 @pytest.fixture
 def gdal_world():
     world = build_map_world()
@@ -51,6 +57,13 @@ def test_ogr2ogr_pages_to_the_end_as_each_role(gdal_world, live_server, tmp_path
     road = next(f["properties"] for f in staff["features"] if f["properties"]["code"] == gdal_world.road.code)
     assert road["total_investment"] == float(gdal_world.road.total_investment)
     assert road["name"] == gdal_world.road.name and road["year_built"] == 2020
+    # identical geometry: every vertex as stored (EPSG:4490, lon/lat), to the 7 decimals written
+    stored = {a.code: a.geometry for a in Asset.objects.all()}
+    for feature in staff["features"]:
+        geometry = stored[feature["properties"]["code"]]
+        assert feature["geometry"]["type"] == geometry.geom_type
+        assert flat(feature["geometry"]["coordinates"]) == pytest.approx(
+            flat(json.loads(geometry.geojson)["coordinates"]), abs=1e-7)
 
     public = ogr2ogr(url, "assets", tmp_path / "public.geojson")
     expected = set(Asset.objects.filter(is_published=True).values_list("code", flat=True))
