@@ -227,6 +227,8 @@ def test_crs_gauss_kruger_zone(world):
         ("village_code=410324101002", {"water"}),
         ("township_code=410324102000", {"greenhouse", "livestock"}),
         ("type=road,greenhouse", {"road", "greenhouse"}),
+        ("year_built=2020", {"road"}),
+        ("category=经营性资产", {"greenhouse"}),  # i18n: data
     ],
 )
 def test_property_filters(world, query, expected):
