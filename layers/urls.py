@@ -21,3 +21,19 @@ urlpatterns = [
     path("tiles/style.json", views.StyleView.as_view(), name="style"),
     path("tiles/<str:layer>.json", views.TileJsonView.as_view(), name="tilejson"),
 ]
+
+# OGC API – Features (layers/views_ogc.py, layers/ogc.py)
+from layers import views_ogc  # noqa: E402
+
+urlpatterns += [
+    path("ogc/", views_ogc.LandingView.as_view(), name="ogc-landing"),
+    path("ogc/conformance", views_ogc.ConformanceView.as_view(), name="ogc-conformance"),
+    path("ogc/api", views_ogc.ApiView.as_view(), name="ogc-api"),
+    path("ogc/collections", views_ogc.CollectionsView.as_view(), name="ogc-collections"),
+    path("ogc/collections/<str:collection_id>", views_ogc.CollectionView.as_view(), name="ogc-collection"),
+    path("ogc/collections/<str:collection_id>/queryables", views_ogc.QueryablesView.as_view(),
+         name="ogc-queryables"),
+    path("ogc/collections/<str:collection_id>/items", views_ogc.ItemsView.as_view(), name="ogc-items"),
+    path("ogc/collections/<str:collection_id>/items/<str:feature_id>", views_ogc.ItemView.as_view(),
+         name="ogc-item"),
+]

@@ -160,6 +160,10 @@ def real_value(fuzz_world):
         if converter == "uuid":
             return str(fuzz_world.job.pk)
         obj = next((o for prefix, o in objects.items() if route.startswith(prefix)), None)
+        if name == "collection_id":
+            return "assets"
+        if name == "feature_id":
+            return fuzz_world.road.code
         if name == "code":
             return fuzz_world.road.code if "assets/" in route else fuzz_world.areas.west_south.code
         if name in ("object_id", "id"):

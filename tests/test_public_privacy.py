@@ -54,6 +54,10 @@ def concrete_urls(world) -> list[str]:
              f"/api/v1/assets/{world.assets['west_equity'].code}/",
              f"/assets/{world.assets['west_equity'].code}/", f"/assets/{world.assets['west_road'].code}/"]
     urls += [f"/api/v1/search/?q={q}" for q in (BENEFICIARY, PERSON, "西南村", "西北村", "到户")]
+    # OGC API – Features: every collection's items, as JSON and HTML, and the household asset alone
+    urls += [f"/ogc/collections/{c}/items?f={f}" for c in ("assets", "public_welfare", "operating", "household")
+             for f in ("json", "html")]
+    urls += [f"/ogc/collections/assets/items/{household.code}", f"/ogc/collections/household/items/{household.code}"]
     urls += [f"/import/export/?format={fmt}" for fmt in EXPORT_FORMATS]
     urls += [f"/import/export/?format={fmt}&village={village}" for fmt in ("csv", "xlsx")]
     return urls
@@ -89,7 +93,7 @@ def test_the_public_sees_no_personal_data_anywhere(world, settings):
         assert not leaked, (url, leaked)
     # the routes that carry register data answered the public (the rest are for logged-in staff)
     data_routes = re.compile(r"^/(api/v1/assets/|assets/[^/]+/$|tiles/assets/|villages/[^/]+/$|api/v1/search/"
-                             r"|import/export/)")
+                             r"|import/export/|ogc/collections/[^/]+/items)")
     assert not [u for u in not_shown if data_routes.match(u)], not_shown
 
 

@@ -346,6 +346,8 @@ def sweep_urls(replica_world) -> list[tuple[str, str]]:
             variants = [v.replace("<str:fmt>", fmt) for v in variants for fmt in ("csv", "xlsx")]
         code = (replica_world.areas.west.code if "townships/" in pattern else west_south.code
                 if ("villages/" in pattern or "areas/" in pattern) else household.code)
+        variants = [v.replace("<str:collection_id>", "assets").replace("<str:feature_id>", household.code)
+                    for v in variants]
         variants = [v.replace("<str:code>", code).replace("<int:pk>", str(department.pk)).replace("<int:year>", "2025")
                     for v in variants]
         for variant in variants:
