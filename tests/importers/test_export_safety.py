@@ -1,6 +1,7 @@
 """Exports (issue 7): formula injection, personal data for the public, rate limits, the map's filters, file names."""
 
 import csv
+import html
 import io
 import zipfile
 from decimal import Decimal
@@ -118,13 +119,14 @@ SECRETS = ("王五", "13800000000", "含水泵", "张三", "李四", "0379-66881
 
 
 def exported_text(response, fmt: str) -> str:
-    """Every text a file carries (zip members included), decoded as UTF-8 and as GBK (shapefile DBF)."""
+    """Every text a file carries (zip members included), decoded as UTF-8 and as GBK (shapefile DBF), XML character
+    references resolved (openpyxl writes non-ASCII text as &#...; when lxml is installed)."""
     data = body(response)
     blobs = [data]
     if fmt in ("xlsx", "shp"):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             blobs = [zf.read(n) for n in zf.namelist()]
-    return "\n".join(b.decode("utf-8", "ignore") + b.decode("gbk", "ignore") for b in blobs)
+    return html.unescape("\n".join(b.decode("utf-8", "ignore") + b.decode("gbk", "ignore") for b in blobs))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
