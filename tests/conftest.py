@@ -1,6 +1,8 @@
 """The fixtures shared across folders. The data they hold is built by tests/factories.py and tests/world.py (whose
 docstring says how the test data is organised); a folder's own fixtures are in its conftest.py."""
 
+import time
+
 import pytest
 
 from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (shared browser fixtures)
@@ -130,8 +132,19 @@ def allow_test_purge():
         return ["SET LOCAL assets.allow_purge = 'on'", *statements] if statements else statements
 
     def execute_sql_flush(self, sql_list):
-        with as_owner(self.connection):
-            original_execute(self, sql_list)
+        # A request the live server is still answering (a service worker's late fetch) can hold a table the
+        # TRUNCATE wants: PostgreSQL then aborts one side as a deadlock. The flush waits and tries again.
+        from django.db import OperationalError
+
+        for attempt in range(6):
+            try:
+                with as_owner(self.connection):
+                    original_execute(self, sql_list)
+                return
+            except OperationalError as error:
+                if attempt == 5 or "deadlock detected" not in str(error):
+                    raise
+                time.sleep(0.5)
 
     DatabaseOperations.sql_flush, DatabaseOperations.execute_sql_flush = sql_flush, execute_sql_flush
     yield
