@@ -3,7 +3,8 @@
 Collections: `assets` (every asset the caller sees), one per category, `villages` and `townships` (public).
 Rights are the map's: `Asset.objects.visible_to(user)` and, for the public, geo_assets.privacy's Redactor.
 Filters go through layers.filters (the one filter place of the map); `bbox`/`bbox-crs` and `datetime` are read
-here because their CRS and time rules are the standard's.
+here because their CRS and time rules are the standard's; `filter` (Part 3, CQL2) is translated by layers.ogc_filter
+into one more condition on the role's queryset.
 
 Paging is keyset on the primary key: the `next` link carries an opaque cursor (the last key of the page), so the
 last page of a million costs what the first does. Geometry is written by PostGIS (ST_AsGeoJSON, transformed and,
@@ -30,6 +31,7 @@ from geo_assets.access import scope_for
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Category
+from layers import ogc_filter
 from layers.filters import asset_filters_apply, asset_filters_parse, projects_offered
 from verification.selectors import verifications_shown_to
 from verification.taxonomy import Finding, Review
@@ -48,6 +50,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *ogc_filter.CONFORMANCE,
 ]
 
 
@@ -157,6 +160,7 @@ class ItemQuery:
     since: datetime.datetime | None
     until: datetime.datetime | None
     filters: object | None
+    where: object | None = None  # the `filter` parameter's condition (layers.ogc_filter)
 
 
 def _limit(value: str | None) -> int:
@@ -265,7 +269,23 @@ def items_query(collection: Collection, params, user) -> ItemQuery:
     since, until = _datetime(params.get("datetime"))
     return ItemQuery(limit=_limit(params.get("limit")), cursor=cursor_decode(params.get("cursor")), crs=crs,
                      bbox=_bbox(params.get("bbox"), crs_get(params.get("bbox-crs"))), since=since, until=until,
-                     filters=filters)
+                     filters=filters, where=_filter(collection, params, user))
+
+
+def _filter(collection: Collection, params, user):
+    """The `filter` / `filter-lang` / `filter-crs` parameters (Part 3) as a condition, or None."""
+    if not params.get("filter"):
+        if params.get("filter-lang") or params.get("filter-crs"):
+            raise ValidationError({"filter": _("filter-lang and filter-crs go with a filter.")})
+        return None
+    try:
+        crs = crs_get(params.get("filter-crs"))
+    except ValidationError as exc:
+        raise ValidationError({"filter-crs": exc.message_dict["crs"]})
+    return ogc_filter.filter_condition(
+        params.get("filter"), lang=params.get("filter-lang"), kind=collection.kind,
+        crs=ogc_filter.FilterCrs(srid=crs.srid, swap_axes=crs.lat_first or crs.north_first),
+        full_names=Redactor(scope_for(user)).full)
 
 
 def _geojson_annotation(collection: Collection, crs: Crs):
@@ -283,6 +303,8 @@ def filtered(collection: Collection, query: ItemQuery, user) -> QuerySet:
     qs = base_queryset(collection, user)
     if query.filters is not None:
         qs = asset_filters_apply(qs, query.filters)
+    if query.where is not None:
+        qs = qs.filter(query.where)
     if query.bbox is not None and collection.kind == "verifications":
         qs = qs.filter(position__intersects=query.bbox.transform(SRID, clone=True))
     elif query.bbox is not None:
@@ -412,12 +434,15 @@ def queryables(collection: Collection, base_url: str) -> dict:
                       "geometry": {"$ref": "https://geojson.org/schema/MultiPolygon.json"}}
     else:
         properties = {
+            "code": {"type": "string", "title": _("asset code")},
+            "name": {"type": "string", "title": _("asset name")},
             "type": {"type": "string", "title": _("asset type"), "enum": list(AssetType.values)},
             "status": {"type": "string", "title": _("status"), "enum": list(AssetStatus.values)},
             "category": {"type": "string", "title": _("category"), "enum": list(Category.values)},
             "village_code": {"type": "string", "title": _("village"), "pattern": "^[0-9]{12}$"},
             "township_code": {"type": "string", "title": _("township"), "pattern": "^[0-9]{12}$"},
             "year_built": {"type": "integer", "title": _("year built")},
+            "total_investment": {"type": "number", "title": _("total investment (10k yuan)")},
             "updated_at": {"type": "string", "format": "date-time", "title": _("updated")},
             "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
         }

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.models import SRID
-from layers import ogc
+from layers import ogc, ogc_filter
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -233,6 +233,10 @@ class ApiView(OgcView):
             _parameter("datetime", {"type": "string"}, "last change: an instant or an interval"),
             _parameter("cursor", {"type": "string"}, "opaque: follow the next link"),
             *[_parameter(name, {"type": "string"}) for name in ogc.PROPERTY_FILTERS],
+            _parameter("filter", {"type": "string"}, "CQL2 on the collection's queryables (Part 3)"),
+            _parameter("filter-lang", {"type": "string", "enum": [*ogc_filter.LANGS, *ogc_filter.LEGACY_LANGS],
+                                       "default": "cql2-text"}),
+            _parameter("filter-crs", crs, "CRS of the geometry literals (default CRS84)"),
         ]
         path_id = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}}
         feature_id = {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -46,7 +46,7 @@ def test_landing_conformance_and_api(world):
     conformance = client.get("/ogc/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conformance
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conformance
-    assert not any("filter" in c or "cql" in c for c in conformance)  # Part 3 is not offered: not declared
+    assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conformance  # Part 3: test_ogc_filter.py
     api = client.get("/ogc/api")
     assert api["Content-Type"].startswith("application/vnd.oai.openapi+json")
     paths = api.json()["paths"]
