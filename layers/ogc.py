@@ -513,7 +513,7 @@ def items_page_encoded(collection: Collection, query: ItemQuery, user, *, count:
 # settings turns it off.
 
 READ_AHEAD_SECONDS = 10
-READ_AHEAD_PAGES = 4  # pages held at most per process (a page of 10,000 assets: ~6.5 MB)
+READ_AHEAD_PAGES = 4  # pages held (and threads computing them) at most per process (10,000 assets: ~6.5 MB)
 
 
 def _page_key(collection: Collection, params, user, cursor: str | None = None) -> tuple:
@@ -536,7 +536,7 @@ class _ReadAhead:
         if entry is None:
             return None
         started, future = entry
-        if time.monotonic() - started > READ_AHEAD_SECONDS:
+        if time.monotonic() - started > READ_AHEAD_SECONDS:  # too old: the request computes the page itself
             future.cancel()
             return None
         try:
@@ -547,7 +547,8 @@ class _ReadAhead:
     def start(self, key: tuple, job) -> None:
         with self.lock:
             if self.pool is None:
-                self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ogc-read-ahead")
+                # a thread per page held: a page read ahead never queues behind another client's
+                self.pool = ThreadPoolExecutor(max_workers=READ_AHEAD_PAGES, thread_name_prefix="ogc-read-ahead")
             if key in self.entries:
                 return
             while len(self.entries) >= READ_AHEAD_PAGES:
