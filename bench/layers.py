@@ -117,8 +117,10 @@ def _database_url(alias: str) -> str:
 class Server:
     """gunicorn with the production settings (DEBUG off) on a free local port, against the current database."""
 
-    def __init__(self, workers: int = WORKERS, threads: int = THREADS, worker_class: str = "gthread"):
+    def __init__(self, workers: int = WORKERS, threads: int = THREADS, worker_class: str = "gthread",
+                 env: dict | None = None):
         self.n_workers, self.threads, self.worker_class = workers, threads, worker_class
+        self.extra_env = dict(env or {})  # e.g. the OGC benchmark's SECURE_SSL_REDIRECT=false (a plain-HTTP client)
         self.port = _free_port()
         self.secret_key = secrets.token_urlsafe(64)
         self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
@@ -130,7 +132,7 @@ class Server:
                "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "600",
                # one client address sends every request of the trace: rate limits are not what is measured
                "API_RATE_ANON": "100000000/hour", "API_RATE_USER": "100000000/hour", "LOG_LEVEL": "ERROR",
-               "PGAPPNAME": SERVER_APP}
+               "PGAPPNAME": SERVER_APP, **self.extra_env}
         args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.n_workers), "--threads", str(self.threads), "--worker-class", self.worker_class,
                 "--keep-alive", "75", "--log-level", "warning", "--error-logfile", self.log.name]

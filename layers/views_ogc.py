@@ -23,6 +23,7 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+_UNSET = object()  # collection_json without an extent worked out already
 
 
 class _AnyAccept(BaseContentNegotiation):
@@ -95,8 +96,9 @@ class OgcView(NonAtomicReadMixin, APIView):
         return [{"href": self.url(name, *args, f="json"), "rel": "self", "type": json_type, "title": title},
                 {"href": self.url(name, *args, f="html"), "rel": "alternate", "type": HTML, "title": title}]
 
-    def collection_json(self, collection: ogc.Collection) -> dict:
-        extent = ogc.collection_extent(collection, self.request.user)
+    def collection_json(self, collection: ogc.Collection, extent=_UNSET) -> dict:
+        if extent is _UNSET:
+            extent = ogc.collection_extent(collection, self.request.user)
         links = self.links("ogc-collection", collection.id, title=collection.title)
         links += [
             {"href": self.url("ogc-items", collection.id, f="json"), "rel": "items", "type": GEOJSON,
@@ -140,8 +142,10 @@ class ConformanceView(OgcView):
 @extend_schema(exclude=True)
 class CollectionsView(OgcView):
     def get(self, request):
+        found = ogc.collections(request.user)
+        extents = ogc.collection_extents(found, request.user)
         data = {"links": self.links("ogc-collections", title=_("Collections")),
-                "collections": [self.collection_json(c) for c in ogc.collections(request.user)],
+                "collections": [self.collection_json(c, extents[c.id]) for c in found],
                 "crs": ogc.crs_list(None) + [ogc.EPSG + str(code) for code in ogc.GK_ZONES]}
         return self.page(data, title=_("Collections"))
 
@@ -179,7 +183,12 @@ class ItemsView(OgcView):
         if isinstance(collection, HttpResponse):
             return collection
         query = ogc.items_query(collection, request.GET, request.user)
-        found = ogc.items_page(collection, query, request.user)
+        html = _wants_html(request)
+        # JSON: the asset pages come encoded by PostgreSQL (ogc.items_page_encoded); HTML pages (for people, small
+        # limits) always state numberMatched
+        found = None if html else ogc.items_page_served(collection, request.GET, request.user)
+        if found is None:
+            found = ogc.items_page(collection, query, request.user, count=True if html else None)
         kept = {k: v for k, v in request.GET.items() if k not in ("cursor", "f")}
         links = [{"href": self.url("ogc-items", collection.id, **kept, f="json"), "rel": "self", "type": GEOJSON},
                  {"href": self.url("ogc-items", collection.id, **kept, f="html"), "rel": "alternate", "type": HTML},
@@ -190,11 +199,18 @@ class ItemsView(OgcView):
         if found["prev"]:
             links.append({"href": self.url("ogc-items", collection.id, **kept, cursor=found["prev"], f="json"),
                           "rel": "prev", "type": GEOJSON, "title": _("Previous page")})
-        data = {"type": "FeatureCollection", "features": found["features"], "links": links,
-                "numberMatched": found["numberMatched"], "numberReturned": found["numberReturned"],
-                "timeStamp": ogc.timezone.now().isoformat()}
-        return self.page(data, title=collection.title, json_type=GEOJSON,
-                         headers={"Content-Crs": f"<{query.crs.uri}>"})
+        headers = {"Content-Crs": f"<{query.crs.uri}>"}
+        tail = {"links": links}
+        if found["numberMatched"] is not None:
+            tail["numberMatched"] = found["numberMatched"]
+        tail |= {"numberReturned": found["numberReturned"], "timeStamp": ogc.timezone.now().isoformat()}
+        if isinstance(found["features"], bytes):  # already GeoJSON: written around, not parsed again
+            head = b'{"type": "FeatureCollection", "features": ['
+            rest = json.dumps(tail, ensure_ascii=False, default=str).encode()
+            return HttpResponse(b"".join([head, found["features"], b"], ", rest[1:]]),
+                                content_type=f"{GEOJSON}; charset=utf-8", headers=headers)
+        data = {"type": "FeatureCollection", "features": found["features"], **tail}
+        return self.page(data, title=collection.title, json_type=GEOJSON, headers=headers)
 
 
 @extend_schema(exclude=True)
