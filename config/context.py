@@ -7,4 +7,11 @@ def navigation(request):
 
         return request.user.is_authenticated and bool(kinds_for(request.user))
 
-    return {"nav_may_import": may_import}
+    def memberships():
+        """The user's roles, when there are several to choose from (the header's role switcher)."""
+        if not request.user.is_authenticated:
+            return []
+        roles = list(request.user.memberships.select_related("area", "department", "county"))
+        return roles if len(roles) > 1 else []
+
+    return {"nav_may_import": may_import, "nav_memberships": memberships}

@@ -23,6 +23,7 @@ class Scope:
     # prefecture's and province's bureaus; None (not bound to counties) only for a superuser and for a county
     # body of a one-county register granted before counties were recorded.
     counties: tuple[str, ...] | None = None
+    area_code: str | None = None
 
     @property
     def reads_everything(self) -> bool:
@@ -41,6 +42,17 @@ class Scope:
         if len(self.counties) == 1:
             return Q(**{field: self.counties[0]})
         return Q(**{f"{field}__in": self.counties})
+
+    def reaches_area(self, code: str) -> bool:
+        """Does an area (by its code) lie inside this scope's counties? Above the county level: only the
+        prefecture or province an oversight bureau oversees, and what lies below it."""
+        if self.counties is None:
+            return True
+        if code[4:6] != "00":
+            return code[:6] + "000000" in self.counties
+        own = (self.area_code or "")[: 4 if self.area_level == AreaLevel.PREFECTURE else 2]
+        return self.oversees and bool(own) and code.startswith(own) and (
+            code[2:4] != "00" or self.area_level == AreaLevel.PROVINCE)
 
     def areas_q(self, field: str = "code") -> Q | None:
         """Administrative areas inside this scope's counties (by their code's first six digits), and the
@@ -138,7 +150,7 @@ def scope_from_values(role: str | None, area_id: int | None, area_level: str | N
     else:
         counties = (county,) if county else None
     return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()),
-                 department_id=department_id, counties=counties)
+                 department_id=department_id, counties=counties, area_code=area_code)
 
 
 def oversight_counties(area_code: str, level: str) -> tuple[str, ...]:

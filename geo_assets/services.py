@@ -469,8 +469,8 @@ def user_grant_role(*, actor, username: str, role: str, area_code: str | None = 
                 "code", flat=True).first()
             if county is None:
                 raise ValidationError({"county": _("No county with the code %(code)s.") % {"code": county_code}})
-        else:
-            county = membership_county(None)
+        else:  # the granter's own county, else the register's only one
+            county = scope.counties[0] if scope.counties and len(scope.counties) == 1 else membership_county(None)
             if county is None and AdminArea.objects.filter(level=AreaLevel.COUNTY).exists():
                 raise ValidationError({"county": _("The register holds several counties: say which county the "
                                                    "role belongs to (its 12-digit code).")})

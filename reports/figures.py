@@ -133,9 +133,15 @@ def _role_label(user) -> str:
 def area_scope(user, area: AdminArea) -> Scope:
     villages = {AreaLevel.VILLAGE: AdminArea.objects.filter(pk=area.pk),
                 AreaLevel.TOWNSHIP: AdminArea.objects.villages().filter(parent=area)}.get(
-        area.level, AdminArea.objects.villages())
+        area.level, AdminArea.objects.villages().filter(code__startswith=area_prefix(area)))
     return Scope(area.level, area.name, Asset.objects.visible_to(user).in_area(area), villages, _role_label(user),
                  area=area, viewer=scope_for(user))
+
+
+def area_prefix(area: AdminArea) -> str:
+    """The leading digits every area code below `area` shares (national division codes nest)."""
+    return area.code[:{AreaLevel.PROVINCE: 2, AreaLevel.PREFECTURE: 4, AreaLevel.COUNTY: 6,
+                       AreaLevel.TOWNSHIP: 9}.get(area.level, 12)]
 
 
 def department_scope(user, department: Department) -> Scope:

@@ -143,7 +143,7 @@ class CampaignForm(forms.Form):
     kind = forms.ChoiceField(label=capfirst(gettext_lazy("kind")), choices=CampaignKind.choices)
     year = forms.IntegerField(label=capfirst(gettext_lazy("year")), min_value=2000, max_value=2100)
     area = AreaChoiceField(label=gettext_lazy("Scope"), required=False, empty_label=gettext_lazy("Whole county"),
-                           queryset=AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent")
+                           queryset=AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).select_related("parent")
                            .order_by("code"))
     asset_types = forms.MultipleChoiceField(label=gettext_lazy("Asset types (none chosen: all)"), required=False,
                                             choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
@@ -178,6 +178,7 @@ def campaign_create(request):
     _county_admin(request)
     year = timezone.localdate().year
     form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": _("%(year)s annual asset verification") % {"year": year}})
+    form.fields["area"].queryset = form.fields["area"].queryset.in_counties_of(request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -356,7 +356,7 @@ class Membership(NoDeleteModel):
         to_field="code", db_column="county_code", null=True, blank=True,
     )
     # The membership a user acts in now (chosen in the header): exactly one per user.
-    current = models.BooleanField(_("in use"), default=True)
+    current = models.BooleanField(_("current role"), default=True)
     history = HistoricalRecords()
 
     class Meta:
