@@ -43,6 +43,10 @@ class Scope:
             return Q(**{field: self.counties[0]})
         return Q(**{f"{field}__in": self.counties})
 
+    def reaches_county(self, code: str | None) -> bool:
+        """Is a record of this county (by its code; None: not recorded) inside this scope's counties?"""
+        return self.counties is None or code in self.counties
+
     def reaches_area(self, code: str) -> bool:
         """Does an area (by its code) lie inside this scope's counties? Above the county level: only the
         prefecture or province an oversight bureau oversees, and what lies below it."""

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from geo_assets import validation
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset, Department
-from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus
+from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus, county_code_of
 from importers import cells, vocab
 from importers.coords import CrsChoice, degrees_parse
 from importers.geometry import GeometryProblem, concrete, geometry_label, swapped, to_storage
@@ -57,7 +57,8 @@ class Context:
         self.departments = {vocab.text_key(d.name): d for d in Department.objects.all()}
 
     def may_create(self, asset_type: str, village: AdminArea) -> bool:
-        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id)
+        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id,
+                                 county=county_code_of(village.code))
 
 
 @dataclass

@@ -203,6 +203,13 @@ def _campaign_rows(campaign, user) -> list[dict]:
             for row in selectors.campaign_progress(campaign, user=user)]
 
 
+def _verifiers(campaign) -> list:
+    users = list(selectors.verifiers_assignable(campaign))
+    for user in users:
+        user.role_label = Role(user.role).label
+    return users
+
+
 @require_GET
 @staff_required
 def campaign_detail(request, pk: int):
@@ -215,7 +222,7 @@ def campaign_detail(request, pk: int):
         "campaign": campaign, "rows": rows, "total": total, "verified": verified,
         "flagged": sum(r["flagged"] for r in rows), "percent": round(100 * verified / total) if total else 0,
         "type_labels": [AssetType(t).label for t in campaign.asset_types if t in AssetType.values],
-        "may_assign": admin, "verifiers": selectors.verifiers_assignable() if admin else [], "section": "campaigns",
+        "may_assign": admin, "verifiers": _verifiers(campaign) if admin else [], "section": "campaigns",
     })
 
 
@@ -224,7 +231,7 @@ def campaign_detail(request, pk: int):
 def campaign_assign(request, pk: int):
     _county_admin(request)
     campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
-    assignee = selectors.verifiers_assignable().filter(pk=request.POST.get("assignee") or None).first()
+    assignee = selectors.verifiers_assignable(campaign).filter(pk=request.POST.get("assignee") or None).first()
     code = request.POST.get("village", "")
     village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first() if code else None
     if assignee is None or (code and village is None):

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalmembership',
             name='current',
-            field=models.BooleanField(default=True, verbose_name='in use'),
+            field=models.BooleanField(default=True, verbose_name='current role'),
         ),
         migrations.AddField(
             model_name='membership',
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='membership',
             name='current',
-            field=models.BooleanField(default=True, verbose_name='in use'),
+            field=models.BooleanField(default=True, verbose_name='current role'),
         ),
         migrations.AlterField(
             model_name='adminarea',
