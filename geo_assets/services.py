@@ -407,11 +407,21 @@ def asset_context_areas(*, actor, asset: Asset | None, tolerance: float = 0.0002
 
 @transaction.atomic
 def area_save(*, actor, area: AdminArea, reason: str) -> AdminArea:
-    """Create or change a county, township or village boundary (county administrators only)."""
-    if not scope_for(actor).is_county_admin:
+    """Create or change an area (county administrators only, within their county; a county or anything above it,
+    in a register of several counties, a system administrator)."""
+    scope = scope_for(actor)
+    if not scope.is_county_admin:
         raise NotInScope(_("Only county administrators may change administrative areas."))
-    if area.level != AreaLevel.COUNTY and area.parent is not None:
-        expected_parent = {AreaLevel.TOWNSHIP: AreaLevel.COUNTY, AreaLevel.VILLAGE: AreaLevel.TOWNSHIP}[area.level]
+    stored = AdminArea.objects.filter(pk=area.pk).values_list("code", flat=True).first() if area.pk else None
+    if scope.counties is not None and (
+            not scope.reaches_area(area.code) or (stored is not None and not scope.reaches_area(stored))
+            or area.level in (AreaLevel.PROVINCE, AreaLevel.PREFECTURE)
+            or (area.level == AreaLevel.COUNTY and area.pk is None)):
+        raise NotInScope(_("County administrators change the areas of their own county only."))
+    if area.level != AreaLevel.PROVINCE and area.parent is not None:
+        from geo_assets.taxonomy import PARENT_LEVEL
+
+        expected_parent = PARENT_LEVEL[area.level]
         if area.parent.level != expected_parent:
             raise ValidationError({"parent": _("The parent of a %(level)s must be a %(parent)s.")
                                    % {"level": area.get_level_display(),

@@ -26,6 +26,11 @@ def scope_projects_q(scope: Scope, *, for_edit: bool) -> Q | None:
     return counties if own is None else counties & own
 
 
+def of_counties(user, project) -> bool:
+    """Is the project of the user's counties (or new, to be entered in the user's county)?"""
+    return in_counties(scope_for(user), project)
+
+
 def in_counties(scope: Scope, project) -> bool:
     """Is the project of the scope's counties? A new one is entered in the county of whoever enters it
     (projects.services.project_county)."""

@@ -171,3 +171,96 @@ def test_nobody_acts_in_a_role_that_is_not_theirs(county_world):
     response = client.post("/account/role/", {"membership": w.users["village_a"].memberships.get().pk,
                                               "next": "https://elsewhere.example/"})
     assert response["Location"] == "/"  # never sent off the site
+
+
+def test_areas_are_changed_within_ones_own_county(county_world):
+    w = county_world
+    township_b = w.p.township_b
+    township_b.name = "改名镇"
+    with pytest.raises(PermissionDenied):
+        services.area_save(actor=w.users["admin_a"], area=township_b, reason="试")
+    from geo_assets.models import AdminArea
+
+    with pytest.raises(PermissionDenied):  # a new county: a system administrator's
+        services.area_save(actor=w.users["admin_a"], reason="试", area=AdminArea(
+            code="410326000000", name="新县", level=AreaLevel.COUNTY, geom=w.p.county_b.geom, parent=w.p.prefecture))
+    assert AdminArea.objects.get(pk=township_b.pk).name == "城关镇"
+    own = w.p.a.west
+    own.name = "西新镇"
+    services.area_save(actor=w.users["admin_a"], area=own, reason="更名")
+    assert AdminArea.objects.get(pk=own.pk).name == "西新镇"
+
+
+def test_projects_belong_to_a_county(county_world):
+    from projects.models import Project
+    from tests.factories import project
+
+    w = county_world
+    b_project = project(actor=w.users["admin_b"], code="XM-B-1", name="乙县项目", villages=[w.p.village_b])
+    a_project = project(actor=w.users["admin_a"], code="XM-A-1", name="甲县项目")  # no township: the enterer's county
+    assert (b_project.county_id, a_project.county_id) == (w.p.county_b.code, w.p.a.county.code)
+    assert set(Project.objects.visible_to(w.users["admin_a"])) == {a_project}
+    assert set(Project.objects.visible_to(w.users["finance_a"])) == {a_project}
+    assert set(Project.objects.visible_to(w.users["prefecture"])) == {a_project, b_project}
+    b_project.name = "越权"
+    with pytest.raises(PermissionDenied):
+        services_projects().project_save(actor=w.users["admin_a"], project=b_project)
+    with pytest.raises(PermissionDenied, match="其他县"):  # a village of another county
+        project(actor=w.users["admin_a"], code="XM-A-2", villages=[w.p.village_b], township_from_villages=False)
+    text = login(w.users["admin_a"]).get("/projects/").content.decode()
+    assert "甲县项目" in text and "乙县项目" not in text
+
+
+def services_projects():
+    from projects import services as project_services
+
+    return project_services
+
+
+def test_campaigns_draw_and_show_one_county(county_world):
+    from verification import selectors as verification_selectors
+    from verification import services as verification_services
+    from verification.models import CampaignItem
+
+    w = county_world
+    campaign = verification_services.campaign_create(actor=w.users["admin_b"], name="乙县年度清查", kind="annual",
+                                                     year=2026)
+    drawn = set(CampaignItem.objects.filter(campaign=campaign).values_list("asset__name", flat=True))
+    assert drawn == set(B_NAMES)
+    assert campaign not in verification_selectors.campaigns_visible_to(w.users["admin_a"])
+    assert campaign not in verification_selectors.campaigns_visible_to(w.users["inspector_a"])
+    assert campaign in verification_selectors.campaigns_visible_to(w.users["prefecture"])
+    assert "乙县年度清查" not in login(w.users["admin_a"]).get("/verification/campaigns/").content.decode()
+    with pytest.raises(PermissionDenied):
+        verification_services.campaign_create(actor=w.users["admin_a"], name="越界", kind="annual", year=2026,
+                                              area=w.p.village_b)
+    with pytest.raises(PermissionDenied):
+        verification_services.campaign_assign(actor=w.users["admin_a"], campaign=campaign,
+                                              assignee=w.users["inspector_a"])
+    with pytest.raises(ValidationError):  # A's inspector works in A
+        verification_services.campaign_assign(actor=w.users["admin_b"], campaign=campaign,
+                                              assignee=w.users["inspector_a"])
+
+
+def test_lifecycle_areas_are_of_ones_own_county(county_world):
+    from lifecycle import rules as lifecycle_rules
+
+    w = county_world
+    assert not lifecycle_rules.covers_area(w.users["admin_a"], w.p.village_b)
+    assert not lifecycle_rules.sees_area(w.users["inspector_a"], w.p.village_b)
+    assert lifecycle_rules.covers_area(w.users["admin_b"], w.p.village_b)
+    assert lifecycle_rules.sees_area(w.users["prefecture"], w.p.village_b)
+    assert not lifecycle_rules.covers_area(w.users["prefecture"], w.p.village_b)  # reads, takes no step
+
+
+def test_the_admin_keeps_counties_apart(county_world):
+    w = county_world
+    client = login(w.users["admin_a"])
+    roles = client.get("/admin/geo_assets/membership/").content.decode()
+    assert "inspector_a" in roles and "admin_b" not in roles
+    department = w.users["roads_a"].memberships.get().department
+    assert client.get(f"/admin/geo_assets/department/{department.pk}/change/").status_code == 200  # read-only
+    response = client.post(f"/admin/geo_assets/department/{department.pk}/change/", {"name": "改", "asset_types": []})
+    assert response.status_code == 403  # shared by both counties: a system administrator's
+    township_b = w.p.township_b
+    assert client.post(f"/admin/geo_assets/adminarea/{township_b.pk}/change/", {"name": "改"}).status_code == 403
