@@ -707,7 +707,8 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
             t[k] += row[k]
     county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
         "total", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
-    for row in [*rows, *townships.values(), county]:
+    counties = _counties_compared(townships.values())
+    for row in [*rows, *townships.values(), *counties, county]:
         row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
                         "publicity": pct(row["publicity"], row.get("villages", 1)),
                         "verification": pct(row["verification"], row["total"])}
@@ -720,7 +721,24 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
-            "today": today}
+            "today": today, "counties": counties if len(counties) > 1 else []}
+
+
+def _counties_compared(townships) -> list[dict]:
+    """The township rows summed per county (a prefecture's or province's bureau sees its counties side by side);
+    a county's money: what its townships' projects disbursed and the register accounts for."""
+    keys = ("total", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
+    by_code: dict[str, dict] = {}
+    for t in townships:
+        code = t["township"].code[:6] + "000000"
+        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], **dict.fromkeys(keys, 0)})
+        for k in keys:
+            c[k] += t[k]
+        c["funds"] = [c["funds"][0] + t["funds"][0], c["funds"][1] + t["funds"][1]]
+    names = dict(AdminArea.objects.filter(code__in=by_code).values_list("code", "name"))
+    for code, c in by_code.items():
+        c["name"] = names.get(code, code)
+    return [by_code[code] for code in sorted(by_code)]
 
 
 def public_village(village: AdminArea) -> dict:

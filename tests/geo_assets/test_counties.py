@@ -264,3 +264,17 @@ def test_the_admin_keeps_counties_apart(county_world):
     assert response.status_code == 403  # shared by both counties: a system administrator's
     township_b = w.p.township_b
     assert client.post(f"/admin/geo_assets/adminarea/{township_b.pk}/change/", {"name": "改"}).status_code == 403
+
+
+def test_the_prefecture_dashboard_compares_its_counties_side_by_side(county_world):
+    import re
+
+    w = county_world
+    text = login(w.users["prefecture"]).get("/dashboard/").content.decode()
+    table = text[text.index('id="counties-table"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr data-code="(\d+)"><td><a [^>]*>([^<]+)</a></td><td class="int">(\d+)</td>'
+                      r'<td class="int">(\d+)</td>', table)
+    assert rows == [(w.p.a.county.code, "栾川县", "4", "2"), (w.p.county_b.code, "嵩县", "1", "2")]
+    county_a = login(w.users["admin_a"]).get("/dashboard/").content.decode()
+    assert 'id="counties-table"' not in county_a and "嵩县" not in county_a
