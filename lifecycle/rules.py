@@ -381,7 +381,8 @@ def may_see_notices(user, area: AdminArea) -> Refusal | None:
 
 
 def may_see_annual(user, village: AdminArea) -> Refusal | None:
-    if scope_for(user).reads_everything or covers_area(user, village):
+    scope = scope_for(user)
+    if scope.reaches_area(village.code) and (scope.reads_everything or covers_area(user, village)):
         return None
     return Refusal(_("The annual review is seen by the village, its township or the county."), who=True)
 

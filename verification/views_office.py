@@ -71,7 +71,7 @@ def labels(request):
     elif codes:
         assets, title = assets.filter(code__in=codes), _("Asset labels")
     else:
-        villages = AdminArea.objects.villages().select_related("parent").order_by("code")
+        villages = AdminArea.objects.villages().in_counties_of(request.user).select_related("parent").order_by("code")
         if not scope_for(request.user).reads_everything:
             villages = villages.filter(pk__in=Asset.objects.visible_to(request.user).values("village_id"))
         return render(request, "verification/office/labels_form.html", {

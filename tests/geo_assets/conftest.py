@@ -65,39 +65,3 @@ def upload_world(built_upload_world, db, settings):
     """(areas, users, clinic) of build_upload_world, built once per module."""
     return copy_for_test(built_upload_world, settings)
 
-
-def build_county_world():
-    """tests.factories.make_prefecture with a user per role in county A, a county administrator of B, the
-    prefecture's bureau and a road and a clinic in each county (marker names 甲… in A, 乙… in B)."""
-    from types import SimpleNamespace
-
-    from tests.factories import make_prefecture
-
-    p = make_prefecture()
-    root = make_user("root", "superuser")
-    roads = make_department("交通运输局", (AssetType.ROAD,))
-    users = {
-        "admin_a": make_user("admin_a", Role.COUNTY_ADMIN, county=p.a.county),
-        "inspector_a": make_user("inspector_a", Role.INSPECTOR, county=p.a.county),
-        "finance_a": make_user("finance_a", Role.FINANCE, county=p.a.county),
-        "roads_a": make_user("roads_a", Role.DEPARTMENT, department=roads, county=p.a.county),
-        "township_a": make_user("township_a", Role.TOWNSHIP, area=p.a.west),
-        "village_a": make_user("village_a", Role.VILLAGE, area=p.a.west_south),
-        "admin_b": make_user("admin_b", Role.COUNTY_ADMIN, county=p.county_b),
-        "prefecture": make_user("prefecture", Role.PREFECTURE, area=p.prefecture),
-    }
-    assets = {
-        "road_a": make_asset(actor=root, area=p.a.west_south, name="甲村道路", is_published=True),
-        "clinic_a": make_asset(actor=root, area=p.a.east_south, asset_type=AssetType.HEALTH, name="甲村卫生室"),
-        "road_b": make_asset(actor=root, area=p.village_b, name="乙村道路", is_published=True),
-        "clinic_b": make_asset(actor=root, area=p.village_b, asset_type=AssetType.HEALTH, name="乙村卫生室"),
-    }
-    return SimpleNamespace(p=p, root=root, users=users, assets=assets)
-
-
-built_county_world = built_once(build_county_world)
-
-
-@pytest.fixture
-def county_world(built_county_world, db, settings):
-    return copy_for_test(built_county_world, settings)

@@ -196,7 +196,7 @@ def test_projects_belong_to_a_county(county_world):
     from tests.factories import project
 
     w = county_world
-    b_project = project(actor=w.users["admin_b"], code="XM-B-1", name="乙县项目", villages=[w.p.village_b])
+    b_project = w.b_project  # entered by B's administrator, serving B's village
     a_project = project(actor=w.users["admin_a"], code="XM-A-1", name="甲县项目")  # no township: the enterer's county
     assert (b_project.county_id, a_project.county_id) == (w.p.county_b.code, w.p.a.county.code)
     assert set(Project.objects.visible_to(w.users["admin_a"])) == {a_project}
