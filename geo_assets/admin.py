@@ -349,9 +349,9 @@ class DisposalAdmin(NoDeleteAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdmin):
-    list_display = ("user", "role", "area", "department")
+    list_display = ("user", "role", "county", "area", "department", "current")
     list_filter = ("role",)
-    raw_id_fields = ("user", "area")
+    raw_id_fields = ("user", "area", "county")
 
     def has_view_permission(self, request, obj=None):
         return scope_for(request.user).is_county_admin

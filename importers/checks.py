@@ -416,6 +416,13 @@ def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> 
                        % {"village": village.name, "township": village.parent.name, "stated": township_name})
     asset_type = row.fields.get("asset_type")
     if asset_type and row.known is None and not ctx.may_create(asset_type, village):
-        row.err(vocab.CODE if row.code else vocab.VILLAGE, _("This asset is outside what you may register (area or sector)"))
+        county = county_code_of(village.code)
+        if ctx.scope.counties is not None and county not in ctx.scope.counties:
+            row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                    _("This asset lies in %(village)s of another county (%(county)s): a county imports into its own "
+                      "county only") % {"village": village.name, "county": county})
+        else:
+            row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                    _("This asset is outside what you may register (area or sector)"))
     row.village = village
     row.fields["village"] = village

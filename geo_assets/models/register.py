@@ -393,6 +393,17 @@ class Membership(NoDeleteModel):
         parts = [str(self.get_role_display()), county, where]
         return " · ".join(p for p in parts if p)
 
+    def clean(self):
+        super().clean()
+        if self.county_id is None and self.role in COUNTY_ROLES:
+            self.county_id = membership_county(self.area)
+            if self.county_id is None and AdminArea.objects.filter(level=AreaLevel.COUNTY).exists():
+                raise ValidationError({"county": _("The register holds several counties: say which county the "
+                                                   "role belongs to (its 12-digit code).")})
+        if self.county_id and self.area_id and self.role in COUNTY_ROLES and \
+                county_code_of(self.area.code) != self.county_id:
+            raise ValidationError({"area": _("The area lies outside the role's county.")})
+
     def save(self, *args, **kwargs):
         if self.county_id is None and self.role in COUNTY_ROLES:
             self.county_id = membership_county(self.area)

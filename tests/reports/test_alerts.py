@@ -121,7 +121,8 @@ def test_a_county_notice_covers_only_that_countys_villages(county):
                             other_village.pk}
     assert covered[areas.east_north.pk][PublicityStage.OWNERSHIP] == [notice]
     assert not covered[other_village.pk]
-    other_notice = paper_notice(actor=admin, stage=PublicityStage.INVENTORY,
+    other_admin = make_user("other_admin", Role.COUNTY_ADMIN, county=other)  # the other county's own
+    other_notice = paper_notice(actor=other_admin, stage=PublicityStage.INVENTORY,
                                          scope=PublicityScope.COUNTY_WEBSITE, area=other,
                                          starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     alerts = alerts_compute(assets=Asset.objects.none(), villages=AdminArea.objects.filter(pk=other_village.pk))
