@@ -8,10 +8,9 @@ def navigation(request):
         return request.user.is_authenticated and bool(kinds_for(request.user))
 
     def memberships():
-        """The user's roles, when there are several to choose from (the header's role switcher)."""
+        """The user's roles: the header shows the one in use, and switches among several."""
         if not request.user.is_authenticated:
             return []
-        roles = list(request.user.memberships.select_related("area", "department", "county"))
-        return roles if len(roles) > 1 else []
+        return list(request.user.memberships.select_related("area", "department", "county"))
 
     return {"nav_may_import": may_import, "nav_memberships": memberships}

@@ -278,3 +278,8 @@ def test_the_prefecture_dashboard_compares_its_counties_side_by_side(county_worl
     assert rows == [(w.p.a.county.code, "栾川县", "4", "2"), (w.p.county_b.code, "嵩县", "1", "2")]
     county_a = login(w.users["admin_a"]).get("/dashboard/").content.decode()
     assert 'id="counties-table"' not in county_a and "嵩县" not in county_a
+
+
+def test_the_header_shows_the_role_in_use_also_when_there_is_one(county_world):
+    text = login(county_world.users["roads_a"]).get("/reports/").content.decode()
+    assert 'class="role-current"' in text and "交通运输局" in text and 'name="membership"' not in text
