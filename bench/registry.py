@@ -9,6 +9,7 @@ django.setup() (a management command does).
 from bench.importers import import_benchmark
 from bench.layers import lowzoom_benchmark, tiles_benchmark
 from bench.maps import browser_benchmark
+from bench.oversight import oversight_benchmark
 from bench.projects import projects_benchmark
 from bench.reports import reports_benchmark
 from bench.verification import nearby_benchmark
@@ -21,4 +22,5 @@ BENCHMARKS = {
     "browser": browser_benchmark,  # the map page in headless Chromium vs one GeoJSON layer
     "reports": reports_benchmark,  # every village's report figures vs one SQL aggregation
     "nearby": nearby_benchmark,  # KNN through the API vs the same SQL
+    "oversight": oversight_benchmark,  # the province dashboard and a county report vs their figures (issue 19)
 }
