@@ -386,9 +386,16 @@ def province_load(*, actor, size: Size = Size(), progress: Callable[[str], None]
     plan = province_plan(size)
     reason = "省级基准数据"
     village_rows = []
+    # the province and its one prefecture above the counties (issue 19: oversight reads every county below it)
+    whole = _multi(shapely.union_all([c["geom"] for c in plan]))
+    province = services.area_save(actor=actor, reason=reason, area=AdminArea(
+        code=f"{PROVINCE_PREFIX[:2]}0000000000", name="基准省", level=AreaLevel.PROVINCE, geom=whole))
+    prefecture = services.area_save(actor=actor, reason=reason, area=AdminArea(
+        code=f"{PROVINCE_PREFIX}00000000", name="基准市", level=AreaLevel.PREFECTURE, parent=province, geom=whole))
     for county in plan:
         county_area = services.area_save(actor=actor, reason=reason, area=AdminArea(
-            code=county["code"], name=county["name"], level=AreaLevel.COUNTY, geom=_multi(county["geom"])))
+            code=county["code"], name=county["name"], level=AreaLevel.COUNTY, parent=prefecture,
+            geom=_multi(county["geom"])))
         for township in county["townships"]:
             township_area = services.area_save(actor=actor, reason=reason, area=AdminArea(
                 code=township["code"], name=township["name"], level=AreaLevel.TOWNSHIP, parent=county_area,

@@ -10,6 +10,7 @@ from bench.importers import import_benchmark
 from bench.layers import lowzoom_benchmark, tiles_benchmark
 from bench.maps import browser_benchmark
 from bench.ogc import ogc_benchmark
+from bench.oversight import oversight_benchmark
 from bench.projects import projects_benchmark
 from bench.reports import reports_benchmark
 from bench.verification import nearby_benchmark
@@ -23,4 +24,5 @@ BENCHMARKS = {
     "reports": reports_benchmark,  # every village's report figures vs one SQL aggregation
     "nearby": nearby_benchmark,  # KNN through the API vs the same SQL
     "ogc": ogc_benchmark,  # every asset through GDAL's OAPIF client vs ogr2ogr reading PostGIS; last page vs first
+    "oversight": oversight_benchmark,  # the province dashboard and a county report vs their figures (issue 19)
 }

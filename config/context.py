@@ -7,4 +7,10 @@ def navigation(request):
 
         return request.user.is_authenticated and bool(kinds_for(request.user))
 
-    return {"nav_may_import": may_import}
+    def memberships():
+        """The user's roles: the header shows the one in use, and switches among several."""
+        if not request.user.is_authenticated:
+            return []
+        return list(request.user.memberships.select_related("area", "department", "county"))
+
+    return {"nav_may_import": may_import, "nav_memberships": memberships}

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from geo_assets.views import role_choose
+
 urlpatterns = [
     path("", include("maps.urls")),
     path("", include("lifecycle.urls")),  # issue 9: to-do, workflow steps, attachments, notices
@@ -11,6 +13,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("import/", include("importers.urls")),
     path("projects/", include("projects.urls")),  # issue 17: project pages
+    path("account/role/", role_choose, name="role-choose"),  # issue 19: the role a person acts in
     path("i18n/", include("django.conf.urls.i18n")),
     # the scripts' messages (locale/*/LC_MESSAGES/djangojs.po), loaded before a page's own script
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

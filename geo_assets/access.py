@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import Q
 
-from geo_assets.taxonomy import Role
+from geo_assets.taxonomy import OVERSIGHT_LEVEL, OVERSIGHT_ROLES, AreaLevel, Role
 
-FULL_READ_ROLES = frozenset({Role.COUNTY_ADMIN, Role.INSPECTOR, Role.FINANCE})
+FULL_READ_ROLES = frozenset({Role.COUNTY_ADMIN, Role.INSPECTOR, Role.FINANCE, *OVERSIGHT_ROLES})
 EDITING_ROLES = frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP, Role.VILLAGE})
 
 
@@ -19,10 +19,54 @@ class Scope:
     area_level: str | None = None
     asset_types: tuple[str, ...] = ()
     department_id: int | None = None
+    # The codes of the counties the scope lies in: one for a county's bodies, those below the area for the
+    # prefecture's and province's bureaus; None (not bound to counties) only for a superuser and for a county
+    # body of a one-county register granted before counties were recorded.
+    counties: tuple[str, ...] | None = None
+    area_code: str | None = None
 
     @property
     def reads_everything(self) -> bool:
+        """Reads every asset of its counties (county-wide readers and the oversight bureaus above them)."""
         return self.role in FULL_READ_ROLES
+
+    @property
+    def oversees(self) -> bool:
+        """A prefecture's or province's bureau: reads and reports on its counties, edits none of their registers."""
+        return self.role in OVERSIGHT_ROLES
+
+    def counties_q(self, field: str = "county") -> Q | None:
+        """The rows of this scope's counties, by a field holding the county code; None means no bound."""
+        if self.counties is None:
+            return None
+        if len(self.counties) == 1:
+            return Q(**{field: self.counties[0]})
+        return Q(**{f"{field}__in": self.counties})
+
+    def reaches_county(self, code: str | None) -> bool:
+        """Is a record of this county (by its code; None: not recorded) inside this scope's counties?"""
+        return self.counties is None or code in self.counties
+
+    def reaches_area(self, code: str) -> bool:
+        """Does an area (by its code) lie inside this scope's counties? Above the county level: only the
+        prefecture or province an oversight bureau oversees, and what lies below it."""
+        if self.counties is None:
+            return True
+        if code[4:6] != "00":
+            return code[:6] + "000000" in self.counties
+        own = (self.area_code or "")[: 4 if self.area_level == AreaLevel.PREFECTURE else 2]
+        return self.oversees and bool(own) and code.startswith(own) and (
+            code[2:4] != "00" or self.area_level == AreaLevel.PROVINCE)
+
+    def areas_q(self, field: str = "code") -> Q | None:
+        """Administrative areas inside this scope's counties (by their code's first six digits), and the
+        counties themselves; None means no bound."""
+        if self.counties is None:
+            return None
+        q = Q(pk__in=[])
+        for code in self.counties:
+            q |= Q(**{f"{field}__startswith": code[:6]})
+        return q
 
     @property
     def is_county_admin(self) -> bool:
@@ -44,6 +88,15 @@ class Scope:
 
     def assets_q(self, *, for_edit: bool) -> Q | None:
         """The assets this scope sees (or changes) as a filter; None means all."""
+        own = self._own_assets_q(for_edit=for_edit)
+        counties = self.counties_q()
+        if counties is None:
+            return own
+        return counties if own is None else counties & own
+
+    def _own_assets_q(self, *, for_edit: bool) -> Q | None:
+        if self.oversees:
+            return Q(pk__in=[]) if for_edit else None
         if self.is_county_admin:
             return None
         if self.role == Role.DEPARTMENT:
@@ -56,8 +109,11 @@ class Scope:
             return None
         return Q(pk__in=[]) if for_edit else Q(is_published=True)
 
-    def covers(self, *, asset_type: str, village_id: int | None, township_id: int | None) -> bool:
+    def covers(self, *, asset_type: str, village_id: int | None, township_id: int | None,
+               county: str | None = None) -> bool:
         """Would an asset with these values be editable in this scope? (The in-memory twin of assets_q.)"""
+        if self.counties is not None and county not in self.counties:
+            return False
         if self.is_county_admin:
             return True
         if self.role == Role.DEPARTMENT:
@@ -77,15 +133,38 @@ PUBLIC_SCOPE = Scope(role=Role.PUBLIC)
 SCOPE_LOOKUPS = {"scope_role": "membership__role", "scope_area_id": "membership__area_id",
                  "scope_area_level": "membership__area__level",
                  "scope_asset_types": "membership__department__asset_types",
-                 "scope_department_id": "membership__department_id"}
+                 "scope_department_id": "membership__department_id",
+                 "scope_county": "membership__county_id", "scope_area_code": "membership__area__code"}
+
+
+def current_membership():
+    """`membership` on a users queryset: the one membership the user acts in now (Membership.current)."""
+    from django.db.models import FilteredRelation
+
+    return FilteredRelation("memberships", condition=Q(memberships__current=True))
 
 
 def scope_from_values(role: str | None, area_id: int | None, area_level: str | None, asset_types,
-                      department_id: int | None = None) -> Scope:
+                      department_id: int | None = None, county: str | None = None,
+                      area_code: str | None = None) -> Scope:
     if role is None:
         return PUBLIC_SCOPE
+    if role in OVERSIGHT_ROLES:
+        counties = oversight_counties(area_code or "", area_level) if area_level == OVERSIGHT_LEVEL[role] else ()
+    else:
+        counties = (county,) if county else None
     return Scope(role=role, area_id=area_id, area_level=area_level, asset_types=tuple(asset_types or ()),
-                 department_id=department_id)
+                 department_id=department_id, counties=counties, area_code=area_code)
+
+
+def oversight_counties(area_code: str, level: str) -> tuple[str, ...]:
+    """The codes of the counties below a prefecture's or province's area (none when the area is of another level)."""
+    prefix = {AreaLevel.PREFECTURE: area_code[:4], AreaLevel.PROVINCE: area_code[:2]}.get(level)
+    if not prefix or len(area_code) != 12:
+        return ()
+    AdminArea = apps.get_model("geo_assets", "AdminArea")
+    return tuple(AdminArea.objects.filter(level=AreaLevel.COUNTY, code__startswith=prefix)
+                 .order_by("code").values_list("code", flat=True))
 
 
 def viewer_of(user, asset):
@@ -106,8 +185,8 @@ def scope_for(user) -> Scope:
     if cached is not None:
         return cached
     # by the app registry, not an import: the models' managers use this module (no import circle)
-    membership = apps.get_model("geo_assets", "Membership").objects.filter(user=user).values_list(*(v.removeprefix("membership__")
-                                                                     for v in SCOPE_LOOKUPS.values())).first()
+    membership = (apps.get_model("geo_assets", "Membership").objects.filter(user=user, current=True)
+                  .values_list(*(v.removeprefix("membership__") for v in SCOPE_LOOKUPS.values())).first())
     scope = scope_from_values(*(membership or (None,) * len(SCOPE_LOOKUPS)))
     user._asset_scope = scope
     return scope

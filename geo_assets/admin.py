@@ -17,6 +17,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from geo_assets import services
 from geo_assets.access import scope_for
 from geo_assets.models import SRID, AdminArea, Asset, Department, Disposal, FundingLine, Membership, OwnerShare
+from geo_assets.taxonomy import AreaLevel
 
 # simple-history's history table translates its column names as msgids: give ours (and its "Changes") a label.
 HISTORY_COLUMN_LABELS = (_("status_label"), _("Changes"))
@@ -90,14 +91,22 @@ class NoDeleteAdminMixin:
         return actions
 
 
+def _edits_shared(user) -> bool:
+    """Reference data every county shares (departments, accounts' roles): a county administrator changes it while
+    the register holds one county; with several, a system administrator (superuser)."""
+    if not scope_for(user).is_county_admin:
+        return False
+    return user.is_superuser or AdminArea.objects.filter(level=AreaLevel.COUNTY).count() <= 1
+
+
 class CountyAdminOnlyMixin:
-    """Reference data: readable by staff, changed by county administrators only."""
+    """Reference data: readable by staff, changed by county administrators only (of their county's rows)."""
 
     def has_change_permission(self, request, obj=None):
-        return scope_for(request.user).is_county_admin
+        return _edits_shared(request.user)
 
     def has_add_permission(self, request):
-        return scope_for(request.user).is_county_admin
+        return _edits_shared(request.user)
 
 
 @admin.register(AdminArea)
@@ -111,6 +120,13 @@ class AdminAreaAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, LeafletGeoAdminMi
 
     def has_view_permission(self, request, obj=None):
         return _register_staff(request.user)
+
+    def has_change_permission(self, request, obj=None):  # the areas of one's own counties
+        return scope_for(request.user).is_county_admin and (
+            obj is None or scope_for(request.user).reaches_area(obj.code))
+
+    def has_add_permission(self, request):
+        return scope_for(request.user).is_county_admin
 
     def save_model(self, request, obj, form, change):
         services.area_save(actor=request.user, area=obj, reason=str(_("edited in the admin")))
@@ -333,12 +349,17 @@ class DisposalAdmin(NoDeleteAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, SimpleHistoryAdmin):
-    list_display = ("user", "role", "area", "department")
+    list_display = ("user", "role", "county", "area", "department", "current")
     list_filter = ("role",)
-    raw_id_fields = ("user", "area")
+    raw_id_fields = ("user", "area", "county")
 
     def has_view_permission(self, request, obj=None):
         return scope_for(request.user).is_county_admin
+
+    def get_queryset(self, request):  # the roles of one's own counties
+        counties = scope_for(request.user).counties_q()
+        queryset = super().get_queryset(request)
+        return queryset if counties is None else queryset.filter(counties)
 
 
 class AccountAdmin(UserAdmin):

@@ -16,7 +16,7 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
-from geo_assets.access import SCOPE_LOOKUPS, scope_from_values
+from geo_assets.access import SCOPE_LOOKUPS, current_membership, scope_from_values
 
 _USER_ID = -8_675_309  # placeholders compiled into a statement, replaced by the values at each execution
 _SESSION_KEY = "\x00session-key"
@@ -60,6 +60,7 @@ class ScopedModelBackend(ModelBackend):
         alias = router.db_for_read(User)
         attnames = tuple(f.attname for f in User._meta.concrete_fields)
         row = _fetch_one(("user", User, alias), lambda: User._default_manager.using(alias).filter(pk=_USER_ID)
+                         .annotate(membership=current_membership())
                          .annotate(**{name: F(path) for name, path in SCOPE_LOOKUPS.items()})
                          .values_list(*attnames, *SCOPE_LOOKUPS), {_USER_ID: pk})
         if row is None:

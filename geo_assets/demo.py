@@ -263,20 +263,28 @@ def demo_load(*, actor, townships: int = 12, villages_per_township: int = 14, as
             assets=Asset.objects.count(), created=False,
         )
     rng = random.Random(SEED)
-    outline = shapely.from_geojson(BOUNDARY_FILE.read_text(encoding="utf-8"))
-    outline = _polygons(outline)
+    outline = _polygons(shapely.from_geojson(BOUNDARY_FILE.read_text(encoding="utf-8")))
+    return _county_fill(actor=actor, rng=rng, code=COUNTY_CODE, name=COUNTY_NAME, outline=outline,
+                        township_names=TOWNSHIPS, townships=townships, villages_per_township=villages_per_township,
+                        assets_per_village=assets_per_village, progress=progress)
+
+
+def _county_fill(*, actor, rng: random.Random, code: str, name: str, outline, township_names, townships: int,
+                 villages_per_township: int, assets_per_village: int, parent: AdminArea | None = None,
+                 progress=None) -> DemoResult:
+    """One county: its townships and villages (Voronoi cells of the outline) and their assets, by the services."""
     county = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
-        code=f"{COUNTY_CODE}000000", name=COUNTY_NAME, level=AreaLevel.COUNTY, geom=_to_geos(outline)))
+        code=f"{code}000000", name=name, level=AreaLevel.COUNTY, parent=parent, geom=_to_geos(outline)))
     departments = {name: Department.objects.get_or_create(name=name, defaults={"asset_types": list(types)})[0]
                    for name, types in DEPARTMENTS.items()}
     names = iter(_village_names(rng, townships * villages_per_township))
     village_rows = []
-    for (tcode, tname), cell in zip(TOWNSHIPS[:townships], _partition(rng, outline, townships), strict=False):
+    for (tcode, tname), cell in zip(township_names[:townships], _partition(rng, outline, townships), strict=False):
         township = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
-            code=f"{COUNTY_CODE}{tcode}000", name=tname, level=AreaLevel.TOWNSHIP, parent=county, geom=_to_geos(cell)))
+            code=f"{code}{tcode}000", name=tname, level=AreaLevel.TOWNSHIP, parent=county, geom=_to_geos(cell)))
         for number, vcell in enumerate(_partition(rng, cell, villages_per_township), start=1):
             village = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
-                code=f"{COUNTY_CODE}{tcode}{number:03d}", name=next(names), level=AreaLevel.VILLAGE,
+                code=f"{code}{tcode}{number:03d}", name=next(names), level=AreaLevel.VILLAGE,
                 parent=township, geom=_to_geos(vcell)))
             village_rows.append((village, township, vcell))
         _log(progress, f"{tname}: {villages_per_township} 个村")
@@ -337,11 +345,43 @@ def demo_load(*, actor, townships: int = 12, villages_per_township: int = 14, as
             if status in (AssetStatus.DAMAGED,) and rng.random() < 0.3:
                 services.asset_dispose(
                     actor=actor, asset=asset, method=rng.choice(DisposalMethod.values),
-                    approval_reference=f"栾扶资处〔{today.year}〕{total}号", approved_on=today,
+                    approval_reference=f"{name[0]}扶资处〔{today.year}〕{total}号", approved_on=today,
                 )
         if index % 20 == 0:
             _log(progress, f"资产: {index}/{len(village_rows)} 个村, {total} 项")
     return DemoResult(townships=townships, villages=len(village_rows), assets=total, created=True)
+
+
+# The demo prefecture (issue 19): 洛阳市 over 栾川县 and a smaller second county, 嵩县 (the outline of 栾川 moved
+# east: an invented boundary), so that counties kept apart and the oversight above them can be tried.
+PREFECTURE_CODE, PREFECTURE_NAME = "4103", "洛阳市"
+NEIGHBOUR_CODE, NEIGHBOUR_NAME = "410325", "嵩县"
+NEIGHBOUR_TOWNSHIPS = [("100", "城关镇"), ("101", "田湖镇"), ("102", "车村镇"), ("103", "旧县镇")]
+
+
+def demo_prefecture_loaded() -> bool:
+    return AdminArea.objects.filter(code=f"{NEIGHBOUR_CODE}000000").exists()
+
+
+@transaction.atomic
+def demo_prefecture_load(*, actor, townships: int = 3, villages_per_township: int = 4, assets_per_village: int = 8,
+                         progress=None) -> DemoResult | None:
+    """The prefecture above the demo county and a second county in it, once (after demo_load); None when done."""
+    county = AdminArea.objects.filter(code=f"{COUNTY_CODE}000000").first()
+    if county is None or demo_prefecture_loaded():
+        return None
+    outline = _polygons(shapely.from_geojson(BOUNDARY_FILE.read_text(encoding="utf-8")))
+    x0, _y0, x1, _y1 = outline.bounds
+    neighbour = _polygons(shapely.affinity.translate(outline, xoff=(x1 - x0) + 0.02))
+    prefecture = services.area_save(actor=actor, reason="演示数据", area=AdminArea(
+        code=f"{PREFECTURE_CODE}00000000", name=PREFECTURE_NAME, level=AreaLevel.PREFECTURE,
+        geom=_to_geos(_polygons(shapely.union_all([outline, neighbour])))))
+    county.parent = prefecture
+    services.area_save(actor=actor, area=county, reason="演示数据")
+    return _county_fill(actor=actor, rng=random.Random(SEED + 1), code=NEIGHBOUR_CODE, name=NEIGHBOUR_NAME,
+                        outline=neighbour, township_names=NEIGHBOUR_TOWNSHIPS, townships=townships,
+                        villages_per_township=villages_per_township, assets_per_village=assets_per_village,
+                        parent=prefecture, progress=progress)
 
 
 DEMO_PASSWORD_FILE = Path(__file__).resolve().parent.parent / "var" / "demo-password.txt"
@@ -353,6 +393,14 @@ DEMO_ROLE_USERS = [
     ("jiaotong", "department", "交通运输局"),
     ("caizheng", "finance", None),  # 财政局: reads everything county-wide, keeps the fund lines
 ]
+# one login per role in each county of the demo prefecture, and the prefecture's bureau (issue 19)
+DEMO_COUNTY_USERS = {
+    COUNTY_CODE: [("luanchuan", "county_admin", None)],
+    NEIGHBOUR_CODE: [("songxian", "county_admin", None), ("songxian_inspector", "inspector", None),
+                     ("songxian_chengguan", "township", "100000"), ("songxian_chengguan001", "village", "100001"),
+                     ("songxian_jiaotong", "department", "交通运输局"), ("songxian_caizheng", "finance", None)],
+}
+DEMO_OVERSIGHT_USERS = [("luoyang", "prefecture", f"{PREFECTURE_CODE}00000000")]
 
 
 def demo_users_ensure() -> tuple[str, list[str]]:
@@ -373,14 +421,27 @@ def demo_users_ensure() -> tuple[str, list[str]]:
     usernames = ["admin"]
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser("admin", email="", password=password)
-    for username, role, scope in DEMO_ROLE_USERS:
+    people = [(COUNTY_CODE, *row) for row in DEMO_ROLE_USERS]
+    people += [(county, *row) for county, rows in DEMO_COUNTY_USERS.items() for row in rows]
+    for county_code, username, role, scope in people:
+        if not AdminArea.objects.filter(code=f"{county_code}000000").exists():
+            continue
         usernames.append(username)
         if User.objects.filter(username=username).exists():
             continue
-        area = AdminArea.objects.filter(code=f"{COUNTY_CODE}{scope}").first() if role in ("township", "village") else None
+        area = AdminArea.objects.filter(code=f"{county_code}{scope}").first() if role in ("township", "village") else None
         department = Department.objects.filter(name=scope).first() if role == "department" else None
         if role in ("township", "village") and area is None or role == "department" and department is None:
             continue
         user = User.objects.create_user(username, password=password, is_staff=True)
-        Membership.objects.create(user=user, role=role, area=area, department=department)
+        Membership.objects.create(user=user, role=role, area=area, department=department,
+                                  county_id=f"{county_code}000000")
+    for username, role, code in DEMO_OVERSIGHT_USERS:
+        area = AdminArea.objects.filter(code=code).first()
+        if area is None:
+            continue
+        usernames.append(username)
+        if not User.objects.filter(username=username).exists():
+            user = User.objects.create_user(username, password=password, is_staff=True)
+            Membership.objects.create(user=user, role=role, area=area)
     return password, usernames

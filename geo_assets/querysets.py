@@ -64,7 +64,11 @@ class AssetQuerySet(RegisterQuerySet):
             return self.filter(village=area)
         if area.level == AreaLevel.TOWNSHIP:
             return self.filter(township=area)
-        return self
+        if area.level == AreaLevel.COUNTY:
+            return self.filter(county=area.code)
+        if area.level == AreaLevel.PREFECTURE:
+            return self.filter(county__code__startswith=area.code[:4])
+        return self.filter(county__code__startswith=area.code[:2])
 
 
 class AdminAreaQuerySet(RegisterQuerySet):
@@ -77,14 +81,19 @@ class AdminAreaQuerySet(RegisterQuerySet):
     def covering(self, point):
         return self.filter(geom__covers=point)
 
+    def in_counties_of(self, user):
+        """The areas inside the user's counties (all of them for a scope not bound to counties)."""
+        q = scope_for(user).areas_q()
+        return self if q is None else self.filter(q)
+
     def editable_by(self, user):
-        return self if scope_for(user).is_county_admin else self.none()
+        return self.in_counties_of(user) if scope_for(user).is_county_admin else self.none()
 
     def within_scope_of(self, user):
         """Villages and townships a user's role is scoped to (for choosing an asset's village)."""
         scope = scope_for(user)
         if scope.is_county_admin or scope.role == Role.DEPARTMENT:
-            return self
+            return self.in_counties_of(user)
         if scope.role == Role.TOWNSHIP:
             return self.filter(Q(pk=scope.area_id) | Q(parent_id=scope.area_id))
         if scope.role == Role.VILLAGE:
@@ -100,4 +109,4 @@ class AdminAreaQuerySet(RegisterQuerySet):
             return villages.filter(parent_id=scope.area_id)
         if scope.role == Role.VILLAGE:
             return villages.filter(pk=scope.area_id)
-        return villages if scope.sees_personal_data else villages.none()
+        return villages.in_counties_of(user) if scope.sees_personal_data else villages.none()

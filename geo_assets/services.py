@@ -92,6 +92,8 @@ def _scope_refusal(actor, asset: Asset) -> str:
         return _("The location lies in %(village)s (%(township)s), outside your area %(own)s: an asset cannot be "
                  "moved or entered outside your area.") % {"village": asset.village.name, "township": township,
                                                           "own": own}
+    if scope.counties is not None and asset_county(asset) not in scope.counties:
+        return _("The location lies outside your county: an asset cannot be entered or moved into another county.")
     if scope.role == Role.DEPARTMENT:
         return _("The asset type %(type)s is not one your department manages.") % {
             "type": asset.get_asset_type_display()}
@@ -101,7 +103,21 @@ def _scope_refusal(actor, asset: Asset) -> str:
 def _in_scope_unsaved(actor, asset: Asset) -> bool:
     """Would the asset, as it is now in memory, fall inside the actor's scope?"""
     return scope_for(actor).covers(asset_type=asset.asset_type, village_id=asset.village_id,
-                                   township_id=asset.township_id)
+                                   township_id=asset.township_id, county=asset_county(asset))
+
+
+def asset_county(asset: Asset) -> str | None:
+    """The county code an asset, as it is in memory, lies in (what the database fills in on saving)."""
+    from geo_assets.taxonomy import county_code_of
+
+    area = asset.township if asset.township_id else (asset.village if asset.village_id else None)
+    if area is not None:
+        return county_code_of(area.code)
+    geom = asset.geometry
+    if geom is None:
+        return None
+    return (AdminArea.objects.filter(level=AreaLevel.COUNTY, geom__covers=geom.point_on_surface)
+            .order_by("code").values_list("code", flat=True).first())
 
 
 def asset_locate(*, asset: Asset) -> None:
@@ -391,11 +407,21 @@ def asset_context_areas(*, actor, asset: Asset | None, tolerance: float = 0.0002
 
 @transaction.atomic
 def area_save(*, actor, area: AdminArea, reason: str) -> AdminArea:
-    """Create or change a county, township or village boundary (county administrators only)."""
-    if not scope_for(actor).is_county_admin:
+    """Create or change an area (county administrators only, within their county; a county or anything above it,
+    in a register of several counties, a system administrator)."""
+    scope = scope_for(actor)
+    if not scope.is_county_admin:
         raise NotInScope(_("Only county administrators may change administrative areas."))
-    if area.level != AreaLevel.COUNTY and area.parent is not None:
-        expected_parent = {AreaLevel.TOWNSHIP: AreaLevel.COUNTY, AreaLevel.VILLAGE: AreaLevel.TOWNSHIP}[area.level]
+    stored = AdminArea.objects.filter(pk=area.pk).values_list("code", flat=True).first() if area.pk else None
+    if scope.counties is not None and (
+            not scope.reaches_area(area.code) or (stored is not None and not scope.reaches_area(stored))
+            or area.level in (AreaLevel.PROVINCE, AreaLevel.PREFECTURE)
+            or (area.level == AreaLevel.COUNTY and area.pk is None)):
+        raise NotInScope(_("County administrators change the areas of their own county only."))
+    if area.level != AreaLevel.PROVINCE and area.parent is not None:
+        from geo_assets.taxonomy import PARENT_LEVEL
+
+        expected_parent = PARENT_LEVEL[area.level]
         if area.parent.level != expected_parent:
             raise ValidationError({"parent": _("The parent of a %(level)s must be a %(parent)s.")
                                    % {"level": area.get_level_display(),
@@ -408,24 +434,32 @@ def area_save(*, actor, area: AdminArea, reason: str) -> AdminArea:
     return area
 
 
-ROLE_AREA_LEVEL = {"township": AreaLevel.TOWNSHIP, "village": AreaLevel.VILLAGE}
+ROLE_AREA_LEVEL = {"township": AreaLevel.TOWNSHIP, "village": AreaLevel.VILLAGE, "prefecture": AreaLevel.PREFECTURE,
+                   "province": AreaLevel.PROVINCE}
 
 
 @transaction.atomic
 def user_grant_role(*, actor, username: str, role: str, area_code: str | None = None,
-                    department_name: str | None = None) -> tuple[Any, str | None]:
-    """Give a user (created when new, with a generated password that is returned) a role in the register.
-    County administrators only; township and village roles need an area of that level, departments a department."""
+                    department_name: str | None = None, county_code: str | None = None) -> tuple[Any, str | None]:
+    """Give a user (created when new, with a generated password that is returned) one more role in the register:
+    a person may hold several (Membership), and acts in one at a time (membership_activate). A county's bodies
+    belong to a county: the county of the area, else `county_code`, else the register's only county. County
+    administrators grant roles of their own county; the oversight roles of a prefecture or province only a
+    superuser. Township and village roles need an area of that level, departments a department."""
     from django.contrib.auth import get_user_model
     from django.utils.crypto import get_random_string
 
     from geo_assets.models import Department, Membership
-    from geo_assets.taxonomy import Role
+    from geo_assets.models.register import membership_county
+    from geo_assets.taxonomy import COUNTY_ROLES, OVERSIGHT_ROLES, Role, county_code_of
 
-    if not scope_for(actor).is_county_admin:
+    scope = scope_for(actor)
+    if not scope.is_county_admin:
         raise NotInScope(_("Only county administrators may grant roles."))
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role %(role)s.") % {"role": role}})
+    if role in OVERSIGHT_ROLES and not getattr(actor, "is_superuser", False):
+        raise NotInScope(_("Only a system administrator may grant the prefecture's and province's roles."))
     area = department = None
     if role in ROLE_AREA_LEVEL:
         area = AdminArea.objects.filter(code=area_code or "", level=ROLE_AREA_LEVEL[role]).first()
@@ -436,6 +470,22 @@ def user_grant_role(*, actor, username: str, role: str, area_code: str | None = 
         department = Department.objects.filter(name=department_name or "").first()
         if department is None:
             raise ValidationError({"department": _("No department named %(name)s.") % {"name": department_name or "—"}})
+    county = None
+    if role in COUNTY_ROLES:
+        if area is not None:
+            county = county_code_of(area.code)
+        elif county_code:
+            county = AdminArea.objects.filter(code=county_code, level=AreaLevel.COUNTY).values_list(
+                "code", flat=True).first()
+            if county is None:
+                raise ValidationError({"county": _("No county with the code %(code)s.") % {"code": county_code}})
+        else:  # the granter's own county, else the register's only one
+            county = scope.counties[0] if scope.counties and len(scope.counties) == 1 else membership_county(None)
+            if county is None and AdminArea.objects.filter(level=AreaLevel.COUNTY).exists():
+                raise ValidationError({"county": _("The register holds several counties: say which county the "
+                                                   "role belongs to (its 12-digit code).")})
+        if scope.counties is not None and county not in scope.counties:
+            raise NotInScope(_("County administrators grant roles of their own county only."))
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     password = None
@@ -444,17 +494,40 @@ def user_grant_role(*, actor, username: str, role: str, area_code: str | None = 
         user = User(username=username)
         user.set_password(password)
         user.full_clean(exclude=["password"])
-    user.is_staff = role != Role.PUBLIC
+    elif scope.counties is not None and Membership.objects.filter(user=user).exclude(
+            county__in=scope.counties).exists():
+        raise NotInScope(_("This account holds roles outside your county: ask a system administrator."))
+    user.is_staff = user.is_staff or role != Role.PUBLIC
     user.save()
-    membership = Membership.objects.filter(user=user).first() or Membership(user=user)
-    membership.role, membership.area, membership.department = role, area, department
-    membership.full_clean(exclude=["user"])
-    membership._change_reason = _("role granted")
-    if getattr(actor, "is_authenticated", False):
-        membership._history_user = actor
-    membership.save()
+    membership = Membership.objects.filter(user=user, role=role, area=area, department=department).first()
+    if membership is None:
+        membership = Membership(user=user, role=role, area=area, department=department, county_id=county,
+                                current=not Membership.objects.filter(user=user, current=True).exists())
+        membership.full_clean(exclude=["user", "county"])
+        membership._change_reason = _("role granted")
+        if getattr(actor, "is_authenticated", False):
+            membership._history_user = actor
+        membership.save()
     user._asset_scope = None
     return user, password
+
+
+@transaction.atomic
+def membership_activate(*, actor, membership_id: int):
+    """The user acts in another of their own memberships from now on (every session and token of theirs)."""
+    from geo_assets.models import Membership
+
+    chosen = Membership.objects.select_for_update().filter(pk=membership_id, user=actor).first()
+    if chosen is None:
+        raise NotInScope(_("This role is not one of yours."))
+    if not chosen.current:
+        Membership.objects.filter(user=actor, current=True).update(current=False)
+        chosen.current = True
+        chosen._change_reason = _("role chosen")
+        chosen._history_user = actor
+        chosen.save(update_fields=["current"])
+    actor._asset_scope = None
+    return chosen
 
 
 @transaction.atomic

@@ -5,9 +5,37 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AreaLevel(models.TextChoices):
+    PROVINCE = "province", _("province")
+    PREFECTURE = "prefecture", _("prefecture")
     COUNTY = "county", _("county")
     TOWNSHIP = "township", _("township")
     VILLAGE = "village", _("village")
+
+
+# Levels with no parent required: a county may be loaded without its prefecture, a prefecture without its province.
+TOP_LEVELS = (AreaLevel.PROVINCE, AreaLevel.PREFECTURE, AreaLevel.COUNTY)
+# The parent level of each level below the province.
+PARENT_LEVEL = {AreaLevel.PREFECTURE: AreaLevel.PROVINCE, AreaLevel.COUNTY: AreaLevel.PREFECTURE,
+                AreaLevel.TOWNSHIP: AreaLevel.COUNTY, AreaLevel.VILLAGE: AreaLevel.TOWNSHIP}
+
+
+def level_of_code(code: str) -> str:
+    """The level of a 12-digit national administrative division code (统计用区划代码): PP CC DD TTT VVV, the
+    lower parts zero above the level."""
+    if code[9:12] != "000":
+        return AreaLevel.VILLAGE
+    if code[6:9] != "000":
+        return AreaLevel.TOWNSHIP
+    if code[4:6] != "00":
+        return AreaLevel.COUNTY
+    if code[2:4] != "00":
+        return AreaLevel.PREFECTURE
+    return AreaLevel.PROVINCE
+
+
+def county_code_of(code: str) -> str | None:
+    """The code of the county an area code lies in (itself for a county); None above the county level."""
+    return code[:6] + "000000" if code[4:6] != "00" else None
 
 
 class Category(models.TextChoices):
@@ -158,7 +186,16 @@ class Role(models.TextChoices):
     VILLAGE = "village", _("village clerk")
     INSPECTOR = "inspector", _("inspector")
     FINANCE = "finance", _("finance bureau")
+    PREFECTURE = "prefecture", _("prefecture bureau (oversight)")
+    PROVINCE = "province", _("province bureau (oversight)")
     PUBLIC = "public", _("public")
+
+
+# Bodies of one county: every membership of these roles belongs to exactly one county (Membership.county).
+COUNTY_ROLES = frozenset({"county_admin", "department", "township", "village", "inspector", "finance"})
+# The prefecture's and province's rural-revitalisation bureaus: read and report on every county below their area.
+OVERSIGHT_ROLES = frozenset({"prefecture", "province"})
+OVERSIGHT_LEVEL = {"prefecture": "prefecture", "province": "province"}
 
 
 class DisposalMethod(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from geo_assets import validation
 from geo_assets.models import SRID, Asset, Disposal
 from geo_assets.privacy import asset_public_name
-from geo_assets.taxonomy import DisposalStatus
+from geo_assets.taxonomy import DisposalStatus, county_code_of
 from importers import vocab
 from importers.checks import CheckedRow, Context
 from importers.geometry import same
@@ -292,7 +292,7 @@ class BulkWrite:
             for message in messages:
                 row.err(FIELD_COLUMNS.get(name) or _("asset"), message)
         if obj.pk and not self.ctx.scope.covers(asset_type=obj.asset_type, village_id=obj.village_id,
-                                                township_id=obj.township_id):
+                                                township_id=obj.township_id, county=county_code_of(row.village.code)):
             row.err(vocab.CODE, _("The changed asset (%(village)s, %(type)s) is outside what you may change (area or "
                                   "sector)") % {"village": row.village.name, "type": obj.get_asset_type_display()})
 

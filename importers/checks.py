@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from geo_assets import validation
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset, Department
-from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus
+from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus, county_code_of
 from importers import cells, vocab
 from importers.coords import CrsChoice, degrees_parse
 from importers.geometry import GeometryProblem, concrete, geometry_label, swapped, to_storage
@@ -57,7 +57,8 @@ class Context:
         self.departments = {vocab.text_key(d.name): d for d in Department.objects.all()}
 
     def may_create(self, asset_type: str, village: AdminArea) -> bool:
-        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id)
+        return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id,
+                                 county=county_code_of(village.code))
 
 
 @dataclass
@@ -415,6 +416,13 @@ def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> 
                        % {"village": village.name, "township": village.parent.name, "stated": township_name})
     asset_type = row.fields.get("asset_type")
     if asset_type and row.known is None and not ctx.may_create(asset_type, village):
-        row.err(vocab.CODE if row.code else vocab.VILLAGE, _("This asset is outside what you may register (area or sector)"))
+        county = county_code_of(village.code)
+        if ctx.scope.counties is not None and county not in ctx.scope.counties:
+            row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                    _("This asset lies in %(village)s of another county (%(county)s): a county imports into its own "
+                      "county only") % {"village": village.name, "county": county})
+        else:
+            row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                    _("This asset is outside what you may register (area or sector)"))
     row.village = village
     row.fields["village"] = village

@@ -35,7 +35,7 @@ from importers.readers import CHUNK, Ledger, LedgerUnreadable, RawRow, copy_uplo
 from importers.report import ImportReport, Progress, RowError
 from projects import rules
 from projects.models import FundLine, Project
-from projects.services import fund_line_values_errors, project_values_errors
+from projects.services import fund_line_values_errors, project_county, project_values_errors
 from projects.taxonomy import ProjectStatus
 
 REPORT_CODES = 500
@@ -464,7 +464,8 @@ class _Projects:
                     row.err(P_FIELD_COLUMNS[name], _("Required: this cell may not be empty"))
             obj = current
         else:
-            obj = Project(code=row.key, department=self.own_department)
+            obj = Project(code=row.key, department=self.own_department,
+                          county_id=project_county(self.actor, Project()))
             for name, message in (("name", _("The project name is missing (required)")),
                                   ("year", _("The project year is missing (required)")),
                                   ("kind", _("The project kind is missing (required)"))):
@@ -502,7 +503,8 @@ class _Projects:
         now = timezone.now()
         new = [r for r in rows if r.action == "create"]
         changed = [r for r in rows if r.action == "update"]
-        inserted = [f.attname for f in Project._meta.concrete_fields if f.attname != "id"]
+        fields = [f for f in Project._meta.concrete_fields if f.attname != "id"]
+        inserted = [f.column for f in fields]
         updated = ["id", *(Project._meta.get_field(n).attname for n in P_WRITTEN), "updated_at"]
         for r in new:
             r.obj.created_at = r.obj.updated_at = now
@@ -511,7 +513,7 @@ class _Projects:
         history: dict[int, int] = {}  # project id → its new history row
         by_code = {r.obj.code: r.obj for r in new}
         for history_id, pk, code in _write_with_history(
-                Project, inserted, [[getattr(r.obj, c) for c in inserted] for r in new], update=False,
+                Project, inserted, [[getattr(r.obj, f.attname) for f in fields] for r in new], update=False,
                 actor=self.actor, reason=self.reason, now=now, key="code"):
             by_code[code].pk, history[pk] = pk, history_id
         for history_id, pk, _code in _write_with_history(

@@ -38,7 +38,8 @@ GRAIN_ORDER = (0, 3, 1, 2)
 DIMENSIONS = ("village", "type", "status_year")
 
 # Scope filters (geo_assets.access.Scope.assets_q) the table can express, and the dimension each needs.
-SCOPE_LOOKUPS = {"asset_type__in": "type", "township_id": None, "village_id": "village", "is_published": None}
+SCOPE_LOOKUPS = {"asset_type__in": "type", "township_id": None, "village_id": "village", "is_published": None,
+                 "county": None, "county__in": None}  # a county: its townships (_on_table)
 # AssetFilters fields the table can express, and the dimension each needs; any other field set → live.
 FILTER_DIMENSIONS = {"townships": None, "villages": "village", "categories": None, "types": "type",
                      "statuses": "status_year", "year_min": "status_year", "year_max": "status_year"}
@@ -86,6 +87,21 @@ def _grains_for(needs: set) -> list[int]:
     return [g for g in GRAIN_ORDER if needs <= {d for d, kept in zip(DIMENSIONS, GRAINS[g], strict=True) if kept}]
 
 
+def _on_table(q: Q) -> Q:
+    """A scope filter (an AND of SCOPE_LOOKUPS) on the table's columns: the county by the townships in it."""
+    from geo_assets.models import AdminArea
+    from geo_assets.taxonomy import AreaLevel
+
+    children = []
+    for name, value in q.children:
+        if name in ("county", "county__in"):
+            codes = [value] if name == "county" else list(value)
+            name, value = "township_id__in", AdminArea.objects.filter(
+                level=AreaLevel.TOWNSHIP, parent__code__in=codes).values("pk")
+        children.append((name, value))
+    return Q(*children)
+
+
 def precomputed_base(scope_q: Q | None, filters: AssetFilters) -> tuple[str, tuple, tuple[int, ...]] | None:
     """The table's rows a scope and filters select, as SQL (any level, grain and cell), and the grains that keep
     what they need, fewest rows first; None when the table cannot express them. Independent of the tile, so
@@ -95,7 +111,7 @@ def precomputed_base(scope_q: Q | None, filters: AssetFilters) -> tuple[str, tup
         return None
     qs = AssetCluster.objects.all()
     if scope_q is not None:
-        qs = qs.filter(scope_q)
+        qs = qs.filter(_on_table(scope_q))
     qs = asset_filters_apply(qs, filters)  # the filters' one definition, on the table's same-named columns
     sql, params = qs.order_by().values("level", "grain", "cell", "category", "n", "sum_x", "sum_y").query.sql_with_params()
     return sql, tuple(params), tuple(_grains_for(scope_needs | filters_needs))

@@ -315,8 +315,10 @@ class SearchView(APIView):
                     "name": name, "village": asset.village.name if asset.village else "", "code": asset.code},
                 "point": [asset.location.x, asset.location.y] if asset.location else None,
             })
-        areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).exclude(
-            level=AreaLevel.COUNTY).order_by("level", "code")[: self.limit]
+        areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).filter(
+            level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE))
+        within = scope_for(request.user).areas_q()
+        areas = (areas if within is None else areas.filter(within)).order_by("level", "code")[: self.limit]
         for area in areas:
             results.append({
                 "kind": area.level, "code": area.code, "name": area.name,

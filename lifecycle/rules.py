@@ -38,6 +38,8 @@ from geo_assets.taxonomy import (
 def covers_area(actor, area: AdminArea) -> bool:
     """Is the area (a village or township) the actor's own, or the actor a county administrator?"""
     scope = scope_for(actor)
+    if not scope.reaches_area(area.code):
+        return False
     if scope.is_county_admin:
         return True
     if scope.role == Role.TOWNSHIP:
@@ -51,6 +53,8 @@ def sees_area(user, area: AdminArea) -> bool:
     """May the user read the area's plans, notices and documents? Whoever reads everything, a department (its assets
     lie in every village), and the area's own village, township or county administrator."""
     scope = scope_for(user)
+    if not scope.reaches_area(area.code):
+        return False
     return scope.reads_everything or scope.role == Role.DEPARTMENT or covers_area(user, area)
 
 
@@ -67,6 +71,8 @@ def _editor(actor, asset: Asset) -> Refusal | None:
 
 def _department(actor, asset: Asset, what: str) -> Refusal | None:
     scope = scope_for(actor)
+    if scope.counties is not None and asset.county_id not in scope.counties:
+        return Refusal(_("You may not act on this asset (it is outside your area or sector)."), who=True)
     if scope.is_county_admin or (scope.role == Role.DEPARTMENT and asset.asset_type in scope.asset_types):
         return None
     return Refusal(_("%(what)s must be done by the asset's county line department or a county administrator.")
@@ -236,7 +242,7 @@ def _plan_turn(plan: DistributionPlan, expected: str) -> Refusal | None:
 
 def _township_of(actor, plan: DistributionPlan) -> Refusal | None:
     scope = scope_for(actor)
-    if scope.is_county_admin or (scope.role == Role.TOWNSHIP and plan.village.parent_id == scope.area_id):
+    if covers_area(actor, plan.village) and scope.role in (Role.COUNTY_ADMIN, Role.TOWNSHIP):
         return None
     return Refusal(_("A distribution plan is reviewed by its township."), who=True)
 
@@ -254,6 +260,8 @@ def plan_departments(plan: DistributionPlan):
 def departments_filing_for(actor, plan: DistributionPlan):
     """The departments this actor may file the plan with: the plan's own; a department's clerk, only its own."""
     departments = plan_departments(plan)
+    if not scope_for(actor).reaches_area(plan.village.code):
+        return departments.none()
     if scope_for(actor).is_county_admin:
         return departments
     return departments.filter(membership__user=actor)
@@ -373,7 +381,8 @@ def may_see_notices(user, area: AdminArea) -> Refusal | None:
 
 
 def may_see_annual(user, village: AdminArea) -> Refusal | None:
-    if scope_for(user).reads_everything or covers_area(user, village):
+    scope = scope_for(user)
+    if scope.reaches_area(village.code) and (scope.reads_everything or covers_area(user, village)):
         return None
     return Refusal(_("The annual review is seen by the village, its township or the county."), who=True)
 

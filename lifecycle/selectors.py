@@ -190,11 +190,12 @@ def todo_for(user) -> dict[str, list]:
         todo["disposals_to_assess"] = list(Disposal.objects.filter(status=DisposalStatus.REQUESTED,
                                                                    asset__in=editable).select_related("asset"))
     if scope.is_county_admin:
-        todo["disposals_to_approve"] = list(Disposal.objects.filter(status=DisposalStatus.ASSESSED)
-                                            .select_related("asset"))
+        todo["disposals_to_approve"] = list(Disposal.objects.filter(status=DisposalStatus.ASSESSED,
+                                                                    asset__in=editable).select_related("asset"))
     todo["disposals_to_execute"] = list(Disposal.objects.filter(status=DisposalStatus.APPROVED, asset__in=editable)
                                         .select_related("asset"))
-    plans = DistributionPlan.objects.select_related("village")
+    plans = DistributionPlan.objects.select_related("village").filter(
+        village__in=AdminArea.objects.in_counties_of(user))
     if scope.role == Role.VILLAGE:
         todo["plans_to_decide"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.DRAFTED))
         todo["plans_to_publicise"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.FILED))

@@ -31,7 +31,10 @@ def map_page(request):
     # Township and village clerks open the map on their own area; everyone else on all the counties.
     home = (AdminArea.objects.filter(pk=scope.area_id).aggregate(box=Extent("geom"))["box"]
             if scope.role in (Role.TOWNSHIP, Role.VILLAGE) else None)
-    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).aggregate(box=Extent("geom"))["box"]
+    counties = AdminArea.objects.filter(level=AreaLevel.COUNTY)
+    if scope.counties is not None:  # a county's staff open on their county, a bureau above on its counties
+        counties = counties.filter(code__in=scope.counties)
+    county = counties.aggregate(box=Extent("geom"))["box"]
     projects = projects_offered(request.user)  # the public has no project filter and sees no project data
     config = {
         "registry": _registry_offered(scope, staff_filters=projects),
@@ -52,7 +55,10 @@ def map_page(request):
 def _areas_offered(scope):
     """The townships and villages the filter panel offers: a township clerk's own township and its villages, a
     village clerk's own village (and its township), everyone else all of them."""
-    areas = AdminArea.objects.exclude(level=AreaLevel.COUNTY)
+    areas = AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE))
+    within = scope.areas_q()
+    if within is not None:
+        areas = areas.filter(within)
     if scope.role == Role.TOWNSHIP:
         return areas.filter(Q(pk=scope.area_id) | Q(parent_id=scope.area_id))
     if scope.role == Role.VILLAGE:

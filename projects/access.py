@@ -19,6 +19,29 @@ def projects_q(user, *, for_edit: bool) -> Q | None:
 
 def scope_projects_q(scope: Scope, *, for_edit: bool) -> Q | None:
     """The projects this scope sees (or edits) as a filter on Project; None means all."""
+    own = _own_projects_q(scope, for_edit=for_edit)
+    counties = scope.counties_q()
+    if counties is None:
+        return own
+    return counties if own is None else counties & own
+
+
+def of_counties(user, project) -> bool:
+    """Is the project of the user's counties (or new, to be entered in the user's county)?"""
+    return in_counties(scope_for(user), project)
+
+
+def in_counties(scope: Scope, project) -> bool:
+    """Is the project of the scope's counties? A new one is entered in the county of whoever enters it
+    (projects.services.project_county)."""
+    if scope.counties is None or (project is not None and project.pk is None and project.county_id is None):
+        return True
+    return project is not None and project.county_id in scope.counties
+
+
+def _own_projects_q(scope: Scope, *, for_edit: bool) -> Q | None:
+    if scope.oversees:
+        return Q(pk__in=[]) if for_edit else None
     if scope.is_county_admin:
         return None
     if scope.role == Role.DEPARTMENT:
@@ -44,9 +67,11 @@ def funds_projects_q(user) -> Q | None:
     """The projects whose fund lines the user keeps, as a filter on Project; None means all (edits_funds's twin)."""
     scope = scope_for(user)
     if scope.is_county_admin or scope.role == Role.FINANCE:
-        return None
+        return scope.counties_q()
     if scope.role == Role.DEPARTMENT:
-        return Q(department_id=scope.department_id)
+        counties = scope.counties_q()
+        own = Q(department_id=scope.department_id)
+        return own if counties is None else own & counties
     return Q(pk__in=[])
 
 
@@ -57,6 +82,8 @@ def keeps_funds(user) -> bool:
 
 def edits_funds(user, project) -> bool:
     scope = scope_for(user)
+    if not in_counties(scope, project):
+        return False
     if scope.is_county_admin or scope.role == Role.FINANCE:
         return True
     return scope.role == Role.DEPARTMENT and project.department_id == scope.department_id
@@ -64,6 +91,8 @@ def edits_funds(user, project) -> bool:
 
 def edits_project(user, project) -> bool:
     scope = scope_for(user)
+    if not in_counties(scope, project):
+        return False
     if scope.is_county_admin:
         return True
     return scope.role == Role.DEPARTMENT and project is not None and project.department_id == scope.department_id

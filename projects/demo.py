@@ -208,7 +208,8 @@ def demo_projects_load(*, actor) -> DemoFindings | None:
     rng, today, found = random.Random(SEED), timezone.localdate(), DemoFindings()
     if not LedgerPolicy.objects.exists():
         services.policy_save(actor=actor, policy=LedgerPolicy(first_year=FIRST_YEAR), reason=REASON)
-    assets = list(Asset.objects.filter(year_built__isnull=False).select_related("village", "township")
+    assets = list(Asset.objects.filter(year_built__isnull=False, county=f"{COUNTY_CODE}000000")
+                  .select_related("village", "township")
                   .prefetch_related(Prefetch("funding", queryset=FundingLine.objects.order_by("source")))
                   .order_by("code"))
 
@@ -313,7 +314,7 @@ def _write(actor, plan: Plan, code: str, rng: random.Random, today: datetime.dat
         accepted = min(completed + datetime.timedelta(days=rng.randint(15, 40)), today)
     number = rng.randint(10, 99)
     project = services.project_save(actor=actor, reason=REASON, villages=plan.villages, project=Project(
-        code=code, name=plan.name, year=year, kind=plan.kind,
+        code=code, name=plan.name, year=year, kind=plan.kind, county_id=f"{COUNTY_CODE}000000",
         implementing_unit=f"{plan.township.name}人民政府" if plan.township else "栾川县乡村振兴局",
         department_id=plan.department, township=plan.township, township_seat=plan.township_seat,
         approval_document=f"栾乡振〔{year}〕{number}号", started_on=started, completed_on=completed,

@@ -34,6 +34,11 @@ class Project(NoDeleteModel):
     township = models.ForeignKey(AdminArea, verbose_name=_("township"), on_delete=models.PROTECT, null=True,
                                  blank=True, related_name="township_projects",
                                  limit_choices_to={"level": AreaLevel.TOWNSHIP})
+    # The county the project belongs to, by its code: the township's (filled by the database, migration 0002),
+    # else the county of the body that entered it (projects.services.project_save, the importer).
+    county = models.ForeignKey(AdminArea, verbose_name=_("county"), on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="county_projects", to_field="code", db_column="county_code",
+                               editable=False)
     villages = models.ManyToManyField(AdminArea, verbose_name=_("villages served"), blank=True,
                                       related_name="village_projects", limit_choices_to={"level": AreaLevel.VILLAGE})
     township_seat = models.BooleanField(_("serves the township seat"), default=False)

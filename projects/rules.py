@@ -127,7 +127,15 @@ def owner_proposal(*, project, asset) -> Proposal:
 # ---------------------------------------------------------------- who may act
 
 
+def _other_county(actor, project) -> Refusal | None:
+    if project is not None and not access.of_counties(actor, project):
+        return Refusal(_("The project belongs to another county."), who=True)
+    return None
+
+
 def may_edit_project(actor, project) -> Refusal | None:
+    if (refusal := _other_county(actor, project)) is not None:
+        return refusal
     if project is None or project.pk is None:
         if not access.creates_projects(actor):
             return Refusal(_("Projects are entered by their lead department or a county administrator."), who=True)
@@ -140,6 +148,8 @@ def may_edit_project(actor, project) -> Refusal | None:
 
 
 def may_edit_funds(actor, project) -> Refusal | None:
+    if (refusal := _other_county(actor, project)) is not None:
+        return refusal
     if access.edits_funds(actor, project):
         return None
     return Refusal(_("Fund lines are kept by the finance bureau, the project's lead department or a county "

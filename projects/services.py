@@ -71,6 +71,8 @@ def _villages_check(project: Project, villages) -> list:
         raise ValidationError({"villages": _("%(name)s is not a village.") % {"name": wrong[0].name}})
     if project.township_id and any(v.parent_id != project.township_id for v in villages):
         raise ValidationError({"villages": _("Every village served must lie in the project's township.")})
+    if project.county_id and any(not v.code.startswith(project.county_id[:6]) for v in villages):
+        raise ValidationError({"villages": _("Every village served must lie in the project's county.")})
     return villages
 
 
@@ -81,6 +83,8 @@ def project_check(*, actor, project: Project, villages=None) -> None:
     if project.pk:
         current = Project.objects.filter(pk=project.pk).first()
         enforce(rules.may_edit_project(actor, current))
+    if project.county_id is None:
+        project.county_id = project_county(actor, project, villages)
     enforce(rules.may_edit_project(actor, project))
     _project_check(project)
     project.full_clean(exclude=["villages"])
@@ -94,6 +98,8 @@ def project_save(*, actor, project: Project, villages=None, reason: str = "") ->
         if project.pk:
             current = Project.objects.select_for_update().get(pk=project.pk)
             enforce(rules.may_edit_project(actor, current))
+        if project.county_id is None:
+            project.county_id = project_county(actor, project, villages)
         enforce(rules.may_edit_project(actor, project))
         _project_check(project)
         project.full_clean(exclude=["villages"])
@@ -102,6 +108,21 @@ def project_save(*, actor, project: Project, villages=None, reason: str = "") ->
         if villages is not None:
             project.villages.set(villages)
     return project
+
+
+def project_county(actor, project: Project, villages=None) -> str | None:
+    """The county a project belongs to: its township's, else its first village's, else the county of the body
+    entering it (none for a superuser of a register with several counties)."""
+    from geo_assets.access import scope_for
+    from geo_assets.taxonomy import county_code_of
+
+    area = project.township if project.township_id else next(iter(villages or ()), None)
+    if area is not None:
+        return county_code_of(area.code)
+    from geo_assets.models.register import membership_county
+
+    counties = scope_for(actor).counties
+    return counties[0] if counties and len(counties) == 1 else membership_county(None)
 
 
 def fund_line_check(*, actor, line: FundLine) -> None:

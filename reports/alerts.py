@@ -401,10 +401,8 @@ def planner_settings(model=Asset, **values):
             connection._reports_planner = active
 
 
-def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE) -> list[Alert]:
-    """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
-    asked for (all by default) as one statement. Their evidence is written for `viewer` (geo_assets.access.scope_for
-    of the user who reads it; the public's by default): it names only the records that viewer may see."""
+def _statement(assets: QuerySet[Asset], villages, rules) -> tuple[str, list] | None:
+    """The rules asked for as one statement of rows (rule index, asset id, area id, evidence); None: nothing to ask."""
     asset_rules = [r for r in RULES if not rules or r.code in rules]
     area_rules = [r for r in AREA_RULES if not rules or r.code in rules] if villages is not None else []
     ctes, params, parts = [], [], []
@@ -430,15 +428,28 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
         except EmptyResultSet:
             pass
     if not parts:
-        return []
-    every = RULES + AREA_RULES
+        return None
     # Django-compiled SQL and our own rules; the querysets' values stay parameters
-    sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(parts)}"
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(parts)}", params
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
     # The grid join of duplicate_nearby: its cells are expressions without statistics, and the planner would sort
     # 9 × N rows for a merge join where a hash join takes a third of the time.
     with planner_settings(**ALERTS_PLANNER), read_cursor(Asset) as cursor:
         cursor.execute(_named(sql, _params(), cursor.db.connection), params)
-        rows = cursor.fetchall()
+        return cursor.fetchall()
+
+
+def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE) -> list[Alert]:
+    """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
+    asked for (all by default) as one statement. Their evidence is written for `viewer` (geo_assets.access.scope_for
+    of the user who reads it; the public's by default): it names only the records that viewer may see."""
+    statement = _statement(assets, villages, rules)
+    if statement is None:
+        return []
+    every = RULES + AREA_RULES
+    rows = _rows(*statement)
     rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
     heads = [(r.code, r.level, str(r.title)) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}
@@ -450,6 +461,21 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
     writers = [rule.write() if rule.write else None for rule in every]  # the messages translated once here
     return [new(Alert, (*heads[i], writers[i](evidence) if writers[i] else evidence, asset_id, area_id))
             for i, asset_id, area_id, evidence in rows]
+
+
+def alerts_count(*, assets: QuerySet[Asset], villages=None, rules=None) -> dict[tuple[int, str, str], int]:
+    """How many alerts alerts_compute would give, per (village id, rule code, level), counted in the database: no
+    evidence written, no alert built (the dashboards of a county or a province). An asset's alerts count for the
+    asset's village, a village's for the village."""
+    statement = _statement(assets, villages, rules)
+    if statement is None:
+        return {}
+    sql, params = statement
+    counted = ("SELECT r.rule, COALESCE(v.village_id, r.area_id), count(*) "  # noqa: S608 - our statement
+               f"FROM ({sql}) r(rule, asset_id, area_id, ev) "
+               "LEFT JOIN geo_assets_asset v ON v.id = r.asset_id GROUP BY 1, 2")
+    every = RULES + AREA_RULES
+    return {(village, every[rule].code, every[rule].level): n for rule, village, n in _rows(counted, params)}
 
 
 def _named(sql: str, params: dict, connection=None) -> str:

@@ -63,6 +63,7 @@ from reports.alerts import (
     YELLOW,
     Alert,
     alerts_compute,
+    alerts_count,
     asset_rows_sql,
     planner_settings,
 )
@@ -133,9 +134,15 @@ def _role_label(user) -> str:
 def area_scope(user, area: AdminArea) -> Scope:
     villages = {AreaLevel.VILLAGE: AdminArea.objects.filter(pk=area.pk),
                 AreaLevel.TOWNSHIP: AdminArea.objects.villages().filter(parent=area)}.get(
-        area.level, AdminArea.objects.villages())
+        area.level, AdminArea.objects.villages().filter(code__startswith=area_prefix(area)))
     return Scope(area.level, area.name, Asset.objects.visible_to(user).in_area(area), villages, _role_label(user),
                  area=area, viewer=scope_for(user))
+
+
+def area_prefix(area: AdminArea) -> str:
+    """The leading digits every area code below `area` shares (national division codes nest)."""
+    return area.code[:{AreaLevel.PROVINCE: 2, AreaLevel.PREFECTURE: 4, AreaLevel.COUNTY: 6,
+                       AreaLevel.TOWNSHIP: 9}.get(area.level, 12)]
 
 
 def department_scope(user, department: Department) -> Scope:
@@ -681,10 +688,9 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     covered = notices_by_village(villages_in_scope(user))
     funds = funds_accounted(user)
     alert_counts: dict[int, Counter] = defaultdict(Counter)
-    if with_alerts:
-        owner = dict(assets.values_list("id", "village_id"))
-        for a in alerts_compute(assets=assets, villages=villages_in_scope(user), viewer=scope_for(user)):
-            alert_counts[owner.get(a.asset_id, a.area_id)][a.level] += 1
+    if with_alerts:  # counted in the database: a province has millions of alerts, none of them shown here
+        for (village, _rule, level), n in alerts_count(assets=assets, villages=villages_in_scope(user)).items():
+            alert_counts[village][level] += n
     rows, townships = [], {}
     for v in villages:
         c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0})
@@ -701,7 +707,8 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
             t[k] += row[k]
     county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
         "total", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
-    for row in [*rows, *townships.values(), county]:
+    counties = _counties_compared(townships.values())
+    for row in [*rows, *townships.values(), *counties, county]:
         row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
                         "publicity": pct(row["publicity"], row.get("villages", 1)),
                         "verification": pct(row["verification"], row["total"])}
@@ -714,7 +721,24 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
-            "today": today}
+            "today": today, "counties": counties if len(counties) > 1 else []}
+
+
+def _counties_compared(townships) -> list[dict]:
+    """The township rows summed per county (a prefecture's or province's bureau sees its counties side by side);
+    a county's money: what its townships' projects disbursed and the register accounts for."""
+    keys = ("total", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
+    by_code: dict[str, dict] = {}
+    for t in townships:
+        code = t["township"].code[:6] + "000000"
+        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], **dict.fromkeys(keys, 0)})
+        for k in keys:
+            c[k] += t[k]
+        c["funds"] = [c["funds"][0] + t["funds"][0], c["funds"][1] + t["funds"][1]]
+    names = dict(AdminArea.objects.filter(code__in=by_code).values_list("code", "name"))
+    for code, c in by_code.items():
+        c["name"] = names.get(code, code)
+    return [by_code[code] for code in sorted(by_code)]
 
 
 def public_village(village: AdminArea) -> dict:

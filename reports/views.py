@@ -55,11 +55,25 @@ def _area(request, code: str, level: str) -> AdminArea:
     the township and its villages, a village clerk the village."""
     area = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=level)
     scope = scope_for(request.user)
+    if not scope.reaches_area(area.code):
+        raise PermissionDenied(_("This report is outside your jurisdiction."))
     if not (scope.reads_everything or scope.role == Role.DEPARTMENT
             or (scope.role == Role.TOWNSHIP and scope.area_id in (area.pk, area.parent_id))
             or (scope.role == Role.VILLAGE and scope.area_id == area.pk)):
         raise PermissionDenied(_("This report is outside your jurisdiction."))
     return area
+
+
+def _county(request) -> AdminArea:
+    """The county a county-wide page is about: `?county=<code>` (the prefecture's and province's bureaus choose
+    among theirs), else the viewer's own county, else the register's first."""
+    scope = scope_for(request.user)
+    code = request.GET.get("county") or (scope.counties[0] if scope.counties else None)
+    if code is None:
+        code = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").values_list("code", flat=True).first()
+    if code is None:
+        raise Http404(_("The county boundary has not been imported yet."))
+    return _area(request, code, AreaLevel.COUNTY)
 
 
 def _year(request) -> int | None:
@@ -156,10 +170,7 @@ def township_report(request, code: str, fmt: str = "html"):
 @throttled
 @staff_required
 def county_report(request, fmt: str = "html"):
-    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
-    if county is None:
-        raise Http404(_("The county boundary has not been imported yet."))
-    county = _area(request, county.code, AreaLevel.COUNTY)
+    county = _county(request)
     scope = figures.area_scope(request.user, county)
     return _report(request, scope, fmt, f"{county.name}-{county.code}", _choropleth(scope, AreaLevel.TOWNSHIP))
 
@@ -170,7 +181,7 @@ def county_report(request, fmt: str = "html"):
 def department_report(request, pk: int, fmt: str = "html"):
     department = get_object_or_404(Department, pk=pk)
     scope = figures.department_scope(request.user, department)
-    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    county = _county(request)
 
     def draw(fig):
         if county is None:
@@ -568,10 +579,7 @@ def ledgers_index(request):
 @staff_required
 def county_ledger(request, year: int, fmt: str = "html"):
     _money_viewer(request)
-    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
-    if county is None:
-        raise Http404(_("The county boundary has not been imported yet."))
-    return _ledger(request, _area(request, county.code, AreaLevel.COUNTY), year, fmt)
+    return _ledger(request, _county(request), year, fmt)
 
 
 @require_GET

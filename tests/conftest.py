@@ -7,7 +7,15 @@ import pytest
 
 from tests.browser import browser, fast_passwords, open_page  # noqa: F401  (shared browser fixtures)
 from tests.factories import make_admin, make_areas, make_user
-from tests.world import BUILT_PREFIX, build_ledger_world, build_map_world, build_world, built_once, copy_for_test
+from tests.world import (
+    BUILT_PREFIX,
+    build_county_world,
+    build_ledger_world,
+    build_map_world,
+    build_world,
+    built_once,
+    copy_for_test,
+)
 
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
@@ -152,6 +160,7 @@ def allow_test_purge():
 
 
 built_world = built_once(build_world)
+built_county_world = built_once(build_county_world)
 built_map_world = built_once(build_map_world)
 
 
@@ -160,6 +169,12 @@ def world(built_world, db, settings):
     """tests/world.py's build_world (one user per role, marker names), built once per module: the tests that sweep
     every route."""
     return copy_for_test(built_world, settings)
+
+
+@pytest.fixture
+def county_world(built_county_world, db, settings):
+    """tests/world.py's build_county_world (a prefecture, two counties, a user per role in A), once per module."""
+    return copy_for_test(built_county_world, settings)
 
 
 @pytest.fixture

@@ -56,6 +56,39 @@ def make_areas() -> Areas:
     )
 
 
+@dataclass
+class Prefecture:
+    """make_prefecture(): a prefecture over the county of make_areas (A, 栾川县) and a second county B east of it."""
+
+    prefecture: AdminArea
+    a: Areas
+    county_b: AdminArea
+    township_b: AdminArea
+    village_b: AdminArea
+
+
+def make_prefecture() -> Prefecture:
+    """The prefecture 410300000000 holding county A 410324 (make_areas) and county B 410325 (111.70–111.90 E):
+    one township 410325101000 and one village 410325101001 covering county B."""
+    a = make_areas()
+    prefecture = AdminArea.objects.create(code="410300000000", name="洛阳市", level=AreaLevel.PREFECTURE,
+                                          geom=box(W, S, E + 0.2, N))
+    AdminArea.objects.filter(pk=a.county.pk).update(parent=prefecture)
+    county_b = AdminArea.objects.create(code="410325000000", name="嵩县", level=AreaLevel.COUNTY,
+                                        geom=box(E, S, E + 0.2, N), parent=prefecture)
+    township_b = AdminArea.objects.create(code="410325101000", name="城关镇", level=AreaLevel.TOWNSHIP,
+                                          geom=box(E, S, E + 0.2, N), parent=county_b)
+    village_b = AdminArea.objects.create(code="410325101001", name="嵩北村", level=AreaLevel.VILLAGE,
+                                         geom=box(E, S, E + 0.2, N), parent=township_b)
+    return Prefecture(prefecture=prefecture, a=a, county_b=county_b, township_b=township_b, village_b=village_b)
+
+
+def make_member(user, role: str, *, county=None, area=None, department=None, current: bool = False):
+    """One more membership for an existing user (a person holding several roles)."""
+    return Membership.objects.create(user=user, role=role, area=area, department=department, current=current,
+                                     county_id=county.code if county is not None else None)
+
+
 def centre(area: AdminArea) -> Point:
     p = area.geom.centroid
     return Point(round(p.x, 6), round(p.y, 6), srid=SRID)
@@ -67,13 +100,15 @@ def road_in(area: AdminArea) -> LineString:
     return LineString((x0 + 0.01, ym), (x1 - 0.01, ym + 0.005), srid=SRID)
 
 
-def make_user(username: str, role: str | None = None, *, area=None, department=None, staff: bool = True):
+def make_user(username: str, role: str | None = None, *, area=None, department=None, staff: bool = True,
+              county=None):
     user = get_user_model().objects.create_user(username=username, password="pw-" + username, is_staff=staff)
     if role == "superuser":
         user.is_superuser = True
         user.save()
     elif role is not None:
-        Membership.objects.create(user=user, role=role, area=area, department=department)
+        Membership.objects.create(user=user, role=role, area=area, department=department,
+                                  county_id=county.code if county is not None else None)
     return user
 
 

@@ -11,10 +11,8 @@ Every request runs with DEBUG off (pytest-django's default) and in its own trans
 import importlib
 import logging
 import os
-import re
 import sys
 import uuid
-from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -26,8 +24,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.http import QueryDict
 from django.test import Client
-from django.urls import URLResolver, get_resolver
-from django.urls.resolvers import RegexPattern
 from django.utils.datastructures import MultiValueDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -36,6 +32,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.layers.conftest import tile_xy
+from tests.routes import PLACEHOLDER, fill, routes
 
 HOSTILE = [
     "\x00", "x" * 10_000, "村🚜\u202eمرحبا\u200f 𠀀", "-1", str(10**30), "1e309", "NaN", "1,2,3,4,5", "", " ",
@@ -120,31 +117,6 @@ def test_api_staff_gets_no_server_error(api_schema, fuzz_world, atomic_requests)
 
 
 # ---------------------------------------------------------------------------------------------- 2. every URL
-
-
-def routes(patterns=None, prefix=""):
-    """The route text of every URL pattern, resolvers walked recursively."""
-    for p in get_resolver().url_patterns if patterns is None else patterns:
-        text = str(p.pattern)
-        if isinstance(p.pattern, RegexPattern):
-            text = text.removeprefix("^").removesuffix("$")
-        if isinstance(p, URLResolver):
-            yield from routes(p.url_patterns, prefix + text)
-        else:
-            yield prefix + text
-
-
-# <conv:name>, (?P<name>regex) or an unnamed (regex) group (django-simple-history: object id, then history id)
-PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>|\((?:\?P<(\w+)>)?[^)]*\)")
-UNNAMED = ["object_id", "history_id"]
-
-
-def fill(route: str, value) -> str:
-    """A concrete path from a route; value(name, converter, route) gives each argument (percent-encoded here)."""
-    unnamed = iter(UNNAMED)
-    path = PLACEHOLDER.sub(lambda m: quote(value(m[2] or m[3] or next(unnamed), m[1] or "str", route), safe=""),
-                           route)
-    return "/" + path.replace("\\", "")
 
 
 def real_value(fuzz_world):

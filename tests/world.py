@@ -456,3 +456,38 @@ def build_ledger_world() -> LedgerWorld:
         row.refresh_from_db()
     return LedgerWorld(areas=areas, users=users, projects=p, assets=assets,
                        departments={"transport": transport, "water": water, "farming": farming, "health": health})
+
+
+
+def build_county_world():
+    """tests.factories.make_prefecture with a user per role in county A, a county administrator of B, the
+    prefecture's bureau and a road and a clinic in each county (marker names 甲… in A, 乙… in B)."""
+    from types import SimpleNamespace
+
+    from tests.factories import make_prefecture
+
+    p = make_prefecture()
+    root = make_user("root", "superuser")
+    roads = make_department("交通运输局", (AssetType.ROAD,))
+    users = {
+        "admin_a": make_user("admin_a", Role.COUNTY_ADMIN, county=p.a.county),
+        "inspector_a": make_user("inspector_a", Role.INSPECTOR, county=p.a.county),
+        "finance_a": make_user("finance_a", Role.FINANCE, county=p.a.county),
+        "roads_a": make_user("roads_a", Role.DEPARTMENT, department=roads, county=p.a.county),
+        "township_a": make_user("township_a", Role.TOWNSHIP, area=p.a.west),
+        "village_a": make_user("village_a", Role.VILLAGE, area=p.a.west_south),
+        "admin_b": make_user("admin_b", Role.COUNTY_ADMIN, county=p.county_b),
+        "prefecture": make_user("prefecture", Role.PREFECTURE, area=p.prefecture),
+    }
+    assets = {
+        "road_a": make_asset(actor=root, area=p.a.west_south, name="甲村道路", is_published=True),
+        "clinic_a": make_asset(actor=root, area=p.a.east_south, asset_type=AssetType.HEALTH, name="甲村卫生室"),
+        "road_b": make_asset(actor=root, area=p.village_b, name="乙村道路", is_published=True,
+                             custodian_person="乙保管员", custodian_phone="13900000002"),
+        "clinic_b": make_asset(actor=root, area=p.village_b, asset_type=AssetType.HEALTH, name="乙村卫生室"),
+    }
+    b_project = project(actor=users["admin_b"], code="XM-B-001", name="乙县项目", villages=[p.village_b])
+    fund_line(actor=users["admin_b"], project=b_project, document_number="乙财预〔2026〕1号")
+    campaign = verification_services.campaign_create(actor=users["admin_b"], name="乙县年度清查", kind="annual",
+                                                     year=timezone.localdate().year)
+    return SimpleNamespace(p=p, root=root, users=users, assets=assets, b_project=b_project, campaign=campaign)

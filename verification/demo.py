@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from geo_assets.demo import COUNTY_CODE
 from geo_assets.models import AdminArea, Asset
 from geo_assets.taxonomy import AssetStatus, AssetType
 from verification import services
@@ -143,7 +144,8 @@ def demo_verifications_load(*, share: Decimal = Decimal("6"), top_value_count: i
     admin, inspector, township_clerk = _users()
     rng = random.Random(SEED)
     today = timezone.localdate()
-    active = Asset.objects.exclude(status=AssetStatus.DISPOSED)
+    county = AdminArea.objects.filter(code=f"{COUNTY_CODE}000000").first()
+    active = Asset.objects.exclude(status=AssetStatus.DISPOSED).filter(county=county.code if county else None)
     sample = services.campaign_sample(assets=active, share=share, top_value_count=top_value_count, seed=SEED)
     assets = list(Asset.objects.filter(pk__in=sample).select_related("township").order_by("code"))
     heic = iter(range(10**6))
@@ -157,7 +159,7 @@ def demo_verifications_load(*, share: Decimal = Decimal("6"), top_value_count: i
     _log(progress, f"往年核查：{Verification.objects.count()} 条")
 
     campaign = services.campaign_create(
-        actor=admin, name=f"{today.year}年度扶贫资产抽查{MARK}", kind=CampaignKind.SPOT_CHECK, year=today.year,
+        actor=admin, name=f"{today.year}年度扶贫资产抽查{MARK}", kind=CampaignKind.SPOT_CHECK, year=today.year, area=county,
         sample_share=share, top_value_count=top_value_count, seed=SEED, due_on=datetime.date(today.year, 12, 31))
     services.campaign_assign(actor=admin, campaign=campaign, assignee=inspector)
     seat = AdminArea.objects.filter(code="410324100000").first()  # 城关镇: its own clerk verifies there

@@ -24,6 +24,10 @@ class Campaign(NoDeleteModel):
     year = models.PositiveSmallIntegerField(_("year"))
     area = models.ForeignKey(AdminArea, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True,
                              help_text=_("Empty: the whole county."))
+    # The county whose assets the campaign draws (verification.services.campaign_create), by its code.
+    county = models.ForeignKey(AdminArea, verbose_name=_("county"), on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="county_campaigns", to_field="code", db_column="county_code",
+                               editable=False)
     asset_types = ArrayField(models.CharField(max_length=20, choices=AssetType.choices), default=list, blank=True,
                              verbose_name=_("asset types (empty: all)"))
     sample_share = models.DecimalField(_("share sampled per township (%)"), max_digits=5, decimal_places=2,

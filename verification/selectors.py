@@ -7,7 +7,7 @@ from typing import NamedTuple
 from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import Point
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from geo_assets.access import scope_for
@@ -301,7 +301,8 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
     if not scope.sees_personal_data:
         return Campaign.objects.none()
     if scope.reads_everything:
-        return Campaign.objects.all()
+        counties = scope.counties_q()
+        return Campaign.objects.all() if counties is None else Campaign.objects.filter(counties)
     items = CampaignItem.objects.filter(asset__in=Asset.objects.visible_to(user)).values("campaign_id")
     return Campaign.objects.filter(pk__in=items)
 
@@ -318,12 +319,18 @@ def campaign_assignees(campaign: Campaign, user) -> dict[str, list[str]]:
     return result
 
 
-def verifiers_assignable():
-    """Active accounts whose role may verify (what a campaign assignment needs)."""
+def verifiers_assignable(campaign: Campaign | None = None):
+    """Active accounts acting in a role that may verify (what a campaign assignment needs), of the campaign's county."""
     from django.contrib.auth import get_user_model
 
-    return (get_user_model().objects.filter(is_active=True, membership__role__in=VERIFYING_ROLES)
-            .select_related("membership", "membership__area", "membership__department").order_by("username"))
+    from geo_assets.access import current_membership
+
+    users = (get_user_model().objects.annotate(membership=current_membership())
+             .filter(is_active=True, membership__role__in=VERIFYING_ROLES))
+    if campaign is not None and campaign.county_id:
+        users = users.filter(Q(membership__county=campaign.county_id) | Q(membership__county__isnull=True))
+    return users.annotate(role=F("membership__role"), area_name=F("membership__area__name"),
+                          department_name=F("membership__department__name")).order_by("username")
 
 
 def earlier_photo(record: Verification) -> Photo | None:

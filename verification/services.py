@@ -23,7 +23,8 @@ from geo_assets import services as register
 from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset
-from geo_assets.taxonomy import AssetStatus, Role
+from geo_assets.models.register import membership_county
+from geo_assets.taxonomy import AreaLevel, AssetStatus, Role, county_code_of
 from geo_assets.validation import choice_value, date_check
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.photos import PhotoData, photo_read
@@ -310,17 +311,24 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
                     asset_types: Sequence[str] = (), sample_share: Decimal = Decimal("100"),
                     top_value_count: int = 0, seed: int = 0, due_on: datetime.date | None = None) -> Campaign:
     """Open an annual inventory (every active asset of the scope) or a spot check (a stratified sample)."""
-    if not scope_for(actor).is_county_admin:
+    scope = scope_for(actor)
+    if not scope.is_county_admin:
         raise PermissionDenied(_("Only a county administrator may start a verification campaign."))
+    if area is not None and not scope.reaches_area(area.code):
+        raise PermissionDenied(_("A campaign covers an area of your own county."))
     if kind == CampaignKind.ANNUAL:
         sample_share, top_value_count = Decimal("100"), 0
-    campaign = Campaign(name=name, kind=kind, year=year, area=area, asset_types=list(asset_types),
+    county = (county_code_of(area.code) if area is not None and area.level != AreaLevel.PREFECTURE
+              and area.level != AreaLevel.PROVINCE else (scope.counties[0] if scope.counties else membership_county(None)))
+    campaign = Campaign(name=name, kind=kind, year=year, area=area, county_id=county, asset_types=list(asset_types),
                         sample_share=sample_share, top_value_count=top_value_count, seed=seed, due_on=due_on,
                         created_by=actor)
     campaign.full_clean(exclude=["created_by"])
     campaign._history_user = actor
     campaign.save()
     assets = Asset.objects.exclude(status=AssetStatus.DISPOSED)
+    if county is not None:
+        assets = assets.filter(county=county)
     if area is not None:
         assets = assets.in_area(area)
     if asset_types:
@@ -334,8 +342,11 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
 @transaction.atomic
 def campaign_assign(*, actor, campaign: Campaign, assignee, village: AdminArea | None = None) -> int:
     """Assign a campaign's assets (of one village, or all) to a verifier; returns how many."""
-    if not scope_for(actor).is_county_admin:
+    if not scope_for(actor).is_county_admin or not scope_for(actor).reaches_county(campaign.county_id):
         raise PermissionDenied(_("Only a county administrator may assign a verification campaign."))
+    if campaign.county_id and scope_for(assignee).counties is not None and \
+            campaign.county_id not in scope_for(assignee).counties:
+        raise ValidationError({"assignee": _("The verifier works in another county.")})
     if scope_for(assignee).role not in (Role.INSPECTOR, Role.TOWNSHIP, Role.VILLAGE, Role.DEPARTMENT):
         raise ValidationError({"assignee": _(
             "A campaign can only be assigned to accounts that may verify (inspectors, townships, villages, "

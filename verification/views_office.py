@@ -71,7 +71,7 @@ def labels(request):
     elif codes:
         assets, title = assets.filter(code__in=codes), _("Asset labels")
     else:
-        villages = AdminArea.objects.villages().select_related("parent").order_by("code")
+        villages = AdminArea.objects.villages().in_counties_of(request.user).select_related("parent").order_by("code")
         if not scope_for(request.user).reads_everything:
             villages = villages.filter(pk__in=Asset.objects.visible_to(request.user).values("village_id"))
         return render(request, "verification/office/labels_form.html", {
@@ -143,7 +143,7 @@ class CampaignForm(forms.Form):
     kind = forms.ChoiceField(label=capfirst(gettext_lazy("kind")), choices=CampaignKind.choices)
     year = forms.IntegerField(label=capfirst(gettext_lazy("year")), min_value=2000, max_value=2100)
     area = AreaChoiceField(label=gettext_lazy("Scope"), required=False, empty_label=gettext_lazy("Whole county"),
-                           queryset=AdminArea.objects.exclude(level=AreaLevel.COUNTY).select_related("parent")
+                           queryset=AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).select_related("parent")
                            .order_by("code"))
     asset_types = forms.MultipleChoiceField(label=gettext_lazy("Asset types (none chosen: all)"), required=False,
                                             choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
@@ -178,6 +178,7 @@ def campaign_create(request):
     _county_admin(request)
     year = timezone.localdate().year
     form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": _("%(year)s annual asset verification") % {"year": year}})
+    form.fields["area"].queryset = form.fields["area"].queryset.in_counties_of(request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -202,6 +203,13 @@ def _campaign_rows(campaign, user) -> list[dict]:
             for row in selectors.campaign_progress(campaign, user=user)]
 
 
+def _verifiers(campaign) -> list:
+    users = list(selectors.verifiers_assignable(campaign))
+    for user in users:
+        user.role_label = Role(user.role).label
+    return users
+
+
 @require_GET
 @staff_required
 def campaign_detail(request, pk: int):
@@ -214,7 +222,7 @@ def campaign_detail(request, pk: int):
         "campaign": campaign, "rows": rows, "total": total, "verified": verified,
         "flagged": sum(r["flagged"] for r in rows), "percent": round(100 * verified / total) if total else 0,
         "type_labels": [AssetType(t).label for t in campaign.asset_types if t in AssetType.values],
-        "may_assign": admin, "verifiers": selectors.verifiers_assignable() if admin else [], "section": "campaigns",
+        "may_assign": admin, "verifiers": _verifiers(campaign) if admin else [], "section": "campaigns",
     })
 
 
@@ -223,7 +231,7 @@ def campaign_detail(request, pk: int):
 def campaign_assign(request, pk: int):
     _county_admin(request)
     campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
-    assignee = selectors.verifiers_assignable().filter(pk=request.POST.get("assignee") or None).first()
+    assignee = selectors.verifiers_assignable(campaign).filter(pk=request.POST.get("assignee") or None).first()
     code = request.POST.get("village", "")
     village = AdminArea.objects.filter(code=code, level=AreaLevel.VILLAGE).first() if code else None
     if assignee is None or (code and village is None):

@@ -18,6 +18,9 @@ from simple_history.models import HistoricalRecords
 from geo_assets.errors import DeletionForbidden
 from geo_assets.querysets import AdminAreaQuerySet, AssetQuerySet, RegisterQuerySet
 from geo_assets.taxonomy import (
+    COUNTY_ROLES,
+    OVERSIGHT_ROLES,
+    TOP_LEVELS,
     AreaLevel,
     AssetStatus,
     AssetType,
@@ -30,6 +33,7 @@ from geo_assets.taxonomy import (
     OwnerKind,
     RegistrationStatus,
     Role,
+    county_code_of,
 )
 
 SRID = settings.STORAGE_SRID
@@ -76,7 +80,7 @@ class AdminArea(NoDeleteModel):
         constraints = [
             models.CheckConstraint(condition=Q(geom__isvalid=True), name="adminarea_geom_valid"),
             models.CheckConstraint(
-                condition=Q(level=AreaLevel.COUNTY) | Q(parent__isnull=False), name="adminarea_parent_required"
+                condition=Q(level__in=TOP_LEVELS) | Q(parent__isnull=False), name="adminarea_parent_required"
             ),
         ]
 
@@ -134,6 +138,12 @@ class Asset(NoDeleteModel):
     township = models.ForeignKey(
         AdminArea, verbose_name=_("township"), on_delete=models.PROTECT, related_name="township_assets",
         limit_choices_to={"level": AreaLevel.TOWNSHIP}, null=True, blank=True,
+    )
+    # The county the asset belongs to, by its national code: filled by the database from the township or village
+    # (or, with neither, the county boundary covering the asset) on every write, whoever writes (migration 0014).
+    county = models.ForeignKey(
+        AdminArea, verbose_name=_("county"), on_delete=models.PROTECT, related_name="county_assets", to_field="code",
+        db_column="county_code", null=True, blank=True, editable=False,
     )
     year_built = models.PositiveSmallIntegerField(_("year built"), null=True, blank=True)
     project_name = models.CharField(_("project name"), max_length=200, blank=True)
@@ -332,23 +342,38 @@ class Disposal(NoDeleteModel):
 class Membership(NoDeleteModel):
     """A user's role and the area or sector it is scoped to."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="membership"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     area = models.ForeignKey(AdminArea, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True)
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, null=True, blank=True
     )
+    # The county of a county body (COUNTY_ROLES), by its code: derived from the area, else the only county.
+    county = models.ForeignKey(
+        AdminArea, verbose_name=_("county"), on_delete=models.PROTECT, related_name="county_memberships",
+        to_field="code", db_column="county_code", null=True, blank=True,
+    )
+    # The membership a user acts in now (chosen in the header): exactly one per user.
+    current = models.BooleanField(_("current role"), default=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
+        ordering = ["user_id", "pk"]
         constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(current=True), name="membership_one_current"),
+            models.UniqueConstraint(fields=["user", "role", "area", "department"], nulls_distinct=False,
+                                    name="membership_unique"),
             models.CheckConstraint(
                 condition=~Q(role__in=[Role.TOWNSHIP, Role.VILLAGE]) | Q(area__isnull=False),
                 name="membership_area_required", violation_error_message=_("Township and village roles need an area."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(role__in=sorted(OVERSIGHT_ROLES)) | Q(area__isnull=False),
+                name="membership_oversight_area", violation_error_message=_("Oversight roles need an area."),
             ),
             models.CheckConstraint(
                 condition=~Q(role=Role.DEPARTMENT) | Q(department__isnull=False),
@@ -358,4 +383,37 @@ class Membership(NoDeleteModel):
         ]
 
     def __str__(self):
-        return f"{self.user} · {self.get_role_display()}"
+        return f"{self.user} · {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The role with its area or department, as the header's role switcher shows it."""
+        where = self.department.name if self.department_id else (self.area.name if self.area_id else "")
+        county = self.county.name if self.county_id and self.area_id != self.county_id and self.county else ""
+        parts = [str(self.get_role_display()), county, where]
+        return " · ".join(p for p in parts if p)
+
+    def clean(self):
+        super().clean()
+        if self.county_id is None and self.role in COUNTY_ROLES:
+            self.county_id = membership_county(self.area)
+            if self.county_id is None and AdminArea.objects.filter(level=AreaLevel.COUNTY).exists():
+                raise ValidationError({"county": _("The register holds several counties: say which county the "
+                                                   "role belongs to (its 12-digit code).")})
+        if self.county_id and self.area_id and self.role in COUNTY_ROLES and \
+                county_code_of(self.area.code) != self.county_id:
+            raise ValidationError({"area": _("The area lies outside the role's county.")})
+
+    def save(self, *args, **kwargs):
+        if self.county_id is None and self.role in COUNTY_ROLES:
+            self.county_id = membership_county(self.area)
+        super().save(*args, **kwargs)
+
+
+def membership_county(area: "AdminArea | None") -> str | None:
+    """The county code of a county body's membership: the area's county; with no area (a county administrator,
+    inspector, finance bureau or department) the only county of the register, None when there are several."""
+    if area is not None:
+        return county_code_of(area.code)
+    codes = list(AdminArea.objects.filter(level=AreaLevel.COUNTY).values_list("code", flat=True)[:2])
+    return codes[0] if len(codes) == 1 else None

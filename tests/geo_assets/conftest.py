@@ -64,3 +64,4 @@ built_upload_world = built_once(build_upload_world)
 def upload_world(built_upload_world, db, settings):
     """(areas, users, clinic) of build_upload_world, built once per module."""
     return copy_for_test(built_upload_world, settings)
+

@@ -61,6 +61,9 @@ def test_logged_in_request_reads_no_membership_and_sees_role_changes_at_once(cli
     assert north.code in response.content.decode() and east.code not in response.content.decode()
 
     services.user_grant_role(actor=admin_user, username=clerk.username, role=Role.TOWNSHIP, area_code=areas.east.code)
+    still = client.get("/api/v1/assets/?format=json").content.decode()
+    assert north.code in still and east.code not in still  # a second role, not yet the one in use
+    services.membership_activate(actor=clerk, membership_id=clerk.memberships.get(role=Role.TOWNSHIP).pk)
     after = client.get("/api/v1/assets/?format=json").content.decode()
     assert east.code in after and north.code not in after
 

@@ -35,9 +35,14 @@ def test_small_demo_is_deterministic(admin_user):
 def test_full_demo_county_is_realistic_and_loaded_once():
     out = StringIO()
     call_command("load_demo", stdout=out)
-    assert AdminArea.objects.filter(level=AreaLevel.COUNTY).get().name == "栾川县"
-    townships = AdminArea.objects.townships()
-    villages = AdminArea.objects.villages()
+    counties = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code")
+    assert [(c.name, c.parent.name) for c in counties] == [("栾川县", "洛阳市"), ("嵩县", "洛阳市")]  # issue 19
+    townships = AdminArea.objects.townships().filter(code__startswith="410324")
+    villages = AdminArea.objects.villages().filter(code__startswith="410324")
+    second = AdminArea.objects.villages().filter(code__startswith="410325")
+    assert (AdminArea.objects.townships().filter(code__startswith="410325").count(), second.count()) == (3, 12)
+    assert not Asset.objects.filter(village__in=second).exclude(county="410325000000").exists()
+    assert not Asset.objects.filter(village__in=villages).exclude(county="410324000000").exists()
     assert 10 <= townships.count() <= 14
     assert villages.count() >= 150
     assert all(len(code) == 12 and code.startswith("410324") for code in villages.values_list("code", flat=True))
@@ -59,7 +64,8 @@ def test_full_demo_county_is_realistic_and_loaded_once():
             WHERE NOT ST_Covers(v.geom, a.location) OR a.township_id <> v.parent_id""")
         assert cursor.fetchone()[0] == 0
         cursor.execute("""
-            SELECT count(*) FROM geo_assets_adminarea v JOIN geo_assets_adminarea c ON c.level = 'county'
+            SELECT count(*) FROM geo_assets_adminarea v
+              JOIN geo_assets_adminarea c ON c.code = substr(v.code, 1, 6) || '000000'
             WHERE v.level = 'village' AND NOT ST_Covers(ST_Buffer(c.geom, 0.0001), v.geom)""")
         assert cursor.fetchone()[0] == 0
     assert Asset.history.count() >= Asset.objects.count()
@@ -75,3 +81,4 @@ def test_full_demo_county_is_realistic_and_loaded_once():
     logins = StringIO()
     call_command("demo_admin", stdout=logins)
     assert "admin" in logins.getvalue() and "chengguan" in logins.getvalue()
+    assert "songxian_chengguan001" in logins.getvalue() and "luoyang" in logins.getvalue()  # a login per role

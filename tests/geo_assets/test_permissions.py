@@ -108,8 +108,11 @@ def test_county_admin_grants_roles_and_the_scope_follows(areas, admin_user):
                                                   area_code=areas.east_south.code)
     assert no_password is None
     again = type(user).objects.get(pk=user.pk)  # a fresh object: no cached scope
+    assert set(Asset.objects.editable_by(again)) == {west_asset}  # a second role; the first stays in use
+    services.membership_activate(actor=again, membership_id=again.memberships.get(role="village").pk)
     assert set(Asset.objects.editable_by(again)) == {east_asset}
-    assert again.membership.history.count() == 2
+    assert [m.current for m in again.memberships.all()] == [False, True]
+    assert again.memberships.get(role="village").history.count() == 2  # granted, then chosen
     with pytest.raises(ValidationError):  # a village code for a township role
         services.user_grant_role(actor=admin_user, username="x", role="township", area_code=areas.west_south.code)
     with pytest.raises(PermissionDenied):

@@ -188,7 +188,7 @@ def test_each_role_reconciles_its_own_scope(ledger_world):
 
 def test_an_asset_outside_the_viewers_scope_is_counted_never_named(areas, admin_user):
     roads = make_user("roads", Role.DEPARTMENT, department=make_department("交通运输局", [AssetType.ROAD]))
-    p = new_project(admin_user, department=roads.membership.department, status="accepted")
+    p = new_project(admin_user, department=roads.memberships.get().department, status="accepted")
     new_line(admin_user, p, allocated="10")
     clinic = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.HEALTH, name="卫生室",
                         funding=(("central", D("30")),), year_built=2024)

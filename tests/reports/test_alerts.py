@@ -121,7 +121,8 @@ def test_a_county_notice_covers_only_that_countys_villages(county):
                             other_village.pk}
     assert covered[areas.east_north.pk][PublicityStage.OWNERSHIP] == [notice]
     assert not covered[other_village.pk]
-    other_notice = paper_notice(actor=admin, stage=PublicityStage.INVENTORY,
+    other_admin = make_user("other_admin", Role.COUNTY_ADMIN, county=other)  # the other county's own
+    other_notice = paper_notice(actor=other_admin, stage=PublicityStage.INVENTORY,
                                          scope=PublicityScope.COUNTY_WEBSITE, area=other,
                                          starts_on=TODAY - 20 * DAY, ends_on=TODAY - 10 * DAY)
     alerts = alerts_compute(assets=Asset.objects.none(), villages=AdminArea.objects.filter(pk=other_village.pk))
@@ -222,3 +223,21 @@ def test_alerts_follow_the_viewers_scope(county):
     clerk = make_user("ws", Role.VILLAGE, area=areas.west_south)
     assert alerts_compute(assets=Asset.objects.visible_to(clerk)) == []
     assert alerts_compute(assets=Asset.objects.visible_to(admin))
+
+
+def test_alerts_counted_in_the_database_equal_the_alerts_built(county):
+    """alerts_count (the dashboards) gives per village, rule and level exactly what alerts_compute builds."""
+    from collections import Counter
+
+    from reports.alerts import alerts_count
+
+    areas, admin = county
+    for n in range(3):  # two assets on the same spot (duplicate_nearby), one without funding (no_funding)
+        make_asset(actor=admin, area=areas.west_south, name=f"重复{n}", funding=() if n == 2 else (("central", 10),))
+    assets, villages = Asset.objects.all(), AdminArea.objects.villages()
+    built = alerts_compute(assets=assets, villages=villages)
+    owner = dict(assets.values_list("id", "village_id"))
+    expected = Counter((owner.get(a.asset_id, a.area_id), a.rule, a.level) for a in built)
+    counted = alerts_count(assets=assets, villages=villages)
+    assert counted == dict(expected) and len(counted) >= 3
+    assert alerts_count(assets=Asset.objects.none(), villages=None) == {}

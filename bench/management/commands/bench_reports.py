@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, pdf: int, limit: int, user: str, **options):
         users = get_user_model().objects.filter(is_active=True).order_by("-is_superuser", "pk")
         user = (users.filter(username=user) if user else users.filter(
-            Q(is_superuser=True) | Q(membership__role=Role.COUNTY_ADMIN))).first()
+            Q(is_superuser=True) | Q(memberships__role=Role.COUNTY_ADMIN))).first()
         county = AdminArea.objects.filter(level=AreaLevel.COUNTY).first()
         if user is None or county is None:
             raise CommandError("没有数据或没有县级管理员：请先运行 manage.py load_demo。")

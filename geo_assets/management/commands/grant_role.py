@@ -15,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("role", choices=Role.values)
         parser.add_argument("--area", help="12-digit code of the township or village (township/village roles)")
         parser.add_argument("--department", help="department name (department role)")
+        parser.add_argument("--county", help="12-digit code of the county a county-wide role belongs to (needed when "
+                                             "the register holds several counties)")
         parser.add_argument("--as-user", default=None, help="acting county administrator (default: the first superuser or county administrator)")
 
     def handle(self, *args, **opts):
@@ -23,14 +25,16 @@ class Command(BaseCommand):
             actor = User.objects.filter(username=opts["as_user"]).first()
         else:
             actor = (User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-                     or User.objects.filter(membership__role=Role.COUNTY_ADMIN, is_active=True).order_by("pk").first())
+                     or User.objects.filter(memberships__role=Role.COUNTY_ADMIN, is_active=True).order_by("pk").first())
         if actor is None:
             raise CommandError(_("No acting county administrator"))
         try:
             user, password = services.user_grant_role(actor=actor, username=opts["username"], role=opts["role"],
-                                                      area_code=opts["area"], department_name=opts["department"])
+                                                      area_code=opts["area"], department_name=opts["department"],
+                                                      county_code=opts["county"])
         except (ValidationError, PermissionDenied) as error:
             raise CommandError("; ".join(getattr(error, "messages", [str(error)]))) from error
-        self.stdout.write(f"{user.username}: {user.membership.get_role_display()}")
+        for membership in user.memberships.select_related("area", "department", "county"):
+            self.stdout.write(f"{user.username}: {membership.label}{' *' if membership.current else ''}")
         if password:
             self.stdout.write(_("Password of the new account: %(password)s") % {"password": password})

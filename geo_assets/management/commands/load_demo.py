@@ -22,17 +22,29 @@ class Command(BaseCommand):
         if options["size"] == "province":
             raise CommandError(_("--size province moved to the bench app: `python manage.py load_province "
                                  "[--scale S] [--villages N]`"))
-        if demo.demo_loaded():
-            self.stdout.write(_("The demo county is already loaded: nothing changed."))
-            return
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
+        if demo.demo_loaded():
+            self._prefecture(actor)
+            self.stdout.write(_("The demo county is already loaded: nothing changed."))
+            return
         self.stdout.write(_("Loading the demo county …"))
         result = demo.demo_load(
             actor=actor, townships=options["townships"], villages_per_township=options["villages_per_township"],
             assets_per_village=options["assets_per_village"], progress=self.stdout.write,
         )
-        demo.demo_users_ensure()
         self.stdout.write(self.style.SUCCESS(
             _("Loaded. Townships: %(townships)s, villages: %(villages)s, assets: %(assets)s")
             % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
+        self._prefecture(actor)
+
+    def _prefecture(self, actor):
+        """The prefecture above the demo county and its second county (issue 19), once."""
+        if not demo.demo_prefecture_loaded():
+            self.stdout.write(_("Loading the demo prefecture's second county …"))
+            result = demo.demo_prefecture_load(actor=actor, progress=self.stdout.write)
+            if result is not None:
+                self.stdout.write(self.style.SUCCESS(
+                    _("Loaded. Townships: %(townships)s, villages: %(villages)s, assets: %(assets)s")
+                    % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
+        demo.demo_users_ensure()

@@ -1,0 +1,89 @@
+"""Issue 19 benchmark of the pages above one village (`manage.py bench --only oversight`): on the benchmark province,
+
+* **dashboard** — `/dashboard/` as the province's bureau (every county side by side: every village's rates and alert
+  counts), rendered by Django's test client in this process, against its anchor: the same figures' two heaviest
+  statements run alone (the alert rules' one statement counted per village, and the assets' counts per village);
+* **county report** — `/reports/county/` of the first county as that county's administrator, and its anchor: the
+  report's figures (`reports.figures.report_figures`) without the page.
+
+Times are medians of `repeat` runs; each row says the page against its anchor (target: the page costs at most
+PAGE_OVER_FIGURES × the figures it shows, and answers within PAGE_BUDGET_S seconds).
+"""
+
+import statistics
+import time
+
+from bench.kit import bench_user, row
+
+PAGE_BUDGET_S = 10.0  # a dashboard or a county report at province scale answers within this
+PAGE_OVER_FIGURES = 1.5  # the page (rendering, the map, the tables) at most 1.5 × its figures
+
+
+def _timed(work, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _get(client, path: str, params=None) -> None:
+    response = client.get(path, params or {})
+    if response.status_code != 200:
+        raise RuntimeError(f"{path}: {response.status_code}")
+    b"".join(response.streaming_content) if response.streaming else response.content  # noqa: B018 - read it all
+
+
+def oversight_benchmark(options) -> list[dict]:
+    from django.core.cache import cache
+    from django.db.models import Count
+    from django.test import Client
+
+    from geo_assets.models import AdminArea, Asset
+    from geo_assets.taxonomy import AreaLevel, Role
+    from reports import figures
+    from reports.alerts import alerts_count
+
+    top = (AdminArea.objects.filter(level=AreaLevel.PROVINCE).order_by("code").first()
+           or AdminArea.objects.filter(level=AreaLevel.PREFECTURE).order_by("code").first())
+    county = AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    if county is None:
+        raise RuntimeError("没有县：请先加载数据 (no county loaded)")
+    overseer = (bench_user(Role.PROVINCE if top.level == AreaLevel.PROVINCE else Role.PREFECTURE, area=top)
+                if top is not None else bench_user())
+    admin = bench_user(Role.COUNTY_ADMIN, area=county)
+    repeat = 1 if options.quick else max(1, options.repeat)
+    dashboard, report = Client(), Client()
+    dashboard.force_login(overseer)
+    report.force_login(admin)
+
+    def page_dashboard():
+        cache.clear()
+        _get(dashboard, "/dashboard/")
+
+    def anchor_dashboard():
+        assets = Asset.objects.visible_to(overseer).exclude(status="disposed")
+        alerts_count(assets=assets, villages=figures.villages_in_scope(overseer))
+        list(assets.order_by().values("village_id").annotate(n=Count("id")))
+
+    def page_report():
+        cache.clear()
+        _get(report, "/reports/county/", {"county": county.code})
+
+    def anchor_report():
+        figures.report_figures(figures.area_scope(admin, county), None)
+
+    villages = AdminArea.objects.filter(level=AreaLevel.VILLAGE).count()
+    dashboard_s, dashboard_anchor = _timed(page_dashboard, repeat), _timed(anchor_dashboard, repeat)
+    report_s, report_anchor = _timed(page_report, repeat), _timed(anchor_report, repeat)
+    quick = options.quick
+    return [
+        row(f"oversight: /dashboard/ of the {'province' if top is not None else 'register'} ({villages} villages)",
+            round(dashboard_s, 3), "s", round(dashboard_anchor, 3), "its alert counts and asset counts alone",
+            None if quick else PAGE_OVER_FIGURES, higher_is_better=False, budget_s=PAGE_BUDGET_S,
+            within_budget=dashboard_s <= PAGE_BUDGET_S),
+        row(f"oversight: /reports/county/ of {county.name} as its administrator", round(report_s, 3), "s",
+            round(report_anchor, 3), "the report's figures alone", None if quick else PAGE_OVER_FIGURES,
+            higher_is_better=False, budget_s=PAGE_BUDGET_S, within_budget=report_s <= PAGE_BUDGET_S),
+    ]

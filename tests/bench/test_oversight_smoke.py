@@ -1,0 +1,18 @@
+"""The oversight benchmark (bench/oversight.py: the province dashboard and a county report against their figures)
+runs end to end on a prefecture with two counties, so it cannot rot."""
+
+from types import SimpleNamespace
+
+from bench import oversight
+
+QUICK = SimpleNamespace(quick=True, repeat=1, scale=1.0)
+
+
+def test_oversight_benchmark_quick(county_world):
+    rows = oversight.oversight_benchmark(QUICK)
+    assert [r["name"].split(" (")[0].split(" of ")[0] for r in rows] == ["oversight: /dashboard/",
+                                                                         "oversight: /reports/county/"]
+    for r in rows:
+        assert r["value"] > 0 and r["anchor"] > 0 and r["unit"] == "s"
+        assert r["target"] is None and r["pass"] is None and r["budget_s"] == oversight.PAGE_BUDGET_S
+    assert "栾川县" in rows[1]["name"]

@@ -1,0 +1,285 @@
+"""Issue 19: one register for several counties — each county's bodies kept to their county, the prefecture's
+bureau reading both and editing neither, a person with several roles acting in one at a time."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test import Client
+
+from geo_assets import services
+from geo_assets.access import scope_for
+from geo_assets.models import Asset, Membership
+from geo_assets.taxonomy import AreaLevel, AssetType, Role, level_of_code
+from tests.factories import centre, make_member
+
+A_NAMES, B_NAMES = ("甲村道路", "甲村卫生室"), ("乙村道路", "乙村卫生室")
+
+
+def names(user, *, edit: bool = False) -> set[str]:
+    assets = Asset.objects.editable_by(user) if edit else Asset.objects.visible_to(user)
+    return set(assets.values_list("name", flat=True))
+
+
+def body(client: Client, path: str, **params) -> tuple[int, str]:
+    response = client.get(path, params)
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, content.decode("utf-8", "replace")
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(("code", "level"), [
+    ("410000000000", AreaLevel.PROVINCE), ("410300000000", AreaLevel.PREFECTURE), ("410324000000", AreaLevel.COUNTY),
+    ("410324101000", AreaLevel.TOWNSHIP), ("410324101001", AreaLevel.VILLAGE)])
+def test_the_level_follows_from_the_national_code(code, level):
+    assert level_of_code(code) == level
+
+
+def test_every_asset_carries_its_county_code_written_by_the_database(county_world):
+    w = county_world
+    codes = dict(Asset.objects.values_list("name", "county_id"))
+    assert codes == {"甲村道路": "410324000000", "甲村卫生室": "410324000000",
+                     "乙村道路": "410325000000", "乙村卫生室": "410325000000"}
+    with connection.cursor() as cursor:  # a writer that bypasses the services gets it too
+        cursor.execute("UPDATE geo_assets_asset SET county_code = '410324000000' WHERE name = '乙村道路'")
+    assert Asset.objects.get(name="乙村道路").county_id == "410325000000"
+    assert set(Asset.objects.in_area(w.p.prefecture).values_list("name", flat=True)) == {*A_NAMES, *B_NAMES}
+    assert set(Asset.objects.in_area(w.p.county_b).values_list("name", flat=True)) == set(B_NAMES)
+
+
+@pytest.mark.parametrize(("who", "sees", "edits"), [
+    ("admin_a", A_NAMES, A_NAMES),
+    ("inspector_a", A_NAMES, ()),
+    ("finance_a", A_NAMES, ()),
+    ("roads_a", ("甲村道路",), ("甲村道路",)),
+    ("township_a", ("甲村道路",), ("甲村道路",)),
+    ("village_a", ("甲村道路",), ("甲村道路",)),
+    ("admin_b", B_NAMES, B_NAMES),
+    ("prefecture", (*A_NAMES, *B_NAMES), ()),
+])
+def test_each_role_sees_and_edits_its_own_county_only(county_world, who, sees, edits):
+    user = county_world.users[who]
+    assert names(user) == set(sees)
+    assert names(user, edit=True) == set(edits)
+
+
+def test_the_superuser_and_the_public_are_not_bound_to_a_county(county_world):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert names(county_world.root) == {*A_NAMES, *B_NAMES}
+    assert names(AnonymousUser()) == {"甲村道路", "乙村道路"}  # the published assets of every county
+
+
+def test_no_route_gives_county_a_anything_of_county_b(county_world):
+    w = county_world
+    b_village, b_township = w.p.village_b.code, w.p.township_b.code
+    for who in ("admin_a", "inspector_a", "finance_a", "roads_a"):
+        client = login(w.users[who])
+        for path, params in [("/api/v1/assets/", {"format": "json"}), ("/api/v1/search/", {"q": "乙"}),
+                             ("/api/v1/search/", {"q": "4103251"}), ("/ogc/collections/assets/items", {"f": "json"}),
+                             ("/", {}), ("/reports/county/", {}), ("/reports/", {})]:
+            status, text = body(client, path, **params)
+            assert status == 200, (who, path, status)
+            assert not any(n in text for n in B_NAMES), (who, path)
+            assert b_village not in text and "嵩县" not in text, (who, path)
+        for path in (f"/reports/villages/{b_village}/", f"/reports/townships/{b_township}/",
+                     f"/api/v1/assets/{w.assets['clinic_b'].code}/"):
+            response = client.get(path)
+            assert response.status_code in (403, 404) or response["Location"].startswith("/public/"), (who, path)
+        assert client.get("/reports/county/", {"county": w.p.county_b.code}).status_code == 403, who
+
+
+def test_the_prefecture_reads_both_counties_and_changes_neither(county_world):
+    w = county_world
+    client = login(w.users["prefecture"])
+    for county, other in ((w.p.a.county, w.p.county_b), (w.p.county_b, w.p.a.county)):
+        status, text = body(client, "/reports/county/", county=county.code)
+        assert status == 200 and county.name in text and other.name not in text
+    status, text = body(client, "/api/v1/assets/", format="json")
+    assert all(n in text for n in (*A_NAMES, *B_NAMES))
+    clinic = Asset.objects.get(name="乙村卫生室")
+    clinic.name = "改名"
+    with pytest.raises(PermissionDenied):
+        services.asset_save(actor=w.users["prefecture"], asset=clinic, reason="试")
+    assert Asset.objects.get(pk=clinic.pk).name == "乙村卫生室"
+
+
+def test_a_county_administrator_cannot_register_an_asset_in_another_county(county_world):
+    w = county_world
+    with pytest.raises(PermissionDenied, match="其他县|another county"):
+        services.asset_register(actor=w.users["admin_a"], fields={"name": "越界道路", "asset_type": AssetType.HEALTH},
+                                geometry=centre(w.p.village_b), funding=(("central", 1),))
+    assert not Asset.objects.filter(name="越界道路").exists()
+    made = services.asset_register(actor=w.users["admin_b"], fields={"name": "乙新卫生室", "asset_type": AssetType.HEALTH},
+                                   geometry=centre(w.p.village_b), funding=(("central", 1),))
+    made.refresh_from_db()
+    assert made.county_id == w.p.county_b.code
+
+
+def test_roles_are_granted_within_ones_own_county(county_world):
+    w = county_world
+    with pytest.raises(PermissionDenied):  # admin of A, a township of B
+        services.user_grant_role(actor=w.users["admin_a"], username="x", role=Role.TOWNSHIP,
+                                 area_code=w.p.township_b.code)
+    with pytest.raises(PermissionDenied):
+        services.user_grant_role(actor=w.users["admin_a"], username="x", role=Role.INSPECTOR,
+                                 county_code=w.p.county_b.code)
+    with pytest.raises(ValidationError, match="多个县|several counties"):  # which county? the register has two
+        services.user_grant_role(actor=w.root, username="x", role=Role.INSPECTOR)
+    with pytest.raises(PermissionDenied):  # the bureaus above the counties: a system administrator's grant
+        services.user_grant_role(actor=w.users["admin_a"], username="x", role=Role.PREFECTURE,
+                                 area_code=w.p.prefecture.code)
+    user, _password = services.user_grant_role(actor=w.users["admin_b"], username="y", role=Role.INSPECTOR)
+    assert user.memberships.get().county_id == w.p.county_b.code  # an area-less role of B: the granter's county
+    assert names(user) == set(B_NAMES)
+    with pytest.raises(PermissionDenied):  # y holds a role in B: A's administrator may not add to it
+        services.user_grant_role(actor=w.users["admin_a"], username="y", role=Role.VILLAGE,
+                                 area_code=w.p.a.west_south.code)
+
+
+def test_a_person_with_two_roles_acts_in_the_one_chosen_in_the_header(county_world):
+    w = county_world
+    clerk = w.users["township_a"]
+    make_member(clerk, Role.VILLAGE, area=w.p.a.east_south)
+    client = login(clerk)
+    page = client.get("/reports/").content.decode()
+    assert 'name="membership"' in page and "东南村" in page  # the switcher lists both roles
+    assert names(clerk) == {"甲村道路"}
+    village_role = clerk.memberships.get(role=Role.VILLAGE)
+    response = client.post("/account/role/", {"membership": village_role.pk, "next": "/reports/"})
+    assert response.status_code == 302 and response["Location"] == "/reports/"
+    fresh = type(clerk).objects.get(pk=clerk.pk)
+    assert scope_for(fresh).role == Role.VILLAGE and names(fresh) == {"甲村卫生室"}
+    status, text = body(client, "/api/v1/assets/", format="json")
+    assert "甲村卫生室" in text and "甲村道路" not in text  # the next request uses the chosen role
+    assert Membership.objects.filter(user=clerk, current=True).count() == 1
+
+
+def test_nobody_acts_in_a_role_that_is_not_theirs(county_world):
+    w = county_world
+    others = w.users["admin_b"].memberships.get()
+    client = login(w.users["village_a"])
+    assert client.post("/account/role/", {"membership": others.pk}).status_code == 403
+    assert client.post("/account/role/", {"membership": "x"}).status_code == 403
+    assert client.get("/account/role/").status_code == 405
+    assert Client().post("/account/role/", {"membership": others.pk}).status_code == 302  # to the login
+    assert w.users["admin_b"].memberships.get().current
+    response = client.post("/account/role/", {"membership": w.users["village_a"].memberships.get().pk,
+                                              "next": "https://elsewhere.example/"})
+    assert response["Location"] == "/"  # never sent off the site
+
+
+def test_areas_are_changed_within_ones_own_county(county_world):
+    w = county_world
+    township_b = w.p.township_b
+    township_b.name = "改名镇"
+    with pytest.raises(PermissionDenied):
+        services.area_save(actor=w.users["admin_a"], area=township_b, reason="试")
+    from geo_assets.models import AdminArea
+
+    with pytest.raises(PermissionDenied):  # a new county: a system administrator's
+        services.area_save(actor=w.users["admin_a"], reason="试", area=AdminArea(
+            code="410326000000", name="新县", level=AreaLevel.COUNTY, geom=w.p.county_b.geom, parent=w.p.prefecture))
+    assert AdminArea.objects.get(pk=township_b.pk).name == "城关镇"
+    own = w.p.a.west
+    own.name = "西新镇"
+    services.area_save(actor=w.users["admin_a"], area=own, reason="更名")
+    assert AdminArea.objects.get(pk=own.pk).name == "西新镇"
+
+
+def test_projects_belong_to_a_county(county_world):
+    from projects.models import Project
+    from tests.factories import project
+
+    w = county_world
+    b_project = w.b_project  # entered by B's administrator, serving B's village
+    a_project = project(actor=w.users["admin_a"], code="XM-A-1", name="甲县项目")  # no township: the enterer's county
+    assert (b_project.county_id, a_project.county_id) == (w.p.county_b.code, w.p.a.county.code)
+    assert set(Project.objects.visible_to(w.users["admin_a"])) == {a_project}
+    assert set(Project.objects.visible_to(w.users["finance_a"])) == {a_project}
+    assert set(Project.objects.visible_to(w.users["prefecture"])) == {a_project, b_project}
+    b_project.name = "越权"
+    with pytest.raises(PermissionDenied):
+        services_projects().project_save(actor=w.users["admin_a"], project=b_project)
+    with pytest.raises(PermissionDenied, match="其他县"):  # a village of another county
+        project(actor=w.users["admin_a"], code="XM-A-2", villages=[w.p.village_b], township_from_villages=False)
+    text = login(w.users["admin_a"]).get("/projects/").content.decode()
+    assert "甲县项目" in text and "乙县项目" not in text
+
+
+def services_projects():
+    from projects import services as project_services
+
+    return project_services
+
+
+def test_campaigns_draw_and_show_one_county(county_world):
+    from verification import selectors as verification_selectors
+    from verification import services as verification_services
+    from verification.models import CampaignItem
+
+    w = county_world
+    campaign = verification_services.campaign_create(actor=w.users["admin_b"], name="乙县年度清查", kind="annual",
+                                                     year=2026)
+    drawn = set(CampaignItem.objects.filter(campaign=campaign).values_list("asset__name", flat=True))
+    assert drawn == set(B_NAMES)
+    assert campaign not in verification_selectors.campaigns_visible_to(w.users["admin_a"])
+    assert campaign not in verification_selectors.campaigns_visible_to(w.users["inspector_a"])
+    assert campaign in verification_selectors.campaigns_visible_to(w.users["prefecture"])
+    assert "乙县年度清查" not in login(w.users["admin_a"]).get("/verification/campaigns/").content.decode()
+    with pytest.raises(PermissionDenied):
+        verification_services.campaign_create(actor=w.users["admin_a"], name="越界", kind="annual", year=2026,
+                                              area=w.p.village_b)
+    with pytest.raises(PermissionDenied):
+        verification_services.campaign_assign(actor=w.users["admin_a"], campaign=campaign,
+                                              assignee=w.users["inspector_a"])
+    with pytest.raises(ValidationError):  # A's inspector works in A
+        verification_services.campaign_assign(actor=w.users["admin_b"], campaign=campaign,
+                                              assignee=w.users["inspector_a"])
+
+
+def test_lifecycle_areas_are_of_ones_own_county(county_world):
+    from lifecycle import rules as lifecycle_rules
+
+    w = county_world
+    assert not lifecycle_rules.covers_area(w.users["admin_a"], w.p.village_b)
+    assert not lifecycle_rules.sees_area(w.users["inspector_a"], w.p.village_b)
+    assert lifecycle_rules.covers_area(w.users["admin_b"], w.p.village_b)
+    assert lifecycle_rules.sees_area(w.users["prefecture"], w.p.village_b)
+    assert not lifecycle_rules.covers_area(w.users["prefecture"], w.p.village_b)  # reads, takes no step
+
+
+def test_the_admin_keeps_counties_apart(county_world):
+    w = county_world
+    client = login(w.users["admin_a"])
+    roles = client.get("/admin/geo_assets/membership/").content.decode()
+    assert "inspector_a" in roles and "admin_b" not in roles
+    department = w.users["roads_a"].memberships.get().department
+    assert client.get(f"/admin/geo_assets/department/{department.pk}/change/").status_code == 200  # read-only
+    response = client.post(f"/admin/geo_assets/department/{department.pk}/change/", {"name": "改", "asset_types": []})
+    assert response.status_code == 403  # shared by both counties: a system administrator's
+    township_b = w.p.township_b
+    assert client.post(f"/admin/geo_assets/adminarea/{township_b.pk}/change/", {"name": "改"}).status_code == 403
+
+
+def test_the_prefecture_dashboard_compares_its_counties_side_by_side(county_world):
+    import re
+
+    w = county_world
+    text = login(w.users["prefecture"]).get("/dashboard/").content.decode()
+    table = text[text.index('id="counties-table"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr data-code="(\d+)"><td><a [^>]*>([^<]+)</a></td><td class="int">(\d+)</td>'
+                      r'<td class="int">(\d+)</td>', table)
+    assert rows == [(w.p.a.county.code, "栾川县", "4", "2"), (w.p.county_b.code, "嵩县", "1", "2")]
+    county_a = login(w.users["admin_a"]).get("/dashboard/").content.decode()
+    assert 'id="counties-table"' not in county_a and "嵩县" not in county_a
+
+
+def test_the_header_shows_the_role_in_use_also_when_there_is_one(county_world):
+    text = login(county_world.users["roads_a"]).get("/reports/").content.decode()
+    assert 'class="role-current"' in text and "交通运输局" in text and 'name="membership"' not in text

@@ -1,0 +1,19 @@
+"""Issue 19: a county imports into its own county only; a row of another county is refused, saying so."""
+
+from geo_assets.models import Asset
+from tests.importers import builders as b
+from tests.importers.conftest import run_report
+
+
+def test_a_row_in_another_county_is_refused_with_its_county(county_world, tmp_path):
+    data = b.rows(1)
+    data.append({**data[0], "资产名称": "乙县的井", "经度": 111.80, "纬度": 33.85})  # in county B (嵩县)
+    before = Asset.objects.count()
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--user", "admin_a")
+    assert code == 1 and Asset.objects.count() == before  # all or nothing
+    assert [e["row"] for e in report["errors"]] == [3]
+    assert "其他县" in report["errors"][0]["message"] and "410325000000" in report["errors"][0]["message"]
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--user", "admin_b")
+    assert code == 1 and "其他县" in report["errors"][0]["message"]  # B's administrator: the first row is A's
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data[:1]), "--user", "admin_a")
+    assert code == 0 and Asset.objects.filter(name="饮水井1", county="410324000000").exists()
