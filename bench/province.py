@@ -368,6 +368,25 @@ def _counts(total: int, weights: list[float]) -> list[int]:
 
 
 @transaction.atomic
+def _top_areas_ensure(actor) -> None:
+    """The province and prefecture above a province loaded before they were (issue 19), once."""
+    from django.contrib.gis.db.models import Union
+
+    if AdminArea.objects.filter(code=f"{PROVINCE_PREFIX[:2]}0000000000").exists():
+        return
+    counties = AdminArea.objects.filter(code__startswith=PROVINCE_PREFIX, level=AreaLevel.COUNTY)
+    whole = counties.aggregate(u=Union("geom"))["u"]
+    whole = _multi(shapely.from_wkb(bytes(whole.wkb)))
+    reason = "省级基准数据"
+    province = services.area_save(actor=actor, reason=reason, area=AdminArea(
+        code=f"{PROVINCE_PREFIX[:2]}0000000000", name="基准省", level=AreaLevel.PROVINCE, geom=whole))
+    prefecture = services.area_save(actor=actor, reason=reason, area=AdminArea(
+        code=f"{PROVINCE_PREFIX}00000000", name="基准市", level=AreaLevel.PREFECTURE, parent=province, geom=whole))
+    for county in counties:
+        county.parent = prefecture
+        services.area_save(actor=actor, area=county, reason=reason)
+
+
 def province_load(*, actor, size: Size = Size(), progress: Callable[[str], None] | None = None) -> ProvinceResult:
     """Load the province once (areas through the services, assets set-based); a second call changes nothing."""
     started = time.monotonic()
@@ -377,6 +396,7 @@ def province_load(*, actor, size: Size = Size(), progress: Callable[[str], None]
             progress(f"[{time.monotonic() - started:6.1f} s] {message}")
 
     if province_loaded():
+        _top_areas_ensure(actor)
         prefix = AdminArea.objects.filter(code__startswith=PROVINCE_PREFIX)
         return ProvinceResult(prefix.filter(level=AreaLevel.COUNTY).count(),
                               prefix.filter(level=AreaLevel.TOWNSHIP).count(),
