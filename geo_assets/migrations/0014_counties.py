@@ -97,6 +97,7 @@ class Migration(migrations.Migration):
 # Every writer (services, importers' set-based SQL, loaders) gets the asset's county from the database: the county
 # above its township (or its village's township), else the county boundary covering it.
 FILL = """
+SET CONSTRAINTS ALL IMMEDIATE;  -- the new foreign keys checked now: no pending events before the indexes
 CREATE OR REPLACE FUNCTION asset_county_fill() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.county_code := COALESCE(
@@ -109,6 +110,18 @@ BEGIN
       ORDER BY c.code LIMIT 1));
   RETURN NEW;
 END $$;
+-- the assets already registered, before the triggers exist (one pass each, set-based)
+UPDATE geo_assets_asset a SET county_code = c.code
+  FROM geo_assets_adminarea t JOIN geo_assets_adminarea c ON c.id = t.parent_id AND c.level = 'county'
+  WHERE t.id = a.township_id;
+UPDATE geo_assets_asset a SET county_code = c.code
+  FROM geo_assets_adminarea v JOIN geo_assets_adminarea t ON t.id = v.parent_id
+  JOIN geo_assets_adminarea c ON c.id = t.parent_id AND c.level = 'county'
+  WHERE a.county_code IS NULL AND v.id = a.village_id;
+UPDATE geo_assets_asset a SET county_code = (
+    SELECT c.code FROM geo_assets_adminarea c WHERE c.level = 'county' AND ST_Covers(c.geom, a.location)
+    ORDER BY c.code LIMIT 1)
+  WHERE a.county_code IS NULL;
 CREATE TRIGGER asset_county_fill_insert BEFORE INSERT ON geo_assets_asset
   FOR EACH ROW EXECUTE FUNCTION asset_county_fill();
 CREATE TRIGGER asset_county_fill_update BEFORE UPDATE ON geo_assets_asset FOR EACH ROW
@@ -116,7 +129,6 @@ CREATE TRIGGER asset_county_fill_update BEFORE UPDATE ON geo_assets_asset FOR EA
         OR NEW.county_code IS DISTINCT FROM OLD.county_code
         OR (NEW.township_id IS NULL AND NEW.village_id IS NULL))
   EXECUTE FUNCTION asset_county_fill();
-UPDATE geo_assets_asset SET county_code = NULL WHERE county_code IS NULL;
 UPDATE geo_assets_membership m SET county_code = substr(a.code, 1, 6) || '000000'
   FROM geo_assets_adminarea a
   WHERE a.id = m.area_id AND substr(a.code, 5, 2) <> '00'

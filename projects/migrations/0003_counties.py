@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
 
 # A project with a township belongs to the township's county, whoever writes it (the importer's set-based SQL too).
 FILL = """
+SET CONSTRAINTS ALL IMMEDIATE;  -- the new foreign keys checked now: no pending events before the indexes
 CREATE OR REPLACE FUNCTION project_county_fill() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.township_id IS NOT NULL THEN

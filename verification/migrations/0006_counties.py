@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
     ]
 
 FILL = """
+SET CONSTRAINTS ALL IMMEDIATE;  -- the new foreign keys checked now: no pending events before the indexes
 UPDATE verification_campaign c SET county_code = substr(a.code, 1, 6) || '000000'
   FROM geo_assets_adminarea a WHERE a.id = c.area_id AND substr(a.code, 5, 2) <> '00';
 UPDATE verification_campaign SET county_code = (SELECT code FROM geo_assets_adminarea WHERE level = 'county')
