@@ -25,8 +25,8 @@ class Command(BaseCommand):
         demo.demo_users_ensure()
         actor = get_user_model().objects.get(username="admin")
         if demo.demo_loaded():
-            self._prefecture(actor)
-            self.stdout.write(_("The demo county is already loaded: nothing changed."))
+            if not self._prefecture(actor):
+                self.stdout.write(_("The demo county is already loaded: nothing changed."))
             return
         self.stdout.write(_("Loading the demo county …"))
         result = demo.demo_load(
@@ -38,13 +38,16 @@ class Command(BaseCommand):
             % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
         self._prefecture(actor)
 
-    def _prefecture(self, actor):
-        """The prefecture above the demo county and its second county (issue 19), once."""
+    def _prefecture(self, actor) -> bool:
+        """The prefecture above the demo county and its second county (issue 19), once; whether it loaded them."""
+        loaded = False
         if not demo.demo_prefecture_loaded():
             self.stdout.write(_("Loading the demo prefecture's second county …"))
             result = demo.demo_prefecture_load(actor=actor, progress=self.stdout.write)
             if result is not None:
+                loaded = True
                 self.stdout.write(self.style.SUCCESS(
                     _("Loaded. Townships: %(townships)s, villages: %(villages)s, assets: %(assets)s")
                     % {"townships": result.townships, "villages": result.villages, "assets": result.assets}))
         demo.demo_users_ensure()
+        return loaded
