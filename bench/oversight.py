@@ -54,7 +54,7 @@ def oversight_benchmark(options) -> list[dict]:
                 if top is not None else bench_user())
     admin = bench_user(Role.COUNTY_ADMIN, area=county)
     repeat = 1 if options.quick else max(1, options.repeat)
-    dashboard, report = Client(), Client()
+    dashboard, report = Client(HTTP_HOST="localhost"), Client(HTTP_HOST="localhost")  # an allowed host outside tests
     dashboard.force_login(overseer)
     report.force_login(admin)
 
@@ -78,12 +78,15 @@ def oversight_benchmark(options) -> list[dict]:
     dashboard_s, dashboard_anchor = _timed(page_dashboard, repeat), _timed(anchor_dashboard, repeat)
     report_s, report_anchor = _timed(page_report, repeat), _timed(anchor_report, repeat)
     quick = options.quick
-    return [
-        row(f"oversight: /dashboard/ of the {'province' if top is not None else 'register'} ({villages} villages)",
-            round(dashboard_s, 3), "s", round(dashboard_anchor, 3), "its alert counts and asset counts alone",
-            None if quick else PAGE_OVER_FIGURES, higher_is_better=False, budget_s=PAGE_BUDGET_S,
-            within_budget=dashboard_s <= PAGE_BUDGET_S),
-        row(f"oversight: /reports/county/ of {county.name} as its administrator", round(report_s, 3), "s",
-            round(report_anchor, 3), "the report's figures alone", None if quick else PAGE_OVER_FIGURES,
-            higher_is_better=False, budget_s=PAGE_BUDGET_S, within_budget=report_s <= PAGE_BUDGET_S),
-    ]
+    scope = "province" if top is not None and top.level == AreaLevel.PROVINCE else "register"
+    rows = []
+    for name, page_s, anchor_s, anchor_name in (
+            (f"/dashboard/ of the {scope} ({villages} villages)", dashboard_s, dashboard_anchor,
+             "its alert counts and asset counts alone"),
+            (f"/reports/county/ of {county.name} as its administrator", report_s, report_anchor,
+             "the report's figures alone")):
+        rows.append(row(f"oversight: {name}", round(page_s, 3), "s", round(anchor_s, 3), anchor_name,
+                        None if quick else PAGE_OVER_FIGURES, higher_is_better=False))
+        rows.append(row(f"oversight: {name}, against the page budget", round(page_s, 3), "s", PAGE_BUDGET_S,
+                        "the page budget", None if quick else 1.0, higher_is_better=False))
+    return rows
