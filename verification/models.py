@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from geo_assets.models import SRID, AdminArea, Asset, NoDeleteModel
+from geo_assets.models import SRID, AdminArea, Asset, CountyBound, NoDeleteModel
 from geo_assets.taxonomy import AssetType
 from verification.taxonomy import CampaignKind, Finding, Flag, Review
 
@@ -66,7 +66,7 @@ class CampaignItem(NoDeleteModel):
         constraints = [models.UniqueConstraint(fields=["campaign", "asset"], name="campaignitem_unique_asset")]
 
 
-class Verification(NoDeleteModel):
+class Verification(CountyBound, NoDeleteModel):
     client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4,
                                  help_text=_("Generated on the phone: sending twice records once."))
     asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="verifications")

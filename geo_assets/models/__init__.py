@@ -23,6 +23,7 @@ from geo_assets.models.register import (
     WEB_SRID,
     AdminArea,
     Asset,
+    CountyBound,
     Department,
     Disposal,
     FundingLine,
@@ -32,7 +33,7 @@ from geo_assets.models.register import (
 )
 
 __all__ = [
-    "GEOMETRY_COLUMNS", "SRID", "WEB_SRID", "AdminArea", "Asset", "Attachment", "CustodianChange", "Department",
+    "GEOMETRY_COLUMNS", "SRID", "WEB_SRID", "AdminArea", "Asset", "Attachment", "CountyBound", "CustodianChange", "Department",
     "Disposal", "DistributionItem", "DistributionPlan", "FundingLine", "HandoverLetter", "IncomeRecord",
     "MaintenanceEntry", "Membership", "NoDeleteModel", "Objection", "OperationContract", "OwnerShare",
     "OwnershipRegistration", "PublicWelfarePost", "PublicityNotice",

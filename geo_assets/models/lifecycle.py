@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from geo_assets.models.register import NoDeleteModel, RegisterQuerySet
+from geo_assets.models.register import CountyBound, NoDeleteModel, RegisterQuerySet
 from geo_assets.taxonomy import (
     MaintenanceKind,
     PlanPurpose,
@@ -68,7 +68,7 @@ class Attachment(NoDeleteModel):
         return self.original_name
 
 
-class OwnershipRegistration(NoDeleteModel):
+class OwnershipRegistration(CountyBound, NoDeleteModel):
     """确权登记 as a step: proposed by the area, confirmed by the responsible department (equity and debt: its
     shares reviewed, 界定结果由县级主管行业部门审核并确定归属)."""
 
@@ -89,7 +89,7 @@ class OwnershipRegistration(NoDeleteModel):
         ordering = ["-submitted_at"]
 
 
-class HandoverLetter(NoDeleteModel):
+class HandoverLetter(CountyBound, NoDeleteModel):
     """资产移交和管护责任书: who hands the asset over to whom, who answers for its custody; with the signed scan."""
 
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="handover_letters")
@@ -106,7 +106,7 @@ class HandoverLetter(NoDeleteModel):
         ordering = ["-signed_on"]
 
 
-class MaintenanceEntry(NoDeleteModel):
+class MaintenanceEntry(CountyBound, NoDeleteModel):
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="maintenance")
     done_on = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=20, choices=MaintenanceKind.choices)
@@ -122,7 +122,7 @@ class MaintenanceEntry(NoDeleteModel):
         ordering = ["-done_on"]
 
 
-class CustodianChange(NoDeleteModel):
+class CustodianChange(CountyBound, NoDeleteModel):
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="custodian_changes")
     effective_on = models.DateField(_("effective on"))
     previous_unit = models.CharField(_("previous custodian unit"), max_length=200, blank=True)
@@ -138,7 +138,7 @@ class CustodianChange(NoDeleteModel):
         ordering = ["-effective_on"]
 
 
-class PublicWelfarePost(NoDeleteModel):
+class PublicWelfarePost(CountyBound, NoDeleteModel):
     """公益岗位: a custody job held by a worker from a poor household (优先吸纳贫困家庭劳动力)."""
 
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="welfare_posts")
@@ -157,7 +157,7 @@ class PublicWelfarePost(NoDeleteModel):
         ordering = ["-starts_on"]
 
 
-class OperationContract(NoDeleteModel):
+class OperationContract(CountyBound, NoDeleteModel):
     """经营协议: the operator of an operating asset and what it owes (work plan 二(六))."""
 
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="contracts")
@@ -181,7 +181,7 @@ class OperationContract(NoDeleteModel):
                                               name="contract_ends_after_start")]
 
 
-class IncomeRecord(NoDeleteModel):
+class IncomeRecord(CountyBound, NoDeleteModel):
     asset = models.ForeignKey("geo_assets.Asset", on_delete=models.PROTECT, related_name="income")
     year = models.PositiveSmallIntegerField(_("year"))
     amount = models.DecimalField(_("income (10k yuan)"), **MONEY)
@@ -196,7 +196,7 @@ class IncomeRecord(NoDeleteModel):
         ordering = ["-year", "-received_on"]
 
 
-class DistributionPlan(NoDeleteModel):
+class DistributionPlan(CountyBound, NoDeleteModel):
     """收益分配方案 of a village for a year, through its steps: drafted → decided by the village meeting →
     reviewed by the township → filed with the department → publicised → paid (work plan 二(七))."""
 
@@ -250,7 +250,7 @@ class DistributionItem(NoDeleteModel):
         verbose_name_plural = _("plan items")
 
 
-class PublicityNotice(NoDeleteModel):
+class PublicityNotice(CountyBound, NoDeleteModel):
     """公示: what was posted (a frozen snapshot), where, from when to when; objections are answered before the list
     is re-posted (a new notice that `reposts` this one)."""
 

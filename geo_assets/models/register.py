@@ -51,6 +51,20 @@ class NoDeleteModel(models.Model):
         raise DeletionForbidden(_("Records of the asset register cannot be deleted."))
 
 
+class CountyBound(models.Model):
+    """A record that belongs to one county, by the county's code (the natural key to partition or distribute the
+    register by county: docs/scaling.md). Written by the database on every write, from the record's asset or area
+    (migration 0016), whoever writes."""
+
+    county = models.ForeignKey(
+        "geo_assets.AdminArea", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+",
+        to_field="code", db_column="county_code", null=True, blank=True, editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
 class AdminArea(NoDeleteModel):
     code = models.CharField(
         _("statistical code"), max_length=12, unique=True,
@@ -306,7 +320,7 @@ class OwnerShare(NoDeleteModel):
         super().validate_constraints(exclude=set(exclude or ()) | {"share"})  # 0..100: the field's validators
 
 
-class Disposal(NoDeleteModel):
+class Disposal(CountyBound, NoDeleteModel):
     """处置 as a workflow: request with reason → assessment → approval → execution (work plan 二(八)). Only an
     executed disposal moves the asset to 已处置; proceeds fund a new poverty-alleviation project."""
 

@@ -283,3 +283,29 @@ def test_the_prefecture_dashboard_compares_its_counties_side_by_side(county_worl
 def test_the_header_shows_the_role_in_use_also_when_there_is_one(county_world):
     text = login(county_world.users["roads_a"]).get("/reports/").content.decode()
     assert 'class="role-current"' in text and "交通运输局" in text and 'name="membership"' not in text
+
+
+def test_the_records_of_an_assets_life_carry_its_county_written_by_the_database(county_world):
+    import datetime
+
+    from geo_assets.models import MaintenanceEntry, PublicityNotice
+    from tests.factories import paper_notice, record
+    from verification.models import Verification
+
+    w = county_world
+    road_b = w.assets["road_b"]
+    entry = MaintenanceEntry.objects.create(asset=road_b, done_on=datetime.date(2026, 5, 1), kind="repair",
+                                            done_by="乙施工队", description="补坑", recorded_by=w.root)
+    entry.refresh_from_db()
+    assert entry.county_id == w.p.county_b.code
+    with connection.cursor() as cursor:  # a writer that claims another county is overruled
+        cursor.execute("UPDATE geo_assets_maintenanceentry SET county_code = '410324000000' WHERE id = %s",
+                       [entry.pk])
+    entry.refresh_from_db()
+    assert entry.county_id == w.p.county_b.code
+    today = datetime.date.today()
+    notice = paper_notice(actor=w.users["admin_b"], stage="inventory", scope="village_board", area=w.p.village_b,
+                          starts_on=today - datetime.timedelta(days=20), ends_on=today - datetime.timedelta(days=10))
+    assert PublicityNotice.objects.get(pk=notice.pk).county_id == w.p.county_b.code
+    verified = record(w.users["admin_b"], road_b)
+    assert Verification.objects.get(pk=verified.pk).county_id == w.p.county_b.code
