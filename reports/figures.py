@@ -683,7 +683,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         total=Count("id"),
         inventory=Count("id", filter=Q(total_investment__gt=0) & verified_q() & Exists(funded)),
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
-        verification=Count("id", filter=verified_q(since=year_ago())))}
+        verification=Count("id", filter=verified_q(since=year_ago())), investment=Sum("total_investment"))}
     today = timezone.localdate()
     covered = notices_by_village(villages_in_scope(user))
     funds = funds_accounted(user)
@@ -693,20 +693,21 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
             alert_counts[village][level] += n
     rows, townships = [], {}
     for v in villages:
-        c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0})
-        row = {"village": v, "township": v.parent, "total": c["total"], "inventory": c["inventory"],
+        c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0, "investment": ZERO})
+        row = {"village": v, "township": v.parent, "total": c["total"], "investment": c["investment"] or ZERO,
+               "inventory": c["inventory"],
                "ownership": c["ownership"], "verification": c["verification"],
                "publicity": int(both_posted(covered[v.pk], today)), "funds": funds.villages.get(v.pk, [ZERO, ZERO]),
                **{level: alert_counts[v.pk][level] for level in LEVELS}}
         rows.append(row)
         t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0,
                                                "funds": funds.townships.get(v.parent_id, [ZERO, ZERO]), **dict.fromkeys(
-            ("total", "inventory", "ownership", "verification", "publicity", *LEVELS), 0)})
+            ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS), 0)})
         t["villages"] += 1
-        for k in ("total", "inventory", "ownership", "verification", "publicity", *LEVELS):
+        for k in ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS):
             t[k] += row[k]
     county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
-        "total", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
+        "total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
     counties = _counties_compared(townships.values())
     for row in [*rows, *townships.values(), *counties, county]:
         row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
@@ -727,7 +728,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
 def _counties_compared(townships) -> list[dict]:
     """The township rows summed per county (a prefecture's or province's bureau sees its counties side by side);
     a county's money: what its townships' projects disbursed and the register accounts for."""
-    keys = ("total", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
+    keys = ("total", "investment", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
     by_code: dict[str, dict] = {}
     for t in townships:
         code = t["township"].code[:6] + "000000"

@@ -286,7 +286,16 @@ def dashboard_export(request, fmt: str):
                   _("%(due)s (county %(rate)s%%, %(state)s)") % {
                       "due": f"{t['due']:%Y-%m-%d}", "rate": t["rate"] if t["rate"] is not None else "—",
                       "state": t["state"]}) for t in progress["tasks"]]
-    return _download(workbook(_("Progress of poverty-alleviation asset management"), [villages, towns],
+    sheets = [villages, towns]
+    if progress["counties"]:  # the bureaus above the counties: the counties side by side first
+        county_columns = [_("County"), _("Number of villages"), _("Registered assets"), _("Investment (10k yuan)"),
+                          *columns[4:6], _("Publicity (%)"), *columns[7:]]
+        sheets.insert(0, Table("counties", _("Counties compared"), list(zip(
+            county_columns, ["text", "int", "int", "money", *kinds[4:6], "pct", *kinds[7:]], strict=True)),
+            [[c["name"], c["villages"], c["total"], c["investment"], c["rates"]["inventory"], c["rates"]["ownership"],
+              c["rates"]["publicity"], c["rates"]["verification"], c["overall"], c["red"], c["yellow"], c["blue"]]
+             for c in progress["counties"]]))
+    return _download(workbook(_("Progress of poverty-alleviation asset management"), sheets,
                               [(_("Date of the figures"), stamp), *deadlines]), XLSX, f"{name}.xlsx")
 
 

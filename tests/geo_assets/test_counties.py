@@ -309,3 +309,23 @@ def test_the_records_of_an_assets_life_carry_its_county_written_by_the_database(
     assert PublicityNotice.objects.get(pk=notice.pk).county_id == w.p.county_b.code
     verified = record(w.users["admin_b"], road_b)
     assert Verification.objects.get(pk=verified.pk).county_id == w.p.county_b.code
+
+
+def test_the_prefecture_exports_its_counties_side_by_side(county_world):
+    import io
+
+    from openpyxl import load_workbook
+
+    w = county_world
+    response = login(w.users["prefecture"]).get("/dashboard/progress.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content) if response.streaming
+                                    else response.content))
+    sheet = next(s for s in book.worksheets if "各县对比" in s.title)  # after the cover sheet
+    values = list(sheet.iter_rows(values_only=True))
+    names = [row[0] for row in values]
+    assert "栾川县" in names and "嵩县" in names
+    assert list(values[names.index("栾川县")][1:4]) == [4, 2, 20]  # villages, assets, investment (万元)
+    single = login(w.users["admin_a"]).get("/dashboard/progress.xlsx")
+    book = load_workbook(io.BytesIO(b"".join(single.streaming_content) if single.streaming else single.content))
+    assert "嵩县" not in str([[c for c in r] for s in book.worksheets for r in s.iter_rows(values_only=True)])
