@@ -1,0 +1,34 @@
+"""Issue 19 in a real browser: a person with two roles picks the other one in the header and the next page is that
+role's; on a phone the role in use is the first thing the header shows."""
+
+import pytest
+
+from geo_assets.taxonomy import Role
+from tests.factories import make_areas, make_member, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
+
+
+def test_choosing_the_other_role_in_the_header(open_page):
+    areas = make_areas()
+    clerk = make_user("liangtou", Role.TOWNSHIP, area=areas.west)
+    make_member(clerk, Role.VILLAGE, area=areas.east_south)
+    page, watch = open_page("/reports/", user=clerk)
+    select = page.locator('select[name="membership"]')
+    assert "西镇" in select.locator("option:checked").inner_text()
+    assert "西南村" in page.inner_text("main") and "东南村" not in page.inner_text("main")
+    with page.expect_navigation():
+        select.select_option(label=select.locator("option", has_text="东南村").inner_text())
+    assert page.url.endswith("/reports/")
+    assert "东南村" in page.locator('select[name="membership"] option:checked').inner_text()
+    assert "东南村" in page.inner_text("main") and "西南村" not in page.inner_text("main")
+    assert watch.errors == []
+
+
+def test_on_a_phone_the_role_in_use_comes_first(open_page):
+    areas = make_areas()
+    clerk = make_user("cunguan", Role.VILLAGE, area=areas.west_south)
+    page, _watch = open_page("/reports/", user=clerk, width=390, height=700)
+    role = page.locator(".site-header .role-current")
+    box = role.bounding_box()
+    assert "西南村" in role.inner_text() and box is not None and box["x"] + box["width"] <= 390
