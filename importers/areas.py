@@ -142,7 +142,12 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
             created_county = None
             if level == "township" and planned:
                 county_code = planned[0][3]
-                if county_code not in existing:
+                if county_code not in existing and scope_for(actor).counties is not None:
+                    report.invalid += 1
+                    report.errors.append(RowError(planned[0][0], parent_col or code_col, _(
+                        "County %(code)s does not exist: a system administrator imports a new county") % {
+                        "code": county_code}))
+                elif county_code not in existing:
                     union = shapely.union_all([g for *_x, g in planned])
                     if union.geom_type == "Polygon":
                         union = shapely.MultiPolygon([union])
@@ -154,7 +159,14 @@ def areas_import(*, actor, path: str | Path, level: str, layer: str | None = Non
                         register.area_save(actor=actor, area=created_county,
                                            reason=_("Import: %(file)s") % {"file": path.name})
                     existing[county_code] = created_county
+            scope = scope_for(actor)
             for i, code, name, parent_code, g in planned:
+                if not scope.reaches_area(code):  # a county's administrator imports the county's own areas only
+                    report.invalid += 1
+                    report.errors.append(RowError(i, code_col, _(
+                        "The area %(code)s lies in another county: a county imports its own areas only") % {
+                        "code": code}))
+                    continue
                 parent = existing.get(parent_code) if parent_code else None
                 if parent_code and parent is None:
                     report.invalid += 1

@@ -17,3 +17,21 @@ def test_a_row_in_another_county_is_refused_with_its_county(county_world, tmp_pa
     assert code == 1 and "其他县" in report["errors"][0]["message"]  # B's administrator: the first row is A's
     code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data[:1]), "--user", "admin_a")
     assert code == 0 and Asset.objects.filter(name="饮水井1", county="410324000000").exists()
+
+
+def test_a_county_imports_its_own_areas_only(county_world, tmp_path):
+    from geo_assets.models import AdminArea
+    from tests.importers.conftest import run
+
+    gdf = b.frame([{"村代码": "410325101002", "村名称": "嵩南村", "乡镇代码": "410325101000"}],
+                  [b.square(111.75, 33.8, 0.05)])
+    path = b.write_gis(tmp_path / "村.gpkg", gdf)
+    code, out = run("import_areas", str(path), "--level", "village", "--user", "admin_a")
+    assert code != 0 and "其他县" in out and not AdminArea.objects.filter(code="410325101002").exists()
+    code, out = run("import_areas", str(path), "--level", "village", "--user", "admin_b")
+    assert code == 0, out
+    assert AdminArea.objects.get(code="410325101002").parent.code == "410325101000"
+    new_county = b.frame([{"乡镇代码": "410326101", "乡镇名称": "新镇"}], [b.square(111.9, 33.8, 0.05)])
+    code, out = run("import_areas", str(b.write_gis(tmp_path / "乡镇.gpkg", new_county)), "--level", "township",
+                    "--user", "admin_b")
+    assert code != 0 and "系统管理员" in out and not AdminArea.objects.filter(code__startswith="410326").exists()
