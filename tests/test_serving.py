@@ -3,6 +3,7 @@
 deploy/ (systemd units verified by systemd-analyze, the nginx example by `nginx -t`, its upload limits against the
 app's)."""
 
+import contextlib
 import http.client
 import json
 import logging
@@ -342,8 +343,8 @@ def get(port: int, path: str, **headers) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
-@pytest.fixture
-def served(db, tmp_path):
+@contextlib.contextmanager
+def serving(tmp_path):
     """scripts/serve_production.sh — what `make serve` runs after its set-up — on a free port, against the test
     database, with two workers of two threads; stopped (its process group) afterwards."""
     port = free_port()
@@ -379,6 +380,19 @@ def served(db, tmp_path):
                 process.wait()
         out.close()
         err.close()
+
+
+@pytest.fixture
+def served(db, tmp_path):
+    with serving(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def served_committed(transactional_db, tmp_path):
+    """The same, for a test whose rows the server must see (committed; the database is flushed afterwards)."""
+    with serving(tmp_path) as server:
+        yield server
 
 
 def test_make_serve_runs_gunicorn_and_the_worker_with_production_settings(served):
@@ -418,10 +432,43 @@ def test_make_serve_runs_gunicorn_and_the_worker_with_production_settings(served
 
 def test_make_serve_stops_both_processes_when_stopped(served):
     port, process, _logs = served
+    members = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()  # noqa: S607
+    assert len(members) >= 5  # the script, the worker, gunicorn's master and its two workers
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
     assert process.wait(timeout=40) != 0
     with pytest.raises(OSError):
         get(port, "/healthz")
+    deadline = time.monotonic() + 10
+    while subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).returncode == 0:  # noqa: S607
+        assert time.monotonic() < deadline, "a process of `make serve` outlived it"
+        time.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_a_browser_logs_in_over_plain_http_to_make_serve(served_committed, browser, settings, django_user_model):
+    """Production's cookies are Secure: a browser keeps them from http://127.0.0.1 (no proxy on a developer's
+    machine), so logging in works on `make serve` as it is."""
+    port, _process, logs = served_committed
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # production's
+    password = "Serve-" + "x7Kq2mZ9"  # noqa: S105
+    user = django_user_model.objects.create_superuser("serveadmin", password=password)
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/admin/login/?next=/admin/")
+        page.fill("#id_username", "serveadmin")
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"http://127.0.0.1:{port}/admin/")
+        assert page.locator("#user-tools").count() == 1  # the logged-in admin's header
+        cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+        assert cookies["sessionid"]["secure"] and cookies["csrftoken"]["secure"]
+    finally:
+        context.close()
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in logs["err"].read_text().splitlines() if line.strip()]
+    admin = [line for line in lines if line.get("logger") == "assets.request" and line["path"] == "/admin/"]
+    assert admin and admin[-1]["status"] == 200 and admin[-1]["user"] == user.pk
 
 
 # ------------------------------------------------------------------------------------------------ deploy/
