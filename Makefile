@@ -16,12 +16,17 @@ PORT ?= 8000
 # better balanced than --dist load (workers busy 354/354 s vs 498/467 s of the whole suite).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
+.PHONY: run serve test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
 	@$(WITH_DB) bash scripts/serve.sh $(HOST) $(PORT)
+
+# The production stack on this machine (scripts/serve_production.sh): gunicorn + the import worker, production
+# settings, WhiteNoise, JSON logs; HOST/PORT as for run, WEB_WORKERS/WEB_THREADS to size it (config/gunicorn.py).
+serve: bootstrap migrate
+	@HOST=$(HOST) PORT=$(PORT) $(WITH_DB) bash scripts/serve_production.sh
 
 test: bootstrap lint db-replica
 	@$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run >/dev/null || \

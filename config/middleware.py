@@ -1,12 +1,91 @@
+import logging
+import re
+import time
+import uuid
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponseBadRequest
 from django.urls import Resolver404, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import empty
 from django.utils.translation import gettext as _
 
+from config import health, jsonlog
 from geo_assets.dbrouting import SAFE_METHODS, replica_aliases, replica_reads
+
+request_logger = logging.getLogger("assets.request")
+# A request id from the proxy (nginx's $request_id, a load balancer's) is kept when it is a plain token like these;
+# anything else (spaces, quotes, control characters, too long) is replaced by one of ours.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+LOGGED_PATH_MAX = 300
+
+
+def request_id_for(header: str | None) -> str:
+    """The proxy's X-Request-ID when it is a sane token, else a new random one."""
+    if header and SANE_REQUEST_ID.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+class RequestLogMiddleware:
+    """First of all: gives each request an id (the proxy's X-Request-ID when sane, else a new one), sends it back
+    in the response's X-Request-ID, tags every log record written meanwhile with it (config.jsonlog), and writes one
+    line per request on the logger "assets.request": method, path WITHOUT the query string (tokens, search terms),
+    status, duration in ms and the user's id ("-" when anonymous or never looked at: no database query just for the
+    log). No header, cookie, body or user name is logged. Successful health probes are not logged (a probe every
+    few seconds would bury the rest)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rid = request_id_for(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = rid
+        token = jsonlog.request_id.set(rid)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = rid
+            if not (request.path in HealthMiddleware.PATHS and response.status_code == 200):
+                self.log(request, response.status_code, started)
+            return response
+        finally:
+            jsonlog.request_id.reset(token)
+
+    @staticmethod
+    def log(request, status: int, started: float) -> None:
+        duration = round((time.monotonic() - started) * 1000, 1)
+        path = request.path[:LOGGED_PATH_MAX]
+        level = logging.ERROR if status >= 500 else logging.INFO
+        request_logger.log(level, "%s %s %s %.1f ms", request.method, path, status, duration, extra={
+            "method": request.method, "path": path, "status": status, "duration_ms": duration,
+            "user": RequestLogMiddleware.user_id(request), "request_id": request.request_id})
+
+    @staticmethod
+    def user_id(request) -> int | str:
+        """The authenticated user's id when the request already knows its user, "-" otherwise."""
+        user = getattr(request, "user", None)
+        if user is None or getattr(user, "_wrapped", None) is empty:
+            return "-"
+        return user.pk if user.is_authenticated else "-"
+
+
+class HealthMiddleware:
+    """/healthz and /readyz (config.health), answered before host validation, the HTTPS redirect, sessions and the
+    rate limits: a probe on 127.0.0.1 over plain HTTP gets its answer, and no other request is slowed."""
+
+    PATHS = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.PATHS.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
 
 
 class DefaultLanguageMiddleware:

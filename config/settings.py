@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestLogMiddleware",  # request id, one log line per request (config/jsonlog.py)
+    "config.middleware.HealthMiddleware",  # /healthz, /readyz (config/health.py): before hosts, HTTPS, sessions
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.DefaultLanguageMiddleware",
@@ -246,6 +248,14 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Reverting from the history page would bypass the services' rules: changes go through the form instead.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# The import worker's heartbeat (importers/heartbeat.py), renewed every 5 s; /readyz fails when it is older than
+# WORKER_HEARTBEAT_MAX_AGE seconds. The web and the worker must see the same file (one server).
+WORKER_HEARTBEAT_FILE = env.path("WORKER_HEARTBEAT_FILE", default=BASE_DIR / "var" / "worker-heartbeat")
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
+# /readyz fails when the disk holding MEDIA_ROOT (photos, attachments, notices) has less free space than this.
+MEDIA_MIN_FREE_MB = env.int("MEDIA_MIN_FREE_MB", default=1024)
+
+# Development: plain console lines, warnings and up. Production (config/settings_production.py): JSON lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

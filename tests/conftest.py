@@ -44,6 +44,7 @@ SLOW_MODULES: tuple[str, ...] = (
     "tests/geo_assets/test_admin_sweep.py",
     "tests/reports/test_reports.py",
     "tests/test_replica.py",
+    "tests/test_serving.py",  # 50 s: `make serve`'s stack (gunicorn, the worker) twice, nginx in front once
     "tests/verification/test_bench_smoke.py",
     "tests/layers/test_bench_smoke.py",
     "tests/reports/test_bench_smoke.py",

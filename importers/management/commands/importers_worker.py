@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 
 from geo_assets import background
 from importers import jobs
+from importers.heartbeat import heartbeat_start
 
 
 class Command(BaseCommand):
@@ -16,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--sleep", type=float, default=2.0, help="seconds between polls when idle")
 
     def handle(self, *args, **opts):
+        if not opts["once"]:
+            heartbeat_start()  # read by the readiness probe, /readyz
         jobs.jobs_expire()
         recovered = jobs.jobs_recover()
         if recovered:
