@@ -54,6 +54,7 @@ MAX_VERTICES = 10_000  # of a geometry literal
 WEB_SRID = 3857
 # the parser recurses on nesting: a thread of its own with room for any input of MAX_LENGTH
 PARSER_STACK = 256 * 1024 * 1024
+_STACK_LOCK = threading.Lock()
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -118,12 +119,13 @@ def _parse_guarded(parse, text: str):
         except Exception as exc:  # the parser's errors, handed back to the request's thread
             outcome["error"] = exc
 
-    previous = threading.stack_size(PARSER_STACK)
-    try:
-        worker = threading.Thread(target=run, name="cql2-parse")
-        worker.start()
-    finally:
-        threading.stack_size(previous)
+    with _STACK_LOCK:  # the stack size is the process's setting: two parses must not reset it under each other
+        previous = threading.stack_size(PARSER_STACK)
+        try:
+            worker = threading.Thread(target=run, name="cql2-parse")
+            worker.start()
+        finally:
+            threading.stack_size(previous)
     worker.join()
     if "error" in outcome:
         raise outcome["error"]
