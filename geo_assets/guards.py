@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -71,3 +72,11 @@ def throttled(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def next_url(request, value: str, default: str) -> str:
+    """Where a form sends the user afterwards: `value` when it stays on this site, else `default`."""
+    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
+                                                 require_https=request.is_secure()):
+        return value
+    return default

@@ -2,10 +2,10 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from geo_assets import services
+from geo_assets.guards import next_url
 
 
 @require_POST
@@ -17,8 +17,4 @@ def role_choose(request):
     except ValueError:
         membership_id = 0
     services.membership_activate(actor=request.user, membership_id=membership_id)
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = "/"
-    return HttpResponseRedirect(target)
+    return HttpResponseRedirect(next_url(request, request.POST.get("next", ""), "/"))

@@ -14,13 +14,12 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_POST
 
 from geo_assets.access import scope_for
-from geo_assets.guards import staff_required, throttled
+from geo_assets.guards import next_url, staff_required, throttled
 from geo_assets.models import Asset
 from projects import rules, selectors, services
 from projects.forms import FundLineForm, LinkForm, ProjectFilterForm
@@ -183,13 +182,6 @@ def fund_line_post(request, code: str):
     return render(request, "projects/project.html", _page_context(request, project, fund_form=form))
 
 
-def _next_url(request, value: str, default: str) -> str:
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
-        return value
-    return default
-
-
 @require_POST
 @staff_pages
 def link_post(request, code: str):
@@ -213,5 +205,5 @@ def link_post(request, code: str):
             else:
                 messages.success(request, _("%(asset)s is linked to project %(project)s.")
                                  % {"asset": asset.code, "project": project.code})
-                return redirect(_next_url(request, data.get("next", ""), project_url(project) + "#assets"))
+                return redirect(next_url(request, data.get("next", ""), project_url(project) + "#assets"))
     return render(request, "projects/project.html", _page_context(request, project, link_form=form))
