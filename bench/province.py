@@ -387,6 +387,7 @@ def _top_areas_ensure(actor) -> None:
         services.area_save(actor=actor, area=county, reason=reason)
 
 
+@transaction.atomic
 def province_load(*, actor, size: Size = Size(), progress: Callable[[str], None] | None = None) -> ProvinceResult:
     """Load the province once (areas through the services, assets set-based); a second call changes nothing."""
     started = time.monotonic()
