@@ -63,10 +63,10 @@ from reports.alerts import (
     YELLOW,
     Alert,
     alerts_compute,
-    alerts_count,
     asset_rows_sql,
     planner_settings,
 )
+from reports.selectors import alert_counts
 from verification.models import Verification
 from verification.taxonomy import Finding, Review
 
@@ -547,11 +547,11 @@ def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notice
         verified=Count("id", filter=verified_q(since=year_ago())))}
     owner = dict(scope.assets.values_list("id", key))
     village_parent = dict(AdminArea.objects.villages().values_list("id", "parent_id"))
-    alert_counts: dict[int, Counter] = defaultdict(Counter)
+    by_area: dict[int, Counter] = defaultdict(Counter)
     for a in alerts_found:
         area_id = owner.get(a.asset_id) if a.asset_id else (a.area_id if key == "village_id"
                                                             else village_parent.get(a.area_id))
-        alert_counts[area_id][a.level] += 1
+        by_area[area_id][a.level] += 1
     income_by_area: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for village_id, r in income_rows.items():
         income_by_area[village_id if key == "village_id" else village_parent.get(village_id)] += r["amount"]
@@ -572,7 +572,7 @@ def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notice
                     "income": income_by_area[area.pk],
                     "posted": posted[area.pk] if key == "township_id" else (1 if posted[area.pk] else 0),
                     "of": villages_of[area.pk] if key == "township_id" else 1,
-                    **{level: alert_counts[area.pk][level] for level in LEVELS}})
+                    **{level: by_area[area.pk][level] for level in LEVELS}})
     return out
 
 
@@ -687,23 +687,29 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     today = timezone.localdate()
     covered = notices_by_village(villages_in_scope(user))
     funds = funds_accounted(user)
-    alert_counts: dict[int, Counter] = defaultdict(Counter)
+    by_level: dict[int, Counter] = defaultdict(Counter)
+    alert_rules: dict[int, Counter] = defaultdict(Counter)
+    alerts_as_of = None
     if with_alerts:  # counted in the database: a province has millions of alerts, none of them shown here
-        for (village, _rule, level), n in alerts_count(assets=assets, villages=villages_in_scope(user)).items():
-            alert_counts[village][level] += n
+        counted, alerts_as_of = alert_counts(viewer=scope_for(user), assets=assets, villages=villages_in_scope(user))
+        for (village, rule, level), n in counted.items():
+            by_level[village][level] += n
+            alert_rules[village][rule] += n
     rows, townships = [], {}
     for v in villages:
         c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0, "investment": ZERO})
         row = {"village": v, "township": v.parent, "total": c["total"], "investment": c["investment"] or ZERO,
+               "rules": alert_rules[v.pk],
                "inventory": c["inventory"],
                "ownership": c["ownership"], "verification": c["verification"],
                "publicity": int(both_posted(covered[v.pk], today)), "funds": funds.villages.get(v.pk, [ZERO, ZERO]),
-               **{level: alert_counts[v.pk][level] for level in LEVELS}}
+               **{level: by_level[v.pk][level] for level in LEVELS}}
         rows.append(row)
-        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0,
+        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0, "rules": Counter(),
                                                "funds": funds.townships.get(v.parent_id, [ZERO, ZERO]), **dict.fromkeys(
             ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS), 0)})
         t["villages"] += 1
+        t["rules"].update(row["rules"])
         for k in ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS):
             t[k] += row[k]
     county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
@@ -722,7 +728,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
-            "today": today, "counties": counties if len(counties) > 1 else []}
+            "today": today, "counties": counties if len(counties) > 1 else [], "alerts_as_of": alerts_as_of}
 
 
 def _counties_compared(townships) -> list[dict]:
@@ -732,9 +738,11 @@ def _counties_compared(townships) -> list[dict]:
     by_code: dict[str, dict] = {}
     for t in townships:
         code = t["township"].code[:6] + "000000"
-        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], **dict.fromkeys(keys, 0)})
+        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], "rules": Counter(),
+                                      **dict.fromkeys(keys, 0)})
         for k in keys:
             c[k] += t[k]
+        c["rules"].update(t["rules"])
         c["funds"] = [c["funds"][0] + t["funds"][0], c["funds"][1] + t["funds"][1]]
     names = dict(AdminArea.objects.filter(code__in=by_code).values_list("code", "name"))
     for code, c in by_code.items():
