@@ -448,9 +448,14 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
     statement = _statement(assets, villages, rules)
     if statement is None:
         return []
-    every = RULES + AREA_RULES
     rows = _rows(*statement)
     rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
+    return _alerts(rows, viewer)
+
+
+def _alerts(rows: list[tuple], viewer: Scope) -> list[Alert]:
+    """Rows (rule index, asset id, area id, what the rule selected) as alerts, their evidence written for `viewer`."""
+    every = RULES + AREA_RULES
     heads = [(r.code, r.level, str(r.title)) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}
     if rendered:
@@ -461,6 +466,36 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
     writers = [rule.write() if rule.write else None for rule in every]  # the messages translated once here
     return [new(Alert, (*heads[i], writers[i](evidence) if writers[i] else evidence, asset_id, area_id))
             for i, asset_id, area_id, evidence in rows]
+
+
+LEVEL_ORDER = (RED, YELLOW, BLUE)
+# Rule index → its place in a list of alerts: by level (red first), then by rule code.
+_RANK = [sorted(range(len(RULES + AREA_RULES)), key=lambda i: (
+    LEVEL_ORDER.index((RULES + AREA_RULES)[i].level), (RULES + AREA_RULES)[i].code)).index(i)
+    for i in range(len(RULES + AREA_RULES))]
+
+
+def alerts_paged(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE,
+                offset: int = 0, limit: int = 200) -> tuple[list[Alert], dict[str, int]]:
+    """One page of the alerts alerts_compute would give — by level, rule code, asset, village — and how many there
+    are per rule, in one statement: only the page's alerts are built and their evidence written (a county has
+    hundreds of thousands of alerts; building them all cost gigabytes)."""
+    statement = _statement(assets, villages, rules)
+    if statement is None:
+        return [], {}
+    sql, params = statement
+    rank = "ARRAY[" + ",".join(str(r) for r in _RANK) + "]::int[]"
+    paged = (f"WITH r(rule, asset_id, area_id, ev) AS MATERIALIZED ({sql}) "  # noqa: S608 - our statement
+             "SELECT rule, NULL::bigint, NULL::bigint, count(*)::text, 0 FROM r GROUP BY rule UNION ALL "
+             f"(SELECT rule, asset_id, area_id, ev, 1 FROM r ORDER BY ({rank})[rule + 1], asset_id, area_id, "
+             'ev COLLATE "C" '  # code point order, as Python's below
+             f"LIMIT {int(limit)} OFFSET {int(offset)})")
+    rows = _rows(paged, params)
+    every = RULES + AREA_RULES
+    counts = {every[row[0]].code: int(row[3]) for row in rows if row[4] == 0}
+    page = [row[:4] for row in rows if row[4] == 1]
+    page.sort(key=lambda row: (_RANK[row[0]], row[1] is None, row[1] or 0, row[2] is None, row[2] or 0, row[3]))
+    return _alerts(page, viewer), counts
 
 
 def alerts_count(*, assets: QuerySet[Asset], villages=None, rules=None) -> dict[tuple[int, str, str], int]:

@@ -658,7 +658,14 @@ def workplan_deadlines() -> dict[str, datetime.date]:
 
 
 def villages_in_scope(user) -> QuerySet[AdminArea]:
-    return AdminArea.objects.villages_worked_on_by(user)
+    """The villages the user's reports cover, without their boundaries (a province's 560 villages and their
+    townships' boundaries cost hundreds of megabytes per request; maps draw them in SQL)."""
+    return AdminArea.objects.villages_worked_on_by(user).defer("geom", "geom_web")
+
+
+def with_townships(villages: QuerySet[AdminArea]) -> QuerySet[AdminArea]:
+    """The villages with their townships (`parent`), neither with its boundaries."""
+    return villages.select_related("parent").defer("parent__geom", "parent__geom_web")
 
 
 def workplan_progress(user, *, with_alerts: bool = True) -> dict:
@@ -676,7 +683,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     still says how many active assets have investment and funding recorded and were verified at least once;
     确权登记 — registered; 公示 — both the inventory ledger and the ownership results were posted for the village
     (on its own board, its township's or the county's); 核查 — verified in the last 12 months."""
-    villages = list(villages_in_scope(user).select_related("parent").order_by("code"))
+    villages = list(with_townships(villages_in_scope(user)).order_by("code"))
     assets = Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED).filter(village__in=villages)
     funded = FundingLine.objects.filter(asset=OuterRef("pk"), amount__gt=0)
     counts = {r["village_id"]: r for r in assets.order_by().values("village_id").annotate(

@@ -30,6 +30,12 @@ def alert_counts(*, viewer: Scope, assets: QuerySet[Asset], villages: QuerySet[A
     figures; the tally is counted again first when there is none or it is older than ALERT_TALLY_MAX_AGE_MINUTES."""
     if not viewer.oversees:
         return alerts_count(assets=assets, villages=villages), None
+    return alert_tally_counts(villages)
+
+
+def alert_tally_counts(villages: QuerySet[AdminArea]) -> tuple[Counts, datetime.datetime]:
+    """The latest tally's counts of these villages (every alert of their assets, whoever may see them: for viewers
+    who see every asset of the villages' counties) and its time; counted again first when too old."""
     run = alert_tally_latest()
     oldest = timezone.now() - datetime.timedelta(minutes=settings.ALERT_TALLY_MAX_AGE_MINUTES)
     if run is None or run.finished_at < oldest:

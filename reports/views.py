@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.gis.db.models import MultiPolygonField
-from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.gis.db.models.functions import AsGeoJSON, PointOnSurface
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Func, Sum, Value
@@ -38,13 +38,15 @@ from layers.registry import TYPE_COLOURS
 from projects.access import sees_money
 from projects.models import Project
 from reports import figures, svgmap
-from reports.alerts import ALL_RULES, LEVEL_LABELS, alerts_compute
+from reports.alerts import ALL_RULES, LEVEL_LABELS, Evidence, alerts_paged
 from reports.pdf import report_pdf
+from reports.selectors import alert_tally_counts
 from reports.tables import headline, report_tables, workbook
 
 SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m, enough for a county map coloured by village
 LEVEL_COLOURS = {"red": "#d7191c", "yellow": "#f0a30a", "blue": "#2b83ba"}
 ALERTS_PER_PAGE = 200
+ALERTS_MAP_MAX = 2000  # the alert map's points, in the list's order (the list pages through all of them)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -198,7 +200,7 @@ def department_report(request, pk: int, fmt: str = "html"):
 def index(request):
     """Where the reports are: the county, the townships with their villages, the departments (as the role allows)."""
     scope = scope_for(request.user)
-    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    villages = figures.with_townships(figures.villages_in_scope(request.user)).order_by("code")
     townships: dict[int, dict] = {}
     for v in villages:
         townships.setdefault(v.parent_id, {"township": v.parent, "villages": []})["villages"].append(v)
@@ -302,28 +304,57 @@ def dashboard_export(request, fmt: str):
 # ---------------------------------------------------------------- risk alerts
 
 
-def _alerts_query(request) -> dict:
-    """The alerts the filters ask for, within the viewer's role, with the assets and villages they point to."""
-    villages = figures.villages_in_scope(request.user).select_related("parent")
+def _alerts_query(request, *, offset: int, limit: int) -> dict:
+    """One page of the alerts the filters ask for, within the viewer's role, with the assets and villages they point
+    to, and how many there are per level. A viewer of several counties (a prefecture's or province's bureau) first
+    chooses a county: until then the page shows each county's counts from the alert tally, and builds no alert."""
+    scope = scope_for(request.user)
+    villages = figures.with_townships(figures.villages_in_scope(request.user))
     assets = Asset.objects.visible_to(request.user)
     g = request.GET
+    counties = _alert_counties(villages)
+    county = g.get("county", "") if g.get("county", "") in counties else ""
     township = AdminArea.objects.townships().filter(code=g.get("township", "")).first()
     village = villages.filter(code=g.get("village", "")).first()
+    if county:
+        assets, villages = assets.filter(county=county), villages.filter(code__startswith=county[:6])
     if township:
         assets, villages = assets.filter(township=township), villages.filter(parent=township)
     if village:
         assets, villages = assets.filter(village=village), villages.filter(pk=village.pk)
     level, rule = g.get("level", ""), g.get("rule", "")
     rules = [code for code, r in ALL_RULES.items() if (not level or r.level == level) and (not rule or code == rule)]
-    found = alerts_compute(assets=assets, villages=villages, rules=rules,
-                           viewer=scope_for(request.user)) if rules else []
-    found.sort(key=lambda a: (figures.LEVELS.index(a.level), a.rule))
-    assets_by_id = Asset.objects.select_related("village", "township").in_bulk(
-        [a.asset_id for a in found if a.asset_id])
-    areas_by_id = AdminArea.objects.select_related("parent").in_bulk([a.area_id for a in found if a.area_id])
-    return {"alerts": found, "assets": assets_by_id, "areas": areas_by_id,
-            "filters": {"level": level, "rule": rule, "township": township.code if township else "",
-                        "village": village.code if village else ""}}
+    filters = {"level": level, "rule": rule, "county": county, "township": township.code if township else "",
+               "village": village.code if village else ""}
+    q = {"alerts": [], "counts": {}, "assets": {}, "areas": {}, "filters": filters, "counties": counties,
+         "by_county": None, "as_of": None}
+    if len(counties) > 1 and not (county or township or village):
+        counted, q["as_of"] = alert_tally_counts(villages)
+        by_county = {code: dict.fromkeys(figures.LEVELS, 0) for code in counties}
+        county_of = {v.pk: v.code[:6] + "000000" for v in villages}
+        for (village_id, code, lv), n in counted.items():
+            if code in rules and village_id in county_of:
+                by_county[county_of[village_id]][lv] += n
+                q["counts"][code] = q["counts"].get(code, 0) + n
+        q["by_county"] = [{"code": code, "name": name, **by_county[code]} for code, name in counties.items()]
+        return q
+    if rules:
+        q["alerts"], q["counts"] = alerts_paged(assets=assets, villages=villages,
+                                               rules=rules, viewer=scope, offset=offset, limit=limit)
+    fields = (*Evidence.FIELDS, "location", "village__code", "township__name", "township__code")
+    q["assets"] = Asset.objects.select_related("village", "township").only(*fields).in_bulk(
+        [a.asset_id for a in q["alerts"] if a.asset_id])
+    q["areas"] = figures.with_townships(AdminArea.objects.defer("geom", "geom_web")).annotate(
+        spot=PointOnSurface("geom")).in_bulk(
+        [a.area_id for a in q["alerts"] if a.area_id])
+    return q
+
+
+def _alert_counties(villages) -> dict[str, str]:
+    """The counties of these villages, code → name, in code order."""
+    codes = sorted({code[:6] + "000000" for code in villages.values_list("code", flat=True)})
+    return dict(AdminArea.objects.filter(code__in=codes, level=AreaLevel.COUNTY).order_by("code")
+                .values_list("code", "name"))
 
 
 def _alert_row(alert, q, redactor) -> dict:
@@ -335,20 +366,36 @@ def _alert_row(alert, q, redactor) -> dict:
             "url": f"/assets/{asset.code}/" if asset else (f"/reports/villages/{area.code}/" if area else "")}
 
 
+def _page_number(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
 @require_GET
 @throttled
 @staff_required
 def alerts_page(request):
-    q = _alerts_query(request)
+    number = _page_number(request)
+    q = _alerts_query(request, offset=(number - 1) * ALERTS_PER_PAGE, limit=ALERTS_PER_PAGE)
+    total = sum(q["counts"].values())
+    page = Paginator(range(total), ALERTS_PER_PAGE).get_page(number)  # the numbers only: the rows are q's
+    if page.number != number and q["by_county"] is None:  # past the last page: the last one
+        q = _alerts_query(request, offset=(page.number - 1) * ALERTS_PER_PAGE, limit=ALERTS_PER_PAGE)
     redactor = Redactor(scope_for(request.user))
-    page = Paginator(q["alerts"], ALERTS_PER_PAGE).get_page(request.GET.get("page"))
-    levels = {level: sum(1 for a in q["alerts"] if a.level == level) for level in figures.LEVELS}
-    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    levels = dict.fromkeys(figures.LEVELS, 0)
+    for code, n in q["counts"].items():
+        levels[ALL_RULES[code].level] += n
+    villages = figures.with_townships(figures.villages_in_scope(request.user)).order_by("code")
+    if q["filters"]["county"]:
+        villages = villages.filter(code__startswith=q["filters"]["county"][:6])
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "reports/alerts.html", {
-        "rows": [_alert_row(a, q, redactor) for a in page], "page": page, "levels": levels,
-        "total": len(q["alerts"]), "filters": q["filters"], "level_labels": LEVEL_LABELS,
+        "rows": [_alert_row(a, q, redactor) for a in q["alerts"]], "page": page, "levels": levels,
+        "total": total, "filters": q["filters"], "level_labels": LEVEL_LABELS, "counties": q["counties"],
+        "by_county": q["by_county"], "as_of": q["as_of"],
         "rules": [(code, r.title, LEVEL_LABELS[r.level]) for code, r in ALL_RULES.items()],
         "townships": sorted({v.parent for v in villages}, key=lambda t: t.code), "villages": villages,
         "query": query.urlencode(), "section": "alerts", "colours": LEVEL_COLOURS})
@@ -358,14 +405,14 @@ def alerts_page(request):
 @throttled
 @staff_required
 def alerts_geojson(request):
-    """Alert points for a map layer: at the asset's location, or a point inside the village for village rules."""
-    q = _alerts_query(request)
+    """Alert points for a map layer, at most ALERTS_MAP_MAX in the list's order (`truncated` says when there are
+    more): at the asset's location, or a point inside the village for village rules."""
+    q = _alerts_query(request, offset=0, limit=ALERTS_MAP_MAX)
     redactor = Redactor(scope_for(request.user))
     features = []
     for alert in q["alerts"]:
         row = _alert_row(alert, q, redactor)
-        point = row["asset"].location if row["asset"] else (row["village"].geom.point_on_surface
-                                                            if row["village"] else None)
+        point = row["asset"].location if row["asset"] else (row["village"].spot if row["village"] else None)
         if point is None:
             continue
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(point.x, 6),
@@ -374,7 +421,9 @@ def alerts_geojson(request):
                                         "colour": row["colour"], "title": alert.title, "evidence": alert.evidence,
                                         "asset": row["asset"].code if row["asset"] else None, "name": row["name"],
                                         "village": row["village"].name if row["village"] else "", "url": row["url"]}})
-    return JsonResponse({"type": "FeatureCollection", "features": features}, json_dumps_params={"ensure_ascii": False})
+    total = sum(q["counts"].values())
+    return JsonResponse({"type": "FeatureCollection", "features": features, "numberMatched": total,
+                         "truncated": total > len(q["alerts"])}, json_dumps_params={"ensure_ascii": False})
 
 
 # ---------------------------------------------------------------- the villagers' page
@@ -573,7 +622,7 @@ def ledgers_index(request):
         year = _ledger_year(int(request.GET.get("year") or timezone.localdate().year))
     except (ValueError, Http404):
         year = timezone.localdate().year
-    villages = figures.villages_in_scope(request.user).select_related("parent").order_by("code")
+    villages = figures.with_townships(figures.villages_in_scope(request.user)).order_by("code")
     townships: dict[int, dict] = {}
     for v in villages:
         townships.setdefault(v.parent_id, {"township": v.parent, "villages": []})["villages"].append(v)

@@ -144,6 +144,14 @@
         clusterAlerts(amap, features, layer);
         amap.on("zoomend", function () { clusterAlerts(amap, features, layer); });
         window.__alertsDrawn = data.features.length;
+        if (data.truncated) {  // the map shows the first of them, in the list's order
+          var note = document.createElement("p");
+          note.className = "note";
+          note.id = "alerts-map-truncated";
+          note.textContent = interpolate(gettext("The map shows the first %(shown)s of %(total)s alerts; filter to see the others."),
+            { shown: data.features.length, total: data.numberMatched }, true);
+          alertsBox.parentNode.insertBefore(note, alertsBox.nextSibling);
+        }
       });
   }
 })();
