@@ -661,13 +661,14 @@ def villages_in_scope(user) -> QuerySet[AdminArea]:
     return AdminArea.objects.villages_worked_on_by(user)
 
 
-def workplan_progress(user, *, with_alerts: bool = True) -> dict:
-    """The dashboard's figures (_workplan_progress) with the reports' planner settings."""
+def workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:
+    """The dashboard's figures (_workplan_progress) with the reports' planner settings; `within`: only the
+    villages below that area (the oversight report of one prefecture below a province)."""
     with planner_settings(**REPORT_PLANNER), _collector_paused():
-        return _workplan_progress(user, with_alerts=with_alerts)
+        return _workplan_progress(user, with_alerts=with_alerts, within=within)
 
 
-def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
+def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:
     """Rates of the work plan's four tasks per village and township, over what the user sees:
     清产核资 — 账账相符 (projects.reconciliation.funds_accounted): the share of the in-scope money disbursed by the
     projects of the area (a village: the projects serving it alone; a township: all of its projects; the county:
@@ -676,7 +677,10 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     still says how many active assets have investment and funding recorded and were verified at least once;
     确权登记 — registered; 公示 — both the inventory ledger and the ownership results were posted for the village
     (on its own board, its township's or the county's); 核查 — verified in the last 12 months."""
-    villages = list(villages_in_scope(user).select_related("parent").order_by("code"))
+    scoped = villages_in_scope(user)
+    if within is not None:
+        scoped = scoped.filter(code__startswith=area_prefix(within))
+    villages = list(scoped.select_related("parent").order_by("code"))
     assets = Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED).filter(village__in=villages)
     funded = FundingLine.objects.filter(asset=OuterRef("pk"), amount__gt=0)
     counts = {r["village_id"]: r for r in assets.order_by().values("village_id").annotate(
@@ -685,12 +689,13 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
         verification=Count("id", filter=verified_q(since=year_ago())), investment=Sum("total_investment"))}
     today = timezone.localdate()
-    covered = notices_by_village(villages_in_scope(user))
+    covered = notices_by_village(scoped)
     funds = funds_accounted(user)
     alert_counts: dict[int, Counter] = defaultdict(Counter)
-    if with_alerts:  # counted in the database: a province has millions of alerts, none of them shown here
-        for (village, _rule, level), n in alerts_count(assets=assets, villages=villages_in_scope(user)).items():
-            alert_counts[village][level] += n
+    # counted in the database: a province has millions of alerts, none of them shown here
+    by_rule = alerts_count(assets=assets, villages=scoped) if with_alerts else {}
+    for (village, _rule, level), n in by_rule.items():
+        alert_counts[village][level] += n
     rows, townships = [], {}
     for v in villages:
         c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0, "investment": ZERO})
@@ -710,11 +715,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         "total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
     counties = _counties_compared(townships.values())
     for row in [*rows, *townships.values(), *counties, county]:
-        row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
-                        "publicity": pct(row["publicity"], row.get("villages", 1)),
-                        "verification": pct(row["verification"], row["total"])}
-        rates = [r for r in row["rates"].values() if r is not None]
-        row["overall"] = round(sum(rates) / len(rates), 1) if rates else None
+        _rate(row)
     states = {"done": _("done"), "late": _("overdue, not done"), "open": _("in progress")}
     tasks = [{"task": task, "label": str(label), "due": due, "rate": county["rates"][task],
               "days_left": (due - today).days, "days_late": max(0, (today - due).days), "status": status,
@@ -722,7 +723,18 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
-            "today": today, "counties": counties if len(counties) > 1 else []}
+            "today": today, "counties": counties if len(counties) > 1 else [], "by_county": counties,
+            "alerts_by_rule": by_rule}
+
+
+def _rate(row: dict) -> dict:
+    """A progress row's rates of the four tasks and their mean (`overall`), set on the row."""
+    row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
+                    "publicity": pct(row["publicity"], row.get("villages", 1)),
+                    "verification": pct(row["verification"], row["total"])}
+    rates = [r for r in row["rates"].values() if r is not None]
+    row["overall"] = round(sum(rates) / len(rates), 1) if rates else None
+    return row
 
 
 def _counties_compared(townships) -> list[dict]:
@@ -740,6 +752,39 @@ def _counties_compared(townships) -> list[dict]:
     for code, c in by_code.items():
         c["name"] = names.get(code, code)
     return [by_code[code] for code in sorted(by_code)]
+
+
+# ---------------------------------------------------------------- oversight report (prefecture, province)
+
+COUNTY_KEYS = ("total", "investment", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
+
+
+def county_of(code: str) -> str:
+    """The code of the county an area (township, village) lies in."""
+    return code[:6] + "000000"
+
+
+def oversight_figures(user, area: AdminArea) -> dict:
+    """The counties below a prefecture or province side by side: the dashboard's county rows (one pass of
+    workplan_progress over the area's villages), their sum over the area, and the alerts counted per rule and
+    county (from the same alerts_count)."""
+    progress = workplan_progress(user, within=area)
+    counties = progress["by_county"]
+    total = {"funds": [ZERO, ZERO], **dict.fromkeys(COUNTY_KEYS, 0)}
+    for c in counties:
+        for k in COUNTY_KEYS:
+            total[k] += c[k]
+        total["funds"] = [total["funds"][0] + c["funds"][0], total["funds"][1] + c["funds"][1]]
+    _rate(total)
+    county_by_village = {r["village"].pk: county_of(r["village"].code) for r in progress["villages"]}
+    counted: dict[str, Counter] = defaultdict(Counter)
+    for (village, rule, _level), n in progress["alerts_by_rule"].items():
+        counted[rule][county_by_village.get(village)] += n
+    codes = [c["code"] for c in counties]
+    rules = [{"code": code, "title": str(ALL_RULES[code].title), "level": ALL_RULES[code].level,
+              "counts": [counted[code][c] for c in codes], "total": sum(counted[code][c] for c in codes)}
+             for code in sorted(ALL_RULES, key=RULE_RANK.get)]
+    return {"area": area, "counties": counties, "total": total, "rules": rules, "today": progress["today"], "generated": timezone.localtime()}
 
 
 def public_village(village: AdminArea) -> dict:
