@@ -265,9 +265,9 @@ def counties_map(area, values: dict[str, float | None], title: str) -> SafeStrin
                     f'stroke="#fff" stroke-width="1.5" stroke-linejoin="round"><title>{escape(name)} {rate}</title>'
                     f'</path>')
         if lx is not None:
-            labels.append(_text(lx, ly - (0 if small else 7), name, 10 if small else 13, weight="bold"))
+            labels.append(_text(lx, ly - (0 if small else 9), name, 10 if small else 18, weight="bold"))
             if not small:
-                labels.append(_text(lx, ly + 10, rate, 11))
+                labels.append(_text(lx, ly + 12, rate, 15))
     body += [f'<path d="{a[3]}" fill="none" stroke="#333" stroke-width="2"/>'
              for a in _areas(frame, "id = %s", (area.pk,))] + labels
     return _svg(frame, body, title)

@@ -17,8 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -290,8 +289,9 @@ def oversight_report(request, fmt: str = "html"):
     role = _("superuser") if request.user.is_superuser else Role(scope_for(request.user).role).label
     generated = f"{fig['generated']:%Y-%m-%d %H:%M}"
     place = _("%(place)s (%(code)s)") % {"place": area.name, "code": area.code}
+    basis = _("assets visible to %(role)s") % {"role": role}
     scope_line = _("Scope: %(place)s; basis: %(basis)s; as of %(time)s") % {
-        "place": place, "basis": _("assets visible to %(role)s") % {"role": role}, "time": generated}
+        "place": place, "basis": basis, "time": generated}
     t = fig["total"]
 
     def rate(value):
@@ -307,7 +307,7 @@ def oversight_report(request, fmt: str = "html"):
                 (_("Risk alerts"), _("red %(red)s · yellow %(yellow)s · blue %(blue)s") % t)]
     name = f"{area.name}-{area.code}"
     if fmt == "xlsx":
-        summary = [(_("Scope"), place), (_("As of"), generated), *headline]
+        summary = [(_("Scope"), place), (_("Basis"), basis), (_("As of"), generated), *headline]
         return _download(workbook(title, oversight_tables(fig), summary), XLSX, f"{name}.xlsx")
     values = {c["code"]: c["overall"] if by == "overall" else c["rates"][by] for c in fig["counties"]}
     svg = svgmap.counties_map(area, values, _("Map of the counties of %(name)s by %(rate)s") % {

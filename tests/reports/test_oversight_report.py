@@ -218,3 +218,12 @@ def test_the_reports_index_and_the_dashboard_link_to_it_for_the_bureaus_only(cou
     for page in ("/reports/", "/dashboard/"):
         assert 'href="/reports/oversight/"' in login(w.users["prefecture"]).get(page).content.decode()
         assert 'href="/reports/oversight/"' not in login(w.users["admin_a"]).get(page).content.decode()
+
+
+@pytest.mark.parametrize("value", ["", "0", "4103", "x" * 5000, "' OR 1=1 --", "%", "_", "41030000000%", "\u202e",
+                                   "410300000000\n"])
+def test_odd_query_values_answer_within_the_rules(county_world, value):
+    client = login(county_world.root)
+    for url in URLS:
+        status = client.get(url, {"area": value, "by": value}).status_code
+        assert status in (200, 404), (url, value, status)
