@@ -227,3 +227,18 @@ def test_odd_query_values_answer_within_the_rules(county_world, value):
     for url in URLS:
         status = client.get(url, {"area": value, "by": value}).status_code
         assert status in (200, 404), (url, value, status)
+
+
+def test_the_pdfs_alerts_table_is_split_by_counties_and_keeps_every_count(county_world):
+    from reports.views import oversight_tables
+
+    w = county_world
+    fig = figures.oversight_figures(w.users["prefecture"], w.p.prefecture)
+    compared, *alerts = oversight_tables(fig, counties_per_table=1)
+    assert [t.title for t in alerts] == ["各县预警（按规则）（第1–1个县，共2个）", "各县预警（按规则）（第2–2个县，共2个）"]
+    assert [label for label, _kind in alerts[0].columns] == ["级别", "规则", "栾川县"]
+    assert [label for label, _kind in alerts[1].columns] == ["级别", "规则", "嵩县", "合计"]
+    for i, rule in enumerate(fig["rules"]):
+        assert alerts[0].rows[i][2:] == rule["counts"][:1]
+        assert alerts[1].rows[i][2:] == [*rule["counts"][1:], rule["total"]]
+    assert compared.rows[-1][0] == "合计" and compared.rows[-1][2:4] == [5, 4]
