@@ -215,6 +215,10 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 BOUNDS_EARLIEST_DATE = datetime.date.fromisoformat(env("BOUNDS_EARLIEST_DATE", default="2000-01-01"))
 BOUNDS_AMOUNT_MAX_WAN = env.int("BOUNDS_AMOUNT_MAX_WAN", default=100_000)
 PUBLICITY_MIN_DAYS = env.int("PUBLICITY_MIN_DAYS", default=7)  # 公示期 (days, first and last included)
+# The prefecture's and province's pages count alerts from the latest tally of the whole register (reports/selectors.py:
+# a province's 1.25 M assets take ~30 s to count); a tally older than this many minutes is counted again when read
+# (deploy/: a timer counts every 10 minutes, so a page never waits for it).
+ALERT_TALLY_MAX_AGE_MINUTES = env.int("ALERT_TALLY_MAX_AGE_MINUTES", default=15)
 # The work plan's deadlines (三、实施步骤), ISO dates, for the dashboard at /dashboard/.
 WORKPLAN_DEADLINES = {
     "inventory": env("WORKPLAN_INVENTORY_DUE", default="2024-06-30"),  # 清产核资

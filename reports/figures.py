@@ -63,10 +63,10 @@ from reports.alerts import (
     YELLOW,
     Alert,
     alerts_compute,
-    alerts_count,
     asset_rows_sql,
     planner_settings,
 )
+from reports.selectors import alert_counts
 from verification.models import Verification
 from verification.taxonomy import Finding, Review
 
@@ -547,11 +547,11 @@ def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notice
         verified=Count("id", filter=verified_q(since=year_ago())))}
     owner = dict(scope.assets.values_list("id", key))
     village_parent = dict(AdminArea.objects.villages().values_list("id", "parent_id"))
-    alert_counts: dict[int, Counter] = defaultdict(Counter)
+    by_area: dict[int, Counter] = defaultdict(Counter)
     for a in alerts_found:
         area_id = owner.get(a.asset_id) if a.asset_id else (a.area_id if key == "village_id"
                                                             else village_parent.get(a.area_id))
-        alert_counts[area_id][a.level] += 1
+        by_area[area_id][a.level] += 1
     income_by_area: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for village_id, r in income_rows.items():
         income_by_area[village_id if key == "village_id" else village_parent.get(village_id)] += r["amount"]
@@ -572,7 +572,7 @@ def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notice
                     "income": income_by_area[area.pk],
                     "posted": posted[area.pk] if key == "township_id" else (1 if posted[area.pk] else 0),
                     "of": villages_of[area.pk] if key == "township_id" else 1,
-                    **{level: alert_counts[area.pk][level] for level in LEVELS}})
+                    **{level: by_area[area.pk][level] for level in LEVELS}})
     return out
 
 
@@ -691,24 +691,29 @@ def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | No
     today = timezone.localdate()
     covered = notices_by_village(scoped)
     funds = funds_accounted(user)
-    alert_counts: dict[int, Counter] = defaultdict(Counter)
-    # counted in the database: a province has millions of alerts, none of them shown here
-    by_rule = alerts_count(assets=assets, villages=scoped) if with_alerts else {}
-    for (village, _rule, level), n in by_rule.items():
-        alert_counts[village][level] += n
+    by_level: dict[int, Counter] = defaultdict(Counter)
+    alert_rules: dict[int, Counter] = defaultdict(Counter)
+    alerts_as_of = None
+    if with_alerts:  # counted in the database: a province has millions of alerts, none of them shown here
+        counted, alerts_as_of = alert_counts(viewer=scope_for(user), assets=assets, villages=scoped)
+        for (village, rule, level), n in counted.items():
+            by_level[village][level] += n
+            alert_rules[village][rule] += n
     rows, townships = [], {}
     for v in villages:
         c = counts.get(v.pk, {"total": 0, "inventory": 0, "ownership": 0, "verification": 0, "investment": ZERO})
         row = {"village": v, "township": v.parent, "total": c["total"], "investment": c["investment"] or ZERO,
+               "rules": alert_rules[v.pk],
                "inventory": c["inventory"],
                "ownership": c["ownership"], "verification": c["verification"],
                "publicity": int(both_posted(covered[v.pk], today)), "funds": funds.villages.get(v.pk, [ZERO, ZERO]),
-               **{level: alert_counts[v.pk][level] for level in LEVELS}}
+               **{level: by_level[v.pk][level] for level in LEVELS}}
         rows.append(row)
-        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0,
+        t = townships.setdefault(v.parent_id, {"township": v.parent, "villages": 0, "rules": Counter(),
                                                "funds": funds.townships.get(v.parent_id, [ZERO, ZERO]), **dict.fromkeys(
             ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS), 0)})
         t["villages"] += 1
+        t["rules"].update(row["rules"])
         for k in ("total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS):
             t[k] += row[k]
     county = {"villages": len(rows), "funds": funds.county, **{k: sum(t[k] for t in townships.values()) for k in (
@@ -724,7 +729,7 @@ def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | No
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
             "today": today, "counties": counties if len(counties) > 1 else [], "by_county": counties,
-            "alerts_by_rule": by_rule}
+            "alerts_as_of": alerts_as_of}
 
 
 def _rate(row: dict) -> dict:
@@ -744,9 +749,11 @@ def _counties_compared(townships) -> list[dict]:
     by_code: dict[str, dict] = {}
     for t in townships:
         code = t["township"].code[:6] + "000000"
-        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], **dict.fromkeys(keys, 0)})
+        c = by_code.setdefault(code, {"code": code, "funds": [ZERO, ZERO], "rules": Counter(),
+                                      **dict.fromkeys(keys, 0)})
         for k in keys:
             c[k] += t[k]
+        c["rules"].update(t["rules"])
         c["funds"] = [c["funds"][0] + t["funds"][0], c["funds"][1] + t["funds"][1]]
     names = dict(AdminArea.objects.filter(code__in=by_code).values_list("code", "name"))
     for code, c in by_code.items():
@@ -759,15 +766,10 @@ def _counties_compared(townships) -> list[dict]:
 COUNTY_KEYS = ("total", "investment", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
 
 
-def county_of(code: str) -> str:
-    """The code of the county an area (township, village) lies in."""
-    return code[:6] + "000000"
-
-
 def oversight_figures(user, area: AdminArea) -> dict:
     """The counties below a prefecture or province side by side: the dashboard's county rows (one pass of
-    workplan_progress over the area's villages), their sum over the area, and the alerts counted per rule and
-    county (from the same alerts_count)."""
+    workplan_progress over the area's villages), their sum over the area, and the alerts per rule and county (the
+    same pass's counts: the bureaus read the alert tally, `alerts_as_of` its time; a superuser counts live)."""
     progress = workplan_progress(user, within=area)
     counties = progress["by_county"]
     total = {"funds": [ZERO, ZERO], **dict.fromkeys(COUNTY_KEYS, 0)}
@@ -776,15 +778,11 @@ def oversight_figures(user, area: AdminArea) -> dict:
             total[k] += c[k]
         total["funds"] = [total["funds"][0] + c["funds"][0], total["funds"][1] + c["funds"][1]]
     _rate(total)
-    county_by_village = {r["village"].pk: county_of(r["village"].code) for r in progress["villages"]}
-    counted: dict[str, Counter] = defaultdict(Counter)
-    for (village, rule, _level), n in progress["alerts_by_rule"].items():
-        counted[rule][county_by_village.get(village)] += n
-    codes = [c["code"] for c in counties]
     rules = [{"code": code, "title": str(ALL_RULES[code].title), "level": ALL_RULES[code].level,
-              "counts": [counted[code][c] for c in codes], "total": sum(counted[code][c] for c in codes)}
+              "counts": [c["rules"][code] for c in counties], "total": sum(c["rules"][code] for c in counties)}
              for code in sorted(ALL_RULES, key=RULE_RANK.get)]
-    return {"area": area, "counties": counties, "total": total, "rules": rules, "today": progress["today"], "generated": timezone.localtime()}
+    return {"area": area, "counties": counties, "total": total, "rules": rules, "today": progress["today"],
+            "generated": timezone.localtime(), "alerts_as_of": progress["alerts_as_of"]}
 
 
 def public_village(village: AdminArea) -> dict:

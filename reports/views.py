@@ -273,6 +273,8 @@ def oversight_tables(fig, *, counties_per_table: int | None = None) -> list:
         tables.append(alerts)
     tables[-1].note = _("Counted as the alert list counts them: an asset's alerts in the asset's county, a "
                         "village's in the village's county.")
+    if fig["alerts_as_of"]:  # the bureaus read the alert tally (reports.selectors.alert_counts)
+        tables[-1].note += " " + _("Counted at %(time)s") % {"time": f"{timezone.localtime(fig['alerts_as_of']):%Y-%m-%d %H:%M}"}
     return tables
 
 

@@ -484,6 +484,12 @@ def test_the_systemd_units_verify_and_run_the_stack(tmp_path):
             assert rule in text, (name, rule)
         (tmp_path / name).write_text(text.replace("/srv/assets", str(ROOT)))  # the paths of this checkout
         units.append(str(tmp_path / name))
+    tally = (DEPLOY / "systemd" / "assets-alerts-tally.service").read_text()
+    assert "manage.py alerts_tally" in tally and "User=assets" in tally and "NoNewPrivileges=yes" in tally
+    for name in ("assets-alerts-tally.service", "assets-alerts-tally.timer"):
+        (tmp_path / name).write_text((DEPLOY / "systemd" / name).read_text().replace("/srv/assets", str(ROOT)))
+        units.append(str(tmp_path / name))
+    assert "OnUnitInactiveSec=10min" in (DEPLOY / "systemd" / "assets-alerts-tally.timer").read_text()
     assert "-c config/gunicorn.py config.wsgi:application" in (DEPLOY / "systemd" / "assets-web.service").read_text()
     assert "manage.py importers_worker" in (DEPLOY / "systemd" / "assets-worker.service").read_text()
     result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, timeout=60)  # noqa: S607

@@ -11,9 +11,14 @@ QUICK = SimpleNamespace(quick=True, repeat=1, scale=1.0)
 def test_oversight_benchmark_quick(county_world):
     rows = oversight.oversight_benchmark(QUICK)
     assert [r["name"].split(" (")[0].split(" of ")[0] for r in rows] == [
-        "oversight: /dashboard/", "oversight: /dashboard/", "oversight: /reports/county/", "oversight: /reports/county/"]
+        "oversight: alert tally", "oversight: /dashboard/", "oversight: /dashboard/", "oversight: /reports/county/",
+        "oversight: /reports/county/"]
     for r in rows:
         assert r["value"] > 0 and r["anchor"] > 0 and r["unit"] == "s"
         assert r["target"] is None and r["pass"] is None  # quick: no targets
-    assert rows[1]["anchor"] == rows[3]["anchor"] == oversight.PAGE_BUDGET_S
-    assert "栾川县" in rows[2]["name"]
+    assert rows[0]["anchor"] == oversight.TALLY_BUDGET_S
+    assert rows[2]["anchor"] == rows[4]["anchor"] == oversight.PAGE_BUDGET_S
+    assert "栾川县" in rows[3]["name"]
+    from reports.models import AlertTallyRun
+
+    assert AlertTallyRun.objects.count() == 1  # the dashboard read the tally the benchmark counted

@@ -73,15 +73,18 @@ def test_each_countys_figures_are_what_the_register_and_the_alerts_say_of_that_c
 
 def test_the_figures_come_from_one_pass_over_the_alerts(county_world, monkeypatch):
     calls = []
-    real = figures.alerts_count
+    real = figures.alert_counts
 
     def counting(**kwargs):
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(figures, "alerts_count", counting)
-    assert login(county_world.users["prefecture"]).get("/reports/oversight/").status_code == 200
-    assert len(calls) == 1
+    monkeypatch.setattr(figures, "alert_counts", counting)
+    for user, tallied in ((county_world.users["prefecture"], True), (county_world.root, False)):
+        html = login(user).get("/reports/oversight/").content.decode()
+        assert "嵩县" in html
+        assert ("告警统计于" in html) is tallied  # the bureaus read the alert tally and are told when it was counted
+    assert len(calls) == 2
 
 
 def test_the_prefecture_reads_its_counties_compared_with_a_map_of_one_shape_per_county(county_world):
