@@ -668,13 +668,14 @@ def with_townships(villages: QuerySet[AdminArea]) -> QuerySet[AdminArea]:
     return villages.select_related("parent").defer("parent__geom", "parent__geom_web")
 
 
-def workplan_progress(user, *, with_alerts: bool = True) -> dict:
-    """The dashboard's figures (_workplan_progress) with the reports' planner settings."""
+def workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:
+    """The dashboard's figures (_workplan_progress) with the reports' planner settings; `within`: only the
+    villages below that area (the oversight report of one prefecture below a province)."""
     with planner_settings(**REPORT_PLANNER), _collector_paused():
-        return _workplan_progress(user, with_alerts=with_alerts)
+        return _workplan_progress(user, with_alerts=with_alerts, within=within)
 
 
-def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
+def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:
     """Rates of the work plan's four tasks per village and township, over what the user sees:
     清产核资 — 账账相符 (projects.reconciliation.funds_accounted): the share of the in-scope money disbursed by the
     projects of the area (a village: the projects serving it alone; a township: all of its projects; the county:
@@ -683,7 +684,10 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
     still says how many active assets have investment and funding recorded and were verified at least once;
     确权登记 — registered; 公示 — both the inventory ledger and the ownership results were posted for the village
     (on its own board, its township's or the county's); 核查 — verified in the last 12 months."""
-    villages = list(with_townships(villages_in_scope(user)).order_by("code"))
+    scoped = villages_in_scope(user)
+    if within is not None:
+        scoped = scoped.filter(code__startswith=area_prefix(within))
+    villages = list(with_townships(scoped).order_by("code"))
     assets = Asset.objects.visible_to(user).exclude(status=AssetStatus.DISPOSED).filter(village__in=villages)
     funded = FundingLine.objects.filter(asset=OuterRef("pk"), amount__gt=0)
     counts = {r["village_id"]: r for r in assets.order_by().values("village_id").annotate(
@@ -692,13 +696,13 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
         verification=Count("id", filter=verified_q(since=year_ago())), investment=Sum("total_investment"))}
     today = timezone.localdate()
-    covered = notices_by_village(villages_in_scope(user))
+    covered = notices_by_village(scoped)
     funds = funds_accounted(user)
     by_level: dict[int, Counter] = defaultdict(Counter)
     alert_rules: dict[int, Counter] = defaultdict(Counter)
     alerts_as_of = None
     if with_alerts:  # counted in the database: a province has millions of alerts, none of them shown here
-        counted, alerts_as_of = alert_counts(viewer=scope_for(user), assets=assets, villages=villages_in_scope(user))
+        counted, alerts_as_of = alert_counts(viewer=scope_for(user), assets=assets, villages=scoped)
         for (village, rule, level), n in counted.items():
             by_level[village][level] += n
             alert_rules[village][rule] += n
@@ -723,11 +727,7 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
         "total", "investment", "inventory", "ownership", "verification", "publicity", *LEVELS)}}
     counties = _counties_compared(townships.values())
     for row in [*rows, *townships.values(), *counties, county]:
-        row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
-                        "publicity": pct(row["publicity"], row.get("villages", 1)),
-                        "verification": pct(row["verification"], row["total"])}
-        rates = [r for r in row["rates"].values() if r is not None]
-        row["overall"] = round(sum(rates) / len(rates), 1) if rates else None
+        _rate(row)
     states = {"done": _("done"), "late": _("overdue, not done"), "open": _("in progress")}
     tasks = [{"task": task, "label": str(label), "due": due, "rate": county["rates"][task],
               "days_left": (due - today).days, "days_late": max(0, (today - due).days), "status": status,
@@ -735,7 +735,18 @@ def _workplan_progress(user, *, with_alerts: bool = True) -> dict:
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
              for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
-            "today": today, "counties": counties if len(counties) > 1 else [], "alerts_as_of": alerts_as_of}
+            "today": today, "counties": counties if len(counties) > 1 else [], "by_county": counties,
+            "alerts_as_of": alerts_as_of}
+
+
+def _rate(row: dict) -> dict:
+    """A progress row's rates of the four tasks and their mean (`overall`), set on the row."""
+    row["rates"] = {"inventory": Accounted.rate(row["funds"]), "ownership": pct(row["ownership"], row["total"]),
+                    "publicity": pct(row["publicity"], row.get("villages", 1)),
+                    "verification": pct(row["verification"], row["total"])}
+    rates = [r for r in row["rates"].values() if r is not None]
+    row["overall"] = round(sum(rates) / len(rates), 1) if rates else None
+    return row
 
 
 def _counties_compared(townships) -> list[dict]:
@@ -755,6 +766,30 @@ def _counties_compared(townships) -> list[dict]:
     for code, c in by_code.items():
         c["name"] = names.get(code, code)
     return [by_code[code] for code in sorted(by_code)]
+
+
+# ---------------------------------------------------------------- oversight report (prefecture, province)
+
+COUNTY_KEYS = ("total", "investment", "inventory", "ownership", "verification", "publicity", "villages", *LEVELS)
+
+
+def oversight_figures(user, area: AdminArea) -> dict:
+    """The counties below a prefecture or province side by side: the dashboard's county rows (one pass of
+    workplan_progress over the area's villages), their sum over the area, and the alerts per rule and county (the
+    same pass's counts: the bureaus read the alert tally, `alerts_as_of` its time; a superuser counts live)."""
+    progress = workplan_progress(user, within=area)
+    counties = progress["by_county"]
+    total = {"funds": [ZERO, ZERO], **dict.fromkeys(COUNTY_KEYS, 0)}
+    for c in counties:
+        for k in COUNTY_KEYS:
+            total[k] += c[k]
+        total["funds"] = [total["funds"][0] + c["funds"][0], total["funds"][1] + c["funds"][1]]
+    _rate(total)
+    rules = [{"code": code, "title": str(ALL_RULES[code].title), "level": ALL_RULES[code].level,
+              "counts": [c["rules"][code] for c in counties], "total": sum(c["rules"][code] for c in counties)}
+             for code in sorted(ALL_RULES, key=RULE_RANK.get)]
+    return {"area": area, "counties": counties, "total": total, "rules": rules, "today": progress["today"],
+            "generated": timezone.localtime(), "alerts_as_of": progress["alerts_as_of"]}
 
 
 def public_village(village: AdminArea) -> dict:

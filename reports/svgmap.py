@@ -221,3 +221,53 @@ def legend_classes(values: dict[str, float], fmt=lambda v: f"{v:,.0f}") -> list[
         rows.append({"colour": class_colour(b, breaks), "label": f"{fmt(low)} – {fmt(b)}", "empty": False})
         low = b
     return rows + [{"colour": NO_DATA, "label": _("None"), "empty": True}]
+
+
+# The work-progress classes (as the dashboard's map, reports/static/reports/reports.js progressColour): lower bound
+# of the class in percent, colour; "no rate" grey.
+PROGRESS_CLASSES = [(100, "#1a9850"), (75, "#91cf60"), (50, "#fee08b"), (25, "#fc8d59"), (0, "#d73027")]
+NO_RATE = "#dddddd"
+
+
+def progress_colour(value: float | None) -> str:
+    if value is None:
+        return NO_RATE
+    return next(colour for low, colour in PROGRESS_CLASSES if value >= low or low == 0)
+
+
+def progress_legend() -> list[dict]:
+    """The progress classes for a legend, lowest first, and "no rate"."""
+    rows = []
+    for (low, colour), (high, _upper) in zip(PROGRESS_CLASSES[1:], PROGRESS_CLASSES[:-1], strict=True):
+        rows.append({"colour": colour, "label": f"{low}–{high - 1}%"})
+    rows.reverse()
+    return [*rows, {"colour": PROGRESS_CLASSES[0][1], "label": "100%"}, {"colour": NO_RATE, "label": _("No rate")}]
+
+
+def counties_map(area, values: dict[str, float | None], title: str) -> SafeString:
+    """The counties below a prefecture or province (`area`), each coloured by its rate in `values` (county code →
+    percent, PROGRESS_CLASSES) and labelled with its name and rate; the area's own boundary on top."""
+    prefix = area.code[:4] if area.level == "prefecture" else area.code[:2]
+    where = ("level = 'county' AND code LIKE %s", (prefix + "%",))
+    extent = _rows("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom_web) e "
+                   "FROM geo_assets_adminarea WHERE id = %s OR (level = 'county' AND code LIKE %s)) x",
+                   (area.pk, prefix + "%"))[0]
+    if extent[0] is None:
+        return mark_safe("")  # noqa: S308 - empty
+    frame = Frame.around(extent, pad=0.04)
+    body, labels = [], []
+    counties = _areas(frame, *where)
+    small = len(counties) > 12  # a province: names only, smaller
+    for _pk, code, name, path, lx, ly in counties:
+        value = values.get(code)
+        rate = "—" if value is None else f"{value:g}%"
+        body.append(f'<path class="county" data-code="{escape(code)}" d="{path}" fill="{progress_colour(value)}" '
+                    f'stroke="#fff" stroke-width="1.5" stroke-linejoin="round"><title>{escape(name)} {rate}</title>'
+                    f'</path>')
+        if lx is not None:
+            labels.append(_text(lx, ly - (0 if small else 9), name, 10 if small else 18, weight="bold"))
+            if not small:
+                labels.append(_text(lx, ly + 12, rate, 15))
+    body += [f'<path d="{a[3]}" fill="none" stroke="#333" stroke-width="2"/>'
+             for a in _areas(frame, "id = %s", (area.pk,))] + labels
+    return _svg(frame, body, title)

@@ -295,7 +295,7 @@ def workbook(title: str, tables: list[Table], summary: list[tuple[str, object]] 
             name = name[:29] + str(len(used))
         used.add(name)
         sheet = book.create_sheet(name)
-        sheet.append([label for label, _kind in table.columns])
+        sheet.append([cell_protect(str(label)) for label, _kind in table.columns])  # county names head columns
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo_assets.access import scope_for
+from geo_assets.amounts import format_wan
 from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.guards import staff_required, throttled
 from geo_assets.models import AdminArea, Asset, Department
@@ -194,6 +195,146 @@ def department_report(request, pk: int, fmt: str = "html"):
     return _report(request, scope, fmt, f"{department.name}", draw)
 
 
+# ---------------------------------------------------------------- oversight report (prefecture, province)
+
+OVERSIGHT_MAP_BY = {"overall": gettext_lazy("Overall progress"), "inventory": gettext_lazy("Inventory"),
+                    "ownership": gettext_lazy("Ownership registration"), "publicity": gettext_lazy("Publicity"),
+                    "verification": gettext_lazy("Verification coverage")}
+PDF_COUNTIES_PER_TABLE = 8  # county columns of one alerts table in the PDF (A4 portrait)
+
+
+def oversees(request) -> bool:
+    """May the viewer open the oversight report: a prefecture's or province's bureau, or a superuser."""
+    return request.user.is_superuser or scope_for(request.user).oversees
+
+
+def _oversight_area(request) -> AdminArea:
+    """The prefecture or province the report is about: `?area=<code>` (a province's bureau chooses one of its
+    prefectures), else the bureau's own area (a superuser: the register's first province, else prefecture)."""
+    if not oversees(request):
+        raise PermissionDenied(_("The oversight report is for the prefecture's and the province's bureaus."))
+    scope = scope_for(request.user)
+    code = request.GET.get("area") or scope.area_code
+    if not code:
+        tops = AdminArea.objects.order_by("code").values_list("code", flat=True)
+        code = (tops.filter(level=AreaLevel.PROVINCE).first() or tops.filter(level=AreaLevel.PREFECTURE).first())
+    if not code:
+        raise Http404(_("No prefecture or province has been imported yet."))
+    area = get_object_or_404(AdminArea.objects.select_related("parent").defer("geom", "geom_web"), code=code,
+                             level__in=(AreaLevel.PREFECTURE, AreaLevel.PROVINCE))
+    if not scope.reaches_area(area.code):
+        raise PermissionDenied(_("This report is outside your jurisdiction."))
+    return area
+
+
+def oversight_tables(fig, *, counties_per_table: int | None = None) -> list:
+    """The counties compared (and their sum over the area) and the alerts by rule × county; `counties_per_table`:
+    the alerts split into tables of that many counties (the PDF's page width)."""
+    from reports.tables import Table
+
+    def rates(r):
+        return [r["rates"]["inventory"], r["rates"]["ownership"], r["rates"]["publicity"],
+                r["rates"]["verification"], r["overall"]]
+
+    compared = Table("counties", _("Counties compared"), [
+        (_("County"), "text"), (_("Statistical code"), "text"), (_("Number of villages"), "int"),
+        (_("Registered assets"), "int"), (_("Investment (10k yuan)"), "money"), (_("Inventory (%)"), "pct"),
+        (_("Ownership registration (%)"), "pct"), (_("Publicity (%)"), "pct"), (_("Verification (%)"), "pct"),
+        (_("Overall progress (%)"), "pct"), (_("Red alerts"), "int"), (_("Yellow alerts"), "int"),
+        (_("Blue notices"), "int")])
+    for c in fig["counties"]:
+        compared.add([c["name"], c["code"], c["villages"], c["total"], c["investment"], *rates(c), c["red"],
+                      c["yellow"], c["blue"]], f"{reverse('reports:county')}?county={c['code']}")
+    t = fig["total"]
+    compared.add([_("Total"), "", t["villages"], t["total"], t["investment"], *rates(t), t["red"], t["yellow"],
+                  t["blue"]])
+    compared.total = True
+    compared.note = _("Inventory: the share of the money the counties' projects disbursed that the register accounts "
+                      "for; ownership registration and verification (in the last 12 months): over the registered, "
+                      "not disposed assets; publicity: the villages that posted both the inventory ledger and the "
+                      "ownership results — as on the work-progress dashboard.")
+    counties = fig["counties"]
+    step = counties_per_table or max(len(counties), 1)
+    tables = [compared]
+    for start in range(0, max(len(counties), 1), step):
+        part = counties[start:start + step]
+        last = start + step >= len(counties)
+        title = _("Alerts by rule and county")
+        if step < len(counties):
+            title = _("%(title)s (%(first)s–%(last)s of %(n)s counties)") % {
+                "title": title, "first": start + 1, "last": start + len(part), "n": len(counties)}
+        alerts = Table(f"alerts-{start}" if start else "alerts", title, [
+            (_("Level"), "text"), (_("Rule"), "text"), *[(c["name"], "int") for c in part],
+            *([(_("Total"), "int")] if last else [])])
+        for r in fig["rules"]:
+            alerts.add([str(LEVEL_LABELS[r["level"]]), r["title"], *r["counts"][start:start + step],
+                        *([r["total"]] if last else [])])
+        alerts.add([_("Total"), "", *[sum(r["counts"][i] for r in fig["rules"]) for i in range(start, start + len(
+            part))], *([sum(r["total"] for r in fig["rules"])] if last else [])])
+        alerts.total = True
+        tables.append(alerts)
+    tables[-1].note = _("Counted as the alert list counts them: an asset's alerts in the asset's county, a "
+                        "village's in the village's county.")
+    if fig["alerts_as_of"]:  # the bureaus read the alert tally (reports.selectors.alert_counts)
+        tables[-1].note += " " + _("Counted at %(time)s") % {"time": f"{timezone.localtime(fig['alerts_as_of']):%Y-%m-%d %H:%M}"}
+    return tables
+
+
+@require_GET
+@throttled
+@staff_required
+def oversight_report(request, fmt: str = "html"):
+    """/reports/oversight/ (.pdf, .xlsx): the counties of a prefecture or province compared, the alerts by rule and
+    county, and a map of the counties coloured by a task's rate — for the bureaus above the counties."""
+    area = _oversight_area(request)
+    fig = figures.oversight_figures(request.user, area)
+    by = request.GET.get("by") if request.GET.get("by") in OVERSIGHT_MAP_BY else "overall"
+    title = _("Oversight report on the poverty-alleviation assets of %(name)s") % {"name": area.name}
+    role = _("superuser") if request.user.is_superuser else Role(scope_for(request.user).role).label
+    generated = f"{fig['generated']:%Y-%m-%d %H:%M}"
+    place = _("%(place)s (%(code)s)") % {"place": area.name, "code": area.code}
+    basis = _("assets visible to %(role)s") % {"role": role}
+    scope_line = _("Scope: %(place)s; basis: %(basis)s; as of %(time)s") % {
+        "place": place, "basis": basis, "time": generated}
+    t = fig["total"]
+
+    def rate(value):
+        return "—" if value is None else f"{value:g}%"
+
+    headline = [(_("Counties"), len(fig["counties"])), (_("Villages"), t["villages"]),
+                (_("Registered assets"), t["total"]),
+                (_("Total investment"), _("%(amount)s 10k yuan") % {"amount": format_wan(t["investment"])}),
+                (_("Registration rate"), rate(t["rates"]["ownership"])),
+                (_("Publicity rate"), rate(t["rates"]["publicity"])),
+                (_("12-month verification rate"), rate(t["rates"]["verification"])),
+                (_("Overall progress"), rate(t["overall"])),
+                (_("Risk alerts"), _("red %(red)s · yellow %(yellow)s · blue %(blue)s") % t)]
+    name = f"{area.name}-{area.code}"
+    if fmt == "xlsx":
+        summary = [(_("Scope"), place), (_("Basis"), basis), (_("As of"), generated), *headline]
+        return _download(workbook(title, oversight_tables(fig), summary), XLSX, f"{name}.xlsx")
+    values = {c["code"]: c["overall"] if by == "overall" else c["rates"][by] for c in fig["counties"]}
+    svg = svgmap.counties_map(area, values, _("Map of the counties of %(name)s by %(rate)s") % {
+        "name": area.name, "rate": OVERSIGHT_MAP_BY[by]})
+    legend = svgmap.progress_legend()
+    context = {"title": title, "scope_line": scope_line, "headline": headline, "map": svg, "legend": legend,
+               "area": area, "by": by, "map_choices": list(OVERSIGHT_MAP_BY.items()), "section": "reports",
+               "map_caption": _("Colour: %(rate)s") % {"rate": OVERSIGHT_MAP_BY[by]}}
+    if fmt == "pdf":
+        context["tables"] = oversight_tables(fig, counties_per_table=PDF_COUNTIES_PER_TABLE)
+        return _download(report_pdf("reports/report_print.html", context, request), "application/pdf",
+                         f"{name}.pdf", inline=True)
+    scope = scope_for(request.user)
+    below = (AdminArea.objects.filter(level=AreaLevel.PREFECTURE, code__startswith=area.code[:2]).order_by("code")
+             .values_list("code", "name") if area.level == AreaLevel.PROVINCE else [])
+    up = area.parent if area.parent_id and area.parent.level == AreaLevel.PROVINCE and scope.reaches_area(
+        area.parent.code) else None
+    query = {k: v for k, v in (("area", request.GET.get("area")), ("by", by if by != "overall" else None)) if v}
+    context.update({"tables": oversight_tables(fig), "below": list(below), "up": up,
+                    "query": urlencode(query)})
+    return render(request, "reports/oversight.html", context)
+
+
 @require_GET
 @throttled
 @staff_required
@@ -207,7 +348,7 @@ def index(request):
     county_wide = scope.reads_everything or scope.role == Role.DEPARTMENT
     return render(request, "reports/index.html", {
         "townships": list(townships.values()), "county_wide": county_wide,
-        "departments": Department.objects.order_by("name"), "section": "reports"})
+        "departments": Department.objects.order_by("name"), "section": "reports", "oversees": oversees(request)})
 
 
 # ---------------------------------------------------------------- work-plan dashboard
@@ -219,7 +360,7 @@ def index(request):
 def dashboard(request):
     progress = figures.workplan_progress(request.user)
     return render(request, "reports/dashboard.html", {"p": progress, "section": "dashboard",
-                                                      "levels": LEVEL_LABELS})
+                                                      "levels": LEVEL_LABELS, "oversees": oversees(request)})
 
 
 def _village_shapes(ids) -> dict[int, dict]:

@@ -237,6 +237,12 @@ def live_ledger_world(transactional_db):
 
 
 @pytest.fixture
+def live_county_world(transactional_db):
+    """build_county_world committed, for the live server and the browser."""
+    return build_county_world()
+
+
+@pytest.fixture
 def areas(db):
     return make_areas()
 
