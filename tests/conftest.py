@@ -27,6 +27,11 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = [FAST_HASHER]
+    # The tests in this process count their rate limits in its memory, cleared before each (fresh_cache), with no
+    # database alias of the shared cache (a test mirror would share default's ATOMIC_REQUESTS). The servers the
+    # tests start (tests/test_shared_state.py, tests/test_serving.py) use the real one: config/cache.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.DATABASES.pop(settings.CACHE_DATABASE, None)
 
 
 # Modules with the longest tests (pytest --durations), run first so that no worker is left with a long test at the
