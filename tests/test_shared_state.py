@@ -245,3 +245,38 @@ def test_cache_url_selects_the_backend_and_the_database_cache_gets_an_autocommit
 
     with pytest.raises(ImproperlyConfigured, match="assets_cache"):
         shared_cache({"default": dict(default)})
+
+
+@pytest.mark.django_db  # inside the test's transaction: the backend's statements each in a savepoint
+def test_the_database_cache_backend_keeps_djangos_meaning():
+    """config.cache.backend.DatabaseCache (one upsert per write, incr by compare-and-set, culling every
+    CULL_EVERY writes) on the test database's table, through the default connection (no cache alias here)."""
+    from config.cache.backend import CULL_EVERY, DatabaseCache
+
+    cache = DatabaseCache(settings.CACHE_TABLE, {"OPTIONS": {"MAX_ENTRIES": 10}})
+    cache.clear()
+    cache.set("a", {"x": [1, 2]}, 60)
+    assert cache.get("a") == {"x": [1, 2]}
+    assert cache.add("a", "other", 60) is False and cache.get("a") == {"x": [1, 2]}
+    cache.set("a", "replaced", 60)
+    assert cache.get("a") == "replaced"
+    assert cache.add("n", 5, 60) is True
+    assert (cache.incr("n"), cache.incr("n", 10), cache.decr("n", 6)) == (6, 16, 10)
+    assert cache.get("n") == 10
+    with pytest.raises(ValueError):
+        cache.incr("missing")
+    cache.set("forever", 1, None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {settings.CACHE_TABLE} SET expires = now() - interval '1 second' "  # noqa: S608
+                       "WHERE cache_key = %s", [cache.make_key("n")])
+    assert cache.get("n") is None and cache.get("forever") == 1
+    with pytest.raises(ValueError):
+        cache.incr("n")
+    assert cache.add("n", 1, 60) is True and cache.incr("n") == 2  # an expired entry is replaced by add
+    assert cache.delete("a") is True and cache.get("a", "gone") == "gone"
+    for number in range(CULL_EVERY):
+        cache.set(f"k{number}", number, 60)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {settings.CACHE_TABLE}")  # noqa: S608
+        left = cursor.fetchone()[0]
+    assert 10 < left < CULL_EVERY  # more than MAX_ENTRIES: a third culled on the CULL_EVERY-th write
