@@ -268,7 +268,7 @@ def serving(tmp_path: Path, database_url: str, **extra):
 
 
 @pytest.fixture
-def county(transactional_db, settings):
+def served_site(transactional_db, settings):
     """Committed rows the server reads: two villages' areas, a county administrator, a village clerk (production's
     password hasher: the server checks the password), a clinic."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
@@ -280,8 +280,8 @@ def county(transactional_db, settings):
     return clerk, clinic
 
 
-def test_the_register_serves_behind_pgbouncer_in_transaction_mode(county, tmp_path):
-    clerk, clinic = county
+def test_the_register_serves_behind_pgbouncer_in_transaction_mode(served_site, tmp_path):
+    clerk, clinic = served_site
     with pgbouncer_running() as (folder, pool_port, name), \
             serving(tmp_path, f"postgis://{connection.get_connection_params()['user']}@/{name}"
                               f"?host={folder}&port={pool_port}",
