@@ -6,9 +6,9 @@ sends it again, many requests at once — every answer right, pgbouncer's counte
 over fewer server connections than the workers hold. Why the mode matters: a prepared statement outlives its transaction, which such a
 pooler cannot keep (pgbouncer 1.18); statement pooling is refused at start-up.
 
-pgbouncer refuses to run as root: as root the test runs it as the `postgres` OS user, and since the local cluster's
-peer authentication maps root (not postgres) to the application's role, a relay in the test process (root) carries
-its server connections to the cluster's socket."""
+pgbouncer refuses to run as root: as root the test runs it as `nobody`, and since the local cluster's peer
+authentication maps root (not nobody) to the application's role, a relay in the test process (root) carries its
+server connections to the cluster's socket (only `nobody` may open the relay's socket)."""
 
 import contextlib
 import datetime
@@ -112,7 +112,7 @@ def pgbouncer_running(pool_size: int = POOL_SIZE):
     if as_root and host.startswith("/"):
         relay_dir = folder / "relay"
         relay_dir.mkdir()
-        relay = Relay(relay_dir / f".s.PGSQL.{port}", f"{host}/.s.PGSQL.{port}", owner="postgres")
+        relay = Relay(relay_dir / f".s.PGSQL.{port}", f"{host}/.s.PGSQL.{port}", owner="nobody")
         host = str(relay_dir)
     listen = free_port()
     server = f"host={host} port={port} dbname={info['dbname']} user={info['user']}"
@@ -137,10 +137,10 @@ pidfile = {folder / 'pgbouncer.pid'}
 """)
     command = [binary, str(folder / "pgbouncer.ini")]
     if as_root:
-        shutil.chown(folder, "postgres")
+        shutil.chown(folder, "nobody")
         for name in ("users.txt", "pgbouncer.ini"):
-            shutil.chown(folder / name, "postgres")
-        command = ["runuser", "-u", "postgres", "--", *command]
+            shutil.chown(folder / name, "nobody")
+        command = ["runuser", "-u", "nobody", "--", *command]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     try:
         deadline = time.monotonic() + 20
