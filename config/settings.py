@@ -105,14 +105,15 @@ DATABASE_OWNER = owner_database(env("DATABASE_OWNER_URL", default=(
 DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 
 
-# How the application reaches PostgreSQL (README, "Connection pooling"): "session" — directly, or through a pooler
+# How the application reaches PostgreSQL (README, "Shared state and connection pooling"): "session" — directly, or through a pooler
 # that gives a client one server connection for its whole session (pgbouncer pool_mode=session); "transaction" —
 # through a pooler in transaction mode (pgbouncer pool_mode=transaction): a server connection per transaction, so
 # nothing may outlive one: no server-side cursors (Django's .iterator() declares them WITH HOLD outside a
 # transaction), no prepared statements unless DB_PREPARED_STATEMENTS=true says the pooler keeps them (pgbouncer
 # >= 1.21 with max_prepared_statements). The code keeps no other session state: SET LOCAL, set_config(…, true),
-# temporary tables ON COMMIT DROP and row locks only, no advisory lock, LISTEN or SET. Statement pooling cannot run
-# it (every request is one transaction of many statements): refused.
+# temporary tables ON COMMIT DROP and row locks only, no advisory lock, LISTEN or SET (but Django's SET TIME ZONE at
+# connect, a parameter pgbouncer keeps per client). Statement pooling cannot run it (every request is one
+# transaction of many statements): refused.
 DB_POOL_MODES = ("session", "transaction")
 
 
