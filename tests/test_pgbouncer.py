@@ -141,7 +141,9 @@ pidfile = {folder / 'pgbouncer.pid'}
         for name in ("users.txt", "pgbouncer.ini"):
             shutil.chown(folder / name, "nobody")
         command = ["runuser", "-u", "nobody", "--", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    # a process group of its own: runuser does not pass a signal on, so the group is signalled
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,  # noqa: S603
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 20
         while not (folder / f".s.PGSQL.{listen}").exists():
@@ -150,12 +152,17 @@ pidfile = {folder / 'pgbouncer.pid'}
             time.sleep(0.05)
         yield folder, listen, info["dbname"]
     finally:
-        process.send_signal(signal.SIGINT)  # pgbouncer: SIGINT = safe shutdown
+        os.killpg(process.pid, signal.SIGINT)  # pgbouncer: SIGINT = safe shutdown
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        deadline = time.monotonic() + 20  # pgbouncer itself (runuser's child) gone too
+        while subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).returncode == 0:  # noqa: S607
+            if time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)
+            time.sleep(0.1)
         if relay:
             relay.close()
         shutil.rmtree(folder, ignore_errors=True)
