@@ -50,6 +50,8 @@ SLOW_MODULES: tuple[str, ...] = (
     "tests/reports/test_reports.py",
     "tests/test_replica.py",
     "tests/test_serving.py",  # 50 s: `make serve`'s stack (gunicorn, the worker) twice, nginx in front once
+    "tests/test_shared_state.py",  # 70–100 s: two `make serve` stacks, three times (table, memory, Redis)
+    "tests/test_pgbouncer.py",  # 55–90 s: `make serve` behind a private pgbouncer
     "tests/verification/test_bench_smoke.py",
     "tests/layers/test_bench_smoke.py",
     "tests/reports/test_bench_smoke.py",
