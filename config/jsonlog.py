@@ -18,7 +18,7 @@ REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "user")
 
 
 class JsonFormatter(logging.Formatter):
-    """{"time", "level", "logger", "request_id", "message"} plus the request fields for a request's line and
+    """{"time", "level", "logger", "request_id", "pid", "message"} plus the request fields for a request's line and
     "exception" (the traceback) when the record has one."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -27,6 +27,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", None) or request_id.get(),
+            "pid": record.process,  # which gunicorn worker
             "message": record.getMessage(),
         }
         for field in REQUEST_FIELDS:

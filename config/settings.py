@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "verification",
     "lifecycle",
     "reports",
+    "config.cache",  # the shared cache's table (config/cache)
     "bench",  # measurement only (bench/README.md): config/settings_production.py removes it
 ]
 
@@ -104,13 +105,47 @@ DATABASE_OWNER = owner_database(env("DATABASE_OWNER_URL", default=(
 DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 
 
+# How the application reaches PostgreSQL (README, "Shared state and connection pooling"): "session" — directly, or through a pooler
+# that gives a client one server connection for its whole session (pgbouncer pool_mode=session); "transaction" —
+# through a pooler in transaction mode (pgbouncer pool_mode=transaction): a server connection per transaction, so
+# nothing may outlive one: no server-side cursors (Django's .iterator() declares them WITH HOLD outside a
+# transaction), no prepared statements unless DB_PREPARED_STATEMENTS=true says the pooler keeps them (pgbouncer
+# >= 1.21 with max_prepared_statements). The code keeps no other session state: SET LOCAL, set_config(…, true),
+# temporary tables ON COMMIT DROP and row locks only, no advisory lock, LISTEN or SET (but Django's SET TIME ZONE at
+# connect, a parameter pgbouncer keeps per client). Statement pooling cannot run it (every request is one
+# transaction of many statements): refused.
+DB_POOL_MODES = ("session", "transaction")
+
+
+def db_pool_mode() -> str:
+    mode = env("DB_POOL_MODE", default="session").strip().lower()
+    if mode not in DB_POOL_MODES:
+        from django.core.exceptions import ImproperlyConfigured
+
+        # in English only: settings load before the translations can
+        raise ImproperlyConfigured(
+            f"DB_POOL_MODE={mode!r} is not supported: the register runs directly on PostgreSQL or behind a pooler in "
+            "session mode (DB_POOL_MODE=session, the default) or transaction mode (DB_POOL_MODE=transaction); "
+            "statement pooling breaks its transactions (every request is one transaction of several statements).")
+    return mode
+
+
 def with_prepared_statements(database: dict) -> dict:
     """Django's cursors bind parameters client-side and never prepare; geo_assets.auth has PostgreSQL prepare its
     two per-request statements (session, user), which psycopg does only when a threshold is set. Off with
-    DB_PREPARED_STATEMENTS=false behind a pooler in transaction mode that cannot keep them (pgbouncer < 1.21)."""
-    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+    DB_PREPARED_STATEMENTS=false, and by default with DB_POOL_MODE=transaction (pgbouncer < 1.21 cannot keep them)."""
+    if env.bool("DB_PREPARED_STATEMENTS", default=db_pool_mode() != "transaction"):
         database["OPTIONS"] = {"prepare_threshold": 1_000_000, **database.get("OPTIONS", {})}
     return database
+
+
+def with_pool_mode(databases: dict) -> dict:
+    """DB_POOL_MODE=transaction: no server-side cursors on any alias (Django's documented setting for poolers in
+    transaction mode)."""
+    if db_pool_mode() == "transaction":
+        for database in databases.values():
+            database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return databases
 
 
 with_prepared_statements(DATABASES["default"])
@@ -134,9 +169,40 @@ def replica_databases(default: dict) -> dict:
 # Streaming replicas (docs/scaling.md): tile, API and report reads go there, everything else to the primary.
 DATABASES.update(replica_databases(DATABASES["default"]))
 DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]  # used when DATABASES defines them
-DATABASE_ROUTERS = ["geo_assets.dbrouting.ReplicaRouter"]
+DATABASE_ROUTERS = ["config.cache.backend.CacheRouter", "geo_assets.dbrouting.ReplicaRouter"]
 # Routes (URL namespace, or namespace:name) whose GET/HEAD requests read from a replica.
 DATABASE_REPLICA_ROUTES = ["layers", "reports", "verification:api-nearby"]
+
+# The shared cache (config/cache): rate-limit counters (DRF's throttles, the tiles' and the pages' limits) and
+# anything cached are the same for every worker and server. CACHE_URL: by default PostgreSQL's own cache table
+# (dbcache://assets_cache, made by migrate), on a database alias of its own in autocommit (CACHE_DATABASE: the
+# same database, outside the request's transaction); redis://host:port/db or redis:///path/to/socket?db=N: Redis
+# (Django's RedisCache, the `redis` package); locmemcache://: per process (one worker only).
+CACHE_TABLE = "assets_cache"  # config/cache/migrations/0001_cache_table.py
+CACHE_DATABASE = "cache"
+
+
+def shared_cache(databases: dict) -> dict:
+    """CACHES from CACHE_URL; for the database cache, its alias added to `databases` (a copy of default's
+    connection without the request transaction; in tests the same test database)."""
+    cache = env.cache_url_config(env("CACHE_URL", default="") or f"dbcache://{CACHE_TABLE}")  # empty: the default
+    if cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+        if cache["LOCATION"] != CACHE_TABLE:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"CACHE_URL: the database cache's table is {CACHE_TABLE} "
+                                       f"(dbcache://{CACHE_TABLE}, made by manage.py migrate)")
+        cache = {**cache, "BACKEND": "config.cache.backend.DatabaseCache",
+                 # beyond this many rows the expired ones go, then a third of the others (live counters with them)
+                 "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=5000), **cache.get("OPTIONS", {})}}
+        default = databases["default"]
+        databases[CACHE_DATABASE] = {**default, "OPTIONS": dict(default.get("OPTIONS", {})), "ATOMIC_REQUESTS": False,
+                                     "TEST": {"MIRROR": "default"}}
+    return {"default": cache}
+
+
+CACHES = shared_cache(DATABASES)
+with_pool_mode(DATABASES)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

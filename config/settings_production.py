@@ -30,6 +30,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 with_prepared_statements(DATABASES["default"])  # noqa: F405
 DATABASES.update(replica_databases(DATABASES["default"]))  # noqa: F405 - DATABASE_REPLICA_URLS
+CACHES = shared_cache(DATABASES)  # noqa: F405 - CACHE_URL: the database's cache table or Redis, on every worker
+with_pool_mode(DATABASES)  # noqa: F405 - DB_POOL_MODE
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

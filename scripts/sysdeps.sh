@@ -12,6 +12,8 @@ packages=(
   poppler-utils                                           # tests: PDF pages to PNG (pdftoppm) and text (pdftotext)
   gdal-bin                                                # make bench: ogr2ogr, the import's anchor (not the app's GDAL)
   nodejs npm                                              # front-end libraries pinned in package-lock.json
+  redis-server                                            # tests: the shared cache on Redis (CACHE_URL), a private server
+  pgbouncer                                               # tests: the register behind pgbouncer (DB_POOL_MODE), a private one
 )
 if [ -n "${DATABASE_URL:-}" ]; then packages=("${packages[@]:2}"); fi
 

@@ -27,6 +27,11 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = [FAST_HASHER]
+    # The tests in this process count their rate limits in its memory, cleared before each (fresh_cache), with no
+    # database alias of the shared cache (a test mirror would share default's ATOMIC_REQUESTS). The servers the
+    # tests start (tests/test_shared_state.py, tests/test_serving.py) use the real one: config/cache.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.DATABASES.pop(settings.CACHE_DATABASE, None)
 
 
 # Modules with the longest tests (pytest --durations), run first so that no worker is left with a long test at the
@@ -45,6 +50,8 @@ SLOW_MODULES: tuple[str, ...] = (
     "tests/reports/test_reports.py",
     "tests/test_replica.py",
     "tests/test_serving.py",  # 50 s: `make serve`'s stack (gunicorn, the worker) twice, nginx in front once
+    "tests/test_shared_state.py",  # 70–100 s: two `make serve` stacks, three times (table, memory, Redis)
+    "tests/test_pgbouncer.py",  # 55–90 s: `make serve` behind a private pgbouncer
     "tests/verification/test_bench_smoke.py",
     "tests/layers/test_bench_smoke.py",
     "tests/reports/test_bench_smoke.py",
