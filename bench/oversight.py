@@ -6,7 +6,11 @@
   counts, the alerts from the tally), rendered by Django's test client in this process, against its anchor: the
   dashboard's figures alone (`reports.figures.workplan_progress`);
 * **county report** — `/reports/county/` of the first county as that county's administrator, and its anchor: the
-  report's figures (`reports.figures.report_figures`) without the page.
+  report's figures (`reports.figures.report_figures`) without the page;
+* **oversight report** — `/reports/oversight/` and its PDF as the province's bureau, against the dashboard's figures
+  of the area (`workplan_progress(within=…)`);
+* **alert list** — `/alerts/` of the first county as its administrator (one page of alerts and the counts per
+  rule), against its one statement (`reports.alerts.alerts_paged`).
 
 Times are medians of `repeat` runs; each row says the page against its anchor (target: the page costs at most
 PAGE_OVER_FIGURES × the figures it shows, and answers within PAGE_BUDGET_S seconds).
@@ -42,9 +46,11 @@ def oversight_benchmark(options) -> list[dict]:
     from django.core.cache import cache
     from django.test import Client
 
+    from geo_assets.access import scope_for
     from geo_assets.models import AdminArea, Asset
     from geo_assets.taxonomy import AreaLevel, Role
     from reports import figures
+    from reports.alerts import alerts_paged
     from reports.services import alert_tally_refresh
 
     top = (AdminArea.objects.filter(level=AreaLevel.PROVINCE).order_by("code").first()
@@ -74,11 +80,31 @@ def oversight_benchmark(options) -> list[dict]:
     def anchor_report():
         figures.report_figures(figures.area_scope(admin, county), None)
 
+    def page_oversight(fmt):
+        def page():
+            cache.clear()
+            _get(dashboard, f"/reports/oversight{'.pdf' if fmt == 'pdf' else '/'}")
+        return page
+
+    def anchor_oversight():
+        figures.workplan_progress(overseer, within=top)
+
+    def page_alerts():
+        cache.clear()
+        _get(report, "/alerts/", {"county": county.code})
+
+    def anchor_alerts():
+        alerts_paged(assets=Asset.objects.visible_to(admin), villages=figures.villages_in_scope(admin),
+                     viewer=scope_for(admin), limit=200)
+
     villages = AdminArea.objects.filter(level=AreaLevel.VILLAGE).count()
     assets = Asset.objects.count()
     tally_s = _timed(alert_tally_refresh, 1)  # and the dashboard below reads this tally
     dashboard_s, dashboard_anchor = _timed(page_dashboard, repeat), _timed(anchor_dashboard, repeat)
     report_s, report_anchor = _timed(page_report, repeat), _timed(anchor_report, repeat)
+    oversight_anchor = _timed(anchor_oversight, repeat)
+    oversight_s, oversight_pdf_s = _timed(page_oversight("html"), repeat), _timed(page_oversight("pdf"), repeat)
+    alerts_s, alerts_anchor = _timed(page_alerts, repeat), _timed(anchor_alerts, repeat)
     quick = options.quick
     scope = "province" if top is not None and top.level == AreaLevel.PROVINCE else "register"
     rows = [row(f"oversight: alert tally of the register ({assets:,} assets, {villages} villages), against its budget",
@@ -88,7 +114,11 @@ def oversight_benchmark(options) -> list[dict]:
             (f"/dashboard/ of the {scope} ({villages} villages)", dashboard_s, dashboard_anchor,
              "its figures alone (alerts from the tally)"),
             (f"/reports/county/ of {county.name} as its administrator", report_s, report_anchor,
-             "the report's figures alone")):
+             "the report's figures alone"),
+            (f"/reports/oversight/ of the {scope}", oversight_s, oversight_anchor, "its figures alone"),
+            (f"/reports/oversight.pdf of the {scope}", oversight_pdf_s, oversight_anchor, "its figures alone"),
+            (f"/alerts/ of {county.name} as its administrator", alerts_s, alerts_anchor,
+             "its one statement alone (a page and the counts)")):
         rows.append(row(f"oversight: {name}", round(page_s, 3), "s", round(anchor_s, 3), anchor_name,
                         None if quick else PAGE_OVER_FIGURES, higher_is_better=False))
         rows.append(row(f"oversight: {name}, against the page budget", round(page_s, 3), "s", PAGE_BUDGET_S,
