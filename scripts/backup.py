@@ -430,7 +430,8 @@ def command_media_push(cluster: Cluster, repo: Repo, args) -> None:
 
 def command_restore(cluster: Cluster, repo: Repo, args) -> None:
     target, target_ns = parse_target(args.target)
-    if not cluster.config.exists() or not backups(cluster):
+    write_config(cluster, repo)  # (lost with the data folder's disk: the repository is all a restore needs)
+    if not backups(cluster):
         fail(f"no backup in {repo.pgbackrest} (make backup takes one)")
     started = time.monotonic()
     if cluster.running():  # the WAL written since the last segment switch, while the cluster is still there
