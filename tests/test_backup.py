@@ -317,6 +317,10 @@ def test_backup_drill_restores_to_a_point_in_time_byte_for_byte_and_serves(drill
           f"and checks); serving (/readyz 200) {ready_s:.1f} s later, smoke test {smoke_s:.1f} s")
     print(f"  backup-check {check_s:.1f} s; restore in place to the latest: RTO {latest['rto_s']:.1f} s; "
           f"drill {time.monotonic() - clock:.1f} s")
+    steps = re.compile(r"interrupted|starting point-in-time|consistent recovery|recovery stopping|ready to accept conn")
+    log = (restored / "log" / "postgresql.log").read_text(errors="replace").splitlines()
+    print("  the restored cluster's start:\n" + "\n".join(f"    {line[11:23]} {line.split('LOG:  ')[-1][:70]}"
+                                                       for line in log if steps.search(line)))
 
 
 def test_a_cluster_made_before_archiving_gets_it_with_one_restart_said(drill_folder):
