@@ -452,6 +452,8 @@ def command_restore(cluster: Cluster, repo: Repo, args) -> None:
             say("removing the hot standby var/pgreplica (a copy of the cluster before the restore; "
                 "make db-replica makes a new one)")
             run(["bash", str(TOP / "scripts" / "replica.sh"), "remove"])
+        # the restored media belong to whoever owned the folder (the application's user on a server)
+        owner = (media_destination if media_destination.exists() else media_destination.parent).stat()
         for old in (cluster.data, media_destination):
             if old.exists():
                 aside = old.with_name(f"{old.name}.before-restore-{stamp}")
@@ -460,8 +462,10 @@ def command_restore(cluster: Cluster, repo: Repo, args) -> None:
     else:
         restored = Cluster(Path(args.into_var).resolve(), args.into_port or cluster.port)
         media_destination = restored.var / "media"
-        if restored.data.exists() and any(restored.data.iterdir()):
-            fail(f"{restored.data} is not empty")
+        owner = None
+        for folder in (restored.data, media_destination):
+            if folder.exists() and any(folder.iterdir()):
+                fail(f"{folder} is not empty")
     for folder in (restored.data, restored.socket, restored.log.parent):
         folder.mkdir(parents=True, exist_ok=True)
         chown_pg(folder)
@@ -479,9 +483,10 @@ def command_restore(cluster: Cluster, repo: Repo, args) -> None:
                        f"unix_socket_directories = '{restored.socket}'\n")
     db_seconds = time.monotonic() - db_started
     state = media_state(repo, target_ns)
-    if media_destination.exists() and any(media_destination.iterdir()):
-        fail(f"{media_destination} is not empty")
     media = media_restore(repo, state, media_destination)
+    if owner is not None and is_root() and (owner.st_uid, owner.st_gid) != (0, 0):
+        for path in [media_destination, *media_destination.rglob("*")]:
+            os.chown(path, owner.st_uid, owner.st_gid)
     start_started = time.monotonic()
     restored.pg_ctl("start")
     deadline = time.monotonic() + 600
