@@ -16,7 +16,8 @@ PORT ?= 8000
 # better balanced than --dist load (workers busy 354/354 s vs 498/467 s of the whole suite).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run serve test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench
+.PHONY: run serve test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench \
+	backup restore backup-check
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
@@ -27,6 +28,19 @@ run: bootstrap migrate demo
 # settings, WhiteNoise, JSON logs; HOST/PORT as for run, WEB_WORKERS/WEB_THREADS to size it (config/gunicorn.py).
 serve: bootstrap migrate
 	@HOST=$(HOST) PORT=$(PORT) $(WITH_DB) bash scripts/serve_production.sh
+
+# Backups with point-in-time recovery of the local cluster and MEDIA_ROOT (scripts/backup.py; README, "Backups"):
+# pgBackRest (WAL archived continuously, base backups) and a checksummed copy of the media, in BACKUP_REPO (var/backup).
+# make restore TARGET='2026-12-05 10:00:00+08' (no TARGET: the latest); stop make run/serve first.
+backup: sysdeps
+	@if [ -z "$$DATABASE_URL" ]; then bash scripts/localdb.sh >/dev/null; fi
+	@$(PYTHON) scripts/backup.py backup
+
+restore: sysdeps
+	@$(PYTHON) scripts/backup.py restore $(if $(TARGET),'$(TARGET)')
+
+backup-check: sysdeps
+	@$(PYTHON) scripts/backup.py check
 
 test: bootstrap lint db-replica
 	@$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run >/dev/null || \

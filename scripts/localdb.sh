@@ -10,10 +10,16 @@
 # "project" (pg_ident.conf) lets the OS user running this script connect as assets and assets_owner, and the server's
 # OS user (postgres when run as root) as postgres. A cluster made before the two roles (assets a superuser owning
 # everything) is converted once: its objects are handed to assets_owner and assets loses its attributes.
+# WAL archiving (scripts/backup.py, `make backup`): archive_mode on, and an archive_command that pushes each WAL
+# segment to pgBackRest once `make backup` has written var/pgbackrest.conf (until then it keeps nothing). A cluster
+# made before: archive_command and archive_timeout are set with a reload; archive_mode takes a restart, which this
+# script never does (`make backup` does it once, and says so).
+# LOCALDB_VAR and LOCALDB_PORT (default var/ and 54329) make the same cluster elsewhere: the backup drill's own.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-data="$top/var/pgdata"; run="$top/var/run"; log="$top/var/log/postgresql.log"
-port=54329
+var=${LOCALDB_VAR:-$top/var}
+data="$var/pgdata"; run="$var/run"; log="$var/log/postgresql.log"
+port=${LOCALDB_PORT:-54329}
 app=assets; owner=assets_owner
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bindir" ] || { echo "PostgreSQL server binaries not found (run: make sysdeps)" >&2; exit 1; }
@@ -24,13 +30,13 @@ as_pg() {  # PostgreSQL refuses to run as root: use the postgres OS user then.
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-mkdir -p "$top/var/log" "$run"
+mkdir -p "$var/log" "$run"
 if [ "$(id -u)" = 0 ]; then
-  chown postgres "$run" "$top/var/log"
+  chown postgres "$run" "$var/log"
   # The postgres user must be able to reach var/ through every parent folder (e.g. a clone under /root):
   # grant traverse-only permission (o+x, no listing) where it is missing.
-  dir="$top/var"
-  while ! runuser -u postgres -- test -x "$top/var" 2>/dev/null && [ "$dir" != / ]; do
+  dir="$var"
+  while ! runuser -u postgres -- test -x "$var" 2>/dev/null && [ "$dir" != / ]; do
     if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
       echo "granting the postgres user traverse permission (o+x) on $dir" >&2
       chmod o+x "$dir"
@@ -41,6 +47,11 @@ fi
 
 # Who may connect as whom (peer authentication): written at creation, and over an older cluster's trust rules.
 me=$(id -un); server_user=$me; [ "$(id -u)" = 0 ] && server_user=postgres
+# WAL archiving: pgBackRest with the configuration scripts/backup.py writes beside the data folder (stanza assets);
+# no configuration yet, no backup: the segment is not kept (nothing could be restored from it without a base backup).
+conf="$var/pgbackrest.conf"
+archive_command="test ! -f $conf || pgbackrest --config=$conf --stanza=assets archive-push %p"  # (a path without spaces)
+archive_timeout=${BACKUP_ARCHIVE_TIMEOUT:-60}  # seconds: the most a commit waits to be archived (the RPO)
 write_auth() {
   printf '%s\n' "# scripts/localdb.sh: socket only, peer authentication through the map \"project\" (pg_ident.conf)" \
     "local   all           all   peer  map=project" \
@@ -74,6 +85,10 @@ random_page_cost = 1.1
 wal_level = replica
 max_wal_senders = 10
 hot_standby = on
+# WAL archiving for backups with point-in-time recovery (scripts/backup.py)
+archive_mode = on
+archive_command = '$archive_command'
+archive_timeout = $archive_timeout
 CONF
 fi
 
@@ -86,6 +101,20 @@ if ! grep -q "map=project" "$data/pg_hba.conf" 2>/dev/null; then  # a cluster ma
   echo "local cluster: peer authentication on the socket instead of trust (pg_hba.conf, pg_ident.conf)" >&2
   write_auth
   psql_pg -d postgres -c "select pg_reload_conf()" >/dev/null
+fi
+
+# A cluster made before WAL archiving: the command now (reload), archive_mode at its next start (`make backup` restarts
+# it once when it must). ALTER SYSTEM writes postgresql.auto.conf.
+# (the configuration files' value: `show archive_command` says "(disabled)" while archive_mode is off)
+if [ "$(psql_pg -d postgres -c "select setting from pg_file_settings where name = 'archive_command'
+      order by seqno desc limit 1")" != "$archive_command" ]; then
+  echo "local cluster: WAL archiving command set for scripts/backup.py (reload, no restart)" >&2
+  psql_pg -d postgres -c "alter system set archive_command = \$\$$archive_command\$\$" \
+    -c "alter system set archive_timeout = $archive_timeout" -c "alter system set archive_mode = on" \
+    -c "select pg_reload_conf()" >/dev/null
+fi
+if [ "$(psql_pg -d postgres -c "show archive_mode")" = off ]; then
+  echo "local cluster: archive_mode turns on at its next restart (\`make backup\` restarts it once)" >&2
 fi
 
 if [ "$(psql_pg -d postgres -c "select 1 from pg_roles where rolname='$owner'")" != 1 ]; then

@@ -66,6 +66,8 @@ build() {
   as_pg "$bindir/pg_basebackup" -h "$run" -p $primary_port -U postgres -D "$data" -R -X stream -c fast
   cat >> "$data/postgresql.conf" <<CONF
 # hot standby of var/pgdata (scripts/replica.sh); primary_conninfo is in postgresql.auto.conf, standby.signal exists
+# WAL archiving (scripts/backup.py) comes with the primary's settings: a standby with archive_mode = on (not always)
+# archives nothing, so the primary alone feeds the pgBackRest stanza
 port = $port
 hot_standby = on
 hot_standby_feedback = on

@@ -5,6 +5,7 @@ set -euo pipefail
 pg_major=15
 packages=(
   "postgresql-$pg_major" "postgresql-$pg_major-postgis-3"  # the project-local database cluster
+  pgbackrest                                              # make backup/restore and the backup drill (tests/test_backup.py)
   chromium                                                # browser tests (driven by Playwright's Python package)
   fonts-noto-cjk                                          # Chinese text in screenshots and the headless browser
   gettext                                                 # compilemessages (interface translations)
