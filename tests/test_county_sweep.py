@@ -113,3 +113,43 @@ def test_the_sweep_covers_every_app(county_world):
         assert any(u.startswith(prefix) for u in urls), prefix
     assert f"/assets/{county_world.assets['clinic_b'].code}/" in urls
     assert len(admin.site._registry) > 10
+
+
+def test_the_prefecture_reads_every_route_and_changes_no_countys_register_by_any(county_world):
+    """The bureau above the counties reads (and reports on) both counties and edits nothing of either register: every
+    route, filled with B's identifiers and with A's, GET and POST, answers below 500 and leaves both counties' assets,
+    areas, projects, fund lines, lifecycle records and memberships as they were."""
+    from geo_assets.models import (
+        CustodianChange,
+        Disposal,
+        DistributionPlan,
+        FundingLine,
+        HandoverLetter,
+        IncomeRecord,
+        MaintenanceEntry,
+        OperationContract,
+        OwnerShare,
+        OwnershipRegistration,
+        PublicWelfarePost,
+    )
+
+    w = county_world
+    register = (Asset, AdminArea, Project, FundLine, Membership, FundingLine, OwnerShare, OwnershipRegistration,
+                HandoverLetter, MaintenanceEntry, CustodianChange, PublicWelfarePost, OperationContract, IncomeRecord,
+                DistributionPlan, Disposal)
+    client = Client(raise_request_exception=False)
+    client.force_login(w.users["prefecture"])
+    before = table_digests(register)
+    data = {"name": "市改", "reason": "市", "note": "市", "status": "disposed", "finding": "intact", "amount": "1",
+            "year": "2025", "custodian_unit": "市", "asset_code": w.assets["clinic_b"].code,
+            "document_number": "市", "allocated": "1", "disbursed": "1"}
+    a_urls = {u.replace(w.assets["clinic_b"].code, w.assets["clinic_a"].code) for u in concrete(w)}
+    failures, urls = [], sorted(set(concrete(w)) | a_urls)
+    assert len(urls) > len(concrete(w)) > 100  # the sweep runs over every route, B's and A's
+    for url in urls:
+        cache.clear()
+        for response in (client.get(url), client.post(url, data)):
+            if response.status_code >= 500:
+                failures.append(f"{response.status_code} {response.request['REQUEST_METHOD']} {url}")
+    assert failures == []
+    assert table_digests(register) == before
