@@ -116,7 +116,10 @@ def psql(var: Path, port: int, sql: str, database: str = "assets") -> str:
 
 def database_fingerprint(var: Path, port: int) -> dict:
     """Every table of the schema: its row count and the md5 of its rows (as text, sorted)."""
-    tables = psql(var, port, "select tablename from pg_tables where schemaname = 'public' order by 1").split()
+    # unlogged tables (the shared cache, config/cache) are empty after a crash or a restore, by design
+    tables = psql(var, port, "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                  "where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relpersistence = 'p' "
+                  "order by 1").split()
     row = "select '{0}', count(*), coalesce(md5(string_agg(r::text, E'\\n' order by r::text)), '') from public.\"{0}\" r"
     sql = " union all ".join(row.format(t) for t in tables)  # the schema's own table names
     return {name: (int(count), digest) for name, count, digest in

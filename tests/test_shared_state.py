@@ -120,13 +120,13 @@ def statuses_in_turn(servers, path: str, count: int) -> list[int]:
     return [get(servers[number % len(servers)][0], path)[0] for number in range(count)]
 
 
-def answering_pids(servers) -> set[int]:
-    pids = set()
+def answering_pids(servers) -> list[set[int]]:
+    """Per server, the worker processes that answered."""
+    answered = []
     for _port, log in servers:
-        for line in log.read_text().splitlines():
-            if line.startswith("{") and (record := json.loads(line)).get("logger") == "assets.request":
-                pids.add(record["pid"])
-    return pids
+        answered.append({record["pid"] for line in log.read_text().splitlines()
+                         if line.startswith("{") and (record := json.loads(line)).get("logger") == "assets.request"})
+    return answered
 
 
 def shared_limits(servers) -> dict[str, list[int]]:
@@ -138,9 +138,12 @@ def shared_limits(servers) -> dict[str, list[int]]:
 def assert_one_limit(statuses: dict[str, list[int]], servers):
     for kind, limit in LIMITS.items():
         assert statuses[kind] == [200] * limit + [429] * 3, (kind, statuses[kind])
-    assert len(answering_pids(servers)) >= 4, "not every worker answered"  # 3 + 1 workers
+    # two servers (two gunicorns, 3 + 1 workers): processes that share nothing but the cache; which of a server's
+    # workers takes a connection is the kernel's choice (under load one may take them all)
+    answered = answering_pids(servers)
+    assert all(answered) and len(set().union(*answered)) >= 2, answered
     print({kind: f"429 from request {values.index(429) + 1}" for kind, values in statuses.items()},
-          f"across {len(answering_pids(servers))} worker processes")
+          f"across {len(set().union(*answered))} worker processes of {len(servers)} servers")
 
 
 def cache_rows() -> dict[str, object]:

@@ -96,4 +96,4 @@ def test_the_command_counts_and_says_so(county_world, capsys):
     call_command("alerts_tally")
     out = capsys.readouterr().out
     run = AlertTallyRun.objects.get()
-    assert out.count("已统计") == 2 and f"{run.alerts:,} 条告警" in out
+    assert out.count("已统计") == 2 and f"{run.alerts:,} 条告警" in out and "正在统计" in out

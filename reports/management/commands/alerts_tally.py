@@ -1,8 +1,9 @@
 """Count every alert of the register per village and rule (reports.services.alert_tally_refresh): what the
-prefecture's and province's pages read. Run by a timer (deploy/assets-alerts-tally.timer)."""
+prefecture's and province's pages read. Run by a timer (deploy/systemd/assets-alerts-tally.timer)."""
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from reports.services import alert_tally_refresh
 
@@ -11,6 +12,8 @@ class Command(BaseCommand):
     help = "Count every alert of the register per village and rule, for the bureaus above the counties."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"正在统计告警 (counting the alerts of the register) … {timezone.localtime():%H:%M:%S}")
+        self.stdout.write(_("Counting the alerts of the register … (%(time)s)") % {
+            "time": f"{timezone.localtime():%H:%M:%S}"})
         run = alert_tally_refresh()
-        self.stdout.write(f"已统计: {run.alerts:,} 条告警, {run.counts.count():,} 个（村, 规则）, 用时 {run.seconds:.1f} s")
+        self.stdout.write(_("Counted: %(alerts)s alerts in %(rows)s (village, rule) pairs in %(seconds)s s") % {
+            "alerts": f"{run.alerts:,}", "rows": f"{run.counts.count():,}", "seconds": f"{run.seconds:.1f}"})
