@@ -1,0 +1,34 @@
+"""Faults under load (issue 20, "Load and faults"), each against `make serve`'s stack on the test database with the
+locustfile of `make load` running: the functions of bench/load/faults.py, which `make load` runs on the benchmark
+province too. Each prints its row of the fault table. In each: no accepted write lost, no duplicate verification,
+clear errors while it lasts, service back by itself afterwards."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from bench.load import faults
+from bench.load.plan import plan_prepare
+
+
+@pytest.fixture
+def plan(live_map_world, tmp_path):
+    plan_prepare(tmp_path / "plan.json", sample=60)
+    return tmp_path / "plan.json"
+
+
+def show(row: dict) -> None:
+    print("\n" + faults.table([row]) + "\n" + json.dumps(row, ensure_ascii=False, default=str))
+
+
+def test_a_gunicorn_worker_killed_mid_load(plan, tmp_path):
+    row = faults.worker_kill(faults.url_of(connection), tmp_path, plan=plan, users=8, seconds=24)
+    show(row)
+    assert row["master_kept"] and row["workers"] == [2, 2]  # the master replaced the worker
+    assert row["respawn_s"] < 10
+    assert row["failed_before"] == 0 and row["failed_after"] == 0
+    assert row["failed_during"] <= 2  # the killed worker's two threads: only its requests in flight
+    assert row["after"]["requests"] > 0 and row["after"]["failures"] == 0  # served again, by itself
+    assert row["verifications"] > 0 and row["lost"] == 0 and row["duplicates"] == 0
+    assert row["ok"]
