@@ -1,3 +1,4 @@
+import errno
 import logging
 import re
 import time
@@ -5,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -164,3 +165,33 @@ class ReplicaReadsMiddleware:
             DEFAULT_DB_ALIAS not in getattr(match.func, "_non_atomic_requests", set()))
         with replica_reads(request_atomic=atomic):
             return self.get_response(request)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_RETRY_AFTER = 300  # seconds: an operator has to make room; a phone keeps what it sent and retries
+
+
+class DiskFullMiddleware:
+    """A request whose write found the disk full (ENOSPC or EDQUOT: the media folder's disk, e.g. a photo) answers
+    507 Insufficient Storage with Retry-After instead of a 500. The request's transaction has been rolled back and
+    the services remove the files they wrote in part, so nothing is half-saved and sending the same again later is
+    right (a verification keeps its client_id). /readyz reports the same disk (config/health.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (isinstance(exception, OSError) and exception.errno in DISK_FULL_ERRNOS):
+            return None
+        request_logger.error("disk full: %s %s: %s", request.method, request.path[:LOGGED_PATH_MAX], exception)
+        message = _("The server's disk is full, so nothing was saved. Please send it again later.")
+        if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+            response = JsonResponse({"detail": message}, status=507, json_dumps_params={"ensure_ascii": False})
+        else:
+            response = HttpResponse(message, status=507, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(DISK_FULL_RETRY_AFTER)
+        response["Cache-Control"] = "no-store"
+        return response

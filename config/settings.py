@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.ReplicaReadsMiddleware",
+    "config.middleware.DiskFullMiddleware",  # a full media disk: 507 with Retry-After, not a 500
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -32,3 +32,19 @@ def test_a_gunicorn_worker_killed_mid_load(plan, tmp_path):
     assert row["after"]["requests"] > 0 and row["after"]["failures"] == 0  # served again, by itself
     assert row["verifications"] > 0 and row["lost"] == 0 and row["duplicates"] == 0
     assert row["ok"]
+
+
+def test_the_media_disk_full_mid_load(plan, tmp_path):
+    """The media folder on a small tmpfs (mounted as root, as `make test` runs), filled mid-load, then emptied."""
+    row = faults.media_full(faults.url_of(connection), tmp_path, plan=plan, users=8, seconds=30)
+    show(row)
+    status, retry_after, detail = row["probe_during"]
+    assert status == 507 and int(retry_after) > 0 and "磁盘已满" in detail  # clear, in the user's language
+    assert row["readyz_during"] == [503, "fail"]  # the readiness probe says why
+    assert set(row["statuses_during"]) <= {507}  # uploads refused clearly, nothing else failed
+    assert set(row["failed_groups_during"]) <= {"verification"}
+    assert row["failed_before"] == 0 and row["failed_after"] == 0
+    assert row["probe_after"] == 201 and row["probe_records"] == 1  # the same client_id again, once room is made
+    assert row["photo_files_missing"] == 0 and row["orphan_files"] == 0  # nothing half-saved
+    assert row["lost"] == 0 and row["duplicates"] == 0
+    assert row["ok"]

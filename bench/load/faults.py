@@ -10,13 +10,20 @@ tests/test_faults.py.
   import_stop   the import worker killed mid-import: nothing of the import written; the job requeued and finished
                 by the worker started again."""
 
+import contextlib
+import datetime
+import json
 import os
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.load.runner import figures, locust_start, requests_read, serving, writes_check
+from bench.load.runner import figures, http_get, locust_start, requests_read, serving, writes_check
 
 # in-flight requests of a killed worker appear as failures up to this long after the kill (the client sees the
 # connection reset at once; a request queued behind it waits for its timeout)
@@ -80,7 +87,107 @@ def worker_kill(database_url: str, folder: Path, *, plan: Path, users: int = 8, 
     return row
 
 
-FAULTS = {"worker_kill": worker_kill}
+def _multipart(fields: dict, photo: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="site.jpg"\r\n'
+                 f"Content-Type: image/jpeg\r\n\r\n".encode() + photo + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def verification_post(server, plan: dict, client_id: str) -> tuple[int, dict, dict]:
+    """One verification with a photo, as a phone sends it (the verifier's token)."""
+    asset = plan["assets"][0]
+    body, content_type = _multipart({
+        "asset_code": asset["code"], "finding": "intact", "lon": asset["lon"], "lat": asset["lat"], "accuracy_m": 5,
+        "observed_at": datetime.datetime.now(datetime.UTC).isoformat(), "client_id": client_id,
+        "note": "load probe"}, Path(plan["photo"]).read_bytes())
+    request = urllib.request.Request(  # noqa: S310 - a local URL
+        server.url + "/api/v1/verifications/", data=body, method="POST", headers={
+        "Content-Type": content_type, "Authorization": f"Token {plan['accounts']['load-verifier']['token']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - a local URL
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"{}")
+
+
+def _media_consistent(media: Path, since: float) -> dict:
+    """Every photo row received since then has its three files, whole; no photo file lies there without its row."""
+    from verification.models import Photo
+
+    referenced, missing = set(), 0
+    received = datetime.datetime.fromtimestamp(since, tz=datetime.UTC)
+    for photo in Photo.objects.filter(verification__received_at__gte=received):
+        for field_file in (photo.original, photo.public, photo.thumbnail):
+            path = media / field_file.name
+            referenced.add(path)
+            missing += not (path.is_file() and path.stat().st_size > 0)
+    on_disk = {p for p in (media / "verification").rglob("*") if p.is_file()} if (media / "verification").exists() else set()
+    return {"photo_files_missing": missing, "orphan_files": len(on_disk - referenced)}
+
+
+def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, seconds: float = 30,
+               size_mb: int = 48) -> dict:
+    """The media folder on a tmpfs of `size_mb` (root only: mount), filled to the last byte a third of the way
+    in, emptied again at two thirds."""
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(media)],  # noqa: S603, S607
+                   check=True, capture_output=True)
+    out, details = folder / "locust", json.loads(plan.read_text(encoding="utf-8"))
+    try:
+        with serving(database_url, folder / "server", media_root=media) as server:
+            start = time.time()
+            locust = locust_start(server, plan, out, users=users, seconds=seconds)
+            time.sleep(seconds / 3)
+            filler = media / "filler"
+            with open(filler, "wb") as f, contextlib.suppress(OSError):  # ENOSPC: full
+                while True:
+                    f.write(b"\0" * 65536)
+            with contextlib.suppress(OSError):
+                with open(filler, "ab") as f:
+                    while True:
+                        f.write(b"\0")
+                        f.flush()
+            full = time.time()
+            probe_id = str(uuid.uuid4())
+            during = verification_post(server, details, probe_id)
+            ready_during = http_get(server.url + "/readyz")
+            time.sleep(max(0.0, start + 2 * seconds / 3 - time.time()))
+            filler.unlink()
+            freed = time.time()
+            again = _wait(lambda: (lambda r: r if r[0] in (200, 201) else None)(
+                verification_post(server, details, probe_id)), 30, every=0.5)
+            back_s = time.time() - freed
+            locust.wait(timeout=seconds + 120)
+            end = time.time()
+        phases = _phases(out, start, full, freed, end)
+        rows = requests_read(out, full, freed)
+        failed_groups = sorted({r[2] for r in rows if not r[4]})
+        row = {"fault": "media_full", "done": f"media tmpfs filled at {full - start:.0f} s, freed at {freed - start:.0f} s",
+               **phases, "failed_groups_during": failed_groups,
+               "probe_during": [during[0], during[1].get("Retry-After"), during[2].get("detail", "")],
+               "readyz_during": [ready_during[0], json.loads(ready_during[2] or b"{}").get("checks", {}).get("media_disk")],
+               "probe_after": again[0] if again else None, "back_s": round(back_s, 2),
+               **_media_consistent(media, start - 1), **writes_check(out)}
+    finally:
+        subprocess.run(["umount", "-l", str(media)], check=False, capture_output=True)  # noqa: S603, S607
+    from verification.models import Verification
+
+    row["probe_records"] = Verification.objects.filter(client_id=probe_id).count()
+    row["ok"] = bool(during[0] == 507 and during[1].get("Retry-After") and row["probe_after"] == 201
+                     and row["probe_records"] == 1 and set(row["statuses_during"]) <= {507}
+                     and set(failed_groups) <= {"verification"} and row["failed_before"] == 0
+                     and row["failed_after"] == 0 and row["photo_files_missing"] == 0 and row["orphan_files"] == 0
+                     and row["lost"] == 0 and row["duplicates"] == 0)
+    row["figure"] = (f"uploads 507 + Retry-After {during[1].get('Retry-After')} while full ({phases['failed_during']}"
+                     f" refused), other requests served; uploads back {back_s:.1f} s after room was made")
+    return row
+
+
+FAULTS = {"worker_kill": worker_kill, "media_full": media_full}
 
 
 def table(rows: list[dict]) -> str:

@@ -169,7 +169,7 @@ def locust_start(server: Server, plan: Path, out: Path, *, users: int, seconds: 
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", server.url,
                "-u", str(users), "-r", str(max(1, users)), "-t", f"{int(seconds)}s", "--stop-timeout", "10",
                "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", *classes]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(out / "locust.out", "ab"),  # noqa: SIM115
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(out / "locust.out", "ab"),  # noqa: SIM115, S603
                             stderr=subprocess.STDOUT)
 
 

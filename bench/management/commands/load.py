@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bench.load import faults as fault_runs
 from bench.load.plan import plan_prepare
-from bench.load.runner import MemoryWatch, TILE_P95_MS, figures, locust_run, requests_read, serving, writes_check
+from bench.load.runner import TILE_P95_MS, MemoryWatch, figures, locust_run, requests_read, serving, writes_check
 
 OUT = Path(settings.BASE_DIR) / "var" / "load"
 
