@@ -48,3 +48,18 @@ def test_the_media_disk_full_mid_load(plan, tmp_path):
     assert row["photo_files_missing"] == 0 and row["orphan_files"] == 0  # nothing half-saved
     assert row["lost"] == 0 and row["duplicates"] == 0
     assert row["ok"]
+
+
+def test_the_import_worker_stopped_mid_import(plan, tmp_path):
+    """The worker killed while it writes an import's rows: nothing of it in the register (one transaction), the job
+    still says it is running; the worker started again requeues it at once (nobody holds its lock) and imports it
+    whole, once."""
+    row = faults.import_stop(faults.url_of(connection), tmp_path, plan=plan, users=4, seconds=30, rows=3000)
+    show(row)
+    assert row["killed_mid_write"]
+    assert row["written_after_kill"] == 0 and row["status_after_kill"] == "importing"  # never half-written
+    assert row["status"] == "done" and row["imported"] == row["rows"]  # resumed, nothing twice
+    assert "重新排队" in row["message"]  # the job says it was interrupted and requeued
+    assert row["failed_before"] == 0 and row["failed_after"] == 0  # the web served on
+    assert row["lost"] == 0 and row["duplicates"] == 0
+    assert row["ok"]

@@ -11,6 +11,7 @@ tests/test_faults.py.
                 by the worker started again."""
 
 import contextlib
+import csv
 import datetime
 import json
 import os
@@ -23,7 +24,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.load.runner import figures, http_get, locust_start, requests_read, serving, writes_check
+from bench.load.runner import ROOT, figures, http_get, locust_start, requests_read, serving, writes_check
 
 # in-flight requests of a killed worker appear as failures up to this long after the kill (the client sees the
 # connection reset at once; a request queued behind it waits for its timeout)
@@ -187,7 +188,89 @@ def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
     return row
 
 
-FAULTS = {"worker_kill": worker_kill, "media_full": media_full}
+def _import_file(path: Path, plan: dict, rows: int, tag: str) -> None:
+    """A ledger of `rows` wells beside the plan's assets (so inside the load accounts' county)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["资产名称", "资产类型", "资产类别", "资金来源", "投资金额（万元）", "经度", "纬度"])
+        for i in range(rows):
+            asset = plan["assets"][i % len(plan["assets"])]
+            out.writerow([f"{tag}-{i}", "供水饮水", "公益性资产", "中央财政专项扶贫资金:10", "10",
+                          round(asset["lon"] + (i % 7) * 0.0001, 6), round(asset["lat"] + (i % 5) * 0.0001, 6)])
+
+
+def _worker_start(server, folder: Path) -> subprocess.Popen:
+    """The import worker as its own process (its own systemd unit on a server), with the web's settings."""
+    log = open(folder / "worker.log", "ab")  # noqa: SIM115
+    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "importers_worker",  # noqa: S603
+                             "--sleep", "0.5"], cwd=ROOT, env=server.env, stdout=log, stderr=log,
+                            start_new_session=True)
+
+
+def import_stop(database_url: str, folder: Path, *, plan: Path, users: int = 4, seconds: float = 40,
+                rows: int = 4000) -> dict:
+    """The web without its worker (IMPORT_WORKER=off) under load; a worker of its own takes an import of `rows`
+    rows and is killed (SIGKILL) while it writes them; a new worker is started."""
+    from django.contrib.auth import get_user_model
+
+    from geo_assets.models import Asset
+    from importers.models import ImportJob
+
+    out, details = folder / "locust", json.loads(plan.read_text(encoding="utf-8"))
+    tag = f"负载导入{uuid.uuid4().hex[:6]}"
+    with serving(database_url, folder / "server", extra_env={"IMPORT_WORKER": "off"}) as server:
+        start = time.time()
+        locust = locust_start(server, plan, out, users=users, seconds=seconds)
+        media = Path(server.env["MEDIA_ROOT"])
+        job = ImportJob.objects.create(user=get_user_model().objects.get(username="load-clerk"), original_name=f"{tag}.csv",
+                                       status=ImportJob.Status.PENDING_IMPORT, skip_invalid=True)
+        stored = media / "imports" / str(job.pk) / f"{tag}.csv"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        _import_file(stored, details, rows, tag)
+        ImportJob.objects.filter(pk=job.pk).update(stored_path=str(stored), size=stored.stat().st_size)
+        progress = stored.parent / "progress.json"
+
+        def writing():
+            with contextlib.suppress(OSError, ValueError):
+                state = json.loads(progress.read_text(encoding="utf-8"))
+                return state if state.get("phase") == "write" and 0 < state["done"] < state["total"] else None
+            return None
+
+        worker = _worker_start(server, folder)
+        state = _wait(writing, 120, every=0.05)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed = time.time()
+        time.sleep(1)
+        job.refresh_from_db()
+        status_after_kill = job.status
+        written_after_kill = Asset.objects.filter(name__startswith=f"{tag}-").count()
+        restarted = time.time()
+        worker = _worker_start(server, folder)
+        done = _wait(lambda: ImportJob.objects.filter(pk=job.pk, status__in=[ImportJob.Status.DONE,
+                                                                             ImportJob.Status.FAILED]).first(), 180, 0.5)
+        resumed_s = time.time() - restarted
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait()
+        locust.wait(timeout=seconds + 120)
+        end = time.time()
+    job.refresh_from_db()
+    imported = Asset.objects.filter(name__startswith=f"{tag}-").count()
+    row = {"fault": "import_stop", "done": f"SIGKILL import worker at {killed - start:.0f} s, "
+                                           f"{(state or {}).get('done')}/{rows} rows being written",
+           "killed_mid_write": bool(state), "status_after_kill": status_after_kill,
+           "written_after_kill": written_after_kill, "status": job.status, "message": job.message,
+           "imported": imported, "rows": rows, "resumed_s": round(resumed_s, 1),
+           **_phases(out, start, killed, killed, end), **writes_check(out)}
+    row["ok"] = bool(state and done and written_after_kill == 0 and job.status == ImportJob.Status.DONE
+                     and imported == rows and row["failed_before"] + row["failed_after"] == 0
+                     and row["lost"] == 0 and row["duplicates"] == 0)
+    row["figure"] = (f"{written_after_kill} rows written by the killed import; the new worker requeued it and "
+                     f"imported {imported}/{rows} in {resumed_s:.1f} s")
+    return row
+
+
+FAULTS = {"worker_kill": worker_kill, "media_full": media_full, "import_stop": import_stop}
 
 
 def table(rows: list[dict]) -> str:
