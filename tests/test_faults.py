@@ -63,3 +63,65 @@ def test_the_import_worker_stopped_mid_import(plan, tmp_path):
     assert row["failed_before"] == 0 and row["failed_after"] == 0  # the web served on
     assert row["lost"] == 0 and row["duplicates"] == 0
     assert row["ok"]
+
+
+# ------------------------------------------------------------------------------------------------ disk full, in process
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (120, 90, 60)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(map_world, settings, monkeypatch):
+    """The second of a photo's three files finds the disk full after writing part of itself: 507 with Retry-After
+    and a message, no verification, no file of it left; the same client_id sent again once there is room: 201."""
+    import errno
+    import uuid
+    from pathlib import Path
+
+    from django.core.files.storage import FileSystemStorage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from verification.models import Verification
+
+    original_save, calls = FileSystemStorage._save, []
+
+    def save_until_full(self, name, content):
+        calls.append(name)
+        if len(calls) == 2:
+            partial = Path(self.path(name))
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(b"\xff\xd8 half a photo")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original_save(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", save_until_full)
+    token = Token.objects.create(user=map_world.admin)
+    client_id = str(uuid.uuid4())
+    road = map_world.road
+
+    def send():
+        return Client().post("/api/v1/verifications/", {
+            "asset_code": road.code, "finding": "intact", "lon": road.location.x, "lat": road.location.y,
+            "accuracy_m": 5, "observed_at": "2026-12-01T08:00:00+08:00", "client_id": client_id,
+            "photos": [SimpleUploadedFile("site.jpg", _jpeg(), "image/jpeg")]}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    response = send()  # through the token: the upload guard knows API clients (geo_assets.uploads)
+    assert response.status_code == 507
+    assert int(response["Retry-After"]) > 0 and response["Cache-Control"] == "no-store"
+    assert "磁盘已满" in response.json()["detail"]
+    assert not Verification.objects.filter(client_id=client_id).exists()
+    assert [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()] == []  # the whole and the half file removed
+
+    monkeypatch.setattr(FileSystemStorage, "_save", original_save)
+    again = send()
+    assert again.status_code == 201, again.content
+    assert Verification.objects.filter(client_id=client_id).count() == 1
+    assert len([p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]) == 3  # original, public copy, thumbnail

@@ -273,6 +273,11 @@ def import_stop(database_url: str, folder: Path, *, plan: Path, users: int = 4, 
 FAULTS = {"worker_kill": worker_kill, "media_full": media_full, "import_stop": import_stop}
 
 
+def not_run(name: str, exc: Exception) -> dict:
+    return {"fault": name, "ok": False, "requests": 0, "failed_before": 0, "failed_during": 0, "failed_after": 0,
+            "lost": 0, "duplicates": 0, "figure": f"not run: {type(exc).__name__}: {str(exc)[:200]}"}
+
+
 def table(rows: list[dict]) -> str:
     lines = [f"  {'fault':12} {'ok':3} {'requests':>8} {'failed before/during/after':>27} {'lost':>4} {'dup':>4}  figure"]
     for r in rows:

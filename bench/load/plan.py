@@ -24,16 +24,21 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def _accounts() -> dict:
-    """The load accounts, with the role and area of the first current county administrator (any county: the
-    province has ten), or the whole county's when there is none. Their passwords are new each run."""
+    """The load accounts, with the role, county and area of the first current county administrator of a county, or
+    of the first county's (the benchmark province has ten, without administrators). Their passwords are new each run."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
     from rest_framework.authtoken.models import Token
 
-    from geo_assets.models import Membership
-    from geo_assets.taxonomy import Role
+    from geo_assets.models import AdminArea, Membership
+    from geo_assets.taxonomy import AreaLevel, Role
 
-    model = Membership.objects.filter(role=Role.COUNTY_ADMIN, current=True, user__is_active=True).order_by("pk").first()
+    model = (Membership.objects.filter(role=Role.COUNTY_ADMIN, current=True, user__is_active=True,
+                                       county__isnull=False)
+             .exclude(user__username__in=ACCOUNTS).order_by("pk").first())
+    # else the first county's (the province has ten and no administrator), or none: a one-county register
+    county = model.county if model else AdminArea.objects.filter(level=AreaLevel.COUNTY).order_by("code").first()
+    area = model.area if model else None
     accounts = {}
     for name in ACCOUNTS:
         user, created = get_user_model().objects.get_or_create(username=name, defaults={"is_staff": True})
@@ -42,9 +47,11 @@ def _accounts() -> dict:
         user.password = PBKDF2PasswordHasher().encode(password, PBKDF2PasswordHasher().salt())
         user.is_active = user.is_staff = True
         user.save()
-        if created or not Membership.objects.filter(user=user, current=True).exists():
-            Membership.objects.create(user=user, role=Role.COUNTY_ADMIN, area=model.area if model else None,
-                                      county=model.county if model else None)
+        current = Membership.objects.filter(user=user, current=True)
+        if not current.exists():
+            Membership.objects.create(user=user, role=Role.COUNTY_ADMIN, area=area, county=county)
+        else:
+            current.update(role=Role.COUNTY_ADMIN, area=area, county=county)
         token, _created = Token.objects.get_or_create(user=user)
         accounts[name] = {"username": name, "password": password, "token": token.key}
     return accounts

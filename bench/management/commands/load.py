@@ -81,8 +81,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {group:12} {g['requests']:9d} {g['failures']:7d} {g['p50']:8} {g['p95']:8}")
         names = [n for n in opts["faults"].split(",") if n]
         if names:
-            rows = [fault_runs.FAULTS[name](url, work / f"fault-{name}", plan=work / "plan.json",
-                                            users=max(4, best // 2)) for name in names]
+            rows = []
+            for name in names:
+                self.stdout.write(f"Fault {name} …")
+                self.stdout.flush()
+                try:
+                    rows.append(fault_runs.FAULTS[name](url, work / f"fault-{name}", plan=work / "plan.json",
+                                                        users=max(4, best // 2)))
+                except Exception as exc:  # a fault that could not be staged (e.g. no root for the tmpfs) says so
+                    rows.append(fault_runs.not_run(name, exc))
             result["faults"] = rows
             self.stdout.write("Faults (under load):")
             self.stdout.write(fault_runs.table(rows))
