@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.ReplicaReadsMiddleware",
-    "config.middleware.DiskFullMiddleware",  # a full media disk: 507 with Retry-After, not a 500
+    "config.middleware.UnavailableMiddleware",  # database unreachable: 503, media disk full: 507 (Retry-After)
 ]
 
 ROOT_URLCONF = "config.urls"

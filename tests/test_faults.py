@@ -125,3 +125,19 @@ def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(map_world,
     assert again.status_code == 201, again.content
     assert Verification.objects.filter(client_id=client_id).count() == 1
     assert len([p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]) == 3  # original, public copy, thumbnail
+
+
+def test_the_database_restarted_mid_load(plan, tmp_path):
+    """On a private cluster holding a copy of the test database (never the shared one): stopped for 5 s under
+    load, then started again."""
+    row = faults.db_restart(faults.url_of(connection), tmp_path, plan=plan, users=8, seconds=30, down_s=5)
+    show(row)
+    status, retry_after, detail = row["probe_during"]
+    assert status == 503 and int(retry_after) > 0 and "数据库" in detail  # clear, in the user's language
+    assert row["readyz_during"] == [503, "fail"]
+    assert row["page_during"][0] == 503 and row["page_during"][1]  # a page too, whatever failed first
+    assert set(row["statuses_during"]) <= {503}
+    assert row["failed_before"] == 0 and row["failed_after"] == 0  # back by itself
+    assert row["probe_after"] == 201 and row["probe_records"] == 1  # sent again: recorded once
+    assert row["lost"] == 0 and row["duplicates"] == 0
+    assert row["ok"]

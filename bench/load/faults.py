@@ -143,6 +143,7 @@ def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
             start = time.time()
             locust = locust_start(server, plan, out, users=users, seconds=seconds)
             time.sleep(seconds / 3)
+            full = time.time()  # uploads may fail from the moment the filling begins
             filler = media / "filler"
             with open(filler, "wb") as f, contextlib.suppress(OSError):  # ENOSPC: full
                 while True:
@@ -152,7 +153,6 @@ def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
                     while True:
                         f.write(b"\0")
                         f.flush()
-            full = time.time()
             probe_id = str(uuid.uuid4())
             during = verification_post(server, details, probe_id)
             ready_during = http_get(server.url + "/readyz")
@@ -270,7 +270,65 @@ def import_stop(database_url: str, folder: Path, *, plan: Path, users: int = 4, 
     return row
 
 
-FAULTS = {"worker_kill": worker_kill, "media_full": media_full, "import_stop": import_stop}
+def db_restart(database_url: str, folder: Path, *, plan: Path, users: int = 8, seconds: float = 30,
+               down_s: float = 5) -> dict:
+    """A private cluster (bench/load/cluster.py) holding a copy of the database; the stack served from it under
+    load; the cluster stopped (fast: connections cut) a third of the way in, started again `down_s` later."""
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.load.cluster import PrivateCluster
+
+    cluster = PrivateCluster().create()
+    try:
+        info = connection.get_connection_params()
+        owner = (getattr(settings, "DATABASE_OWNER", None) or {}).get("USER") or info.get("user", "")
+        cluster.copy_from(host=info.get("host", ""), port=info.get("port", 5432), database=info["dbname"], owner=owner)
+        out, details = folder / "locust", json.loads(plan.read_text(encoding="utf-8"))
+        with serving(cluster.url(), folder / "server") as server:
+            start = time.time()
+            locust = locust_start(server, plan, out, users=users, seconds=seconds)
+            time.sleep(seconds / 3)
+            stopped = time.time()  # requests fail from the moment the shutdown begins
+            cluster.stop("fast")
+            probe_id = str(uuid.uuid4())
+            during = verification_post(server, details, probe_id)
+            ready_during = http_get(server.url + "/readyz")
+            page_during = http_get(server.url + "/")
+            time.sleep(max(0.0, stopped + down_s - time.time()))
+            cluster.start()
+            started = time.time()
+            again = _wait(lambda: (lambda r: r if r[0] in (200, 201) else None)(
+                verification_post(server, details, probe_id)), 60, every=0.5)
+            back_s = time.time() - started
+            locust.wait(timeout=seconds + 120)
+            end = time.time()
+
+        def query(sql, values):
+            text = cluster.psql("-F", "\t", "-c", sql, database="assets")
+            return [tuple(line.split("\t")) for line in text.splitlines() if line]
+
+        probe_records = len(query(f"SELECT id FROM verification_verification WHERE client_id = '{probe_id}'", ()))  # noqa: S608 - our uuid4
+        phases = _phases(out, start, stopped, started + back_s + SETTLE_S, end)
+        row = {"fault": "db_restart", "done": f"private cluster stopped at {stopped - start:.0f} s for {down_s:.0f} s",
+               **phases, "probe_during": [during[0], during[1].get("Retry-After"), during[2].get("detail", "")],
+               "readyz_during": [ready_during[0], json.loads(ready_during[2] or b"{}").get("checks", {}).get("database")],
+               "page_during": [page_during[0], page_during[1].get("Retry-After")],
+               "probe_after": again[0] if again else None, "back_s": round(back_s, 2), "probe_records": probe_records,
+               **writes_check(out, query)}
+    finally:
+        cluster.remove()
+    row["ok"] = bool(during[0] == 503 and during[1].get("Retry-After") and row["probe_after"] == 201
+                     and probe_records == 1 and set(row["statuses_during"]) <= {503}
+                     and row["failed_before"] == 0 and row["failed_after"] == 0
+                     and row["lost"] == 0 and row["duplicates"] == 0)
+    row["figure"] = (f"503 + Retry-After {during[1].get('Retry-After')} while down ({phases['failed_during']} "
+                     f"refused); served again {back_s:.1f} s after the database was back")
+    return row
+
+
+FAULTS = {"worker_kill": worker_kill, "media_full": media_full, "import_stop": import_stop, "db_restart": db_restart}
+UNDER_MAKE_LOAD = ("worker_kill", "media_full", "import_stop")  # db_restart would copy the province (tests: test db)
 
 
 def not_run(name: str, exc: Exception) -> dict:

@@ -33,8 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--step", type=float, default=45, help="seconds at each level while stepping up")
         parser.add_argument("--levels", default="4,8,12,16,24,32,48,64,96",
                             help="users at each step, comma-separated")
-        parser.add_argument("--faults", default=",".join(fault_runs.FAULTS),
-                            help=f"faults to run after ('' for none): {', '.join(fault_runs.FAULTS)}")
+        parser.add_argument("--faults", default=",".join(fault_runs.UNDER_MAKE_LOAD),
+                            help=f"faults to run after ('' for none): {', '.join(fault_runs.FAULTS)} (db_restart "
+                                 "copies the database into a private cluster: for small ones)")
         parser.add_argument("--out", default=str(OUT))
 
     def handle(self, *args, **opts):
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         result = {"database": url.split("@", 1)[-1], "steps": []}
         levels = [int(n) for n in opts["levels"].split(",") if n.strip()]
         with serving(url, work / "server") as server, MemoryWatch(server) as memory:
-            best = None
+            good = []
             for users in levels:
                 step_out = work / f"step-{users}"
                 start, end = locust_run(server, work / "plan.json", step_out, users=users, seconds=opts["step"])
@@ -60,19 +61,32 @@ class Command(BaseCommand):
                 self.stdout.flush()
                 if not fig.good():
                     break
-                best = users
-            if best is None:
+                good.append(users)
+            if not good:
                 raise CommandError(f"Even {levels[0]} users broke p95 ≤ {TILE_P95_MS:.0f} ms or had errors.")
-            self.stdout.write(f"Sustained: {best} users for {opts['duration']:.0f} s …")
-            self.stdout.flush()
-            sustained_out = work / "sustained"
-            start, end = locust_run(server, work / "plan.json", sustained_out, users=best, seconds=opts["duration"])
-            fig = figures(requests_read(sustained_out, start + 5, end), end - start - 5)
-            writes = writes_check(sustained_out)
-            result["sustained"] = {"users": best, **fig.as_dict(), "writes": writes, "peak_rss_mb": round(memory.peak_mb)}
-        self.stdout.write(self.style.SUCCESS(
-            f"Sustained rate: {fig.rate:.1f} req/s with {best} users for {fig.seconds:.0f} s — tiles p95 "
-            f"{fig.tile_p95} ms, {fig.failures} errors; peak RSS of gunicorn + workers {memory.peak_mb:.0f} MB; "
+            # the best level held for --duration; when it does not hold that long, the next lower good level
+            result["sustained_tries"] = []
+            for best in reversed(good):
+                self.stdout.write(f"Sustained: {best} users for {opts['duration']:.0f} s …")
+                self.stdout.flush()
+                sustained_out = work / f"sustained-{best}"
+                start, end = locust_run(server, work / "plan.json", sustained_out, users=best,
+                                        seconds=opts["duration"])
+                fig = figures(requests_read(sustained_out, start + 5, end), end - start - 5)
+                writes = writes_check(sustained_out)
+                tried = {"users": best, **fig.as_dict(), "writes": writes, "peak_rss_mb": round(memory.peak_mb)}
+                result["sustained_tries"].append(tried)
+                if fig.good():
+                    result["sustained"] = tried
+                    break
+                self.stdout.write(f"  not held: {fig.rate:.1f} req/s, tiles p95 {fig.tile_p95} ms, "
+                                  f"{fig.failures} failed {fig.failed}")
+            else:
+                result["sustained"] = None
+        held = result["sustained"] is not None
+        self.stdout.write((self.style.SUCCESS if held else self.style.ERROR)(
+            ("Sustained rate: " if held else "No level held (the last tried): ")
+            + f"{fig.rate:.1f} req/s with {best} users for {fig.seconds:.0f} s — tiles p95 {fig.tile_p95} ms, {fig.failures} errors; peak RSS of gunicorn + workers {memory.peak_mb:.0f} MB; "
             f"writes accepted {writes['verifications']} verifications ({writes['resends_answered']} resends answered "
             f"with the first record) + {writes['lifecycle_steps']} lifecycle steps, lost {writes['lost']}, "
             f"duplicates {writes['duplicates']}"))
@@ -99,3 +113,5 @@ class Command(BaseCommand):
         failed = [row["fault"] for row in result.get("faults", []) if not row["ok"]]
         if failed:
             raise CommandError(f"Faults not survived: {', '.join(failed)}")
+        if not held:
+            raise CommandError("No level held p95 ≤ 500 ms for tiles with 0 errors for the whole duration.")
