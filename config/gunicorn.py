@@ -25,9 +25,7 @@ workers = _int("WEB_WORKERS", min(2 * _cores + 1, _int("WEB_WORKERS_MAX", 8)))
 worker_class = "gthread"
 threads = _int("WEB_THREADS", 4)
 timeout = _int("WEB_TIMEOUT", 120)
-# A worker replaced (max_requests below, a reload) first finishes its requests: as long as one may take, or a long
-# report in flight would be cut (the client sees the connection reset; measured by `make load`, docs/performance.md)
-graceful_timeout = timeout
+graceful_timeout = 30
 keepalive = 75  # longer than the proxy's idle keep-alive to the upstream, so gunicorn never closes first
 # A worker is replaced after this many requests (bounded memory over years of uptime), staggered by the jitter.
 max_requests = _int("WEB_MAX_REQUESTS", 2000)
