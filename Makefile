@@ -17,7 +17,7 @@ PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
 .PHONY: run serve test db db-owner db-replica bootstrap sysdeps venv assets messages migrate demo lint clean-db bench \
-	backup restore backup-check
+	backup restore backup-check load
 
 run: bootstrap migrate demo
 	@$(WITH_DB) $(PY) manage.py demo_admin
@@ -99,6 +99,15 @@ demo: migrate
 # The benchmarks live in bench/ (bench/README.md); docs/performance.md says what they print.
 bench: bootstrap
 	@url=$$(bash scripts/bench_db.sh | tail -n 1) && DATABASE_URL=$$url $(PY) manage.py bench $(BENCH_ARGS)
+
+# Load test of issue 20 (not part of `make test`; a 30-second smoke run is): Locust (bench/load/) against make serve's
+# stack on the benchmark province — users stepped up until the tiles' p95 passes 500 ms or a request fails, the best
+# level held DURATION seconds, then the faults; prints the sustained rate, peak memory and the fault table
+# (var/load/results.json; docs/performance.md). LOAD_ARGS="--levels 4,8,16 --step 30 --faults worker_kill" for more.
+# The media_full fault mounts a tmpfs: run as root (as make test does).
+DURATION ?= 600
+load: bootstrap
+	@url=$$(bash scripts/bench_db.sh | tail -n 1) && DATABASE_URL=$$url $(PY) manage.py load --duration $(DURATION) $(LOAD_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

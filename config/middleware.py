@@ -1,11 +1,12 @@
+import errno
 import logging
 import re
 import time
 import uuid
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.http import HttpResponseBadRequest
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, get_resolver
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -164,3 +165,50 @@ class ReplicaReadsMiddleware:
             DEFAULT_DB_ALIAS not in getattr(match.func, "_non_atomic_requests", set()))
         with replica_reads(request_atomic=atomic):
             return self.get_response(request)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_RETRY_AFTER = 300  # seconds: an operator has to make room; a phone keeps what it sent and retries
+
+
+class UnavailableMiddleware:
+    """Two failures a client should retry, not a bug (500):
+
+    - the database unreachable (restarting, failing over, its connections exhausted: OperationalError or
+      InterfaceError) — 503 with Retry-After (config.health.RETRY_AFTER), as /readyz says;
+    - the disk full on a write (ENOSPC or EDQUOT: the media folder's disk, e.g. a photo) — 507 Insufficient Storage
+      with Retry-After.
+
+    The request's transaction has been rolled back (ATOMIC_REQUESTS) and the services remove the files they wrote in
+    part, so nothing is half-saved and sending the same again later is right (a verification keeps its client_id)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return unavailable_response(request, exception)
+
+
+def unavailable_response(request, exception) -> HttpResponse | None:
+    """The 503 or 507 for these failures, None for any other (UnavailableMiddleware for the views, and
+    config.views.server_error for a failure in a middleware, e.g. the session read before a view runs)."""
+    if isinstance(exception, OSError) and exception.errno in DISK_FULL_ERRNOS:
+        status, retry_after = 507, DISK_FULL_RETRY_AFTER
+        message = _("The server's disk is full, so nothing was saved. Please send it again later.")
+    elif isinstance(exception, (OperationalError, InterfaceError)):
+        status, retry_after = 503, health.RETRY_AFTER
+        message = _("The database is not reachable for a moment, so nothing was saved. Please try again shortly.")
+    else:
+        return None
+    request_logger.error("%s %s: %s: %s", request.method, request.path[:LOGGED_PATH_MAX], status,
+                         type(exception).__name__)
+    if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": message}, status=status, json_dumps_params={"ensure_ascii": False})
+    else:
+        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    return response

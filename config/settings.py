@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.ReplicaReadsMiddleware",
+    "config.middleware.UnavailableMiddleware",  # database unreachable: 503, media disk full: 507 (Retry-After)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,8 +112,9 @@ DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 # nothing may outlive one: no server-side cursors (Django's .iterator() declares them WITH HOLD outside a
 # transaction), no prepared statements unless DB_PREPARED_STATEMENTS=true says the pooler keeps them (pgbouncer
 # >= 1.21 with max_prepared_statements). The code keeps no other session state: SET LOCAL, set_config(…, true),
-# temporary tables ON COMMIT DROP and row locks only, no advisory lock, LISTEN or SET (but Django's SET TIME ZONE at
-# connect, a parameter pgbouncer keeps per client). Statement pooling cannot run it (every request is one
+# temporary tables ON COMMIT DROP and row locks only, no LISTEN or SET (but Django's SET TIME ZONE at connect, a
+# parameter pgbouncer keeps per client); the one session advisory lock is the import worker's while it runs a job
+# (importers/jobs.py), so the worker connects to PostgreSQL itself and refuses to start in transaction mode. Statement pooling cannot run it (every request is one
 # transaction of many statements): refused.
 DB_POOL_MODES = ("session", "transaction")
 
@@ -203,6 +205,7 @@ def shared_cache(databases: dict) -> dict:
 
 CACHES = shared_cache(DATABASES)
 with_pool_mode(DATABASES)
+DB_POOL_MODE = db_pool_mode()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -28,6 +28,9 @@ DATABASE_OWNER = owner_database(env("DATABASE_OWNER_URL", default=""))  # noqa: 
 DATABASE_APP_ROLE = DATABASES["default"].get("USER", "")
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# a kept connection is checked before each request reuses it: after a database restart the next request reconnects
+# instead of failing on a dead connection
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 with_prepared_statements(DATABASES["default"])  # noqa: F405
 DATABASES.update(replica_databases(DATABASES["default"]))  # noqa: F405 - DATABASE_REPLICA_URLS
 CACHES = shared_cache(DATABASES)  # noqa: F405 - CACHE_URL: the database's cache table or Redis, on every worker

@@ -27,3 +27,5 @@ if settings.DEBUG:
 
 # a 404 shows the message a view wrote for users (config.views.page_not_found)
 handler404 = "config.views.page_not_found"
+# a database restarting or a full disk met before a view runs: 503/507 with Retry-After (config.middleware)
+handler500 = "config.views.server_error"

@@ -1,9 +1,11 @@
-"""The project's own error page for 404 (config.urls.handler404)."""
+"""The project's own error pages: 404 (config.urls.handler404) and 500 (handler500)."""
 
 import re
+import sys
 
 from django.http import HttpResponseNotFound
 from django.template import loader
+from django.views import defaults
 
 # Django's own lookups (get_object_or_404, get_list_or_404) speak to developers, in English whatever the language.
 DJANGO_LOOKUP = re.compile(r"No .+ matches the given query\.\Z", re.S)
@@ -17,3 +19,11 @@ def page_not_found(request, exception, template_name="404.html"):
         message = ""
     template = loader.get_template(template_name)
     return HttpResponseNotFound(template.render({"message": message, "request_path": request.path}, request))
+
+
+def server_error(request, template_name="500.html"):
+    """An unreachable database or a full disk met outside a view (a middleware reading the session, the upload
+    guard): the same 503/507 with Retry-After as UnavailableMiddleware gives for views; anything else Django's 500."""
+    from config.middleware import unavailable_response
+
+    return unavailable_response(request, sys.exc_info()[1]) or defaults.server_error(request, template_name)

@@ -66,6 +66,19 @@ def too_large_message(size: int, limit: int) -> str:
              "ones.") % {"size": _mb(size), "limit": _mb(limit)}
 
 
+def _token_user(request):
+    """The user of the request's `Authorization: Token …` (DRF's TokenAuthentication, as the API views accept), or
+    None: the guard runs before DRF authenticates, and an API client has no session."""
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
+
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
 class UploadGuardMiddleware:
     """After AuthenticationMiddleware, before every middleware or view that reads the body."""
 
@@ -95,6 +108,8 @@ class UploadGuardMiddleware:
                 return self.respond(request, None, 413, too_large_message(length, limit))
             return None
         user = request.user
+        if not user.is_authenticated and rule.api:
+            user = _token_user(request) or user  # an API client (a phone) sends its token, not a session
         if not user.is_authenticated and not rule.api:
             return redirect_to_login(request.get_full_path())
         if not user.is_authenticated or not user.is_active or not rule.allowed(user, **match.kwargs):

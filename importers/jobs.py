@@ -4,9 +4,10 @@ import json
 import logging
 import shutil
 import time
+import zlib
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from importers import services
@@ -15,6 +16,26 @@ from importers.models import ImportJob
 log = logging.getLogger(__name__)
 MAX_ERRORS_KEPT = 5000
 PREVIEW_ROWS = 2000
+# A worker holds the advisory lock (LOCK_CLASS, the job's key) while it runs a job: PostgreSQL releases it when the
+# worker's connection ends, so a job whose lock nobody holds was left by a worker that died (killed, OOM, reboot).
+LOCK_CLASS = 20_2003
+
+
+def _lock_key(job: ImportJob) -> int:
+    return zlib.crc32(str(job.pk).encode()) & 0x7FFFFFFF
+
+
+def _job_lock(job: ImportJob, *, take: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_{'' if take else 'un'}lock(%s, %s)", [LOCK_CLASS, _lock_key(job)])
+
+
+def job_running_somewhere(job: ImportJob) -> bool:
+    """Does a live worker (any session, this one included) hold the job's lock?"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+                       "AND objid = %s AND objsubid = 2 AND granted)", [LOCK_CLASS, _lock_key(job)])
+        return cursor.fetchone()[0]
 
 
 def job_claim() -> ImportJob | None:
@@ -28,6 +49,7 @@ def job_claim() -> ImportJob | None:
         job.status = (ImportJob.Status.CHECKING if job.status == ImportJob.Status.PENDING_CHECK
                       else ImportJob.Status.IMPORTING)
         job.save(update_fields=["status", "updated_at"])
+        _job_lock(job, take=True)  # before the claim commits: a running job is never seen without its lock
         return job
 
 
@@ -89,6 +111,7 @@ def job_run(*, job: ImportJob) -> ImportJob:
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         job_files_remove(job=job)
     job.save()
+    _job_lock(job, take=False)
     return job
 
 
@@ -116,8 +139,9 @@ def jobs_expire(*, hours: int = 24) -> int:
 
 def jobs_recover(*, stale_minutes: int = 15) -> int:
     """Jobs left running by a worker that died: put them back in the queue. Safe because a check writes nothing
-    and an import is one transaction, so a dead worker's import left nothing behind. A running job's progress file
-    is rewritten every few seconds; one untouched for `stale_minutes` has no worker any more."""
+    and an import is one transaction, so a dead worker's import left nothing behind. A running job whose lock no
+    worker holds (job_running_somewhere) is requeued at once — a worker restarted after a crash resumes it; one
+    whose progress file is untouched for `stale_minutes` too (a worker hung)."""
     import datetime
 
     from django.utils import timezone
@@ -127,12 +151,13 @@ def jobs_recover(*, stale_minutes: int = 15) -> int:
             ImportJob.Status.IMPORTING: ImportJob.Status.PENDING_IMPORT}
     count = 0
     with transaction.atomic():
-        running = ImportJob.objects.select_for_update(skip_locked=True).filter(status__in=back, updated_at__lt=cutoff)
+        running = ImportJob.objects.select_for_update(skip_locked=True).filter(status__in=back)
         for job in running:
             progress = job.progress_file
             touched = (datetime.datetime.fromtimestamp(progress.stat().st_mtime, tz=datetime.UTC)
                        if progress.exists() else job.updated_at)
-            if touched >= cutoff:
+            stale = job.updated_at < cutoff and touched < cutoff
+            if not stale and job_running_somewhere(job):
                 continue
             job.status = back[job.status]
             job.message = _("The last run was interrupted; the job is back in the queue")

@@ -49,14 +49,18 @@ mkdir -p var
 ) 9>var/collectstatic.lock
 mkdir -p "${MEDIA_ROOT:-var/media}"  # the settings' default
 
-$py manage.py importers_worker &
-worker=$!
+# IMPORT_WORKER=off: gunicorn alone (the worker runs under its own unit or on another server, deploy/README.md)
+worker=
+if [ "${IMPORT_WORKER:-on}" != off ]; then
+  $py manage.py importers_worker &
+  worker=$!
+fi
 gunicorn_pid=
-stop() { kill "$worker" ${gunicorn_pid:+"$gunicorn_pid"} 2>/dev/null || true; wait 2>/dev/null || true; }
+stop() { kill ${worker:+"$worker"} ${gunicorn_pid:+"$gunicorn_pid"} 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop EXIT
 trap 'exit 130' INT TERM
 echo "Serving on http://$HOST:$PORT/ (gunicorn, production settings; Ctrl-C stops)"
 $py -m gunicorn -c config/gunicorn.py config.wsgi:application &
 gunicorn_pid=$!
 # Either process ending ends both (the script's exit status is the first one's).
-wait -n "$worker" "$gunicorn_pid"
+wait -n ${worker:+"$worker"} "$gunicorn_pid"

@@ -412,3 +412,13 @@ def test_check_deploy_is_clean_behind_a_transaction_pooler():
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_import_worker_refuses_a_transaction_pooler_and_says_how_to_connect_it(settings, db):
+    from django.core.management import CommandError, call_command
+
+    settings.DB_POOL_MODE = "transaction"
+    with pytest.raises(CommandError, match="DB_POOL_MODE=session"):
+        call_command("importers_worker", "--once")
+    settings.DB_POOL_MODE = "session"
+    call_command("importers_worker", "--once")  # directly on PostgreSQL: runs (nothing waiting) and returns

@@ -1,5 +1,6 @@
 """Rules of field verification. The API, the phone page, the review pages, the demo and commands call these."""
 
+import contextlib
 import datetime
 import random
 import uuid
@@ -26,7 +27,7 @@ from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.models.register import membership_county
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Role, county_code_of
 from geo_assets.validation import choice_value, date_check
-from verification.models import Campaign, CampaignItem, Photo, Verification
+from verification.models import Campaign, CampaignItem, Photo, Verification, photo_path
 from verification.photos import PhotoData, photo_read
 from verification.selectors import may_verify, reviewable_by
 from verification.taxonomy import (
@@ -217,6 +218,26 @@ def _open_campaign_of(asset: Asset) -> Campaign | None:
     return item.campaign if item else None
 
 
+@contextlib.contextmanager
+def _files_removed_on_error(record: Verification):
+    """The photo files this save wrote are removed when it fails (a full disk mid-photo: ENOSPC), with the one
+    written in part: the transaction rolls the rows back, no file stays without its row. The folder is the
+    verification's own (verification.models.photo_path: asset code and client_id), and only one request at a time can
+    be writing in it (the client_id's row is inserted, and locked, before any photo)."""
+    folder = photo_path(Photo(verification=record), "")
+    storage = Photo._meta.get_field("original").storage
+    before = set(storage.listdir(folder)[1]) if storage.exists(folder) else set()
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            for name in set(storage.listdir(folder)[1]) - before:
+                storage.delete(folder + name)
+            if not before and storage.exists(folder) and storage.listdir(folder) == ([], []):
+                storage.delete(folder.rstrip("/"))
+        raise
+
+
 def _save(*, actor, asset, client_id, finding, position, accuracy_m, observed_at, note, distance, flags, photos,
           campaign) -> Verification:
     record = Verification(
@@ -228,16 +249,17 @@ def _save(*, actor, asset, client_id, finding, position, accuracy_m, observed_at
     record._history_user = actor
     record._change_reason = _("field verification")
     record.save()
-    for index, photo in enumerate(photos, start=1):
-        stored = Photo(
-            verification=record, content_type=photo.content_type, size=len(photo.original), width=photo.width,
-            height=photo.height, sha256=photo.sha256, phash=photo.phash, exif_taken_at=photo.taken_at,
-            exif_position=Point(photo.lon, photo.lat, srid=SRID) if photo.lon is not None else None,
-        )
-        stored.original.save(f"{index}-original.{photo.extension}", ContentFile(photo.original), save=False)
-        stored.public.save(f"{index}.jpg", ContentFile(photo.public), save=False)
-        stored.thumbnail.save(f"{index}-thumb.jpg", ContentFile(photo.thumbnail), save=False)
-        stored.save()
+    with _files_removed_on_error(record):
+        for index, photo in enumerate(photos, start=1):
+            stored = Photo(
+                verification=record, content_type=photo.content_type, size=len(photo.original), width=photo.width,
+                height=photo.height, sha256=photo.sha256, phash=photo.phash, exif_taken_at=photo.taken_at,
+                exif_position=Point(photo.lon, photo.lat, srid=SRID) if photo.lon is not None else None,
+            )
+            stored.original.save(f"{index}-original.{photo.extension}", ContentFile(photo.original), save=False)
+            stored.public.save(f"{index}.jpg", ContentFile(photo.public), save=False)
+            stored.thumbnail.save(f"{index}-thumb.jpg", ContentFile(photo.thumbnail), save=False)
+            stored.save()
     if record.counts:
         register.asset_verified_mark(asset=asset, verified_at=observed_at, reason=_("Field verification: %(finding)s") % {
             "finding": record.get_finding_display()})
