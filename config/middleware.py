@@ -14,7 +14,7 @@ from django.utils.functional import empty
 from django.utils.translation import gettext as _
 
 from config import health, jsonlog
-from geo_assets.dbrouting import SAFE_METHODS, replica_aliases, replica_reads
+from geo_assets.dbrouting import SAFE_METHODS, replica_aliases, replica_failed, replica_reads
 
 request_logger = logging.getLogger("assets.request")
 # A request id from the proxy (nginx's $request_id, a load balancer's) is kept when it is a plain token like these;
@@ -165,6 +165,14 @@ class ReplicaReadsMiddleware:
             DEFAULT_DB_ALIAS not in getattr(match.func, "_non_atomic_requests", set()))
         with replica_reads(request_atomic=atomic):
             return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A replica that stopped answering mid-request: the view once more, on the primary (a GET only reads; its
+        request transaction has been rolled back), and the primary for the next DATABASE_REPLICA_RETRY_S seconds."""
+        if isinstance(exception, (OperationalError, InterfaceError)) and replica_failed():
+            match = request.resolver_match
+            return match.func(request, *match.args, **match.kwargs)
+        return None
 
 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -62,8 +62,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "config.middleware.ReplicaReadsMiddleware",
     "config.middleware.UnavailableMiddleware",  # database unreachable: 503, media disk full: 507 (Retry-After)
+    # last: its process_exception runs first (a replica that stopped: the view again, on the primary)
+    "config.middleware.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -174,6 +175,8 @@ DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]  # used
 DATABASE_ROUTERS = ["config.cache.backend.CacheRouter", "geo_assets.dbrouting.ReplicaRouter"]
 # Routes (URL namespace, or namespace:name) whose GET/HEAD requests read from a replica.
 DATABASE_REPLICA_ROUTES = ["layers", "reports", "verification:api-nearby"]
+# A replica that stops answering: its reads go to the primary for this many seconds, then it is tried again.
+DATABASE_REPLICA_RETRY_S = env.int("DATABASE_REPLICA_RETRY_S", default=10)
 
 # The shared cache (config/cache): rate-limit counters (DRF's throttles, the tiles' and the pages' limits) and
 # anything cached are the same for every worker and server. CACHE_URL: by default PostgreSQL's own cache table

@@ -12,13 +12,18 @@ Raw SQL that only reads (tiles, reports) takes its cursor from read_cursor(), so
 does for the ORM.
 """
 
+import contextlib
+import logging
 import random
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
+
+logger = logging.getLogger(__name__)
 
 # Reads that must see the latest commit: the login and session behind every request (a user who has just logged
 # in must not look anonymous to the map because the replica is a few milliseconds behind).
@@ -33,6 +38,40 @@ _CTE_WRITES = ("INSERT INTO", "UPDATE ", "DELETE FROM")  # WITH â€¦ AS (INSERT â
 def replica_aliases() -> list[str]:
     """The configured replicas (settings.DATABASE_REPLICAS) that DATABASES defines."""
     return [alias for alias in getattr(settings, "DATABASE_REPLICAS", ()) if alias in connections.settings]
+
+
+# A replica that failed (stopped, unreachable, restarting): its reads go to the primary until this time (monotonic)
+_down_until: dict[str, float] = {}
+
+
+def replicas_up() -> list[str]:
+    """The configured replicas not known to be down (one that failed is tried again after
+    settings.DATABASE_REPLICA_RETRY_S seconds)."""
+    now = time.monotonic()
+    return [alias for alias in replica_aliases() if _down_until.get(alias, 0.0) <= now]
+
+
+def replica_failed() -> bool:
+    """After a database error inside replica_reads(): was it the context's replica? If it does not answer now, it is
+    marked down (reads go to the primary for DATABASE_REPLICA_RETRY_S seconds), and the rest of the context reads
+    from the primary."""
+    state = _current.get()
+    if state is None:
+        return False
+    replica = connections[state.alias]
+    try:
+        replica.close()
+        with replica.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return False
+    except DatabaseError:
+        _down_until[state.alias] = time.monotonic() + settings.DATABASE_REPLICA_RETRY_S
+        logger.warning("replica %s does not answer: reads go to the primary for %s s", state.alias,
+                       settings.DATABASE_REPLICA_RETRY_S)
+        with contextlib.suppress(DatabaseError):
+            replica.close()
+        state.wrote = True  # the primary answers the rest of the context
+        return True
 
 
 def read_cursor(model):
@@ -73,7 +112,7 @@ def replica_reads(*, request_atomic: bool = False):
 
     request_atomic: the block wraps a view that Django will run inside an ATOMIC_REQUESTS transaction, which is
     not counted as a write in progress (the view is read-only until it writes)."""
-    replicas = replica_aliases()
+    replicas = replicas_up()
     if not replicas or _current.get() is not None:
         yield
         return

@@ -50,6 +50,7 @@ SLOW_MODULES: tuple[str, ...] = (
     "tests/geo_assets/test_admin_sweep.py",
     "tests/reports/test_reports.py",
     "tests/test_replica.py",
+    "tests/test_replica_down.py",  # 40 s: two transactional tests
     "tests/test_serving.py",  # 50 s: `make serve`'s stack (gunicorn, the worker) twice, nginx in front once
     "tests/test_shared_state.py",  # 70–100 s: two `make serve` stacks, three times (table, memory, Redis)
     "tests/test_pgbouncer.py",  # 55–90 s: `make serve` behind a private pgbouncer
