@@ -1,7 +1,7 @@
 """Liveness and readiness probes for the process manager, the reverse proxy and monitoring (deploy/README.md).
 
 /healthz: the process answers (no database). /readyz: the database answers, no migration is waiting, the import
-worker's heartbeat is fresh and the media folder's disk has room → 200 with each check; otherwise 503 with the
+worker's heartbeat is fresh, the media folder's disk has room and the shared cache keeps a value → 200 with each check; otherwise 503 with the
 failing checks and Retry-After. Both answer anyone, with check names and ok/fail only (the reasons go to the log);
 served by config.middleware.HealthMiddleware before host validation, the HTTPS redirect, sessions and the rate
 limits, so a local probe (`curl http://127.0.0.1:8000/readyz`) works behind the proxy."""
@@ -86,6 +86,19 @@ def media_disk_check() -> str | None:
     return None
 
 
+def cache_check() -> str | None:
+    """The shared cache (the rate limits' counters: the database's cache table or Redis) takes and gives a value."""
+    from django.core.cache import cache
+
+    try:
+        cache.set("readyz", "ok", 30)
+        if cache.get("readyz") != "ok":
+            return "value not kept"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return f"{type(exc).__name__}"
+    return None
+
+
 def readiness() -> dict[str, str | None]:
     """Each check's failure reason, None when it passed. Migrations are not asked of an unreachable database."""
     database = database_check()
@@ -94,6 +107,7 @@ def readiness() -> dict[str, str | None]:
         "migrations": "database unreachable" if database else migrations_check(),
         "worker": worker_check(),
         "media_disk": media_disk_check(),
+        "cache": cache_check(),
     }
 
 

@@ -89,7 +89,7 @@ def test_readyz_is_200_with_each_check_when_all_pass(ready, db):
     response, body = readyz()
     assert response.status_code == 200, body
     assert body == {"status": "ok", "checks": {"database": "ok", "migrations": "ok", "worker": "ok",
-                                               "media_disk": "ok"}}
+                                               "media_disk": "ok", "cache": "ok"}}
     assert "Retry-After" not in response
     assert response["Cache-Control"] == "no-store"
 
@@ -102,7 +102,7 @@ def test_readyz_is_503_with_retry_after_when_the_worker_heartbeat_is_stale(ready
     assert response.status_code == 503
     assert response["Retry-After"] == str(health.RETRY_AFTER)
     assert body == {"status": "fail", "checks": {"database": "ok", "migrations": "ok", "worker": "fail",
-                                                 "media_disk": "ok"}}
+                                                 "media_disk": "ok", "cache": "ok"}}
     # the reason goes to the log, not to the anonymous caller: no path, no age
     assert str(ready) not in response.content.decode()
     assert "heartbeat" not in response.content.decode()
@@ -142,6 +142,18 @@ def test_readyz_fails_when_the_media_disk_is_short_of_space(ready, settings, db)
     assert readyz()[0].status_code == 200  # media folder not created yet: its parent's disk is measured
 
 
+def test_readyz_fails_when_the_shared_cache_does_not_answer(ready, settings, db):
+    """The rate limits count in the shared cache: a Redis that is down fails the probe (the reason is logged)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    response, body = readyz()
+    assert response.status_code == 503 and body["checks"]["cache"] == "fail"
+    assert {name for name, state in body["checks"].items() if state == "fail"} == {"cache"}
+
+
 def test_database_check_fails_on_an_unreachable_database(settings, db):
     assert health.database_check() is None
     unreachable = type(connections["default"])({**connection.settings_dict, "HOST": "/nonexistent", "PORT": "1"},
@@ -156,7 +168,8 @@ def test_readyz_with_the_database_down_fails_database_and_migrations(ready, db, 
     monkeypatch.setattr(health, "database_check", lambda connection=None: "OperationalError")
     response, body = readyz()
     assert response.status_code == 503
-    assert body["checks"] == {"database": "fail", "migrations": "fail", "worker": "ok", "media_disk": "ok"}
+    assert body["checks"] == {"database": "fail", "migrations": "fail", "worker": "ok", "media_disk": "ok",
+                              "cache": "ok"}
 
 
 def test_readyz_fails_while_a_migration_is_not_applied(ready, db, monkeypatch):
@@ -403,7 +416,7 @@ def test_make_serve_runs_gunicorn_and_the_worker_with_production_settings(served
         time.sleep(0.5)
     assert status[0] == 200, status
     assert json.loads(status[2])["checks"] == {"database": "ok", "migrations": "ok", "worker": "ok",
-                                               "media_disk": "ok"}
+                                               "media_disk": "ok", "cache": "ok"}
     status, headers, body = get(port, "/", **{"X-Request-ID": "serve-test-1"})
     assert status == 200, body[:2000]
     assert headers["X-Request-ID"] == "serve-test-1"
