@@ -483,7 +483,7 @@ def _alerts_query(request, *, offset: int, limit: int) -> dict:
         q["alerts"], q["counts"] = alerts_paged(assets=assets, villages=villages,
                                                rules=rules, viewer=scope, offset=offset, limit=limit)
     fields = (*Evidence.FIELDS, "location", "village__code", "township__name", "township__code")
-    q["assets"] = Asset.objects.select_related("village", "township").only(*fields).in_bulk(
+    q["assets"] = Asset.objects.for_scope(scope).select_related("village", "township").only(*fields).in_bulk(
         [a.asset_id for a in q["alerts"] if a.asset_id])
     q["areas"] = figures.with_townships(AdminArea.objects.defer("geom", "geom_web")).annotate(
         spot=PointOnSurface("geom")).in_bulk(
