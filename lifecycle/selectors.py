@@ -263,7 +263,10 @@ def asset_timeline(asset, user) -> list[Event]:
     def files(record, kind) -> tuple[tuple[str, str], ...]:
         if record is None:
             return ()
-        return tuple((a.original_name, f"/attachments/{a.pk}/") for a in attachments_of(record, kind).order_by("pk")
+        found = list(attachments_of(record, kind).order_by("pk"))
+        for a in found:  # their record is this one (read through the asset: its county known)
+            Attachment._meta.get_field("record").set_cached_value(a, record)
+        return tuple((a.original_name, f"/attachments/{a.pk}/") for a in found
                      if a.is_public or (staff and attachment_visible_to(user, a)))
 
     # Entered in the ledger: on the asset's registration date when it has one (a ledger imported today records
@@ -309,7 +312,9 @@ def asset_timeline(asset, user) -> list[Event]:
             post.ends_on and _("until %(day)s") % {"day": post.ends_on})
 
     today = timezone.localdate()
-    for contract in asset.contracts.of(asset).select_related("renews").order_by("starts_on", "pk"):
+    contracts = list(asset.contracts.of(asset).select_related("renews").order_by("starts_on", "pk"))
+    renewed = {c.renews_id for c in contracts}  # a renewal is the same asset's (services.contract_record)
+    for contract in contracts:
         add(contract.starts_on, "operation", _("Operation contract renewed") if contract.renews_id else _("Operation contract signed"),
             _("%(operator)s, contract %(number)s, %(start)s to %(end)s") % {
                 "operator": contract.operator, "number": contract.number, "start": contract.starts_on,
@@ -318,7 +323,7 @@ def asset_timeline(asset, user) -> list[Event]:
             _("Poverty-reduction mechanism: %(mechanism)s") % {
                 "mechanism": contract.mechanism if staff else mask_numbers(contract.mechanism)},
             staff and contract.risk_clauses and _("Risk clauses: %(clauses)s") % {"clauses": contract.risk_clauses}, record=contract)
-        if contract.ends_on < today and not hasattr(contract, "renewed_by"):
+        if contract.ends_on < today and contract.pk not in renewed:
             add(contract.ends_on, "operation", _("Operation contract ended, not renewed"), _("Contract %(number)s") % {"number": contract.number})
 
     for income in asset.income.of(asset).order_by("received_on", "pk"):

@@ -399,14 +399,15 @@ def asset_step(request, code: str, step: str):
     data = (request.POST, request.FILES) if request.method == "POST" else ()
     form = spec.form(*data, **spec.form_kwargs(life))
     owners = list(asset.owners.filter(share__gt=0))
-    scans = [a for letter in asset.handover_letters.all()
+    letters = list(asset.handover_letters.of(asset))
+    scans = [a for letter in letters
              for a in selectors.attachments_of(letter, Attachment.Kind.HANDOVER)]
     return step_page(
         request, title=spec.title, form=form, needs=spec.needs, back=_asset_url(asset),
         run=lambda d: spec.run(request.user, life, d), refusal=spec.may(request.user, asset),
         asset=asset, life=life, group=spec.group, group_label=GROUPS[spec.group], owners=owners, share_total=sum(o.share for o in owners),
         equity=asset.asset_type in TYPES_REQUIRING_NAMED_SHARES, handover_scan=bool(scans), handover_scans=scans,
-        letters=list(asset.handover_letters.all()),
+        letters=letters,
         disposal_documents=selectors.attachments_of(life.disposal) if life.disposal else (),
         start=OwnershipStart.of(asset) if spec.group == "ownership" else None,
         warnings=selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk).of(asset)) if step == "contract" else (),
@@ -574,7 +575,7 @@ def _plan_form(request, village, plan=None):
 
 
 def _plan(village, year: int) -> DistributionPlan:
-    return get_object_or_404(DistributionPlan.objects.select_related("village__parent", "department"),
+    return get_object_or_404(DistributionPlan.objects.of_area(village).select_related("village__parent", "department"),
                              village=village, year=_year(year))
 
 
@@ -589,12 +590,12 @@ def plan_detail(request, code: str, year: int):
     if rules.may_plan_redraft(request.user, plan) is None:
         actions.insert(0, (_("Redraft"), _plan_url(plan, "redraft")))
     return render(request, "lifecycle/plan.html", {
-        "village": village, "plan": plan, "items": plan.items.select_related("asset"),
+        "village": village, "plan": plan, "items": plan.items.filter(plan__county=plan.county_id).select_related("asset"),
         "warnings": selectors.plan_warnings(plan), "actions": actions,
         "income": selectors.village_income(village, plan.year),
         "steps": [(PlanStatus(s).label, i <= done) for i, s in enumerate(PLAN_ORDER)],
         "minutes": selectors.attachments_of(plan, Attachment.Kind.MINUTES),
-        "notices": plan.notices.order_by("starts_on").prefetch_related("objections"),
+        "notices": plan.notices.of(plan).order_by("starts_on").prefetch_related("objections"),
     })
 
 
@@ -704,8 +705,8 @@ def notice_paper(request, code: str):
 
 
 def _notice(area, pk: int) -> PublicityNotice:
-    return get_object_or_404(PublicityNotice.objects.select_related("area", "plan", "disposal__asset", "reposts"),
-                             area=area, pk=pk)
+    return get_object_or_404(PublicityNotice.objects.of_area(area).select_related("area", "plan", "disposal__asset",
+                                                                                   "reposts"), area=area, pk=pk)
 
 
 @require_GET

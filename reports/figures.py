@@ -146,11 +146,11 @@ def area_prefix(area: AdminArea) -> str:
                        AreaLevel.TOWNSHIP: 9}.get(area.level, 12)]
 
 
-def county_bound(scope: Scope) -> Q | None:
-    """The county bound of the report's plans and notices (field `county`): the county its area lies in, else the
-    viewer's counties (None: not bound)."""
+def county_bound(scope: Scope, field: str = "county") -> Q | None:
+    """The county bound of the report's plans and notices (by a field holding the county code): the county its
+    area lies in, else the viewer's counties (None: not bound)."""
     code = scope.area is not None and county_code_of(scope.area.code)
-    return Q(county=code) if code else scope.viewer.counties_q("county")
+    return Q(**{field: code}) if code else scope.viewer.counties_q(field)
 
 
 def department_scope(user, department: Department) -> Scope:
@@ -450,7 +450,8 @@ def income(scope: Scope, year: int) -> dict:
         plans = list(DistributionPlan.objects.filter(county_bound(scope) or Q(), village__in=scope.villages, year=year)
                      .select_related("village").defer(*_area_geometry("village")).order_by("village__code"))
         items = defaultdict(list)
-        listed = (DistributionItem.objects.filter(plan__in=[p.pk for p in plans]).select_related("asset")
+        listed = (DistributionItem.objects.filter(county_bound(scope, "plan__county") or Q(),
+                                                  plan__in=[p.pk for p in plans]).select_related("asset")
                   .only("plan_id", "purpose", "amount", "recipient", "asset__code").order_by("plan_id", "pk")
                   if plans else ())
         for item in listed:
