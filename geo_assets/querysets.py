@@ -14,9 +14,10 @@ class RegisterQuerySet(models.QuerySet):
 
     # The county bound (issue 19, docs/scaling.md): for the models with a `county` (county_code), so that a
     # statement names the county even where another filter (an asset's or a plan's id) already decides the rows.
-    def in_county(self, code: str | None):
-        """The rows of one county, by its code; a record not bound to a county (None) bounds nothing."""
-        return self if code is None else self.filter(county=code)
+    def in_county(self, code: str | None, field: str = "county"):
+        """The rows of one county, by its code (in `field`: e.g. "plan__county" for a plan's items); a record not
+        bound to a county (None) bounds nothing."""
+        return self if code is None else self.filter(**{field: code})
 
     def of(self, record):
         """The rows of a record's county (an asset, a plan, a notice: anything with a county_id)."""

@@ -590,7 +590,7 @@ def plan_detail(request, code: str, year: int):
     if rules.may_plan_redraft(request.user, plan) is None:
         actions.insert(0, (_("Redraft"), _plan_url(plan, "redraft")))
     return render(request, "lifecycle/plan.html", {
-        "village": village, "plan": plan, "items": plan.items.filter(plan__county=plan.county_id).select_related("asset"),
+        "village": village, "plan": plan, "items": plan.items.in_county(plan.county_id, "plan__county").select_related("asset"),
         "warnings": selectors.plan_warnings(plan), "actions": actions,
         "income": selectors.village_income(village, plan.year),
         "steps": [(PlanStatus(s).label, i <= done) for i, s in enumerate(PLAN_ORDER)],
@@ -610,7 +610,7 @@ def plan_step(request, code: str, year: int, step: str):
         request, title=spec.title, form=spec.form(request.user, plan, data), needs=spec.needs, back=_plan_url(plan),
         run=lambda d: spec.run(request.user, plan, d), refusal=spec.may(request.user, plan),
         plan=plan, village=village, warnings=selectors.plan_warnings(plan),
-        plan_items=plan.items.select_related("asset"), income=selectors.village_income(village, plan.year),
+        plan_items=plan.items.in_county(plan.county_id, "plan__county").select_related("asset"), income=selectors.village_income(village, plan.year),
         minutes=selectors.attachments_of(plan, Attachment.Kind.MINUTES),
     )
 

@@ -257,7 +257,7 @@ def asset_projects(asset: Asset, *, user) -> list[tuple[Project, Decimal, str]]:
     largest contribution first."""
     shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
     visible = Project.objects.visible_to(user).values("pk")
-    links = (ProjectAsset.objects.filter(asset=asset, project__in=visible).select_related("project")
+    links = (ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset, project__in=visible).select_related("project")
              .order_by("project__code"))
     rows = [(link.project, shares.get((link.project_id, asset.pk), ZERO), link.origin) for link in links]
     rows.sort(key=lambda row: (-row[1], row[0].code))
@@ -269,7 +269,8 @@ def ownership_proposal(asset: Asset):
     unit of the project that formed it): (project, rules.Proposal) of the project that put the most into it, or
     None when no project formed it (the register's default owner kind applies)."""
     shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
-    links = list(ProjectAsset.objects.filter(asset=asset).select_related("project__department", "project__township")
+    links = list(ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset).select_related(
+        "project__department", "project__township")
                  .order_by("project__code"))
     if not links:
         return None
@@ -316,7 +317,7 @@ def asset_project_section(asset: Asset, *, user) -> dict | None:
         return None
     projects = asset_projects(asset, user=user)
     suggestions = []
-    if not ProjectAsset.objects.filter(asset=asset).exists():
+    if not ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset).exists():
         editable = Asset.objects.editable_by(user).filter(pk=asset.pk).exists()
         suggestions = [(project, score) for project, score in link_suggestions(asset, user=user)
                        if rules.may_link(user, project, asset, asset_editable=editable) is None]

@@ -808,12 +808,13 @@ def public_village(village: AdminArea) -> dict:
     from geo_assets.privacy import Redactor
 
     public = Redactor(PUBLIC_SCOPE)
-    assets = list(Asset.objects.filter(village=village, is_published=True).exclude(status=AssetStatus.DISPOSED)
+    assets = list(Asset.objects.in_area(village).filter(is_published=True).exclude(status=AssetStatus.DISPOSED)
                   .order_by("category", "asset_type", "code"))
     rows = [{"code": a.code, "name": public.asset_name(a), "type": a.get_asset_type_display(),
              "category": a.get_category_display(), "year": a.year_built, "investment": a.total_investment,
              "status": a.get_status_display(), "asset_type": a.asset_type} for a in assets]
-    plan = (DistributionPlan.objects.filter(village=village, status__in=[PlanStatus.PUBLICISED, PlanStatus.PAID])
+    plan = (DistributionPlan.objects.of_area(village).filter(village=village, status__in=[PlanStatus.PUBLICISED,
+                                                                                           PlanStatus.PAID])
             .order_by("-year").first())
     items = []
     if plan is not None:

@@ -577,7 +577,7 @@ def public_village(request, code: str):
     shared — the public's view whoever asks (no personal data)."""
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
     data = figures.public_village(village)
-    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]),
+    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]).of_area(village),
                              _("Map of the public assets of %(name)s") % {"name": village.name})
     present = dict.fromkeys(a["asset_type"] for a in data["assets"])
     return render(request, "reports/public_village.html", {

@@ -27,23 +27,30 @@ ROUTES = [
     "/api/v1/assets/?format=json", "/api/v1/assets/{code}/", "/ogc/collections/assets/items?f=json",
     "/tiles/assets/12/3309/1633.mvt", "/api/v1/search/?q=甲", "/api/v1/areas/{village}/summary/",
     "/api/v1/areas/{township}/summary/", "/api/v1/map/projects/", "/villages/{village}/",
-    # the asset page, its lifecycle page and a step, the to-do list
-    "/assets/{code}/", "/assets/{code}/lifecycle/", "/assets/{code}/lifecycle/maintenance/", "/todo/",
+    # the asset page, its lifecycle page and steps, the to-do list
+    "/assets/{code}/", "/assets/{code}/lifecycle/", "/assets/{code}/lifecycle/maintenance/",
+    "/assets/{code}/lifecycle/handover/", "/assets/{code}/lifecycle/ownership-decide/",
+    "/assets/{code}/lifecycle/contract/", "/todo/",
     # a village's plans and notices
-    "/villages/{village}/plans/", "/villages/{village}/plans/{year}/", "/villages/{village}/notices/",
-    "/villages/{village}/notices/{notice}/",
+    "/villages/{village}/plans/", "/villages/{village}/plans/{year}/", "/villages/{village}/plans/{year}/decide/",
+    "/villages/{village}/annual/{year}/", "/villages/{village}/notices/", "/villages/{village}/notices/{notice}/",
+    "/public/villages/{village}/",
     # reports, dashboard, alerts
     "/reports/villages/{village}/", "/reports/townships/{township}/", "/reports/county/",
+    "/reports/villages/{village}.xlsx", "/reports/ledgers/villages/{village}/{year}/",
     "/dashboard/", "/dashboard/progress.geojson", "/alerts/", "/alerts.geojson", "/reconciliation/",
     # verification and projects
     "/verification/campaigns/", "/verification/campaigns/{campaign}/", "/verification/review/",
-    "/verification/problems/", "/field/", "/field/assets/{code}/", "/projects/",
+    "/verification/campaigns/{campaign}/progress.geojson", "/verification/problems/", "/field/",
+    "/field/assets/{code}/", "/field/package/{village}.json", "/projects/",
 ]
 # what the prefecture's bureau opens and reads the register on (it edits, reviews and verifies nothing)
 # (its alert list builds alerts once it has chosen a county; before, it shows the tally's counts per county)
 PREFECTURE_ROUTES = [r.replace("/alerts/", "/alerts/?county={county}").replace("alerts.geojson", "alerts.geojson?county={county}")
-                     for r in ROUTES if "lifecycle/maintenance" not in r and not r.startswith("/field/")
-                     and r != "/verification/review/"]
+                     for r in ROUTES if not r.startswith(("/assets/{code}/lifecycle/", "/field/"))
+                     and r not in ("/verification/review/", "/villages/{village}/plans/{year}/decide/",
+                                   "/villages/{village}/annual/{year}/")]
+PREFECTURE_ROUTES.insert(0, "/assets/{code}/lifecycle/")
 
 
 def reads_bound(sql: str) -> bool:
