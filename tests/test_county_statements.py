@@ -142,3 +142,19 @@ def test_the_check_sees_a_statement_without_the_county(county_world):
         list(Asset.objects.visible_to(county_world.users["admin_a"]))
     reads = [q["sql"] for q in queries.captured_queries if '"geo_assets_asset"' in q["sql"]]
     assert [unbound(sql) for sql in reads] == [True, False]
+
+
+def test_the_county_bound_narrows_to_the_records_county_and_not_below(county_world):
+    """The querysets' bound: a record's county keeps its own rows and drops another county's; a record not bound to
+    a county (None, a one-county register granted before counties were recorded) bounds nothing."""
+    from geo_assets.access import scope_for
+    from geo_assets.models import Asset
+
+    rows = Asset.objects.filter(pk__in=[county_world.assets["road_a"].pk, county_world.assets["road_b"].pk])
+    road_a, road_b = rows.order_by("code")  # as read (the database writes the county)
+    assert list(rows.of(road_a)) == [road_a]
+    assert list(rows.of_area(county_world.p.village_b)) == [road_b]
+    assert set(rows.for_scope(scope_for(county_world.users["prefecture"]))) == {road_a, road_b}
+    assert list(rows.for_scope(scope_for(county_world.users["admin_b"]))) == [road_b]
+    road_a.county_id = None
+    assert set(rows.of(road_a)) == {road_a, road_b}
