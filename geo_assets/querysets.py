@@ -5,12 +5,32 @@ from django.db.models import Q
 
 from geo_assets.access import scope_for
 from geo_assets.errors import DeletionForbidden
-from geo_assets.taxonomy import AreaLevel, Role
+from geo_assets.taxonomy import AreaLevel, Role, county_code_of
 
 
 class RegisterQuerySet(models.QuerySet):
     def delete(self):
         raise DeletionForbidden("Records of the asset register cannot be deleted.")
+
+    # The county bound (issue 19, docs/scaling.md): for the models with a `county` (county_code), so that a
+    # statement names the county even where another filter (an asset's or a plan's id) already decides the rows.
+    def in_county(self, code: str | None, field: str = "county"):
+        """The rows of one county, by its code (in `field`: e.g. "plan__county" for a plan's items); a record not
+        bound to a county (None) bounds nothing."""
+        return self if code is None else self.filter(**{field: code})
+
+    def of(self, record):
+        """The rows of a record's county (an asset, a plan, a notice: anything with a county_id)."""
+        return self.in_county(getattr(record, "county_id", None))
+
+    def of_area(self, area):
+        """The rows of the county an area lies in (by its code; an area above the county level bounds nothing)."""
+        return self.in_county(county_code_of(area.code))
+
+    def for_scope(self, scope):
+        """The rows of a scope's counties (Scope.counties_q); a scope not bound to counties bounds nothing."""
+        q = scope.counties_q("county")
+        return self if q is None else self.filter(q)
 
 
 def verified_q(since=None, prefix: str = "") -> Q:
@@ -60,10 +80,11 @@ class AssetQuerySet(RegisterQuerySet):
         return self.exclude(status=AssetStatus.DISPOSED)
 
     def in_area(self, area):
+        # a village's or township's assets also by their county (its code's first six digits): the county bound
         if area.level == AreaLevel.VILLAGE:
-            return self.filter(village=area)
+            return self.filter(village=area).of_area(area)
         if area.level == AreaLevel.TOWNSHIP:
-            return self.filter(township=area)
+            return self.filter(township=area).of_area(area)
         if area.level == AreaLevel.COUNTY:
             return self.filter(county=area.code)
         if area.level == AreaLevel.PREFECTURE:

@@ -64,7 +64,7 @@ def sees_area(user, area: AdminArea) -> bool:
 
 
 def _editor(actor, asset: Asset) -> Refusal | None:
-    if not Asset.objects.editable_by(actor).filter(pk=asset.pk).exists():
+    if not Asset.objects.editable_by(actor).filter(pk=asset.pk).of(asset).exists():
         return Refusal(_("You may not act on this asset (it is outside your area or sector)."), who=True)
     return None
 
@@ -87,7 +87,7 @@ def _area_refusal(actor, area: AdminArea, what: str) -> Refusal | None:
 
 
 def _disposal_of(asset: Asset) -> Disposal | None:
-    return Disposal.objects.filter(asset_id=asset.pk).first()
+    return Disposal.objects.filter(asset_id=asset.pk).of(asset).first()
 
 
 OPEN_DISPOSAL = (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED, DisposalStatus.APPROVED)
@@ -96,7 +96,7 @@ OPEN_DISPOSAL = (DisposalStatus.REQUESTED, DisposalStatus.ASSESSED, DisposalStat
 def _alive(asset: Asset, *, nor_while_disposing: bool = False) -> Refusal | None:
     """A disposed asset takes no step any more (its records stay); steps that bind the asset for years (contracts,
     posts, ownership) also wait while a disposal is under way."""
-    status = Asset.objects.filter(pk=asset.pk).values_list("status", flat=True).first() or asset.status
+    status = Asset.objects.filter(pk=asset.pk).of(asset).values_list("status", flat=True).first() or asset.status
     disposal = _disposal_of(asset)
     if status == AssetStatus.DISPOSED or (disposal is not None and disposal.status == DisposalStatus.EXECUTED
                                           and disposal.method != DisposalMethod.RENEWAL):
@@ -113,16 +113,16 @@ _first = first
 
 def may_ownership_submit(actor, asset: Asset) -> Refusal | None:
     return _first(lambda: _editor(actor, asset), lambda: _alive(asset, nor_while_disposing=True),
-                  lambda: Refusal(_("The asset's ownership is already registered."), "registration") if asset.registrations.filter(
+                  lambda: Refusal(_("The asset's ownership is already registered."), "registration") if asset.registrations.of(asset).filter(
                       step=RegistrationStep.CONFIRMED).exists() else None,
                   lambda: Refusal(_("Ownership registration submitted, waiting for the department's confirmation."),
-                                  "registration") if asset.registrations.filter(
+                                  "registration") if asset.registrations.of(asset).filter(
                       step=RegistrationStep.SUBMITTED).exists() else None)
 
 
 def may_ownership_decide(actor, asset: Asset) -> Refusal | None:
     return _first(lambda: _department(actor, asset, _("Ownership review")), lambda: _alive(asset),
-                  lambda: None if asset.registrations.filter(step=RegistrationStep.SUBMITTED).exists() else Refusal(
+                  lambda: None if asset.registrations.of(asset).filter(step=RegistrationStep.SUBMITTED).exists() else Refusal(
                       no_pending_registration(), "registration"))
 
 
@@ -199,7 +199,7 @@ def may_disposal_publicise(actor, asset: Asset) -> Refusal | None:
         disposal = _disposal_of(asset)
         if disposal is None or disposal.status != DisposalStatus.EXECUTED:
             return Refusal(_("A disposal's result is publicised only once it is executed."))
-        if disposal.notices.exists():
+        if disposal.notices.of(disposal).exists():
             return Refusal(_("The disposal's result is already publicised (re-post it from the notice's page)."))
         return None
     village = asset.village
@@ -227,7 +227,7 @@ def attachment_visible_to(user, attachment: Attachment) -> bool:
     record = attachment.record
     asset = getattr(record, "asset", None)
     if asset is not None:
-        return Asset.objects.visible_to(user).filter(pk=asset.pk).exists()
+        return Asset.objects.visible_to(user).filter(pk=asset.pk).of(asset).exists()
     area = getattr(record, "village", None) or getattr(record, "area", None)
     return area is not None and sees_area(user, area)
 
@@ -250,7 +250,7 @@ def _township_of(actor, plan: DistributionPlan) -> Refusal | None:
 def plan_departments(plan: DistributionPlan):
     """The departments a plan belongs to: those responsible for the types of the village's assets whose income of
     the year it distributes, or of the assets its items name; every department when neither is recorded."""
-    types = set(IncomeRecord.objects.filter(asset__in=Asset.objects.in_area(plan.village), year=plan.year)
+    types = set(IncomeRecord.objects.of(plan).filter(asset__in=Asset.objects.in_area(plan.village).of(plan), year=plan.year)
                 .values_list("asset__asset_type", flat=True))
     types |= set(plan.items.filter(asset__isnull=False).values_list("asset__asset_type", flat=True))
     departments = Department.objects.exclude(asset_types=[])
@@ -277,14 +277,14 @@ def _filer(actor, plan: DistributionPlan) -> Refusal | None:
 
 def _notice_ran(plan: DistributionPlan) -> Refusal | None:
     """Payment waits until the plan's publicity has run in real time, every objection answered."""
-    notice = plan.notices.order_by("-ends_on", "-pk").first()
+    notice = plan.notices.of(plan).order_by("-ends_on", "-pk").first()
     today = timezone.localdate()
     if notice is None:
         return Refusal(_("The plan has not been publicised yet."), "paid_on")
     if notice.ends_on >= today:
         return Refusal(_("The publicity period ends on %(ends)s: payment only after it (from %(next)s).")
                        % {"ends": notice.ends_on, "next": notice.ends_on + datetime.timedelta(days=1)}, "paid_on")
-    if Objection.objects.filter(notice__plan=plan, answered_at__isnull=True).exists():
+    if Objection.objects.filter(notice__in=plan.notices.of(plan), answered_at__isnull=True).exists():
         return Refusal(_("Objections raised during the publicity period are not answered yet: payment only "
                          "once every one is checked and answered."), "objections")
     return None
@@ -340,7 +340,7 @@ def may_notice_post(actor, area: AdminArea) -> Refusal | None:
 
 def may_notice_repost(actor, notice: PublicityNotice) -> Refusal | None:
     return _first(lambda: _area_refusal(actor, notice.area, _("Publicity")),
-                  lambda: Refusal(_("This notice has already been re-posted: act on the latest one.")) if PublicityNotice.objects.filter(
+                  lambda: Refusal(_("This notice has already been re-posted: act on the latest one.")) if PublicityNotice.objects.of(notice).filter(
                       reposts=notice).exists() else None,
                   lambda: Refusal(objections_open(), "objections")
                   if notice.objections.filter(answered_at__isnull=True).exists() else None)

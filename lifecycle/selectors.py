@@ -84,7 +84,8 @@ def contract_warnings(*, assets, today: datetime.date | None = None) -> list[War
 
 def village_income(village: AdminArea, year: int) -> Decimal | None:
     """The income recorded for the village's assets in a year (None: none recorded)."""
-    return IncomeRecord.objects.filter(asset__in=Asset.objects.in_area(village), year=year).aggregate(
+    return IncomeRecord.objects.of_area(village).filter(
+        asset__in=Asset.objects.in_area(village), year=year).aggregate(
         s=Sum("amount"))["s"]
 
 
@@ -155,8 +156,8 @@ def annual_review(*, village: AdminArea, year: int) -> dict:
     """At the start of a year: what is missing for last year's operation and income in a village."""
     assets = Asset.objects.in_area(village).exclude(status=AssetStatus.DISPOSED)
     operating = assets.filter(category=Category.OPERATING)
-    with_income = set(IncomeRecord.objects.filter(asset__in=operating, year=year).values_list("asset_id", flat=True))
-    plan = DistributionPlan.objects.filter(village=village, year=year).first()
+    with_income = set(IncomeRecord.objects.of_area(village).filter(asset__in=operating, year=year).values_list("asset_id", flat=True))
+    plan = DistributionPlan.objects.of_area(village).filter(village=village, year=year).first()
     start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     unverified = assets.unverified(since=timezone.make_aware(datetime.datetime.combine(start, datetime.time())))
     return {
@@ -194,7 +195,7 @@ def todo_for(user) -> dict[str, list]:
                                                                     asset__in=editable).select_related("asset"))
     todo["disposals_to_execute"] = list(Disposal.objects.filter(status=DisposalStatus.APPROVED, asset__in=editable)
                                         .select_related("asset"))
-    plans = DistributionPlan.objects.select_related("village").filter(
+    plans = DistributionPlan.objects.for_scope(scope).select_related("village").filter(
         village__in=AdminArea.objects.in_counties_of(user))
     if scope.role == Role.VILLAGE:
         todo["plans_to_decide"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.DRAFTED))
@@ -206,6 +207,8 @@ def todo_for(user) -> dict[str, list]:
     if scope.role == Role.DEPARTMENT or scope.is_county_admin:  # a department: only the plans that belong to it
         todo["plans_to_file"] = [p for p in plans.filter(status=PlanStatus.REVIEWED) if may_plan_file(user, p) is None]
     open_objections = Objection.objects.filter(answered_at__isnull=True).select_related("notice", "notice__area")
+    if (counties := scope.counties_q("notice__county")) is not None:
+        open_objections = open_objections.filter(counties)
     todo["objections_to_answer"] = [o for o in open_objections if covers_area(user, o.notice.area)]
     todo["contracts"] = contract_warnings(assets=editable)
     return {k: v for k, v in todo.items() if v}
@@ -260,7 +263,10 @@ def asset_timeline(asset, user) -> list[Event]:
     def files(record, kind) -> tuple[tuple[str, str], ...]:
         if record is None:
             return ()
-        return tuple((a.original_name, f"/attachments/{a.pk}/") for a in attachments_of(record, kind).order_by("pk")
+        found = list(attachments_of(record, kind).order_by("pk"))
+        for a in found:  # their record is this one (read through the asset: its county known)
+            Attachment._meta.get_field("record").set_cached_value(a, record)
+        return tuple((a.original_name, f"/attachments/{a.pk}/") for a in found
                      if a.is_public or (staff and attachment_visible_to(user, a)))
 
     # Entered in the ledger: on the asset's registration date when it has one (a ledger imported today records
@@ -274,7 +280,7 @@ def asset_timeline(asset, user) -> list[Event]:
             staff and entered and entered != when and _("Entered in this system: %(day)s") % {"day": f"{entered:%Y-%m-%d}"},
             staff and first and first.history_change_reason and _("Source: %(source)s") % {"source": first.history_change_reason})
 
-    registrations = list(asset.registrations.select_related("submitted_by", "decided_by").order_by("submitted_at"))
+    registrations = list(asset.registrations.of(asset).select_related("submitted_by", "decided_by").order_by("submitted_at"))
     for reg in registrations:
         owners = pgettext("list separator", ", ").join(f"{show.owner_name(s['owner'], s['kind'])} {s['share']}%" for s in reg.shares_snapshot)
         add(reg.submitted_at, "ownership", _("Ownership registration submitted"), owners and _("Owners: %(owners)s") % {"owners": owners},
@@ -285,20 +291,20 @@ def asset_timeline(asset, user) -> list[Event]:
                 staff and reg.comment, staff and _("Handled by: %(user)s") % {"user": reg.decided_by})
     if asset.registration_date and not any(r.step == RegistrationStep.CONFIRMED for r in registrations):
         add(asset.registration_date, "ownership", _("Ownership registration"), _("Owned by: %(owner)s") % {"owner": asset.get_owner_kind_display() or "—"})
-    for letter in asset.handover_letters.order_by("signed_on", "pk"):
+    for letter in asset.handover_letters.of(asset).order_by("signed_on", "pk"):
         add(letter.signed_on, "ownership", _("Handover and custody letter signed"),
             _("%(from)s hands over to %(to)s") % {"from": letter.handed_over_by, "to": letter.received_by},
             staff and _("Custodian: %(custodian)s") % {"custodian": letter.custodian},
             record=letter)
 
-    for entry in asset.maintenance.order_by("done_on", "pk"):
+    for entry in asset.maintenance.of(asset).order_by("done_on", "pk"):
         add(entry.done_on, "custody", _("Custody record: %(kind)s") % {"kind": MaintenanceKind(entry.kind).label},
             entry.cost and _("Cost %(amount)s ten-thousand yuan") % {"amount": format_wan(entry.cost)}, staff and entry.done_by, staff and entry.description,
             record=entry)
-    for change in asset.custodian_changes.order_by("effective_on", "pk"):
+    for change in asset.custodian_changes.of(asset).order_by("effective_on", "pk"):
         add(change.effective_on, "custody", _("Custodian changed"), f"{change.previous_unit or '—'} → {change.unit}",
             change.person and _("Responsible person: %(person)s") % {"person": show.person(change.person)})
-    for post in asset.welfare_posts.order_by("starts_on", "pk"):
+    for post in asset.welfare_posts.of(asset).order_by("starts_on", "pk"):
         add(post.starts_on, "custody", _("Public-welfare post set up"),
             _("%(holder)s (from a household lifted out of poverty)") % {"holder": show.person(post.holder)}
             if post.from_poor_household else show.person(post.holder),
@@ -306,7 +312,9 @@ def asset_timeline(asset, user) -> list[Event]:
             post.ends_on and _("until %(day)s") % {"day": post.ends_on})
 
     today = timezone.localdate()
-    for contract in asset.contracts.select_related("renews").order_by("starts_on", "pk"):
+    contracts = list(asset.contracts.of(asset).select_related("renews").order_by("starts_on", "pk"))
+    renewed = {c.renews_id for c in contracts}  # a renewal is the same asset's (services.contract_record)
+    for contract in contracts:
         add(contract.starts_on, "operation", _("Operation contract renewed") if contract.renews_id else _("Operation contract signed"),
             _("%(operator)s, contract %(number)s, %(start)s to %(end)s") % {
                 "operator": contract.operator, "number": contract.number, "start": contract.starts_on,
@@ -315,14 +323,16 @@ def asset_timeline(asset, user) -> list[Event]:
             _("Poverty-reduction mechanism: %(mechanism)s") % {
                 "mechanism": contract.mechanism if staff else mask_numbers(contract.mechanism)},
             staff and contract.risk_clauses and _("Risk clauses: %(clauses)s") % {"clauses": contract.risk_clauses}, record=contract)
-        if contract.ends_on < today and not hasattr(contract, "renewed_by"):
+        if contract.ends_on < today and contract.pk not in renewed:
             add(contract.ends_on, "operation", _("Operation contract ended, not renewed"), _("Contract %(number)s") % {"number": contract.number})
 
-    for income in asset.income.order_by("received_on", "pk"):
+    for income in asset.income.of(asset).order_by("received_on", "pk"):
         add(income.received_on, "income", _("Income of %(year)s received") % {"year": income.year},
             _("%(amount)s ten-thousand yuan") % {"amount": format_wan(income.amount)},
             staff and income.note)
     items = DistributionItem.objects.filter(asset=asset).select_related("plan__village")
+    if asset.county_id:  # the plans of the asset's county (its village's)
+        items = items.filter(plan__county=asset.county_id)
     for item in items if staff else items.filter(plan__status__in=PUBLIC_PLAN_STEPS):
         plan = item.plan
         first_step = plan.history.order_by("history_date").first()
@@ -334,7 +344,7 @@ def asset_timeline(asset, user) -> list[Event]:
                 "status": PlanStatus(plan.status).label},
             link=f"/villages/{plan.village.code}/plans/{plan.year}/" if staff else "")
 
-    verifications = asset.verifications.select_related("verifier").order_by("observed_at")  # verification app
+    verifications = asset.verifications.of(asset).select_related("verifier").order_by("observed_at")  # verification app
     for v in verifications if staff else [v for v in verifications if v.counts]:
         add(v.observed_at, "verification", (_("On-site verification: %(finding)s") if v.counts else _("On-site verification: %(finding)s (not counted)"))
             % {"finding": v.get_finding_display()},
@@ -342,7 +352,7 @@ def asset_timeline(asset, user) -> list[Event]:
             staff and _("Verifier: %(user)s") % {"user": v.verifier}, staff and v.note)
 
     plan_ids = {i.plan_id for i in items}
-    notices = PublicityNotice.objects.filter(
+    notices = PublicityNotice.objects.of(asset).filter(
         Q(area_id__in=[asset.village_id, asset.township_id], stage__in=LEDGER_STAGES) | Q(disposal__asset=asset)
         | Q(plan_id__in=plan_ids)).order_by("starts_on", "pk")
     for notice in notices:
@@ -353,7 +363,7 @@ def asset_timeline(asset, user) -> list[Event]:
                                                      "start": notice.starts_on, "end": notice.ends_on},
             link=f"/notices/{notice.token}/")
 
-    disposal = Disposal.objects.filter(asset=asset).first()
+    disposal = Disposal.objects.filter(asset=asset).of(asset).first()
     if disposal is not None:
         previous = None
         for h in disposal.history.order_by("history_date", "history_id"):

@@ -282,7 +282,7 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
     if confirm:
         if registration.shares_snapshot != _shares_snapshot(asset):
             raise ValidationError({"owners": _("The ownership shares changed after submission: return it to be submitted again.")})
-        letter = asset.handover_letters.first()
+        letter = asset.handover_letters.of(asset).first()
         if letter is None or not attachments_of(letter, Attachment.Kind.HANDOVER).exists():
             raise ValidationError({"handover": _("The signed handover and custody letter (its scan) is missing.")})
     elif not comment.strip():

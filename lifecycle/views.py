@@ -147,8 +147,8 @@ class Life:
 
     @classmethod
     def of(cls, asset: Asset) -> "Life":
-        registrations = list(asset.registrations.all())
-        return cls(asset, Disposal.objects.filter(asset=asset).first(),
+        registrations = list(asset.registrations.of(asset))
+        return cls(asset, Disposal.objects.filter(asset=asset).of(asset).first(),
                    next((r for r in registrations if r.step == RegistrationStep.SUBMITTED), None),
                    any(r.step == RegistrationStep.CONFIRMED for r in registrations))
 
@@ -384,7 +384,7 @@ def asset_lifecycle(request, code: str):
     owners = list(asset.owners.filter(share__gt=0))
     return render(request, "lifecycle/asset.html", {
         "asset": asset, "life": life, "groups": groups, "owners": owners,
-        "warnings": selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk)),
+        "warnings": selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk).of(asset)),
         "timeline": asset_timeline(asset, request.user), "show_authors": True,
     })
 
@@ -399,17 +399,18 @@ def asset_step(request, code: str, step: str):
     data = (request.POST, request.FILES) if request.method == "POST" else ()
     form = spec.form(*data, **spec.form_kwargs(life))
     owners = list(asset.owners.filter(share__gt=0))
-    scans = [a for letter in asset.handover_letters.all()
+    letters = list(asset.handover_letters.of(asset))
+    scans = [a for letter in letters
              for a in selectors.attachments_of(letter, Attachment.Kind.HANDOVER)]
     return step_page(
         request, title=spec.title, form=form, needs=spec.needs, back=_asset_url(asset),
         run=lambda d: spec.run(request.user, life, d), refusal=spec.may(request.user, asset),
         asset=asset, life=life, group=spec.group, group_label=GROUPS[spec.group], owners=owners, share_total=sum(o.share for o in owners),
         equity=asset.asset_type in TYPES_REQUIRING_NAMED_SHARES, handover_scan=bool(scans), handover_scans=scans,
-        letters=list(asset.handover_letters.all()),
+        letters=letters,
         disposal_documents=selectors.attachments_of(life.disposal) if life.disposal else (),
         start=OwnershipStart.of(asset) if spec.group == "ownership" else None,
-        warnings=selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk)) if step == "contract" else (),
+        warnings=selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk).of(asset)) if step == "contract" else (),
     )
 
 
@@ -506,7 +507,7 @@ def _visible_village(request, code: str) -> AdminArea:
 @staff_pages
 def plan_list(request, code: str):
     village = _visible_village(request, code)
-    plans = DistributionPlan.objects.filter(village=village).order_by("-year")
+    plans = DistributionPlan.objects.of_area(village).filter(village=village).order_by("-year")
     return render(request, "lifecycle/plans.html", {
         "village": village, "plans": plans, "can_draft": rules.may_plan_draft(request.user, village) is None,
         "last_year": timezone.localdate().year - 1,
@@ -574,7 +575,7 @@ def _plan_form(request, village, plan=None):
 
 
 def _plan(village, year: int) -> DistributionPlan:
-    return get_object_or_404(DistributionPlan.objects.select_related("village__parent", "department"),
+    return get_object_or_404(DistributionPlan.objects.of_area(village).select_related("village__parent", "department"),
                              village=village, year=_year(year))
 
 
@@ -589,12 +590,12 @@ def plan_detail(request, code: str, year: int):
     if rules.may_plan_redraft(request.user, plan) is None:
         actions.insert(0, (_("Redraft"), _plan_url(plan, "redraft")))
     return render(request, "lifecycle/plan.html", {
-        "village": village, "plan": plan, "items": plan.items.select_related("asset"),
+        "village": village, "plan": plan, "items": plan.items.in_county(plan.county_id, "plan__county").select_related("asset"),
         "warnings": selectors.plan_warnings(plan), "actions": actions,
         "income": selectors.village_income(village, plan.year),
         "steps": [(PlanStatus(s).label, i <= done) for i, s in enumerate(PLAN_ORDER)],
         "minutes": selectors.attachments_of(plan, Attachment.Kind.MINUTES),
-        "notices": plan.notices.order_by("starts_on").prefetch_related("objections"),
+        "notices": plan.notices.of(plan).order_by("starts_on").prefetch_related("objections"),
     })
 
 
@@ -609,7 +610,7 @@ def plan_step(request, code: str, year: int, step: str):
         request, title=spec.title, form=spec.form(request.user, plan, data), needs=spec.needs, back=_plan_url(plan),
         run=lambda d: spec.run(request.user, plan, d), refusal=spec.may(request.user, plan),
         plan=plan, village=village, warnings=selectors.plan_warnings(plan),
-        plan_items=plan.items.select_related("asset"), income=selectors.village_income(village, plan.year),
+        plan_items=plan.items.in_county(plan.county_id, "plan__county").select_related("asset"), income=selectors.village_income(village, plan.year),
         minutes=selectors.attachments_of(plan, Attachment.Kind.MINUTES),
     )
 
@@ -634,7 +635,7 @@ def notice_list(request, code: str):
     """The area's notices: anyone may read them (知情权); staff also reach objections and the next steps."""
     area = _notice_area(request, code, public=True)
     staff = scope_for(request.user).sees_personal_data and rules.sees_area(request.user, area)
-    notices = list(PublicityNotice.objects.filter(area=area).select_related("reposts").order_by("-starts_on", "-pk"))
+    notices = list(PublicityNotice.objects.of_area(area).filter(area=area).select_related("reposts").order_by("-starts_on", "-pk"))
     for notice in notices if not staff else ():
         notice.title = mask_people(notice.title)  # free text, shown to the public: never saved
     return render(request, "lifecycle/notices.html", {
@@ -650,9 +651,9 @@ LEDGER_STAGES = [(PublicityStage.INVENTORY, PublicityStage.INVENTORY.label),
 def _elsewhere(user, area) -> list[tuple[str, str]]:
     """Notices posted from their own pages: a filed plan's from the plan, an executed disposal's from the asset."""
     links = [(_("Income distribution plan of %(year)s: publicise") % {"year": p.year}, _plan_url(p, "publicise"))
-             for p in DistributionPlan.objects.filter(village=area, status=PlanStatus.FILED).select_related("village")
+             for p in DistributionPlan.objects.of_area(area).filter(village=area, status=PlanStatus.FILED).select_related("village")
              if rules.may_plan_publicise(user, p) is None]
-    for disposal in Disposal.objects.filter(asset__in=Asset.objects.in_area(area), status=DisposalStatus.EXECUTED,
+    for disposal in Disposal.objects.of_area(area).filter(asset__in=Asset.objects.in_area(area), status=DisposalStatus.EXECUTED,
                                             notices__isnull=True).select_related("asset"):
         if rules.may_disposal_publicise(user, disposal.asset) is None:
             links.append((_("%(code)s %(name)s: publicise the disposal's result") % {"code": disposal.asset.code,
@@ -704,8 +705,8 @@ def notice_paper(request, code: str):
 
 
 def _notice(area, pk: int) -> PublicityNotice:
-    return get_object_or_404(PublicityNotice.objects.select_related("area", "plan", "disposal__asset", "reposts"),
-                             area=area, pk=pk)
+    return get_object_or_404(PublicityNotice.objects.of_area(area).select_related("area", "plan", "disposal__asset",
+                                                                                   "reposts"), area=area, pk=pk)
 
 
 @require_GET

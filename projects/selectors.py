@@ -56,18 +56,21 @@ def contributions(links, *, disbursed: dict[int, Decimal] | None = None) -> dict
     return result
 
 
-def links_of(*, projects=None, assets=None):
-    """Every link touching the assets of the given projects (or the given assets), as contributions() reads them."""
+def links_of(*, projects=None, assets=None, county: str | None = None):
+    """Every link touching the assets of the given projects (or the given assets), as contributions() reads them;
+    with `county`, only its assets' links (the county bound of one asset's links)."""
     if projects is not None:
         assets = ProjectAsset.objects.filter(project__in=projects).values("asset_id")
     qs = ProjectAsset.objects.filter(asset_id__in=assets)
+    if county is not None:
+        qs = qs.filter(asset__county=county)
     return qs.values_list("project_id", "asset_id", "amount", "asset__total_investment")
 
 
 def asset_funding_derived(asset: Asset) -> list[tuple[str, Decimal]]:
     """The asset's funding lines as they follow from its projects: each project's contribution split over the
     project's sources by what each disbursed (sums to the contribution, never more than the project disbursed)."""
-    shares = contributions(links_of(assets=[asset.pk]))
+    shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
     by_source: dict[str, Decimal] = {}
     for (project_id, _asset), amount in shares.items():
         sources = dict(FundLine.objects.filter(project_id=project_id).values("source")
@@ -252,9 +255,9 @@ def project_assets_geojson(project: Project, *, user) -> dict:
 def asset_projects(asset: Asset, *, user) -> list[tuple[Project, Decimal, str]]:
     """The projects that formed the asset and that the user sees: (project, its contribution, link origin),
     largest contribution first."""
-    shares = contributions(links_of(assets=[asset.pk]))
+    shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
     visible = Project.objects.visible_to(user).values("pk")
-    links = (ProjectAsset.objects.filter(asset=asset, project__in=visible).select_related("project")
+    links = (ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset, project__in=visible).select_related("project")
              .order_by("project__code"))
     rows = [(link.project, shares.get((link.project_id, asset.pk), ZERO), link.origin) for link in links]
     rows.sort(key=lambda row: (-row[1], row[0].code))
@@ -265,8 +268,9 @@ def ownership_proposal(asset: Asset):
     """Where the asset's ownership registration starts (work plan 二(四): by the funding and the implementing
     unit of the project that formed it): (project, rules.Proposal) of the project that put the most into it, or
     None when no project formed it (the register's default owner kind applies)."""
-    shares = contributions(links_of(assets=[asset.pk]))
-    links = list(ProjectAsset.objects.filter(asset=asset).select_related("project__department", "project__township")
+    shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
+    links = list(ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset).select_related(
+        "project__department", "project__township")
                  .order_by("project__code"))
     if not links:
         return None
@@ -313,7 +317,7 @@ def asset_project_section(asset: Asset, *, user) -> dict | None:
         return None
     projects = asset_projects(asset, user=user)
     suggestions = []
-    if not ProjectAsset.objects.filter(asset=asset).exists():
+    if not ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset).exists():
         editable = Asset.objects.editable_by(user).filter(pk=asset.pk).exists()
         suggestions = [(project, score) for project, score in link_suggestions(asset, user=user)
                        if rules.may_link(user, project, asset, asset_editable=editable) is None]

@@ -292,7 +292,8 @@ class Evidence:
         self.redactor, self.public = Redactor(viewer), Redactor(PUBLIC_SCOPE)
         q = viewer.assets_q(for_edit=False)
         full = Value(True) if q is None else ExpressionWrapper(q, output_field=BooleanField())
-        self.assets = Asset.objects.filter(pk__in=ids).select_related("village").only(*self.FIELDS).annotate(
+        # the alerts' assets lie in the viewer's counties (they were read through a scoped queryset)
+        self.assets = Asset.objects.filter(pk__in=ids).for_scope(viewer).select_related("village").only(*self.FIELDS).annotate(
             in_scope=full).in_bulk() if ids else {}
 
     def _named(self, pk) -> tuple[Asset, Redactor] | None:

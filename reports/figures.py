@@ -53,6 +53,7 @@ from geo_assets.taxonomy import (
     PublicityStage,
     RegistrationStatus,
     Role,
+    county_code_of,
 )
 from projects.reconciliation import Accounted, funds_accounted
 from reports.alerts import (
@@ -143,6 +144,13 @@ def area_prefix(area: AdminArea) -> str:
     """The leading digits every area code below `area` shares (national division codes nest)."""
     return area.code[:{AreaLevel.PROVINCE: 2, AreaLevel.PREFECTURE: 4, AreaLevel.COUNTY: 6,
                        AreaLevel.TOWNSHIP: 9}.get(area.level, 12)]
+
+
+def county_bound(scope: Scope, field: str = "county") -> Q | None:
+    """The county bound of the report's plans and notices (by a field holding the county code): the county its
+    area lies in, else the viewer's counties (None: not bound)."""
+    code = scope.area is not None and county_code_of(scope.area.code)
+    return Q(**{field: code}) if code else scope.viewer.counties_q(field)
 
 
 def department_scope(user, department: Department) -> Scope:
@@ -439,10 +447,11 @@ def income(scope: Scope, year: int) -> dict:
                    for village, amount, assets in _fetch(scope, INCOME_SQL, year)}
     plans = []
     if scope.villages is not None:
-        plans = list(DistributionPlan.objects.filter(village__in=scope.villages, year=year)
+        plans = list(DistributionPlan.objects.filter(county_bound(scope) or Q(), village__in=scope.villages, year=year)
                      .select_related("village").defer(*_area_geometry("village")).order_by("village__code"))
         items = defaultdict(list)
-        listed = (DistributionItem.objects.filter(plan__in=[p.pk for p in plans]).select_related("asset")
+        listed = (DistributionItem.objects.filter(county_bound(scope, "plan__county") or Q(),
+                                                  plan__in=[p.pk for p in plans]).select_related("asset")
                   .only("plan_id", "purpose", "amount", "recipient", "asset__code").order_by("plan_id", "pk")
                   if plans else ())
         for item in listed:
@@ -493,13 +502,13 @@ def notice_state(notice, today: datetime.date) -> str:
     return _("being publicised") if notice.ends_on >= today else _("publicised")
 
 
-def notices_by_village(villages: QuerySet) -> dict[int, dict[str, list]]:
+def notices_by_village(villages: QuerySet, counties: Q | None = None) -> dict[int, dict[str, list]]:
     """Per village and stage, the notices that cover it, newest first: its own, its township's and its county's
     (village → township → county; a notice lists every asset of its area: lifecycle.services._snapshot). Each
     notice counts its objections."""
     chains = list(villages.order_by().values_list("id", "parent_id", "parent__parent_id"))
     areas = {area for chain in chains for area in chain if area is not None}
-    notices = (PublicityNotice.objects.filter(area_id__in=areas)
+    notices = (PublicityNotice.objects.filter(counties or Q(), area_id__in=areas)
                .select_related("area").defer("snapshot", *_area_geometry("area"))
                .annotate(objections_total=Count("objections"),
                          unanswered=Count("objections", filter=Q(objections__answered_at__isnull=True)))
@@ -517,7 +526,7 @@ def publicity(scope: Scope) -> dict:
     if scope.villages is None:
         return {"stages": [], "villages": {}}
     today = timezone.localdate()
-    covered = notices_by_village(scope.villages)
+    covered = notices_by_village(scope.villages, county_bound(scope))
     stages = []
     for stage in PublicityStage.values:
         notices = {n.pk: n for per_stage in covered.values() for n in per_stage.get(stage, [])}.values()
@@ -696,7 +705,7 @@ def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | No
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
         verification=Count("id", filter=verified_q(since=year_ago())), investment=Sum("total_investment"))}
     today = timezone.localdate()
-    covered = notices_by_village(scoped)
+    covered = notices_by_village(scoped, scope_for(user).counties_q("county"))
     funds = funds_accounted(user)
     by_level: dict[int, Counter] = defaultdict(Counter)
     alert_rules: dict[int, Counter] = defaultdict(Counter)
@@ -799,12 +808,13 @@ def public_village(village: AdminArea) -> dict:
     from geo_assets.privacy import Redactor
 
     public = Redactor(PUBLIC_SCOPE)
-    assets = list(Asset.objects.filter(village=village, is_published=True).exclude(status=AssetStatus.DISPOSED)
+    assets = list(Asset.objects.in_area(village).filter(is_published=True).exclude(status=AssetStatus.DISPOSED)
                   .order_by("category", "asset_type", "code"))
     rows = [{"code": a.code, "name": public.asset_name(a), "type": a.get_asset_type_display(),
              "category": a.get_category_display(), "year": a.year_built, "investment": a.total_investment,
              "status": a.get_status_display(), "asset_type": a.asset_type} for a in assets]
-    plan = (DistributionPlan.objects.filter(village=village, status__in=[PlanStatus.PUBLICISED, PlanStatus.PAID])
+    plan = (DistributionPlan.objects.of_area(village).filter(village=village, status__in=[PlanStatus.PUBLICISED,
+                                                                                           PlanStatus.PAID])
             .order_by("-year").first())
     items = []
     if plan is not None:

@@ -483,7 +483,7 @@ def _alerts_query(request, *, offset: int, limit: int) -> dict:
         q["alerts"], q["counts"] = alerts_paged(assets=assets, villages=villages,
                                                rules=rules, viewer=scope, offset=offset, limit=limit)
     fields = (*Evidence.FIELDS, "location", "village__code", "township__name", "township__code")
-    q["assets"] = Asset.objects.select_related("village", "township").only(*fields).in_bulk(
+    q["assets"] = Asset.objects.for_scope(scope).select_related("village", "township").only(*fields).in_bulk(
         [a.asset_id for a in q["alerts"] if a.asset_id])
     q["areas"] = figures.with_townships(AdminArea.objects.defer("geom", "geom_web")).annotate(
         spot=PointOnSurface("geom")).in_bulk(
@@ -577,7 +577,7 @@ def public_village(request, code: str):
     shared — the public's view whoever asks (no personal data)."""
     village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
     data = figures.public_village(village)
-    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]),
+    svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]).of_area(village),
                              _("Map of the public assets of %(name)s") % {"name": village.name})
     present = dict.fromkeys(a["asset_type"] for a in data["assets"])
     return render(request, "reports/public_village.html", {

@@ -39,6 +39,9 @@ def asset_cards(user, assets) -> list[dict]:
     assets = list(assets.select_related("village"))
     ids = [a.pk for a in assets]
     counted = Verification.objects.filter(asset_id__in=ids, review__in=COUNTED)  # as last_verified_at
+    counties = {a.county_id for a in assets}
+    if None not in counties:  # the county bound: the verifications of the assets' counties
+        counted = counted.filter(county__in=sorted(counties))
     latest = {v.asset_id: v for v in counted.order_by("asset_id", "-observed_at", "-id").distinct("asset_id")}
     thumbs = dict(Photo.objects.filter(verification__in=counted)
                   .order_by("verification__asset_id", "-verification__observed_at", "-id")
@@ -95,7 +98,7 @@ def field_asset(request, code: str):
         return redirect("maps:asset", code=code)  # not the user's to verify: its page (the public version outside scope)
     if asset is None:
         return _shell(request, missing=code, status=404)
-    return _shell(request, asset=asset_cards(request.user, Asset.objects.filter(pk=asset.pk))[0])
+    return _shell(request, asset=asset_cards(request.user, Asset.objects.filter(pk=asset.pk).of(asset))[0])
 
 
 @require_GET
