@@ -50,9 +50,15 @@ mkdir -p var
 mkdir -p "${MEDIA_ROOT:-var/media}"  # the settings' default
 
 # IMPORT_WORKER=off: gunicorn alone (the worker runs under its own unit or on another server, deploy/README.md)
+# WORKER_DATABASE_URL: the worker's own connection, straight to PostgreSQL, when DATABASE_URL goes through a pooler in
+# transaction mode (the worker holds a session lock per job and refuses such a pooler)
 worker=
 if [ "${IMPORT_WORKER:-on}" != off ]; then
-  $py manage.py importers_worker &
+  if [ -n "${WORKER_DATABASE_URL:-}" ]; then
+    DATABASE_URL=$WORKER_DATABASE_URL DB_POOL_MODE=session $py manage.py importers_worker &
+  else
+    $py manage.py importers_worker &
+  fi
   worker=$!
 fi
 gunicorn_pid=

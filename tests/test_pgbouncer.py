@@ -289,10 +289,12 @@ def served_site(transactional_db, settings):
 
 def test_the_register_serves_behind_pgbouncer_in_transaction_mode(served_site, tmp_path):
     clerk, clinic = served_site
+    params = connection.get_connection_params()
+    direct = f"postgis://{params['user']}@/{params['dbname']}?host={params['host']}&port={params['port']}"
     with pgbouncer_running() as (folder, pool_port, name), \
-            serving(tmp_path, f"postgis://{connection.get_connection_params()['user']}@/{name}"
-                              f"?host={folder}&port={pool_port}",
-                    DB_POOL_MODE="transaction", CONN_MAX_AGE="60") as (port, log):
+            serving(tmp_path, f"postgis://{params['user']}@/{name}?host={folder}&port={pool_port}",
+                    DB_POOL_MODE="transaction", CONN_MAX_AGE="60",
+                    WORKER_DATABASE_URL=direct) as (port, log):  # the worker straight to PostgreSQL
         browser = Browser(port)
         browser.log_in("westsouth", "pw-westsouth")
         status, _headers, page = browser.get("/")
