@@ -116,11 +116,12 @@ def oversight_benchmark(options) -> list[dict]:
             (f"/reports/county/ of {county.name} as its administrator", report_s, report_anchor,
              "the report's figures alone"),
             (f"/reports/oversight/ of the {scope}", oversight_s, oversight_anchor, "its figures alone"),
-            (f"/reports/oversight.pdf of the {scope}", oversight_pdf_s, oversight_anchor, "its figures alone"),
+            (f"/reports/oversight.pdf of the {scope}", oversight_pdf_s, None, ""),
             (f"/alerts/ of {county.name} as its administrator", alerts_s, alerts_anchor,
              "its one statement alone (a page and the counts)")):
-        rows.append(row(f"oversight: {name}", round(page_s, 3), "s", round(anchor_s, 3), anchor_name,
-                        None if quick else PAGE_OVER_FIGURES, higher_is_better=False))
+        if anchor_s is not None:  # a PDF: WeasyPrint's layout is its own cost, held to the page budget alone
+            rows.append(row(f"oversight: {name}", round(page_s, 3), "s", round(anchor_s, 3), anchor_name,
+                            None if quick else PAGE_OVER_FIGURES, higher_is_better=False))
         rows.append(row(f"oversight: {name}, against the page budget", round(page_s, 3), "s", PAGE_BUDGET_S,
                         "the page budget", None if quick else 1.0, higher_is_better=False))
     return rows
