@@ -52,10 +52,17 @@ class PageThrottle(SimpleRateThrottle):
         return None  # set per request in allow_request
 
     def allow_request(self, request, view):
+        """Counted per fixed window in one shared counter (window_hit): atomic across workers, where DRF's sliding
+        window reads the request history and writes it back (two requests at once could count once)."""
         anonymous = not request.user.is_authenticated
         self.rate = settings.PAGE_RATE_ANON if anonymous else settings.PAGE_RATE_USER
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        self.now = self.timer()
+        key = f"{self.get_cache_key(request, view)}:{int(self.now // self.duration)}"
+        return window_hit(self.cache, key, self.duration) <= self.num_requests
+
+    def wait(self):
+        return self.duration - self.now % self.duration
 
     def get_cache_key(self, request, view):
         ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
@@ -80,3 +87,26 @@ def next_url(request, value: str, default: str) -> str:
                                                  require_https=request.is_secure()):
         return value
     return default
+
+
+def window_hit(cache, key: str, timeout: int) -> int:
+    """One more request in a fixed window of `timeout` seconds counted in the shared cache, and the window's count,
+    atomically whoever counts at once: one statement on the database cache (config/cache `hit`), INCR and EXPIRE in
+    one round trip on Redis, add and incr on any other cache."""
+    hit = getattr(cache, "hit", None)
+    if hit is not None:
+        return hit(key, timeout)
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(cache, RedisCache):
+        stored = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(stored, write=True).pipeline()  # Django's client: no public pipeline
+        pipe.incr(stored)
+        pipe.expire(stored, timeout, nx=True)
+        return pipe.execute()[0]
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout)
+        return 1

@@ -26,6 +26,7 @@ from rest_framework_gis.pagination import GeoJsonPagination
 
 from geo_assets.access import scope_for, viewer_of
 from geo_assets.dbrouting import NonAtomicReadMixin
+from geo_assets.guards import window_hit
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
@@ -86,12 +87,7 @@ class _WindowCount:
             return True
         self.now = self.timer()
         key = f"{self.key}:tiles:{int(self.now // self.duration)}"
-        self.cache.add(key, 0, self.duration)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr
-            self.cache.set(key, count := 1, self.duration)
-        return count <= self.num_requests
+        return window_hit(self.cache, key, self.duration) <= self.num_requests
 
     def wait(self):
         return self.duration - self.now % self.duration

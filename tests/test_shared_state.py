@@ -149,7 +149,9 @@ def assert_one_limit(statuses: dict[str, list[int]], servers):
 def cache_rows() -> dict[str, object]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT cache_key, value FROM {settings.CACHE_TABLE} WHERE expires > now()")  # noqa: S608
-        return {key: pickle.loads(base64.b64decode(value)) for key, value in cursor.fetchall()}  # noqa: S301
+        # a rate limit's window counter (`hit`) holds its count as text, anything else a pickle
+        return {key: int(value) if value.isdigit() else pickle.loads(base64.b64decode(value))  # noqa: S301
+                for key, value in cursor.fetchall()}
 
 
 @pytest.fixture
@@ -283,3 +285,31 @@ def test_the_database_cache_backend_keeps_djangos_meaning():
         cursor.execute(f"SELECT count(*) FROM {settings.CACHE_TABLE}")  # noqa: S608
         left = cursor.fetchone()[0]
     assert 10 < left < CULL_EVERY  # more than MAX_ENTRIES: a third culled on the CULL_EVERY-th write
+
+
+def test_a_window_counter_is_one_statement_and_starts_again_when_its_window_ends():
+    """`hit` (geo_assets.guards.window_hit on the database cache): one upsert a request, the count returned."""
+    from django.test.utils import CaptureQueriesContext
+
+    from config.cache.backend import DatabaseCache
+    from geo_assets.guards import window_hit
+
+    cache = DatabaseCache(settings.CACHE_TABLE, {})
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        counts = [window_hit(cache, "w", 60) for _ in range(3)]
+    assert counts == [1, 2, 3] and len(queries.captured_queries) == 3
+    assert window_hit(cache, "other", 60) == 1
+    with connection.cursor() as cursor:  # its window ends: the next hit counts from one again
+        cursor.execute(f"UPDATE {settings.CACHE_TABLE} SET expires = now() - interval '1 second' "  # noqa: S608
+                       "WHERE cache_key = %s", [cache.make_key("w")])
+    assert window_hit(cache, "w", 60) == 1 and window_hit(cache, "w", 60) == 2
+
+
+def test_a_window_counter_on_any_other_cache_adds_and_increments():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from geo_assets.guards import window_hit
+
+    cache = LocMemCache("window-test", {})
+    assert [window_hit(cache, "w", 60) for _ in range(4)] == [1, 2, 3, 4]
