@@ -15,6 +15,7 @@ packages=(
   nodejs npm                                              # front-end libraries pinned in package-lock.json
   redis-server                                            # tests: the shared cache on Redis (CACHE_URL), a private server
   pgbouncer                                               # tests: the register behind pgbouncer (DB_POOL_MODE), a private one
+  nginx-light                                             # tests: deploy/nginx/assets.conf checked (nginx -t) and run in front of make serve
 )
 if [ -n "${DATABASE_URL:-}" ]; then packages=("${packages[@]:2}"); fi
 
