@@ -45,24 +45,40 @@ def staff_required(view=None, *, refused=None, message=None):
     return decorate(view) if view is not None else decorate
 
 
-class PageThrottle(SimpleRateThrottle):
+class WindowCount:
+    """For DRF's rate throttles (SimpleRateThrottle and its kin): the rate counted per fixed window in one shared
+    counter (window_hit), O(1) and atomic across workers. DRF's own sliding window keeps every request time of the
+    window in the cache, (un)pickles the whole list on each request (up to 20,000 floats for a busy map) and writes
+    it back after reading it, so two requests at once could count once. `window` names the counter's kind."""
+
+    window = "requests"
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        key = f"{self.key}:{self.window}:{int(self.now // self.duration)}"
+        return window_hit(self.cache, key, self.duration) <= self.num_requests
+
+    def wait(self):
+        return self.duration - self.now % self.duration
+
+
+class PageThrottle(WindowCount, SimpleRateThrottle):
     scope = "pages"
+    window = "pages"
 
     def get_rate(self):
         return None  # set per request in allow_request
 
     def allow_request(self, request, view):
-        """Counted per fixed window in one shared counter (window_hit): atomic across workers, where DRF's sliding
-        window reads the request history and writes it back (two requests at once could count once)."""
         anonymous = not request.user.is_authenticated
         self.rate = settings.PAGE_RATE_ANON if anonymous else settings.PAGE_RATE_USER
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.now = self.timer()
-        key = f"{self.get_cache_key(request, view)}:{int(self.now // self.duration)}"
-        return window_hit(self.cache, key, self.duration) <= self.num_requests
-
-    def wait(self):
-        return self.duration - self.now % self.duration
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
         ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from geo_assets.filters import asset_filters_parse
+from geo_assets.guards import WindowCount
 from geo_assets.models import AdminArea
 from geo_assets.uploads import upload_rule
 from importers import jobs, ledger_template, readers, services, vocab
@@ -254,19 +255,21 @@ CONTENT_TYPES = {
 }
 
 
-class AnonymousExportThrottle(AnonRateThrottle):
+class AnonymousExportThrottle(WindowCount, AnonRateThrottle):
     """Building a whole-county file is heavy: the public gets a few exports an hour per address."""
 
     scope = "export_anon"
+    window = "exports"
 
     def get_rate(self):
         return settings.EXPORT_RATE_ANON
 
 
-class UserExportThrottle(UserRateThrottle):
+class UserExportThrottle(WindowCount, UserRateThrottle):
     """Logged-in users too, per account (DRF's throttles: the address comes from get_ident and NUM_PROXIES)."""
 
     scope = "export_user"
+    window = "exports"
 
     def get_rate(self):
         return settings.EXPORT_RATE_USER
