@@ -38,6 +38,7 @@ from django.db import connection
 from geo_assets.auth import _PreparedCursor
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import centre, make_admin, make_areas, make_asset, make_user, photo
+from tests.stacks import free_port, production_stack
 from verification.models import Verification
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,12 +47,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # server connections than request threads, requests holding every server connection in their transactions would
 # wait for one more for their counters (seen here with 2: requests stuck past the 60 s timeout).
 POOL_SIZE = 2 * 2 + 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Relay:
@@ -239,39 +234,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @contextlib.contextmanager
 def serving(tmp_path: Path, database_url: str, **extra):
-    """scripts/serve_production.sh (what `make serve` runs) on a free port with `database_url`; yields its port and
-    the file of its log lines."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_OWNER_URL",
-                        "DATABASE_REPLICA_URLS")}  # the application's role, no replica: every read on pgbouncer
-    env.update(DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(port), WEB_WORKERS="2", WEB_THREADS="2",
-               SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false",
-               MEDIA_ROOT=str(tmp_path / "media"), WORKER_HEARTBEAT_FILE=str(tmp_path / "heartbeat"),
-               MEDIA_MIN_FREE_MB="1", **extra)
-    log = tmp_path / "serve.log"
-    with open(log, "w+b") as err:
-        process = subprocess.Popen(["bash", "scripts/serve_production.sh"], cwd=ROOT, env=env,  # noqa: S607
-                                   stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):  # noqa: S310
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
-            yield port, log
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    """`make serve`'s stack with `database_url` (the application's role, no replica: every read on pgbouncer);
+    yields its port and the file of its log lines."""
+    with production_stack(tmp_path, drop=("DATABASE_OWNER_URL", "DATABASE_REPLICA_URLS"), DATABASE_URL=database_url,
+                          SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="127.0.0.1,localhost",
+                          SECURE_SSL_REDIRECT="false", **extra) as (port, _process, logs):
+        yield port, logs["err"]
 
 
 @pytest.fixture

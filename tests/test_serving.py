@@ -20,7 +20,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -33,6 +32,7 @@ from config import health, jsonlog
 from config.middleware import request_id_for
 from geo_assets.uploads import FORM_OVERHEAD, rule_of
 from importers.heartbeat import heartbeat_age, heartbeat_write
+from tests.stacks import free_port, production_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -333,20 +333,6 @@ def test_gunicorn_workers_are_sized_to_the_cores_capped_and_overridable():
 
 # ------------------------------------------------------------------------------------------------ make serve
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def database_url() -> str:
-    """The test database as a URL, for the server's processes."""
-    info = connection.get_connection_params()
-    auth = quote(info.get("user", ""), safe="") + (":" + quote(info["password"], safe="") if info.get("password") else "")
-    query = "&".join(f"{k}={quote(str(info[k]), safe='/')}" for k in ("host", "port") if info.get(k))
-    return f"postgis://{auth}@/{quote(info['dbname'])}" + (f"?{query}" if query else "")
-
-
 def get(port: int, path: str, **headers) -> tuple[int, dict, bytes]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     try:
@@ -359,40 +345,9 @@ def get(port: int, path: str, **headers) -> tuple[int, dict, bytes]:
 @contextlib.contextmanager
 def serving(tmp_path):
     """scripts/serve_production.sh — what `make serve` runs after its set-up — on a free port, against the test
-    database, with two workers of two threads; stopped (its process group) afterwards."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DEBUG",
-                                                            "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT",
-                                                            "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(DATABASE_URL=database_url(), HOST="127.0.0.1", PORT=str(port), WEB_WORKERS="2", WEB_THREADS="2",
-               MEDIA_ROOT=str(tmp_path / "media"), WORKER_HEARTBEAT_FILE=str(tmp_path / "heartbeat"),
-               MEDIA_MIN_FREE_MB="1")
-    out, err = open(tmp_path / "out.log", "w+b"), open(tmp_path / "err.log", "w+b")  # noqa: SIM115
-    process = subprocess.Popen(["bash", "scripts/serve_production.sh"], cwd=ROOT, env=env, stdout=out, stderr=err,  # noqa: S607
-                               start_new_session=True)
-    logs = {"out": tmp_path / "out.log", "err": tmp_path / "err.log"}
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, logs["err"].read_text() + logs["out"].read_text()
-            try:
-                if get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, logs["err"].read_text()
-            time.sleep(0.3)
-        yield port, process, logs
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        out.close()
-        err.close()
+    database, with two workers of two threads and the settings it makes itself (a secret key, the hosts)."""
+    with production_stack(tmp_path, drop=("SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,42 +10,26 @@ import base64
 import concurrent.futures
 import contextlib
 import json
-import os
 import pickle
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.stacks import production_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMITS = {"tile": 9, "page": 6, "export": 4}  # per client and hour (API_RATE_ANON, PAGE_RATE_ANON, EXPORT_RATE_ANON)
 PATHS = {"tile": "/tiles/assets/0/0/0.mvt", "page": "/", "export": "/import/export/?format=csv"}
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the servers see what the test commits
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def database_url() -> str:
-    """The test database as a URL, for the server's processes."""
-    info = connection.get_connection_params()
-    auth = quote(info.get("user", ""), safe="") + (":" + quote(info["password"], safe="") if info.get("password") else "")
-    query = "&".join(f"{k}={quote(str(info[k]), safe='/')}" for k in ("host", "port") if info.get(k))
-    return f"postgis://{auth}@/{quote(info['dbname'])}" + (f"?{query}" if query else "")
 
 
 def get(port: int, path: str) -> tuple[int, dict]:
@@ -61,40 +45,14 @@ def get(port: int, path: str) -> tuple[int, dict]:
 
 @contextlib.contextmanager
 def serving(tmp_path: Path, workers: int, cache_url: str):
-    """scripts/serve_production.sh on a free port against the test database, `workers` gunicorn workers of two
-    threads, the rates of LIMITS; yields (port, the file of its JSON log lines); stopped afterwards."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(DATABASE_URL=database_url(), HOST="127.0.0.1", PORT=str(port), WEB_WORKERS=str(workers),
-               WEB_THREADS="2", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="127.0.0.1,localhost",
-               SECURE_SSL_REDIRECT="false", MEDIA_ROOT=str(tmp_path / "media"),
-               WORKER_HEARTBEAT_FILE=str(tmp_path / f"heartbeat-{port}"), MEDIA_MIN_FREE_MB="1",
-               CACHE_URL=cache_url, API_RATE_ANON=f"{LIMITS['tile']}/hour", API_RATE_USER="100000/hour",
-               PAGE_RATE_ANON=f"{LIMITS['page']}/hour", EXPORT_RATE_ANON=f"{LIMITS['export']}/hour")
-    env.pop("DATABASE_OWNER_URL", None)  # the application's role only, as on a server
-    log = tmp_path / f"serve-{port}.log"
-    with open(log, "w+b") as err:
-        process = subprocess.Popen(["bash", "scripts/serve_production.sh"], cwd=ROOT, env=env,  # noqa: S607
-                                   stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    if get(port, "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
-            yield port, log
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    """`make serve`'s stack against the test database, `workers` gunicorn workers of two threads, the rates of
+    LIMITS, the application's role only (as on a server); yields (port, the file of its JSON log lines)."""
+    with production_stack(
+            tmp_path, drop=("DATABASE_OWNER_URL",), WEB_WORKERS=str(workers), SECRET_KEY=secrets.token_urlsafe(64),
+            ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false", CACHE_URL=cache_url,
+            API_RATE_ANON=f"{LIMITS['tile']}/hour", API_RATE_USER="100000/hour",
+            PAGE_RATE_ANON=f"{LIMITS['page']}/hour", EXPORT_RATE_ANON=f"{LIMITS['export']}/hour") as (port, _p, logs):
+        yield port, logs["err"]
 
 
 @contextlib.contextmanager
