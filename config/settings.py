@@ -269,8 +269,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     # A map view fetches dozens of tiles a second while panning: generous, but bounded.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
-                                 "rest_framework.throttling.UserRateThrottle"],
+    # DRF's anon and user rates, counted per fixed window in one statement (geo_assets/guards.py, WindowCount)
+    "DEFAULT_THROTTLE_CLASSES": ["geo_assets.guards.ApiAnonThrottle", "geo_assets.guards.ApiUserThrottle"],
     # The client address for rate limits: X-Forwarded-For is trusted only through this many reverse proxies.
     "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {"anon": env("API_RATE_ANON", default="3000/hour"),
