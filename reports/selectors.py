@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from geo_assets.access import Scope
 from geo_assets.models import AdminArea, Asset
-from reports.alerts import alerts_count
+from geo_assets.taxonomy import AreaLevel
+from reports.alerts import LEVEL_ORDER, alerts_count
 from reports.models import AlertTally, AlertTallyRun
 from reports.services import alert_tally_refresh
 
@@ -44,3 +45,25 @@ def alert_tally_counts(villages: QuerySet[AdminArea]) -> tuple[Counts, datetime.
     counts = AlertTally.objects.using(run._state.db).filter(
         run=run, village__in=villages.order_by().values("id")).values_list("village_id", "rule", "level", "n")
     return {(v, r, lv): n for v, r, lv, n in counts}, run.finished_at
+
+
+def counties_of(villages: QuerySet[AdminArea]) -> dict[str, str]:
+    """The counties of these villages, code → name, in code order."""
+    codes = sorted({code[:6] + "000000" for code in villages.values_list("code", flat=True)})
+    return dict(AdminArea.objects.filter(code__in=codes, level=AreaLevel.COUNTY).order_by("code")
+                .values_list("code", "name"))
+
+
+def alert_tally_by_county(villages: QuerySet[AdminArea], counties: dict[str, str], rules: list[str]
+                          ) -> tuple[list[dict], dict[str, int], datetime.datetime]:
+    """The tally of these villages' alerts of `rules`, per county (code, name and a count per level, in the order
+    of `counties`) and per rule, and the tally's time: what a bureau of several counties sees before it chooses one."""
+    counted, as_of = alert_tally_counts(villages)
+    by_county = {code: dict.fromkeys(LEVEL_ORDER, 0) for code in counties}
+    per_rule: dict[str, int] = {}
+    county_of = {pk: code[:6] + "000000" for pk, code in villages.values_list("pk", "code")}
+    for (village_id, rule, level), n in counted.items():
+        if rule in rules and village_id in county_of:
+            by_county[county_of[village_id]][level] += n
+            per_rule[rule] = per_rule.get(rule, 0) + n
+    return [{"code": code, "name": name, **by_county[code]} for code, name in counties.items()], per_rule, as_of

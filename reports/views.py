@@ -41,7 +41,7 @@ from projects.models import Project
 from reports import figures, svgmap
 from reports.alerts import ALL_RULES, LEVEL_LABELS, Evidence, alerts_paged
 from reports.pdf import report_pdf
-from reports.selectors import alert_tally_counts
+from reports.selectors import alert_tally_by_county, counties_of
 from reports.tables import headline, report_tables, workbook
 
 SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m, enough for a county map coloured by village
@@ -453,7 +453,7 @@ def _alerts_query(request, *, offset: int, limit: int) -> dict:
     villages = figures.with_townships(figures.villages_in_scope(request.user))
     assets = Asset.objects.visible_to(request.user)
     g = request.GET
-    counties = _alert_counties(villages)
+    counties = counties_of(villages)
     county = g.get("county", "") if g.get("county", "") in counties else ""
     township = AdminArea.objects.townships().filter(code=g.get("township", "")).first()
     village = villages.filter(code=g.get("village", "")).first()
@@ -470,14 +470,7 @@ def _alerts_query(request, *, offset: int, limit: int) -> dict:
     q = {"alerts": [], "counts": {}, "assets": {}, "areas": {}, "filters": filters, "counties": counties,
          "by_county": None, "as_of": None}
     if len(counties) > 1 and not (county or township or village):
-        counted, q["as_of"] = alert_tally_counts(villages)
-        by_county = {code: dict.fromkeys(figures.LEVELS, 0) for code in counties}
-        county_of = {v.pk: v.code[:6] + "000000" for v in villages}
-        for (village_id, code, lv), n in counted.items():
-            if code in rules and village_id in county_of:
-                by_county[county_of[village_id]][lv] += n
-                q["counts"][code] = q["counts"].get(code, 0) + n
-        q["by_county"] = [{"code": code, "name": name, **by_county[code]} for code, name in counties.items()]
+        q["by_county"], q["counts"], q["as_of"] = alert_tally_by_county(villages, counties, rules)
         return q
     if rules:
         q["alerts"], q["counts"] = alerts_paged(assets=assets, villages=villages,
@@ -489,13 +482,6 @@ def _alerts_query(request, *, offset: int, limit: int) -> dict:
         spot=PointOnSurface("geom")).in_bulk(
         [a.area_id for a in q["alerts"] if a.area_id])
     return q
-
-
-def _alert_counties(villages) -> dict[str, str]:
-    """The counties of these villages, code → name, in code order."""
-    codes = sorted({code[:6] + "000000" for code in villages.values_list("code", flat=True)})
-    return dict(AdminArea.objects.filter(code__in=codes, level=AreaLevel.COUNTY).order_by("code")
-                .values_list("code", "name"))
 
 
 def _alert_row(alert, q, redactor) -> dict:
