@@ -331,8 +331,9 @@ def session_create(user, secret_key: str) -> str:
     """A logged-in session for `user`, signed with the server's SECRET_KEY (not this process's)."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.test.utils import override_settings
+
+    from geo_assets.auth import SessionStore
 
     with override_settings(SECRET_KEY=secret_key):
         store = SessionStore()
@@ -344,7 +345,7 @@ def session_create(user, secret_key: str) -> str:
 
 
 def session_delete(key: str) -> None:
-    from django.contrib.sessions.models import Session
+    from geo_assets.models import Session
 
     Session.objects.filter(session_key=key).delete()
 

@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "config.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "geo_assets.auth.AuthenticationMiddleware",  # the user read with the session (one statement)
     # Before anything reads a request body (the NUL check, CSRF, DRF): refuse uploads on right and size unread.
     "geo_assets.uploads.UploadGuardMiddleware",
     "config.middleware.RejectNulMiddleware",

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 # Reads that must see the latest commit: the login and session behind every request (a user who has just logged
 # in must not look anonymous to the map because the replica is a few milliseconds behind).
 PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "authtoken"})
+PRIMARY_ONLY_MODELS = frozenset({"geo_assets.session"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "EXPLAIN", "VALUES", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET",
                          "BEGIN", "COMMIT"})
@@ -134,7 +135,8 @@ class ReplicaRouter:
         if not replica_aliases():
             return None  # Django's own choice, as without a router
         state = _current.get()
-        if state is not None and model._meta.app_label not in PRIMARY_ONLY_APPS and state.usable():
+        if (state is not None and model._meta.app_label not in PRIMARY_ONLY_APPS
+                and model._meta.label_lower not in PRIMARY_ONLY_MODELS and state.usable()):
             return state.alias
         return DEFAULT_DB_ALIAS
 

@@ -43,8 +43,8 @@ LOCAL_PRIMARY = (str(BASE_DIR / "var" / "run"), 54329)
 NAMESPACES = ("layers", "reports")
 ROUTES = ("verification:api-nearby",)
 ROLES = ("anonymous", "township", "department")
-# Reads of accounts and sessions stay on the primary (geo_assets.dbrouting.PRIMARY_ONLY_APPS).
-PRIMARY_TABLES = re.compile(r'FROM "(django_session|auth_\w+|authtoken_\w+)"')
+# Reads of accounts and sessions stay on the primary (geo_assets.dbrouting.PRIMARY_ONLY_APPS and _MODELS).
+PRIMARY_TABLES = re.compile(r'FROM "(geo_assets_session|auth_\w+|authtoken_\w+)"')
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")  # the request's own transaction (ATOMIC_REQUESTS)
 # Raw SQL that still takes django.db.connection (the primary) instead of geo_assets.dbrouting.read_cursor(): read
 # from the primary, which is correct but not offloaded. Remove a route once its module uses read_cursor().

@@ -3,6 +3,7 @@ owners, disposals, memberships) and lifecycle.py (the records of an asset's life
 pages are the lifecycle app's). Both are imported here so that Django finds them; tables and migrations are the
 app's as before (geo_assets/README.md says why the lifecycle's models stay here)."""
 
+from geo_assets.models.accounts import Session
 from geo_assets.models.lifecycle import (
     Attachment,
     CustodianChange,
@@ -36,5 +37,5 @@ __all__ = [
     "GEOMETRY_COLUMNS", "SRID", "WEB_SRID", "AdminArea", "Asset", "Attachment", "CountyBound", "CustodianChange", "Department",
     "Disposal", "DistributionItem", "DistributionPlan", "FundingLine", "HandoverLetter", "IncomeRecord",
     "MaintenanceEntry", "Membership", "NoDeleteModel", "Objection", "OperationContract", "OwnerShare",
-    "OwnershipRegistration", "PublicWelfarePost", "PublicityNotice",
+    "OwnershipRegistration", "PublicWelfarePost", "PublicityNotice", "Session",
 ]

@@ -46,6 +46,6 @@ def test_browser_benchmark_quick_rows(tmp_path):
         assert all((tmp_path / "browser" / name).exists() for name in ("quick-map.png", "quick-anchor.png"))
     # logged in as the county-level user: the anchor's document holds every asset, the public's would hold two
     assert world.admin.is_superuser
-    from django.contrib.sessions.models import Session
+    from geo_assets.models import Session
 
     assert not Session.objects.exists()  # the benchmark's session is removed afterwards

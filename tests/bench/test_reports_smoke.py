@@ -70,8 +70,9 @@ def agree(tmp_path, village_ids, user) -> None:
     """Both sides in this process: the same digest per village, or the differences."""
     task = {"user": user.pk, "villages": village_ids, "year": TODAY.year - 1}
     ours = reports.measure_figures({**task, "digests": str(tmp_path / "figures.json")})
-    theirs = reports.measure_anchor({**task, "digests": str(tmp_path / "anchor.json")})
+    theirs = reports.measure_anchor({**task, "digests": str(tmp_path / "anchor.json"), "per_village": True})
     assert len(ours["hashes"]) == len(village_ids)
+    assert set(theirs["times"]) == set(village_ids)  # the statement for each village alone agreed with the whole
     assert ours["hashes"] == theirs["hashes"], reports.digests_compare(tmp_path / "figures.json",
                                                                      tmp_path / "anchor.json", limit=10)
 
@@ -94,7 +95,7 @@ def test_quick_benchmark_rows():
     areas, admin = make_areas(), make_admin()
     records(areas, admin)
     rows = reports.reports_benchmark(QUICK, log=lambda line: None)
-    assert [r["unit"] for r in rows] == ["s", "ms"]
+    assert [r["unit"] for r in rows] == ["s", "×", "ms"]
     for r in rows:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass", "rss_mb"}
         assert r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0
@@ -104,3 +105,6 @@ def test_quick_benchmark_rows():
     assert every["assets"] == Asset.objects.filter(village__code__in=["410324101001", "410324101002",
                                                                       "410324102001"]).count()
     assert every["rss_mb"] > 0 and every["anchor_rss_mb"] > 0 and every["statements_per_village"][1] < 30
+    village = rows[1]  # one village's figures ÷ the same village's statement
+    assert village["worst_village"] in AdminArea.objects.villages().values_list("pk", flat=True)
+    assert village["p95_ms"] > 0 and village["anchor_p95_ms"] > 0 and village["max_ratio"] >= village["value"]

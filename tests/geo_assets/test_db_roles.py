@@ -13,14 +13,13 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from geo_assets import services
 from geo_assets.dbroles import as_owner
-from geo_assets.models import Asset
+from geo_assets.models import Asset, Session
 from tests.factories import make_asset, make_verification
 from tests.world import build_world
 from verification.models import Photo
