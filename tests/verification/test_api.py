@@ -307,3 +307,37 @@ def test_standing_at_an_asset_the_nearby_list_starts_with_it(site, role):
     assert rows[0]["assigned"] is False and rows[0]["may_verify"] is (role == "village")
     if role == "inspector":  # the inspector reads the county: the east assignment far away is listed and marked
         assert by_code[assets["other"].code]["assigned"] is True and by_code[assets["other"].code]["may_verify"]
+
+
+def test_nearby_request_is_one_statement_after_the_login(site):
+    """The marks (may verify, assigned) come with the KNN statement: a nearby request runs the session-and-user
+    statement and the nearby statement, whatever the role."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _areas, users, assets = site
+    here = assets["clinic"].location
+    for role, user in users.items():
+        client = client_for(user)
+        client.get(URL + "nearby/", {"lon": here.x, "lat": here.y})  # the statements compiled
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(URL + "nearby/", {"lon": here.x, "lat": here.y})
+        assert response.status_code == 200, role
+        assert len(queries) == 2, (role, [q["sql"][:80] for q in queries])
+
+
+def test_nearby_marks_follow_the_user_not_only_the_scope(site):
+    """Two clerks of the same village share a compiled KNN statement; an open campaign assigns the clinic to one."""
+    areas, users, assets = site
+    admin, first = users["county_admin"], users["village"]
+    second = make_user("westsouth2", Role.VILLAGE, area=areas.west_south)
+    campaign = services.campaign_create(actor=admin, name="抽查", kind="spot_check", year=2026, area=areas.west,
+                                        sample_share=100, seed=1)
+    services.campaign_assign(actor=admin, campaign=campaign, assignee=second)
+    here = assets["clinic"].location
+    marks = {}
+    for user in (first, second, first):
+        rows = client_for(user).get(URL + "nearby/", {"lon": here.x, "lat": here.y}).json()["results"]
+        marks[user.username] = {r["code"]: (r["may_verify"], r["assigned"]) for r in rows}
+    assert marks["westsouth"][assets["clinic"].code] == (True, False)
+    assert marks["westsouth2"][assets["clinic"].code] == (True, True)
