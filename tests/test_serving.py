@@ -458,6 +458,11 @@ def test_the_systemd_units_verify_and_run_the_stack(tmp_path):
         (tmp_path / name).write_text((DEPLOY / "systemd" / name).read_text().replace("/srv/assets", str(ROOT)))
         units.append(str(tmp_path / name))
     assert "OnUnitInactiveSec=10min" in (DEPLOY / "systemd" / "assets-alerts-tally.timer").read_text()
+    sessions = (DEPLOY / "systemd" / "assets-clearsessions.service").read_text()
+    assert "manage.py clearsessions" in sessions and "User=assets" in sessions and "NoNewPrivileges=yes" in sessions
+    for name in ("assets-clearsessions.service", "assets-clearsessions.timer"):
+        (tmp_path / name).write_text((DEPLOY / "systemd" / name).read_text().replace("/srv/assets", str(ROOT)))
+        units.append(str(tmp_path / name))
     assert "-c config/gunicorn.py config.wsgi:application" in (DEPLOY / "systemd" / "assets-web.service").read_text()
     assert "manage.py importers_worker" in (DEPLOY / "systemd" / "assets-worker.service").read_text()
     result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, timeout=60)  # noqa: S607

@@ -130,3 +130,18 @@ def test_session_keeps_its_user_id(client, users):
     assert Session.objects.get(pk=client.session.session_key).user_id == users[2].pk
     client.logout()
     assert not Session.objects.filter(user_id=users[2].pk).exists()
+
+
+def test_clearsessions_deletes_the_expired_sessions_only(client, users):
+    """deploy/systemd/assets-clearsessions.timer runs it daily, as the application's role."""
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    client.force_login(users[4])
+    live = client.session.session_key
+    Session.objects.create(session_key="x" * 32, session_data="", user_id=users[3].pk,
+                           expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    call_command("clearsessions")
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live]
