@@ -172,9 +172,10 @@ def _fields_clean(obj: Asset, exclude: set[str], memo: dict) -> None:
     validators (length, choices, ranges, digits, pattern) depend on the value alone, so a ledger's repeated values
     (types, statuses, years, phones, units) are checked once. Relations are cleaned every time."""
     errors = {}
-    for f in obj._meta.fields:
-        if f.name in exclude or f.generated:
-            continue
+    key = frozenset(exclude)
+    if (fields := memo.get(key)) is None:
+        fields = memo[key] = [f for f in obj._meta.fields if f.name not in exclude and not f.generated]
+    for f in fields:
         raw = getattr(obj, f.attname)
         if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
             continue

@@ -259,8 +259,9 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
 def _project_cells(row: CheckedRow, ctx: Context) -> None:
     """项目编号 (one code, or several separated by 、,;) and 项目投入 (for one code only)."""
     v = row.raw.values
-    row.project_codes = list(dict.fromkeys(
-        c.strip() for c in vocab.VILLAGE_SEPARATORS.split(cells.text(v.get(vocab.PROJECT_CODE))) if c.strip()))
+    if codes := cells.text(v.get(vocab.PROJECT_CODE)):
+        row.project_codes = list(dict.fromkeys(
+            c.strip() for c in vocab.VILLAGE_SEPARATORS.split(codes) if c.strip()))
     if vocab.PROJECT_AMOUNT in ctx.columns and cells.text(v.get(vocab.PROJECT_AMOUNT)):
         try:
             row.project_amount = cells.money(v.get(vocab.PROJECT_AMOUNT), ctx.scales.get(vocab.PROJECT_AMOUNT, 1))
