@@ -19,6 +19,6 @@ def cell_protect(value):
 
 def cell_unprotect(value):
     """Import: remove the quote cell_protect added."""
-    if isinstance(value, str) and _PROTECTED.match(value):
+    if isinstance(value, str) and value[:1] == "'" and _PROTECTED.match(value):
         return value[1:]
     return value

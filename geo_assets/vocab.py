@@ -3,6 +3,7 @@ written on export and the others accepted on import, in the API's filters and th
 words are read from and written to ledgers in either interface language (tests/test_i18n.py lists this module).
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -80,7 +81,15 @@ FUNDING_LABELS: dict[str, tuple[str, ...]] = {
 
 def text_key(value: str) -> str:
     """Fold width (full-width brackets and letters), drop all whitespace, lower-case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value))).lower()
+    return _text_key(str(value))
+
+
+@functools.lru_cache(maxsize=65536)  # a ledger repeats its labels, villages and sources on every row
+def _text_key(value: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", value)).lower()
+
+
+_SPACE = re.compile(r"\s+")
 
 
 class _Index(Mapping):

@@ -17,6 +17,9 @@ from decimal import Decimal
 import shapely
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -129,6 +132,82 @@ def _copy(table: str, columns: list[str], rows: list[tuple]) -> None:
                 copy.write_row(row)
 
 
+_BLANK: dict = {}  # a new asset's attribute values (the model's defaults), taken once from Asset()
+CLEAN_CACHE = 50_000  # field verdicts remembered per import before the memo starts afresh
+
+
+def _asset_new(fields: dict) -> Asset:
+    """Asset(**fields), without Model.__init__'s walk over every field for every row: a blank asset's defaults
+    (none is callable) copied, then the row's values set through the model's own attributes. Falls back to
+    Asset(**fields) if anything listens to the model's init signals."""
+    if signals.pre_init.has_listeners(Asset) or signals.post_init.has_listeners(Asset):
+        return Asset(**fields)
+    if not _BLANK:
+        _BLANK.update((k, v) for k, v in Asset().__dict__.items() if k != "_state")
+    obj = Asset.__new__(Asset)
+    obj.__dict__.update(_BLANK)
+    obj._state = ModelState()
+    for name, value in fields.items():
+        if name in _RELATIONS:
+            _relate(obj, name, value)
+        else:
+            setattr(obj, name, value)
+    return obj
+
+
+_RELATIONS = {f.name: f for f in Asset._meta.concrete_fields if f.many_to_one}
+
+
+def _relate(obj: Asset, name: str, value) -> None:
+    """obj.<name> = value (a foreign key), as Django's descriptor sets it, without asking the database routers
+    whether the relation is allowed (an import's areas and departments are the register's own)."""
+    field = _RELATIONS[name]
+    for lh, rh in field.related_fields:
+        setattr(obj, lh.attname, None if value is None else getattr(value, rh.attname))
+    field.set_cached_value(obj, value)
+
+
+def _fields_clean(obj: Asset, exclude: set[str], memo: dict) -> None:
+    """obj.clean_fields(exclude=exclude), with each field's verdict on a value remembered in `memo`: the field
+    validators (length, choices, ranges, digits, pattern) depend on the value alone, so a ledger's repeated values
+    (types, statuses, years, phones, units) are checked once. Relations are cleaned every time."""
+    errors = {}
+    key = frozenset(exclude)
+    if (fields := memo.get(key)) is None:
+        fields = memo[key] = [f for f in obj._meta.fields if f.name not in exclude and not f.generated]
+    for f in fields:
+        raw = getattr(obj, f.attname)
+        if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
+            continue
+        key = None if f.is_relation else (f.name, type(raw), str(raw) if isinstance(raw, Decimal) else raw)
+        try:
+            verdict = memo[key] if key is not None else None
+        except (KeyError, TypeError):  # not seen yet, or not hashable
+            verdict = None
+        if verdict is None:
+            try:
+                verdict = (True, f.clean(raw, obj))
+            except ValidationError as exc:
+                verdict = (False, exc.error_list)
+            if key is not None:
+                if len(memo) >= CLEAN_CACHE:
+                    memo.clear()
+                try:
+                    memo[key] = verdict
+                except TypeError:
+                    pass
+        if verdict[0]:
+            setattr(obj, f.attname, verdict[1])
+        else:
+            errors[f.name] = verdict[1]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _hex(row: CheckedRow) -> str:
+    return row.wkb.hex() if row.wkb is not None else shapely.to_wkb(row.geometry, hex=True)
+
+
 def _shapely(asset: Asset):
     geom = asset.geometry
     return None if geom is None else shapely.from_wkb(bytes(geom.wkb))
@@ -172,6 +251,7 @@ class BulkWrite:
         self.lock = lock  # writing for real: lock the matched assets and the villages that get new codes
         self.seq = 0
         self.next_number: dict[str, int] = {}  # village code → next asset number
+        self.cleaned: dict = {}  # (field, value) → the field's verdict (_fields_clean)
         with connection.cursor() as cursor:
             for sql in _STAGE:
                 cursor.execute(sql)
@@ -238,7 +318,7 @@ class BulkWrite:
         key = (self.seq, row.layer, row.row)
         links = self._links(row, asset)
         if asset is None:
-            obj, action = Asset(**row.fields), "create"
+            obj, action = _asset_new(row.fields), "create"
             funding, owners, geom_changed = row.funding or [], row.owners or [], True
         else:
             changes = _changes(asset, row)
@@ -253,7 +333,8 @@ class BulkWrite:
             for name, value in changes.items():
                 setattr(asset, name, value)
             obj, action = asset, "update"
-        obj.village, obj.township_id = row.village, row.village.parent_id
+        _relate(obj, "village", row.village)
+        obj.township_id = row.village.parent_id
         self._rules(row, obj, funding, owners, disposed)
         if row.errors:
             return None
@@ -265,7 +346,7 @@ class BulkWrite:
         obj.public_name = asset_public_name(obj)[:200]
         self._children(obj.code, asset, funding, owners, funding_out, owners_out)
         self.link_rows += [(self.seq, obj.code, *link) for link in links]
-        return (*key, action, row.code, geom_changed, shapely.to_wkb(row.geometry, hex=True) if geom_changed else None,
+        return (*key, action, row.code, geom_changed, _hex(row) if geom_changed else None,
                 obj.pk, *(getattr(obj, f.attname) for f in FIELDS))
 
     def _rules(self, row: CheckedRow, obj: Asset, funding, owners, disposed: set[int]) -> None:
@@ -286,8 +367,8 @@ class BulkWrite:
             obj.owner_kind = validation.owner_kind_for(obj.owner_kind, owners)
         collect(validation.status_check, obj.status, disposed=obj.pk in disposed)
         collect(validation.asset_rules_apply, obj)
-        collect(obj.clean_fields, exclude=ALL_FIELDS - ({*row.fields, "total_investment", "category", "owner_kind",
-                                                          "registration_date"} - NOT_CLEANED))
+        collect(_fields_clean, obj, memo=self.cleaned, exclude=ALL_FIELDS - (
+            {*row.fields, "total_investment", "category", "owner_kind", "registration_date"} - NOT_CLEANED))
         for name, messages in ValidationError(errors).message_dict.items() if errors else ():
             for message in messages:
                 row.err(FIELD_COLUMNS.get(name) or _("asset"), message)

@@ -5,14 +5,15 @@ register's services; only the wording of the file formats lives here.
 """
 
 import datetime
+import functools
 import json
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from geo_assets import validation
 from geo_assets.services import Share
@@ -23,6 +24,8 @@ from importers.report import joined
 
 
 def text(value) -> str:
+    if type(value) is str:
+        return vocab.cell_unprotect(value).strip()  # the quote our export put before =, +, -, @
     if value is None:
         return ""
     if isinstance(value, float):
@@ -68,6 +71,21 @@ _AMOUNT = re.compile(r"^(.*?)[\s:：=＝]*(-?\d+(?:\.\d+)?)\s*(?:万元|万)?$")
 
 def funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Decimal]]:
     """'财政专项扶贫资金（中央）:50;统筹整合财政涉农资金:30' → [('central', 50), ('integrated', 30)]."""
+    ok, parsed = _funding_parsed(cell, None if investment is None else str(investment), get_language())
+    if not ok:
+        raise ValueError(parsed)
+    return list(parsed)
+
+
+@functools.lru_cache(maxsize=4096)  # a ledger repeats the same few funding cells
+def _funding_parsed(cell: str, investment: str | None, _language: str | None) -> tuple[bool, tuple | str]:
+    try:
+        return True, tuple(_funding_parse(cell, None if investment is None else Decimal(investment)))
+    except ValueError as exc:
+        return False, str(exc)
+
+
+def _funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Decimal]]:
     result: list[tuple[str, Decimal | None]] = []
     for item in (i.strip() for i in _ITEM_SPLIT.split(cell) if i.strip()):
         m = _AMOUNT.match(item)

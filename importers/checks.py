@@ -55,6 +55,7 @@ class Context:
         for v in self.villages.values():
             self.villages_by_name.setdefault(vocab.text_key(v.name), []).append(v)
         self.departments = {vocab.text_key(d.name): d for d in Department.objects.all()}
+        self.geometry_label = geometry_label()  # translated once, not per row
 
     def may_create(self, asset_type: str, village: AdminArea) -> bool:
         return self.scope.covers(asset_type=asset_type, village_id=village.pk, township_id=village.parent_id,
@@ -89,6 +90,7 @@ class CheckedRow:
     project_amount: Decimal | None = None  # 项目投入: what the (one) project put in
     projects: list[tuple[int, Decimal | None]] | None = None  # (project id, amount) once looked up (rows_link)
     geometry: Any = None  # shapely, EPSG:4490, Point | MultiLineString | MultiPolygon
+    wkb: bytes | None = None  # the geometry as WKB, once placed (rows_locate)
     village: AdminArea | None = None
     errors: list[RowError] = field(default_factory=list)
     # where the geometry came from, to tell a clerk that longitude and latitude look swapped
@@ -126,7 +128,7 @@ def _unknown(column: str, value: str, table) -> str:
 
 def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> CheckedRow:
     """Everything one row's cells can say on their own; its village is checked with its chunk (rows_locate)."""
-    row = CheckedRow(raw)
+    row = CheckedRow(raw, geom_field=ctx.geometry_label)
     v, cols, err = raw.values, ctx.columns, row.err
     code = row.code = cells.text(v.get(vocab.CODE))
     known = row.known = existing.get(code) if code else None
@@ -257,8 +259,9 @@ def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> Check
 def _project_cells(row: CheckedRow, ctx: Context) -> None:
     """项目编号 (one code, or several separated by 、,;) and 项目投入 (for one code only)."""
     v = row.raw.values
-    row.project_codes = list(dict.fromkeys(
-        c.strip() for c in vocab.VILLAGE_SEPARATORS.split(cells.text(v.get(vocab.PROJECT_CODE))) if c.strip()))
+    if codes := cells.text(v.get(vocab.PROJECT_CODE)):
+        row.project_codes = list(dict.fromkeys(
+            c.strip() for c in vocab.VILLAGE_SEPARATORS.split(codes) if c.strip()))
     if vocab.PROJECT_AMOUNT in ctx.columns and cells.text(v.get(vocab.PROJECT_AMOUNT)):
         try:
             row.project_amount = cells.money(v.get(vocab.PROJECT_AMOUNT), ctx.scales.get(vocab.PROJECT_AMOUNT, 1))
@@ -359,8 +362,9 @@ def rows_locate(rows: list[CheckedRow], ctx: Context) -> None:
     """Place a chunk's rows in villages (one query, plus one for rows that may have longitude and latitude
     swapped); check the stated village and township and the actor's scope for new assets."""
     placed = [r for r in rows if r.geometry is not None]
-    located = dict(zip((id(r) for r in placed), validation.villages_covering(
-        [shapely.to_wkb(r.geometry) for r in placed]), strict=True))
+    for r, wkb in zip(placed, shapely.to_wkb([r.geometry for r in placed]).tolist() if placed else [], strict=True):
+        r.wkb = wkb  # once for the chunk, for the query and the staging
+    located = dict(zip((id(r) for r in placed), validation.villages_covering([r.wkb for r in placed]), strict=True))
     outside = [r for r in rows if r.problem is not None or (r.geometry is not None and not located[id(r)].in_county)]
     alternatives = {id(r): a for r in outside if (a := _swap_anchor(r, ctx)) is not None}
     swapped_inside = {key for key, where in zip(alternatives, validation.villages_covering(

@@ -6,7 +6,6 @@ the cells keyed by ledger column, and for GIS formats the feature's shapely geom
 
 import csv
 import io
-import math
 import re
 import shutil
 import zipfile
@@ -388,31 +387,25 @@ def _gis_chunks(ledger: Ledger, size: int) -> Iterator[list[RawRow]]:
             for src, col in columns.items():
                 if col and (col not in chosen or vocab.header_key(_recode(src, text_enc, name=True)) == vocab.header_key(col)):
                     chosen[col] = src
-            records = {col: [_recode(x, text_enc) for x in df[src].tolist()] for col, src in chosen.items()}
+            # a column at a time: empty cells (None, NaN, NaT, NA — what _cell empties) to None, then decoded
+            records = [[_recode(x, text_enc) for x in _column_cells(df[src])] for src in chosen.values()]
             geoms = df.geometry.tolist() if "geometry" in df.columns else [None] * len(df)
-            batch = []
-            for i in range(len(df)):
-                values = {col: _cell(records[col][i]) for col in chosen}
-                batch.append(RawRow(offset + i + 1, values, geoms[i], layer if multi else "", crs))
+            names, where = list(chosen), layer if multi else ""
+            batch = [RawRow(offset + i + 1, dict(zip(names, cells, strict=True)), geoms[i], where, crs)
+                     for i, cells in enumerate(zip(*records, strict=True))] if names else [
+                RawRow(offset + i + 1, {}, geoms[i], where, crs) for i in range(len(df))]
             yield batch
             if len(df) == 0:
                 break
             offset += len(df)
 
 
-def _cell(value):
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        import pandas as pd
+def _column_cells(series) -> list:
+    """A column's cells as Python values, an empty one (None, NaN, NaT, NA) as None: the whole column at once."""
+    import pandas as pd
 
-        if value is pd.NA or value is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    return value
+    values = series.astype(object)
+    return values.where(pd.notna(values), None).tolist()
 
 
 # ---------------------------------------------------------------- CSV and XLSX
