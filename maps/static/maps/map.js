@@ -389,6 +389,7 @@
     if (stats.firstRender !== null || ["assets", "assets:clusters", "assets:points"].some(busy)) return;
     stats.firstRender = performance.now();
     if (performance.mark) performance.mark("assets-rendered");
+    if (restTimer !== null) setTimeout(initRest, 0);  // the rest of the page once the first view's assets are drawn
   }
   window.__mapIdle = function () {
     return Object.keys(stats.loading).every(function (k) { return !busy(k) || !state.show[k.split(":")[0]]; });
@@ -452,9 +453,13 @@
     // it), before the rest of the page is built in the next task (basemap, boundaries, controls, filter panel).
     overlays.assets = buildOverlay("assets");
     if (state.show.assets) overlays.assets.addTo(map);
-    setTimeout(initRest, 0);
+    restTimer = setTimeout(initRest, 300);  // at the latest; firstRender() calls it sooner
   }
+  var restTimer = null;
   function initRest() {
+    if (restTimer === null) return;  // done already
+    clearTimeout(restTimer);
+    restTimer = null;
     var baseByLabel = {};
     config.basemaps.forEach(function (b) {
       var group = L.layerGroup(b.layers.map(function (t) {
