@@ -360,12 +360,20 @@
         ctx.fillStyle = clusterColour(c.category);
         ctx.beginPath(); ctx.arc(p.x, p.y, clusterRadius(z, {props: c}), 0, 2 * Math.PI); ctx.fill();
         ctx.lineWidth = 1.5; ctx.strokeStyle = "#ffffff"; ctx.stroke();
-        labels.push([p, String(c.count)]);
+        labels.push([p, String(c.count), c.count]);
         this.options.record();
       }, this);
       ctx.globalAlpha = 1; ctx.fillStyle = "#ffffff"; ctx.font = CLUSTER_FONT;
       ctx.textAlign = "center"; ctx.textBaseline = "middle";
-      labels.forEach(function (l) { ctx.fillText(l[1], l[0].x, l[0].y); });
+      // a count is left out where it would overlap one already written (the larger counts first), as the tiles'
+      // labeler does
+      var placed = [];
+      labels.sort(function (a, b) { return b[2] - a[2]; }).forEach(function (l) {
+        var w = ctx.measureText(l[1]).width / 2 + 1, box = [l[0].x - w, l[0].y - 7, l[0].x + w, l[0].y + 7];
+        if (placed.some(function (q) { return q[0] < box[2] && box[0] < q[2] && q[1] < box[3] && box[1] < q[3]; })) return;
+        placed.push(box);
+        ctx.fillText(l[1], l[0].x, l[0].y);
+      });
     },
   });
 
