@@ -268,6 +268,7 @@
     stats.loading["assets:points"] = true;
     stats.pointsMode = true;
     var group = L.layerGroup([clusters, assets]);
+    group.detail = assets;  // onMapClick looks up a clicked point in its tiles
     var view = new ViewClusters({
       pane: "clusters", maxZoom: registry.detailMinZoom - 1, record: recordCluster, fetch: fetchClusters,
       state: function (loading) {
@@ -881,6 +882,8 @@
     var a = map.containerPointToLatLng([p.x - tolerance, p.y + tolerance]);
     var b = map.containerPointToLatLng([p.x + tolerance, p.y - tolerance]);
     var tryAssets = state.show.assets && map.getZoom() >= registry.detailMinZoom;
+    var point = tryAssets ? pointUnderClick(e.latlng, tolerance) : null;
+    if (point) { openAsset(point, {fromClick: true, at: e.latlng}); return; }
     var lookup = tryAssets
       ? fetchJson("/api/v1/assets/?page_size=20&bbox=" + [a.lng, a.lat, b.lng, b.lat].map(function (v) { return v.toFixed(6); }).join(",")
                   + (filterQuery() ? "&" + filterQuery() : ""))
@@ -900,6 +903,28 @@
           openArea(code, true);
         });
     }).catch(function (err) { showError(err); });
+  }
+  // The nearest point asset within the click's tolerance, from the detail tile already drawn: no request. Anything
+  // else (lines, polygons, a click near a tile's edge, a tile of clusters) asks the API's box as before.
+  function pointUnderClick(latlng, tolerance) {
+    var detail = overlays.assets && overlays.assets.detail;
+    if (!detail || !detail._map || typeof detail.queryTileFeaturesDebug !== "function") return null;
+    var n = Math.min(Math.round(map.getZoom()), 16), scale = Math.pow(2, map.getZoom() - n);
+    var px = map.project(latlng, n), mx = px.x - Math.floor(px.x / 256) * 256, my = px.y - Math.floor(px.y / 256) * 256;
+    var edge = tolerance / scale;
+    if (mx < edge || my < edge || mx > 256 - edge || my > 256 - edge) return null;
+    var best = null, bestD = tolerance;
+    (detail.queryTileFeaturesDebug(latlng.lng, latlng.lat, tolerance).get("") || []).forEach(function (hit) {
+      var f = hit.feature;
+      if (hit.layerName !== "assets" || f.geomType !== 1 || !f.props.code) return;
+      f.geom.forEach(function (part) {
+        part.forEach(function (pt) {
+          var d = Math.hypot(pt.x - mx, pt.y - my) * scale;
+          if (d <= bestD) { bestD = d; best = String(f.props.code); }
+        });
+      });
+    });
+    return best;
   }
   function nearest(features, latlng) {
     var best = features[0], bestD = Infinity;
