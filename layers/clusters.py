@@ -136,6 +136,20 @@ def precomputed_source(base: tuple[str, tuple, tuple[int, ...]], tile) -> tuple[
         GROUP BY 1, 2""", (shift, *params, level, grain, first, last)  # noqa: S608 - Django-compiled SQL
 
 
+def precomputed_ranges(base: tuple[str, tuple, tuple[int, ...]], z: int, tiles: list[tuple[int, int]]):
+    """For several tiles of zoom z at once (precomputed_source's choice of level and grain): (shift, level, grain,
+    lows, highs) — each tile's range of Morton cell indices; None above the finest level."""
+    _sql, _params, grains = base
+    choices = sorted((level, GRAIN_ORDER.index(g), g) for level, kept in LEVEL_GRAINS if level >= z
+                     for g in kept if g in grains)
+    if not choices:
+        return None
+    level, _rank, grain = choices[0]
+    shift = 2 * (level - z)
+    lows = [morton(x, y) << (shift + 2 * CELL_BITS) for x, y in tiles]
+    return shift, level, grain, lows, [low + (1 << (shift + 2 * CELL_BITS)) for low in lows]
+
+
 def live_base(qs: QuerySet[Asset]) -> tuple[str, tuple]:
     sql, params = qs.order_by().values("category", "geom_web").query.sql_with_params()
     return sql, tuple(params)

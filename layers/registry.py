@@ -31,6 +31,8 @@ OUTLINE_TOLERANCE_PX = 0.5
 # Area names are drawn from this zoom on (map.js reads it from the layer's style); below it the boundary tiles
 # leave out the `<layer>_labels` points (at z8 they were half of a village tile's bytes, never drawn).
 LABEL_MIN_ZOOM: dict[str, int] = {AreaLevel.TOWNSHIP: 0, AreaLevel.VILLAGE: 11}
+# The most cluster tiles one request of /api/v1/map/clusters/ may cover (a phone to a 4K screen, with a margin).
+VIEW_CLUSTERS_MAX_TILES = 150
 # Cluster cells per tile side at low zoom: 8 × 8 cells of 32 px on a 256 px tile (at most 64 features per tile).
 CLUSTER_CELLS = 8
 # The deepest zoom a desktop client (TileJSON `maxzoom`) asks for: the tiles go deeper (layers.tiles.MAX_ZOOM) but

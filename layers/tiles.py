@@ -271,6 +271,40 @@ def tile_areas(*, level: str, tile: TileId, parent_codes: tuple[str, ...] = ()) 
     return tile_fetch(area_tile_query(level=level, tile=tile, parent_codes=parent_codes))[0]
 
 
+def view_clusters(*, user, filters: AssetFilters, z: int, x0: int, y0: int, x1: int, y1: int) -> str | None:
+    """The cluster tiles (x0..x1, y0..y1) of zoom z < DETAIL_MIN_ZOOM as ONE JSON document (text), for the map to
+    draw a view's clusters from one request: `{"z", "clusters": [[count, category, x, y], ...]}` with x, y the
+    cluster's point in EPSG:3857 metres. The same rows of the precomputed table, grouped the same way, as the
+    tiles' (layers.clusters; a cluster of a cell cut by the view's edge is whole). None when the table cannot
+    express the scope and filters (the map then keeps the tiles, which aggregate such filters live)."""
+    scope = scope_for(user)
+    table = _cached(("table", scope, filters), lambda: (clusters.precomputed_base(scope.assets_q(for_edit=False),
+                                                                                 filters),))[0]
+    ranges = clusters.precomputed_ranges(table, z, [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]) \
+        if table is not None else None
+    if ranges is None:
+        return None
+    (sql, params), shift, level, grain, lows, highs = table[:2], *ranges
+    statement = f"""
+        WITH r AS MATERIALIZED (
+            SELECT b.cell >> %s AS cell, b.category, sum(b.n) AS n, sum(b.sum_x) AS sx, sum(b.sum_y) AS sy
+            FROM ({sql}) b JOIN unnest(%s::bigint[], %s::bigint[]) AS v(lo, hi) ON b.cell >= v.lo AND b.cell < v.hi
+            WHERE b.level = %s AND b.grain = %s
+            GROUP BY 1, 2
+        ), g AS (
+            SELECT r.cell, sum(r.n)::bigint AS count, sum(r.sx) AS sx, sum(r.sy) AS sy,
+                   (array_agg(r.category ORDER BY r.n DESC, r.category))[1] AS category
+            FROM r GROUP BY r.cell HAVING sum(r.n) > 0
+        )
+        SELECT json_build_object('z', %s::int, 'clusters', coalesce(json_agg(json_build_array(
+                   g.count, g.category, round((g.sx::float8 / g.count / 100 - %s::float8)::numeric, 1),
+                   round((%s::float8 - g.sy::float8 / g.count / 100)::numeric, 1)) ORDER BY g.cell), '[]'))::text
+        FROM g"""  # noqa: S608 - Django-compiled SQL, values are parameters
+    with read_cursor(Asset) as cursor:
+        cursor.execute(statement, (shift, *params, lows, highs, level, grain, z, WORLD, WORLD))
+        return cursor.fetchone()[0]
+
+
 def data_version(kind: str) -> str:
     """Changes whenever the data behind a layer changes: newest history row and newest row id.
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/areas/<str:code>/", views.AreaDetailView.as_view(), name="area-detail"),
     path("api/v1/areas/<str:code>/summary/", views.AreaSummaryView.as_view(), name="area-summary"),
     path("api/v1/search/", views.SearchView.as_view(), name="search"),
+    path("api/v1/map/clusters/", views.ViewClustersView.as_view(), name="map-clusters"),
     path("api/v1/map/projects/", views.MapProjectsView.as_view(), name="map-projects"),
     path("api/v1/map/projects/<str:code>/", views.MapProjectView.as_view(), name="map-project"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

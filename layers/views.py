@@ -32,7 +32,14 @@ from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 from geo_assets.validation import choice_value
 from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse, projects_offered, projects_visible
-from layers.registry import layer_get, layers_offered, registry_json
+from layers.registry import (
+    ASSET_FILTERS,
+    DETAIL_MIN_ZOOM,
+    VIEW_CLUSTERS_MAX_TILES,
+    layer_get,
+    layers_offered,
+    registry_json,
+)
 from layers.serializers import (
     PROJECT_FIELDS,
     AreaFeatureSerializer,
@@ -42,7 +49,16 @@ from layers.serializers import (
 )
 from layers.services import area_summary
 from layers.tilejson import style_json, tilejson
-from layers.tiles import TileId, TileQuery, area_tile_query, asset_tile_query, data_kind, data_version, tile_fetch
+from layers.tiles import (
+    TileId,
+    TileQuery,
+    area_tile_query,
+    asset_tile_query,
+    data_kind,
+    data_version,
+    tile_fetch,
+    view_clusters,
+)
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -133,6 +149,34 @@ class TileView(NonAtomicReadMixin, APIView):
         if "township" in definition.filters:
             townships = tuple(v for v in params.get("township", "").split(",") if CODE_RE.match(v))
         return area_tile_query(level=definition.level, tile=tile, parent_codes=townships)
+
+
+class ViewClustersView(NonAtomicReadMixin, APIView):
+    """`/api/v1/map/clusters/?z=&x0=&y0=&x1=&y1=&<filters>`: the asset cluster tiles x0..x1 × y0..y1 of zoom z in
+    one JSON document (layers.tiles.view_clusters), so that the map draws a view's clusters from one request
+    instead of a round of tiles. `{"clusters": null}` when only the tiles can serve these filters. Counts and
+    categories only, as the cluster tiles: nothing to redact."""
+
+    throttle_classes = [TileAnonThrottle, TileUserThrottle]
+
+    @extend_schema(parameters=FILTER_PARAMETERS + [
+        OpenApiParameter(k, OpenApiTypes.INT, required=True) for k in ("z", "x0", "y0", "x1", "y1")],
+        responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        try:
+            z, x0, y0, x1, y1 = (int(request.query_params[k]) for k in ("z", "x0", "y0", "x1", "y1"))
+        except (KeyError, ValueError):
+            raise ApiValidationError({"z": _("z, x0, y0, x1 and y1 must be whole numbers.")}) from None
+        if not (0 <= z < DETAIL_MIN_ZOOM and 0 <= x0 <= x1 < 2**z and 0 <= y0 <= y1 < 2**z
+                and (x1 - x0 + 1) * (y1 - y0 + 1) <= VIEW_CLUSTERS_MAX_TILES):
+            raise ApiValidationError({"z": _("Not a range of cluster tiles.")})
+        params = {k: v for k, v in request.query_params.items() if k in ASSET_FILTERS}
+        document = view_clusters(user=request.user, filters=_filters(request, params), z=z, x0=x0, y0=y0, x1=x1,
+                                 y1=y1)
+        response = HttpResponse(document or '{"clusters": null}', content_type="application/json")
+        response["Cache-Control"] = "private, no-cache"
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
 
 
 def _per_caller(response, *, private: bool):

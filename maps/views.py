@@ -14,7 +14,7 @@ from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, Role
 from layers.filters import projects_offered
-from layers.registry import registry_json
+from layers.registry import ASSET_FILTERS, DETAIL_MIN_ZOOM, STAFF_FILTERS, VIEW_CLUSTERS_MAX_TILES, registry_json
 from layers.services import area_summary
 from lifecycle.selectors import asset_timeline
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
@@ -49,7 +49,14 @@ def map_page(request):
     }
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
-                                             "project_filter": projects})
+                                             "project_filter": projects, "early_clusters": early_clusters(bool(projects))})
+
+
+def early_clusters(staff: bool) -> dict:
+    """What the page's head needs to ask for the first view's clusters: the filters map.js puts in the URL (its
+    FILTER_KEYS: the project only for staff), the first detail zoom and the most tiles a request may cover."""
+    return {"filters": [k for k in ASSET_FILTERS if staff or k not in STAFF_FILTERS], "detailMinZoom": DETAIL_MIN_ZOOM,
+            "maxTiles": VIEW_CLUSTERS_MAX_TILES}
 
 
 def _areas_offered(scope):

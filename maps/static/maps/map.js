@@ -19,10 +19,11 @@
   var PHONE = window.matchMedia("(max-width: 700px)");  // the same width as map.css
 
   // Exposed for tests and debugging: what has been drawn, and whether layers are idle.
-  // firstRender: ms since navigation start when every asset tile of the first view was drawn (bench/maps.py).
+  // firstRender: ms since navigation start when the assets of the first view were drawn (bench/maps.py);
+  // pointsMode: whether the clusters are drawn from the view's document (true) or from the cluster tiles (false).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
                                    village: null, generation: 0, focus: null, count: null, firstRender: null,
-                                   project: null, sameProject: null};
+                                   project: null, sameProject: null, pointsMode: null};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -203,22 +204,46 @@
     return L.layerGroup([shapes, labels]);
   }
 
+  // Below detailMinZoom the view's clusters come in ONE document (/api/v1/map/clusters/: the view's cluster tiles,
+  // the same clusters) drawn on one canvas, instead of a round of tile requests; the page's head asks for the first
+  // view's while the scripts load. Filters only the tiles can serve ({"clusters": null}): the cluster tiles.
+  var CLUSTER_KEYS = ["z", "x0", "y0", "x1", "y1"];
+  function sortedFilters() {
+    var q = new URLSearchParams(filterQuery());
+    q.sort();
+    return q.toString();
+  }
+  function covers(have, need) {
+    return have.z === need.z && have.x0 <= need.x0 && have.y0 <= need.y0 && have.x1 >= need.x1 && have.y1 >= need.y1;
+  }
+  function fetchClusters(want, need) {
+    var filters = sortedFilters(), early = window.__mapClustersEarly;
+    window.__mapClustersEarly = null;  // once: later views and other filters ask anew
+    if (early && early.filters === filters && covers(early, need)) {
+      return early.data.then(function (doc) { return {range: early, doc: doc}; });
+    }
+    var q = new URLSearchParams(filters);
+    CLUSTER_KEYS.forEach(function (k) { q.set(k, want[k]); });
+    q.sort();
+    return fetchJson("/api/v1/map/clusters/?" + q.toString()).then(function (doc) { return {range: want, doc: doc}; });
+  }
+
   function assetLayer() {
     var query = filterQuery();
     var recordAsset = recorder("assets", function (f) { stats.assets[f.props.code] = f.props.type; });
-    var recordCluster = recorder("assets", function () { stats.clusters += 1; }, generations.assets);
+    var gen = generations.assets;
+    var recordCluster = recorder("assets", function () { stats.clusters += 1; }, gen);
     var tiles = sharedTiles("/tiles/assets/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""));
     // Clusters are drawn under the area names, the assets themselves above them: a name never hides an asset.
     var clusters = P.leafletLayer({
       url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "clusters", attribution: "",
       paintRules: [{dataLayer: "clusters", symbolizer: counting(new P.CircleSymbolizer({
-        radius: function (z, f) { return 6 + Math.min(9, Math.sqrt(f ? f.props.count : 1) * 1.2); },
-        fill: function (z, f) { return (f && assetStyle.categoryColours[f.props.category]) || assetStyle.cluster; },
+        radius: clusterRadius, fill: function (z, f) { return clusterColour(f && f.props.category); },
         opacity: 0.8, stroke: "#ffffff", width: 1.5,
       }), recordCluster)}],
       labelRules: [{
         dataLayer: "clusters",
-        symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: "600 11px sans-serif"}),
+        symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: CLUSTER_FONT}),
       }],
     });
     var assets = P.leafletLayer({
@@ -237,23 +262,146 @@
     });
     watch("assets", assets);
     watch("assets:clusters", clusters);
-    return L.layerGroup([clusters, assets]);
+    // the tiles from detailMinZoom on (their own clusters only where a detail tile is too dense), the clusters
+    // below it from the view's document; back to the cluster tiles when only they can serve the filters
+    clusters.options.minZoom = assets.options.minZoom = registry.detailMinZoom;
+    stats.loading["assets:points"] = true;
+    stats.pointsMode = true;
+    var group = L.layerGroup([clusters, assets]);
+    group.detail = assets;  // onMapClick looks up a clicked point in its tiles
+    var view = new ViewClusters({
+      pane: "clusters", maxZoom: registry.detailMinZoom - 1, record: recordCluster, fetch: fetchClusters,
+      state: function (loading) {
+        if (gen !== generations.assets) return;
+        stats.loading["assets:points"] = loading;
+        if (!loading) firstRender();
+      },
+      tilesOnly: function () {
+        if (gen !== generations.assets) return;
+        group.removeLayer(view);
+        stats.pointsMode = false;
+        [clusters, assets].forEach(function (layer) {
+          layer.options.minZoom = 0;
+          if (group.hasLayer(layer)) { group.removeLayer(layer); group.addLayer(layer); }  // re-added: loads its tiles
+        });
+        stats.loading["assets:points"] = false;
+        firstRender();
+      },
+    });
+    group.addLayer(view);
+    return group;
   }
 
+  var CLUSTER_FONT = "600 11px sans-serif";
+  function clusterRadius(z, f) { return 6 + Math.min(9, Math.sqrt(f ? f.props.count : 1) * 1.2); }
+  function clusterColour(category) { return assetStyle.categoryColours[category] || assetStyle.cluster; }
+
+  // The view's clusters on one canvas (as the cluster tiles draw them), fetched on each view change below maxZoom;
+  // a tile of margin around the view, so that a small move needs no request.
+  var ViewClusters = L.Layer.extend({
+    initialize: function (options) {
+      L.setOptions(this, options);
+      this._have = null; this._list = null; this._token = 0;
+    },
+    onAdd: function (map) {
+      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide view-clusters");
+      this._canvas.style.position = "absolute";
+      this._canvas.style.pointerEvents = "none";
+      this.getPane().appendChild(this._canvas);
+      map.on("moveend viewreset resize", this._update, this);
+      this._update();
+    },
+    onRemove: function (map) {
+      map.off("moveend viewreset resize", this._update, this);
+      L.DomUtil.remove(this._canvas);
+      this._token += 1;
+    },
+    _range: function (z, margin) {
+      var b = this._map.getPixelBounds(), n = Math.pow(2, z);
+      function clamp(v) { return Math.max(0, Math.min(n - 1, v)); }
+      return {z: z, x0: clamp(Math.floor(b.min.x / 256) - margin), y0: clamp(Math.floor(b.min.y / 256) - margin),
+              x1: clamp(Math.floor((b.max.x - 1) / 256) + margin), y1: clamp(Math.floor((b.max.y - 1) / 256) + margin)};
+    },
+    _update: function () {
+      var z = Math.round(this._map.getZoom());
+      if (z > this.options.maxZoom) { this._token += 1; this._draw(); this.options.state(false); return; }
+      var need = this._range(z, 0);
+      if (this._have && covers(this._have, need)) { this._draw(); this.options.state(false); return; }
+      var want = this._range(z, 1);
+      if ((want.x1 - want.x0 + 1) * (want.y1 - want.y0 + 1) > 150) want = need;  // the server's VIEW_CLUSTERS_MAX_TILES
+      var token = ++this._token, self = this;
+      this.options.state(true);
+      this._draw();  // meanwhile what is known at this zoom
+      this.options.fetch(want, need).then(function (got) {
+        if (token !== self._token || !self._map) return;
+        if (got.doc.clusters === null) { self.options.tilesOnly(); return; }
+        self._have = got.range;
+        self._list = got.doc.clusters.map(function (c) {
+          return {count: c[0], category: c[1], latlng: L.Projection.SphericalMercator.unproject(L.point(c[2], c[3]))};
+        });
+        self._draw();
+        self.options.state(false);
+      }, function () {
+        if (token === self._token && self._map) self.options.tilesOnly();  // the tiles then, as before
+      });
+    },
+    _draw: function () {
+      var map = this._map, canvas = this._canvas, size = map.getSize(), ratio = window.devicePixelRatio || 1;
+      var pad = 32, z = Math.round(map.getZoom());
+      L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([-pad, -pad]));
+      canvas.width = (size.x + 2 * pad) * ratio; canvas.height = (size.y + 2 * pad) * ratio;
+      canvas.style.width = (size.x + 2 * pad) + "px"; canvas.style.height = (size.y + 2 * pad) + "px";
+      if (!this._list || !this._have || this._have.z !== z || z > this.options.maxZoom) return;
+      var ctx = canvas.getContext("2d"), labels = [];
+      ctx.setTransform(ratio, 0, 0, ratio, ratio * pad, ratio * pad);
+      this._list.forEach(function (c) {
+        var p = map.latLngToContainerPoint(c.latlng);
+        if (p.x < -pad || p.y < -pad || p.x > size.x + pad || p.y > size.y + pad) return;
+        ctx.globalAlpha = 0.8;
+        ctx.fillStyle = clusterColour(c.category);
+        ctx.beginPath(); ctx.arc(p.x, p.y, clusterRadius(z, {props: c}), 0, 2 * Math.PI); ctx.fill();
+        ctx.lineWidth = 1.5; ctx.strokeStyle = "#ffffff"; ctx.stroke();
+        labels.push([p, String(c.count), c.count]);
+        this.options.record();
+      }, this);
+      ctx.globalAlpha = 1; ctx.fillStyle = "#ffffff"; ctx.font = CLUSTER_FONT;
+      ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      // a count is left out where it would overlap one already written (the larger counts first), as the tiles'
+      // labeler does
+      var placed = [];
+      labels.sort(function (a, b) { return b[2] - a[2]; }).forEach(function (l) {
+        var w = ctx.measureText(l[1]).width / 2 + 1, box = [l[0].x - w, l[0].y - 7, l[0].x + w, l[0].y + 7];
+        if (placed.some(function (q) { return q[0] < box[2] && box[0] < q[2] && q[1] < box[3] && box[1] < q[3]; })) return;
+        placed.push(box);
+        ctx.fillText(l[1], l[0].x, l[0].y);
+      });
+    },
+  });
+
+  var watched = {};
   function watch(name, layer) {
     stats.loading[name] = true;
+    watched[name] = layer;
     layer.on("loading", function () { stats.loading[name] = true; });
     layer.on("load", function () { stats.loading[name] = false; firstRender(); });
     return layer;
   }
-  // Both asset layers (clusters and detail) have drawn all tiles of the view once: marked for the benchmark.
+  // Loading, unless the map's zoom is below the layer's (the asset tiles when the clusters are drawn here).
+  function busy(name) {
+    var layer = watched[name];
+    if (layer && layer.options.minZoom !== undefined && map && map.getZoom() < layer.options.minZoom) return false;
+    return stats.loading[name] !== false;
+  }
+  // The assets of the first view are drawn (the clusters from the points document, or every asset tile of the
+  // view by both tile layers): marked for the benchmark.
   function firstRender() {
-    if (stats.firstRender !== null || stats.loading.assets !== false || stats.loading["assets:clusters"] !== false) return;
+    if (stats.firstRender !== null || ["assets", "assets:clusters", "assets:points"].some(busy)) return;
     stats.firstRender = performance.now();
     if (performance.mark) performance.mark("assets-rendered");
+    if (restTimer !== null) setTimeout(initRest, 0);  // the rest of the page once the first view's assets are drawn
   }
   window.__mapIdle = function () {
-    return Object.keys(stats.loading).every(function (k) { return !stats.loading[k] || !state.show[k.split(":")[0]]; });
+    return Object.keys(stats.loading).every(function (k) { return !busy(k) || !state.show[k.split(":")[0]]; });
   };
 
   // ---------- map ----------
@@ -310,6 +458,17 @@
     // Not animated: overlays added during a zoom animation would first load the tiles of the default view.
     if (state.z !== null) map.setView([state.lat, state.lng], state.z, {animate: false});
     else if (home) map.fitBounds(bboxBounds(home), {animate: false});
+    // The assets first: their clusters are drawn as soon as the view's document is in (the page's head asked for
+    // it), before the rest of the page is built in the next task (basemap, boundaries, controls, filter panel).
+    overlays.assets = buildOverlay("assets");
+    if (state.show.assets) overlays.assets.addTo(map);
+    restTimer = setTimeout(initRest, 300);  // at the latest; firstRender() calls it sooner
+  }
+  var restTimer = null;
+  function initRest() {
+    if (restTimer === null) return;  // done already
+    clearTimeout(restTimer);
+    restTimer = null;
     var baseByLabel = {};
     config.basemaps.forEach(function (b) {
       var group = L.layerGroup(b.layers.map(function (t) {
@@ -321,7 +480,7 @@
       bases[b.id] = baseByLabel[b.label] = group;
     });
     setBase(state.base);
-    ["villages", "townships", "assets"].forEach(function (name) { overlays[name] = buildOverlay(name); });
+    ["villages", "townships"].forEach(function (name) { overlays[name] = buildOverlay(name); });
     var overlayByLabel = {};
     ["townships", "villages", "assets"].forEach(function (name) { overlayByLabel[layerDefs[name].label] = overlays[name]; });
     applyShow();
@@ -723,6 +882,8 @@
     var a = map.containerPointToLatLng([p.x - tolerance, p.y + tolerance]);
     var b = map.containerPointToLatLng([p.x + tolerance, p.y - tolerance]);
     var tryAssets = state.show.assets && map.getZoom() >= registry.detailMinZoom;
+    var point = tryAssets ? pointUnderClick(e.latlng, tolerance) : null;
+    if (point) { openAsset(point, {fromClick: true, at: e.latlng}); return; }
     var lookup = tryAssets
       ? fetchJson("/api/v1/assets/?page_size=20&bbox=" + [a.lng, a.lat, b.lng, b.lat].map(function (v) { return v.toFixed(6); }).join(",")
                   + (filterQuery() ? "&" + filterQuery() : ""))
@@ -742,6 +903,28 @@
           openArea(code, true);
         });
     }).catch(function (err) { showError(err); });
+  }
+  // The nearest point asset within the click's tolerance, from the detail tile already drawn: no request. Anything
+  // else (lines, polygons, a click near a tile's edge, a tile of clusters) asks the API's box as before.
+  function pointUnderClick(latlng, tolerance) {
+    var detail = overlays.assets && overlays.assets.detail;
+    if (!detail || !detail._map || typeof detail.queryTileFeaturesDebug !== "function") return null;
+    var n = Math.min(Math.round(map.getZoom()), 16), scale = Math.pow(2, map.getZoom() - n);
+    var px = map.project(latlng, n), mx = px.x - Math.floor(px.x / 256) * 256, my = px.y - Math.floor(px.y / 256) * 256;
+    var edge = tolerance / scale;
+    if (mx < edge || my < edge || mx > 256 - edge || my > 256 - edge) return null;
+    var best = null, bestD = tolerance;
+    (detail.queryTileFeaturesDebug(latlng.lng, latlng.lat, tolerance).get("") || []).forEach(function (hit) {
+      var f = hit.feature;
+      if (hit.layerName !== "assets" || f.geomType !== 1 || !f.props.code) return;
+      f.geom.forEach(function (part) {
+        part.forEach(function (pt) {
+          var d = Math.hypot(pt.x - mx, pt.y - my) * scale;
+          if (d <= bestD) { bestD = d; best = String(f.props.code); }
+        });
+      });
+    });
+    return best;
   }
   function nearest(features, latlng) {
     var best = features[0], bestD = Infinity;

@@ -1,0 +1,39 @@
+"""A click on a point asset at a detail zoom finds it in the tile already drawn (no lookup request); a click on a
+polygon still asks the API's box around the click. Both open the asset's panel."""
+
+import pytest
+
+from tests.maps.conftest import assert_local_and_clean, until, wait_drawn
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
+
+
+def _click(page, lon: float, lat: float) -> None:
+    point = page.evaluate(f"(() => {{ const p = window.__map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+
+
+def _lookups(watch) -> list[str]:
+    return [u for u in watch.urls if "/api/v1/assets/?" in u and "bbox=" in u]
+
+
+def test_point_from_the_tile_polygon_from_the_api(live_map_world, open_page):
+    w = live_map_world
+    water = w.water.point
+    page, watch = open_page(f"/#map=15/{water.y:.5f}/{water.x:.5f}", user=w.inspector)
+    wait_drawn(page, villages=1)
+    until(page, f"window.__mapStats.assets['{w.water.code}'] !== undefined && window.__mapIdle()")
+    _click(page, water.x, water.y)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{w.water.code}'")
+    assert page.locator("#side-title").inner_text() == w.water.name
+    assert _lookups(watch) == []  # found in the drawn tile
+    assert any(f"/api/v1/assets/{w.water.code}/" in u for u in watch.urls)
+    pen = w.livestock.location  # a polygon (its pen): a point on it
+    assert w.livestock.point is None
+    page.evaluate(f"window.__map.setView([{pen.y}, {pen.x}], 15, {{animate: false}})")
+    until(page, f"window.__mapStats.assets['{w.livestock.code}'] !== undefined && window.__mapIdle()")
+    _click(page, pen.x, pen.y)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{w.livestock.code}'")
+    assert len(_lookups(watch)) == 1  # a polygon: the API's box, as before
+    assert_local_and_clean(watch)
