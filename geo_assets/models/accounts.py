@@ -1,6 +1,9 @@
 """The login session, with the logged-in user's id beside the session data so that one statement reads both
 (geo_assets.auth)."""
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
@@ -12,9 +15,7 @@ class Session(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from geo_assets.auth import SessionStore
-
-        return SessionStore
+        return import_module(settings.SESSION_ENGINE).SessionStore  # geo_assets.auth (which imports the models)
 
     class Meta(AbstractBaseSession.Meta):
         db_table = "geo_assets_session"
