@@ -279,8 +279,11 @@ def media_root(settings, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """API throttling counts requests in the cache: each test starts with none."""
+    """API throttling counts requests in the cache (and this process's blocks of it): each test starts with none."""
     from django.core.cache import cache
 
+    from geo_assets.guards import leases_forget
+
     cache.clear()
+    leases_forget()
     yield

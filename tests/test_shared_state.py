@@ -271,3 +271,49 @@ def test_a_window_counter_on_any_other_cache_adds_and_increments():
 
     cache = LocMemCache("window-test", {})
     assert [window_hit(cache, "w", 60) for _ in range(4)] == [1, 2, 3, 4]
+
+
+def test_a_busy_rate_is_taken_from_the_shared_counter_in_blocks_and_never_exceeded():
+    """geo_assets.guards.window_take: a rate of 10,000 a window is counted in blocks of 20 (one statement per 20
+    requests of a process); whatever the processes, no more requests pass than the rate, and a process's unused
+    block is all that may be refused early."""
+    from django.test.utils import CaptureQueriesContext
+
+    from config.cache.backend import DatabaseCache
+    from geo_assets import guards
+
+    cache = DatabaseCache(settings.CACHE_TABLE, {})
+    cache.clear()
+    guards.leases_forget()
+    assert guards.lease_size(10_000) == 20 and guards.lease_size(3_000) == 6 and guards.lease_size(120) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert all(guards.window_take(cache, "busy", 60, 10_000) for _ in range(100))
+    assert len(queries.captured_queries) == 5
+    assert guards.window_hit(cache, "busy", 60, 0) == 100
+    # other processes took the rest of the window but 30: this one passes 30 more (a block of 20, then 10), no more
+    cache.set("ignored", 1)
+    guards.window_hit(cache, "busy", 60, 10_000 - 100 - 30)
+    guards.leases_forget()  # as a process that holds no block
+    passed = sum(guards.window_take(cache, "busy", 60, 10_000) for _ in range(60))
+    assert passed == 30
+    # two processes in turn (each its own blocks), 2,000 a window: together exactly the rate when both use theirs up
+    guards.leases_forget()
+    mine, theirs = {}, {}
+    passed = 0
+    for n in range(2_200):
+        guards._leases.clear()
+        guards._leases.update(mine if n % 2 else theirs)
+        passed += guards.window_take(cache, "shared", 60, 2_000)
+        (mine if n % 2 else theirs).clear()
+        (mine if n % 2 else theirs).update(guards._leases)
+    assert 2_000 - 2 * (guards.lease_size(2_000) - 1) <= passed <= 2_000
+
+
+def test_a_small_rate_counts_every_request():
+    from config.cache.backend import DatabaseCache
+    from geo_assets import guards
+
+    cache = DatabaseCache(settings.CACHE_TABLE, {})
+    cache.clear()
+    assert [guards.window_take(cache, "small", 60, 3) for _ in range(5)] == [True, True, True, False, False]
+    assert guards.window_hit(cache, "small", 60, 0) == 5

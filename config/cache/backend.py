@@ -84,18 +84,19 @@ class DatabaseCache(db.DatabaseCache):
                 if cursor.rowcount == 1:
                     return value
 
-    def hit(self, key, timeout, version=None) -> int:
-        """One more on a counter that lives `timeout` seconds from its first hit, and its count: one statement (the
-        rate limits' fixed windows, geo_assets.guards.window_hit). Its value is the count as text, not a pickle:
-        such a key is only ever hit, never read with get()."""
+    def hit(self, key, timeout, version=None, delta: int = 1) -> int:
+        """`delta` more on a counter that lives `timeout` seconds from its first hit, and its count: one statement
+        (the rate limits' fixed windows, geo_assets.guards.window_hit). Its value is the count as text, not a
+        pickle: such a key is only ever hit, never read with get()."""
         key = self.make_and_validate_key(key, version=version)
         with self._cursor() as (cursor, table):
             cursor.execute(
-                f"INSERT INTO {table} AS entry (cache_key, value, expires) VALUES (%s, '1', %s) "  # noqa: S608
+                f"INSERT INTO {table} AS entry (cache_key, value, expires) VALUES (%s, %s, %s) "  # noqa: S608
                 "ON CONFLICT (cache_key) DO UPDATE SET value = CASE WHEN entry.expires > statement_timestamp() "
-                "THEN (entry.value::bigint + 1)::text ELSE '1' END, expires = CASE WHEN entry.expires > "
-                "statement_timestamp() THEN entry.expires ELSE EXCLUDED.expires END RETURNING value::bigint",
-                [key, self._expires(timeout)])
+                "THEN (entry.value::bigint + EXCLUDED.value::bigint)::text ELSE EXCLUDED.value END, "
+                "expires = CASE WHEN entry.expires > statement_timestamp() THEN entry.expires ELSE EXCLUDED.expires "
+                "END RETURNING value::bigint",
+                [key, str(int(delta)), self._expires(timeout)])
             return cursor.fetchone()[0]
 
     def decr(self, key, delta=1, version=None):
