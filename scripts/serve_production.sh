@@ -68,5 +68,9 @@ trap 'exit 130' INT TERM
 echo "Serving on http://$HOST:$PORT/ (gunicorn, production settings; Ctrl-C stops)"
 $py -m gunicorn -c config/gunicorn.py config.wsgi:application &
 gunicorn_pid=$!
-# Either process ending ends both (the script's exit status is the first one's).
-wait -n ${worker:+"$worker"} "$gunicorn_pid"
+# Either process ending ends both (the script's exit status is the first one's). A server that stopped is never a
+# success: gunicorn exits 0 on Ctrl-C, and when it does so before the shell runs its INT trap, bash may count the
+# signal as handled by the child (seen under load), so a 0 here still says "stopped".
+status=0
+wait -n ${worker:+"$worker"} "$gunicorn_pid" || status=$?
+exit $(( status == 0 ? 1 : status ))
