@@ -69,8 +69,11 @@ def measure_api(task: dict) -> dict:
         clients[pk] = Client(HTTP_HOST="localhost")
         clients[pk].force_login(user)
     seconds, codes = [], []
+    # one warm-up request per user, as each user's first request compiles their statement (verification.selectors:
+    # once per scope and user) — then every position is timed
+    first = list({_viewer(task, point): point for point in reversed(task["points"])}.values())
     for warm_up in (True, False):
-        for point in task["points"][:1] if warm_up else task["points"]:
+        for point in first if warm_up else task["points"]:
             client = clients[_viewer(task, point)]
             started = time.perf_counter()
             response = client.get("/api/v1/verifications/nearby/",

@@ -1,11 +1,28 @@
 """Reusable filters. Visibility and editability by role are defined here once."""
 
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.db.models import Lookup, Q
 
 from geo_assets.access import scope_for
 from geo_assets.errors import DeletionForbidden
 from geo_assets.taxonomy import AreaLevel, Role, county_code_of
+
+
+@models.Field.register_lookup
+class AnyOf(Lookup):
+    """`field__any=[…]`: `field = ANY(%s)`, the values as ONE array parameter, where `__in` writes a placeholder per
+    value (the ORM and the driver spent ~10 ms on the 2,252 ids of one village's alert evidence)."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        prep = self.lhs.output_field.get_prep_value
+        return [prep(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
 
 
 class RegisterQuerySet(models.QuerySet):

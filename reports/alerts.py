@@ -62,6 +62,9 @@ def pgettext(context: str, message: str) -> str:
 
 @contextmanager
 def _translating_once():
+    if _TRANSLATED.get() is not None:  # an outer batch's memo serves this one too
+        yield
+        return
     token = _TRANSLATED.set({})
     try:
         yield
@@ -358,9 +361,10 @@ class Evidence:
         q = viewer.assets_q(for_edit=False)
         full = Value(True) if q is None else ExpressionWrapper(q, output_field=BooleanField())
         # the alerts' assets lie in the viewer's counties (they were read through a scoped queryset)
-        rows = (Asset.objects.filter(pk__in=ids).for_scope(viewer).annotate(in_scope=full)
+        rows = (Asset.objects.filter(pk__any=ids).for_scope(viewer).annotate(in_scope=full)
                 .values_list("id", *self.FIELDS, "in_scope")) if ids else ()
         self.assets = {pk: _Seen(*values) for pk, *values in rows}
+        self._written: dict[int, str | None] = {}
 
     def _named(self, pk) -> tuple[Asset, Redactor] | None:
         asset = self.assets.get(pk)
@@ -369,8 +373,13 @@ class Evidence:
         return asset, (self.redactor if asset.in_scope else self.public)
 
     def asset(self, pk) -> str | None:
-        named = self._named(pk)
-        return _("%(code)s (%(name)s)") % {"code": named[0].code, "name": named[1].asset_name(named[0])} if named else None
+        try:
+            return self._written[pk]
+        except KeyError:
+            named = self._named(pk)
+            written = self._written[pk] = (_("%(code)s (%(name)s)") % {
+                "code": named[0].code, "name": named[1].asset_name(named[0])} if named else None)
+            return written
 
     def code(self, pk) -> str | None:
         named = self._named(pk)
@@ -392,7 +401,10 @@ def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, 
     records they name."""
     decoded = json.loads(f"[{','.join(evidence for _rule, evidence in selected.values())}]")  # one parse, not one a row
     data = {n: (rule, d) for (n, (rule, _evidence)), d in zip(selected.items(), decoded, strict=True)}
-    seen = Evidence(viewer, {pk for _rule, d in data.values() for pk in _evidence_ids(d)})
+    named = set()
+    for _rule, d in data.values():
+        named.update(_evidence_ids(d))
+    seen = Evidence(viewer, named)
     with _translating_once():
         return {n: rule.render(d, seen) for n, (rule, d) in data.items()}
 
@@ -410,7 +422,9 @@ def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
 
 
 def _evidence_ids(data: dict) -> list[int]:
-    return [pk for key in ("self", "other") if key in data for pk in [data[key]]] + list(data.get("ids") or ())
+    found = [data[key] for key in ("self", "other") if key in data]
+    ids = data.get("ids")
+    return found + ids if ids else found
 
 
 def _params() -> dict:
@@ -524,6 +538,11 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
 
 def _alerts(rows: list[tuple], viewer: Scope) -> list[Alert]:
     """Rows (rule index, asset id, area id, what the rule selected) as alerts, their evidence written for `viewer`."""
+    with _translating_once():  # the messages of every row written once (a village may have 80,000 alerts)
+        return _alerts_written(rows, viewer)
+
+
+def _alerts_written(rows: list[tuple], viewer: Scope) -> list[Alert]:
     every = RULES + AREA_RULES
     heads = [(r.code, r.level, str(r.title)) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}

@@ -616,8 +616,9 @@ def asset_list(scope: Scope) -> list[AssetRow]:
     rows = _fetch(scope, ASSET_LIST_SQL + ("" if in_python else ASSET_LIST_ORDER), connection.timezone_name)
     if in_python:
         rows.sort(key=_SORT_KEY)
-    tz, at, make = connection.timezone, _VERIFIED, AssetRow._make
-    return [make(r) if r[at] is None else make((*r[:at], r[at].replace(tzinfo=tz), *r[at + 1:])) for r in rows]
+    tz, at, new = connection.timezone, _VERIFIED, tuple.__new__  # the rows' fields in order: no _make's length check
+    return [new(AssetRow, r) if r[at] is None else new(AssetRow, (*r[:at], r[at].replace(tzinfo=tz), *r[at + 1:]))
+            for r in rows]
 
 
 @contextmanager

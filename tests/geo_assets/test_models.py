@@ -160,3 +160,16 @@ def test_negative_amounts_are_refused(areas, admin_user):
     with pytest.raises(ValidationError):
         make_asset(actor=admin_user, area=areas.west_south, quantity=Decimal("-3"))
     assert not Asset.objects.exists()
+
+
+def test_any_lookup_is_one_array_parameter_and_selects_as_in(areas, admin_user):
+    """`pk__any=[…]` (geo_assets.querysets.AnyOf) selects what `pk__in` selects, with the values as ONE parameter."""
+    made = [make_asset(actor=admin_user, area=areas.west_south, name=f"资产{i}") for i in range(5)]
+    wanted = [made[0].pk, made[3].pk, made[4].pk, 10**12]  # and an id no asset has
+    sql, params = Asset.objects.filter(pk__any=wanted).values("id").query.sql_with_params()
+    assert "ANY(%s)" in sql and list(params) == [wanted]
+    assert sorted(Asset.objects.filter(pk__any=wanted).values_list("pk", flat=True)) == sorted(wanted[:3])
+    assert sorted(Asset.objects.filter(pk__any=wanted).values_list("pk", flat=True)) == sorted(
+        Asset.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    assert not Asset.objects.filter(pk__any=[]).exists()
+    assert Asset.objects.exclude(pk__any=wanted).count() == Asset.objects.count() - 3
