@@ -6,9 +6,11 @@ from django.views.i18n import JavaScriptCatalog
 from geo_assets.views import role_choose
 
 urlpatterns = [
+    # first: the tiles and the API are most of the requests (a map view asks dozens), and a URL is matched against
+    # the patterns in order; no pattern of layers matches a page of the others
+    path("", include("layers.urls")),
     path("", include("maps.urls")),
     path("", include("lifecycle.urls")),  # issue 9: to-do, workflow steps, attachments, notices
-    path("", include("layers.urls")),
     path("", include("verification.urls")),
     path("", include("reports.urls")),
     path("import/", include("importers.urls")),

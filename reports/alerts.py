@@ -108,7 +108,8 @@ class Rule:
     # Evidence that names another asset, a person or free text is never written by the SQL: the SQL selects a JSON
     # object of ids and values, and `render(data, seen)` writes it for the viewer (`Evidence`: the viewer's scope
     # and the personal-data rule) — an asset the viewer may not see is counted, never named (issue 21, item 7).
-    render: Callable[[dict, "Evidence"], str] | None = None
+    # `render()` — once per batch, in the active language — returns what writes each row's.
+    render: Callable[[], Callable[[dict, "Evidence"], str]] | None = None
     # Evidence that names no other record: the SQL selects values only (text, or a JSON object of them), never a
     # message; `write()` — once per statement, in the active language — returns what writes each row's (issue 16).
     write: Callable[[], Callable[[str], str]] | None = None
@@ -154,27 +155,35 @@ def _not_posted(raw: str) -> str:
     return _("Not publicised: %(stages)s") % {"stages": stages}
 
 
-def _nearby(d: dict, seen: "Evidence") -> str:
-    other = seen.asset(d["other"])
-    return (_("%(m)s m from %(other)s") % {"m": d["m"], "other": other} if other
-            else _("%(m)s m from another asset of the same type (one you may not view)") % {"m": d["m"]})
+def _nearby() -> Callable[[dict, "Evidence"], str]:
+    near, hidden = _("%(m)s m from %(other)s"), _("%(m)s m from another asset of the same type (one you may not view)")
+
+    def render(d: dict, seen: "Evidence") -> str:
+        other = seen.asset(d["other"])
+        return near % {"m": d["m"], "other": other} if other else hidden % {"m": d["m"]}
+    return render
 
 
-def _same_name(d: dict, seen: "Evidence") -> str:
-    codes = [c for c in (seen.code(pk) for pk in d["ids"][:3]) if c]
-    listed = ""
-    if codes:
-        listed = pgettext("list separator", ", ").join(codes)
-        listed = (_("; e.g. %(codes)s and others") if d["others"] > len(codes) else _("; e.g. %(codes)s")) % {
-            "codes": listed}
-    return ngettext("Same name as %(n)s other asset of the village (name: %(name)s%(listed)s)",
-                    "Same name as %(n)s other assets of the village (name: %(name)s%(listed)s)", d["others"]) % {
-        "n": d["others"], "name": seen.name(d["self"]), "listed": listed}
+def _same_name() -> Callable[[dict, "Evidence"], str]:
+    comma, some, more = pgettext("list separator", ", "), _("; e.g. %(codes)s"), _("; e.g. %(codes)s and others")
+    forms = {}  # the message for each count, as the language's plural rule chooses it
+
+    def render(d: dict, seen: "Evidence") -> str:
+        others, code = d["others"], seen.code
+        codes = [c for c in map(code, d["ids"][:3]) if c]
+        listed = ((more if others > len(codes) else some) % {"codes": comma.join(codes)}) if codes else ""
+        text = forms.get(others)
+        if text is None:
+            text = forms[others] = ngettext(
+                "Same name as %(n)s other asset of the village (name: %(name)s%(listed)s)",
+                "Same name as %(n)s other assets of the village (name: %(name)s%(listed)s)", others)
+        return text % {"n": others, "name": seen.name(d["self"]), "listed": listed}
+    return render
 
 
-def _unanswered(d: dict, seen: "Evidence") -> str:
-    return _("%(title)s: the objection %(person)s raised on %(on)s is not answered") % {
-        "title": seen.text(d["title"]), "person": seen.person(d["by"]), "on": d["on"]}
+def _unanswered() -> Callable[[dict, "Evidence"], str]:
+    text = _("%(title)s: the objection %(person)s raised on %(on)s is not answered")
+    return lambda d, seen: text % {"title": seen.text(d["title"]), "person": seen.person(d["by"]), "on": d["on"]}
 
 
 def _unlinked(raw: str) -> str:
@@ -188,9 +197,10 @@ def _accepted(d: dict) -> str:
         "code": d["code"], "name": d["name"], "date": d["on"] or "—"}
 
 
-def _short(d: dict, seen: "Evidence") -> str:
-    return _("%(title)s: %(start)s to %(end)s, shorter than %(min)s days") % {
-        "title": seen.text(d["title"]), "start": d["from"], "end": d["to"], "min": d["min"]}
+def _short() -> Callable[[dict, "Evidence"], str]:
+    text = _("%(title)s: %(start)s to %(end)s, shorter than %(min)s days")
+    return lambda d, seen: text % {"title": seen.text(d["title"]), "start": d["from"], "end": d["to"],
+                                   "min": d["min"]}
 
 
 RULES = [
@@ -365,6 +375,7 @@ class Evidence:
                 .values_list("id", *self.FIELDS, "in_scope")) if ids else ()
         self.assets = {pk: _Seen(*values) for pk, *values in rows}
         self._written: dict[int, str | None] = {}
+        self._asset_label = None
 
     def _named(self, pk) -> tuple[Asset, Redactor] | None:
         asset = self.assets.get(pk)
@@ -377,7 +388,9 @@ class Evidence:
             return self._written[pk]
         except KeyError:
             named = self._named(pk)
-            written = self._written[pk] = (_("%(code)s (%(name)s)") % {
+            if self._asset_label is None:
+                self._asset_label = _("%(code)s (%(name)s)")
+            written = self._written[pk] = (self._asset_label % {
                 "code": named[0].code, "name": named[1].asset_name(named[0])} if named else None)
             return written
 
@@ -406,7 +419,8 @@ def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, 
         named.update(_evidence_ids(d))
     seen = Evidence(viewer, named)
     with _translating_once():
-        return {n: rule.render(d, seen) for n, (rule, d) in data.items()}
+        renderers = {code: ALL_RULES[code].render() for code in {rule.code for rule, _d in data.values()}}
+        return {n: renderers[rule.code](d, seen) for n, (rule, d) in data.items()}
 
 
 def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
