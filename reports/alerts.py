@@ -373,34 +373,31 @@ class Evidence:
         # the alerts' assets lie in the viewer's counties (they were read through a scoped queryset)
         rows = (Asset.objects.filter(pk__any=ids).for_scope(viewer).annotate(in_scope=full)
                 .values_list("id", *self.FIELDS, "in_scope")) if ids else ()
-        self.assets = {pk: _Seen(*values) for pk, *values in rows}
-        self._written: dict[int, str | None] = {}
-        self._asset_label = None
-
-    def _named(self, pk) -> tuple[Asset, Redactor] | None:
-        asset = self.assets.get(pk)
-        if asset is None or not (asset.in_scope or asset.is_published):
-            return None
-        return asset, (self.redactor if asset.in_scope else self.public)
+        # pk → (code, name) as this viewer may read them, decided once per asset; absent: never named
+        self.named: dict[int, tuple[str, str]] = {}
+        for pk, *values in rows:
+            asset = _Seen(*values)
+            if asset.in_scope or asset.is_published:
+                redactor = self.redactor if asset.in_scope else self.public
+                self.named[pk] = (asset.code, redactor.asset_name(asset))
+        self._labels: dict[int, str | None] = {}
 
     def asset(self, pk) -> str | None:
+        """"code (name)"; None: not to be named."""
         try:
-            return self._written[pk]
+            return self._labels[pk]
         except KeyError:
-            named = self._named(pk)
-            if self._asset_label is None:
-                self._asset_label = _("%(code)s (%(name)s)")
-            written = self._written[pk] = (self._asset_label % {
-                "code": named[0].code, "name": named[1].asset_name(named[0])} if named else None)
-            return written
+            named = self.named.get(pk)
+            label = self._labels[pk] = _("%(code)s (%(name)s)") % {"code": named[0], "name": named[1]} if named else None
+            return label
 
     def code(self, pk) -> str | None:
-        named = self._named(pk)
-        return named[0].code if named else None
+        named = self.named.get(pk)
+        return named[0] if named else None
 
     def name(self, pk) -> str:
-        named = self._named(pk)
-        return named[1].asset_name(named[0]) if named else "—"
+        named = self.named.get(pk)
+        return named[1] if named else "—"
 
     def person(self, name: str) -> str:
         return self.redactor.person(name) if self.redactor.full else mask_numbers(self.redactor.person(name))

@@ -83,7 +83,7 @@ WORKPLAN_TASKS = {  # the work plan's steps (三、实施步骤) the dashboard f
     "inventory": gettext_lazy("Inventory"), "ownership": gettext_lazy("Ownership registration"),
     "publicity": gettext_lazy("Publicity"), "verification": gettext_lazy("Verification"),
 }
-# A contract's state (contract_state): its label is what a report shows and counts by.
+# A contract's state (contract_key): its label is what a report shows and counts by.
 CONTRACT_STATES = {"valid": gettext_lazy("valid"), "expiring": gettext_lazy("expiring soon"),
                    "expired": gettext_lazy("expired"), "none": gettext_lazy("no contract")}
 
@@ -403,13 +403,13 @@ def _by_category(rows: dict, keys, rate) -> list[dict]:
     return out
 
 
-def contract_state(ends_on: datetime.date | None, today: datetime.date) -> str:
+def contract_key(ends_on: datetime.date | None, today: datetime.date) -> str:
+    """A contract's state (a key of CONTRACT_STATES) on a day."""
     if ends_on is None:
-        return str(CONTRACT_STATES["none"])
+        return "none"
     if ends_on < today:
-        return str(CONTRACT_STATES["expired"])
-    return str(CONTRACT_STATES["expiring" if ends_on <= today + datetime.timedelta(days=CONTRACT_WARNING_DAYS)
-                               else "valid"])
+        return "expired"
+    return "expiring" if ends_on <= today + datetime.timedelta(days=CONTRACT_WARNING_DAYS) else "valid"
 
 
 def contracts(scope: Scope) -> dict:
@@ -420,19 +420,20 @@ def contracts(scope: Scope) -> dict:
     listed = scope.memo.get("assets_by_id")  # a village report's asset list
     if listed is None:
         listed = {a.id: a for a in asset_rows(scope.active.filter(category=Category.OPERATING))} if found else {}
+    label = {key: str(text) for key, text in CONTRACT_STATES.items()}  # translated once, not once a row
     rows = []
     for pk, signed, operator, number, starts_on, ends_on, yearly_due, mechanism in found:
         if signed:
             rows.append({"asset": listed[pk], "operator": operator, "number": number, "starts_on": starts_on,
                          "ends_on": ends_on, "yearly_due": yearly_due, "mechanism": mechanism,
-                         "state": contract_state(ends_on, today)})
+                         "state": label[contract_key(ends_on, today)]})
         else:
             rows.append({"asset": listed[pk], "operator": listed[pk].operator, "number": "", "starts_on": None,
-                         "ends_on": None, "yearly_due": None, "mechanism": "", "state": str(CONTRACT_STATES["none"])})
+                         "ends_on": None, "yearly_due": None, "mechanism": "", "state": label["none"]})
     rows.sort(key=lambda r: r["asset"].code)
     states = Counter(r["state"] for r in rows)
-    labels = [str(label) for label in CONTRACT_STATES.values()]
-    expired = str(CONTRACT_STATES["expired"])
+    labels = list(label.values())
+    expired = label["expired"]
     return {"rows": rows, "states": [{"state": s, "count": states[s]} for s in labels],
             "yearly_due": sum((r["yearly_due"] for r in rows if r["yearly_due"] and r["state"] != expired), ZERO)}
 

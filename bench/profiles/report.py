@@ -73,7 +73,7 @@ def main(argv: list[str]) -> None:
             profile.enable()
             figures.report_figures(figures.area_scope(user, village), year)
             profile.disable()
-            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profile).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("N", "30")))
 
 
 if __name__ == "__main__":
