@@ -194,12 +194,19 @@ def map_world(built_map_world, db, settings):
 
 
 def build_fuzz_world():
-    """The map world, a user per role and a checked import job: what tests/test_fuzz.py puts in every URL."""
-    from geo_assets.taxonomy import Role
+    """The map world under a prefecture, a user per role and a checked import job: what tests/test_fuzz.py puts in
+    every URL."""
+    from geo_assets.models import AdminArea
+    from geo_assets.taxonomy import AreaLevel, Role
     from importers.models import ImportJob
 
     w = build_map_world()
+    prefecture = AdminArea.objects.create(code="410300000000", name="洛阳市", level=AreaLevel.PREFECTURE,
+                                          geom=w.areas.county.geom)
+    AdminArea.objects.filter(pk=w.areas.county.pk).update(parent=prefecture)
     w.users = {
+        "finance": make_user("finance", Role.FINANCE),
+        "prefecture": make_user("prefecture", Role.PREFECTURE, area=prefecture),
         "county": make_user("county_admin", Role.COUNTY_ADMIN),
         "department": w.department,
         "township": w.clerk,

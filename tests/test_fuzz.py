@@ -229,7 +229,7 @@ def test_every_url_anonymous_every_param_every_value(fuzz_world, atomic_requests
     assert not failures, "\n".join(failures)
 
 
-ROLES = ["county", "department", "township", "village", "inspector"]
+ROLES = ["county", "department", "township", "village", "inspector", "finance", "prefecture"]
 
 
 @pytest.mark.parametrize("role", ROLES)
