@@ -86,6 +86,11 @@ class Scope:
     def edits_anything(self) -> bool:
         return self.role in EDITING_ROLES
 
+    @property
+    def reads_whole_counties(self) -> bool:
+        """Reads every asset of its counties (county administrator, inspector, finance bureau, oversight)."""
+        return self._own_assets_q(for_edit=False) is None
+
     def assets_q(self, *, for_edit: bool) -> Q | None:
         """The assets this scope sees (or changes) as a filter; None means all."""
         own = self._own_assets_q(for_edit=for_edit)

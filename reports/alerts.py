@@ -366,15 +366,22 @@ class Evidence:
     FIELDS = ("code", "name", "public_name", "category", "asset_type", "custodian_person", "is_published",
               "village_id", "village__name")
 
-    def __init__(self, viewer: Scope, ids):
+    def __init__(self, viewer: Scope, ids, known: Mapping | None = None):
+        """`known`: assets the caller already read through the viewer's own scope (a report's asset rows, by id):
+        when the viewer reads every asset of their counties, those are in its scope and need no second read."""
         self.redactor, self.public = Redactor(viewer), Redactor(PUBLIC_SCOPE)
         q = viewer.assets_q(for_edit=False)
+        # pk → (code, name) as this viewer may read them, decided once per asset; absent: never named
+        self.named: dict[int, tuple[str, str]] = {}
+        if known and viewer.reads_whole_counties:
+            ids = set(ids)
+            for pk in ids.intersection(known):
+                self.named[pk] = (known[pk].code, self.redactor.asset_name(known[pk]))
+            ids.difference_update(self.named)
         full = Value(True) if q is None else ExpressionWrapper(q, output_field=BooleanField())
         # the alerts' assets lie in the viewer's counties (they were read through a scoped queryset)
         rows = (Asset.objects.filter(pk__any=ids).for_scope(viewer).annotate(in_scope=full)
                 .values_list("id", *self.FIELDS, "in_scope")) if ids else ()
-        # pk → (code, name) as this viewer may read them, decided once per asset; absent: never named
-        self.named: dict[int, tuple[str, str]] = {}
         for pk, *values in rows:
             asset = _Seen(*values)
             if asset.in_scope or asset.is_published:
@@ -406,7 +413,7 @@ class Evidence:
         return text if self.redactor.full else mask_numbers(text)
 
 
-def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, str]:
+def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope, known: Mapping | None = None) -> dict[int, str]:
     """The evidence the rules with a `render` selected (JSON), written for the viewer with one look-up of the
     records they name."""
     decoded = json.loads(f"[{','.join(evidence for _rule, evidence in selected.values())}]")  # one parse, not one a row
@@ -414,7 +421,7 @@ def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope) -> dict[int, 
     named = set()
     for _rule, d in data.values():
         named.update(_evidence_ids(d))
-    seen = Evidence(viewer, named)
+    seen = Evidence(viewer, named, known)
     with _translating_once():
         renderers = {code: ALL_RULES[code].render() for code in {rule.code for rule, _d in data.values()}}
         return {n: renderers[rule.code](d, seen) for n, (rule, d) in data.items()}
@@ -535,30 +542,33 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE) -> list[Alert]:
+def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE,
+                   known: Mapping | None = None) -> list[Alert]:
     """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
     asked for (all by default) as one statement. Their evidence is written for `viewer` (geo_assets.access.scope_for
-    of the user who reads it; the public's by default): it names only the records that viewer may see."""
+    of the user who reads it; the public's by default): it names only the records that viewer may see. `known`:
+    see Evidence."""
     statement = _statement(assets, villages, rules)
     if statement is None:
         return []
     rows = _rows(*statement)
     rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
-    return _alerts(rows, viewer)
+    return _alerts(rows, viewer, known)
 
 
-def _alerts(rows: list[tuple], viewer: Scope) -> list[Alert]:
+def _alerts(rows: list[tuple], viewer: Scope, known: Mapping | None = None) -> list[Alert]:
     """Rows (rule index, asset id, area id, what the rule selected) as alerts, their evidence written for `viewer`."""
     with _translating_once():  # the messages of every row written once (a village may have 80,000 alerts)
-        return _alerts_written(rows, viewer)
+        return _alerts_written(rows, viewer, known)
 
 
-def _alerts_written(rows: list[tuple], viewer: Scope) -> list[Alert]:
+def _alerts_written(rows: list[tuple], viewer: Scope, known: Mapping | None) -> list[Alert]:
     every = RULES + AREA_RULES
     heads = [(r.code, r.level, str(r.title)) for r in every]
     rendered = {i for i, rule in enumerate(every) if rule.render}
     if rendered:
-        written = _written({n: (every[row[0]], row[3]) for n, row in enumerate(rows) if row[0] in rendered}, viewer)
+        written = _written({n: (every[row[0]], row[3]) for n, row in enumerate(rows) if row[0] in rendered}, viewer,
+                           known)
         for n, evidence in written.items():
             rows[n] = (*rows[n][:3], evidence)
     new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts

@@ -486,7 +486,8 @@ def verification(scope: Scope) -> dict:
 
 def alerts(scope: Scope) -> dict:
     """Open risk alerts of the report's assets and villages (reports.alerts), counted by level and rule."""
-    found = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer)
+    found = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer,
+                           known=scope.memo.get("assets_by_id"))  # a village report's own asset rows
     by_rule = Counter(map(itemgetter(0), found))  # Alert.rule
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},

@@ -9,12 +9,14 @@ import subprocess
 import zipfile
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset
 from reports import figures
-from reports.alerts import ALL_RULES, alerts_compute
+from reports.alerts import ALL_RULES, Evidence, alerts_compute
 from tests.factories import make_user
 from tests.reports.conftest import ID_NUMBER, OTHER_PERSON, PERSON, PHONE, PUBLISHED_PERSON
 
@@ -130,3 +132,24 @@ def test_the_public_reaches_no_alert_evidence(evidence_world, url):
     roleless.force_login(make_user("nobody", None))
     assert roleless.get(url).status_code == 403
     assert AdminArea.objects.filter(code="410324102001").exists()
+
+
+@pytest.mark.parametrize("role", VIEWERS)
+def test_a_village_reports_own_asset_rows_write_the_same_evidence(evidence_world, role):
+    """A village report hands its own asset rows to the evidence (Evidence's `known`): what each viewer reads is
+    the same as when every named asset is read again — for the viewers who read all of their counties, without
+    reading those assets again; for the others, by reading them."""
+    user = evidence_world["users"][role]
+    viewer = scope_for(user)
+    for village in figures.villages_in_scope(user):
+        scope = figures.area_scope(user, village)
+        rows = {a.pk: a for a in figures.asset_list(scope)}
+        given = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=viewer, known=rows)
+        assert given == alerts_compute(assets=scope.assets, villages=scope.villages, viewer=viewer)
+        assert sorted(a.evidence for a in given) == sorted(a.evidence for a in figures.report_figures(scope)
+                                                          ["alerts"]["list"])
+        others = list(Asset.objects.exclude(pk__in=rows).values_list("pk", flat=True))  # other villages'
+        assert Evidence(viewer, [*rows, *others], known=rows).named == Evidence(viewer, [*rows, *others]).named
+        with CaptureQueriesContext(connection) as reads:
+            Evidence(viewer, list(rows), known=rows)
+        assert len(reads) == (0 if viewer.reads_whole_counties or not rows else 1)
