@@ -366,38 +366,112 @@ def gis_open(ledger: Ledger, datasets: list[Path], layer: str | None) -> None:
     _map_headers(ledger, fields_seen)
 
 
-def _gis_chunks(ledger: Ledger, size: int) -> Iterator[list[RawRow]]:
+@dataclass
+class _Frame:
+    """A chunk of features: the field names in file order, each field's cells as Python values (empty → None),
+    the geometries and the layer's CRS."""
+
+    fields: list[str]
+    cells: Any  # field name → list of cells
+    geometries: list
+    crs: Any
+
+
+def _gis_frames(dataset: Path, layer: str, enc: str | None, size: int) -> Iterator[_Frame]:
+    """The layer in chunks of `size` features, in the order of the file. A GeoPackage (always UTF-8) is read as one
+    Arrow stream in batches, a column at a time; other formats by skip_features chunks, whose cost grows with the
+    offset (issue 22: row 990 000 of a GeoPackage cost 3× row 0)."""
     import pyogrio
 
+    if dataset.suffix.lower() == ".gpkg" and _arrow():
+        yield from _arrow_frames(dataset, layer, size)
+        return
+    count = int(pyogrio.read_info(dataset, layer=layer, encoding=enc).get("features") or 0)
+    offset = 0
+    while offset < count:
+        df = pyogrio.read_dataframe(dataset, layer=layer, encoding=enc, skip_features=offset, max_features=size,
+                                    fid_as_index=False)
+        yield _Frame([c for c in df.columns if c != "geometry"], lambda src, df=df: _column_cells(df[src]),
+                     df.geometry.tolist() if "geometry" in df.columns else [None] * len(df),
+                     getattr(df, "crs", None))
+        if len(df) == 0:
+            break
+        offset += len(df)
+
+
+def _arrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _arrow_frames(dataset: Path, layer: str, size: int) -> Iterator[_Frame]:
+    """Arrow batches, with the cells pyogrio.read_dataframe and _column_cells give: text, integers and booleans
+    straight from Arrow, floats with NaN as None; dates and times through pandas as pyogrio converts them
+    (tests/importers/test_arrow_read.py compares both readings)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyogrio
+    import shapely
+    from pyogrio.geopandas import _try_parse_datetime
+
+    with pyogrio.open_arrow(dataset, layer=layer, batch_size=size, use_pyarrow=True, datetime_as_string=True) as (
+            meta, reader):
+        geometry_name = meta["geometry_name"] or "wkb_geometry"
+        dtypes = dict(zip(meta["fields"], meta["dtypes"], strict=True))
+        crs = None
+        if meta["crs"]:
+            from pyproj import CRS
+
+            crs = CRS.from_user_input(meta["crs"])
+
+        def cells(batch, src):
+            array, dtype = batch.column(src), dtypes.get(src)
+            kind = array.type
+            if dtype is not None and dtype.startswith("datetime"):
+                series = array.to_pandas()
+                series = pd.to_datetime(series) if dtype == "datetime64[D]" else _try_parse_datetime(
+                    series, False, False)
+                return _column_cells(series)
+            if pa.types.is_floating(kind):
+                return [None if v is None or v != v else v for v in array.to_pylist()]
+            if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+                    or pa.types.is_boolean(kind)):
+                return array.to_pylist()
+            return _column_cells(array.to_pandas())
+
+        for batch in reader:
+            if not batch.num_rows:
+                continue
+            names = [n for n in batch.schema.names if n != geometry_name]
+            geoms = (shapely.from_wkb(batch.column(geometry_name).to_numpy(zero_copy_only=False)).tolist()
+                     if geometry_name in batch.schema.names else [None] * batch.num_rows)
+            yield _Frame(names, lambda src, batch=batch: cells(batch, src), geoms, crs)
+
+
+def _gis_chunks(ledger: Ledger, size: int) -> Iterator[list[RawRow]]:
     multi = len(ledger.gis_paths) > 1
     for dataset, layer, enc, text_enc in ledger.gis_paths:
-        info = pyogrio.read_info(dataset, layer=layer, encoding=enc)
-        count = int(info.get("features") or 0)
         offset = 0
-        while offset < count:
-            df = pyogrio.read_dataframe(
-                dataset, layer=layer, encoding=enc, skip_features=offset, max_features=size, fid_as_index=False,
-            )
-            crs = None
-            if getattr(df, "crs", None) is not None:
-                crs = df.crs
+        for frame in _gis_frames(dataset, layer, enc, size):
             columns = {c: vocab.column_for_header(_recode(c, text_enc, name=True), ledger.mapping)
-                       for c in df.columns if c != "geometry"}
+                       for c in frame.fields}
             chosen: dict[str, str] = {}
             for src, col in columns.items():
                 if col and (col not in chosen or vocab.header_key(_recode(src, text_enc, name=True)) == vocab.header_key(col)):
                     chosen[col] = src
             # a column at a time: empty cells (None, NaN, NaT, NA — what _cell empties) to None, then decoded
-            records = [[_recode(x, text_enc) for x in _column_cells(df[src])] for src in chosen.values()]
-            geoms = df.geometry.tolist() if "geometry" in df.columns else [None] * len(df)
+            records = [frame.cells(src) if text_enc is None else [_recode(x, text_enc) for x in frame.cells(src)]
+                       for src in chosen.values()]
+            geoms, crs, n = frame.geometries, frame.crs, len(frame.geometries)
             names, where = list(chosen), layer if multi else ""
             batch = [RawRow(offset + i + 1, dict(zip(names, cells, strict=True)), geoms[i], where, crs)
                      for i, cells in enumerate(zip(*records, strict=True))] if names else [
-                RawRow(offset + i + 1, {}, geoms[i], where, crs) for i in range(len(df))]
+                RawRow(offset + i + 1, {}, geoms[i], where, crs) for i in range(n)]
             yield batch
-            if len(df) == 0:
-                break
-            offset += len(df)
+            offset += n
 
 
 def _column_cells(series) -> list:
