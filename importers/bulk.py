@@ -81,25 +81,13 @@ _HISTORY = ", ".join(HISTORY_COLUMNS)
 _HISTORY_INSERT = f"""INSERT INTO geo_assets_historicalasset
     ({_HISTORY}, history_date, history_change_reason, history_type, history_user_id)
     SELECT {_HISTORY}, %(now)s, %(reason)s, %(type)s, %(user)s FROM written"""  # noqa: S608
-# A new asset's county, as the trigger asset_county_fill (geo_assets migrations 0014, 0017) gives it — the county
-# above its township, else above its village's township, else the county boundary covering it — by a join, once for
-# the import instead of once per row; the trigger skips while geo_assets.county_given is 'on'.
-_COUNTY = f"""COALESCE(c.code,
-    (SELECT vc.code FROM geo_assets_adminarea v JOIN geo_assets_adminarea vt ON vt.id = v.parent_id
-      JOIN geo_assets_adminarea vc ON vc.id = vt.parent_id WHERE v.id = s.village_id AND vc.level = 'county'),
-    (SELECT gc.code FROM geo_assets_adminarea gc WHERE gc.level = 'county'
-      AND ST_Covers(gc.geom, ST_PointOnSurface(ST_SetSRID(s.geom, {SRID}))) ORDER BY gc.code LIMIT 1))"""  # noqa: S608
 _CREATE = f"""WITH written AS (
     INSERT INTO geo_assets_asset ({", ".join(COLUMNS)}, point, line, polygon, created_at, updated_at)
-    SELECT {", ".join(_COUNTY if c == "county_code" else "s." + c for c in COLUMNS)},
-           {", ".join(_geometry(g, keep=False) for g in ("point", "line", "polygon"))}, %(now)s, %(now)s
-    FROM import_asset s
-    LEFT JOIN geo_assets_adminarea t ON t.id = s.township_id
-    LEFT JOIN geo_assets_adminarea c ON c.id = t.parent_id AND c.level = 'county'
-    WHERE s.action = 'create' ORDER BY s.seq
+    SELECT {", ".join("s." + c for c in COLUMNS)}, {", ".join(_geometry(g, keep=False) for g in ("point", "line", "polygon"))},
+           %(now)s, %(now)s
+    FROM import_asset s WHERE s.action = 'create' ORDER BY s.seq
     RETURNING *)
 {_HISTORY_INSERT}"""  # noqa: S608
-_COUNTY_GIVEN = "SELECT set_config('geo_assets.county_given', %s, true)"
 _UPDATE = f"""WITH written AS (
     UPDATE geo_assets_asset a SET {", ".join(f"{c} = s.{c}" for c in COLUMNS)},
         {", ".join(f"{g} = {_geometry(g, keep=True)}" for g in ("point", "line", "polygon"))}, updated_at = %(now)s
@@ -463,9 +451,7 @@ class BulkWrite:
         params = {"now": timezone.now(), "reason": self.ctx.reason, "user": user}
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE import_asset; ANALYZE import_funding; ANALYZE import_owner; ANALYZE import_link")
-            cursor.execute(_COUNTY_GIVEN, ["on"])
             cursor.execute(_CREATE, params | {"type": "+"})
-            cursor.execute(_COUNTY_GIVEN, ["off"])
             cursor.execute(_UPDATE, params | {"type": "~"})
             for staging in CHILDREN:
                 create, change = _children_sql(staging)

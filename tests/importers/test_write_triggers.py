@@ -1,21 +1,14 @@
-"""Issue 22: the import gives new assets their county in its own INSERT (the per-row trigger skipped while
-geo_assets.county_given is on): the same codes as the trigger gives, and the clusters the same as a rebuild."""
+"""The import's new assets get the county the register's trigger gives (asset_county_fill: one rule, in the
+database, for every writer)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from geo_assets.models import Asset
 from tests.importers import builders as b
 from tests.importers.conftest import run_report
 
 pytestmark = pytest.mark.django_db
-
-RAW_INSERT = """INSERT INTO geo_assets_asset (code, name, category, asset_type, status, point, village_id,
-    township_id, total_investment, owner_kind, registration_status, custodian_unit, custodian_person, custodian_phone,
-    custody_method, operator, is_published, note, created_at, updated_at, project_name, implementing_unit, unit)
-    VALUES (%s, '点', 'public_welfare', 'road', 'in_use', ST_SetSRID(ST_MakePoint(%s, %s), 4490), %s, %s, 0, '',
-            'unregistered', '', '', '', '', '', false, '', now(), now(), '', '', '') RETURNING county_code"""
-
 
 def _by_trigger(ids: list[int]) -> dict[int, str]:
     """The county codes the trigger gives the same assets (it fills on an UPDATE that changes the county)."""
@@ -34,31 +27,3 @@ def test_imported_counties_are_the_triggers(areas, admin_user, tmp_path):
     assert {v for v in Asset.objects.filter(id__in=imported).values_list("township_id", flat=True)} == {
         areas.west.pk, areas.east.pk}
     assert _by_trigger(list(imported)) == imported
-
-
-def test_the_trigger_skips_only_while_the_setting_is_on(areas):
-    """Else the test above could pass with the trigger doing the work and the import's own county wrong."""
-    village, township = areas.west_south, areas.west
-    x, y = village.geom.point_on_surface.coords
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('geo_assets.county_given', 'on', true)")
-        cursor.execute(RAW_INSERT, ["T-1", x, y, village.pk, township.pk])
-        assert cursor.fetchone()[0] is None
-        cursor.execute("SELECT set_config('geo_assets.county_given', 'off', true)")
-        cursor.execute(RAW_INSERT, ["T-2", x, y, village.pk, township.pk])
-        assert cursor.fetchone()[0] == areas.county.code
-        transaction.set_rollback(True)
-    with connection.cursor() as cursor:  # transaction-local: gone with the transaction
-        cursor.execute("SELECT current_setting('geo_assets.county_given', true)")
-        assert cursor.fetchone()[0] in (None, "", "off")
-
-
-def test_an_import_leaves_the_setting_off(areas, admin_user, tmp_path):
-    from importers.services import assets_import
-
-    with transaction.atomic():
-        report = assets_import(actor=admin_user, path=b.write_csv(tmp_path / "台账.csv", b.rows(2)))
-        assert report.written
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('geo_assets.county_given', true)")
-            assert cursor.fetchone()[0] == "off"  # later INSERTs of the same transaction get the trigger
