@@ -27,6 +27,9 @@ from verification.selectors import asset_verification_context, village_verificat
 # At a detail zoom, a view holding more assets than this is drawn as its clusters (one document), not as thousands of
 # overlapping symbols from the detail tiles (issue 22: 16,000 assets in one z12 view of two dense villages).
 DENSE_VIEW_ASSETS = 5000
+# ... up to this zoom: closer, the detail tiles always (they cluster a tile too dense themselves), so that no cell of
+# the z11 clusters, however full, hides its assets at every zoom
+DENSE_VIEW_MAX_ZOOM = DETAIL_MIN_ZOOM + 1
 
 
 @require_GET
@@ -54,6 +57,7 @@ def map_page(request):
         "countyBbox": list(county) if county else None,
         "homeBbox": list(home) if home else None,
         "denseView": DENSE_VIEW_ASSETS,
+        "denseMaxZoom": DENSE_VIEW_MAX_ZOOM,
     }
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
@@ -78,9 +82,10 @@ def js_catalogue(request) -> str:
 
 def early_clusters(staff: bool) -> dict:
     """What the page's head needs to ask for the first view's clusters: the filters map.js puts in the URL (its
-    FILTER_KEYS: the project only for staff), the first detail zoom and the most tiles a request may cover."""
+    FILTER_KEYS: the project only for staff), the first detail zoom, the last at which a view may be too dense for
+    the detail tiles and the most tiles a request may cover."""
     return {"filters": [k for k in ASSET_FILTERS if staff or k not in STAFF_FILTERS], "detailMinZoom": DETAIL_MIN_ZOOM,
-            "maxTiles": VIEW_CLUSTERS_MAX_TILES}
+            "denseMaxZoom": DENSE_VIEW_MAX_ZOOM, "maxTiles": VIEW_CLUSTERS_MAX_TILES}
 
 
 def _areas_offered(scope):

@@ -271,8 +271,8 @@
     var group = L.layerGroup([]), tilesShown = false;
     group.detail = assets;  // onMapClick looks up a clicked point in its tiles
     var view = new ViewClusters({
-      pane: "clusters", maxZoom: registry.detailMinZoom - 1, dense: config.denseView, record: recordCluster,
-      fetch: fetchClusters,
+      pane: "clusters", maxZoom: registry.detailMinZoom - 1, dense: config.denseView, denseMaxZoom: config.denseMaxZoom,
+      record: recordCluster, fetch: fetchClusters,
       state: function (loading) {
         if (gen !== generations.assets) return;
         stats.loading["assets:points"] = loading;
@@ -306,9 +306,9 @@
   function clusterColour(category) { return assetStyle.categoryColours[category] || assetStyle.cluster; }
 
   // The view's clusters on one canvas (as the cluster tiles draw them), fetched on each view change below maxZoom;
-  // a tile of margin around the view, so that a small move needs no request. Above maxZoom (the detail zooms) the
-  // clusters of maxZoom tell how many assets the view holds: more than `dense`, they are drawn (16,000 overlapping
-  // symbols are no map to read), else the detail tiles are (options.detail).
+  // a tile of margin around the view, so that a small move needs no request. Above maxZoom (the detail zooms, up to
+  // denseMaxZoom) the clusters of maxZoom tell how many assets the view holds: more than `dense`, they are drawn
+  // (16,000 overlapping symbols are no map to read), else the detail tiles are (options.detail).
   var ViewClusters = L.Layer.extend({
     initialize: function (options) {
       L.setOptions(this, options);
@@ -348,7 +348,9 @@
     _update: function () {
       var z = Math.round(this._map.getZoom()), detailZoom = z > this.options.maxZoom;
       if (!detailZoom) { this._dense = false; this.options.detail(false); }
-      if (detailZoom && !this.options.dense) { this._token += 1; this._draw(); this.options.detail(true); this.options.state(false); return; }
+      if (detailZoom && (!this.options.dense || z > this.options.denseMaxZoom)) {
+        this._token += 1; this._dense = false; this._draw(); this.options.detail(true); this.options.state(false); return;
+      }
       z = Math.min(z, this.options.maxZoom);
       var need = this._range(z, 0);
       if (this._have && covers(this._have, need)) {
