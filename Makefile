@@ -75,10 +75,11 @@ $(VENV)/.installed: requirements.txt
 
 assets: maps/static/vendor/.installed
 
-# Front-end libraries: pinned in package-lock.json, installed with npm, copied into the static files.
-maps/static/vendor/.installed: package-lock.json scripts/vendor_static.py
+# Front-end libraries: pinned in package-lock.json, installed with npm, copied into the static files; then the map
+# page's bundle of them with django-leaflet's Leaflet (hence the venv's python).
+maps/static/vendor/.installed: package-lock.json scripts/vendor_static.py $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
-	$(PYTHON) scripts/vendor_static.py
+	$(PY) scripts/vendor_static.py
 	@touch $@
 
 messages: $(VENV)/.installed

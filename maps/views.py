@@ -6,7 +6,10 @@ from django.contrib.gis.db.models import Extent
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
 
 from geo_assets.access import PUBLIC_SCOPE, scope_for, viewer_of
 from geo_assets.guards import throttled
@@ -20,6 +23,13 @@ from lifecycle.selectors import asset_timeline
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
 from projects.selectors import asset_project_section
 from verification.selectors import asset_verification_context, village_verification_summary
+
+# At a detail zoom, a view holding more assets than this is drawn as its clusters (one document), not as thousands of
+# overlapping symbols from the detail tiles (issue 22: 16,000 assets in one z12 view of two dense villages).
+DENSE_VIEW_ASSETS = 5000
+# ... up to this zoom: closer, the detail tiles always (they cluster a tile too dense themselves), so that no cell of
+# the z11 clusters, however full, hides its assets at every zoom
+DENSE_VIEW_MAX_ZOOM = DETAIL_MIN_ZOOM + 1
 
 
 @require_GET
@@ -46,17 +56,36 @@ def map_page(request):
                      for code, name, level, parent in areas if level == AreaLevel.VILLAGE],
         "countyBbox": list(county) if county else None,
         "homeBbox": list(home) if home else None,
+        "denseView": DENSE_VIEW_ASSETS,
+        "denseMaxZoom": DENSE_VIEW_MAX_ZOOM,
     }
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
-                                             "project_filter": projects, "early_clusters": early_clusters(bool(projects))})
+                                             "project_filter": projects, "early_clusters": early_clusters(bool(projects)),
+                                             "js_catalogue": js_catalogue(request)})
+
+
+_catalogues: dict[str, str] = {}
+
+
+def js_catalogue(request) -> str:
+    """The JavaScript catalogue (what /jsi18n/ sends) for the page's language, written into the page: one request
+    fewer before the map's script can run (issue 22). Built once per language and process."""
+    language = get_language()
+    if language not in _catalogues:
+        view = JavaScriptCatalog()
+        view.setup(request)
+        text = view.get(request).content.decode()
+        _catalogues[language] = text.replace("</", "<\\/")  # nothing in it may close the inline script
+    return mark_safe(_catalogues[language])  # noqa: S308 - Django's own catalogue, "</" escaped
 
 
 def early_clusters(staff: bool) -> dict:
     """What the page's head needs to ask for the first view's clusters: the filters map.js puts in the URL (its
-    FILTER_KEYS: the project only for staff), the first detail zoom and the most tiles a request may cover."""
+    FILTER_KEYS: the project only for staff), the first detail zoom, the last at which a view may be too dense for
+    the detail tiles and the most tiles a request may cover."""
     return {"filters": [k for k in ASSET_FILTERS if staff or k not in STAFF_FILTERS], "detailMinZoom": DETAIL_MIN_ZOOM,
-            "maxTiles": VIEW_CLUSTERS_MAX_TILES}
+            "denseMaxZoom": DENSE_VIEW_MAX_ZOOM, "maxTiles": VIEW_CLUSTERS_MAX_TILES}
 
 
 def _areas_offered(scope):

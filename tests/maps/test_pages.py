@@ -12,8 +12,22 @@ def test_map_page_renders_local_assets_only(map_world):
     response = Client().get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="map-config"' in html and "protomaps-leaflet.js" in html and "leaflet/leaflet.js" in html
+    assert 'id="map-config"' in html and "vendor/map/map-vendor.js" in html and "vendor/map/map-vendor.css" in html
+    assert "leaflet/leaflet.js" not in html and "protomaps-leaflet.js" not in html  # in the bundle, once
     assert "https://" not in html.split('id="map-config"')[0].split("</head>")[0]
+
+
+def test_map_bundle_holds_leaflet_its_extras_and_protomaps():
+    # scripts/vendor_static.py (`make assets`): one script and one stylesheet instead of five files
+    from django.contrib.staticfiles import finders
+
+    js = open(finders.find("vendor/map/map-vendor.js"), encoding="utf-8").read()
+    assert 'version="1.9.3"' in js and "L.Control.ResetView" in js and "protomapsL" in js
+    assert "sourceMappingURL" not in js
+    css = open(finders.find("vendor/map/map-vendor.css"), encoding="utf-8").read()
+    assert ".leaflet-container" in css and "url(images/" not in css
+    for image in ("layers.png", "layers-2x.png", "marker-icon.png"):
+        assert f"url(../../leaflet/images/{image})" in css and finders.find(f"leaflet/images/{image}")
 
 
 def test_asset_page_respects_visibility(map_world):

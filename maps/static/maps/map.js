@@ -66,10 +66,14 @@
   function money(n) { return n === null || n === undefined ? "—" : interpolate(gettext("%(amount)s (10k yuan)"), {amount: Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4})}, true); }
   // Times are the county's (Asia/Shanghai) whatever the browser's clock says, written like the asset page
   // writes them in Chinese (Django's zh-hans format): "2025年5月1日 08:00" (the catalogue's wording).
-  var timeParts = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
-                                                    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+  // Built on first use: a fresh page's first Intl.DateTimeFormat with a time zone takes 20-30 ms (ICU's data), which
+  // the map's first draw does not wait for.
+  var timeParts = null;
   function fmtTime(iso) {
     var p = {};
+    timeParts = timeParts || new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+                                                               day: "2-digit", hour: "2-digit", minute: "2-digit",
+                                                               hourCycle: "h23"});
     timeParts.formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
     return interpolate(gettext("%(year)s-%(month)s-%(day)s %(hour)s:%(minute)s"),
                        {year: p.year, month: Number(p.month), day: Number(p.day), hour: p.hour, minute: p.minute}, true);
@@ -262,19 +266,26 @@
     });
     watch("assets", assets);
     watch("assets:clusters", clusters);
-    // the tiles from detailMinZoom on (their own clusters only where a detail tile is too dense), the clusters
-    // below it from the view's document; back to the cluster tiles when only they can serve the filters
+    // the tiles from detailMinZoom on (their own clusters only where a detail tile is too dense) unless the view
+    // holds more than config.denseView assets, the clusters below it (and in such a dense view) from the view's
+    // document; back to the cluster tiles when only they can serve the filters
     clusters.options.minZoom = assets.options.minZoom = registry.detailMinZoom;
     stats.loading["assets:points"] = true;
     stats.pointsMode = true;
-    var group = L.layerGroup([clusters, assets]);
+    var group = L.layerGroup([]), tilesShown = false;
     group.detail = assets;  // onMapClick looks up a clicked point in its tiles
     var view = new ViewClusters({
-      pane: "clusters", maxZoom: registry.detailMinZoom - 1, record: recordCluster, fetch: fetchClusters,
+      pane: "clusters", maxZoom: registry.detailMinZoom - 1, dense: config.denseView, denseMaxZoom: config.denseMaxZoom,
+      record: recordCluster, fetch: fetchClusters,
       state: function (loading) {
         if (gen !== generations.assets) return;
         stats.loading["assets:points"] = loading;
         if (!loading) firstRender();
+      },
+      detail: function (on) {  // the asset tiles drawn (a detail zoom, not too dense) or not (added: loads them)
+        if (gen !== generations.assets || on === tilesShown) return;
+        tilesShown = on;
+        [clusters, assets].forEach(function (layer) { if (on) group.addLayer(layer); else group.removeLayer(layer); });
       },
       tilesOnly: function () {
         if (gen !== generations.assets) return;
@@ -282,8 +293,10 @@
         stats.pointsMode = false;
         [clusters, assets].forEach(function (layer) {
           layer.options.minZoom = 0;
-          if (group.hasLayer(layer)) { group.removeLayer(layer); group.addLayer(layer); }  // re-added: loads its tiles
+          if (group.hasLayer(layer)) group.removeLayer(layer);
+          group.addLayer(layer);  // (re-)added: loads its tiles
         });
+        tilesShown = true;
         stats.loading["assets:points"] = false;
         firstRender();
       },
@@ -297,7 +310,9 @@
   function clusterColour(category) { return assetStyle.categoryColours[category] || assetStyle.cluster; }
 
   // The view's clusters on one canvas (as the cluster tiles draw them), fetched on each view change below maxZoom;
-  // a tile of margin around the view, so that a small move needs no request.
+  // a tile of margin around the view, so that a small move needs no request. Above maxZoom (the detail zooms, up to
+  // denseMaxZoom) the clusters of maxZoom tell how many assets the view holds: more than `dense`, they are drawn
+  // (16,000 overlapping symbols are no map to read), else the detail tiles are (options.detail).
   var ViewClusters = L.Layer.extend({
     initialize: function (options) {
       L.setOptions(this, options);
@@ -315,19 +330,38 @@
       map.off("moveend viewreset resize", this._update, this);
       L.DomUtil.remove(this._canvas);
       this._token += 1;
+      this._dense = false;
     },
+    // the tiles of zoom z under the view (the view's pixel bounds taken to zoom z), with a margin
     _range: function (z, margin) {
-      var b = this._map.getPixelBounds(), n = Math.pow(2, z);
+      var b = this._map.getPixelBounds(), n = Math.pow(2, z), s = Math.pow(2, z - this._map.getZoom());
       function clamp(v) { return Math.max(0, Math.min(n - 1, v)); }
-      return {z: z, x0: clamp(Math.floor(b.min.x / 256) - margin), y0: clamp(Math.floor(b.min.y / 256) - margin),
-              x1: clamp(Math.floor((b.max.x - 1) / 256) + margin), y1: clamp(Math.floor((b.max.y - 1) / 256) + margin)};
+      return {z: z, x0: clamp(Math.floor(b.min.x * s / 256) - margin), y0: clamp(Math.floor(b.min.y * s / 256) - margin),
+              x1: clamp(Math.floor((b.max.x * s - 1) / 256) + margin),
+              y1: clamp(Math.floor((b.max.y * s - 1) / 256) + margin)};
+    },
+    // at a detail zoom: the clusters when the view holds more than `dense` assets, else the detail tiles
+    _decide: function () {
+      var bounds = this._map.getBounds(), inView = 0;
+      this._list.forEach(function (c) { if (bounds.contains(c.latlng)) inView += c.count; });
+      this._dense = inView > this.options.dense;
+      this.options.detail(!this._dense);
+      this._draw();
+      this.options.state(false);
     },
     _update: function () {
-      var z = Math.round(this._map.getZoom());
-      if (z > this.options.maxZoom) { this._token += 1; this._draw(); this.options.state(false); return; }
+      var z = Math.round(this._map.getZoom()), detailZoom = z > this.options.maxZoom;
+      if (!detailZoom) { this._dense = false; this.options.detail(false); }
+      if (detailZoom && (!this.options.dense || z > this.options.denseMaxZoom)) {
+        this._token += 1; this._dense = false; this._draw(); this.options.detail(true); this.options.state(false); return;
+      }
+      z = Math.min(z, this.options.maxZoom);
       var need = this._range(z, 0);
-      if (this._have && covers(this._have, need)) { this._draw(); this.options.state(false); return; }
-      var want = this._range(z, 1);
+      if (this._have && covers(this._have, need)) {
+        if (detailZoom) { this._decide(); return; }
+        this._draw(); this.options.state(false); return;
+      }
+      var want = this._range(z, detailZoom ? 0 : 1);  // a detail zoom's view is a fraction of a tile of z
       if ((want.x1 - want.x0 + 1) * (want.y1 - want.y0 + 1) > 150) want = need;  // the server's VIEW_CLUSTERS_MAX_TILES
       var token = ++this._token, self = this;
       this.options.state(true);
@@ -339,6 +373,7 @@
         self._list = got.doc.clusters.map(function (c) {
           return {count: c[0], category: c[1], latlng: L.Projection.SphericalMercator.unproject(L.point(c[2], c[3]))};
         });
+        if (Math.round(self._map.getZoom()) > self.options.maxZoom) { self._decide(); return; }
         self._draw();
         self.options.state(false);
       }, function () {
@@ -351,7 +386,8 @@
       L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([-pad, -pad]));
       canvas.width = (size.x + 2 * pad) * ratio; canvas.height = (size.y + 2 * pad) * ratio;
       canvas.style.width = (size.x + 2 * pad) + "px"; canvas.style.height = (size.y + 2 * pad) + "px";
-      if (!this._list || !this._have || this._have.z !== z || z > this.options.maxZoom) return;
+      if (!this._list || !this._have) return;
+      if (z > this.options.maxZoom ? !this._dense || this._have.z !== this.options.maxZoom : this._have.z !== z) return;
       var ctx = canvas.getContext("2d"), labels = [];
       ctx.setTransform(ratio, 0, 0, ratio, ratio * pad, ratio * pad);
       this._list.forEach(function (c) {
@@ -390,6 +426,7 @@
   function busy(name) {
     var layer = watched[name];
     if (layer && layer.options.minZoom !== undefined && map && map.getZoom() < layer.options.minZoom) return false;
+    if (layer && map && !map.hasLayer(layer)) return false;  // the asset tiles while the view's clusters are drawn
     return stats.loading[name] !== false;
   }
   // The assets of the first view are drawn (the clusters from the points document, or every asset tile of the
