@@ -502,14 +502,20 @@ def planner_settings(model=Asset, **values):
             connection._reports_planner = active
 
 
-def _statement(assets: QuerySet[Asset], villages, rules) -> tuple[str, list] | None:
-    """The rules asked for as one statement of rows (rule index, asset id, area id, evidence); None: nothing to ask."""
+def _statement(assets: QuerySet[Asset], villages, rules, compiled: tuple[str, list] | None = None
+               ) -> tuple[str, list] | None:
+    """The rules asked for as one statement of rows (rule index, asset id, area id, evidence); None: nothing to ask.
+    `compiled`: asset_rows_sql(assets), when the caller has it already (a report compiles it once)."""
     asset_rules = [r for r in RULES if not rules or r.code in rules]
     area_rules = [r for r in AREA_RULES if not rules or r.code in rules] if villages is not None else []
     ctes, params, parts = [], [], []
     try:
-        visible, visible_params = asset_rows_sql(assets)
-        active, active_params = asset_rows_sql(assets.exclude(status="disposed"))
+        if compiled is not None:
+            (visible, visible_params), active_params = compiled, compiled[1]
+            active = f"SELECT * FROM ({visible}) v WHERE v.status <> 'disposed'"  # noqa: S608 - compiled SQL
+        else:
+            visible, visible_params = asset_rows_sql(assets)
+            active, active_params = asset_rows_sql(assets.exclude(status="disposed"))
     except EmptyResultSet:  # nothing to see (e.g. .none())
         asset_rules = []
     if asset_rules:
@@ -543,12 +549,12 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 
 def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE,
-                   known: Mapping | None = None) -> list[Alert]:
+                   known: Mapping | None = None, compiled: tuple[str, list] | None = None) -> list[Alert]:
     """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
     asked for (all by default) as one statement. Their evidence is written for `viewer` (geo_assets.access.scope_for
     of the user who reads it; the public's by default): it names only the records that viewer may see. `known`:
-    see Evidence."""
-    statement = _statement(assets, villages, rules)
+    see Evidence; `compiled`: see _statement."""
+    statement = _statement(assets, villages, rules, compiled)
     if statement is None:
         return []
     rows = _rows(*statement)

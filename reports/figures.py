@@ -23,7 +23,7 @@ from operator import itemgetter
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -487,7 +487,8 @@ def verification(scope: Scope) -> dict:
 def alerts(scope: Scope) -> dict:
     """Open risk alerts of the report's assets and villages (reports.alerts), counted by level and rule."""
     found = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer,
-                           known=scope.memo.get("assets_by_id"))  # a village report's own asset rows
+                           known=scope.memo.get("assets_by_id"),  # a village report's own asset rows
+                           compiled=_assets_sql(scope))
     by_rule = Counter(map(itemgetter(0), found))  # Alert.rule
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},
@@ -504,23 +505,34 @@ def notice_state(notice, today: datetime.date) -> str:
     return _("being publicised") if notice.ends_on >= today else _("publicised")
 
 
-def notices_by_village(villages: QuerySet, counties: Q | None = None) -> dict[int, dict[str, list]]:
+def notices_by_village(villages: QuerySet, counties: Q | None = None, *, village: AdminArea | None = None
+                       ) -> dict[int, dict[str, list]]:
     """Per village and stage, the notices that cover it, newest first: its own, its township's and its county's
     (village → township → county; a notice lists every asset of its area: lifecycle.services._snapshot). Each
-    notice counts its objections."""
+    notice counts its objections. `village`: `villages` is that one village (a village report): one statement."""
+    if village is not None:
+        grandparent = AdminArea.objects.filter(pk=village.parent_id).values("parent_id")[:1]
+        where = Q(area_id__in=[pk for pk in (village.pk, village.parent_id) if pk]) | Q(area_id=Subquery(grandparent))
+        covered: dict[int, dict[str, list]] = {village.pk: defaultdict(list)}
+        for n in _notices(where, counties):
+            covered[village.pk][n.stage].append(n)
+        return covered
     chains = list(villages.order_by().values_list("id", "parent_id", "parent__parent_id"))
     areas = {area for chain in chains for area in chain if area is not None}
-    notices = (PublicityNotice.objects.filter(counties or Q(), area_id__in=areas)
-               .select_related("area").defer("snapshot", *_area_geometry("area"))
-               .annotate(objections_total=Count("objections"),
-                         unanswered=Count("objections", filter=Q(objections__answered_at__isnull=True)))
-               .order_by("-starts_on", "-pk"))
-    covered: dict[int, dict[str, list]] = {v: defaultdict(list) for v, _t, _c in chains}
-    for n in notices:
+    covered = {v: defaultdict(list) for v, _t, _c in chains}
+    for n in _notices(Q(area_id__in=areas), counties):
         for chain in chains:
             if n.area_id in chain:
                 covered[chain[0]][n.stage].append(n)
     return covered
+
+
+def _notices(where: Q, counties: Q | None) -> QuerySet:
+    return (PublicityNotice.objects.filter(counties or Q(), where)
+            .select_related("area").defer("snapshot", *_area_geometry("area"))
+            .annotate(objections_total=Count("objections"),
+                      unanswered=Count("objections", filter=Q(objections__answered_at__isnull=True)))
+            .order_by("-starts_on", "-pk"))
 
 
 def publicity(scope: Scope) -> dict:
@@ -528,7 +540,8 @@ def publicity(scope: Scope) -> dict:
     if scope.villages is None:
         return {"stages": [], "villages": {}}
     today = timezone.localdate()
-    covered = notices_by_village(scope.villages, county_bound(scope))
+    one = scope.area if scope.kind == "village" and scope.area is not None else None
+    covered = notices_by_village(scope.villages, county_bound(scope), village=one)
     stages = []
     for stage in PublicityStage.values:
         notices = {n.pk: n for per_stage in covered.values() for n in per_stage.get(stage, [])}.values()

@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from geo_assets import services
@@ -130,6 +132,15 @@ def test_a_county_notice_covers_only_that_countys_villages(county):
     covered = figures.notices_by_village(AdminArea.objects.villages())
     assert covered[other_village.pk][PublicityStage.INVENTORY] == [other_notice]
     assert other_notice not in covered[areas.west_south.pk][PublicityStage.INVENTORY]
+    paper_notice(actor=admin, stage=PublicityStage.INVENTORY, scope=PublicityScope.VILLAGE_BOARD,
+                 area=areas.west_south, starts_on=TODAY - 5 * DAY, ends_on=TODAY + 5 * DAY)
+    every = figures.notices_by_village(AdminArea.objects.villages())
+    for village in (areas.west_south, areas.east_north, other_village):  # a village report's: one statement
+        with CaptureQueriesContext(connection) as statements:
+            one = figures.notices_by_village(AdminArea.objects.filter(pk=village.pk), village=village)
+        assert len(statements) == 1
+        assert list(one) == [village.pk] and dict(one[village.pk]) == dict(every[village.pk])
+    assert len(every[areas.west_south.pk][PublicityStage.INVENTORY]) == 2  # its own notice and the county's
 
 
 def test_verification_age_and_findings(county):
