@@ -54,14 +54,20 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
 def table(results: list[dict]) -> str:
     """The rows of a run as the readable table `manage.py bench` prints and writes to results.txt."""
     def fmt(value):
-        return "—" if value is None else f"{value:,.0f}" if isinstance(value, int | float) else str(value)
+        if value is None:
+            return "—"
+        if not isinstance(value, int | float):
+            return str(value)
+        # small values (ms of a request, a ratio of rates) keep their decimals: "7 / 6" would hide a 1.3 × ratio
+        return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.3g}"
 
-    lines = [f"{'benchmark':<62}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}",
-             "-" * 107]
+    width = max([62, *(len(r["name"]) + 2 for r in results)])
+    lines = [f"{'benchmark':<{width}}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}",
+             "-" * (width + 45)]
     for r in results:
         passed = {True: "yes", False: "NO", None: "—"}[r["pass"]]
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
-        lines.append(f"{r['name']:<62}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{ratio:>8}  "
+        lines.append(f"{r['name']:<{width}}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{ratio:>8}  "
                      f"{r['target'] or '—':<8}{passed:<5}")
     return "\n".join(lines)
 

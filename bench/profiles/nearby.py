@@ -17,7 +17,10 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connections
+
+    settings.DEBUG = False  # as bench.verification's children: no statement log, the login statement prepared
     from django.test import Client
 
     from bench.kit import bench_user
@@ -71,7 +74,7 @@ def main(argv: list[str]) -> None:
         for p in points:
             get(p)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(50)
+        pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
 
 
 if __name__ == "__main__":

@@ -32,14 +32,18 @@ def county():
 def test_quick_benchmark_rows():
     county()
     rows = nearby.nearby_benchmark(QUICK, log=lambda line: None)
-    assert len(rows) == len(nearby.ROLES)
-    for r in rows:
+    assert len(rows) == 2 * len(nearby.ROLES)
+    knn, floors = rows[0::2], rows[1::2]
+    for r in knn:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass", "rss_mb"}
         assert r["unit"] == "ms" and r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0
         assert r["target"] is None and r["pass"] is None  # quick: no targets
         assert r["agree"] is True and r["positions"] == nearby.QUICK_POSITIONS
         assert r["rss_mb"] > 0 and r["anchor_rss_mb"] > 0
-    assert "village clerk" in rows[0]["name"] and "county administrator" in rows[1]["name"]
+    for r, of in zip(floors, knn, strict=True):  # the floor: information, against the same SQL
+        assert "refused before its statement" in r["name"] and r["target"] is None
+        assert 0 < r["value"] and r["anchor"] == of["anchor"]
+    assert "village clerk" in knn[0]["name"] and "county administrator" in knn[1]["name"]
 
 
 def test_positions_lie_in_villages_and_the_statement_is_the_selectors(db):
