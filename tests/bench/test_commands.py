@@ -27,3 +27,15 @@ def test_load_demo_size_province_points_to_load_province():
     """The province moved out of the product's load_demo: the old spelling says where it went."""
     with pytest.raises(CommandError, match="load_province"):
         call_command("load_demo", "--size", "province")
+
+
+def test_table_keeps_small_values_and_long_names():
+    from bench.kit import row, table
+
+    long = "nearby: KNN through the API, p95, county administrator (whole province)"
+    text = table([{**row(long, 3.51, "ms", 2.09, "sql", 1.3, higher_is_better=False), "load_average": [0.8, 1.1]},
+                  row("rows/s", 12345.6, "rows/s", 0.055, "x", None)])
+    head, _rule, first, second = text.splitlines()
+    assert first.startswith(long) and head.index("value") + 5 == first.index("3.51") + 4  # columns line up
+    assert "3.51" in first and "2.09" in first and "1.679" in first and "NO" in first and first.endswith("0.8→1.1")
+    assert "12,346" in second and "0.055" in second

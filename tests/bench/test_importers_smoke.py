@@ -24,4 +24,8 @@ def test_bench_quick_run_writes_results(tmp_path):
     for r in results:
         assert set(r) >= {"name", "value", "anchor", "ratio", "target", "pass"}
         assert r["value"] > 0 and r["anchor"] > 0 and r["ratio"] > 0 and r["target"] is None and r["pass"] is None
-    assert "ratio" in (tmp_path / "results.txt").read_text(encoding="utf-8")
+        before, after = r["load_average"]  # the machine's load while the row was measured
+        assert before >= 0 and after >= 0
+        assert f"{before}→{after}" in out.getvalue()
+    text = (tmp_path / "results.txt").read_text(encoding="utf-8")
+    assert "ratio" in text and "load" in text.splitlines()[0]

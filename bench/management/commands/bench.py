@@ -9,6 +9,7 @@ Runs against the database DATABASE_URL names (`make bench`: assets_bench, prepar
 """
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         for name in opts["only"] or BENCHMARKS:
             self.stdout.write(f"{name}:")
             self.stdout.flush()
-            results += BENCHMARKS[name](options)
+            before = os.getloadavg()[0]
+            rows = BENCHMARKS[name](options)
+            load = [round(before, 1), round(os.getloadavg()[0], 1)]
+            self.stdout.write(f"  load average (1 min) before and after: {load[0]} → {load[1]}")
+            # every row says the machine's load while it was measured: on 2 shared cores it moves the ratios
+            results += [{**r, "load_average": load} for r in rows]
         out = Path(opts["out"])
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
