@@ -44,3 +44,18 @@ def test_filters_in_the_address_ask_the_api(live_map_world, open_page):
     clusters = [u for u in watch.urls if "/api/v1/map/clusters/" in u]
     assert len(clusters) == 1 and "category=household" in clusters[0]
     assert_local_and_clean(watch)
+
+
+def test_a_window_the_page_did_not_guess_asks_the_api(live_map_world, open_page, monkeypatch):
+    # the page writes the clusters for a far smaller window only (another zoom): this one's view is not covered
+    monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)
+    monkeypatch.setattr("maps.selectors.FIRST_VIEW_WINDOWS", ((400, 300),))
+    page, watch = open_page("/", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is False
+    assert page.evaluate("window.__mapStats.clusters") > 0
+    written = page.evaluate("JSON.parse(document.getElementById('first-clusters').textContent)")
+    z = min(page.evaluate("window.__map.getZoom()"), 11)
+    assert written and all(r["z"] != z for r in written)
+    assert len([u for u in watch.urls if "/api/v1/map/clusters/" in u]) == 1
+    assert_local_and_clean(watch)
