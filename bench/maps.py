@@ -11,6 +11,9 @@ WhiteNoise, a free local port, the current database) and headless Chromium (Debi
   rectangle). Time: from navigation start to `__mapStats.firstRender` (map.js), the moment the assets of the first
   view are painted: below the detail zoom the view's clusters from one request (/api/v1/map/clusters/), else (or for
   filters only the tiles serve) every asset tile of the view fetched, decoded and painted by both tile layers.
+  Where the page's own first view (no permalink: the user's home) holds the whole set and little else (the demo
+  county, the province's everything), the map is opened that way, as a user opens it, and the row's view (map and
+  anchor) is that one (`map_opened` in the results; BENCH_BROWSER_PERMALINK=1 keeps the permalink).
 * **anchor** — a page with the same Leaflet (the project's static copy, served by the same server) and ONE
   `L.geoJSON` layer (canvas renderer, points as circle markers: the fastest ordinary variant) holding the areas'
   assets, fetched as one document written beforehand by Django's `serializers.serialize("geojson", ...)` (code,
@@ -64,6 +67,7 @@ BYTES_TARGET = {100_000: 0.05}
 TIME_TARGET = {3_000: 1.0, 10_000: 1.0, 100_000: 0.5}
 DEFAULT_TIME_TARGET = {100_000: 0.1}
 TIME_LIMIT_MS = {1_000_000: 3000}
+DEFAULT_VIEW_SLACK = 1.1  # the page's default view is the row's when it holds at most this × the subset's assets
 CLICK_ZOOM = 14  # the click row: the view is moved onto a point asset at this zoom, then it is clicked
 GEOJSON_FIELDS = ("code", "name", "category", "asset_type", "status")
 ANCHOR_NAME = "one L.geoJSON layer (Django serialize)"
@@ -709,7 +713,8 @@ def measure_map(pw, server: Server, cookie, view: dict, screenshot: Path | None,
     load = Load()
     with _fresh_page(pw, cookie) as (page, cdp):
         net = Network(cdp)
-        url = f"{server.url}/#map={view['zoom']}/{view['lat']:.5f}/{view['lng']:.5f}"
+        url = (f"{server.url}/" if view.get("opened") == "default"
+               else f"{server.url}/#map={view['zoom']}/{view['lat']:.5f}/{view['lng']:.5f}")
         page.goto(url, wait_until="commit")
         try:
             page.wait_for_function("() => window.__mapStats && window.__mapStats.firstRender !== null",
@@ -798,19 +803,43 @@ BOUNDS_JS = """() => {
 }"""
 
 
+DEFAULT_VIEW_JS = """() => {
+  const map = window.__map, c = map.getCenter(), size = map.getSize(), b = map.getBounds();
+  return {zoom: map.getZoom(), lat: c.lat, lng: c.lng, width: size.x, height: size.y,
+          bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]};
+}"""
+
+
 def frame(pw, server: Server, cookie, subset: Subset) -> dict:
     """The view (zoom, centre) in which the map page fits the subset, computed by Leaflet in that page's layout,
-    and the map's size; opened with no overlay shown (no tiles), so nothing is warmed but the server's code."""
+    and the map's size; opened with no overlay shown (no tiles), so nothing is warmed but the server's code.
+    `default`: the view the page opens on without a permalink (the user's home), read first."""
     with _fresh_page(pw, cookie) as (page, _cdp):
         page.goto(f"{server.url}/#show=", wait_until="load")
         page.wait_for_selector("body.map-ready", timeout=30000)
+        default = page.evaluate(DEFAULT_VIEW_JS)  # no map= in the address: the page's own first view
         box = subset.extent or (0, 0, 0, 0)
         view = page.evaluate(FIT_JS, [list(box)])
         # the view as the permalink will give it (5 decimals), and what it covers
         page.evaluate(f"() => window.__map.setView([{view['lat']:.5f}, {view['lng']:.5f}], {view['zoom']}, "
                       "{animate: false})")
         view["bounds"] = page.evaluate(BOUNDS_JS)
+    view["default"] = default
     return view
+
+
+def _opened_by_default(subset: Subset, view: dict) -> bool:
+    """Whether the map is measured as a user opens it, without a permalink (issue 22): when the page's own first
+    view holds the whole subset and little else (at most DEFAULT_VIEW_SLACK more assets: the demo county, the
+    province's everything), that view is the row's, for the map and the anchor alike. BENCH_BROWSER_PERMALINK=1
+    keeps the permalink of the fitted view (the rows before session 7)."""
+    if os.environ.get("BENCH_BROWSER_PERMALINK") == "1" or not subset.extent:
+        return False
+    w, s, e, n = view["default"]["bounds"]
+    x0, y0, x1, y1 = subset.extent
+    if not (w <= x0 and s <= y0 and x1 <= e and y1 <= n):
+        return False
+    return _in_view(view["default"]["bounds"]) <= subset.count * DEFAULT_VIEW_SLACK
 
 
 def _in_view(bounds) -> int:
@@ -909,10 +938,13 @@ def _measure_size(pw, static: StaticServer, out: Path, user, secret_key: str, op
         cookie = ("sessionid", session, server.url)
         try:
             view = frame(pw, server, cookie, subset)
+            if _opened_by_default(subset, view):
+                view = {**view["default"], "opened": "default"}
             in_view = _in_view(view["bounds"])
             target = click_target(subset, user, view["bounds"])
             _log(f"view z{view['zoom']} {view['lat']:.4f},{view['lng']:.4f} ({view['width']}×{view['height']} px): "
-                 f"{in_view:,} assets in it")
+                 f"{in_view:,} assets in it; map opened "
+                 + ("without a permalink (its default view)" if view.get("opened") == "default" else "by permalink"))
             maps = []
             for i in range(repeat):
                 shot = out / f"{_label(size)}-map.png" if i == 0 else None
@@ -948,6 +980,7 @@ def _measure_size(pw, static: StaticServer, out: Path, user, secret_key: str, op
         "subset": subset.description, "subset_assets": subset.count, "assets_in_view": in_view,
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # 1-min, before and after: noise
         "view": {k: view[k] for k in ("zoom", "lat", "lng", "width", "height", "bounds")},
+        "map_opened": "default view, no permalink" if view.get("opened") == "default" else "permalink",
         "rss_mb": m["rss_mb"], "renderer_rss_mb": m["renderer_rss_mb"], "js_heap_mb": m["js_heap_mb"],
         "server_rss_mb": server_rss, "server_workers": server.workers,
         "anchor_rss_mb": a["rss_mb"], "anchor_renderer_rss_mb": a["renderer_rss_mb"],

@@ -21,6 +21,7 @@ from layers.registry import ASSET_FILTERS, DETAIL_MIN_ZOOM, STAFF_FILTERS, VIEW_
 from layers.services import area_summary
 from lifecycle.selectors import asset_timeline
 from maps.basemaps import basemap_default, basemaps_available, offline_tile
+from maps.selectors import first_view_clusters
 from projects.selectors import asset_project_section
 from verification.selectors import asset_verification_context, village_verification_summary
 
@@ -59,10 +60,13 @@ def map_page(request):
         "denseView": DENSE_VIEW_ASSETS,
         "denseMaxZoom": DENSE_VIEW_MAX_ZOOM,
     }
+    # The clusters of the view the page opens on without a permalink (home, no filters), as the API gives them to
+    # this user: map.js draws them with no request (issue 22); a permalink's view asks as before.
+    first = first_view_clusters(user=request.user, box=home or county, dense_max_zoom=DENSE_VIEW_MAX_ZOOM)
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
                                              "project_filter": projects, "early_clusters": early_clusters(bool(projects)),
-                                             "js_catalogue": js_catalogue(request)})
+                                             "first_clusters": first, "js_catalogue": js_catalogue(request)})
 
 
 _catalogues: dict[str, str] = {}

@@ -23,7 +23,7 @@
   // pointsMode: whether the clusters are drawn from the view's document (true) or from the cluster tiles (false).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
                                    village: null, generation: 0, focus: null, count: null, firstRender: null,
-                                   project: null, sameProject: null, pointsMode: null};
+                                   project: null, sameProject: null, pointsMode: null, firstClustersWritten: false};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -220,9 +220,16 @@
   function covers(have, need) {
     return have.z === need.z && have.x0 <= need.x0 && have.y0 <= need.y0 && have.x1 >= need.x1 && have.y1 >= need.y1;
   }
+  // The default first view's clusters written into the page (no permalink, no filters): no request at all.
+  var firstClusters = null;
   function fetchClusters(want, need) {
-    var filters = sortedFilters(), early = window.__mapClustersEarly;
-    window.__mapClustersEarly = null;  // once: later views and other filters ask anew
+    var filters = sortedFilters(), early = window.__mapClustersEarly, first = firstClusters;
+    window.__mapClustersEarly = firstClusters = null;  // once: later views and other filters ask anew
+    var written = first && filters === "" ? first.filter(function (r) { return covers(r, need); })[0] : null;
+    if (written) {
+      stats.firstClustersWritten = true;
+      return Promise.resolve({range: written, doc: written.doc});
+    }
     if (early && early.filters === filters && covers(early, need)) {
       return early.data.then(function (doc) { return {range: early, doc: doc}; });
     }
@@ -495,6 +502,8 @@
     // Not animated: overlays added during a zoom animation would first load the tiles of the default view.
     if (state.z !== null) map.setView([state.lat, state.lng], state.z, {animate: false});
     else if (home) map.fitBounds(bboxBounds(home), {animate: false});
+    var written = document.getElementById("first-clusters");
+    if (state.z === null && written) firstClusters = JSON.parse(written.textContent);
     // The assets first: their clusters are drawn as soon as the view's document is in (the page's head asked for
     // it), before the rest of the page is built in the next task (basemap, boundaries, controls, filter panel).
     overlays.assets = buildOverlay("assets");

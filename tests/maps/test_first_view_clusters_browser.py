@@ -1,0 +1,61 @@
+"""The map page opened without a permalink draws its first view's clusters from the page itself, with no request
+(issue 22); a permalink, or filters in the address, ask /api/v1/map/clusters/ as before."""
+
+import pytest
+
+from tests.maps.conftest import assert_local_and_clean, wait_drawn
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
+
+
+def test_the_default_view_draws_its_clusters_with_no_request(live_map_world, open_page, monkeypatch):
+    # the map world's county fills a z12 view: its four assets stand for a dense view's thousands, drawn as the z11
+    # clusters (as the province's 16,000); the page's own clusters decide it and are drawn
+    monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)
+    page, watch = open_page("/", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is True
+    assert page.evaluate("window.__mapStats.pointsMode") is True
+    assert page.evaluate("window.__mapStats.clusters") > 0
+    assert page.evaluate("window.__mapStats.firstRender") is not None
+    assert [u for u in watch.urls if "/api/v1/map/clusters/" in u] == []
+    assert [u for u in watch.urls if "/tiles/assets/" in u] == []
+    # what is drawn: the written clusters of the map's zoom, whose counts are the inspector's four assets
+    z = min(page.evaluate("window.__map.getZoom()"), 11)
+    written = page.evaluate("JSON.parse(document.getElementById('first-clusters').textContent)")
+    assert sum(c[0] for r in written if r["z"] == z for c in r["doc"]["clusters"]) == 4
+    assert_local_and_clean(watch)
+
+
+def test_a_permalink_asks_for_its_view_as_before(live_map_world, open_page):
+    page, watch = open_page("/#map=10/33.90000/111.60000", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is False
+    assert page.evaluate("window.__mapStats.clusters") > 0
+    clusters = [u for u in watch.urls if "/api/v1/map/clusters/" in u]
+    assert len(clusters) == 1 and "z=10" in clusters[0]
+    assert_local_and_clean(watch)
+
+
+def test_filters_in_the_address_ask_the_api(live_map_world, open_page):
+    page, watch = open_page("/#category=household", user=live_map_world.inspector)
+    wait_drawn(page, assets=True, villages=1)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is False
+    clusters = [u for u in watch.urls if "/api/v1/map/clusters/" in u]
+    assert len(clusters) == 1 and "category=household" in clusters[0]
+    assert_local_and_clean(watch)
+
+
+def test_a_window_the_page_did_not_guess_asks_the_api(live_map_world, open_page, monkeypatch):
+    # the page writes the clusters for a far smaller window only (another zoom): this one's view is not covered
+    monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)
+    monkeypatch.setattr("maps.selectors.FIRST_VIEW_WINDOWS", ((400, 300),))
+    page, watch = open_page("/", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is False
+    assert page.evaluate("window.__mapStats.clusters") > 0
+    written = page.evaluate("JSON.parse(document.getElementById('first-clusters').textContent)")
+    z = min(page.evaluate("window.__map.getZoom()"), 11)
+    assert written and all(r["z"] != z for r in written)
+    assert len([u for u in watch.urls if "/api/v1/map/clusters/" in u]) == 1
+    assert_local_and_clean(watch)
