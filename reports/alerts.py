@@ -175,8 +175,8 @@ def _same_name() -> Callable[[dict, "Evidence"], str]:
     forms = {}  # the message for each count, as the language's plural rule chooses it
 
     def render(d: dict, seen: "Evidence") -> str:
-        others, code = d["others"], seen.code
-        codes = [c for c in map(code, d["ids"][:3]) if c]
+        others = d["others"]
+        codes = list(filter(None, map(seen.codes.get, d["ids"][:3])))
         listed = ((more if others > len(codes) else some) % {"codes": comma.join(codes)}) if codes else ""
         text = forms.get(others)
         if text is None:
@@ -394,6 +394,7 @@ class Evidence:
                 redactor = self.redactor if asset.in_scope else self.public
                 self.named[pk] = (asset.code, redactor.asset_name(asset))
         self._labels: dict[int, str | None] = {}
+        self.codes = {pk: code for pk, (code, _name) in self.named.items()}  # absent: not to be named
 
     def asset(self, pk) -> str | None:
         """"code (name)"; None: not to be named."""
@@ -405,8 +406,7 @@ class Evidence:
             return label
 
     def code(self, pk) -> str | None:
-        named = self.named.get(pk)
-        return named[0] if named else None
+        return self.codes.get(pk)
 
     def name(self, pk) -> str:
         named = self.named.get(pk)
