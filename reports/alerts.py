@@ -405,9 +405,6 @@ class Evidence:
             label = self._labels[pk] = _("%(code)s (%(name)s)") % {"code": named[0], "name": named[1]} if named else None
             return label
 
-    def code(self, pk) -> str | None:
-        return self.codes.get(pk)
-
     def name(self, pk) -> str:
         named = self.named.get(pk)
         return named[1] if named else "—"
