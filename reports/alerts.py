@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from operator import itemgetter
+from functools import partial
+from itertools import accumulate, chain, groupby, pairwise, repeat
+from operator import itemgetter, methodcaller
 from typing import NamedTuple
 
 from django.conf import settings
@@ -119,7 +121,11 @@ def _fixed(message) -> Callable[[], Callable[[str], str]]:
     """Evidence that is one message whatever the row."""
     def writer():
         text = str(message)
-        return lambda _raw: text
+
+        def write(_raw: str) -> str:
+            return text
+        write.text = text  # the same for every row: written once per run of rows
+        return write
     return writer
 
 
@@ -169,8 +175,8 @@ def _same_name() -> Callable[[dict, "Evidence"], str]:
     forms = {}  # the message for each count, as the language's plural rule chooses it
 
     def render(d: dict, seen: "Evidence") -> str:
-        others, code = d["others"], seen.code
-        codes = [c for c in map(code, d["ids"][:3]) if c]
+        others = d["others"]
+        codes = list(filter(None, map(seen.codes.get, d["ids"][:3])))
         listed = ((more if others > len(codes) else some) % {"codes": comma.join(codes)}) if codes else ""
         text = forms.get(others)
         if text is None:
@@ -186,10 +192,10 @@ def _unanswered() -> Callable[[dict, "Evidence"], str]:
     return lambda d, seen: text % {"title": seen.text(d["title"]), "person": seen.person(d["by"]), "on": d["on"]}
 
 
-def _unlinked(raw: str) -> str:
-    if raw:
-        return _("Built in %(year)s and formed by no project of the fund ledgers") % {"year": raw}
-    return _("Year built unknown; formed by no project of the fund ledgers")
+def _unlinked() -> Callable[[str], str]:
+    built = _("Built in %(year)s and formed by no project of the fund ledgers")
+    unknown = _("Year built unknown; formed by no project of the fund ledgers")
+    return lambda raw: built % {"year": raw} if raw else unknown
 
 
 def _accepted(d: dict) -> str:
@@ -285,7 +291,7 @@ RULES = [
     # 账账相符 (projects.reconciliation: the same SQL as its finding): an asset in the fund ledgers' scope that no
     # project formed — its money is not traced to a fund ledger.
     Rule("asset_without_project", YELLOW, RECONCILIATION["asset_without_project"].label,
-         RECONCILIATION["asset_without_project"].sql, write=lambda: _unlinked),
+         RECONCILIATION["asset_without_project"].sql, write=_unlinked),
 ]
 
 # Village-level rules: publicity (公示) of each stage.
@@ -388,6 +394,7 @@ class Evidence:
                 redactor = self.redactor if asset.in_scope else self.public
                 self.named[pk] = (asset.code, redactor.asset_name(asset))
         self._labels: dict[int, str | None] = {}
+        self.codes = {pk: code for pk, (code, _name) in self.named.items()}  # absent: not to be named
 
     def asset(self, pk) -> str | None:
         """"code (name)"; None: not to be named."""
@@ -397,10 +404,6 @@ class Evidence:
             named = self.named.get(pk)
             label = self._labels[pk] = _("%(code)s (%(name)s)") % {"code": named[0], "name": named[1]} if named else None
             return label
-
-    def code(self, pk) -> str | None:
-        named = self.named.get(pk)
-        return named[0] if named else None
 
     def name(self, pk) -> str:
         named = self.named.get(pk)
@@ -413,36 +416,11 @@ class Evidence:
         return text if self.redactor.full else mask_numbers(text)
 
 
-def _written(selected: dict[int, tuple[Rule, str]], viewer: Scope, known: Mapping | None = None) -> dict[int, str]:
-    """The evidence the rules with a `render` selected (JSON), written for the viewer with one look-up of the
-    records they name."""
-    decoded = json.loads(f"[{','.join(evidence for _rule, evidence in selected.values())}]")  # one parse, not one a row
-    data = {n: (rule, d) for (n, (rule, _evidence)), d in zip(selected.items(), decoded, strict=True)}
-    named = set()
-    for _rule, d in data.values():
-        named.update(_evidence_ids(d))
-    seen = Evidence(viewer, named, known)
-    with _translating_once():
-        renderers = {code: ALL_RULES[code].render() for code in {rule.code for rule, _d in data.values()}}
-        return {n: renderers[rule.code](d, seen) for n, (rule, d) in data.items()}
-
-
 def evidence_write(alerts: list[tuple[str, str]], viewer: Scope) -> list[str]:
     """(rule code, what the rule's SQL selected) → the evidence as `viewer` reads it (for statements that run the
-    rules' SQL themselves, e.g. bench.reports' anchor)."""
-    writers = {code: rule.write() for code, rule in ALL_RULES.items() if rule.write}
-    out = [writers[code](evidence) if code in writers else evidence for code, evidence in alerts]
-    written = _written({n: (ALL_RULES[code], evidence) for n, (code, evidence) in enumerate(alerts)
-                        if ALL_RULES[code].render}, viewer)
-    for n, evidence in written.items():
-        out[n] = evidence
-    return out
-
-
-def _evidence_ids(data: dict) -> list[int]:
-    found = [data[key] for key in ("self", "other") if key in data]
-    ids = data.get("ids")
-    return found + ids if ids else found
+    rules' SQL themselves, e.g. bench.reports' anchor), in any order of rules."""
+    index = {rule.code: i for i, rule in enumerate(RULES + AREA_RULES)}
+    return [a.evidence for a in _alerts([(index[code], None, None, raw) for code, raw in alerts], viewer)]
 
 
 def _params() -> dict:
@@ -569,18 +547,41 @@ def _alerts(rows: list[tuple], viewer: Scope, known: Mapping | None = None) -> l
 
 
 def _alerts_written(rows: list[tuple], viewer: Scope, known: Mapping | None) -> list[Alert]:
+    """In the rows' order; each run of consecutive rows of one rule written at once (rows come rule by rule): a
+    village has thousands of alerts and most rules' evidence is the same text or one value in the same message."""
     every = RULES + AREA_RULES
-    heads = [(r.code, r.level, str(r.title)) for r in every]
-    rendered = {i for i, rule in enumerate(every) if rule.render}
+    runs = [(every[i], list(run)) for i, run in groupby(rows, key=itemgetter(0))]
+    # the evidence that names other records: one parse, one look-up of what the viewer may read of them
+    rendered = [run for rule, run in runs if rule.render]
+    decoded, seen = iter(()), None
     if rendered:
-        written = _written({n: (every[row[0]], row[3]) for n, row in enumerate(rows) if row[0] in rendered}, viewer,
-                           known)
-        for n, evidence in written.items():
-            rows[n] = (*rows[n][:3], evidence)
-    new = tuple.__new__  # Alert's fields in order, without its keyword parsing: a village may have 80,000 alerts
-    writers = [rule.write() if rule.write else None for rule in every]  # the messages translated once here
-    return [new(Alert, (*heads[i], writers[i](evidence) if writers[i] else evidence, asset_id, area_id))
-            for i, asset_id, area_id, evidence in rows]
+        data = json.loads(f"[{','.join(chain.from_iterable(map(itemgetter(3), run) for run in rendered))}]")
+        named: set[int] = set()
+        for key in ("self", "other", "ids"):  # the records a rule's evidence names
+            found = filter(None, map(methodcaller("get", key), data))
+            named.update(chain.from_iterable(found) if key == "ids" else found)
+        seen = Evidence(viewer, named, known)
+        bounds = list(accumulate(map(len, rendered), initial=0))
+        decoded = iter([data[start:end] for start, end in pairwise(bounds)])
+    out: list[Alert] = []
+    made: dict[str, Callable] = {}  # each rule's writer or renderer made once (its messages translated once)
+    for rule, run in runs:
+        if rule.render:
+            render = made.get(rule.code) or made.setdefault(rule.code, rule.render())
+            texts = map(render, next(decoded), repeat(seen))
+        elif rule.write:
+            write = made.get(rule.code) or made.setdefault(rule.code, rule.write())
+            fixed = getattr(write, "text", None)
+            texts = repeat(fixed) if fixed is not None else map(write, map(itemgetter(3), run))
+        else:
+            texts = map(itemgetter(3), run)
+        # Alert's fields in order, the tuples made by zip and map (no Python call per alert: 80,000 in a village)
+        out += map(_ALERT, zip(repeat(rule.code), repeat(rule.level), repeat(str(rule.title)), texts,
+                               map(itemgetter(1), run), map(itemgetter(2), run)))
+    return out
+
+
+_ALERT = partial(tuple.__new__, Alert)
 
 
 LEVEL_ORDER = (RED, YELLOW, BLUE)

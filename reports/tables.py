@@ -187,10 +187,9 @@ def report_tables(fig: dict, user) -> list[Table]:
     if village:
         t = Table("alerts", _("Risk alerts in detail"), [(_("Level"), "text"), (_("Rule"), "text"),
                                                          (_("Asset"), "text"), (_("Evidence"), "text")])
-        for r in fig["alert_rows"]:
-            asset = r["asset"]
-            t.add([LEVEL_LABELS[r["alert"].level], r["alert"].title,
-                   f"{asset.code} {redactor.asset_name(asset)}" if asset else scope.name, r["alert"].evidence])
+        for alert, asset in fig["alert_rows"]:
+            t.add([LEVEL_LABELS[alert.level], alert.title,
+                   f"{asset.code} {redactor.asset_name(asset)}" if asset else scope.name, alert.evidence])
         tables.append(t)
 
     if scope.villages is not None:
