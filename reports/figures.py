@@ -669,9 +669,11 @@ def alert_rows(found: list[Alert], assets: list[AssetRow], by_id: dict) -> list[
     runs are put in order and each run sorted by its assets' places in code order — sorts of ints and rows made
     by zip and map, not 80,000 keyed tuples."""
     place = dict(zip(map(itemgetter(0), sorted(assets, key=_CODE)), count()))  # AssetRow.id
-    runs = sorted(((RULE_RANK[rule], list(run)) for rule, run in groupby(found, key=itemgetter(0))), key=itemgetter(0))
+    by_rule: dict[str, list] = {}
+    for rule, run in groupby(found, key=itemgetter(0)):  # a rule's alerts together even if they came apart
+        by_rule.setdefault(rule, []).extend(run)
     out = []
-    for _rank, run in runs:
+    for _rank, run in sorted((RULE_RANK[rule], run) for rule, run in by_rule.items()):
         keys = list(map(place.get, map(_ASSET_ID, run)))
         if None not in keys:  # stable: an asset's alerts of one rule stay in the order they came
             run = [run[n] for n in sorted(range(len(run)), key=keys.__getitem__)]

@@ -147,3 +147,16 @@ def test_village_report_alert_rows_by_level_rule_and_asset_code(evidence_world):
         assert sorted(r.alert for r in rows) == sorted(fig["alerts"]["list"])
         assert all((r.asset.pk if r.asset else None) == r.alert.asset_id for r in rows)
         assert any(r.asset is None for r in rows) and any(r.asset for r in rows)
+
+
+def test_alert_rows_keep_a_rule_together_when_its_alerts_come_apart(evidence_world):
+    """alert_rows orders by level, rule and asset code whatever order the alerts come in (rules interleaved)."""
+    user = evidence_world["users"]["county_admin"]
+    scope = figures.area_scope(user, evidence_world["areas"].west_south)
+    fig = figures.report_figures(scope)
+    found = list(reversed(fig["alerts"]["list"]))
+    found = found[::2] + found[1::2]  # each rule's alerts split into runs that are not adjacent
+    rows = figures.alert_rows(found, fig["assets"], scope.memo["assets_by_id"])
+    keys = [(figures.RULE_RANK[r.alert.rule], r.asset.code if r.asset else "") for r in rows]
+    assert keys == sorted(keys) and len(rows) == len(found)
+    assert sorted(r.alert for r in rows) == sorted(found)
