@@ -4,6 +4,7 @@ deploy/ (systemd units verified by systemd-analyze, the nginx example by `nginx 
 app's)."""
 
 import contextlib
+import gzip
 import http.client
 import json
 import logging
@@ -567,7 +568,7 @@ def https_request(port: int, method: str, path: str, headers: dict | None = None
     client = (http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30) if tls
               else http.client.HTTPConnection("127.0.0.1", port, timeout=30))
     try:
-        client.putrequest(method, path, skip_host=True)
+        client.putrequest(method, path, skip_host=True, skip_accept_encoding="Accept-Encoding" in (headers or {}))
         for name, value in {"Host": "localhost", **(headers or {})}.items():
             client.putheader(name, value)
         client.endheaders()
@@ -605,6 +606,14 @@ def test_nginx_in_front_of_make_serve(served, tmp_path):
         assert (status, headers["Location"]) == (301, "https://localhost/")  # plain HTTP: to HTTPS, but /healthz
         assert https_request(https_port, "GET", "/readyz")[0] == 200  # from the server itself
         assert https_request(https_port, "GET", "/media/verification/x.jpg")[0] == 404
+        # pages and JSON compressed for a client that accepts it, plain for one that does not
+        status, headers, body = https_request(https_port, "GET", "/", {"Accept-Encoding": "gzip"})
+        assert (status, headers.get("Content-Encoding")) == (200, "gzip"), headers
+        assert b"map-config" in gzip.decompress(body)
+        assert "Content-Encoding" not in https_request(https_port, "GET", "/")[1]
+        status, headers, body = https_request(https_port, "GET", "/api/v1/layers/", {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers.get("Content-Encoding") == "gzip", (status, headers)
+        assert json.loads(gzip.decompress(body))
         assert https_request(https_port, "POST", "/", {"Content-Length": str(122 * 1024 * 1024)})[0] == 413
         assert https_request(https_port, "POST", "/import/", {"Content-Length": str(202 * 1024 * 1024)})[0] == 413
         # (a 122 MB import is let through: nginx then waits for its body, which this test does not send)
