@@ -17,6 +17,9 @@ from layers.tiles import data_kind, data_version, view_clusters
 # asks the API as before: a guess only decides whether the first view needs a request.
 FIRST_VIEW_WINDOWS = ((1366, 768), (1280, 800), (1920, 1080))
 PANEL_WIDTH, HEADER_HEIGHT = 290, 39
+# Phones (map.css below 700 px: the map is the whole width, the filter panel slides over it, the header is 45 px)
+FIRST_VIEW_PHONES = ((360, 780), (375, 667), (390, 844), (412, 915))
+PHONE_HEADER_HEIGHT = 45
 MIN_ZOOM, MAX_ZOOM = 5, 19  # settings.LEAFLET_CONFIG's
 # Kept in the shared cache per scope and data version: a province's first view costs ~70 ms of SQL per page.
 CACHE_SECONDS = 3600
@@ -68,10 +71,12 @@ def _tiles(r: dict) -> int:
 
 def first_view_ranges(box, *, dense_max_zoom: int) -> list[dict]:
     """The cluster ranges map.js asks for on the default first view (fitBounds of `box`): one per zoom the windows of
-    FIRST_VIEW_WINDOWS frame it at, the union of theirs if the API would serve it."""
+    FIRST_VIEW_WINDOWS and FIRST_VIEW_PHONES frame it at, the union of theirs if the API would serve it."""
     ranges: dict[int, dict] = {}
-    for w, h in FIRST_VIEW_WINDOWS if box else ():
-        r = _range(box, w - PANEL_WIDTH, h - HEADER_HEIGHT, dense_max_zoom)
+    maps = [(w - PANEL_WIDTH, h - HEADER_HEIGHT) for w, h in FIRST_VIEW_WINDOWS]
+    maps += [(w, h - PHONE_HEADER_HEIGHT) for w, h in FIRST_VIEW_PHONES]
+    for w, h in maps if box else ():
+        r = _range(box, w, h, dense_max_zoom)
         if r is None:
             continue
         have = ranges.get(r["z"])

@@ -50,6 +50,7 @@ def test_a_window_the_page_did_not_guess_asks_the_api(live_map_world, open_page,
     # the page writes the clusters for a far smaller window only (another zoom): this one's view is not covered
     monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)
     monkeypatch.setattr("maps.selectors.FIRST_VIEW_WINDOWS", ((400, 300),))
+    monkeypatch.setattr("maps.selectors.FIRST_VIEW_PHONES", ())
     page, watch = open_page("/", user=live_map_world.inspector)
     wait_drawn(page, assets=True)
     assert page.evaluate("window.__mapStats.firstClustersWritten") is False
@@ -58,4 +59,16 @@ def test_a_window_the_page_did_not_guess_asks_the_api(live_map_world, open_page,
     z = min(page.evaluate("window.__map.getZoom()"), 11)
     assert written and all(r["z"] != z for r in written)
     assert len([u for u in watch.urls if "/api/v1/map/clusters/" in u]) == 1
+    assert_local_and_clean(watch)
+
+
+@pytest.mark.parametrize("size", [(375, 700), (412, 915)])
+def test_a_phone_draws_its_first_view_with_no_request(live_map_world, open_page, monkeypatch, size):
+    """Field staff open the map on a phone (map.css's phone layout): its first view is written into the page too."""
+    monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)
+    page, watch = open_page("/", user=live_map_world.inspector, width=size[0], height=size[1])
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.firstClustersWritten") is True
+    assert page.evaluate("window.__mapStats.clusters") > 0
+    assert [u for u in watch.urls if "/api/v1/map/clusters/" in u] == []
     assert_local_and_clean(watch)
