@@ -2,9 +2,9 @@
 """Copy the needed dist files of npm packages (package-lock.json pins them) into maps/static/vendor/.
 
 Run by `make` after `npm ci` (the copies are not committed). Leaflet itself comes from django-leaflet's
-static files. Then the map page's bundle (`--bundle-only`: that step alone): Leaflet, django-leaflet's extras and
-protomaps-leaflet as ONE script and Leaflet's two stylesheets as one (maps/static/vendor/map/), so that the page's
-first view waits for fewer requests (issue 22).
+static files. Then the map page's bundle (`--bundle-only`: that step alone): Leaflet and django-leaflet's extras as
+ONE script and Leaflet's two stylesheets as one (maps/static/vendor/map/), so that the page's first view waits for
+fewer requests (issue 22). protomaps-leaflet stays its own file: the page runs it after its first view is drawn.
 """
 
 import importlib.util
@@ -34,9 +34,9 @@ def _leaflet_static() -> Path:
 
 
 def bundle() -> int:
-    """map-vendor.js and map-vendor.css: what templates/maps/map.html loads instead of five files."""
+    """map-vendor.js and map-vendor.css: what templates/maps/map.html loads instead of four files."""
     leaflet = _leaflet_static()
-    scripts = [leaflet / "leaflet.js", leaflet / "leaflet.extras.js", DEST / "protomaps-leaflet" / "protomaps-leaflet.js"]
+    scripts = [leaflet / "leaflet.js", leaflet / "leaflet.extras.js"]
     styles = [leaflet / "leaflet.css", leaflet / "leaflet.extras.css"]
     for source in scripts + styles:
         if not source.exists():

@@ -72,3 +72,28 @@ def test_a_phone_draws_its_first_view_with_no_request(live_map_world, open_page,
     assert page.evaluate("window.__mapStats.clusters") > 0
     assert [u for u in watch.urls if "/api/v1/map/clusters/" in u] == []
     assert_local_and_clean(watch)
+
+
+def test_the_tile_library_runs_after_the_first_view_is_drawn(live_map_world, open_page, monkeypatch):
+    """protomaps-leaflet (the tile layers: boundaries, detail tiles) is preloaded by the page's head and run by
+    map.js once the first view's clusters are drawn; the boundaries it draws are still drawn."""
+    monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)  # the first view: clusters (as a county's 3,000 assets)
+    page, watch = open_page("/", user=live_map_world.inspector)
+    wait_drawn(page, assets=True, villages=1)
+    first, loaded = page.evaluate("[window.__mapStats.firstRender, window.__mapStats.protomapsLoaded]")
+    assert first is not None and loaded is not None and first < loaded
+    assert page.evaluate("Object.keys(window.__mapStats.villages).length") >= 1
+    assert len([u for u in watch.urls if "protomaps-leaflet.js" in u]) == 1
+    assert_local_and_clean(watch)
+
+
+def test_a_permalink_at_a_detail_zoom_loads_the_tile_library_for_its_first_view(live_map_world, open_page):
+    # at a detail zoom the first view is the asset tiles themselves: drawn by protomaps-leaflet, loaded for them
+    water = live_map_world.water.location
+    page, watch = open_page(f"/#map=15/{water.y:.5f}/{water.x:.5f}", user=live_map_world.inspector)
+    wait_drawn(page, assets=True, villages=1)
+    assert live_map_world.water.code in page.evaluate("Object.keys(window.__mapStats.assets)")
+    first, loaded = page.evaluate("[window.__mapStats.firstRender, window.__mapStats.protomapsLoaded]")
+    assert loaded is not None and first is not None and loaded < first
+    assert [u for u in watch.urls if "/tiles/assets/15/" in u]
+    assert_local_and_clean(watch)

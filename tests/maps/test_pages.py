@@ -13,16 +13,20 @@ def test_map_page_renders_local_assets_only(map_world):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="map-config"' in html and "vendor/map/map-vendor.js" in html and "vendor/map/map-vendor.css" in html
-    assert "leaflet/leaflet.js" not in html and "protomaps-leaflet.js" not in html  # in the bundle, once
+    assert "leaflet/leaflet.js" not in html  # in the bundle, once
+    # protomaps-leaflet preloaded, not run by the page: map.js runs it after the first view (issue 22)
+    assert '<link rel="preload" as="script" id="protomaps-script" href="/static/vendor/protomaps-leaflet/' in html
+    assert '<script src="/static/vendor/protomaps-leaflet' not in html
     assert "https://" not in html.split('id="map-config"')[0].split("</head>")[0]
 
 
-def test_map_bundle_holds_leaflet_its_extras_and_protomaps():
+def test_map_bundle_holds_leaflet_and_its_extras():
     # scripts/vendor_static.py (`make assets`): one script and one stylesheet instead of five files
     from django.contrib.staticfiles import finders
 
     js = open(finders.find("vendor/map/map-vendor.js"), encoding="utf-8").read()
-    assert 'version="1.9.3"' in js and "L.Control.ResetView" in js and "protomapsL" in js
+    assert 'version="1.9.3"' in js and "L.Control.ResetView" in js and "protomapsL" not in js
+    assert "protomapsL" in open(finders.find("vendor/protomaps-leaflet/protomaps-leaflet.js"), encoding="utf-8").read()
     assert "sourceMappingURL" not in js
     css = open(finders.find("vendor/map/map-vendor.css"), encoding="utf-8").read()
     assert ".leaflet-container" in css and "url(images/" not in css

@@ -148,7 +148,21 @@
   }
 
   // ---------- symbolizers ----------
-  var P = window.protomapsL;
+  // protomaps-leaflet (the tile layers) is run after the first view is drawn: the view's clusters need none of it, and
+  // its script (preloaded by the page's head) costs the first view ~10 ms of evaluation otherwise. Runs fn(P) once it
+  // is in.
+  var protomaps = null;
+  function withProtomaps(fn) {
+    if (!protomaps) protomaps = new Promise(function (resolve, reject) {
+      if (window.protomapsL) { resolve(window.protomapsL); return; }
+      var script = document.createElement("script");
+      script.src = document.getElementById("protomaps-script").href;
+      script.onload = function () { stats.protomapsLoaded = performance.now(); resolve(window.protomapsL); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+    return protomaps.then(fn);
+  }
   function counting(symbolizer, record) {
     var wrapped = {draw: function (ctx, geom, z, f) { record(f); symbolizer.draw(ctx, geom, z, f); }};
     if (symbolizer.before) wrapped.before = function (ctx, z) { symbolizer.before(ctx, z); };
@@ -184,28 +198,36 @@
   function areaLayer(name) {
     var s = layerDefs[name].style;
     var record = recorder(name, function (f) { stats[name][f.props.code] = f.props.name; });
+    var gen = generations[name];
     var query = name === "villages" ? filterQuery(["township"]) : "";
     var tiles = sharedTiles("/tiles/" + name + "/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""));
-    var shapes = P.leafletLayer({
-      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: name, attribution: "",
-      paintRules: [
-        {dataLayer: name, symbolizer: counting(new P.PolygonSymbolizer({fill: s.fill, opacity: s.fillOpacity}), record)},
-        {dataLayer: name, symbolizer: new P.LineSymbolizer({color: s.stroke, width: s.width})},
-      ],
+    var group = L.layerGroup([]);
+    stats.loading[name] = stats.loading[name + ":labels"] = true;
+    watched[name] = watched[name + ":labels"] = group;  // loading while on the map, until its tile layers are in
+    withProtomaps(function (P) {
+      if (gen !== generations[name]) return;  // rebuilt meanwhile
+      var shapes = P.leafletLayer({
+        url: tiles, levelDiff: 0, maxDataZoom: 16, pane: name, attribution: "",
+        paintRules: [
+          {dataLayer: name, symbolizer: counting(new P.PolygonSymbolizer({fill: s.fill, opacity: s.fillOpacity}), record)},
+          {dataLayer: name, symbolizer: new P.LineSymbolizer({color: s.stroke, width: s.width})},
+        ],
+      });
+      var labels = P.leafletLayer({
+        url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "labels", attribution: "", paintRules: [],
+        labelRules: [{
+          dataLayer: name + "_labels", minzoom: s.labelMinZoom || 0,  // the tiles carry no names below it
+          symbolizer: new P.CenteredTextSymbolizer({
+            labelProps: ["name"], fill: s.label, stroke: "#ffffff", width: 3,
+            font: name === "townships" ? "600 14px sans-serif" : "12px sans-serif",
+          }),
+        }],
+      });
+      watch(name, shapes);
+      watch(name + ":labels", labels);
+      group.addLayer(shapes).addLayer(labels);
     });
-    var labels = P.leafletLayer({
-      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "labels", attribution: "", paintRules: [],
-      labelRules: [{
-        dataLayer: name + "_labels", minzoom: s.labelMinZoom || 0,  // the tiles carry no names below it
-        symbolizer: new P.CenteredTextSymbolizer({
-          labelProps: ["name"], fill: s.label, stroke: "#ffffff", width: 3,
-          font: name === "townships" ? "600 14px sans-serif" : "12px sans-serif",
-        }),
-      }],
-    });
-    watch(name, shapes);
-    watch(name + ":labels", labels);
-    return L.layerGroup([shapes, labels]);
+    return group;
   }
 
   // Below detailMinZoom the view's clusters come in ONE document (/api/v1/map/clusters/: the view's cluster tiles,
@@ -245,42 +267,60 @@
     var gen = generations.assets;
     var recordCluster = recorder("assets", function () { stats.clusters += 1; }, gen);
     var tiles = sharedTiles("/tiles/assets/{z}/{x}/{y}.mvt" + (query ? "?" + query : ""));
-    // Clusters are drawn under the area names, the assets themselves above them: a name never hides an asset.
-    var clusters = P.leafletLayer({
-      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "clusters", attribution: "",
-      paintRules: [{dataLayer: "clusters", symbolizer: counting(new P.CircleSymbolizer({
-        radius: clusterRadius, fill: function (z, f) { return clusterColour(f && f.props.category); },
-        opacity: 0.8, stroke: "#ffffff", width: 1.5,
-      }), recordCluster)}],
-      labelRules: [{
-        dataLayer: "clusters",
-        symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: CLUSTER_FONT}),
-      }],
-    });
-    var assets = P.leafletLayer({
-      url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "assets", attribution: "",
-      paintRules: [
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 3; },
-         symbolizer: counting(new P.PolygonSymbolizer({fill: typeColour, opacity: 0.55, stroke: typeColour, width: 1,
-                                                       perFeature: true}), recordAsset)},
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 2; },
-         symbolizer: counting(new P.LineSymbolizer({dash: typeDash, dashColor: typeColour, dashWidth: 3.5,
-                                                    perFeature: true}), recordAsset)},
-        {dataLayer: "assets", filter: function (z, f) { return f.geomType === 1; },
-         symbolizer: counting(new P.CircleSymbolizer({radius: 5, fill: typeColour, stroke: "#ffffff", width: 1.5}),
-                              recordAsset)},
-      ],
-    });
-    watch("assets", assets);
-    watch("assets:clusters", clusters);
+    var group = L.layerGroup([]), tilesShown = false, layers = null;
+    // The tile layers, made the first time they are shown (protomaps-leaflet loaded by then). Clusters are drawn
+    // under the area names, the assets themselves above them: a name never hides an asset.
+    function makeTileLayers(P) {
+      var clusters = P.leafletLayer({
+        url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "clusters", attribution: "",
+        paintRules: [{dataLayer: "clusters", symbolizer: counting(new P.CircleSymbolizer({
+          radius: clusterRadius, fill: function (z, f) { return clusterColour(f && f.props.category); },
+          opacity: 0.8, stroke: "#ffffff", width: 1.5,
+        }), recordCluster)}],
+        labelRules: [{
+          dataLayer: "clusters",
+          symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: CLUSTER_FONT}),
+        }],
+      });
+      var assets = P.leafletLayer({
+        url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "assets", attribution: "",
+        paintRules: [
+          {dataLayer: "assets", filter: function (z, f) { return f.geomType === 3; },
+           symbolizer: counting(new P.PolygonSymbolizer({fill: typeColour, opacity: 0.55, stroke: typeColour, width: 1,
+                                                         perFeature: true}), recordAsset)},
+          {dataLayer: "assets", filter: function (z, f) { return f.geomType === 2; },
+           symbolizer: counting(new P.LineSymbolizer({dash: typeDash, dashColor: typeColour, dashWidth: 3.5,
+                                                      perFeature: true}), recordAsset)},
+          {dataLayer: "assets", filter: function (z, f) { return f.geomType === 1; },
+           symbolizer: counting(new P.CircleSymbolizer({radius: 5, fill: typeColour, stroke: "#ffffff", width: 1.5}),
+                                recordAsset)},
+        ],
+      });
+      watch("assets", assets);
+      watch("assets:clusters", clusters);
+      clusters.options.minZoom = assets.options.minZoom = registry.detailMinZoom;
+      group.detail = assets;  // onMapClick looks up a clicked point in its tiles
+      return [clusters, assets];
+    }
+    function withTiles(fn) {
+      if (!layers) {  // loading until they are made and their tiles drawn
+        stats.loading.assets = stats.loading["assets:clusters"] = true;
+        watched.assets = watched["assets:clusters"] = group;
+      }
+      withProtomaps(function (P) {
+        if (gen !== generations.assets) return;
+        if (!layers) layers = makeTileLayers(P);
+        fn(layers);
+        firstRender();
+      });
+    }
+    stats.loading.assets = stats.loading["assets:clusters"] = false;
+    watched.assets = watched["assets:clusters"] = null;
     // the tiles from detailMinZoom on (their own clusters only where a detail tile is too dense) unless the view
     // holds more than config.denseView assets, the clusters below it (and in such a dense view) from the view's
     // document; back to the cluster tiles when only they can serve the filters
-    clusters.options.minZoom = assets.options.minZoom = registry.detailMinZoom;
     stats.loading["assets:points"] = true;
     stats.pointsMode = true;
-    var group = L.layerGroup([]), tilesShown = false;
-    group.detail = assets;  // onMapClick looks up a clicked point in its tiles
     var view = new ViewClusters({
       pane: "clusters", maxZoom: registry.detailMinZoom - 1, dense: config.denseView, denseMaxZoom: config.denseMaxZoom,
       record: recordCluster, fetch: fetchClusters,
@@ -292,20 +332,24 @@
       detail: function (on) {  // the asset tiles drawn (a detail zoom, not too dense) or not (added: loads them)
         if (gen !== generations.assets || on === tilesShown) return;
         tilesShown = on;
-        [clusters, assets].forEach(function (layer) { if (on) group.addLayer(layer); else group.removeLayer(layer); });
+        if (!on && !layers) return;
+        withTiles(function (both) {
+          both.forEach(function (layer) { if (tilesShown) group.addLayer(layer); else group.removeLayer(layer); });
+        });
       },
       tilesOnly: function () {
         if (gen !== generations.assets) return;
         group.removeLayer(view);
         stats.pointsMode = false;
-        [clusters, assets].forEach(function (layer) {
-          layer.options.minZoom = 0;
-          if (group.hasLayer(layer)) group.removeLayer(layer);
-          group.addLayer(layer);  // (re-)added: loads its tiles
-        });
         tilesShown = true;
         stats.loading["assets:points"] = false;
-        firstRender();
+        withTiles(function (both) {
+          both.forEach(function (layer) {
+            layer.options.minZoom = 0;
+            if (group.hasLayer(layer)) group.removeLayer(layer);
+            group.addLayer(layer);  // (re-)added: loads its tiles
+          });
+        });
       },
     });
     group.addLayer(view);
