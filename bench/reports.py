@@ -84,8 +84,10 @@ def child_main(measures: dict) -> None:
     from django.conf import settings
 
     from bench.kit import peak_rss_mb
+    from config.process import web_process_ready
 
     settings.DEBUG = False
+    web_process_ready()  # as a web worker (config/wsgi.py): the loaded objects frozen, the collector's thresholds
     task = json.load(sys.stdin)
     result = measures[task["measure"]](task)
     result["rss_mb"] = peak_rss_mb()
