@@ -26,7 +26,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -149,11 +149,19 @@ def area_prefix(area: AdminArea) -> str:
                        AreaLevel.TOWNSHIP: 9}.get(area.level, 12)]
 
 
-def county_bound(scope: Scope, field: str = "county") -> Q | None:
-    """The county bound of the report's plans and notices (by a field holding the county code): the county its
-    area lies in, else the viewer's counties (None: not bound)."""
+def county_codes(scope: Scope) -> list[str] | None:
+    """The county bound of the report's plans and notices: the county its area lies in, else the viewer's counties
+    (None: not bound)."""
     code = scope.area is not None and county_code_of(scope.area.code)
-    return Q(**{field: code}) if code else scope.viewer.counties_q(field)
+    return [code] if code else scope.viewer.counties
+
+
+def county_bound(scope: Scope, field: str = "county") -> Q | None:
+    """county_codes as a filter on a field holding the county code."""
+    codes = county_codes(scope)
+    if codes is None:
+        return None
+    return Q(**{field: codes[0]}) if len(codes) == 1 else Q(**{f"{field}__in": codes})
 
 
 def department_scope(user, department: Department) -> Scope:
@@ -445,12 +453,55 @@ INCOME_SQL = """SELECT a.village_id, sum(i.amount), count(DISTINCT i.asset_id)
     FROM geo_assets_incomerecord i JOIN {active} a ON a.id = i.asset_id WHERE i.year = %s GROUP BY 1"""
 
 
+def _columns(model, attnames: tuple[str, ...] | None = None) -> list:
+    """A model's fields to read by hand (all, or those named), in its own order: what Model.from_db expects."""
+    return [f for f in model._meta.concrete_fields if attnames is None or f.attname in attnames]
+
+
+_PLAN_FIELDS = _columns(DistributionPlan)
+_ITEM_FIELDS = _columns(DistributionItem, ("id", "plan_id", "purpose", "amount", "recipient", "asset_id"))
+# A village's plan of the year (one at most) and its current items with their assets' codes: the village report's,
+# one statement and no queryset compiled (the querysets of `income` cost it ~1 ms of Python).
+VILLAGE_PLAN_SQL = f"""
+SELECT {", ".join(f"p.{f.column}" for f in _PLAN_FIELDS)}, {", ".join(f"i.{f.column}" for f in _ITEM_FIELDS)}, a.code
+FROM geo_assets_distributionplan p
+LEFT JOIN geo_assets_distributionitem i ON i.plan_id = p.id AND NOT i.withdrawn
+LEFT JOIN geo_assets_asset a ON a.id = i.asset_id
+WHERE p.village_id = %s AND p.year = %s AND (%s::text[] IS NULL OR p.county_code = ANY(%s::text[]))
+ORDER BY p.id, i.id"""  # noqa: S608 - the models' column names
+
+
+def _village_plans(scope: Scope, year: int) -> list[DistributionPlan]:
+    alias = router.db_for_read(DistributionPlan)
+    codes = county_codes(scope)
+    plans: dict[int, DistributionPlan] = {}
+    plan_names, item_names = [f.attname for f in _PLAN_FIELDS], [f.attname for f in _ITEM_FIELDS]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(VILLAGE_PLAN_SQL, [scope.area.pk, year, codes, codes])
+        for row in cursor.fetchall():
+            plan_row, item_row, code = row[:len(plan_names)], row[len(plan_names):-1], row[-1]
+            plan = plans.get(plan_row[0])
+            if plan is None:
+                plan = plans[plan_row[0]] = DistributionPlan.from_db(alias, plan_names, plan_row)
+                plan.village = scope.area
+                plan.item_list = []
+            if item_row[0] is not None:
+                item = DistributionItem.from_db(alias, item_names, item_row)
+                item.plan = plan
+                if item.asset_id is not None:
+                    item.asset = Asset.from_db(alias, ["id", "code"], [item.asset_id, code])
+                plan.item_list.append(item)
+    return list(plans.values())
+
+
 def income(scope: Scope, year: int) -> dict:
     """The year's income recorded on the assets, per village, and the villages' distribution plans and items."""
     per_village = {village: {"asset__village_id": village, "amount": amount, "assets": assets}
                    for village, amount, assets in _fetch(scope, INCOME_SQL, year)}
     plans = []
-    if scope.villages is not None:
+    if scope.kind == "village" and scope.area is not None:
+        plans = _village_plans(scope, year)
+    elif scope.villages is not None:
         plans = list(DistributionPlan.objects.filter(county_bound(scope) or Q(), village__in=scope.villages, year=year)
                      .select_related("village").defer(*_area_geometry("village")).order_by("village__code"))
         items = defaultdict(list)
@@ -462,8 +513,9 @@ def income(scope: Scope, year: int) -> dict:
             items[item.plan_id].append(item)
         for plan in plans:
             plan.item_list = items[plan.pk]
-            plan.by_purpose = {p: sum((i.amount for i in plan.item_list if i.purpose == p), ZERO)
-                               for p in PlanPurpose.values}
+    for plan in plans:
+        plan.by_purpose = {p: sum((i.amount for i in plan.item_list if i.purpose == p), ZERO)
+                           for p in PlanPurpose.values}
     return {"year": year, "per_village": per_village,
             "amount": sum((r["amount"] for r in per_village.values()), ZERO),
             "assets": sum(r["assets"] for r in per_village.values()), "plans": plans,
@@ -508,34 +560,44 @@ def notice_state(notice, today: datetime.date) -> str:
     return _("being publicised") if notice.ends_on >= today else _("publicised")
 
 
-def notices_by_village(villages: QuerySet, counties: Q | None = None, *, village: AdminArea | None = None
+# The notices that cover each village — its own, its township's and its county's (village → township → county; a
+# notice lists every asset of its area: lifecycle.services._snapshot) — with their objections counted, newest first.
+_NOTICE_FIELDS = [f for f in PublicityNotice._meta.concrete_fields  # in the model's order (Model.from_db)
+                  if f.attname in ("id", "area_id", "stage", "title", "starts_on", "ends_on")]
+NOTICES_SQL = f"""
+SELECT v.id, {", ".join(f"n.{f.column}" for f in _NOTICE_FIELDS)},
+       count(o.id), count(o.id) FILTER (WHERE o.answered_at IS NULL)
+FROM geo_assets_adminarea v
+LEFT JOIN geo_assets_adminarea t ON t.id = v.parent_id
+JOIN geo_assets_publicitynotice n ON n.area_id IN (v.id, v.parent_id, t.parent_id)
+LEFT JOIN geo_assets_objection o ON o.notice_id = n.id
+WHERE v.id = ANY(%s) AND (%s::text[] IS NULL OR n.county_code = ANY(%s::text[]))
+GROUP BY v.id, n.id
+ORDER BY n.starts_on DESC, n.id DESC"""  # noqa: S608 - the model's column names
+
+
+def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *, village: AdminArea | None = None
                        ) -> dict[int, dict[str, list]]:
-    """Per village and stage, the notices that cover it, newest first: its own, its township's and its county's
-    (village → township → county; a notice lists every asset of its area: lifecycle.services._snapshot). Each
-    notice counts its objections. `village`: `villages` is that one village (a village report): one statement."""
-    if village is not None:
-        grandparent = AdminArea.objects.filter(pk=village.parent_id).values("parent_id")[:1]
-        where = Q(area_id__in=[pk for pk in (village.pk, village.parent_id) if pk]) | Q(area_id=Subquery(grandparent))
-        covered: dict[int, dict[str, list]] = {village.pk: defaultdict(list)}
-        for n in _notices(where, counties):
-            covered[village.pk][n.stage].append(n)
+    """Per village and stage, the notices that cover it (NOTICES_SQL), of the given counties (codes; None: any),
+    each with `objections_total` and `unanswered`; the other fields of a notice are loaded only if asked for.
+    `village`: `villages` is that one village (a village report): one statement, no queryset compiled."""
+    ids = [village.pk] if village is not None else list(villages.order_by().values_list("id", flat=True))
+    covered: dict[int, dict[str, list]] = {pk: defaultdict(list) for pk in ids}
+    if not ids:
         return covered
-    chains = list(villages.order_by().values_list("id", "parent_id", "parent__parent_id"))
-    areas = {area for chain in chains for area in chain if area is not None}
-    covered = {v: defaultdict(list) for v, _t, _c in chains}
-    for n in _notices(Q(area_id__in=areas), counties):
-        for chain in chains:
-            if n.area_id in chain:
-                covered[chain[0]][n.stage].append(n)
+    counties = list(counties) if counties is not None else None
+    alias = router.db_for_read(PublicityNotice)
+    notices: dict[int, PublicityNotice] = {}  # one instance per notice, in every village it covers
+    with connections[alias].cursor() as cursor:
+        cursor.execute(NOTICES_SQL, [ids, counties, counties])
+        for row in cursor.fetchall():
+            notice = notices.get(row[1])
+            if notice is None:
+                notice = notices[row[1]] = PublicityNotice.from_db(alias, [f.attname for f in _NOTICE_FIELDS],
+                                                                   row[1:7])
+                notice.objections_total, notice.unanswered = row[7], row[8]
+            covered[row[0]][notice.stage].append(notice)
     return covered
-
-
-def _notices(where: Q, counties: Q | None) -> QuerySet:
-    return (PublicityNotice.objects.filter(counties or Q(), where)
-            .select_related("area").defer("snapshot", *_area_geometry("area"))
-            .annotate(objections_total=Count("objections"),
-                      unanswered=Count("objections", filter=Q(objections__answered_at__isnull=True)))
-            .order_by("-starts_on", "-pk"))
 
 
 def publicity(scope: Scope) -> dict:
@@ -544,7 +606,7 @@ def publicity(scope: Scope) -> dict:
         return {"stages": [], "villages": {}}
     today = timezone.localdate()
     one = scope.area if scope.kind == "village" and scope.area is not None else None
-    covered = notices_by_village(scope.villages, county_bound(scope), village=one)
+    covered = notices_by_village(scope.villages, county_codes(scope), village=one)
     stages = []
     for stage in PublicityStage.values:
         notices = {n.pk: n for per_stage in covered.values() for n in per_stage.get(stage, [])}.values()
@@ -751,7 +813,7 @@ def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | No
         ownership=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),
         verification=Count("id", filter=verified_q(since=year_ago())), investment=Sum("total_investment"))}
     today = timezone.localdate()
-    covered = notices_by_village(scoped, scope_for(user).counties_q("county"))
+    covered = notices_by_village(scoped, scope_for(user).counties)
     funds = funds_accounted(user)
     by_level: dict[int, Counter] = defaultdict(Counter)
     alert_rules: dict[int, Counter] = defaultdict(Counter)
