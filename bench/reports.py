@@ -551,6 +551,9 @@ def reports_benchmark(options, log=print) -> list[dict]:
             "×", 1.0, "the anchor statement for that village alone (ratio per village)",
             None if quick else VILLAGE_RATIO_TARGET, higher_is_better=False,
             p50_ratio=round(percentile(ratios, 50), 3), max_ratio=round(ratios[worst], 3), worst_village=ids[worst],
+            # the tail: the villages above the p95, with their medians (figures, anchor) in ms
+            tail=[[ids[i], round(ratios[i], 3), round(per_village[i] * 1000, 1), round(anchor_village[i] * 1000, 1)]
+                  for i in sorted(range(len(ids)), key=ratios.__getitem__)[-max(1, len(ids) // 20):]],
             p95_ms=round(p95, 2), anchor_p95_ms=round(percentile(anchor_village, 95) * 1000, 2),
             p50_ms=round(percentile(per_village, 50) * 1000, 2),
             anchor_p50_ms=round(percentile(anchor_village, 50) * 1000, 2), rss_mb=fig0["rss_mb"]),
