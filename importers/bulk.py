@@ -458,7 +458,9 @@ class BulkWrite:
         user = actor.pk if getattr(actor, "is_authenticated", False) else None
         params = {"now": timezone.now(), "reason": self.ctx.reason, "user": user}
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE import_asset; ANALYZE import_funding; ANALYZE import_owner; ANALYZE import_link")
+            # statistics of the columns the write joins and filters on (not of the rows' values and geometries)
+            cursor.execute("ANALYZE import_asset (seq, action, id); ANALYZE import_funding (seq, id); "
+                           "ANALYZE import_owner (seq, id); ANALYZE import_link (seq, id)")
             cursor.execute(_IDS)
             cursor.execute("ANALYZE import_ids")
             cursor.execute(_CREATE, params | {"type": "+"})
