@@ -698,7 +698,8 @@ def click_target(subset: Subset, user, bounds) -> dict | None:
     w, s, e, n = bounds
     box = Polygon.from_bbox((w + (e - w) / 4, s + (n - s) / 4, e - (e - w) / 4, n - (n - s) / 4))
     box.srid = SRID
-    asset = (Asset.objects.visible_to(user).filter(**subset.lookups, point__isnull=False, point__intersects=box)
+    # `location` (the point itself for a point asset) has the GiST index; `point` has none
+    asset = (Asset.objects.visible_to(user).filter(**subset.lookups, point__isnull=False, location__intersects=box)
              .order_by("code").only("code", "point").first())
     if asset is None:
         asset = (Asset.objects.visible_to(user).filter(**subset.lookups, point__isnull=False).order_by("code")

@@ -54,7 +54,7 @@ VILLAGE_CODE = re.compile(r"^(\d{12})-(\d{4,})$")
 _NONE = (None,) * len(COLUMNS)
 
 _STAGE = [
-    "DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link",
+    "DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link, import_ids",
     f"""CREATE TEMP TABLE import_asset ON COMMIT DROP AS
         SELECT 0 AS seq, ''::text AS layer, 0 AS row_number, ''::text AS action, ''::text AS given_code,
                false AS geom_changed, NULL::geometry AS geom, id, {", ".join(COLUMNS)}
@@ -77,22 +77,30 @@ def _geometry(column: str, *, keep: bool) -> str:
     return f"CASE WHEN s.geom_changed THEN {staged} ELSE a.{column} END" if keep else staged
 
 
+# The asset id of every staged row that is written or linked (created, changed, unchanged): a new asset's id is taken
+# from the register's sequence before its INSERT (in the file's order, as the INSERT's default would give it), so
+# that funding lines, owner shares and project links join their asset by row number (seq), not by code through the
+# register.
+_IDS = """CREATE TEMP TABLE import_ids ON COMMIT DROP AS
+    SELECT seq, coalesce(id, nextval(pg_get_serial_sequence('geo_assets_asset', 'id'))) AS id
+    FROM (SELECT seq, id FROM import_asset WHERE action <> 'invalid' ORDER BY seq) s"""
 _HISTORY = ", ".join(HISTORY_COLUMNS)
+# `written` returns only what the history keeps (not the derived location and geom_web)
 _HISTORY_INSERT = f"""INSERT INTO geo_assets_historicalasset
     ({_HISTORY}, history_date, history_change_reason, history_type, history_user_id)
     SELECT {_HISTORY}, %(now)s, %(reason)s, %(type)s, %(user)s FROM written"""  # noqa: S608
 _CREATE = f"""WITH written AS (
-    INSERT INTO geo_assets_asset ({", ".join(COLUMNS)}, point, line, polygon, created_at, updated_at)
-    SELECT {", ".join("s." + c for c in COLUMNS)}, {", ".join(_geometry(g, keep=False) for g in ("point", "line", "polygon"))},
+    INSERT INTO geo_assets_asset (id, {", ".join(COLUMNS)}, point, line, polygon, created_at, updated_at)
+    SELECT i.id, {", ".join("s." + c for c in COLUMNS)}, {", ".join(_geometry(g, keep=False) for g in ("point", "line", "polygon"))},
            %(now)s, %(now)s
-    FROM import_asset s WHERE s.action = 'create' ORDER BY s.seq
-    RETURNING *)
+    FROM import_asset s JOIN import_ids i ON i.seq = s.seq WHERE s.action = 'create' ORDER BY s.seq
+    RETURNING {_HISTORY})
 {_HISTORY_INSERT}"""  # noqa: S608
 _UPDATE = f"""WITH written AS (
     UPDATE geo_assets_asset a SET {", ".join(f"{c} = s.{c}" for c in COLUMNS)},
         {", ".join(f"{g} = {_geometry(g, keep=True)}" for g in ("point", "line", "polygon"))}, updated_at = %(now)s
     FROM import_asset s WHERE s.action = 'update' AND a.id = s.id
-    RETURNING a.*)
+    RETURNING {", ".join("a." + c for c in HISTORY_COLUMNS)})
 {_HISTORY_INSERT}"""  # noqa: S608
 
 
@@ -102,10 +110,10 @@ def _children_sql(staging: str) -> tuple[str, str]:
     into_history = f"""INSERT INTO {history} (id, asset_id, {cols}, history_date, history_change_reason, history_type,
         history_user_id) SELECT id, asset_id, {cols}, %(now)s, %(reason)s, %(type)s, %(user)s FROM written"""  # noqa: S608
     create = f"""WITH written AS (INSERT INTO {table} (asset_id, {cols})
-        SELECT a.id, {", ".join("f." + c for c in [key, *values])} FROM {staging} f
-        JOIN geo_assets_asset a ON a.code = f.code WHERE f.id IS NULL RETURNING *) {into_history}"""  # noqa: S608
+        SELECT i.id, {", ".join("f." + c for c in [key, *values])} FROM {staging} f
+        JOIN import_ids i ON i.seq = f.seq WHERE f.id IS NULL RETURNING *) {into_history}"""  # noqa: S608
     change = f"""WITH written AS (UPDATE {table} l SET {", ".join(f"{v} = f.{v}" for v in values)}
-        FROM {staging} f WHERE l.id = f.id RETURNING l.*) {into_history}"""  # noqa: S608
+        FROM {staging} f WHERE f.id IS NOT NULL AND l.id = f.id RETURNING l.*) {into_history}"""  # noqa: S608
     return create, change
 
 
@@ -118,10 +126,10 @@ _LINK_HISTORY = f"""INSERT INTO {LINK_HISTORY} (id, project_id, asset_id, amount
 # an asset's project named in the ledger (项目编号): a new link (origin "ledger"), or a changed amount (项目投入)
 _LINK_CREATE = f"""WITH written AS (INSERT INTO {LINK_TABLE} (project_id, asset_id, amount, origin, linked_by_id,
                                                               linked_at)
-    SELECT l.project_id, a.id, l.amount, '{LinkOrigin.LEDGER}', %(user)s, %(now)s FROM import_link l
-    JOIN geo_assets_asset a ON a.code = l.code WHERE l.id IS NULL ORDER BY l.seq RETURNING *) {_LINK_HISTORY}"""  # noqa: S608
-_LINK_CHANGE = f"""WITH written AS (UPDATE {LINK_TABLE} p SET amount = l.amount FROM import_link l WHERE p.id = l.id
-    RETURNING p.*) {_LINK_HISTORY}"""  # noqa: S608
+    SELECT l.project_id, i.id, l.amount, '{LinkOrigin.LEDGER}', %(user)s, %(now)s FROM import_link l
+    JOIN import_ids i ON i.seq = l.seq WHERE l.id IS NULL ORDER BY l.seq RETURNING *) {_LINK_HISTORY}"""  # noqa: S608
+_LINK_CHANGE = f"""WITH written AS (UPDATE {LINK_TABLE} p SET amount = l.amount FROM import_link l
+    WHERE l.id IS NOT NULL AND p.id = l.id RETURNING p.*) {_LINK_HISTORY}"""  # noqa: S608
 
 
 def _copy(table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -450,7 +458,11 @@ class BulkWrite:
         user = actor.pk if getattr(actor, "is_authenticated", False) else None
         params = {"now": timezone.now(), "reason": self.ctx.reason, "user": user}
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE import_asset; ANALYZE import_funding; ANALYZE import_owner; ANALYZE import_link")
+            # statistics of the columns the write joins and filters on (not of the rows' values and geometries)
+            cursor.execute("ANALYZE import_asset (seq, action, id); ANALYZE import_funding (seq, id); "
+                           "ANALYZE import_owner (seq, id); ANALYZE import_link (seq, id)")
+            cursor.execute(_IDS)
+            cursor.execute("ANALYZE import_ids")
             cursor.execute(_CREATE, params | {"type": "+"})
             cursor.execute(_UPDATE, params | {"type": "~"})
             for staging in CHILDREN:
@@ -467,4 +479,4 @@ class BulkWrite:
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link")
+            cursor.execute("DROP TABLE IF EXISTS import_asset, import_funding, import_owner, import_link, import_ids")

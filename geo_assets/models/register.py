@@ -149,9 +149,10 @@ class Asset(NoDeleteModel):
         AdminArea, verbose_name=_("village"), on_delete=models.PROTECT, related_name="village_assets",
         limit_choices_to={"level": AreaLevel.VILLAGE}, null=True, blank=True,
     )
+    # no index of its own: asset_township_village (township, village) serves every township filter
     township = models.ForeignKey(
         AdminArea, verbose_name=_("township"), on_delete=models.PROTECT, related_name="township_assets",
-        limit_choices_to={"level": AreaLevel.TOWNSHIP}, null=True, blank=True,
+        limit_choices_to={"level": AreaLevel.TOWNSHIP}, null=True, blank=True, db_index=False,
     )
     # The county the asset belongs to, by its national code: filled by the database from the township or village
     # (or, with neither, the county boundary covering the asset) on every write, whoever writes (migration 0014).
@@ -202,7 +203,10 @@ class Asset(NoDeleteModel):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["location", "geom_web", "updated_at"])
+    # History rows are read by asset (`id`, indexed) and date; nothing filters them by the other columns that
+    # simple-history would index (docs/performance.md, Import, session 8).
+    history = HistoricalRecords(excluded_fields=["location", "geom_web", "updated_at"],
+                                no_db_index=["code", "county", "department", "township", "village"])
     objects = AssetQuerySet.as_manager()
 
     class Meta:
@@ -212,9 +216,7 @@ class Asset(NoDeleteModel):
         indexes = [
             GistIndex(fields=["location"], name="asset_location_gist"),
             GistIndex(fields=["geom_web"], name="asset_geom_web_gist"),
-            GistIndex(fields=["point"], name="asset_point_gist"),
-            GistIndex(fields=["line"], name="asset_line_gist"),
-            GistIndex(fields=["polygon"], name="asset_polygon_gist"),
+            # no GiST on point/line/polygon: spatial queries use `location` or `geom_web` (both derived from them)
             models.Index(fields=["township", "village"], name="asset_township_village"),
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
             # importers match rows without a code by name (then type, village, geometry)
@@ -274,12 +276,14 @@ class Asset(NoDeleteModel):
 
 
 class FundingLine(NoDeleteModel):
-    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="funding")
+    # indexed by its unique (asset, …) constraint, which leads with the asset
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="funding",
+                              db_index=False)
     source = models.CharField(_("funding source"), max_length=20, choices=FundingSourceKind.choices)
     amount = models.DecimalField(
         _("amount (10k yuan)"), max_digits=14, decimal_places=4, validators=[MinValueValidator(0)]
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["asset"])  # history rows are read by line (`id`), not by asset
 
     class Meta:
         verbose_name = _("funding source")
@@ -297,13 +301,15 @@ class FundingLine(NoDeleteModel):
 
 
 class OwnerShare(NoDeleteModel):
-    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="owners")
+    # indexed by its unique (asset, …) constraint, which leads with the asset
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="owners",
+                              db_index=False)
     owner_name = models.CharField(_("owner"), max_length=200)
     owner_kind = models.CharField(_("owner kind"), max_length=20, choices=OwnerKind.choices)
     share = models.DecimalField(
         _("share (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["asset"])  # history rows are read by share (`id`), not by asset
 
     class Meta:
         verbose_name = _("owner share")

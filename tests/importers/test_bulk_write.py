@@ -122,3 +122,39 @@ def test_a_code_repeating_an_invalid_rows_code_is_reported_too(areas, admin_user
     code, report = run_report(tmp_path, b.write_csv(tmp_path / "a.csv", data), "--skip-invalid")
     assert (code, report["created"], report["invalid"]) == (0, 0, 2), report
     assert [(e["row"], e["field"]) for e in report["errors"]] == [(2, "资产类型"), (3, "资产编号")]
+
+
+def test_funding_lines_owner_shares_and_their_history_go_to_their_rows_asset(areas, admin_user, tmp_path):
+    """Children are joined to the asset of their own row (by row number, not by code through the register): each
+    asset gets its row's lines and shares with one '+' history row each, new assets' ids follow the file, and a
+    changed asset's new line joins that asset, not the new one staged next to it."""
+    data = b.rows(4)
+    for i, r in enumerate(data, 1):
+        r.update({"资产编号": f"F-{i}", "资金来源": f"中央财政专项扶贫资金:{i};社会扶贫资金:{10 * i}",
+                  "投资金额（万元）": str(11 * i), "产权主体": f"西南村村集体:{50 + i};张三[受益户]:{50 - i}"})
+    assert run_report(tmp_path, b.write_csv(tmp_path / "台账.csv", data))[1]["created"] == 4
+    assets = list(Asset.objects.order_by("id"))
+    assert [a.code for a in assets] == ["F-1", "F-2", "F-3", "F-4"]
+    for i, asset in enumerate(assets, 1):
+        assert sorted(asset.funding.values_list("source", "amount")) == [("central", i), ("social", 10 * i)]
+        assert dict(asset.owners.values_list("owner_name", "share")) == {"西南村村集体": 50 + i, "张三": 50 - i}
+
+    def history(model):
+        return sorted((h.id, h.asset_id, h.history_type) for h in model.history.all())
+
+    assert history(FundingLine) == sorted((line.id, line.asset_id, "+") for line in FundingLine.objects.all())
+    assert history(OwnerShare) == sorted((s.id, s.asset_id, "+") for s in OwnerShare.objects.all())
+
+    data[1].update({"资金来源": "中央财政专项扶贫资金:2;社会扶贫资金:20;统筹整合财政涉农资金:5", "投资金额（万元）": "27"})
+    data.insert(1, {**b.rows(1, start=9)[0], "资金来源": "社会扶贫资金:7", "投资金额（万元）": "7"})
+    code, report = run_report(tmp_path, b.write_csv(tmp_path / "台账.csv", data))
+    assert (code, report["created"], report["updated"], report["unchanged"]) == (0, 1, 1, 3), report["output"]
+    changed, new = Asset.objects.get(code="F-2"), Asset.objects.get(name="饮水井9")
+    assert new.id > assets[-1].id
+    assert sorted(changed.funding.values_list("source", "amount")) == [
+        ("central", 2), ("integrated", 5), ("social", 20)]
+    assert list(new.funding.values_list("source", "amount")) == [("social", 7)]
+    added = FundingLine.history.filter(history_type="+", asset_id__in=[changed.id, new.id])
+    assert sorted((h.asset_id, h.source) for h in added) == sorted([
+        (changed.id, "central"), (changed.id, "social"), (changed.id, "integrated"), (new.id, "social")])
+    assert history(FundingLine) == sorted((line.id, line.asset_id, "+") for line in FundingLine.objects.all())
