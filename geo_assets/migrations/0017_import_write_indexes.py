@@ -1,7 +1,7 @@
-"""Indexes no query reads, dropped to make the register's writes (the import above all) cheaper: the GiST indexes of
-point/line/polygon (spatial queries use `location` and `geom_web`), single-column indexes that a composite one
-leading with the same column already gives, and the history tables' copies of the register's indexes (history rows
-are read by the record's id). docs/performance.md, Import, session 8."""
+"""Indexes no query reads, dropped to make the register's writes (the import above all) cheaper: single-column
+indexes that a composite one leading with the same column already gives, and the history tables' copies of the
+register's indexes (history rows are read by the record's id). Every geometry keeps its GiST index (the house rule).
+docs/performance.md, Import, session 8."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -14,18 +14,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='asset',
-            name='asset_point_gist',
-        ),
-        migrations.RemoveIndex(
-            model_name='asset',
-            name='asset_line_gist',
-        ),
-        migrations.RemoveIndex(
-            model_name='asset',
-            name='asset_polygon_gist',
-        ),
         # Only the foreign keys' own indexes go (Django would also drop and re-add, and so re-check, the constraints);
         # asset_township_village, funding_one_line_per_source and ownershare_unique_owner lead with the same column.
         migrations.SeparateDatabaseAndState(

@@ -216,7 +216,9 @@ class Asset(NoDeleteModel):
         indexes = [
             GistIndex(fields=["location"], name="asset_location_gist"),
             GistIndex(fields=["geom_web"], name="asset_geom_web_gist"),
-            # no GiST on point/line/polygon: spatial queries use `location` or `geom_web` (both derived from them)
+            GistIndex(fields=["point"], name="asset_point_gist"),
+            GistIndex(fields=["line"], name="asset_line_gist"),
+            GistIndex(fields=["polygon"], name="asset_polygon_gist"),
             models.Index(fields=["township", "village"], name="asset_township_village"),
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
             # importers match rows without a code by name (then type, village, geometry)
