@@ -75,8 +75,8 @@ def test_a_phone_draws_its_first_view_with_no_request(live_map_world, open_page,
 
 
 def test_the_tile_library_runs_after_the_first_view_is_drawn(live_map_world, open_page, monkeypatch):
-    """protomaps-leaflet (the tile layers: boundaries, detail tiles) is preloaded by the page's head and run by
-    map.js once the first view's clusters are drawn; the boundaries it draws are still drawn."""
+    """protomaps-leaflet (the tile layers: boundaries, detail tiles) is loaded by map.js once the first view's
+    clusters are drawn; the boundaries it draws are still drawn."""
     monkeypatch.setattr("maps.views.DENSE_VIEW_ASSETS", 1)  # the first view: clusters (as a county's 3,000 assets)
     page, watch = open_page("/", user=live_map_world.inspector)
     wait_drawn(page, assets=True, villages=1)

@@ -148,15 +148,14 @@
   }
 
   // ---------- symbolizers ----------
-  // protomaps-leaflet (the tile layers) is run after the first view is drawn: the view's clusters need none of it, and
-  // its script (preloaded by the page's head) costs the first view ~10 ms of evaluation otherwise. Runs fn(P) once it
-  // is in.
+  // protomaps-leaflet (the tile layers) is loaded after the first view is drawn: the view's clusters need none of it,
+  // and its script costs the first view ~10 ms of evaluation otherwise. Runs fn(P) once it is in.
   var protomaps = null;
   function withProtomaps(fn) {
     if (!protomaps) protomaps = new Promise(function (resolve, reject) {
       if (window.protomapsL) { resolve(window.protomapsL); return; }
       var script = document.createElement("script");
-      script.src = document.getElementById("protomaps-script").href;
+      script.src = document.querySelector('meta[name="protomaps-script"]').content;
       script.onload = function () { stats.protomapsLoaded = performance.now(); resolve(window.protomapsL); };
       script.onerror = reject;
       document.head.appendChild(script);
