@@ -25,6 +25,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         if opts["measure"]:
+            if not opts["file"]:
+                raise CommandError("--measure is what the benchmark's child processes run: it needs --file (a ledger "
+                                   "the benchmark wrote); run bench_import --rows N --format F instead")
             path = Path(opts["file"])
             figures = (bench.measure_import(path, keep=opts["keep"]) if opts["measure"] == "import"
                        else bench.measure_bulk_create(path))
