@@ -21,6 +21,7 @@ def test_map_page_renders_local_assets_only(map_world):
     head = html.split("</head>")[0]
     assert head.count('rel="stylesheet"') + html.count("<script src=") <= 5
     assert "https://" not in html.split('id="map-config"')[0].split("</head>")[0]
+    assert "{#" not in html and "#}" not in html  # a template comment over two lines is printed, not hidden
 
 
 def test_map_bundle_holds_leaflet_and_its_extras():
