@@ -460,6 +460,7 @@ def _columns(model, attnames: tuple[str, ...] | None = None) -> list:
 
 _PLAN_FIELDS = _columns(DistributionPlan)
 _ITEM_FIELDS = _columns(DistributionItem, ("id", "plan_id", "purpose", "amount", "recipient", "asset_id"))
+_PLAN_NAMES, _ITEM_NAMES = [f.attname for f in _PLAN_FIELDS], [f.attname for f in _ITEM_FIELDS]
 # A village's plan of the year (one at most) and its current items with their assets' codes: the village report's,
 # one statement and no queryset compiled (the querysets of `income` cost it ~1 ms of Python).
 VILLAGE_PLAN_SQL = f"""
@@ -475,18 +476,17 @@ def _village_plans(scope: Scope, year: int) -> list[DistributionPlan]:
     alias = router.db_for_read(DistributionPlan)
     codes = county_codes(scope)
     plans: dict[int, DistributionPlan] = {}
-    plan_names, item_names = [f.attname for f in _PLAN_FIELDS], [f.attname for f in _ITEM_FIELDS]
     with connections[alias].cursor() as cursor:
         cursor.execute(VILLAGE_PLAN_SQL, [scope.area.pk, year, codes, codes])
         for row in cursor.fetchall():
-            plan_row, item_row, code = row[:len(plan_names)], row[len(plan_names):-1], row[-1]
+            plan_row, item_row, code = row[:len(_PLAN_NAMES)], row[len(_PLAN_NAMES):-1], row[-1]
             plan = plans.get(plan_row[0])
             if plan is None:
-                plan = plans[plan_row[0]] = DistributionPlan.from_db(alias, plan_names, plan_row)
+                plan = plans[plan_row[0]] = DistributionPlan.from_db(alias, _PLAN_NAMES, plan_row)
                 plan.village = scope.area
                 plan.item_list = []
             if item_row[0] is not None:
-                item = DistributionItem.from_db(alias, item_names, item_row)
+                item = DistributionItem.from_db(alias, _ITEM_NAMES, item_row)
                 item.plan = plan
                 if item.asset_id is not None:
                     item.asset = Asset.from_db(alias, ["id", "code"], [item.asset_id, code])
@@ -562,8 +562,8 @@ def notice_state(notice, today: datetime.date) -> str:
 
 # The notices that cover each village — its own, its township's and its county's (village → township → county; a
 # notice lists every asset of its area: lifecycle.services._snapshot) — with their objections counted, newest first.
-_NOTICE_FIELDS = [f for f in PublicityNotice._meta.concrete_fields  # in the model's order (Model.from_db)
-                  if f.attname in ("id", "area_id", "stage", "title", "starts_on", "ends_on")]
+_NOTICE_FIELDS = _columns(PublicityNotice, ("id", "area_id", "stage", "title", "starts_on", "ends_on"))
+_NOTICE_NAMES = [f.attname for f in _NOTICE_FIELDS]
 NOTICES_SQL = f"""
 SELECT v.id, {", ".join(f"n.{f.column}" for f in _NOTICE_FIELDS)},
        count(o.id), count(o.id) FILTER (WHERE o.answered_at IS NULL)
@@ -593,8 +593,7 @@ def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *,
         for row in cursor.fetchall():
             notice = notices.get(row[1])
             if notice is None:
-                notice = notices[row[1]] = PublicityNotice.from_db(alias, [f.attname for f in _NOTICE_FIELDS],
-                                                                   row[1:7])
+                notice = notices[row[1]] = PublicityNotice.from_db(alias, _NOTICE_NAMES, row[1:7])
                 notice.objections_total, notice.unanswered = row[7], row[8]
             covered[row[0]][notice.stage].append(notice)
     return covered
