@@ -101,3 +101,34 @@ def test_no_template_comment_spans_two_lines():
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if "{#" in line and "#}" not in line[line.index("{#"):]]
     assert offenders == []
+
+
+def test_every_geometry_column_has_a_named_gist_index_and_a_validity_check(db):
+    """The register's rule for geometries (CONTRIBUTING: a named GiST index and a validity constraint on every
+    geometry column), read from the database itself. History tables are copies for the record, read by id only."""
+    from django.apps import apps
+    from django.contrib.gis.db.models import GeometryField
+    from django.db import connection
+
+    missing = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model.__name__.startswith("Historical"):
+                continue
+            table = model._meta.db_table
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+            indexes = cursor.fetchall()
+            cursor.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+                           "AND contype = 'c'", [table])
+            checks = [definition for (definition,) in cursor.fetchall()]
+            for field in model._meta.concrete_fields:
+                if not isinstance(field, GeometryField) or field.generated:
+                    continue
+                column = connection.ops.quote_name(field.column)
+                gist = [name for name, definition in indexes if f"USING gist ({column})" in definition
+                        or f"USING gist ({field.column})" in definition]
+                if all(name.endswith("_id") for name in gist):  # none, or only GeoDjango's spatial_index name
+                    missing.append(f"{table}.{field.column}: no named GiST index")
+                if not any("st_isvalid" in c.lower() and field.column in c for c in checks):
+                    missing.append(f"{table}.{field.column}: no validity check")
+    assert not missing, missing

@@ -7,7 +7,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -139,6 +139,11 @@ class Photo(NoDeleteModel):
         verbose_name = _("verification photo")
         verbose_name_plural = _("verification photos")
         ordering = ["created_at"]
+        indexes = [GistIndex(F("exif_position"), name="photo_exif_position_gist",  # F: see geo_assets' Asset
+                             condition=Q(exif_position__isnull=False))]
+        constraints = [
+            models.CheckConstraint(condition=Q(exif_position__isvalid=True), name="photo_exif_position_valid"),
+        ]
 
 
 class LabelSheet(models.Model):

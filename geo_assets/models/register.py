@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db.models import Func, Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -216,9 +216,11 @@ class Asset(NoDeleteModel):
         indexes = [
             GistIndex(fields=["location"], name="asset_location_gist"),
             GistIndex(fields=["geom_web"], name="asset_geom_web_gist"),
-            GistIndex(fields=["point"], name="asset_point_gist"),
-            GistIndex(fields=["line"], name="asset_line_gist"),
-            GistIndex(fields=["polygon"], name="asset_polygon_gist"),
+            # an asset has one of the three (asset_exactly_one_geometry): the other two are not indexed as NULLs. As
+            # expressions: PostGIS's schema editor drops the condition of a one-field spatial index (Django ticket 36694)
+            GistIndex(F("point"), name="asset_point_gist", condition=Q(point__isnull=False)),
+            GistIndex(F("line"), name="asset_line_gist", condition=Q(line__isnull=False)),
+            GistIndex(F("polygon"), name="asset_polygon_gist", condition=Q(polygon__isnull=False)),
             models.Index(fields=["township", "village"], name="asset_township_village"),
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
             # importers match rows without a code by name (then type, village, geometry)
