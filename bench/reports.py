@@ -32,9 +32,6 @@ ALL_VILLAGES_TARGET = 1.2  # wall time of every village's figures ≤ 1.2 × the
 VILLAGE_P95_MS = 50.0  # one village's figures, p95 over the villages (issue 11's budget, printed for information)
 VILLAGE_RATIO_TARGET = 1.2  # issue 22: one village's figures ÷ the same statement for that village alone, p95
 QUICK_VILLAGES = 3
-# Each run times every village's figures and its own anchor statement twice, in both orders: the p95 over the villages
-# of a ratio of two noisy medians is pulled up by the noise itself; more samples per village pull it back.
-VILLAGE_PAIRS = 2
 ANCHOR_PLANNER = {"jit": "off", "random_page_cost": "1.1", "enable_mergejoin": "off", "work_mem": "'256MB'"}
 
 
@@ -387,7 +384,7 @@ class _DigestFile:
 def measure_figures(task: dict) -> dict:
     """Every village's report figures, one after the other; per village: seconds, statements, digest hashes. With
     `per_village`, each village's own anchor statement is timed beside its figures, in the same process a moment
-    apart, VILLAGE_PAIRS times (which of the two goes first alternates): the per-village ratio compares like with
+    apart (which of the two goes first alternates by village and run): the per-village ratio compares like with
     like, not two processes tens of seconds apart on a shared machine."""
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -407,34 +404,25 @@ def measure_figures(task: dict) -> dict:
         figures.report_figures(figures.area_scope(user, villages[-1]), task["year"])
         if anchor:
             anchor.measure(villages[-1].pk)
-    pairs = VILLAGE_PAIRS if anchor else 1
     for i, village in enumerate(villages):
-        for pair in range(pairs):
-            anchor_first = anchor is not None and (i + task.get("run", 0) + pair) % 2 == 1
-            if anchor_first:
-                _sample(anchor_times, anchor_hashes, village.pk, anchor.measure(village.pk))
-            with connection.execute_wrapper(count):
-                before = counter["n"]
-                started = time.perf_counter()
-                fig = figures.report_figures(figures.area_scope(user, village), task["year"])
-                times.setdefault(village.pk, []).append(time.perf_counter() - started)
-                statements[village.pk] = counter["n"] - before
-            if anchor is not None and not anchor_first:
-                _sample(anchor_times, anchor_hashes, village.pk, anchor.measure(village.pk))
+        anchor_first = anchor is not None and (i + task.get("run", 0)) % 2 == 1
+        if anchor_first:
+            anchor_times[village.pk], anchor_hashes[village.pk] = anchor.measure(village.pk)
+        with connection.execute_wrapper(count):
+            before = counter["n"]
+            started = time.perf_counter()
+            fig = figures.report_figures(figures.area_scope(user, village), task["year"])
+            times[village.pk] = time.perf_counter() - started
+            statements[village.pk] = counter["n"] - before
+        if anchor is not None and not anchor_first:
+            anchor_times[village.pk], anchor_hashes[village.pk] = anchor.measure(village.pk)
         digest = figures_digest(fig)  # not timed
         hashes[village.pk] = digest_hashes(digest)
         out.write(village.pk, digest)
         del fig, digest
     out.close()
-    # every village once (its first sample), as the all-village statement computes each once
-    return {"seconds": sum(t[0] for t in times.values()), "times": times, "statements": statements, "hashes": hashes,
+    return {"seconds": sum(times.values()), "times": times, "statements": statements, "hashes": hashes,
             "anchor_times": anchor_times, "anchor_hashes": anchor_hashes, "db_rss_mb": backend_rss_mb()}
-
-
-def _sample(times: dict, hashes: dict, vid: int, measured: tuple[float, dict]) -> None:
-    times.setdefault(vid, []).append(measured[0])
-    if hashes.setdefault(vid, measured[1]) != measured[1]:
-        raise AssertionError(f"the anchor for village {vid} changed between two runs")
 
 
 class _VillageAnchor:
@@ -536,11 +524,6 @@ def digests_compare(figures_path: Path, anchor_path: Path, limit: int = 3) -> li
     return out
 
 
-def _samples(runs: list[tuple[dict, dict]], key: str, vid: int) -> list[float]:
-    """Every run's samples of one village (the children's JSON turned the ids into strings)."""
-    return [t for fig, _anchor in runs for t in fig[key].get(str(vid), fig[key].get(vid, []))]
-
-
 def reports_benchmark(options, log=print) -> list[dict]:
     """Every village's figures vs one SQL statement (≤ 1.2 ×), and the p95 of one village's figures (≤ 50 ms)."""
     from django.db.models import Count
@@ -571,8 +554,10 @@ def reports_benchmark(options, log=print) -> list[dict]:
                 differences = digests_compare(Path(tmp) / "figures.json", Path(tmp) / "anchor.json") if first else []
                 raise AssertionError("report figures and the SQL anchor disagree:\n" + "\n".join(differences))
             runs.append((fig, anchor))
-    per_village = [median(_samples(runs, "times", v)) for v in ids]
-    anchor_village = [median(_samples(runs, "anchor_times", v)) for v in ids]
+    per_village = [median([f["times"][str(v)] if str(v) in f["times"] else f["times"][v] for f, _a in runs])
+                   for v in ids]
+    anchor_village = [median([f["anchor_times"][str(v)] if str(v) in f["anchor_times"] else f["anchor_times"][v]
+                              for f, _a in runs]) for v in ids]
     ratios = [f / a for f, a in zip(per_village, anchor_village, strict=True)]
     worst = max(range(len(ids)), key=ratios.__getitem__)
     figures_s = median([f["seconds"] for f, _a in runs])

@@ -72,9 +72,7 @@ def agree(tmp_path, village_ids, user) -> None:
     ours = reports.measure_figures({**task, "digests": str(tmp_path / "figures.json"), "per_village": True})
     theirs = reports.measure_anchor({**task, "digests": str(tmp_path / "anchor.json")})
     assert len(ours["hashes"]) == len(village_ids)
-    assert set(ours["anchor_times"]) == set(ours["times"]) == set(village_ids)
-    for samples in (*ours["times"].values(), *ours["anchor_times"].values()):  # both sides, as often each
-        assert len(samples) == reports.VILLAGE_PAIRS and min(samples) > 0
+    assert set(ours["anchor_times"]) == set(village_ids)
     assert ours["anchor_hashes"] == theirs["hashes"]  # the statement for each village alone agrees with the whole
     assert ours["hashes"] == theirs["hashes"], reports.digests_compare(tmp_path / "figures.json",
                                                                      tmp_path / "anchor.json", limit=10)
