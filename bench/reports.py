@@ -10,9 +10,8 @@ Two measurements on the loaded data, each in a process of its own so that its pe
   own SQL (reports.alerts) over all villages at once; everything else is written here, independently of figures.py.
 
 Both reduce their result to the same per-village digest; the two must agree (that check is also a correctness test of
-the figures). Rows: the wall time of every village's figures vs the anchor (target ≤ 1.2 ×); the p95 over the villages
-of one village's figures ÷ the anchor statement for that village alone, timed in the figures' process beside them
-(issue 22, ≤ 1.2 ×); and the p95 of one village's figures (issue 11's 50 ms, for information). Viewer: a county-wide administrator (sees every asset).
+the figures). Rows: the wall time of every village's figures vs the anchor (target ≤ 1.2 ×), and the p95 of one
+village's figures (target ≤ 50 ms). Viewer: a county-wide administrator (sees every asset).
 """
 
 import datetime
@@ -382,10 +381,7 @@ class _DigestFile:
 
 
 def measure_figures(task: dict) -> dict:
-    """Every village's report figures, one after the other; per village: seconds, statements, digest hashes. With
-    `per_village`, each village's own anchor statement is timed beside its figures, in the same process a moment
-    apart (which of the two goes first alternates by village and run): the per-village ratio compares like with
-    like, not two processes tens of seconds apart on a shared machine."""
+    """Every village's report figures, one after the other; per village: seconds, statements, digest hashes."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -395,64 +391,26 @@ def measure_figures(task: dict) -> dict:
     user = get_user_model().objects.get(pk=task["user"])
     # the villages without their boundaries (the figures do not read them; 560 polygons would weigh on memory)
     villages = list(AdminArea.objects.filter(pk__in=task["villages"]).defer("geom", "geom_web").order_by("code"))
-    times, statements, hashes, anchor_times, anchor_hashes = {}, {}, {}, {}, {}
+    times, statements, hashes = {}, {}, {}
     counter, count = _query_counter()
     out = _DigestFile(task.get("digests"))
-    anchor = _VillageAnchor(task) if task.get("per_village") else None
     if villages:  # one report untimed first, as a worker has served others (the anchor's statements run warm too:
         # each village's after the all-village one): a process's first report compiles what every later one reuses
         figures.report_figures(figures.area_scope(user, villages[-1]), task["year"])
-        if anchor:
-            anchor.measure(villages[-1].pk)
-    for i, village in enumerate(villages):
-        anchor_first = anchor is not None and (i + task.get("run", 0)) % 2 == 1
-        if anchor_first:
-            anchor_times[village.pk], anchor_hashes[village.pk] = anchor.measure(village.pk)
+    for village in villages:
         with connection.execute_wrapper(count):
             before = counter["n"]
             started = time.perf_counter()
             fig = figures.report_figures(figures.area_scope(user, village), task["year"])
             times[village.pk] = time.perf_counter() - started
             statements[village.pk] = counter["n"] - before
-        if anchor is not None and not anchor_first:
-            anchor_times[village.pk], anchor_hashes[village.pk] = anchor.measure(village.pk)
         digest = figures_digest(fig)  # not timed
         hashes[village.pk] = digest_hashes(digest)
         out.write(village.pk, digest)
         del fig, digest
     out.close()
     return {"seconds": sum(times.values()), "times": times, "statements": statements, "hashes": hashes,
-            "anchor_times": anchor_times, "anchor_hashes": anchor_hashes, "db_rss_mb": backend_rss_mb()}
-
-
-class _VillageAnchor:
-    """The anchor statement for one village alone, in a transaction of its own with the anchor's planner settings
-    (set untimed); timed: execute, fetch and parsing, as the all-village statement is."""
-
-    def __init__(self, task: dict):
-        from django.db import connections, router
-
-        from geo_assets.models import Asset
-
-        self.alias = router.db_for_read(Asset)
-        self.connection = connections[self.alias]
-        self.sql, self.params = anchor_statement(task["villages"][:1], task["year"])
-
-    def measure(self, vid: int) -> tuple[float, dict]:
-        from django.db import transaction
-
-        with transaction.atomic(using=self.alias):
-            self.connection.ensure_connection()
-            with self.connection.cursor() as plain:
-                plain.execute("; ".join(f"SET LOCAL {k} = {v}" for k, v in ANCHOR_PLANNER.items()))
-            with self.connection.connection.cursor() as cursor:
-                started = time.perf_counter()
-                cursor.execute(self.sql, {**self.params, "villages": [vid]})
-                rows = [anchor_row_parse(row) for row in cursor.fetchall()]
-                seconds = time.perf_counter() - started
-        if len(rows) != 1 or rows[0][0] != vid:
-            raise AssertionError(f"the anchor for village {vid} returned {[r[0] for r in rows]}")
-        return seconds, digest_hashes(anchor_digest(rows[0][1]))
+            "db_rss_mb": backend_rss_mb()}
 
 
 def measure_anchor(task: dict) -> dict:
@@ -487,8 +445,27 @@ def measure_anchor(task: dict) -> dict:
                     out.write(vid, digest)
                 del parsed, rows
                 started = time.perf_counter()
+        per_village = _anchor_per_village(connection, task, hashes) if task.get("per_village") else {}
     out.close()
-    return {"seconds": seconds, "hashes": hashes, "db_rss_mb": backend_rss_mb()}
+    return {"seconds": seconds, "hashes": hashes, "times": per_village, "db_rss_mb": backend_rss_mb()}
+
+
+def _anchor_per_village(connection, task: dict, hashes: dict) -> dict:
+    """The same statement for one village at a time (in the same transaction and planner settings): per village,
+    seconds of execute, fetch and parsing. Its digest must be the all-village statement's."""
+    sql, params = anchor_statement(task["villages"][:1], task["year"])
+    times = {}
+    with connection.connection.cursor() as cursor:
+        for vid in task["villages"]:
+            started = time.perf_counter()
+            cursor.execute(sql, {**params, "villages": [vid]})
+            rows = [anchor_row_parse(row) for row in cursor.fetchall()]
+            times[vid] = time.perf_counter() - started
+            if len(rows) != 1 or rows[0][0] != vid:
+                raise AssertionError(f"the anchor for village {vid} returned {[r[0] for r in rows]}")
+            if digest_hashes(anchor_digest(rows[0][1])) != hashes[vid]:
+                raise AssertionError(f"the anchor for village {vid} alone disagrees with the all-village statement")
+    return times
 
 
 MEASURES = {"figures": measure_figures, "anchor": measure_anchor}
@@ -541,23 +518,21 @@ def reports_benchmark(options, log=print) -> list[dict]:
         for run in range(max(1, options.repeat)):
             first = run == 0
             task = {"user": user.pk, "villages": ids, "year": year}
-            fig = run_child("bench.reports", {**task, "measure": "figures", "per_village": True, "run": run,
+            fig = run_child("bench.reports", {**task, "measure": "figures",
                                               **({"digests": f"{tmp}/figures.json"} if first else {})})
             log(f"  figures of {len(ids)} villages ({assets:,} assets): {fig['seconds']:.2f} s, "
                 f"peak RSS {fig['rss_mb']:.0f} MB")
-            anchor = run_child("bench.reports", {**task, "measure": "anchor",
+            anchor = run_child("bench.reports", {**task, "measure": "anchor", "per_village": True,
                                                  **({"digests": f"{tmp}/anchor.json"} if first else {})})
             log(f"  one SQL statement: {anchor['seconds']:.2f} s, peak RSS {anchor['rss_mb']:.0f} MB")
-            if fig["anchor_hashes"] != anchor["hashes"]:
-                raise AssertionError("the anchor statement for one village alone disagrees with the all-village one")
             if fig["hashes"] != anchor["hashes"]:
                 differences = digests_compare(Path(tmp) / "figures.json", Path(tmp) / "anchor.json") if first else []
                 raise AssertionError("report figures and the SQL anchor disagree:\n" + "\n".join(differences))
             runs.append((fig, anchor))
     per_village = [median([f["times"][str(v)] if str(v) in f["times"] else f["times"][v] for f, _a in runs])
                    for v in ids]
-    anchor_village = [median([f["anchor_times"][str(v)] if str(v) in f["anchor_times"] else f["anchor_times"][v]
-                              for f, _a in runs]) for v in ids]
+    anchor_village = [median([a["times"][str(v)] if str(v) in a["times"] else a["times"][v] for _f, a in runs])
+                      for v in ids]
     ratios = [f / a for f, a in zip(per_village, anchor_village, strict=True)]
     worst = max(range(len(ids)), key=ratios.__getitem__)
     figures_s = median([f["seconds"] for f, _a in runs])
@@ -573,7 +548,7 @@ def reports_benchmark(options, log=print) -> list[dict]:
             rss_mb=fig0["rss_mb"], anchor_rss_mb=anchor0["rss_mb"], db_rss_mb=fig0["db_rss_mb"],
             anchor_db_rss_mb=anchor0["db_rss_mb"], statements_per_village=[min(statements), max(statements)]),
         row("reports: one village's figures vs its own SQL, p95 of the ratios", round(percentile(ratios, 95), 3),
-            "×", 1.0, "the anchor statement for that village alone, timed beside its figures (ratio per village)",
+            "×", 1.0, "the anchor statement for that village alone (ratio per village)",
             None if quick else VILLAGE_RATIO_TARGET, higher_is_better=False,
             p50_ratio=round(percentile(ratios, 50), 3), max_ratio=round(ratios[worst], 3), worst_village=ids[worst],
             # the tail: the villages above the p95, with their medians (figures, anchor) in ms
