@@ -423,9 +423,12 @@ def tiles_benchmark(options) -> list[dict]:
                 http_run(server, paths, headers)  # warm both: caches, connections, workers
                 sql_run(literal)
                 http_runs, sql_runs = [], []
-                for _ in range(repeat):
+                for run in range(repeat):  # which side goes first alternates: neither always follows the other
+                    if run % 2:
+                        http_runs.append(_summary(http_run(server, paths, headers), tiles))
                     sql_runs.append(_summary(sql_run(literal), tiles))
-                    http_runs.append(_summary(http_run(server, paths, headers), tiles))
+                    if not run % 2:
+                        http_runs.append(_summary(http_run(server, paths, headers), tiles))
                     h, a = http_runs[-1], sql_runs[-1]
                     print(f"    http p50 {h['p50']:.1f} p95 {h['p95']:.1f} ms {h['rps']:.0f}/s cpu/request "
                           f"{h['cpu_ms']} · sql p50 {a['p50']:.1f} p95 {a['p95']:.1f} ms {a['rps']:.0f}/s "
