@@ -946,14 +946,6 @@ def _measure_size(pw, static: StaticServer, out: Path, user, secret_key: str, op
             _log(f"view z{view['zoom']} {view['lat']:.4f},{view['lng']:.4f} ({view['width']}×{view['height']} px): "
                  f"{in_view:,} assets in it; map opened "
                  + ("without a permalink (its default view)" if view.get("opened") == "default" else "by permalink"))
-            maps = []
-            for i in range(repeat):
-                shot = out / f"{_label(size)}-map.png" if i == 0 else None
-                maps.append(measure_map(pw, server, cookie, view, shot, target,
-                                        out / f"{_label(size)}-map-panel.png" if i == 0 else None))
-                _log(f"map: {maps[-1].ms} ms, {maps[-1].bytes:,} bytes ({maps[-1].status}); click → panel "
-                     f"{maps[-1].click_ms} ms ({maps[-1].click_status})")
-            server_rss = server.rss_mb()
             pages = {}
             for variant, (map_options, layer_options) in ANCHOR_VARIANTS.items():
                 pages[variant] = f"{_label(size)}-anchor-{variant}.html"
@@ -961,15 +953,28 @@ def _measure_size(pw, static: StaticServer, out: Path, user, secret_key: str, op
                     server=server.url, width=view["width"], height=view["height"], lat=f"{view['lat']:.5f}",
                     lng=f"{view['lng']:.5f}", zoom=view["zoom"], document=doc["file"], map_options=map_options,
                     layer_options=layer_options), encoding="utf-8")
-            anchors = []
-            for i in range(repeat):
+            maps, anchors = [], []
+
+            def map_once(i: int) -> None:
+                shot = out / f"{_label(size)}-map.png" if i == 0 else None
+                maps.append(measure_map(pw, server, cookie, view, shot, target,
+                                        out / f"{_label(size)}-map-panel.png" if i == 0 else None))
+                _log(f"map: {maps[-1].ms} ms, {maps[-1].bytes:,} bytes ({maps[-1].status}); click → panel "
+                     f"{maps[-1].click_ms} ms ({maps[-1].click_status})")
+
+            def anchor_once(i: int) -> None:
+                if anchors and anchors[-1].ms is None:
+                    return  # a timeout or crash is not repeated
                 shot = out / f"{_label(size)}-anchor.png" if i == 0 else None
                 anchors.append(measure_anchor(pw, static, pages["canvas"], shot, target,
                                               out / f"{_label(size)}-anchor-popup.png" if i == 0 else None))
                 _log(f"anchor: {anchors[-1].ms} ms, {anchors[-1].bytes:,} bytes ({anchors[-1].status}); click → "
                      f"popup {anchors[-1].click_ms} ms ({anchors[-1].click_status})")
-                if anchors[-1].ms is None:
-                    break  # a timeout or crash is not repeated
+
+            for i in range(repeat):  # the map and its anchor alternate, and which goes first: the same load for both
+                for once in ((map_once, anchor_once) if i % 2 == 0 else (anchor_once, map_once)):
+                    once(i)
+            server_rss = server.rss_mb()
             default = measure_anchor(pw, static, pages["default"], out / f"{_label(size)}-anchor-default.png")
             _log(f"anchor, default markers: {default.ms} ms ({default.status})")
         finally:

@@ -20,7 +20,7 @@ def test_browser_benchmark_quick_rows(tmp_path):
 
     def run():
         try:
-            return browser_benchmark(SimpleNamespace(quick=True, repeat=1, scale=1.0, out=str(tmp_path)))
+            return browser_benchmark(SimpleNamespace(quick=True, repeat=2, scale=1.0, out=str(tmp_path)))
         finally:
             connections.close_all()
 
@@ -50,6 +50,7 @@ def test_browser_benchmark_quick_rows(tmp_path):
         assert r["map_drawn"]["assets"] + r["map_drawn"]["clusters"] > 0  # the map really drew something
         assert r["map_drawn"]["points_mode"] is True  # four assets: the clusters drawn from the points document
         assert r["rss_mb"] > 0 and r["server_rss_mb"] > 0 and r["anchor_rss_mb"] > 0
+        assert len(r["map_runs_ms"]) == len(r["anchor_runs_ms"]) == 2  # the second pair with the anchor first
         assert all((tmp_path / "browser" / name).exists() for name in ("quick-map.png", "quick-anchor.png"))
     # logged in as the county-level user: the anchor's document holds every asset, the public's would hold two
     assert world.admin.is_superuser
