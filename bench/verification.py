@@ -4,9 +4,10 @@ At deterministic positions (points PostGIS generates with a fixed seed inside vi
 for two roles — a village clerk (field staff: the assets of their village) and a county administrator (every asset
 of the province) — each in a process of its own:
 
-* **api** — GET /api/v1/verifications/nearby/?lon=…&lat=…&limit=20 through the Django test client (session login,
-  middleware, DRF, throttling, the role-scoped KNN query, JSON), persistent database connections as in production
-  (CONN_MAX_AGE=60);
+* **api** — GET /api/v1/verifications/nearby/?lon=…&lat=…&limit=20 through the WSGI application (`config.wsgi`),
+  called as a WSGI server calls it (session login, middleware, DRF, throttling, the role-scoped KNN query, JSON;
+  until session 9 through Django's test client, whose own instrumentation is not the product's), persistent
+  database connections as in production (CONN_MAX_AGE=60);
 * **sql** — the statement the API runs (verification.selectors.nearby_statement), built beforehand and run directly on
   a cursor: execute and fetch.
 
@@ -14,7 +15,11 @@ Rows: p95 of the API vs p95 of the SQL, per role (target ≤ 1.5 ×). The two mu
 order.
 """
 
+import io
+import json
+import sys
 import time
+from urllib.parse import urlencode
 
 from bench.kit import bench_user
 from bench.reports import backend_rss_mb, child_main, run_child
@@ -58,42 +63,65 @@ def _viewer(task: dict, point: dict) -> int:
     return task["users"]["village"][str(point["village"])] if task["role"] == "village" else task["users"]["county"]
 
 
+def _wsgi_get(app, path: str, query: str, cookie: str) -> tuple[int, bytes]:
+    """One GET through the WSGI application as a WSGI server calls it (no test client: its signals, request and
+    response copies and cookie jar are not the product's); the status and the whole body."""
+    status = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTP_COOKIE": cookie,
+               "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
+               "wsgi.errors": sys.stderr, "wsgi.version": (1, 0), "wsgi.multithread": True,
+               "wsgi.multiprocess": True, "wsgi.run_once": False}
+    result = app(environ, lambda line, headers, exc_info=None: status.append(line))
+    try:
+        body = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return int(status[0].split()[0]), body
+
+
 def measure_api(task: dict) -> dict:
-    """Every position through the API (after one warm-up request per user); per request: seconds and codes."""
+    """Every position through the API (after one warm-up request per user), called as the WSGI server calls the
+    application; per request: seconds and codes."""
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from config.wsgi import application
+
     users = get_user_model().objects.in_bulk({_viewer(task, p) for p in task["points"]})
-    clients = {}
+    cookies, clients = {}, []
     for pk, user in users.items():
-        clients[pk] = Client(HTTP_HOST="localhost")
-        clients[pk].force_login(user)
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)  # a session, as a login makes it
+        cookies[pk] = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        clients.append(client)
+    path = "/api/v1/verifications/nearby/"
     seconds, codes = [], []
     # one warm-up request per user, as each user's first request compiles their statement (verification.selectors:
     # once per scope and user) — then every position is timed
     first = list({_viewer(task, point): point for point in reversed(task["points"])}.values())
     for warm_up in (True, False):
         for point in first if warm_up else task["points"]:
-            client = clients[_viewer(task, point)]
+            query = urlencode({"lon": point["lon"], "lat": point["lat"], "limit": LIMIT})
             started = time.perf_counter()
-            response = client.get("/api/v1/verifications/nearby/",
-                                  {"lon": point["lon"], "lat": point["lat"], "limit": LIMIT})
+            status, body = _wsgi_get(application, path, query, cookies[_viewer(task, point)])
             elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise RuntimeError(f"nearby API answered {response.status_code}: {response.content[:300]!r}")
+            if status != 200:
+                raise RuntimeError(f"nearby API answered {status}: {body[:300]!r}")
             if not warm_up:
                 seconds.append(elapsed)
-                codes.append([r["code"] for r in response.json()["results"]])
-    # the floor: the same route, client, middleware, login, DRF and throttle, refused (400) before its statement
+                codes.append([r["code"] for r in json.loads(body)["results"]])
+    # the floor: the same route, application, middleware, login, DRF and throttle, refused (400) before its statement
     floor = []
     for point in task["points"]:
-        client = clients[_viewer(task, point)]
+        query = urlencode({"lat": point["lat"], "limit": LIMIT})
         started = time.perf_counter()
-        response = client.get("/api/v1/verifications/nearby/", {"lat": point["lat"], "limit": LIMIT})
+        status, _body = _wsgi_get(application, path, query, cookies[_viewer(task, point)])
         floor.append(time.perf_counter() - started)
-        if response.status_code != 400:
-            raise RuntimeError(f"nearby API without lon answered {response.status_code}")
-    for client in clients.values():
+        if status != 400:
+            raise RuntimeError(f"nearby API without lon answered {status}")
+    for client in clients:
         client.logout()
     return {"seconds": seconds, "codes": codes, "floor_seconds": floor, "db_rss_mb": backend_rss_mb()}
 
