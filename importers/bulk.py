@@ -11,6 +11,7 @@ Codes of new assets continue each village's sequence (<12-digit village code>-<4
 concerned are locked first, as services._asset_code_next does.
 """
 
+import operator
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +39,7 @@ from projects.taxonomy import LinkOrigin
 FIELDS = [f for f in Asset._meta.concrete_fields
           if f.name not in {"id", "point", "line", "polygon", "location", "geom_web", "created_at", "updated_at"}]
 COLUMNS = [f.column for f in FIELDS]
+_VALUES = operator.attrgetter(*(f.attname for f in FIELDS))  # an asset's values in COLUMNS' order
 HISTORY_COLUMNS = [f.column for f in Asset.history.model._meta.concrete_fields if not f.name.startswith("history_")]
 KEY_COLUMNS = ["seq", "layer", "row_number", "action", "given_code", "geom_changed", "geom", "id"]
 # The model's field validators run on what a row sets (the rest is the model's defaults or already stored values),
@@ -156,12 +158,27 @@ def _asset_new(fields: dict) -> Asset:
     obj = Asset.__new__(Asset)
     obj.__dict__.update(_BLANK)
     obj._state = ModelState()
+    plain = {}
     for name, value in fields.items():
         if name in _RELATIONS:
             _relate(obj, name, value)
-        else:
+        elif _DESCRIBED.get(name, True) and _described(name):
             setattr(obj, name, value)
+        else:  # what setattr does for an attribute without a data descriptor (DeferredAttribute has no __set__)
+            plain[name] = value
+    obj.__dict__.update(plain)
     return obj
+
+
+_DESCRIBED: dict[str, bool] = {}
+
+
+def _described(name: str) -> bool:
+    """Whether Asset.<name> is a data descriptor (geometry proxies, relations), which setattr must go through
+    (worked out once per name)."""
+    if (found := _DESCRIBED.get(name)) is None:
+        found = _DESCRIBED[name] = hasattr(type(getattr(Asset, name, None)), "__set__")
+    return found
 
 
 _RELATIONS = {f.name: f for f in Asset._meta.concrete_fields if f.many_to_one}
@@ -458,7 +475,7 @@ class BulkWrite:
         self._children(seq, obj.code, final.asset, final.funding, final.owners, funding_out, owners_out)
         self.link_rows += [(seq, obj.code, *link) for link in final.links]
         return (seq, row.layer, row.row, final.action, row.code, final.geom_changed,
-                _hex(row) if final.geom_changed else None, obj.pk, *(getattr(obj, f.attname) for f in FIELDS))
+                _hex(row) if final.geom_changed else None, obj.pk, *_VALUES(obj))
 
     def _rules(self, obj: Asset, funding, owners, disposed: set[int]) -> dict[str, list]:
         """The register's rules on the final state but the field validators: their errors by field."""

@@ -478,53 +478,77 @@ def rows_locate(rows: list[CheckedRow], ctx: Context) -> None:
             row.err(row.geom_field, _("The location is outside the county (longitude %(x).6f, latitude %(y).6f)")
                     % {"x": where.x, "y": where.y})
         row.geometry = None
+    memo: dict = {}
     for row in placed:
         if row.geometry is not None:
-            _village_check(row, located[id(row)].villages, ctx)
+            _village_check(row, located[id(row)].villages, ctx, memo)
 
 
-def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> None:
+def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context, memo: dict) -> None:
+    """The row's village: the stated one (行政区划代码, or 所属村 with 所属乡镇) if its geometry is in it, else the one
+    covering it; the township consistent; a new asset within the actor's scope. The verdict on the stated cells and
+    the covering villages is taken once per distinct combination of the chunk (`memo`)."""
     v = row.raw.values
-    area_code = cells.text(v.get(vocab.AREA_CODE))
-    village_name = cells.text(v.get(vocab.VILLAGE))
-    township_name = cells.text(v.get(vocab.TOWNSHIP))
+    stated = (v.get(vocab.AREA_CODE), v.get(vocab.VILLAGE), v.get(vocab.TOWNSHIP))
+    key = (*(c.__class__ for c in stated), *stated, covering, row.geom_field)  # by type too: True is not 1
+    try:
+        village, problem = memo[key]
+    except KeyError:
+        village, problem = memo[key] = _village_for(*stated, covering, row.geom_field, ctx)
+    except TypeError:  # a cell that is not hashable
+        village, problem = _village_for(*stated, covering, row.geom_field, ctx)
+    if problem is not None:
+        return row.err(*problem)
+    asset_type = row.fields.get("asset_type")
+    if asset_type and row.known is None:
+        if (may := memo.get((asset_type, village.pk))) is None:
+            may = memo[(asset_type, village.pk)] = ctx.may_create(asset_type, village)
+        if not may:
+            county = county_code_of(village.code)
+            if ctx.scope.counties is not None and county not in ctx.scope.counties:
+                row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                        _("This asset lies in %(village)s of another county (%(county)s): a county imports into its "
+                          "own county only") % {"village": village.name, "county": county})
+            else:
+                row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                        _("This asset is outside what you may register (area or sector)"))
+    row.village = village
+    row.fields["village"] = village
+
+
+def _village_for(area_cell, village_cell, township_cell, covering: tuple[int, ...], geom_field: str,
+                 ctx: Context) -> tuple[AdminArea | None, tuple[str, str] | None]:
+    """(the village, None) or (None, (column, message))."""
+    area_code = cells.text(area_cell)
+    village_name = cells.text(village_cell)
+    township_name = cells.text(township_cell)
     stated = None
     if area_code:
         stated = ctx.villages_by_code.get(area_code)
         if stated is None:
-            return row.err(vocab.AREA_CODE, _("The area code “%(code)s” is not a village of the county") % {"code": area_code})
+            return None, (vocab.AREA_CODE, _("The area code “%(code)s” is not a village of the county")
+                          % {"code": area_code})
     elif village_name:
         candidates = ctx.villages_by_name.get(vocab.text_key(village_name), [])
         if township_name:
             candidates = [c for c in candidates if c.parent and
                           vocab.text_key(c.parent.name) == vocab.text_key(township_name)] or candidates
         if not candidates:
-            return row.err(vocab.VILLAGE, _("The county has no village named “%(name)s”") % {"name": village_name})
+            return None, (vocab.VILLAGE, _("The county has no village named “%(name)s”") % {"name": village_name})
         if len(candidates) > 1:
             candidates = [c for c in candidates if c.pk in covering]
             if len(candidates) != 1:
-                return row.err(vocab.VILLAGE, _("Several villages are named “%(name)s”: fill in the township or the area "
-                                                "code") % {"name": village_name})
+                return None, (vocab.VILLAGE, _("Several villages are named “%(name)s”: fill in the township or the "
+                                               "area code") % {"name": village_name})
         stated = candidates[0]
     if stated is not None and stated.pk not in covering:
-        return row.err(vocab.VILLAGE if not area_code else vocab.AREA_CODE,
-                       _("The location is outside the stated village “%(name)s”: check the coordinates or the village")
-                       % {"name": stated.name})
+        return None, (vocab.VILLAGE if not area_code else vocab.AREA_CODE,
+                      _("The location is outside the stated village “%(name)s”: check the coordinates or the village")
+                      % {"name": stated.name})
     village = stated or (ctx.villages[covering[0]] if covering else None)
     if village is None:
-        return row.err(row.geom_field, _("The location is in no village of the county"))
+        return None, (geom_field, _("The location is in no village of the county"))
     if township_name and village.parent and vocab.text_key(township_name) != vocab.text_key(village.parent.name):
-        return row.err(vocab.TOWNSHIP, _("The village “%(village)s” belongs to “%(township)s”, not to “%(stated)s”")
-                       % {"village": village.name, "township": village.parent.name, "stated": township_name})
-    asset_type = row.fields.get("asset_type")
-    if asset_type and row.known is None and not ctx.may_create(asset_type, village):
-        county = county_code_of(village.code)
-        if ctx.scope.counties is not None and county not in ctx.scope.counties:
-            row.err(vocab.CODE if row.code else vocab.VILLAGE,
-                    _("This asset lies in %(village)s of another county (%(county)s): a county imports into its own "
-                      "county only") % {"village": village.name, "county": county})
-        else:
-            row.err(vocab.CODE if row.code else vocab.VILLAGE,
-                    _("This asset is outside what you may register (area or sector)"))
-    row.village = village
-    row.fields["village"] = village
+        return None, (vocab.TOWNSHIP, _("The village “%(village)s” belongs to “%(township)s”, not to “%(stated)s”")
+                      % {"village": village.name, "township": village.parent.name, "stated": township_name})
+    return village, None
