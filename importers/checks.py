@@ -118,13 +118,19 @@ def _unknown(column: str, value: str, table) -> str:
         "column": column, "value": value, "accepted": vocab.accepted(table)}
 
 
+def cell_key(value) -> tuple:
+    """A cell's value as a key: by type and value (True == 1 in Python, but its text is “True”), a Decimal by its
+    text (2.50 == 2.5, but its text is “2.50”)."""
+    cls = value.__class__
+    return (cls, str(value)) if cls is Decimal else (cls, value)
+
+
 def per_value(values: list, rule) -> list:
-    """`rule` applied once per distinct value of a column (by type and value: True is not 1, 2.50 not 2.5), its
-    results in row order."""
+    """`rule` applied once per distinct value of a column (cell_key), its results in row order."""
     seen: dict = {}
     out = []
     for value in values:
-        key = (value.__class__, value)
+        key = cell_key(value)
         try:
             result = seen[key]
         except KeyError:
@@ -490,7 +496,7 @@ def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context, mem
     the covering villages is taken once per distinct combination of the chunk (`memo`)."""
     v = row.raw.values
     stated = (v.get(vocab.AREA_CODE), v.get(vocab.VILLAGE), v.get(vocab.TOWNSHIP))
-    key = (*(c.__class__ for c in stated), *stated, covering, row.geom_field)  # by type too: True is not 1
+    key = (*(cell_key(c) for c in stated), covering, row.geom_field)
     try:
         village, problem = memo[key]
     except KeyError:
