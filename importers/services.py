@@ -173,10 +173,11 @@ def _gc_relaxed():
     """Python's cycle collector during an import: the objects of the process so far are frozen (out of its
     generations) and it runs less often. A chunk's rows keep ~10^5 objects alive, and with the default thresholds a
     100k-row import made ~30 full collections of every object of the process (Django, GDAL, pandas), 3.4 s, that
-    freed 85 objects; now 0.4 s (docs/performance.md, Import, session 9). Restored afterwards."""
+    freed 85 objects; now 0.4 s (docs/performance.md, Import, session 9). The old generation is collected ten
+    times less often too (the import's memos grow). Restored afterwards."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(max(threshold[0], 5000), *threshold[1:])
+    gc.set_threshold(max(threshold[0], 5000), threshold[1], max(threshold[2], 100))
     try:
         yield
     finally:
