@@ -130,7 +130,9 @@ def per_value(values: list, rule) -> list:
     seen: dict = {}
     out = []
     for value in values:
-        key = cell_key(value)
+        cls = value.__class__
+        # cell_key inlined; text is its own key (no other key of the dict is a str)
+        key = value if cls is str else (cls, str(value)) if cls is Decimal else (cls, value)
         try:
             result = seen[key]
         except KeyError:
