@@ -11,7 +11,9 @@ Codes of new assets continue each village's sequence (<12-digit village code>-<4
 concerned are locked first, as services._asset_code_next does.
 """
 
+import operator
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 import shapely
@@ -37,6 +39,7 @@ from projects.taxonomy import LinkOrigin
 FIELDS = [f for f in Asset._meta.concrete_fields
           if f.name not in {"id", "point", "line", "polygon", "location", "geom_web", "created_at", "updated_at"}]
 COLUMNS = [f.column for f in FIELDS]
+_VALUES = operator.attrgetter(*(f.attname for f in FIELDS))  # an asset's values in COLUMNS' order
 HISTORY_COLUMNS = [f.column for f in Asset.history.model._meta.concrete_fields if not f.name.startswith("history_")]
 KEY_COLUMNS = ["seq", "layer", "row_number", "action", "given_code", "geom_changed", "geom", "id"]
 # The model's field validators run on what a row sets (the rest is the model's defaults or already stored values),
@@ -155,12 +158,27 @@ def _asset_new(fields: dict) -> Asset:
     obj = Asset.__new__(Asset)
     obj.__dict__.update(_BLANK)
     obj._state = ModelState()
+    plain = {}
     for name, value in fields.items():
         if name in _RELATIONS:
             _relate(obj, name, value)
-        else:
+        elif _DESCRIBED.get(name, True) and _described(name):
             setattr(obj, name, value)
+        else:  # what setattr does for an attribute without a data descriptor (DeferredAttribute has no __set__)
+            plain[name] = value
+    obj.__dict__.update(plain)
     return obj
+
+
+_DESCRIBED: dict[str, bool] = {}
+
+
+def _described(name: str) -> bool:
+    """Whether Asset.<name> is a data descriptor (geometry proxies, relations), which setattr must go through
+    (worked out once per name)."""
+    if (found := _DESCRIBED.get(name)) is None:
+        found = _DESCRIBED[name] = hasattr(type(getattr(Asset, name, None)), "__set__")
+    return found
 
 
 _RELATIONS = {f.name: f for f in Asset._meta.concrete_fields if f.many_to_one}
@@ -176,40 +194,72 @@ def _relate(obj: Asset, name: str, value) -> None:
 
 
 def _fields_clean(obj: Asset, exclude: set[str], memo: dict) -> None:
-    """obj.clean_fields(exclude=exclude), with each field's verdict on a value remembered in `memo`: the field
-    validators (length, choices, ranges, digits, pattern) depend on the value alone, so a ledger's repeated values
-    (types, statuses, years, phones, units) are checked once. Relations are cleaned every time."""
-    errors = {}
-    key = frozenset(exclude)
-    if (fields := memo.get(key)) is None:
-        fields = memo[key] = [f for f in obj._meta.fields if f.name not in exclude and not f.generated]
-    for f in fields:
-        raw = getattr(obj, f.attname)
-        if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
-            continue
-        key = None if f.is_relation else (f.name, type(raw), str(raw) if isinstance(raw, Decimal) else raw)
-        try:
-            verdict = memo[key] if key is not None else None
-        except (KeyError, TypeError):  # not seen yet, or not hashable
-            verdict = None
-        if verdict is None:
-            try:
-                verdict = (True, f.clean(raw, obj))
-            except ValidationError as exc:
-                verdict = (False, exc.error_list)
-            if key is not None:
-                if len(memo) >= CLEAN_CACHE:
-                    memo.clear()
-                try:
-                    memo[key] = verdict
-                except TypeError:
-                    pass
-        if verdict[0]:
-            setattr(obj, f.attname, verdict[1])
-        else:
-            errors[f.name] = verdict[1]
+    """obj.clean_fields(exclude=exclude), each field's verdict on a value remembered in `memo` (_fields_verdicts)."""
+    errors = _fields_verdicts([obj], exclude, memo)[0]
     if errors:
         raise ValidationError(errors)
+
+
+_SKIP = (None, None)  # an empty value of a field that may be blank, or the database's default: not cleaned
+
+
+def _fields_verdicts(objs: list[Asset], exclude: set[str], memo: dict) -> list[dict | None]:
+    """clean_fields(exclude=exclude) of several assets, a field at a time: the field validators (length, choices,
+    ranges, digits, pattern) depend on the value alone, so each field's verdict on a value (cleaned value or its
+    error list) is taken once per distinct value of the column and remembered in `memo` for the import. Relations
+    are cleaned every time. Sets the cleaned values; returns each asset's errors (field → error list, in the
+    model's field order) or None."""
+    errors: list[dict | None] = [None] * len(objs)
+    key = frozenset(exclude)
+    if (fields := memo.get(key)) is None:
+        fields = memo[key] = [f for f in Asset._meta.fields if f.name not in exclude and not f.generated]
+    for f in fields:
+        attname, seen = f.attname, {}
+        for i, raw in enumerate([getattr(obj, attname) for obj in objs]):
+            cls = raw.__class__
+            local = (cls, str(raw)) if cls is Decimal else (cls, raw)
+            try:
+                verdict = seen.get(local)
+            except TypeError:  # not hashable
+                local, verdict = None, None
+            if verdict is None:
+                verdict = _field_verdict(f, raw, objs[i], memo)
+                if local is not None and not f.is_relation:
+                    seen[local] = verdict
+            if verdict is _SKIP:
+                continue
+            if verdict[0]:
+                if verdict[1] is not raw:
+                    setattr(objs[i], attname, verdict[1])
+            else:
+                if errors[i] is None:
+                    errors[i] = {}
+                errors[i][f.name] = verdict[1]
+    return errors
+
+
+def _field_verdict(f, raw, obj: Asset, memo: dict) -> tuple:
+    """(True, cleaned value) or (False, error list) of one field on one value, remembered unless a relation."""
+    if f.blank and raw in f.empty_values or isinstance(raw, DatabaseDefault):
+        return _SKIP
+    key = None if f.is_relation else (f.name, type(raw), str(raw) if isinstance(raw, Decimal) else raw)
+    try:
+        verdict = memo[key] if key is not None else None
+    except (KeyError, TypeError):  # not seen yet, or not hashable
+        verdict = None
+    if verdict is None:
+        try:
+            verdict = (True, f.clean(raw, obj))
+        except ValidationError as exc:
+            verdict = (False, exc.error_list)
+        if key is not None:
+            if len(memo) >= CLEAN_CACHE:
+                memo.clear()
+            try:
+                memo[key] = verdict
+            except TypeError:
+                pass
+    return verdict
 
 
 def _hex(row: CheckedRow) -> str:
@@ -251,6 +301,26 @@ def _owners_changed(asset: Asset, owners) -> bool:
     return owners is not None and current != sorted((o.owner_name, o.owner_kind, o.share) for o in owners)
 
 
+def _merge(errors: dict[str, list], exc: ValidationError) -> None:
+    for name, items in exc.update_error_dict({}).items():
+        errors.setdefault(name, []).extend(items)
+
+
+@dataclass(slots=True)
+class _Final:
+    """A row decided (create or update), its final state built, before the field validators (BulkWrite._clean)."""
+    seq: int
+    row: CheckedRow
+    obj: Asset
+    asset: Asset | None  # the matched asset (obj itself), or None for a new one
+    action: str
+    funding: list | None
+    owners: list | None
+    geom_changed: bool
+    links: list[tuple]
+    errors: dict[str, list]  # the rules' errors by field
+
+
 class BulkWrite:
     """The staging tables of one import (inside its transaction) and the statements that write them."""
 
@@ -275,13 +345,18 @@ class BulkWrite:
         self._numbers_load({r.village.code for r in valid if id(r) not in matched and not r.code}
                            | {m.group(1) for r in valid if id(r) not in matched and (m := VILLAGE_CODE.match(r.code))})
         staged, funding, owners, self.link_rows = [], [], [], []
+        segment: list[tuple] = []  # rows decided, not yet staged: no two of them share a matched asset
+        shared: set[int] = set()
         for row in rows:
             self.seq += 1
-            entry = None if row.errors else self._stage(row, matched.get(id(row)), disposed, funding, owners)
-            if entry is None and row.code:  # an invalid row's code still counts for codes repeated in the file
-                entry = (self.seq, row.layer, row.row, "invalid", row.code, False, None, None, *_NONE)
-            if entry is not None:
-                staged.append(entry)
+            asset = None if row.errors else matched.get(id(row))
+            if asset is not None and id(asset) in shared:  # a later row sees the earlier row's final state
+                self._segment_stage(segment, staged, funding, owners)
+                shared.clear()
+            if asset is not None:
+                shared.add(id(asset))
+            segment.append((self.seq, row, None if row.errors else self._decide(self.seq, row, asset, disposed)))
+        self._segment_stage(segment, staged, funding, owners)
         _copy("import_asset", KEY_COLUMNS + COLUMNS, staged)
         _copy("import_funding", ["seq", "code", "id", "source", "amount"], funding)
         _copy("import_owner", ["seq", "code", "id", "owner_name", "owner_kind", "share"], owners)
@@ -320,10 +395,25 @@ class BulkWrite:
                                FROM unnest(%s::text[]) AS p""", [prefixes])
             self.next_number.update({p: (n or 0) + 1 for p, n in cursor.fetchall()})
 
-    def _stage(self, row: CheckedRow, asset: Asset | None, disposed: set[int], funding_out: list,
-               owners_out: list) -> tuple | None:
-        """The row's final state, checked like services.asset_register/asset_update, as a staging row."""
-        key = (self.seq, row.layer, row.row)
+    def _segment_stage(self, segment: list[tuple], staged: list, funding: list, owners: list) -> None:
+        """Check the decided rows' field values (a column at a time), then stage them in the file's order."""
+        self._clean([d for _s, _r, d in segment if isinstance(d, _Final)])
+        for seq, row, d in segment:
+            entry = None
+            if isinstance(d, _Final):
+                entry = self._stage(d, funding, owners)
+            elif d is not None:  # unchanged: staged as such, its project links still written
+                entry, links = d
+                self.link_rows += links
+            if entry is None and row.code:  # an invalid row's code still counts for codes repeated in the file
+                entry = (seq, row.layer, row.row, "invalid", row.code, False, None, None, *_NONE)
+            if entry is not None:
+                staged.append(entry)
+        segment.clear()
+
+    def _decide(self, seq: int, row: CheckedRow, asset: Asset | None, disposed: set[int]):
+        """The row's final state, checked like services.asset_register/asset_update but for the field validators
+        (_clean, a column at a time): a _Final, or for an unchanged asset (its staging row, its project links)."""
         links = self._links(row, asset)
         if asset is None:
             obj, action = _asset_new(row.fields), "create"
@@ -336,36 +426,66 @@ class BulkWrite:
             if row.funding is not None:
                 changes.pop("total_investment", None)
             if not (changes or geom_changed or funding is not None or owners is not None):
-                self.link_rows += [(self.seq, asset.code, *link) for link in links]
-                return (*key, "unchanged", row.code, False, None, asset.pk, *_NONE)
+                return ((seq, row.layer, row.row, "unchanged", row.code, False, None, asset.pk, *_NONE),
+                        [(seq, asset.code, *link) for link in links])
             for name, value in changes.items():
                 setattr(asset, name, value)
             obj, action = asset, "update"
         _relate(obj, "village", row.village)
         obj.township_id = row.village.parent_id
-        self._rules(row, obj, funding, owners, disposed)
+        return _Final(seq, row, obj, asset, action, funding, owners, geom_changed, links,
+                      self._rules(obj, funding, owners, disposed))
+
+    def _clean(self, finals: list["_Final"]) -> None:
+        """The model's field validators on the values each row sets (_fields_verdicts: once per distinct value of a
+        column), their errors after the other rules' (as services.asset_check collects them); then each row's
+        errors and the scope of a changed asset."""
+        groups: dict[tuple, list[_Final]] = {}
+        for final in finals:
+            groups.setdefault(tuple(final.row.fields), []).append(final)
+        for names, group in groups.items():
+            exclude = ALL_FIELDS - ({*names, "total_investment", "category", "owner_kind", "registration_date"}
+                                    - NOT_CLEANED)
+            for final, errors in zip(group, _fields_verdicts([f.obj for f in group], exclude, self.cleaned),
+                                     strict=True):
+                if errors:
+                    _merge(final.errors, ValidationError(errors))
+        for final in finals:
+            row, obj = final.row, final.obj
+            for name, messages in ValidationError(final.errors).message_dict.items() if final.errors else ():
+                for message in messages:
+                    row.err(FIELD_COLUMNS.get(name) or _("asset"), message)
+            if obj.pk and not self.ctx.scope.covers(asset_type=obj.asset_type, village_id=obj.village_id,
+                                                    township_id=obj.township_id,
+                                                    county=county_code_of(row.village.code)):
+                row.err(vocab.CODE, _("The changed asset (%(village)s, %(type)s) is outside what you may change (area "
+                                      "or sector)") % {"village": row.village.name, "type": obj.get_asset_type_display()})
+
+    def _stage(self, final: "_Final", funding_out: list, owners_out: list) -> tuple | None:
+        """A checked row's staging row (None if the rules refused it): its code, public name, children, links."""
+        row, obj, seq = final.row, final.obj, final.seq
         if row.errors:
             return None
         if not obj.code:  # the next number of the village's sequence
             obj.code = f"{row.village.code}-{self.next_number[row.village.code]:04d}"
-        if action == "create" and (m := VILLAGE_CODE.match(obj.code)) and m.group(1) in self.next_number:
+        if final.action == "create" and (m := VILLAGE_CODE.match(obj.code)) and m.group(1) in self.next_number:
             # that number is taken now (just given, or written in the file): the village's sequence moves past it
             self.next_number[m.group(1)] = max(self.next_number[m.group(1)], int(m.group(2)) + 1)
         obj.public_name = asset_public_name(obj)[:200]
-        self._children(obj.code, asset, funding, owners, funding_out, owners_out)
-        self.link_rows += [(self.seq, obj.code, *link) for link in links]
-        return (*key, action, row.code, geom_changed, _hex(row) if geom_changed else None,
-                obj.pk, *(getattr(obj, f.attname) for f in FIELDS))
+        self._children(seq, obj.code, final.asset, final.funding, final.owners, funding_out, owners_out)
+        self.link_rows += [(seq, obj.code, *link) for link in final.links]
+        return (seq, row.layer, row.row, final.action, row.code, final.geom_changed,
+                _hex(row) if final.geom_changed else None, obj.pk, *_VALUES(obj))
 
-    def _rules(self, row: CheckedRow, obj: Asset, funding, owners, disposed: set[int]) -> None:
+    def _rules(self, obj: Asset, funding, owners, disposed: set[int]) -> dict[str, list]:
+        """The register's rules on the final state but the field validators: their errors by field."""
         errors: dict[str, list] = {}
 
         def collect(check, *args, **kwargs):
             try:
                 check(*args, **kwargs)
             except ValidationError as exc:
-                for name, items in exc.update_error_dict({}).items():
-                    errors.setdefault(name, []).extend(items)
+                _merge(errors, exc)
 
         if funding:
             obj.total_investment = validation.funding_total(funding)
@@ -375,15 +495,7 @@ class BulkWrite:
             obj.owner_kind = validation.owner_kind_for(obj.owner_kind, owners)
         collect(validation.status_check, obj.status, disposed=obj.pk in disposed)
         collect(validation.asset_rules_apply, obj)
-        collect(_fields_clean, obj, memo=self.cleaned, exclude=ALL_FIELDS - (
-            {*row.fields, "total_investment", "category", "owner_kind", "registration_date"} - NOT_CLEANED))
-        for name, messages in ValidationError(errors).message_dict.items() if errors else ():
-            for message in messages:
-                row.err(FIELD_COLUMNS.get(name) or _("asset"), message)
-        if obj.pk and not self.ctx.scope.covers(asset_type=obj.asset_type, village_id=obj.village_id,
-                                                township_id=obj.township_id, county=county_code_of(row.village.code)):
-            row.err(vocab.CODE, _("The changed asset (%(village)s, %(type)s) is outside what you may change (area or "
-                                  "sector)") % {"village": row.village.name, "type": obj.get_asset_type_display()})
+        return errors
 
     def _links(self, row: CheckedRow, asset: Asset | None) -> list[tuple]:
         """The row's projects (项目编号) to link, or whose amount (项目投入, when the file has the column) changed,
@@ -401,7 +513,8 @@ class BulkWrite:
                 out.append((link.pk, project_id, amount))
         return out
 
-    def _children(self, code: str, asset: Asset | None, funding, owners, funding_out: list, owners_out: list):
+    def _children(self, seq: int, code: str, asset: Asset | None, funding, owners, funding_out: list,
+                  owners_out: list):
         """Funding lines and owner shares to add or change; a line no longer listed keeps its row at zero (nothing
         is deleted), as services._children_replace does."""
         if funding is not None:
@@ -409,15 +522,15 @@ class BulkWrite:
             for source, amount in funding:
                 line = lines.pop(source, None)
                 if line is None or line.amount != Decimal(amount):
-                    funding_out.append((self.seq, code, line and line.pk, source, amount))
-            funding_out += [(self.seq, code, line.pk, line.source, 0) for line in lines.values() if line.amount]
+                    funding_out.append((seq, code, line and line.pk, source, amount))
+            funding_out += [(seq, code, line.pk, line.source, 0) for line in lines.values() if line.amount]
         if owners is not None:
             shares = {} if asset is None else {s.owner_name: s for s in asset.owners.all()}
             for share in owners:
                 old = shares.pop(share.owner_name, None)
                 if old is None or (old.owner_kind, old.share) != (share.owner_kind, share.share):
-                    owners_out.append((self.seq, code, old and old.pk, share.owner_name, share.owner_kind, share.share))
-            owners_out += [(self.seq, code, s.pk, s.owner_name, s.owner_kind, 0) for s in shares.values() if s.share]
+                    owners_out.append((seq, code, old and old.pk, share.owner_name, share.owner_kind, share.share))
+            owners_out += [(seq, code, s.pk, s.owner_name, s.owner_kind, 0) for s in shares.values() if s.share]
 
     # ------------------------------------------------------------ whole file
 

@@ -1,7 +1,8 @@
 """Checking a ledger's rows, a chunk at a time, before anything is written.
 
-`row_check` turns one row's cells into register values and says everything wrong with them (the value rules are
-geo_assets.validation's); `rows_locate` then places the chunk's geometries in villages with one PostGIS query
+`rows_check` turns a chunk's cells into register values and says everything wrong with them, a column at a time:
+each rule (geo_assets.validation's, the vocabularies, the cell formats) runs once per distinct value of the chunk;
+`rows_locate` then places the chunk's geometries in villages with one PostGIS query
 (validation.villages_covering, the register's own containment test) and checks the stated village, the township
 and the actor's scope. Nothing here writes.
 """
@@ -112,148 +113,253 @@ class CheckedRow:
         self.errors.append(RowError(self.raw.number, column, message, self.raw.layer))
 
 
-def _checked(row: CheckedRow, column: str, check, *args, **kwargs):
-    """Run a geo_assets.validation rule on a cell's value; its problem is reported on that column."""
-    try:
-        return check(*args, **kwargs)
-    except ValidationError as exc:
-        for message in exc.messages:
-            row.err(column, message)
-
-
 def _unknown(column: str, value: str, table) -> str:
     return _("Unknown %(column)s “%(value)s” (should be one of these names or codes: %(accepted)s)") % {
         "column": column, "value": value, "accepted": vocab.accepted(table)}
 
 
-def row_check(raw: RawRow, ctx: Context, existing: dict[str, Existing]) -> CheckedRow:
-    """Everything one row's cells can say on their own; its village is checked with its chunk (rows_locate)."""
-    row = CheckedRow(raw, geom_field=ctx.geometry_label)
-    v, cols, err = raw.values, ctx.columns, row.err
-    code = row.code = cells.text(v.get(vocab.CODE))
-    known = row.known = existing.get(code) if code else None
-    fields = row.fields
-    if code:
-        if len(code) > 40:
-            err(vocab.CODE, _("The asset code is too long (at most 40 characters)"))
-        if known is not None and not known.editable:
-            err(vocab.CODE, _("The asset “%(code)s” is outside what you may change (area or sector)") % {"code": code})
-        if known is None:
-            fields["code"] = code
+def cell_key(value) -> tuple:
+    """A cell's value as a key: by type and value (True == 1 in Python, but its text is “True”), a Decimal by its
+    text (2.50 == 2.5, but its text is “2.50”)."""
+    cls = value.__class__
+    return (cls, str(value)) if cls is Decimal else (cls, value)
 
-    for column, name in vocab.TEXT_FIELDS.items():
-        if column not in cols:
-            continue
-        value = cells.text(v.get(column))
-        if column in MAX_LENGTHS and len(value) > MAX_LENGTHS[column]:
-            err(column, _("Too long (at most %(limit)s characters)") % {"limit": MAX_LENGTHS[column]})
-        fields[name] = value
-    if vocab.PHONE in cols:
-        _checked(row, vocab.PHONE, validation.phone_check, fields.get("custodian_phone"))
-    if (vocab.NAME in cols or known is None) and not fields.get("name"):
-        err(vocab.NAME, _("The asset name is missing (required)"))
 
-    asset_type = None
-    type_text = cells.text(v.get(vocab.TYPE))
+def per_value(values: list, rule) -> list:
+    """`rule` applied once per distinct value of a column (cell_key), its results in row order."""
+    seen: dict = {}
+    out = []
+    for value in values:
+        cls = value.__class__
+        # cell_key inlined; text is its own key (no other key of the dict is a str)
+        key = value if cls is str else (cls, str(value)) if cls is Decimal else (cls, value)
+        try:
+            result = seen[key]
+        except KeyError:
+            result = seen[key] = rule(value)
+        except TypeError:  # not hashable
+            result = rule(value)
+        out.append(result)
+    return out
+
+
+def _verdict(column: str, check, *args, **kwargs) -> tuple:
+    """A geo_assets.validation rule's messages on one value, as (column, message) pairs."""
+    try:
+        check(*args, **kwargs)
+    except ValidationError as exc:
+        return tuple((column, message) for message in exc.messages)
+    return ()
+
+
+def _label(column: str, index, table):
+    def rule(value: str) -> tuple:
+        if not value:
+            return None, ()
+        found = cells.lookup(index, value)
+        return (found, ()) if found is not None else (None, ((column, _unknown(column, value, table)),))
+    return rule
+
+
+def _type_category(pair: tuple[str, str]) -> tuple:
+    """资产类型 and 资产类别 of a row: (asset type, its errors, whether the category is set, the category, its
+    errors). The missing type's error is the row's (it depends on the column and the match)."""
+    type_text, category_text = pair
+    asset_type, type_errors, category, category_errors, has_category = None, (), None, (), False
     if type_text:
         asset_type = cells.lookup(vocab.TYPE_INDEX, type_text)
         if asset_type is None:
-            err(vocab.TYPE, _unknown(vocab.TYPE, type_text, vocab.TYPE_LABELS))
-        else:
-            fields["asset_type"] = asset_type
-    elif vocab.TYPE in cols or known is None:
-        err(vocab.TYPE, _("The asset type is missing (required)"))
-    category_text = cells.text(v.get(vocab.CATEGORY))
+            type_errors = ((vocab.TYPE, _unknown(vocab.TYPE, type_text, vocab.TYPE_LABELS)),)
     if category_text:
-        category = cells.lookup(vocab.CATEGORY_INDEX, category_text)
-        if category is None:
-            err(vocab.CATEGORY, _unknown(vocab.CATEGORY, category_text, vocab.CATEGORY_LABELS))
+        found = cells.lookup(vocab.CATEGORY_INDEX, category_text)
+        if found is None:
+            category_errors = ((vocab.CATEGORY, _unknown(vocab.CATEGORY, category_text, vocab.CATEGORY_LABELS)),)
         elif asset_type:
-            fields["category"] = _checked(row, vocab.TYPE, validation.category_for, asset_type, category)
+            has_category = True
+            try:
+                category = validation.category_for(asset_type, found)
+            except ValidationError as exc:
+                category_errors = tuple((vocab.TYPE, m) for m in exc.messages)
         else:
-            fields["category"] = category
+            has_category, category = True, found
     elif asset_type:
-        fields["category"] = TYPE_CATEGORY[asset_type]
+        has_category, category = True, TYPE_CATEGORY[asset_type]
+    return asset_type, type_errors, has_category, category, category_errors
 
-    for column, index, name, table in (
+
+def _year(value) -> tuple:
+    if hasattr(value, "year"):
+        value = value.year
+    year_text = cells.text(value).removesuffix("年").removesuffix(".0")  # i18n: data
+    if year_text and not year_text.isdigit():
+        return None, ((vocab.YEAR, _("The year built “%(value)s” is not a year") % {"value": year_text}),)
+    if year_text:
+        return int(year_text), _verdict(vocab.YEAR, validation.year_built_check, int(year_text))
+    return None, ()
+
+
+def _number(column: str, places: int, scale: Decimal = Decimal(1)):
+    def rule(value) -> tuple:
+        if not cells.text(value):
+            return None, ()
+        try:
+            number = cells.decimal(value, places)
+        except ValueError as exc:
+            return None, ((column, str(exc)),)
+        if scale != 1:  # the header says 元
+            number = (number * scale).quantize(cells.YUAN, ROUND_HALF_UP)
+        return number, ()
+    return rule
+
+
+def _funding(pair: tuple) -> tuple:
+    cell, investment = pair
+    try:
+        funding = cells.funding_parse(cell, investment)
+    except ValueError as exc:
+        return None, ((vocab.FUNDING, str(exc)),)
+    total = validation.funding_total(funding)
+    if investment is not None and total != investment:
+        return funding, ((vocab.INVESTMENT, _(
+            "The investment of %(investment)s (10k yuan) differs from the funding sources' total of %(total)s "
+            "(10k yuan)") % {"investment": cells.number_text(investment), "total": cells.number_text(total)}),)
+    return funding, ()
+
+
+def _owners(pair: tuple) -> tuple:
+    try:
+        return cells.owners_parse(*pair), ()
+    except ValueError as exc:
+        return None, ((vocab.OWNERS, str(exc)),)
+
+
+def rows_check(raws: list[RawRow], ctx: Context, existing: dict[str, Existing]) -> list[CheckedRow]:
+    """Everything a chunk's cells can say on their own, a column at a time: each rule (geo_assets.validation's,
+    the vocabularies, the cell formats) once per distinct value of the chunk, then each row assembled from the
+    verdicts, its errors in the order of the checks. Villages are checked with the chunk (rows_locate)."""
+    cols = ctx.columns
+
+    def column(name: str, rule=cells.text) -> list:
+        return per_value([r.values.get(name) for r in raws], rule)
+
+    def errors_of(rule, name: str) -> list:
+        return per_value(column(name), rule)
+
+    codes = column(vocab.CODE)
+    texts = [(col, name, column(col)) for col, name in vocab.TEXT_FIELDS.items() if col in cols]
+    too_long = {col: _("Too long (at most %(limit)s characters)") % {"limit": MAX_LENGTHS[col]}
+                for col, _n, _v in texts if col in MAX_LENGTHS}
+    phones = errors_of(lambda p: _verdict(vocab.PHONE, validation.phone_check, p), vocab.PHONE) \
+        if vocab.PHONE in cols else None
+    types = per_value(list(zip(column(vocab.TYPE), column(vocab.CATEGORY), strict=True)), _type_category)
+    labels = [(name, errors_of(_label(col, index, table), col)) for col, index, name, table in (
         (vocab.STATUS, vocab.STATUS_INDEX, "status", vocab.STATUS_LABELS),
         (vocab.OWNER_KIND, vocab.OWNER_KIND_INDEX, "owner_kind", vocab.OWNER_KIND_LABELS),
         (vocab.REGISTRATION, vocab.REGISTRATION_INDEX, "registration_status", vocab.REGISTRATION_LABELS),
-    ):
-        value = cells.text(v.get(column))
-        if not value:
-            continue
-        code_value = cells.lookup(index, value)
-        if code_value is None:
-            err(column, _unknown(column, value, table))
-        else:
-            fields[name] = code_value
-    if "status" in fields:
-        _checked(row, vocab.STATUS, validation.status_check, fields["status"],
-                 disposed=known is not None and known.status == AssetStatus.DISPOSED)
+    )]
+    statuses: dict = {}
+    years = column(vocab.YEAR, _year) if vocab.YEAR in cols else None
+    quantities = column(vocab.QUANTITY, _number(vocab.QUANTITY, 3)) if vocab.QUANTITY in cols else None
+    investments = column(vocab.INVESTMENT, _number(vocab.INVESTMENT, 4, ctx.scales.get(vocab.INVESTMENT, Decimal(1))))
+    # 项目编号 and 项目投入 only where a row fills them (both empty: nothing to check)
+    projects = [bool(c or a) for c, a in zip(column(vocab.PROJECT_CODE), column(vocab.PROJECT_AMOUNT), strict=True)] \
+        if vocab.PROJECT_CODE in cols or vocab.PROJECT_AMOUNT in cols else None
+    departments = errors_of(lambda d: _department(d, ctx), vocab.DEPARTMENT) if vocab.DEPARTMENT in cols else None
+    funding_cells = column(vocab.FUNDING)
+    funding = per_value([(c, i[0]) if c else None for c, i in zip(funding_cells, investments, strict=True)],
+                        lambda pair: pair and _funding(pair))
+    owner_cells = column(vocab.OWNERS)
+    owners_memo: dict = {}
 
-    year_value = v.get(vocab.YEAR)
-    if hasattr(year_value, "year"):
-        year_value = year_value.year
-    year_text = cells.text(year_value).removesuffix("年").removesuffix(".0")  # i18n: data
-    if vocab.YEAR in cols:
-        fields["year_built"] = None
-        if year_text and not year_text.isdigit():
-            err(vocab.YEAR, _("The year built “%(value)s” is not a year") % {"value": year_text})
-        elif year_text:
-            fields["year_built"] = int(year_text)
-            _checked(row, vocab.YEAR, validation.year_built_check, int(year_text))
-    if vocab.QUANTITY in cols:
-        fields["quantity"] = None
-        if cells.text(v.get(vocab.QUANTITY)):
-            try:
-                fields["quantity"] = cells.decimal(v.get(vocab.QUANTITY), 3)
-            except ValueError as exc:
-                err(vocab.QUANTITY, str(exc))
-    investment = None
-    if cells.text(v.get(vocab.INVESTMENT)):
-        try:
-            investment = cells.decimal(v.get(vocab.INVESTMENT), 4)
-        except ValueError as exc:
-            err(vocab.INVESTMENT, str(exc))
-        else:
-            if ctx.scales.get(vocab.INVESTMENT, 1) != 1:  # the header says 元
-                investment = (investment * ctx.scales[vocab.INVESTMENT]).quantize(cells.YUAN, ROUND_HALF_UP)
-    _project_cells(row, ctx)
-    if vocab.DEPARTMENT in cols:
-        dept_text = cells.text(v.get(vocab.DEPARTMENT))
-        fields["department"] = None
-        if dept_text:
-            fields["department"] = ctx.departments.get(vocab.text_key(dept_text))
-            if fields["department"] is None:
-                err(vocab.DEPARTMENT, _("The department “%(value)s” is not in the system's list of departments")
-                    % {"value": dept_text})
+    rows = []
+    for i, raw in enumerate(raws):
+        row = CheckedRow(raw, geom_field=ctx.geometry_label)
+        rows.append(row)
+        problems: list[tuple[str, str]] = []
+        fields = row.fields
+        code = row.code = codes[i]
+        known = row.known = existing.get(code) if code else None
+        if code:
+            if len(code) > 40:
+                problems.append((vocab.CODE, _("The asset code is too long (at most 40 characters)")))
+            if known is not None and not known.editable:
+                problems.append((vocab.CODE, _("The asset “%(code)s” is outside what you may change (area or sector)")
+                                 % {"code": code}))
+            if known is None:
+                fields["code"] = code
+        for col, name, values in texts:
+            value = values[i]
+            if col in too_long and len(value) > MAX_LENGTHS[col]:
+                problems.append((col, too_long[col]))
+            fields[name] = value
+        if phones is not None:
+            problems += phones[i]
+        if (vocab.NAME in cols or known is None) and not fields.get("name"):
+            problems.append((vocab.NAME, _("The asset name is missing (required)")))
 
-    funding_cell = cells.text(v.get(vocab.FUNDING))
-    if funding_cell:
-        try:
-            row.funding = cells.funding_parse(funding_cell, investment)
-        except ValueError as exc:
-            err(vocab.FUNDING, str(exc))
-        else:
-            total = validation.funding_total(row.funding)
-            if investment is not None and total != investment:
-                err(vocab.INVESTMENT, _("The investment of %(investment)s (10k yuan) differs from the funding sources' "
-                                        "total of %(total)s (10k yuan)")
-                    % {"investment": cells.number_text(investment), "total": cells.number_text(total)})
-    elif investment is not None:
-        fields["total_investment"] = investment
+        asset_type, type_errors, has_category, category, category_errors = types[i]
+        if asset_type:
+            fields["asset_type"] = asset_type
+        problems += type_errors
+        if not type_errors and asset_type is None and (vocab.TYPE in cols or known is None):
+            problems.append((vocab.TYPE, _("The asset type is missing (required)")))
+        problems += category_errors
+        if has_category:
+            fields["category"] = category
+        for name, verdicts in labels:
+            found, label_errors = verdicts[i]
+            problems += label_errors
+            if found is not None:
+                fields[name] = found
+        if "status" in fields:
+            disposed = known is not None and known.status == AssetStatus.DISPOSED
+            if (verdict := statuses.get((fields["status"], disposed))) is None:
+                verdict = statuses[(fields["status"], disposed)] = _verdict(
+                    vocab.STATUS, validation.status_check, fields["status"], disposed=disposed)
+            problems += verdict
+        if years is not None:
+            fields["year_built"], year_errors = years[i]
+            problems += year_errors
+        if quantities is not None:
+            fields["quantity"], quantity_errors = quantities[i]
+            problems += quantity_errors
+        investment, investment_errors = investments[i]
+        problems += investment_errors
+        for column_name, message in problems:
+            row.err(column_name, message)
+        problems = []
+        if projects is not None and projects[i]:
+            _project_cells(row, ctx)
+        if departments is not None:
+            fields["department"], department_errors = departments[i]
+            problems += department_errors
+        if funding_cells[i]:
+            parsed, funding_errors = funding[i]
+            row.funding = None if parsed is None else list(parsed)
+            problems += funding_errors
+        elif investment is not None:
+            fields["total_investment"] = investment
+        if owners_cell := owner_cells[i]:
+            kind = fields.get("owner_kind") or DEFAULT_OWNER_KIND.get(asset_type or "", "")
+            if (verdict := owners_memo.get((owners_cell, kind))) is None:
+                verdict = owners_memo[(owners_cell, kind)] = _owners((owners_cell, kind))
+            parsed, owner_errors = verdict
+            row.owners = None if parsed is None else list(parsed)
+            problems += owner_errors
+        for column_name, message in problems:
+            row.err(column_name, message)
+        _geometry_read(row, ctx)
+    return rows
 
-    owners_cell = cells.text(v.get(vocab.OWNERS))
-    if owners_cell:
-        kind = fields.get("owner_kind") or DEFAULT_OWNER_KIND.get(asset_type or "", "")
-        try:
-            row.owners = cells.owners_parse(owners_cell, kind)
-        except ValueError as exc:
-            err(vocab.OWNERS, str(exc))
 
-    _geometry_read(row, ctx)
-    return row
+def _department(text: str, ctx: Context) -> tuple:
+    if not text:
+        return None, ()
+    department = ctx.departments.get(vocab.text_key(text))
+    if department is None:
+        return None, ((vocab.DEPARTMENT, _("The department “%(value)s” is not in the system's list of departments")
+                       % {"value": text}),)
+    return department, ()
 
 
 def _project_cells(row: CheckedRow, ctx: Context) -> None:
@@ -380,53 +486,77 @@ def rows_locate(rows: list[CheckedRow], ctx: Context) -> None:
             row.err(row.geom_field, _("The location is outside the county (longitude %(x).6f, latitude %(y).6f)")
                     % {"x": where.x, "y": where.y})
         row.geometry = None
+    memo: dict = {}
     for row in placed:
         if row.geometry is not None:
-            _village_check(row, located[id(row)].villages, ctx)
+            _village_check(row, located[id(row)].villages, ctx, memo)
 
 
-def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context) -> None:
+def _village_check(row: CheckedRow, covering: tuple[int, ...], ctx: Context, memo: dict) -> None:
+    """The row's village: the stated one (行政区划代码, or 所属村 with 所属乡镇) if its geometry is in it, else the one
+    covering it; the township consistent; a new asset within the actor's scope. The verdict on the stated cells and
+    the covering villages is taken once per distinct combination of the chunk (`memo`)."""
     v = row.raw.values
-    area_code = cells.text(v.get(vocab.AREA_CODE))
-    village_name = cells.text(v.get(vocab.VILLAGE))
-    township_name = cells.text(v.get(vocab.TOWNSHIP))
+    stated = (v.get(vocab.AREA_CODE), v.get(vocab.VILLAGE), v.get(vocab.TOWNSHIP))
+    key = (*(cell_key(c) for c in stated), covering, row.geom_field)
+    try:
+        village, problem = memo[key]
+    except KeyError:
+        village, problem = memo[key] = _village_for(*stated, covering, row.geom_field, ctx)
+    except TypeError:  # a cell that is not hashable
+        village, problem = _village_for(*stated, covering, row.geom_field, ctx)
+    if problem is not None:
+        return row.err(*problem)
+    asset_type = row.fields.get("asset_type")
+    if asset_type and row.known is None:
+        if (may := memo.get((asset_type, village.pk))) is None:
+            may = memo[(asset_type, village.pk)] = ctx.may_create(asset_type, village)
+        if not may:
+            county = county_code_of(village.code)
+            if ctx.scope.counties is not None and county not in ctx.scope.counties:
+                row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                        _("This asset lies in %(village)s of another county (%(county)s): a county imports into its "
+                          "own county only") % {"village": village.name, "county": county})
+            else:
+                row.err(vocab.CODE if row.code else vocab.VILLAGE,
+                        _("This asset is outside what you may register (area or sector)"))
+    row.village = village
+    row.fields["village"] = village
+
+
+def _village_for(area_cell, village_cell, township_cell, covering: tuple[int, ...], geom_field: str,
+                 ctx: Context) -> tuple[AdminArea | None, tuple[str, str] | None]:
+    """(the village, None) or (None, (column, message))."""
+    area_code = cells.text(area_cell)
+    village_name = cells.text(village_cell)
+    township_name = cells.text(township_cell)
     stated = None
     if area_code:
         stated = ctx.villages_by_code.get(area_code)
         if stated is None:
-            return row.err(vocab.AREA_CODE, _("The area code “%(code)s” is not a village of the county") % {"code": area_code})
+            return None, (vocab.AREA_CODE, _("The area code “%(code)s” is not a village of the county")
+                          % {"code": area_code})
     elif village_name:
         candidates = ctx.villages_by_name.get(vocab.text_key(village_name), [])
         if township_name:
             candidates = [c for c in candidates if c.parent and
                           vocab.text_key(c.parent.name) == vocab.text_key(township_name)] or candidates
         if not candidates:
-            return row.err(vocab.VILLAGE, _("The county has no village named “%(name)s”") % {"name": village_name})
+            return None, (vocab.VILLAGE, _("The county has no village named “%(name)s”") % {"name": village_name})
         if len(candidates) > 1:
             candidates = [c for c in candidates if c.pk in covering]
             if len(candidates) != 1:
-                return row.err(vocab.VILLAGE, _("Several villages are named “%(name)s”: fill in the township or the area "
-                                                "code") % {"name": village_name})
+                return None, (vocab.VILLAGE, _("Several villages are named “%(name)s”: fill in the township or the "
+                                               "area code") % {"name": village_name})
         stated = candidates[0]
     if stated is not None and stated.pk not in covering:
-        return row.err(vocab.VILLAGE if not area_code else vocab.AREA_CODE,
-                       _("The location is outside the stated village “%(name)s”: check the coordinates or the village")
-                       % {"name": stated.name})
+        return None, (vocab.VILLAGE if not area_code else vocab.AREA_CODE,
+                      _("The location is outside the stated village “%(name)s”: check the coordinates or the village")
+                      % {"name": stated.name})
     village = stated or (ctx.villages[covering[0]] if covering else None)
     if village is None:
-        return row.err(row.geom_field, _("The location is in no village of the county"))
+        return None, (geom_field, _("The location is in no village of the county"))
     if township_name and village.parent and vocab.text_key(township_name) != vocab.text_key(village.parent.name):
-        return row.err(vocab.TOWNSHIP, _("The village “%(village)s” belongs to “%(township)s”, not to “%(stated)s”")
-                       % {"village": village.name, "township": village.parent.name, "stated": township_name})
-    asset_type = row.fields.get("asset_type")
-    if asset_type and row.known is None and not ctx.may_create(asset_type, village):
-        county = county_code_of(village.code)
-        if ctx.scope.counties is not None and county not in ctx.scope.counties:
-            row.err(vocab.CODE if row.code else vocab.VILLAGE,
-                    _("This asset lies in %(village)s of another county (%(county)s): a county imports into its own "
-                      "county only") % {"village": village.name, "county": county})
-        else:
-            row.err(vocab.CODE if row.code else vocab.VILLAGE,
-                    _("This asset is outside what you may register (area or sector)"))
-    row.village = village
-    row.fields["village"] = village
+        return None, (vocab.TOWNSHIP, _("The village “%(village)s” belongs to “%(township)s”, not to “%(stated)s”")
+                      % {"village": village.name, "township": village.parent.name, "stated": township_name})
+    return village, None

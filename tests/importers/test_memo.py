@@ -88,3 +88,17 @@ def test_remembered_funding_cells_parse_as_the_format_says(cell, investment):
                 assert got == expected
                 if got[0] == "ok":
                     got[1].append(("x", 0))  # a caller's list is its own
+
+
+def test_field_verdicts_of_a_column_are_clean_fields_of_each_asset(areas):
+    """Several assets at once (a chunk): each value of a column once, every asset with a bad value reported, the
+    cleaned values set on each."""
+    memo: dict = {}
+    changes = [{}, *BAD, {}, *BAD, {"quantity": Decimal("2.50")}, {"quantity": Decimal("2.5")}]
+    assets = [bulk._asset_new(GOOD | change) for change in changes]
+    expected = [_errors(lambda a: a.clean_fields(exclude=EXCLUDE), Asset(**(GOOD | change))) for change in changes]
+    got = [{name: ValidationError(items).messages for name, items in errors.items()} if errors else {}
+           for errors in bulk._fields_verdicts(assets, EXCLUDE, memo)]
+    assert got == expected
+    assert [bool(e) for e in got] == [change in BAD for change in changes]  # the first and the repeats
+    assert [a.quantity for a in assets[-2:]] == [Decimal("2.50"), Decimal("2.5")]
