@@ -8,7 +8,7 @@ import datetime
 import functools
 import json
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -50,7 +50,16 @@ def decimal(value, places: int) -> Decimal:
         raise ValueError(_("“%(cell)s” is not a number") % {"cell": cell})
     if number < 0:
         raise ValueError(_("Cannot be negative (%(cell)s)") % {"cell": cell})
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return quantized(number, Decimal(1).scaleb(-places), cell)
+
+
+def quantized(number: Decimal, exponent: Decimal, cell, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """`number` rounded to `exponent`; a number with more digits than Decimal's 28 once rounded is the clerk's
+    error (a row error), not the import's (decimal.InvalidOperation is no ValueError)."""
+    try:
+        return number.quantize(exponent, rounding=rounding)
+    except InvalidOperation:
+        raise ValueError(_("“%(cell)s” is too large a number") % {"cell": text(cell)}) from None
 
 
 def number_text(value: Decimal | None) -> str:
@@ -101,7 +110,8 @@ def _funding_parse(cell: str, investment: Decimal | None) -> list[tuple[str, Dec
         if source is None:
             raise ValueError(_("Unknown %(column)s “%(value)s” (should be one of these names or codes: %(accepted)s)")
                              % {"column": vocab.FUNDING, "value": name, "accepted": vocab.accepted(vocab.FUNDING_LABELS)})
-        result.append((source, None if amount is None else Decimal(amount).quantize(Decimal("0.0001"))))
+        result.append((source, None if amount is None else quantized(Decimal(amount), Decimal("0.0001"), amount,
+                                                                      ROUND_HALF_EVEN)))
     if any(a is None for _s, a in result):
         if len(result) == 1 and investment is not None:
             result = [(result[0][0], investment)]
@@ -142,7 +152,8 @@ def owners_parse(cell: str, default_kind: str) -> list[Share]:
         parsed[0] = (*parsed[0][:2], "100")
     if any(share is None for _n, _k, share in parsed):
         raise ValueError(_("With several owners, give each one's share (%), adding up to 100"))
-    shares = [Share(name, kind, Decimal(share).quantize(Decimal("0.001"))) for name, kind, share in parsed]
+    shares = [Share(name, kind, quantized(Decimal(share), Decimal("0.001"), share, ROUND_HALF_EVEN))
+              for name, kind, share in parsed]
     try:
         validation.owner_shares_check(shares, asset_type="", registration_status="")
     except ValidationError as exc:
@@ -273,4 +284,4 @@ def money(value, scale: Decimal = WAN) -> Decimal | None:
         raise ValueError(_("“%(cell)s” is not a number") % {"cell": text(value)})
     if number < 0:
         raise ValueError(_("Cannot be negative (%(cell)s)") % {"cell": text(value)})
-    return (number * scale).quantize(YUAN, rounding=ROUND_HALF_UP)
+    return quantized(number * scale, YUAN, value)

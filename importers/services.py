@@ -176,13 +176,16 @@ def _gc_relaxed():
     freed 85 objects; now 0.4 s (docs/performance.md, Import, session 9). The old generation is collected ten
     times less often too (the import's memos grow). Restored afterwards."""
     threshold = gc.get_threshold()
-    gc.freeze()
+    freezing = gc.get_freeze_count() == 0  # a process that froze its own start (config.process) keeps it frozen
+    if freezing:
+        gc.freeze()
     gc.set_threshold(max(threshold[0], 5000), threshold[1], max(threshold[2], 100))
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
 
 
 def _preview_mark(preview: list[dict], errors: list[RowError]) -> None:

@@ -160,3 +160,25 @@ def test_two_rows_of_one_asset_in_a_chunk_stage_the_first_and_report_the_second(
     asset.refresh_from_db()
     assert asset.name == "改名一"
     assert asset.history.count() == 2  # created, then the first row's change
+
+
+def test_an_import_leaves_the_cycle_collector_as_it_found_it():
+    """The import relaxes the collector (services._gc_relaxed) and restores it; a process that froze its own start
+    (a web worker, config.process) keeps what it froze."""
+    import gc
+
+    from importers.services import _gc_relaxed
+
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert frozen == 0  # the test process freezes nothing of its own
+    with _gc_relaxed():
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] >= 5000
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+    gc.freeze()
+    try:
+        started = gc.get_freeze_count()
+        with _gc_relaxed():
+            pass
+        assert gc.get_freeze_count() >= started and gc.get_threshold() == threshold
+    finally:
+        gc.unfreeze()
