@@ -23,3 +23,24 @@ def test_a_timed_out_default_anchor_is_a_lower_bound_and_says_so():
 def test_a_crashed_default_anchor_has_no_ratio():
     r = default_row("1M (1,250,000 assets)", 2500.0, Load(status="crashed"), None, {})
     assert r["anchor"] is None and r["ratio"] is None and "timed out" not in r["name"]
+
+
+def test_the_warm_up_asks_for_a_clusters_document_of_the_subset(db):
+    """The server is warmed for the measured user with a clusters document of the subset's middle: a request the
+    API answers (200, clusters drawn), not one it refuses — or the warm-up would compile nothing."""
+    import json
+
+    from django.test import Client
+
+    from bench.maps import Subset, _clusters_path
+    from tests.factories import make_admin, make_areas, make_asset
+
+    areas, admin = make_areas(), make_admin()
+    asset = make_asset(actor=admin, area=areas.west_south)
+    x, y = asset.location.x, asset.location.y
+    client = Client()
+    client.force_login(admin)
+    subset = Subset("one", "one asset", {}, 1, (x - 0.01, y - 0.01, x + 0.01, y + 0.01))
+    response = client.get(_clusters_path(subset), secure=True)
+    assert response.status_code == 200
+    assert sum(c[0] for c in json.loads(response.content)["clusters"]) == 1
