@@ -308,8 +308,8 @@ SELECT l.ids,
        ST_X(l.anchor), ST_Y(l.anchor)
 FROM (SELECT r.i, r.anchor, ARRAY(SELECT v.id FROM geo_assets_adminarea v
                                   WHERE v.level = 'village' AND ST_Covers(v.geom, r.anchor) ORDER BY v.code) AS ids
-      FROM (SELECT i, ST_PointOnSurface(ST_GeomFromWKB(w, %s)) AS anchor
-            FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(w, i)) r OFFSET 0) l
+      FROM (SELECT i, ST_PointOnSurface(ST_GeomFromWKB(w, %s)) AS anchor  -- computed once (OFFSET 0), not in
+            FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(w, i) OFFSET 0) r OFFSET 0) l  -- each use of it
 ORDER BY l.i
 """
 
