@@ -62,10 +62,10 @@ _STAGE = [
         SELECT 0 AS seq, ''::text AS layer, 0 AS row_number, ''::text AS action, ''::text AS given_code,
                false AS geom_changed, NULL::geometry AS geom, id, {", ".join(COLUMNS)}
         FROM geo_assets_asset WITH NO DATA""",  # noqa: S608 - column names from the model
-    "CREATE TEMP TABLE import_funding (seq int, code text, id bigint, source text, amount numeric) ON COMMIT DROP",
-    """CREATE TEMP TABLE import_owner (seq int, code text, id bigint, owner_name text, owner_kind text,
+    "CREATE TEMP TABLE import_funding (seq int, id bigint, source text, amount numeric) ON COMMIT DROP",
+    """CREATE TEMP TABLE import_owner (seq int, id bigint, owner_name text, owner_kind text,
                                        share numeric) ON COMMIT DROP""",
-    "CREATE TEMP TABLE import_link (seq int, code text, id bigint, project_id bigint, amount numeric) ON COMMIT DROP",
+    "CREATE TEMP TABLE import_link (seq int, id bigint, project_id bigint, amount numeric) ON COMMIT DROP",
 ]
 CHILDREN = {  # staging table: (register table, history table, key column, value columns)
     "import_funding": ("geo_assets_fundingline", "geo_assets_historicalfundingline", "source", ["amount"]),
@@ -162,7 +162,7 @@ def _asset_new(fields: dict) -> Asset:
     for name, value in fields.items():
         if name in _RELATIONS:
             _relate(obj, name, value)
-        elif _DESCRIBED.get(name, True) and _described(name):
+        elif _described(name):
             setattr(obj, name, value)
         else:  # what setattr does for an attribute without a data descriptor (DeferredAttribute has no __set__)
             plain[name] = value
@@ -358,9 +358,9 @@ class BulkWrite:
             segment.append((self.seq, row, None if row.errors else self._decide(self.seq, row, asset, disposed)))
         self._segment_stage(segment, staged, funding, owners)
         _copy("import_asset", KEY_COLUMNS + COLUMNS, staged)
-        _copy("import_funding", ["seq", "code", "id", "source", "amount"], funding)
-        _copy("import_owner", ["seq", "code", "id", "owner_name", "owner_kind", "share"], owners)
-        _copy("import_link", ["seq", "code", "id", "project_id", "amount"], self.link_rows)
+        _copy("import_funding", ["seq", "id", "source", "amount"], funding)
+        _copy("import_owner", ["seq", "id", "owner_name", "owner_kind", "share"], owners)
+        _copy("import_link", ["seq", "id", "project_id", "amount"], self.link_rows)
 
     def _matched(self, rows: list[CheckedRow]) -> dict[int, Asset]:
         """The existing asset of each row: by 资产编号, else by name, type, village and geometry (within 1e-5°)."""
@@ -427,7 +427,7 @@ class BulkWrite:
                 changes.pop("total_investment", None)
             if not (changes or geom_changed or funding is not None or owners is not None):
                 return ((seq, row.layer, row.row, "unchanged", row.code, False, None, asset.pk, *_NONE),
-                        [(seq, asset.code, *link) for link in links])
+                        [(seq, *link) for link in links])
             for name, value in changes.items():
                 setattr(asset, name, value)
             obj, action = asset, "update"
@@ -472,8 +472,8 @@ class BulkWrite:
             # that number is taken now (just given, or written in the file): the village's sequence moves past it
             self.next_number[m.group(1)] = max(self.next_number[m.group(1)], int(m.group(2)) + 1)
         obj.public_name = asset_public_name(obj)[:200]
-        self._children(seq, obj.code, final.asset, final.funding, final.owners, funding_out, owners_out)
-        self.link_rows += [(seq, obj.code, *link) for link in final.links]
+        self._children(seq, final.asset, final.funding, final.owners, funding_out, owners_out)
+        self.link_rows += [(seq, *link) for link in final.links]
         return (seq, row.layer, row.row, final.action, row.code, final.geom_changed,
                 _hex(row) if final.geom_changed else None, obj.pk, *_VALUES(obj))
 
@@ -513,7 +513,7 @@ class BulkWrite:
                 out.append((link.pk, project_id, amount))
         return out
 
-    def _children(self, seq: int, code: str, asset: Asset | None, funding, owners, funding_out: list,
+    def _children(self, seq: int, asset: Asset | None, funding, owners, funding_out: list,
                   owners_out: list):
         """Funding lines and owner shares to add or change; a line no longer listed keeps its row at zero (nothing
         is deleted), as services._children_replace does."""
@@ -522,15 +522,15 @@ class BulkWrite:
             for source, amount in funding:
                 line = lines.pop(source, None)
                 if line is None or line.amount != Decimal(amount):
-                    funding_out.append((seq, code, line and line.pk, source, amount))
-            funding_out += [(seq, code, line.pk, line.source, 0) for line in lines.values() if line.amount]
+                    funding_out.append((seq, line and line.pk, source, amount))
+            funding_out += [(seq, line.pk, line.source, 0) for line in lines.values() if line.amount]
         if owners is not None:
             shares = {} if asset is None else {s.owner_name: s for s in asset.owners.all()}
             for share in owners:
                 old = shares.pop(share.owner_name, None)
                 if old is None or (old.owner_kind, old.share) != (share.owner_kind, share.share):
-                    owners_out.append((seq, code, old and old.pk, share.owner_name, share.owner_kind, share.share))
-            owners_out += [(seq, code, s.pk, s.owner_name, s.owner_kind, 0) for s in shares.values() if s.share]
+                    owners_out.append((seq, old and old.pk, share.owner_name, share.owner_kind, share.share))
+            owners_out += [(seq, s.pk, s.owner_name, s.owner_kind, 0) for s in shares.values() if s.share]
 
     # ------------------------------------------------------------ whole file
 
