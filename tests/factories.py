@@ -9,6 +9,7 @@ sets; conftest.py files hold the fixtures). A small square county in Luanchuan w
 import datetime
 import io
 import random
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -244,3 +245,13 @@ def link(*, actor, project, asset, amount=None, origin: str = "manual"):
 
     return project_services.project_asset_link(actor=actor, project=project, asset=asset, origin=origin,
                                                amount=None if amount is None else Decimal(str(amount)))
+
+
+_FETCHED = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+def fetched_elsewhere(html: str) -> list[str]:
+    """The scripts, stylesheets, images and frames a page loads from another host (a CDN): the product runs on
+    government intranets and may fetch nothing outside its own server. Matched on the tags' own URLs, not the whole
+    page (a random CSRF token may spell "cdn")."""
+    return [url for url in _FETCHED.findall(html) if url.startswith(("http:", "https:", "//"))]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from geo_assets.models import Asset
 from geo_assets.taxonomy import Role
 from importers.models import ImportJob
-from tests.factories import make_asset, make_user
+from tests.factories import fetched_elsewhere, make_asset, make_user
 from tests.importers import builders as b
 from tests.importers.conftest import run
 
@@ -58,7 +58,7 @@ def test_upload_preview_confirm_import(areas, admin_user, tmp_path):
     assert Asset.objects.count() == 0
     page = client.get(reverse("importers:job", args=[job.pk])).content.decode()
     assert 'class="invalid" data-row="4"' in page and "未知的资产类型“飞船”" in page
-    assert "leaflet" in page and "preview-map" in page and "unpkg" not in page and "cdn" not in page.lower()
+    assert "leaflet" in page and "preview-map" in page and not fetched_elsewhere(page)
     features = client.get(reverse("importers:job_preview", args=[job.pk])).json()["features"]
     assert len(features) == 2
 
