@@ -51,6 +51,26 @@ def test_every_asset_carries_its_county_code_written_by_the_database(county_worl
     assert set(Asset.objects.in_area(w.p.county_b).values_list("name", flat=True)) == set(B_NAMES)
 
 
+def test_the_county_is_the_townships_else_the_villages_else_the_boundary_covering_the_asset(county_world):
+    """asset_county_fill's order, as any writer meets it (raw SQL here): each branch on its own."""
+    p, asset = county_world.p, county_world.assets["clinic_b"]
+
+    def county_after(sql: str, params=()) -> str | None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE geo_assets_asset SET {sql} WHERE id = %s", [*params, asset.pk])  # noqa: S608
+            cursor.execute("SELECT county_code FROM geo_assets_asset WHERE id = %s", [asset.pk])
+            return cursor.fetchone()[0]
+
+    shift = "point = ST_Translate(point, %s, 0), line = ST_Translate(line, %s, 0), " \
+            "polygon = ST_Translate(polygon, %s, 0)"
+    assert county_after("township_id = %s", [p.a.west.pk]) == p.a.county.code  # A's township, B's village
+    assert county_after("township_id = NULL") == p.county_b.code  # the village's
+    assert county_after("village_id = %s", [p.a.west_south.pk]) == p.a.county.code
+    assert county_after("village_id = NULL") == p.county_b.code  # neither: the boundary (B's) covering it
+    assert county_after(shift, [-0.2] * 3) == p.a.county.code  # moved into A
+    assert county_after(shift, [5.0] * 3) is None  # outside every county
+
+
 @pytest.mark.parametrize(("who", "sees", "edits"), [
     ("admin_a", A_NAMES, A_NAMES),
     ("inspector_a", A_NAMES, ()),
