@@ -296,18 +296,31 @@ class Located:
     y: float
 
 
-# A point a village covers is in the county (villages partition it): the county's boundary (tens of thousands of
-# vertices in a province, ~0.5 ms a test) is only tested for points no village covers.
+# Containment is tested on the areas' pieces (models.AreaPiece, migration 0019): the pieces of the point's grid cell,
+# one b-tree probe (a GiST probe costs ~15 µs here, ST_Covers' own index condition is kept out by OFFSET 0), then
+# ST_Covers on polygons of ≤ 128 vertices, not a GiST probe and ST_Covers on a whole village
+# (~2,200 vertices in the province): several times faster (docs/performance.md, "Session 10"), the same answers as on
+# the whole areas, boundaries included (tests/geo_assets/test_pieces.py). A point on a cut is covered by the pieces
+# on both sides, and a piece is kept once per cell of its box: IN keeps each village once. A point a village covers is in the county (villages partition it): the county is only tested
+# for points no village covers.
 _LOCATE = """
 SELECT l.ids,
        cardinality(l.ids) > 0 OR EXISTS(
-           SELECT 1 FROM geo_assets_adminarea c WHERE c.level = (
-               SELECT CASE WHEN EXISTS (SELECT 1 FROM geo_assets_adminarea WHERE level = 'county')
-                           THEN 'county' ELSE 'township' END)
-           AND ST_Covers(c.geom, l.anchor)),
+           SELECT 1 FROM (SELECT c.geom FROM geo_assets_areapiece c WHERE c.level = (
+                              SELECT CASE WHEN EXISTS (SELECT 1 FROM geo_assets_adminarea WHERE level = 'county')
+                                          THEN 'county' ELSE 'township' END)
+                            AND c.cell_x = geo_assets_piece_cell(ST_X(l.anchor))
+                            AND c.cell_y = geo_assets_piece_cell(ST_Y(l.anchor)) OFFSET 0) c
+           WHERE ST_Covers(c.geom, l.anchor)),
        ST_X(l.anchor), ST_Y(l.anchor)
-FROM (SELECT r.i, r.anchor, ARRAY(SELECT v.id FROM geo_assets_adminarea v
-                                  WHERE v.level = 'village' AND ST_Covers(v.geom, r.anchor) ORDER BY v.code) AS ids
+FROM (SELECT r.i, r.anchor, ARRAY(SELECT v.id FROM geo_assets_adminarea v WHERE v.id IN (
+                                      SELECT p.area_id FROM (SELECT p.area_id, p.geom FROM geo_assets_areapiece p
+                                                             WHERE p.level = 'village'
+                                                               AND p.cell_x = geo_assets_piece_cell(ST_X(r.anchor))
+                                                               AND p.cell_y = geo_assets_piece_cell(ST_Y(r.anchor))
+                                                             OFFSET 0) p  -- not the GiST index ST_Covers offers
+                                      WHERE ST_Covers(p.geom, r.anchor))
+                                  ORDER BY v.code) AS ids
       FROM (SELECT i, ST_PointOnSurface(ST_GeomFromWKB(w, %s)) AS anchor  -- computed once (OFFSET 0), not in
             FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(w, i) OFFSET 0) r OFFSET 0) l  -- each use of it
 ORDER BY l.i
