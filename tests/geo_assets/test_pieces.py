@@ -2,6 +2,7 @@
 must answer exactly as ST_Covers on the whole areas, and the database keeps them whoever writes an area."""
 
 import importlib
+import itertools
 import random
 
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
@@ -47,7 +48,7 @@ def boundary_points(geoms, rng):
     for geom in geoms:
         for ring in rings(geom):
             coords = ring.coords
-            for (x0, y0), (x1, y1) in zip(coords, coords[1:]):
+            for (x0, y0), (x1, y1) in itertools.pairwise(coords):
                 points.append(Point(x0, y0, srid=SRID))
                 for t in (0.5, rng.random()):
                     points.append(Point(x0 + t * (x1 - x0), y0 + t * (y1 - y0), srid=SRID))
