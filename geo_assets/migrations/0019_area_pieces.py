@@ -39,7 +39,8 @@ CREATE OR REPLACE FUNCTION geo_assets_piece_cell(v double precision) RETURNS int
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT floor(v / 0.02::double precision)::integer $$;
 """
 # An area's pieces, rewritten: ST_Subdivide to ≤ 128 vertices (measured: 64–256 differ by < 20 %; the b-tree probe
-# on the cell is what matters), each piece once per cell its box overlaps (~3.8 rows a piece on the province).
+# on the cell is what matters), each piece once per cell its box overlaps, the box widened by PIECE_MARGIN (1e-9):
+# every piece within that distance of a point is in the point's cell (~3.8 rows a village piece on the province).
 BUILD = """
 CREATE OR REPLACE FUNCTION geo_assets_pieces_build(ids bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE written bigint;
@@ -49,8 +50,10 @@ BEGIN
   SELECT a.id, a.level, x, y, s.geom
     FROM geo_assets_adminarea a
     CROSS JOIN LATERAL (SELECT (ST_Dump(ST_Subdivide(a.geom, 128))).geom) s(geom)
-    CROSS JOIN LATERAL generate_series(geo_assets_piece_cell(ST_XMin(s.geom)), geo_assets_piece_cell(ST_XMax(s.geom))) x
-    CROSS JOIN LATERAL generate_series(geo_assets_piece_cell(ST_YMin(s.geom)), geo_assets_piece_cell(ST_YMax(s.geom))) y
+    CROSS JOIN LATERAL generate_series(geo_assets_piece_cell(ST_XMin(s.geom) - 1e-9),
+                                       geo_assets_piece_cell(ST_XMax(s.geom) + 1e-9)) x
+    CROSS JOIN LATERAL generate_series(geo_assets_piece_cell(ST_YMin(s.geom) - 1e-9),
+                                       geo_assets_piece_cell(ST_YMax(s.geom) + 1e-9)) y
    WHERE a.id = ANY(ids) AND a.level IN ('county', 'township', 'village') AND NOT ST_IsEmpty(s.geom);
   GET DIAGNOSTICS written = ROW_COUNT;
   RETURN written;

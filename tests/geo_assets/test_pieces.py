@@ -10,7 +10,7 @@ from django.db import connection
 
 from geo_assets import services, validation
 from geo_assets.models import PIECE_CELL, PIECE_LEVELS, SRID, AdminArea, AreaPiece
-from tests.factories import make_admin
+from tests.factories import JAGGED_W, make_admin
 
 FILL = importlib.import_module("geo_assets.migrations.0019_area_pieces").FILL
 
@@ -161,3 +161,19 @@ def test_the_migrations_fill_gives_each_area_exactly_its_pieces(jagged):
         assert count > 0 and difference < 1e-12, area
     # counties, townships and villages only
     assert set(AreaPiece.objects.values_list("level", flat=True)) == set(PIECE_LEVELS)
+
+
+def test_near_a_pieces_boundary_the_whole_area_decides(jagged):
+    """The cuts' vertices are rounded: a piece may be off its area by a hair. Here 西坡村's pieces are moved 1e-11°
+    west (less than PIECE_MARGIN): a point just outside its western edge, or on the seam with 东坡村, is placed as
+    ST_Covers on the whole villages places it; points away from the boundaries are unaffected."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE geo_assets_areapiece SET geom = ST_Translate(geom, -1e-11, 0) WHERE area_id = %s",
+                       [jagged.west.pk])
+    outside = Point(JAGGED_W - 5e-12, 33.9, srid=SRID)
+    seam = [Point(x, y, srid=SRID) for x, y in jagged.seam[1:-1]]
+    inside = Point(112.05, 33.9, srid=SRID)
+    points = [outside, inside, *seam]
+    assert on_pieces(points) == whole(points)
+    assert on_pieces([outside, inside]) == [((), False), ((jagged.west.pk,), True)]
+    assert {ids for ids, _inside in on_pieces(seam)} == {(jagged.west.pk, jagged.east.pk)}
