@@ -33,7 +33,8 @@ class Migration(migrations.Migration):
     ]
 
 # The grid cell of a coordinate (models.register.PIECE_CELL degrees). Monotonic in v, so the cells of a piece's box
-# [floor(xmin / cell), floor(xmax / cell)] always hold the cell of any point the piece covers: no tolerance needed.
+# [floor(xmin / cell), floor(xmax / cell)] always hold the cell of any point the piece covers, without a tolerance
+# (the box is widened below for the points near a piece, which _LOCATE decides on the whole area).
 CELL = """
 CREATE OR REPLACE FUNCTION geo_assets_piece_cell(v double precision) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT floor(v / 0.02::double precision)::integer $$;

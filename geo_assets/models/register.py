@@ -112,9 +112,9 @@ PIECE_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
 
 
 class AreaPiece(models.Model):
-    """A piece of an area (ST_Subdivide, ≤ 128 vertices), once per grid cell its widened box overlaps: where a point lies is
-    one b-tree probe on its cell and ST_Covers on a few small polygons (validation.villages_covering), not a GiST
-    probe and ST_Covers on a village's ~2,000 vertices. Written only by the database (migration 0019): triggers on
+    """A piece of an area (ST_Subdivide, ≤ 128 vertices), once per grid cell its widened box overlaps: where a point
+    lies is one b-tree probe on its cell and ST_Covers on a few small polygons (validation.villages_covering), not a
+    GiST probe and ST_Covers on a village's ~2,000 vertices. Written only by the database (migration 0019): triggers on
     geo_assets_adminarea rewrite an area's pieces whenever it is created or its boundary or level changes, whoever
     writes. Counties, townships and villages only (PIECE_LEVELS)."""
 
