@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from geo_assets.models.register import PIECE_MARGIN
 from geo_assets.taxonomy import (
     DEFAULT_OWNER_KIND,
     TYPE_CATEGORY,
@@ -296,22 +297,43 @@ class Located:
     y: float
 
 
-# A point a village covers is in the county (villages partition it): the county's boundary (tens of thousands of
-# vertices in a province, ~0.5 ms a test) is only tested for points no village covers.
+# Containment is tested on the areas' pieces (models.AreaPiece, migration 0019): the pieces of the point's grid cell
+# by one b-tree probe (a GiST probe alone costs ~15 µs here; OFFSET 0 keeps ST_Covers' own index condition out),
+# then ST_Covers on polygons of ≤ 128 vertices instead of a whole village (~2,200 vertices in the province).
+# The cuts add vertices, rounded: within a hair of a piece's boundary the pieces and the whole area may disagree
+# (measured: ~1 in 4,000 points placed exactly on boundaries). A point within PIECE_MARGIN of a piece's boundary
+# is therefore decided on the whole area, as before; every other point is far from every boundary, where both agree.
+# A piece is kept once per cell of its box (widened by PIECE_MARGIN) and a point may lie on several pieces: one row
+# per area. Answers as ST_Covers on the whole areas (tests/geo_assets/test_pieces.py); docs/performance.md,
+# "Session 10", has the figures.
+_COVERING = """
+SELECT c.area_id FROM (
+    SELECT p.area_id, bool_or(ST_Covers(p.geom, {point})) AS covered,
+           bool_or(ST_DWithin(ST_Boundary(p.geom), {point}, {margin})) AS near
+      FROM (SELECT p.area_id, p.geom FROM geo_assets_areapiece p
+             WHERE p.level = {level} AND p.cell_x = geo_assets_piece_cell(ST_X({point}))
+               AND p.cell_y = geo_assets_piece_cell(ST_Y({point})) OFFSET 0) p
+     WHERE p.geom && ST_Expand({point}, {margin}) GROUP BY p.area_id) c
+ WHERE CASE WHEN c.near THEN (SELECT ST_Covers(a.geom, {point}) FROM geo_assets_adminarea a WHERE a.id = c.area_id)
+            ELSE c.covered END"""
+
+# A point a village covers is in the county (villages partition it): the county is only tested for points no
+# village covers.
 _LOCATE = """
 SELECT l.ids,
-       cardinality(l.ids) > 0 OR EXISTS(
-           SELECT 1 FROM geo_assets_adminarea c WHERE c.level = (
-               SELECT CASE WHEN EXISTS (SELECT 1 FROM geo_assets_adminarea WHERE level = 'county')
-                           THEN 'county' ELSE 'township' END)
-           AND ST_Covers(c.geom, l.anchor)),
+       cardinality(l.ids) > 0 OR EXISTS({county}),
        ST_X(l.anchor), ST_Y(l.anchor)
-FROM (SELECT r.i, r.anchor, ARRAY(SELECT v.id FROM geo_assets_adminarea v
-                                  WHERE v.level = 'village' AND ST_Covers(v.geom, r.anchor) ORDER BY v.code) AS ids
+FROM (SELECT r.i, r.anchor, ARRAY(SELECT v.id FROM geo_assets_adminarea v WHERE v.id IN ({village})
+                                  ORDER BY v.code) AS ids
       FROM (SELECT i, ST_PointOnSurface(ST_GeomFromWKB(w, %s)) AS anchor  -- computed once (OFFSET 0), not in
             FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(w, i) OFFSET 0) r OFFSET 0) l  -- each use of it
 ORDER BY l.i
-"""
+""".format(  # noqa: S608 (constants only)
+    county=_COVERING.format(point="l.anchor", margin=PIECE_MARGIN, level="""(
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM geo_assets_adminarea WHERE level = 'county')
+                    THEN 'county' ELSE 'township' END)"""),
+    village=_COVERING.format(point="r.anchor", margin=PIECE_MARGIN, level="'village'"),
+)
 
 
 def villages_covering(wkbs: list[bytes], srid: int = 4490) -> list[Located]:

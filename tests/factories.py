@@ -4,10 +4,13 @@ sets; conftest.py files hold the fixtures). A small square county in Luanchuan w
     county 410324000000  111.50–111.70 E, 33.80–34.00 N
     township 410324101 (west half)   villages 410324101001 (south), 410324101002 (north)
     township 410324102 (east half)   villages 410324102001 (south), 410324102002 (north)
+
+and, for the areas' pieces, a county whose villages have hundreds of vertices (make_jagged_county).
 """
 
 import datetime
 import io
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -82,6 +85,51 @@ def make_prefecture() -> Prefecture:
     village_b = AdminArea.objects.create(code="410325101001", name="嵩北村", level=AreaLevel.VILLAGE,
                                          geom=box(E, S, E + 0.2, N), parent=township_b)
     return Prefecture(prefecture=prefecture, a=a, county_b=county_b, township_b=township_b, village_b=village_b)
+
+
+@dataclass
+class JaggedCounty:
+    """make_jagged_county(): villages with enough vertices to be cut into several pieces (models.AreaPiece)."""
+
+    county: AdminArea
+    township: AdminArea
+    west: AdminArea
+    east: AdminArea
+    island: AdminArea
+    seam: list  # the boundary west and east share, south to north
+
+
+JAGGED_W, JAGGED_E, JAGGED_MID = 112.00, 112.20, 112.10
+
+
+def make_jagged_county() -> JaggedCounty:
+    """County 410327 (112.00–112.20 E, 33.80–34.00 N), one township, and three villages: 西坡村 and 东坡村 share a
+    zigzag seam of 401 vertices on 112.10 E (a grid line of the pieces' cells); 东坡村 has a hole of 240 vertices
+    that is the whole of 岛村. Coordinates rounded to 1e-6°, the seam's ends on the county's edges."""
+    seam = [(round(JAGGED_MID + 0.004 * math.sin(math.pi * 37 * i / 400), 6), round(S + (N - S) * i / 400, 6))
+            for i in range(401)]
+    # a few of the seam's vertices exactly on the cells' grid line
+    seam = [(JAGGED_MID, y) if i % 50 == 0 else (x, y) for i, (x, y) in enumerate(seam)]
+    edge = [(round(JAGGED_W + (JAGGED_MID - JAGGED_W) * i / 100, 6), S) for i in range(1, 100)]
+    west = Polygon([(JAGGED_W, S), *edge, *seam, (JAGGED_W, N), (JAGGED_W, S)], srid=SRID)
+    ring = [(round(112.15 + 0.03 * math.cos(2 * math.pi * i / 240), 6), round(33.90 + 0.03 * math.sin(2 * math.pi * i / 240), 6))
+            for i in range(240)]
+    ring.append(ring[0])
+    east = Polygon([seam[0], (JAGGED_E, S), (JAGGED_E, N), *reversed(seam)], list(reversed(ring)), srid=SRID)
+    island = Polygon(ring, srid=SRID)
+
+    def area(code, name, level, geom, parent=None):
+        return AdminArea.objects.create(code=code, name=name, level=level, parent=parent,
+                                        geom=MultiPolygon(geom, srid=SRID) if geom.geom_type == "Polygon" else geom)
+
+    county = area("410327000000", "汝阳县", AreaLevel.COUNTY, box(JAGGED_W, S, JAGGED_E, N))
+    township = area("410327101000", "坡镇", AreaLevel.TOWNSHIP, box(JAGGED_W, S, JAGGED_E, N), county)
+    return JaggedCounty(
+        county=county, township=township, seam=seam,
+        west=area("410327101001", "西坡村", AreaLevel.VILLAGE, west, township),
+        east=area("410327101002", "东坡村", AreaLevel.VILLAGE, east, township),
+        island=area("410327101003", "岛村", AreaLevel.VILLAGE, island, township),
+    )
 
 
 def make_member(user, role: str, *, county=None, area=None, department=None, current: bool = False):

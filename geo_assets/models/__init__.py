@@ -20,9 +20,13 @@ from geo_assets.models.lifecycle import (
 )
 from geo_assets.models.register import (
     GEOMETRY_COLUMNS,
+    PIECE_CELL,
+    PIECE_LEVELS,
+    PIECE_MARGIN,
     SRID,
     WEB_SRID,
     AdminArea,
+    AreaPiece,
     Asset,
     CountyBound,
     Department,
@@ -34,7 +38,7 @@ from geo_assets.models.register import (
 )
 
 __all__ = [
-    "GEOMETRY_COLUMNS", "SRID", "WEB_SRID", "AdminArea", "Asset", "Attachment", "CountyBound", "CustodianChange", "Department",
+    "GEOMETRY_COLUMNS", "PIECE_CELL", "PIECE_LEVELS", "PIECE_MARGIN", "SRID", "WEB_SRID", "AdminArea", "AreaPiece", "Asset", "Attachment", "CountyBound", "CustodianChange", "Department",
     "Disposal", "DistributionItem", "DistributionPlan", "FundingLine", "HandoverLetter", "IncomeRecord",
     "MaintenanceEntry", "Membership", "NoDeleteModel", "Objection", "OperationContract", "OwnerShare",
     "OwnershipRegistration", "PublicWelfarePost", "PublicityNotice", "Session",

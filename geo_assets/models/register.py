@@ -102,6 +102,41 @@ class AdminArea(NoDeleteModel):
         return gettext("%(name)s (%(code)s)") % {"name": self.name, "code": self.code}
 
 
+# The cell of the grid AreaPiece is keyed by, in the storage SRID's degrees (the SQL function geo_assets_piece_cell of
+# migration 0019 says the same; changing it is a migration that rebuilds the pieces).
+PIECE_CELL = 0.02
+# Within this distance of a piece's boundary (its cuts' rounded vertices), a point is placed on the whole area
+# (validation._LOCATE); a piece is keyed in every cell its box widened by it overlaps (migration 0019 says 1e-9 too).
+PIECE_MARGIN = 1e-9
+PIECE_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
+
+
+class AreaPiece(models.Model):
+    """A piece of an area (ST_Subdivide, ≤ 128 vertices), once per grid cell its widened box overlaps: where a point
+    lies is one b-tree probe on its cell and ST_Covers on a few small polygons (validation.villages_covering), not a
+    GiST probe and ST_Covers on a village's ~2,000 vertices. Written only by the database (migration 0019): triggers on
+    geo_assets_adminarea rewrite an area's pieces whenever it is created or its boundary or level changes, whoever
+    writes. Counties, townships and villages only (PIECE_LEVELS)."""
+
+    area = models.ForeignKey(AdminArea, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    level = models.CharField(max_length=10, choices=AreaLevel.choices)
+    cell_x = models.IntegerField(help_text="floor(x / PIECE_CELL) of a cell the piece's box overlaps")
+    cell_y = models.IntegerField(help_text="floor(y / PIECE_CELL) of a cell the piece's box overlaps")
+    geom = models.PolygonField(srid=SRID, spatial_index=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["level", "cell_x", "cell_y"], name="areapiece_level_cell"),
+            models.Index(fields=["area"], name="areapiece_area"),
+            GistIndex(fields=["geom"], name="areapiece_geom_gist"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(geom__isvalid=True), name="areapiece_geom_valid")]
+
+    def __str__(self):
+        return f"{self.area_id}@{self.cell_x},{self.cell_y}"
+
+
 class Department(NoDeleteModel):
     name = models.CharField(_("name"), max_length=100, unique=True)
     asset_types = ArrayField(

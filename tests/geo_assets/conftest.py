@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from geo_assets.taxonomy import AssetType, Role
-from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_user
+from tests.factories import centre, make_admin, make_areas, make_asset, make_department, make_jagged_county, make_user
 from tests.world import built_once, copy_for_test
 
 
@@ -65,3 +65,9 @@ def upload_world(built_upload_world, db, settings):
     """(areas, users, clinic) of build_upload_world, built once per module."""
     return copy_for_test(built_upload_world, settings)
 
+
+
+@pytest.fixture
+def jagged(db):
+    """make_jagged_county: villages of hundreds of vertices, a shared zigzag seam and a village in another's hole."""
+    return make_jagged_county()
