@@ -297,7 +297,7 @@ class Located:
     y: float
 
 
-# Containment is tested on the areas' pieces (models.AreaPiece, migration 0019): the pieces of the point's grid cell
+# Containment is tested on the areas' pieces (models.AreaPiece, migration 0020): the pieces of the point's grid cell
 # by one b-tree probe (a GiST probe alone costs ~15 µs here; OFFSET 0 keeps ST_Covers' own index condition out),
 # then ST_Covers on polygons of ≤ 128 vertices instead of a whole village (~2,200 vertices in the province).
 # The cuts add vertices, rounded: within a hair of a piece's boundary the pieces and the whole area may disagree

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('geo_assets', '0018_asset_geometry_partial_gist'),
+        ('geo_assets', '0019_county_fill_branches'),
     ]
 
     operations = [

@@ -103,10 +103,10 @@ class AdminArea(NoDeleteModel):
 
 
 # The cell of the grid AreaPiece is keyed by, in the storage SRID's degrees (the SQL function geo_assets_piece_cell of
-# migration 0019 says the same; changing it is a migration that rebuilds the pieces).
+# migration 0020 says the same; changing it is a migration that rebuilds the pieces).
 PIECE_CELL = 0.02
 # Within this distance of a piece's boundary (its cuts' rounded vertices), a point is placed on the whole area
-# (validation._LOCATE); a piece is keyed in every cell its box widened by it overlaps (migration 0019 says 1e-9 too).
+# (validation._LOCATE); a piece is keyed in every cell its box widened by it overlaps (migration 0020 says 1e-9 too).
 PIECE_MARGIN = 1e-9
 PIECE_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
 
@@ -114,7 +114,7 @@ PIECE_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
 class AreaPiece(models.Model):
     """A piece of an area (ST_Subdivide, ≤ 128 vertices), once per grid cell its widened box overlaps: where a point
     lies is one b-tree probe on its cell and ST_Covers on a few small polygons (validation.villages_covering), not a
-    GiST probe and ST_Covers on a village's ~2,000 vertices. Written only by the database (migration 0019): triggers on
+    GiST probe and ST_Covers on a village's ~2,000 vertices. Written only by the database (migration 0020): triggers on
     geo_assets_adminarea rewrite an area's pieces whenever it is created or its boundary or level changes, whoever
     writes. Counties, townships and villages only (PIECE_LEVELS)."""
 

@@ -1,4 +1,4 @@
-"""The areas' pieces (models.AreaPiece, migration 0019): validation.villages_covering tests containment on them and
+"""The areas' pieces (models.AreaPiece, migration 0020): validation.villages_covering tests containment on them and
 must answer exactly as ST_Covers on the whole areas, and the database keeps them whoever writes an area."""
 
 import importlib
@@ -12,7 +12,7 @@ from geo_assets import services, validation
 from geo_assets.models import PIECE_CELL, PIECE_LEVELS, SRID, AdminArea, AreaPiece
 from tests.factories import JAGGED_W, make_admin
 
-FILL = importlib.import_module("geo_assets.migrations.0019_area_pieces").FILL
+FILL = importlib.import_module("geo_assets.migrations.0020_area_pieces").FILL
 
 # The reference: ST_Covers on the whole areas, as _LOCATE was before the pieces.
 WHOLE = """
