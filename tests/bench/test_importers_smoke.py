@@ -7,7 +7,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
 
+from bench.importers import written_tables
 from tests.factories import make_admin, make_areas
 
 
@@ -15,7 +18,7 @@ from tests.factories import make_admin, make_areas
 def test_bench_quick_run_writes_results(tmp_path):
     make_areas()
     make_admin()
-    out = StringIO()
+    out, started = StringIO(), timezone.now()
     call_command("bench", "--quick", "--only", "import", "--out", str(tmp_path), stdout=out)  # others: own smoke tests
     assert "ratio" in out.getvalue() and "written:" in out.getvalue()
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
@@ -29,3 +32,8 @@ def test_bench_quick_run_writes_results(tmp_path):
         assert f"{before}→{after}" in out.getvalue()
     text = (tmp_path / "results.txt").read_text(encoding="utf-8")
     assert "ratio" in text and "load" in text.splitlines()[0]
+    # what the rolled-back runs left dead is vacuumed before the next benchmark, not by autovacuum during it
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE last_vacuum >= %s", [started])
+        vacuumed = {name for (name,) in cursor.fetchall()}
+    assert set(written_tables()) <= vacuumed
