@@ -92,11 +92,13 @@ _HISTORY = ", ".join(HISTORY_COLUMNS)
 _HISTORY_INSERT = f"""INSERT INTO geo_assets_historicalasset
     ({_HISTORY}, history_date, history_change_reason, history_type, history_user_id)
     SELECT {_HISTORY}, %(now)s, %(reason)s, %(type)s, %(user)s FROM written"""  # noqa: S608
+# inserted village by village (ids still in the file's order): the code, village and GiST indexes are filled one
+# compact place at a time and a village's rows lie together (8.6 → 7.6 s per 100,000 on the province)
 _CREATE = f"""WITH written AS (
     INSERT INTO geo_assets_asset (id, {", ".join(COLUMNS)}, point, line, polygon, created_at, updated_at)
     SELECT i.id, {", ".join("s." + c for c in COLUMNS)}, {", ".join(_geometry(g, keep=False) for g in ("point", "line", "polygon"))},
            %(now)s, %(now)s
-    FROM import_asset s JOIN import_ids i ON i.seq = s.seq WHERE s.action = 'create' ORDER BY s.seq
+    FROM import_asset s JOIN import_ids i ON i.seq = s.seq WHERE s.action = 'create' ORDER BY s.village_id, s.seq
     RETURNING {_HISTORY})
 {_HISTORY_INSERT}"""  # noqa: S608
 _UPDATE = f"""WITH written AS (

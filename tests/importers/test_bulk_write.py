@@ -158,3 +158,18 @@ def test_funding_lines_owner_shares_and_their_history_go_to_their_rows_asset(are
     assert sorted((h.asset_id, h.source) for h in added) == sorted([
         (changed.id, "central"), (changed.id, "social"), (changed.id, "integrated"), (new.id, "social")])
     assert history(FundingLine) == sorted((line.id, line.asset_id, "+") for line in FundingLine.objects.all())
+
+
+def test_new_assets_are_written_village_by_village_with_ids_in_the_files_order(areas, admin_user, tmp_path):
+    """The INSERT goes village by village (its indexes — code, village, the GiST ones — are filled a compact place
+    at a time, and a village's rows lie together on disk: docs/performance.md, session 11), while the ids still
+    follow the file, whose rows alternate between two villages."""
+    data = b.rows(6)
+    assert run_report(tmp_path, b.write_csv(tmp_path / "台账.csv", data))[1]["created"] == 6
+    by_id = list(Asset.objects.order_by("id").values_list("name", "village_id"))
+    assert [name for name, _v in by_id] == [f"饮水井{i}" for i in range(1, 7)]
+    assert len({v for _n, v in by_id[:2]}) == 2  # the file alternates
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT village_id FROM geo_assets_asset ORDER BY ctid")
+        on_disk = [v for (v,) in cursor.fetchall()]
+    assert on_disk == sorted(on_disk), on_disk
