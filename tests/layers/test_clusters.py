@@ -119,7 +119,8 @@ def _table() -> set[tuple]:
 
 def _as_first_built() -> set[tuple]:
     """The rows migration 0001's delta (every asset crossed with every level and grain, then grouped) gives; the
-    triggers and the rebuild use 0003's (summed per finest cell first, then rolled up)."""
+    triggers and the rebuild use 0004's (summed per finest cell first, then each level and grain from a coarser
+    one)."""
     first = importlib.import_module("layers.migrations.0001_initial")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM ({first._delta(first._source(1, 'geo_assets_asset'))}) d")  # noqa: S608
