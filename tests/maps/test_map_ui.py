@@ -2,6 +2,7 @@
 legend, side panel, permalink, export links, and the asset page's map. Screenshots go to var/screenshots/."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,17 @@ def test_choosing_a_village_moves_the_map_outlines_it_and_says_when_empty(live_m
     until(page, "window.__mapStats.focus === null && window.__mapStats.count === 4")
     assert page.locator(".leaflet-highlight-pane path.area-outline").count() == 0
     assert_local_and_clean(watch)
+
+
+def test_a_large_count_is_written_with_separators(live_map_world, open_page):
+    page, _watch = open_page("/", user=live_map_world.inspector)
+    until(page, "window.__mapStats.count === 4")
+    # the province's register, as the API counts it (its seven figures are not built here)
+    page.route(re.compile(r"/api/v1/assets/\?page_size=1(&|$)"),
+               lambda route: route.fulfill(json={"count": 1258000, "next": None, "previous": None, "results": []}))
+    page.select_option("select[name=verified]", "yes")
+    until(page, "window.__mapStats.count === 1258000")
+    assert page.locator("#filter-count").inner_text() == "共 1,258,000 项资产"
 
 
 def test_export_links_carry_every_filter(live_map_world, open_page):

@@ -63,6 +63,7 @@
   }
   function hasFilters() { return filterQuery() !== ""; }
   function fmt(n) { return n === null || n === undefined || n === "" ? "—" : String(n); }
+  function number(n) { return Number(n).toLocaleString("zh-CN"); }  // 1,258,000, not 1258000
   function money(n) { return n === null || n === undefined ? "—" : interpolate(gettext("%(amount)s (10k yuan)"), {amount: Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4})}, true); }
   // Times are the county's (Asia/Shanghai) whatever the browser's clock says, written like the asset page
   // writes them in Chinese (Django's zh-hans format): "2025年5月1日 08:00" (the catalogue's wording).
@@ -844,7 +845,7 @@
       if (token !== projectToken) return;
       chosen.appendChild(el("a", {href: p.url, "class": "project-link"}, p.code + " " + p.name));
       chosen.appendChild(el("span", null, " " + interpolate(ngettext("(%(year)s): %(count)s asset on the map", "(%(year)s): %(count)s assets on the map", p.asset_count),
-                                                            {year: p.year, count: p.asset_count}, true)));
+                                                            {year: p.year, count: number(p.asset_count)}, true)));
       chosen.hidden = false;
       if (view !== map.getCenter().toString() + map.getZoom()) fit = false;  // moved meanwhile: leave the view alone
       if (!fit || !p.bbox) { stats.project = code; return; }
@@ -899,7 +900,7 @@
       if (token !== countToken) return;
       stats.count = data.count;
       var empty = hasFilters() ? gettext("No assets match the filters") : gettext("No assets to show yet");
-      label.textContent = data.count ? interpolate(ngettext("%(count)s asset", "%(count)s assets", data.count), {count: data.count}, true) : empty;
+      label.textContent = data.count ? interpolate(ngettext("%(count)s asset", "%(count)s assets", data.count), {count: number(data.count)}, true) : empty;
       label.classList.toggle("empty", !data.count);
       notice.textContent = empty;
       notice.hidden = data.count !== 0;
