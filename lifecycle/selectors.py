@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, Sum
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
@@ -282,7 +283,7 @@ def asset_timeline(asset, user) -> list[Event]:
 
     registrations = list(asset.registrations.of(asset).select_related("submitted_by", "decided_by").order_by("submitted_at"))
     for reg in registrations:
-        owners = pgettext("list separator", ", ").join(f"{show.owner_name(s['owner'], s['kind'])} {s['share']}%" for s in reg.shares_snapshot)
+        owners = pgettext("list separator", ", ").join(f"{show.owner_name(s['owner'], s['kind'])} {floatformat(s['share'], '-3')}%" for s in reg.shares_snapshot)
         add(reg.submitted_at, "ownership", _("Ownership registration submitted"), owners and _("Owners: %(owners)s") % {"owners": owners},
             staff and _("Submitted by: %(user)s") % {"user": reg.submitted_by})
         if reg.decided_at:

@@ -141,3 +141,10 @@ def test_the_migration_rewrites_old_snapshots(notices):
     ("李四、张三丰", "李*、张*丰"), ("栾川县绿源农业有限公司", "栾川县绿源农业有限公司"), ("0379-66812345", "***")])
 def test_mask_people(text, public):
     assert mask_people(text) == public
+
+
+def test_the_ownership_notice_writes_shares_as_people_write_them(notices):
+    notice = notices["frozen"][PublicityStage.OWNERSHIP]
+    assert {o["share"] for a in notice.snapshot["assets"] for o in a["owners"]} >= {"20.000"}  # as frozen
+    page = Client().get(f"/notices/{notice.token}/").content.decode()
+    assert " 20%" in page and ".000%" not in page

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from geo_assets.models import OwnershipRegistration
 from geo_assets.taxonomy import AssetType, OwnerKind
 from lifecycle import services as lifecycle_services
+from lifecycle.selectors import asset_timeline
 from tests.factories import centre, fund_line, link, make_asset, project
 from tests.lifecycle.builders import as_, page, step
 
@@ -40,6 +41,8 @@ def test_without_a_project_the_step_is_as_before(page_county):
     registration = OwnershipRegistration.objects.get(asset=pv)
     assert registration.shares_snapshot == [{"owner": "西南村村民委员会", "kind": "village_collective", "share": "100.000"}]
     assert registration.history.latest().history_change_reason == "提交确权"
+    assert "提交时的产权主体：西南村村民委员会 100%" in page(village.get(step(pv, "ownership")))  # not 100.000%
+    assert "产权主体：西南村村民委员会 100%" in [e.detail for e in asset_timeline(pv, users["county"]) if e.kind == "ownership"][0]
 
 
 def test_the_step_starts_from_the_project_s_proposal_and_says_where_it_came_from(page_county, road_of_two_villages):

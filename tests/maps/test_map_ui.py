@@ -3,10 +3,13 @@ legend, side panel, permalink, export links, and the asset page's map. Screensho
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from geo_assets import services
+from geo_assets.taxonomy import OwnerKind
 from tests.browser import PageWatch
 from tests.factories import MID_X, MID_Y
 from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
@@ -198,6 +201,22 @@ def test_a_large_count_is_written_with_separators(live_map_world, open_page):
     page.select_option("select[name=verified]", "yes")
     until(page, "window.__mapStats.count === 1258000")
     assert page.locator("#filter-count").inner_text() == "共 1,258,000 项资产"
+
+
+def test_the_panel_writes_owner_shares_as_people_write_them(live_map_world, open_page):
+    water = live_map_world.water
+    services.asset_update(actor=live_map_world.admin, asset=water, changes={}, reason="产权确认", owners=[
+        services.Share("西北村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
+        services.Share("西坡镇人民政府", OwnerKind.TOWNSHIP, Decimal("39.125")),
+        services.Share("合作社", OwnerKind.ENTERPRISE, Decimal("0.875"))])
+    page, _watch = open_page("/", user=live_map_world.inspector)
+    wait_drawn(page, assets=False)
+    page.fill("#search-q", "饮水站")
+    page.press("#search-q", "Enter")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{water.code}'")
+    until(page, "document.getElementById('side-body').innerText.includes('合作社')")
+    text = page.inner_text("#side-body")
+    assert "60%" in text and "39.125%" in text and "0.875%" in text and "60.000" not in text
 
 
 def test_export_links_carry_every_filter(live_map_world, open_page):

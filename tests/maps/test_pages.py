@@ -1,4 +1,10 @@
+from decimal import Decimal
+
 from django.test import Client
+
+from geo_assets import services
+from geo_assets.taxonomy import AssetType, OwnerKind
+from tests.factories import make_asset
 
 
 def client_for(user):
@@ -91,3 +97,14 @@ def test_village_report_offers_exports_of_that_village(map_world):
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert map_world.road.code in body and map_world.greenhouse.code not in body
+
+
+def test_asset_page_writes_owner_shares_as_people_write_them(map_world):
+    equity = make_asset(actor=map_world.admin, name="西北村光伏股权", asset_type=AssetType.EQUITY,
+                        area=map_world.areas.west_north,
+                        owners=[services.Share("西北村村民委员会", OwnerKind.VILLAGE_COLLECTIVE, Decimal("60")),
+                                services.Share("西坡镇人民政府", OwnerKind.TOWNSHIP, Decimal("39.125")),
+                                services.Share("合作社", OwnerKind.ENTERPRISE, Decimal("0.875"))])
+    page = client_for(map_world.admin).get(f"/assets/{equity.code}/").content.decode()
+    assert "60%" in page and "39.125%" in page and "0.875%" in page
+    assert "60.000" not in page

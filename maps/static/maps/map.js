@@ -1098,7 +1098,7 @@
                [gettext("Registration date"), a.ownership.registration_date]]);
       if (a.owners.length) {
         var ul = el("ul");
-        a.owners.forEach(function (o) { ul.appendChild(el("li", null, interpolate(gettext("%(name)s (%(kind)s) %(share)s%"), {name: o.owner_name, kind: o.owner_kind_label, share: o.share}, true))); });
+        a.owners.forEach(function (o) { ul.appendChild(el("li", null, interpolate(gettext("%(name)s (%(kind)s) %(share)s%"), {name: o.owner_name, kind: o.owner_kind_label, share: Number(o.share).toLocaleString("zh-CN", {maximumFractionDigits: 3})}, true))); });
         own.appendChild(ul);
       }
       var cus = section(gettext("Custody"));
