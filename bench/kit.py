@@ -58,8 +58,9 @@ def table(results: list[dict]) -> str:
             return "—"
         if not isinstance(value, int | float):
             return str(value)
-        # small values (ms of a request, a ratio of rates) keep their decimals: "7 / 6" would hide a 1.3 × ratio
-        return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.3g}"
+        # small values (ms of a request, a ratio of rates) keep their decimals: "7 / 6" would hide a 1.3 × ratio,
+        # and their trailing zeros: 1.995 is "2.00", not "2" beside an anchor of 1
+        return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:#.3g}"
 
     width = max([62, *(len(r["name"]) + 2 for r in results)])
     lines = [f"{'benchmark':<{width}}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5} load",

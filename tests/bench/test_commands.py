@@ -39,3 +39,6 @@ def test_table_keeps_small_values_and_long_names():
     assert first.startswith(long) and head.index("value") + 5 == first.index("3.51") + 4  # columns line up
     assert "3.51" in first and "2.09" in first and "1.679" in first and "NO" in first and first.endswith("0.8→1.1")
     assert "12,346" in second and "0.055" in second
+    ratio = table([row("one village's figures vs its own SQL, p95 of the ratios", 1.995, "×", 1.0, "sql", 1.2,
+                       higher_is_better=False)]).splitlines()[2]
+    assert ratio.split()[-6:-3] == ["2.00", "1", "1.995"]  # not "2" beside the anchor's "1"
