@@ -217,6 +217,15 @@ def test_the_panel_writes_owner_shares_as_people_write_them(live_map_world, open
     until(page, "document.getElementById('side-body').innerText.includes('合作社')")
     text = page.inner_text("#side-body")
     assert "60%" in text and "39.125%" in text and "0.875%" in text and "60.000" not in text
+    page.locator("#side-body li", has_text="合作社").scroll_into_view_if_needed()
+    shot(page, "map-desktop-owner-shares")
+    page.set_viewport_size(PHONE)  # the same panel as the phone's bottom sheet
+    settle(page)
+    owner = page.locator("#side-body li", has_text="合作社")
+    owner.scroll_into_view_if_needed()
+    box = owner.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    shot(page, "map-phone-owner-shares")
 
 
 def test_export_links_carry_every_filter(live_map_world, open_page):
