@@ -364,6 +364,11 @@ def test_asset_page_shows_the_asset_on_a_map_with_its_village(live_map_world, op
     assert road.village.name in page.locator(".asset-map-box figcaption").inner_text()
     # The village boundary is fitted in the map, not a speck.
     assert page.locator("#asset-map path.village-boundary").bounding_box()["width"] > 150
+    # The asset code is one line, not broken at its hyphen on the phone.
+    code = page.locator("table.detail td.code")
+    assert code.inner_text() == road.code
+    assert code.evaluate("td => { const r = document.createRange(); r.selectNodeContents(td);"
+                         " return r.getClientRects().length; }") == 1
     shot(page, f"asset-page-{size}")
     assert_local_and_clean(watch)
 
