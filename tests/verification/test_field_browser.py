@@ -116,6 +116,10 @@ def test_nearby_assets_are_ordered_by_distance_with_direction(site, phone):
     assert rows == [[assets["clinic"].code, "100 米", "北"], [assets["water"].code, "250 米", "东"],
                     [assets["square"].code, "600 米", "西南"]]
     assert "GPS 精度 ±8 米" in page.text_content("#gps")
+    # each asset's code is shown whole on the phone (the line it shares is cut after it, not through it)
+    codes = page.eval_on_selector_all("#nearby li .code", """spans => spans.map(s => [s.textContent,
+        s.getBoundingClientRect().right <= s.closest('small').getBoundingClientRect().right + 0.5])""")
+    assert codes == [[assets[k].code, True] for k in ("clinic", "water", "square")]
     page.wait_for_function("document.querySelectorAll('#home-map .leaflet-interactive').length >= 5")  # 3 assets, me
     shot(page, "nearby")
     assert_clean(watch)

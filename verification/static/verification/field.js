@@ -244,8 +244,8 @@
         el("a", { href: r.may_verify === false ? `/assets/${encodeURIComponent(r.code)}/` : assetUrl(r.code) },
           el("span", { class: "where" }, arrow, el("b", { class: "distance" }, metres(r.distance_m)),
             el("small", { class: "direction" }, here ? gettext("here") : direction(r.bearing))),
-          el("span", { class: "what" }, el("b", {}, ...marks, r.name), el("small", {}, `${r.type_label} · ${r.village || ""} · ${r.code}`),
-            el("small", {}, last))));
+          el("span", { class: "what" }, el("b", {}, ...marks, r.name), el("small", {}, `${r.type_label} · ${r.village || ""}`),
+            el("small", {}, el("span", { class: "code" }, r.code), ` · ${last}`))));
     }));
   }
 
