@@ -63,14 +63,15 @@ def table(results: list[dict]) -> str:
         return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:#.3g}"
 
     width = max([62, *(len(r["name"]) + 2 for r in results)])
-    lines = [f"{'benchmark':<{width}}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5} load",
-             "-" * (width + 55)]
+    lines = [f"{'benchmark':<{width}}{'value':>12}{'anchor':>12}{'ratio':>8}  {'target':<8}{'pass':<5}{'runs':>5} load",
+             "-" * (width + 60)]
     for r in results:
         passed = {True: "yes", False: "NO", None: "—"}[r["pass"]]
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
         load = r.get("load_average")
         lines.append(f"{r['name']:<{width}}{fmt(r['value']):>12}{fmt(r['anchor']):>12}{ratio:>8}  "
-                     f"{r['target'] or '—':<8}{passed:<5} {f'{load[0]}→{load[1]}' if load else ''}".rstrip())
+                     f"{r['target'] or '—':<8}{passed:<5}{r.get('runs') or '—':>5} "
+                     f"{f'{load[0]}→{load[1]}' if load else ''}".rstrip())
     return "\n".join(lines)
 
 

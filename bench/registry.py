@@ -26,3 +26,13 @@ BENCHMARKS = {
     "ogc": ogc_benchmark,  # every asset through GDAL's OAPIF client vs ogr2ogr reading PostGIS; last page vs first
     "oversight": oversight_benchmark,  # the province dashboard and a county report vs their figures (issue 19)
 }
+
+# Runs per measurement of `make bench` when --repeat is not given (medians reported): three for the benchmarks whose
+# rows sit near their targets and move by more than their margin between single runs (issue 22: one village's
+# report 1.25 → 1.92 in consecutive runs, the tiles 0.92–1.47, the nearby list 1.19–1.43); one for the others.
+RUNS = {"tiles": 3, "reports": 3, "nearby": 3}
+
+
+def runs(name: str, *, repeat: int | None, quick: bool) -> int:
+    """Runs per measurement for benchmark `name`: --repeat when given, one for a smoke run, else RUNS or one."""
+    return repeat or (1 if quick else RUNS.get(name, 1))

@@ -33,12 +33,23 @@ def test_table_keeps_small_values_and_long_names():
     from bench.kit import row, table
 
     long = "nearby: KNN through the API, p95, county administrator (whole province)"
-    text = table([{**row(long, 3.51, "ms", 2.09, "sql", 1.3, higher_is_better=False), "load_average": [0.8, 1.1]},
+    text = table([{**row(long, 3.51, "ms", 2.09, "sql", 1.3, higher_is_better=False), "runs": 3,
+                   "load_average": [0.8, 1.1]},
                   row("rows/s", 12345.6, "rows/s", 0.055, "x", None)])
     head, _rule, first, second = text.splitlines()
     assert first.startswith(long) and head.index("value") + 5 == first.index("3.51") + 4  # columns line up
     assert "3.51" in first and "2.09" in first and "1.679" in first and "NO" in first and first.endswith("0.8→1.1")
+    assert first.split()[-2] == "3" and head.index("runs") + 4 == first.index(" 0.8→1.1")  # the median of 3 runs
     assert "12,346" in second and "0.055" in second
     ratio = table([row("one village's figures vs its own SQL, p95 of the ratios", 1.995, "×", 1.0, "sql", 1.2,
                        higher_is_better=False)]).splitlines()[2]
-    assert ratio.split()[-6:-3] == ["2.00", "1", "1.995"]  # not "2" beside the anchor's "1"
+    assert ratio.split()[-7:-4] == ["2.00", "1", "1.995"]  # not "2" beside the anchor's "1"
+
+
+def test_make_bench_takes_medians_of_three_runs_where_single_runs_straddle_the_target():
+    from bench.registry import BENCHMARKS, RUNS, runs
+
+    assert set(RUNS) <= set(BENCHMARKS)
+    assert [runs(n, repeat=None, quick=False) for n in ("tiles", "reports", "nearby")] == [3, 3, 3]
+    assert runs("import", repeat=None, quick=False) == 1  # a million rows: once
+    assert runs("tiles", repeat=None, quick=True) == 1 and runs("tiles", repeat=5, quick=False) == 5

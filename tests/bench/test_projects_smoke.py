@@ -21,6 +21,7 @@ def test_bench_quick_run_of_the_project_ledgers(tmp_path, settings):
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert [r["anchor_name"] for r in results] == ["bulk_create (no checks, villages, history)"]
     assert results[0]["value"] > 0 and results[0]["anchor"] > 0 and results[0]["again_seconds"] >= 0
+    assert results[0]["runs"] == 1 and "runs" in (tmp_path / "results.txt").read_text(encoding="utf-8")
     assert not Project.objects.exists() and not FundLine.objects.exists()  # rolled back
 
 

@@ -4,7 +4,8 @@
 Every figure is measured beside its anchor in the same run on the same machine; a result row is
 {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"} plus the peak RSS of the processes
 measured. The benchmarks are listed in bench/registry.py. `--quick` uses tiny data and no targets (the test suite's
-smoke run); `--scale 0.1` a tenth of the issue's sizes; `--repeat 3` reports medians; `--only import` runs one.
+smoke run); `--scale 0.1` a tenth of the issue's sizes; `--repeat 3` reports medians of three runs (without it: the
+benchmark's own number of runs, bench.registry.RUNS, one for most); `--only import` runs one.
 Runs against the database DATABASE_URL names (`make bench`: assets_bench, prepared by scripts/bench_db.sh).
 """
 
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from django.core.management.base import BaseCommand
 
 from bench.kit import RESULTS, table
-from bench.registry import BENCHMARKS
+from bench.registry import BENCHMARKS, runs
 
 
 class Command(BaseCommand):
@@ -25,22 +26,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
         parser.add_argument("--quick", action="store_true", help="tiny data, no targets (smoke run)")
-        parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+        parser.add_argument("--repeat", type=int, default=None,
+                            help="runs per measurement, the median reported (default: bench.registry.RUNS, else 1)")
         parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes (0.1: a tenth)")
         parser.add_argument("--out", default=str(RESULTS), help="folder of the results (default: var/bench)")
 
     def handle(self, *args, **opts):
-        options = SimpleNamespace(quick=opts["quick"], repeat=opts["repeat"], scale=opts["scale"], out=opts["out"])
         results = []
         for name in opts["only"] or BENCHMARKS:
-            self.stdout.write(f"{name}:")
+            repeat = runs(name, repeat=opts["repeat"], quick=opts["quick"])
+            options = SimpleNamespace(quick=opts["quick"], repeat=repeat, scale=opts["scale"], out=opts["out"])
+            self.stdout.write(f"{name}:" + (f" (medians of {repeat} runs)" if repeat > 1 else ""))
             self.stdout.flush()
             before = os.getloadavg()[0]
             rows = BENCHMARKS[name](options)
             load = [round(before, 1), round(os.getloadavg()[0], 1)]
             self.stdout.write(f"  load average (1 min) before and after: {load[0]} → {load[1]}")
-            # every row says the machine's load while it was measured: on 2 shared cores it moves the ratios
-            results += [{**r, "load_average": load} for r in rows]
+            # every row says how many runs its value is the median of, and the machine's load while it was
+            # measured: on 2 shared cores it moves the ratios
+            results += [{**r, "runs": repeat, "load_average": load} for r in rows]
         out = Path(opts["out"])
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
