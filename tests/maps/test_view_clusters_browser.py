@@ -2,8 +2,13 @@
 page's head while the scripts load) instead of a round of cluster tiles; filters only the tiles can serve keep the
 tiles; from the detail zoom on, the tiles as before."""
 
-import pytest
+import math
+import re
 
+import pytest
+from django.contrib.gis.geos import Point
+
+from geo_assets.models import SRID
 from tests.maps.conftest import assert_local_and_clean, until, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -89,4 +94,54 @@ def test_a_detail_view_with_few_assets_draws_them_from_the_tiles(live_map_world,
     until(page, f"window.__mapIdle() && window.__mapStats.assets['{w.water.code}'] !== undefined")
     assert _requests(watch, "/tiles/assets/13/")
     assert page.evaluate("window.__mapStats.firstRender") is not None
+    assert_local_and_clean(watch)
+
+
+def test_clusters_that_would_overlap_are_drawn_as_one_counting_every_asset(live_map_world, open_page):
+    # Two z11 grid cells meet at x = k · cell: three water works 30 m west of that line and three 30 m east are two
+    # clusters of the server's, a pixel or two apart on the screen.
+    from geo_assets.taxonomy import AssetType
+    from tests.factories import make_asset
+
+    w = live_map_world
+    half = 20037508.342789244
+    cell = 2 * half / 2**11 / 8
+    line = round(111.55 * half / 180 / cell) * cell * 180 / half  # a cell boundary inside 西南村 (111.50–111.60)
+    for i, dx in enumerate((-0.0003, -0.0003, -0.0003, 0.0003, 0.0003, 0.0003)):
+        make_asset(actor=w.admin, name=f"边界水站{i}", asset_type=AssetType.WATER_SUPPLY, area=w.areas.west_south,
+                   geometry=Point(round(line + dx, 6), 33.85 + i * 0.0001, srid=SRID))
+    page, watch = open_page(f"/#map=11/33.85000/{line:.5f}", user=w.inspector)
+    wait_drawn(page, assets=True)
+    assert page.evaluate("window.__mapStats.pointsMode") is True
+    url = _requests(watch, "/api/v1/map/clusters/")[-1]
+    doc = page.evaluate("url => fetch(url).then(r => r.json())", url)
+    assert {round(c[0]) for c in doc["clusters"]} >= {3}  # the server's two clusters of three
+    bubbles = page.evaluate("window.__mapStats.bubbles")
+    # every asset of the view counted once (the whole county is in view at z11)
+    assert sum(b[3] for b in bubbles) == sum(c[0] for c in doc["clusters"])
+    for i, (x, y, r, _n, _label) in enumerate(bubbles):
+        for x2, y2, r2, _n2, _label2 in bubbles[i + 1:]:
+            assert math.hypot(x - x2, y - y2) >= r + r2, bubbles
+    centre = page.evaluate(f"(() => {{ const p = window.__map.latLngToContainerPoint([33.8503, {line}]);"
+                           " return [p.x, p.y]; })()")
+    assert any(n >= 6 and math.hypot(x - centre[0], y - centre[1]) < r for x, y, r, n, _label in bubbles), bubbles
+    assert_local_and_clean(watch)
+
+
+def test_a_count_of_tens_of_thousands_fits_its_bubble(live_map_world, open_page):
+    # the province's clusters hold 15,000 assets and more: written "1.5万" in a 30 px bubble, not "15443"
+    def larger(route):
+        doc = route.fetch().json()
+        doc["clusters"][0][0] = 15443
+        route.fulfill(json=doc)
+
+    page, watch = open_page("/#map=11/33.90000/111.60000", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    page.route(re.compile(r"/api/v1/map/clusters/"), larger)
+    page.evaluate("window.__map.setZoom(10, {animate: false})")
+    until(page, "window.__mapIdle() && window.__mapStats.bubbles.some(b => b[3] >= 15443)")
+    labels = {b[3]: b[4] for b in page.evaluate("window.__mapStats.bubbles")}
+    big = max(labels)
+    assert 15443 <= big < 15500 and labels[big] == "1.5万", labels
+    assert all(label in (None, str(n)) for n, label in labels.items() if n < 10000), labels
     assert_local_and_clean(watch)

@@ -23,7 +23,8 @@
   // pointsMode: whether the clusters are drawn from the view's document (true) or from the cluster tiles (false).
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
                                    village: null, generation: 0, focus: null, count: null, firstRender: null,
-                                   project: null, sameProject: null, pointsMode: null, firstClustersWritten: false};
+                                   project: null, sameProject: null, pointsMode: null, firstClustersWritten: false,
+                                   bubbles: []};  // the view's clusters as last drawn: [x, y, radius, count, its label or null]
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -64,6 +65,14 @@
   function hasFilters() { return filterQuery() !== ""; }
   function fmt(n) { return n === null || n === undefined || n === "" ? "—" : String(n); }
   function number(n) { return Number(n).toLocaleString("zh-CN"); }  // 1,258,000, not 1258000
+  // A cluster's count inside its 30 px bubble: 15443 → "1.5万" (Chinese), "15K" (English); below 10,000 as is.
+  var compact = null;
+  function shortCount(n) {
+    if (n < 10000) return String(n);
+    compact = compact || new Intl.NumberFormat(document.documentElement.lang === "en" ? "en" : "zh-CN",
+                                               {notation: "compact", maximumFractionDigits: 1});
+    return compact.format(n);
+  }
   function money(n) { return n === null || n === undefined ? "—" : interpolate(gettext("%(amount)s (10k yuan)"), {amount: Number(n).toLocaleString("zh-CN", {maximumFractionDigits: 4})}, true); }
   // Times are the county's (Asia/Shanghai) whatever the browser's clock says, written like the asset page
   // writes them in Chinese (Django's zh-hans format): "2025年5月1日 08:00" (the catalogue's wording).
@@ -360,6 +369,36 @@
   function clusterRadius(z, f) { return 6 + Math.min(9, Math.sqrt(f ? f.props.count : 1) * 1.2); }
   function clusterColour(category) { return assetStyle.categoryColours[category] || assetStyle.cluster; }
 
+  // The server's clusters are one per grid cell (32 px), placed at their assets' mean, so two of neighbouring cells
+  // can lie on each other. Bubbles that would overlap are drawn as one, the larger counts first: the counts summed,
+  // where the larger one stands and in its colour, its size from the sum (again until none overlaps, as a sum's
+  // bubble is larger). Every asset of the view is still counted once.
+  // bubbles: [{x, y, count, category}] in screen pixels; returns them merged, each with its radius r.
+  function mergeOverlapping(bubbles) {
+    var reach = 2 * clusterRadius(0, {props: {count: Infinity}});
+    function pass(list) {
+      var grid = {}, kept = [];
+      list.sort(function (a, b) { return b.count - a.count; }).forEach(function (c) {
+        var r = clusterRadius(0, {props: c}), gx = Math.floor(c.x / reach), gy = Math.floor(c.y / reach), into = null;
+        for (var dx = -1; dx <= 1 && !into; dx++) {
+          for (var dy = -1; dy <= 1 && !into; dy++) {
+            into = (grid[(gx + dx) + "," + (gy + dy)] || []).find(function (b) {
+              return Math.hypot(b.x - c.x, b.y - c.y) < b.r + r;
+            }) || null;
+          }
+        }
+        if (into) { into.count += c.count; into.r = clusterRadius(0, {props: into}); return; }
+        var b = {x: c.x, y: c.y, count: c.count, category: c.category, r: r}, k = gx + "," + gy;
+        (grid[k] = grid[k] || []).push(b);
+        kept.push(b);
+      });
+      return kept;
+    }
+    var merged = pass(bubbles);
+    for (var n = bubbles.length; merged.length < n; ) { n = merged.length; merged = pass(merged); }
+    return merged;
+  }
+
   // The view's clusters on one canvas (as the cluster tiles draw them), fetched on each view change below maxZoom;
   // a tile of margin around the view, so that a small move needs no request. Above maxZoom (the detail zooms, up to
   // denseMaxZoom) the clusters of maxZoom tell how many assets the view holds: more than `dense`, they are drawn
@@ -439,16 +478,22 @@
       canvas.style.width = (size.x + 2 * pad) + "px"; canvas.style.height = (size.y + 2 * pad) + "px";
       if (!this._list || !this._have) return;
       if (z > this.options.maxZoom ? !this._dense || this._have.z !== this.options.maxZoom : this._have.z !== z) return;
-      var ctx = canvas.getContext("2d"), labels = [];
+      var ctx = canvas.getContext("2d"), labels = [], near = [];
       ctx.setTransform(ratio, 0, 0, ratio, ratio * pad, ratio * pad);
       this._list.forEach(function (c) {
         var p = map.latLngToContainerPoint(c.latlng);
         if (p.x < -pad || p.y < -pad || p.x > size.x + pad || p.y > size.y + pad) return;
+        near.push({x: p.x, y: p.y, count: c.count, category: c.category});
+      });
+      stats.bubbles = [];
+      mergeOverlapping(near).forEach(function (b) {
         ctx.globalAlpha = 0.8;
-        ctx.fillStyle = clusterColour(c.category);
-        ctx.beginPath(); ctx.arc(p.x, p.y, clusterRadius(z, {props: c}), 0, 2 * Math.PI); ctx.fill();
+        ctx.fillStyle = clusterColour(b.category);
+        ctx.beginPath(); ctx.arc(b.x, b.y, b.r, 0, 2 * Math.PI); ctx.fill();
         ctx.lineWidth = 1.5; ctx.strokeStyle = "#ffffff"; ctx.stroke();
-        labels.push([p, String(c.count), c.count]);
+        var drawn = [b.x, b.y, b.r, b.count, null];
+        labels.push([b, shortCount(b.count), b.count, drawn]);
+        stats.bubbles.push(drawn);
         this.options.record();
       }, this);
       ctx.globalAlpha = 1; ctx.fillStyle = "#ffffff"; ctx.font = CLUSTER_FONT;
@@ -461,6 +506,7 @@
         if (placed.some(function (q) { return q[0] < box[2] && box[0] < q[2] && q[1] < box[3] && box[1] < q[3]; })) return;
         placed.push(box);
         ctx.fillText(l[1], l[0].x, l[0].y);
+        l[3][4] = l[1];
       });
     },
   });
