@@ -51,6 +51,27 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
         return None
 
 
+def pressure_totals(root: str = "/proc/pressure") -> dict[str, int] | None:
+    """The kernel's stall totals (µs some task waited for the CPU, memory, IO: PSI) since boot, or None where the
+    kernel does not count them. Two readings around a benchmark say what it waited for beyond the load average."""
+    totals = {}
+    try:
+        for resource in ("cpu", "memory", "io"):
+            with open(f"{root}/{resource}", encoding="ascii") as f:
+                some = next(line for line in f if line.startswith("some "))
+            totals[resource] = int(some.rsplit("total=", 1)[1])
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return totals
+
+
+def pressure_share(before: dict | None, after: dict | None, seconds: float) -> dict[str, float] | None:
+    """Per resource, the share of `seconds` in which some task stalled on it (%), from two pressure_totals."""
+    if not before or not after or seconds <= 0:
+        return None
+    return {k: round((after[k] - before[k]) / 1e6 / seconds * 100, 1) for k in before}
+
+
 def table(results: list[dict]) -> str:
     """The rows of a run as the readable table `manage.py bench` prints and writes to results.txt."""
     def fmt(value):

@@ -53,3 +53,15 @@ def test_make_bench_takes_medians_of_three_runs_where_single_runs_straddle_the_t
     assert [runs(n, repeat=None, quick=False) for n in ("tiles", "reports", "nearby")] == [3, 3, 3]
     assert runs("import", repeat=None, quick=False) == 1  # a million rows: once
     assert runs("tiles", repeat=None, quick=True) == 1 and runs("tiles", repeat=5, quick=False) == 5
+
+
+def test_pressure_is_read_from_the_kernels_stall_totals(tmp_path):
+    from bench.kit import pressure_share, pressure_totals
+
+    for resource, total in (("cpu", 1_000_000), ("memory", 0), ("io", 250_000)):
+        (tmp_path / resource).write_text(f"some avg10=0.00 avg60=0.00 avg300=0.00 total={total}\n"
+                                         "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", encoding="ascii")
+    before = {"cpu": 0, "memory": 0, "io": 0}
+    assert pressure_totals(str(tmp_path)) == {"cpu": 1_000_000, "memory": 0, "io": 250_000}
+    assert pressure_share(before, pressure_totals(str(tmp_path)), 2.0) == {"cpu": 50.0, "memory": 0.0, "io": 12.5}
+    assert pressure_totals(str(tmp_path / "absent")) is None and pressure_share(None, before, 1.0) is None

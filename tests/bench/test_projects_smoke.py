@@ -22,6 +22,8 @@ def test_bench_quick_run_of_the_project_ledgers(tmp_path, settings):
     assert [r["anchor_name"] for r in results] == ["bulk_create (no checks, villages, history)"]
     assert results[0]["value"] > 0 and results[0]["anchor"] > 0 and results[0]["again_seconds"] >= 0
     assert results[0]["runs"] == 1 and "runs" in (tmp_path / "results.txt").read_text(encoding="utf-8")
+    pressure = results[0]["pressure"]  # None where the kernel has no /proc/pressure
+    assert pressure is None or set(pressure) == {"cpu", "memory", "io"}
     assert not Project.objects.exists() and not FundLine.objects.exists()  # rolled back
 
 

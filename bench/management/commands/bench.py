@@ -11,12 +11,13 @@ Runs against the database DATABASE_URL names (`make bench`: assets_bench, prepar
 
 import json
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 from django.core.management.base import BaseCommand
 
-from bench.kit import RESULTS, table
+from bench.kit import RESULTS, pressure_share, pressure_totals, table
 from bench.registry import BENCHMARKS, runs
 
 
@@ -38,13 +39,16 @@ class Command(BaseCommand):
             options = SimpleNamespace(quick=opts["quick"], repeat=repeat, scale=opts["scale"], out=opts["out"])
             self.stdout.write(f"{name}:" + (f" (medians of {repeat} runs)" if repeat > 1 else ""))
             self.stdout.flush()
-            before = os.getloadavg()[0]
+            before, stalls, started = os.getloadavg()[0], pressure_totals(), time.monotonic()
             rows = BENCHMARKS[name](options)
             load = [round(before, 1), round(os.getloadavg()[0], 1)]
-            self.stdout.write(f"  load average (1 min) before and after: {load[0]} → {load[1]}")
-            # every row says how many runs its value is the median of, and the machine's load while it was
-            # measured: on 2 shared cores it moves the ratios
-            results += [{**r, "runs": repeat, "load_average": load} for r in rows]
+            pressure = pressure_share(stalls, pressure_totals(), time.monotonic() - started)
+            self.stdout.write(f"  load average (1 min) before and after: {load[0]} → {load[1]}"
+                              + (f"; some task stalled on cpu {pressure['cpu']} %, memory {pressure['memory']} %, "
+                                 f"io {pressure['io']} % of the time" if pressure else ""))
+            # every row says how many runs its value is the median of, and the machine's load and stalls while it
+            # was measured: on 2 shared cores they move the ratios
+            results += [{**r, "runs": repeat, "load_average": load, "pressure": pressure} for r in rows]
         out = Path(opts["out"])
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
