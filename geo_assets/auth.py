@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from geo_assets.access import SCOPE_LOOKUPS, current_membership, scope_from_values
+from geo_assets.dbrouting import first_statement
 
 _USER_ID = -8_675_309  # placeholders compiled into a statement, replaced by the values at each execution
 _SESSION_KEY = "\x00session-key"
@@ -49,14 +50,18 @@ def _fetch_one(key: tuple, build, values: dict):
         found = _STATEMENTS[key] = (sql, tuple(params))
     sql, params = found
     connection = connections[key[-1]]
-    if connection.queries_logged:  # DEBUG or a test counting queries: Django's own cursor, which logs the SQL
-        cursor = connection.cursor()
-    else:
-        connection.ensure_connection()
-        cursor = connection.make_cursor(_PreparedCursor(connection.connection))
-    with cursor:
-        cursor.execute(sql, [values[p] for p in params])
-        return cursor.fetchone()
+
+    def run():
+        if connection.queries_logged:  # DEBUG or a test counting queries: Django's own cursor, which logs the SQL
+            cursor = connection.cursor()
+        else:
+            connection.ensure_connection()
+            cursor = connection.make_cursor(_PreparedCursor(connection.connection))
+        with cursor:
+            cursor.execute(sql, [values[p] for p in params])
+            return cursor.fetchone()
+
+    return first_statement(connection, run)  # the session, first of most requests: also the health check
 
 
 def _user_columns():

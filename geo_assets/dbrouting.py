@@ -8,8 +8,8 @@ request's own ATOMIC_REQUESTS block, which merely wraps the view, does not count
 the primary, for the rest of the context, so a view reads its own writes. Accounts and sessions are always read
 from the primary (PRIMARY_ONLY_APPS). Without replicas the router leaves every choice to Django, as before.
 
-Raw SQL that only reads (tiles, reports) takes its cursor from read_cursor(), so the router decides for it as it
-does for the ORM.
+Raw SQL that only reads (tiles, reports) takes its cursor from read_cursor(), or runs through read_fetch() when it
+is one statement, so the router decides for it as it does for the ORM.
 """
 
 import contextlib
@@ -78,6 +78,40 @@ def replica_failed() -> bool:
 def read_cursor(model):
     """A cursor on the database the router picks for reading `model`."""
     return connections[router.db_for_read(model)].cursor()
+
+
+def read_fetch(model, sql: str, params, *, rows: bool = False):
+    """One statement that only reads, on the database the router picks for `model`: its first row (or every row),
+    the statement standing in for the connection's health check (first_statement)."""
+    connection = connections[router.db_for_read(model)]
+
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if rows else cursor.fetchone()
+
+    return first_statement(connection, run)
+
+
+def first_statement(connection, run):
+    """`run()`, one statement that only reads, outside a transaction, as the request's health check of `connection`.
+
+    With CONN_HEALTH_CHECKS Django sends `SELECT 1` before a request's first statement on a connection kept from an
+    earlier request, so one the database dropped meanwhile (a restart) is replaced instead of failing the request:
+    a round trip more on every request (a tile, the nearby list, the session behind every page). Here the statement
+    itself is the check: if it fails and the connection is gone, it runs once more on a new connection; if it
+    succeeds, Django's check is not sent. An error of the statement itself is raised as it is."""
+    if (connection.connection is None or connection.in_atomic_block or not connection.health_check_enabled
+            or connection.health_check_done):
+        return run()
+    connection.health_check_done = True
+    try:
+        return run()
+    except (DatabaseError, connection.Database.Error):  # Django's wrapped errors, or the driver's own
+        if connection.is_usable():
+            raise
+        connection.close()
+        return run()
 
 
 def is_write(sql: str) -> bool:

@@ -16,7 +16,7 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import QuerySet
 
 from geo_assets.access import scope_for
-from geo_assets.dbrouting import read_cursor
+from geo_assets.dbrouting import read_cursor, read_fetch
 from geo_assets.filters import AssetFilters
 from geo_assets.models import AdminArea, Asset
 from layers import clusters
@@ -234,16 +234,12 @@ def area_tile_query(*, level: str, tile: TileId, parent_codes: tuple[str, ...] =
 
 def tile_fetch(query: TileQuery) -> tuple[bytes, str, str]:
     """Run a tile statement: (tile bytes, "detail" | "clusters" | "areas", data version)."""
-    with read_cursor(query.model) as cursor:
-        cursor.execute(query.sql, query.params)
-        tile, mode, version = cursor.fetchone()
+    tile, mode, version = read_fetch(query.model, query.sql, query.params)
     return (bytes(tile) if tile is not None else b""), mode, version
 
 
 def _fetch(sql: str, params: tuple, model=Asset) -> bytes:
-    with read_cursor(model) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = read_fetch(model, sql, params)
     return bytes(row[0]) if row and row[0] is not None else b""
 
 

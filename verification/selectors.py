@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from geo_assets.access import scope_for
-from geo_assets.dbrouting import read_cursor
+from geo_assets.dbrouting import read_fetch
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AssetStatus, AssetType, Role
@@ -190,9 +190,7 @@ def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tupl
     statement = nearby_statement(user=user, lon=lon, lat=lat, limit=limit)
     if statement is None:
         return []
-    with read_cursor(Asset) as cursor:
-        cursor.execute(*statement)
-        rows = cursor.fetchall()
+    rows = read_fetch(Asset, *statement, rows=True)
     return [(NearbyAsset(pk, code, name, public_name, category, asset_type, person,
                          _Named(village_id, village) if village_id else None, _XY(x, y), verified,
                          bool(verifiable), bool(assigned)),
