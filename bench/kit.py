@@ -7,6 +7,7 @@ Every row names its anchor, measured in the same run on the same machine.
 """
 
 import statistics
+import time
 from pathlib import Path
 
 # where `manage.py bench` writes results.json, results.txt and the browser benchmark's files (var/ is not versioned)
@@ -70,6 +71,44 @@ def pressure_share(before: dict | None, after: dict | None, seconds: float) -> d
     if not before or not after or seconds <= 0:
         return None
     return {k: round((after[k] - before[k]) / 1e6 / seconds * 100, 1) for k in before}
+
+
+# A table with more dead rows than this, and more than 1 % of its live ones, is vacuumed before the next benchmark
+SETTLE_DEAD_ROWS = 10_000
+SETTLE_WAIT_S = 300  # at most this long for autovacuum workers still busy in the database
+
+
+def settle(*, dead_rows: int = SETTLE_DEAD_ROWS, wait_s: float = SETTLE_WAIT_S) -> dict:
+    """Before a benchmark, what the previous one left in the database cleared: the benchmarks roll back what they
+    write (the import's million rows, ~1.3 M dead rows with their index entries), which autovacuum then cleans,
+    throttled, for minutes, on the same two cores as whatever benchmark comes next (seen: the asset tables and the
+    clusters vacuumed for 3 minutes after the million's rollback). Tables with dead rows are vacuumed here,
+    unthrottled, and autovacuum workers still busy in the database are waited for (up to wait_s). Returns
+    {"tables": [(table, dead rows)], "seconds": time taken, "autovacuum_busy": workers left at the end}."""
+    from django.db import connection
+
+    from geo_assets.dbroles import as_owner
+
+    started = time.monotonic()
+    with as_owner(connection), connection.cursor() as cursor:  # only a table's owner may vacuum it
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # this session's own counts first
+        cursor.execute("SELECT format('%%I.%%I', schemaname, relname), n_dead_tup FROM pg_stat_user_tables "
+                       "WHERE n_dead_tup > %s AND n_dead_tup > n_live_tup / 100 ORDER BY n_dead_tup DESC",
+                       [dead_rows])
+        tables = cursor.fetchall()
+        for name, _dead in tables:
+            cursor.execute(f"VACUUM (ANALYZE) {name}")  # noqa: S608 - a name format('%I') quoted
+        busy = _autovacuum_workers(cursor)
+        while busy and time.monotonic() - started < wait_s:
+            time.sleep(1)
+            busy = _autovacuum_workers(cursor)
+    return {"tables": tables, "seconds": round(time.monotonic() - started, 1), "autovacuum_busy": busy}
+
+
+def _autovacuum_workers(cursor) -> int:
+    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+                   "AND datname = current_database()")
+    return cursor.fetchone()[0]
 
 
 def table(results: list[dict]) -> str:

@@ -29,8 +29,9 @@ BENCHMARKS = {
 
 # Runs per measurement of `make bench` when --repeat is not given (medians reported): three for the benchmarks whose
 # rows sit near their targets and move by more than their margin between single runs (issue 22: one village's
-# report 1.25 → 1.92 in consecutive runs, the tiles 0.92–1.47, the nearby list 1.19–1.43); one for the others.
-RUNS = {"tiles": 3, "reports": 3, "nearby": 3}
+# report 1.25 → 1.92 in consecutive runs, the tiles 0.92–1.47, the nearby list 1.19–1.43, the map's first render at
+# 3k 0.96 → 1.43 with one page load a side); one for the others.
+RUNS = {"tiles": 3, "reports": 3, "nearby": 3, "browser": 3}
 
 
 def runs(name: str, *, repeat: int | None, quick: bool) -> int:

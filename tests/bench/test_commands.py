@@ -65,3 +65,25 @@ def test_pressure_is_read_from_the_kernels_stall_totals(tmp_path):
     assert pressure_totals(str(tmp_path)) == {"cpu": 1_000_000, "memory": 0, "io": 250_000}
     assert pressure_share(before, pressure_totals(str(tmp_path)), 2.0) == {"cpu": 50.0, "memory": 0.0, "io": 12.5}
     assert pressure_totals(str(tmp_path / "absent")) is None and pressure_share(None, before, 1.0) is None
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction, as between two benchmarks
+def test_settle_vacuums_the_dead_rows_a_benchmark_left():
+    from django.db import connection
+
+    from bench.kit import settle
+    from geo_assets.dbroles import as_owner
+
+    with as_owner(connection), connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_settle_probe (id int)")
+        try:
+            cursor.execute("INSERT INTO bench_settle_probe SELECT generate_series(1, 3000)")
+            cursor.execute("DELETE FROM bench_settle_probe WHERE id > 100")  # 2,900 dead rows, 100 live
+            assert "bench_settle_probe" not in str(settle(dead_rows=5000, wait_s=0)["tables"])  # below the bar
+            settled = settle(dead_rows=1000, wait_s=0)
+            cursor.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'bench_settle_probe'")
+            assert ("public.bench_settle_probe", 2900) in settled["tables"], settled
+            # vacuumed (whether its dead rows could go depends on the oldest transaction in the cluster)
+            assert cursor.fetchone()[0]
+        finally:
+            cursor.execute("DROP TABLE bench_settle_probe")

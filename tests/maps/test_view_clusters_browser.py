@@ -145,3 +145,35 @@ def test_a_count_of_tens_of_thousands_fits_its_bubble(live_map_world, open_page)
     assert 15443 <= big < 15500 and labels[big] == "1.5万", labels
     assert all(label in (None, str(n)) for n, label in labels.items() if n < 10000), labels
     assert_local_and_clean(watch)
+
+
+def test_the_cluster_tiles_write_tens_of_thousands_as_the_view_does(live_map_world, open_page):
+    # filters only the tiles can serve ({"clusters": null}): the cluster tiles' bubbles, "1.5万" there too
+    import mapbox_vector_tile
+    from shapely.geometry import shape
+
+    options = {"y_coord_down": True}
+
+    def tiles_only(route):
+        route.fulfill(json={"clusters": None})
+
+    def larger(route):
+        layers = mapbox_vector_tile.decode(route.fetch().body(), default_options=options)
+        for feature in layers.get("clusters", {}).get("features", [])[:1]:
+            feature["properties"].update(count=15443, label="15443")
+        route.fulfill(body=mapbox_vector_tile.encode(
+            [{"name": name, "features": [{"geometry": shape(f["geometry"]).wkt, "properties": f["properties"]}
+                                         for f in layer["features"]]} for name, layer in layers.items()],
+            default_options=options), content_type="application/vnd.mapbox-vector-tile")
+
+    page, watch = open_page("/#map=11/33.90000/111.60000", user=live_map_world.inspector)
+    wait_drawn(page, assets=True)
+    page.route(re.compile(r"/api/v1/map/clusters/"), tiles_only)
+    page.route(re.compile(r"/tiles/assets/10/"), larger)
+    page.evaluate("window.__map.setZoom(10, {animate: false})")
+    until(page, "window.__mapIdle() && window.__mapStats.tileLabels[15443] !== undefined")
+    assert page.evaluate("window.__mapStats.pointsMode") is False
+    labels = {int(n): label for n, label in page.evaluate("window.__mapStats.tileLabels").items()}
+    assert labels[15443] == "1.5万", labels
+    assert all(label == str(n) for n, label in labels.items() if n < 10000) and len(labels) > 1, labels
+    assert_local_and_clean(watch)

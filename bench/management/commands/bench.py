@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 from django.core.management.base import BaseCommand
 
-from bench.kit import RESULTS, pressure_share, pressure_totals, table
+from bench.kit import RESULTS, pressure_share, pressure_totals, settle, table
 from bench.registry import BENCHMARKS, runs
 
 
@@ -39,6 +39,12 @@ class Command(BaseCommand):
             options = SimpleNamespace(quick=opts["quick"], repeat=repeat, scale=opts["scale"], out=opts["out"])
             self.stdout.write(f"{name}:" + (f" (medians of {repeat} runs)" if repeat > 1 else ""))
             self.stdout.flush()
+            settled = settle()
+            if settled["tables"] or settled["autovacuum_busy"]:
+                self.stdout.write(f"  settled in {settled['seconds']} s: VACUUM of "
+                                  + (", ".join(f"{t} ({n:,} dead rows)" for t, n in settled["tables"]) or "nothing")
+                                  + (f"; autovacuum still busy ({settled['autovacuum_busy']} workers)"
+                                     if settled["autovacuum_busy"] else ""))
             before, stalls, started = os.getloadavg()[0], pressure_totals(), time.monotonic()
             rows = BENCHMARKS[name](options)
             load = [round(before, 1), round(os.getloadavg()[0], 1)]
@@ -48,7 +54,10 @@ class Command(BaseCommand):
                                  f"io {pressure['io']} % of the time" if pressure else ""))
             # every row says how many runs its value is the median of, and the machine's load and stalls while it
             # was measured: on 2 shared cores they move the ratios
-            results += [{**r, "runs": repeat, "load_average": load, "pressure": pressure} for r in rows]
+            # and what was vacuumed before it (bench.kit.settle: the dead rows an earlier benchmark left)
+            vacuumed = {"tables": [t for t, _n in settled["tables"]], "seconds": settled["seconds"]}
+            results += [{**r, "runs": repeat, "load_average": load, "pressure": pressure, "settled": vacuumed}
+                        for r in rows]
         out = Path(opts["out"])
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -24,7 +24,9 @@
   var stats = window.__mapStats = {assets: {}, clusters: 0, villages: {}, townships: {}, loading: {}, selected: null,
                                    village: null, generation: 0, focus: null, count: null, firstRender: null,
                                    project: null, sameProject: null, pointsMode: null, firstClustersWritten: false,
-                                   bubbles: []};  // the view's clusters as last drawn: [x, y, radius, count, its label or null]
+                                   // the view's clusters as last drawn: [x, y, radius, count, its label or null];
+                                   // the cluster tiles' labels by count
+                                   bubbles: [], tileLabels: {}};
 
   var state = {
     z: null, lat: null, lng: null, base: config.basemapDefault,
@@ -177,6 +179,14 @@
     if (symbolizer.before) wrapped.before = function (ctx, z) { symbolizer.before(ctx, z); };
     return wrapped;
   }
+  // A cluster tile's count written as the view's clusters write it ("1.5万" in a 30 px bubble, not "15443").
+  function shortened(symbolizer) {
+    return {place: function (layout, geom, f) {
+      f.props.label = shortCount(f.props.count);
+      stats.tileLabels[f.props.count] = f.props.label;
+      return symbolizer.place(layout, geom, f);
+    }};
+  }
   function typeColour(z, f) { return (f && TYPES[f.props.type] && TYPES[f.props.type].colour) || "#666"; }
   function typeDash(z, f) { return (f && TYPES[f.props.type] && TYPES[f.props.type].dash) || []; }
   // Each rebuilt layer gets a generation; late draws of a removed layer are not counted.
@@ -286,10 +296,8 @@
           radius: clusterRadius, fill: function (z, f) { return clusterColour(f && f.props.category); },
           opacity: 0.8, stroke: "#ffffff", width: 1.5,
         }), recordCluster)}],
-        labelRules: [{
-          dataLayer: "clusters",
-          symbolizer: new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: CLUSTER_FONT}),
-        }],
+        labelRules: [{dataLayer: "clusters", symbolizer: shortened(
+          new P.CenteredTextSymbolizer({labelProps: ["label"], fill: "#ffffff", font: CLUSTER_FONT}))}],
       });
       var assets = P.leafletLayer({
         url: tiles, levelDiff: 0, maxDataZoom: 16, pane: "assets", attribution: "",
