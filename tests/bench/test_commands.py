@@ -50,7 +50,7 @@ def test_make_bench_takes_medians_of_three_runs_where_single_runs_straddle_the_t
     from bench.registry import BENCHMARKS, RUNS, runs
 
     assert set(RUNS) <= set(BENCHMARKS)
-    assert [runs(n, repeat=None, quick=False) for n in ("tiles", "reports", "nearby")] == [3, 3, 3]
+    assert [runs(n, repeat=None, quick=False) for n in ("tiles", "reports", "nearby", "browser")] == [3, 3, 3, 3]
     assert runs("import", repeat=None, quick=False) == 1  # a million rows: once
     assert runs("tiles", repeat=None, quick=True) == 1 and runs("tiles", repeat=5, quick=False) == 5
 
