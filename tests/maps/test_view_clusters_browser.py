@@ -4,12 +4,16 @@ tiles; from the detail zoom on, the tiles as before."""
 
 import math
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import Point
 
 from geo_assets.models import SRID
 from tests.maps.conftest import assert_local_and_clean, until, wait_drawn
+
+SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
 
@@ -176,4 +180,6 @@ def test_the_cluster_tiles_write_tens_of_thousands_as_the_view_does(live_map_wor
     labels = {int(n): label for n, label in page.evaluate("window.__mapStats.tileLabels").items()}
     assert labels[15443] == "1.5万", labels
     assert all(label == str(n) for n, label in labels.items() if n < 10000) and len(labels) > 1, labels
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "map-cluster-tiles-15k.png"))  # looked at: the bubble reads 1.5万
     assert_local_and_clean(watch)
