@@ -28,7 +28,7 @@ def test_browser_benchmark_quick_rows(tmp_path):
     # and Playwright's sync API refuses to start inside a running loop.
     with ThreadPoolExecutor(max_workers=1) as pool:
         rows = pool.submit(run).result()
-    assert [r["unit"] for r in rows] == ["bytes", "ms", "ms", "ms"]
+    assert [r["unit"] for r in rows] == ["bytes", "ms", "ms", "ms", "ms"]
     default = rows[2]  # the first render against django-leaflet's default layer, beside the canvas row
     assert default["name"].endswith("first render vs django-leaflet default markers")
     assert default["anchor_name"] == DEFAULT_ANCHOR_NAME and default["anchor_status"] == "ok"
@@ -39,6 +39,9 @@ def test_browser_benchmark_quick_rows(tmp_path):
     assert click["map_status"] == "ok" and click["anchor_status"] == "ok"  # the map opened that very asset
     assert click["value"] > 0 and click["anchor"] > 0 and click["target"] is None
     assert click["click_target"]["code"] == world.water.code  # the world's one point asset in the view
+    opened = rows[4]  # the same click: the panel open and named from the tile, before the asset's document
+    assert opened["name"].endswith("click on an asset → its panel open, named from the tile")
+    assert 0 < opened["value"] <= click["value"] and opened["anchor"] == click["anchor"] and opened["target"] is None
     assert (tmp_path / "browser" / "quick-map-panel.png").exists()
     for r in rows[:2]:
         assert set(r) >= {"name", "value", "unit", "anchor", "anchor_name", "ratio", "target", "pass"}

@@ -10,9 +10,12 @@
   var assetStyle = layerDefs.assets.style;
   var TYPES = {};  // type -> {label, colour, shape, dash, category}
   var ALL_TYPES = [];
+  var CATEGORY_LABELS = {}, STATUS_LABELS = {};
   registry.categories.forEach(function (c) {
+    CATEGORY_LABELS[c.category] = c.label;
     c.types.forEach(function (t) { TYPES[t.type] = Object.assign({category: c.category}, t); ALL_TYPES.push(t.type); });
   });
+  registry.statuses.forEach(function (s) { STATUS_LABELS[s.value] = s.label; });
   // The export links carry the register's filters (importers' export knows no project); staff also filter by project.
   var EXPORT_KEYS = ["township", "village", "category", "type", "status", "year_min", "year_max", "verified"];
   var FILTER_KEYS = EXPORT_KEYS.concat(config.projects ? ["project"] : []);
@@ -1027,7 +1030,7 @@
     var b = map.containerPointToLatLng([p.x + tolerance, p.y - tolerance]);
     var tryAssets = state.show.assets && map.getZoom() >= registry.detailMinZoom;
     var point = tryAssets ? pointUnderClick(e.latlng, tolerance) : null;
-    if (point) { openAsset(point, {fromClick: true, at: e.latlng}); return; }
+    if (point) { openAsset(point.code, {fromClick: true, at: e.latlng, first: point.props}); return; }
     var lookup = tryAssets
       ? fetchJson("/api/v1/assets/?page_size=20&bbox=" + [a.lng, a.lat, b.lng, b.lat].map(function (v) { return v.toFixed(6); }).join(",")
                   + (filterQuery() ? "&" + filterQuery() : ""))
@@ -1064,7 +1067,7 @@
       f.geom.forEach(function (part) {
         part.forEach(function (pt) {
           var d = Math.hypot(pt.x - mx, pt.y - my) * scale;
-          if (d <= bestD) { bestD = d; best = String(f.props.code); }
+          if (d <= bestD) { bestD = d; best = {code: String(f.props.code), props: f.props}; }
         });
       });
     });
@@ -1086,7 +1089,11 @@
   var panel = document.getElementById("side-panel");
   var panelBody = document.getElementById("side-body");
   document.getElementById("side-close").addEventListener("click", function () { closePanel(); writeHash(); });
+  // Which answer may fill the side panel: each opening (and closing) takes a new number, so an asset's document that
+  // arrives after another click, a village's panel or the panel's closing is dropped.
+  var panelFor = 0;
   function closePanel() {
+    panelFor += 1;
     document.body.classList.remove("panel-open");
     state.asset = null; stats.selected = null; stats.village = null;
     if (highlight) { map.removeLayer(highlight); highlight = null; }
@@ -1114,8 +1121,13 @@
     if (zoom === map.getZoom() && p.x >= margin && p.x <= size.x - margin && p.y >= margin && p.y <= size.y - sheet - margin) return;
     map.setView(map.unproject(map.project(latlng, zoom).add([0, sheet / 2]), zoom), zoom);
   }
+  function viewKey() {
+    var c = map.getCenter();
+    return map.getZoom() + "/" + c.lat.toFixed(7) + "/" + c.lng.toFixed(7);
+  }
   function showError(err) {
     showPanel(gettext("Something went wrong"));
+    panel.dataset.state = "error";
     panelBody.appendChild(el("p", {"class": "error"}, interpolate(gettext("Loading the data failed: %(error)s"), {error: err.message}, true)));
   }
   function section(title) {
@@ -1130,15 +1142,37 @@
     parent.appendChild(d);
   }
 
-  // opts: fit (zoom onto the asset), at (a point of it to keep in sight) and zoom (at least this zoom), fromClick.
+  // A point clicked in a drawn tile: its panel at once from what the tile holds (the same names the caller may
+  // see), completed when the asset's document arrives.
+  function assetFirst(code, p) {
+    state.asset = code; stats.selected = code; stats.village = null;
+    writeHash();
+    showPanel(p.name || code);
+    panel.dataset.kind = "asset"; panel.dataset.code = code; panel.dataset.state = "loading";
+    var t = TYPES[p.type];
+    dl(section(gettext("Basic information")), [[gettext("Asset code"), code],
+      [gettext("Asset category"), CATEGORY_LABELS[p.category] || p.category],
+      [gettext("Asset type"), t ? t.label : p.type], [gettext("Asset status"), STATUS_LABELS[p.status] || p.status]]);
+    panelBody.appendChild(el("p", {"class": "loading"}, gettext("Loading…")));
+  }
+
+  // opts: fit (zoom onto the asset), at (a point of it to keep in sight) and zoom (at least this zoom), fromClick,
+  // first (the clicked point's properties in its tile: the panel is shown from them while the document loads).
   function openAsset(code, opts) {
+    var mine = panelFor += 1, opened = null;
+    if (opts.first) {
+      assetFirst(code, opts.first);
+      if (opts.at) reveal(opts.at, opts.zoom);  // the phone's sheet is up now: keep the point above it
+      opened = viewKey();
+    }
     return fetchJson("/api/v1/assets/" + encodeURIComponent(code) + "/").then(function (f) {
+      if (mine !== panelFor) return;  // another panel (or none) was asked for meanwhile
       var a = f.properties;
       a.code = a.code || f.id;  // the GeoJSON id is the asset code
       state.asset = a.code; stats.selected = a.code; stats.village = null;
       writeHash();
       showPanel(a.name);
-      panel.dataset.kind = "asset"; panel.dataset.code = a.code;
+      panel.dataset.kind = "asset"; panel.dataset.code = a.code; panel.dataset.state = "complete";
       var basic = section(gettext("Basic information"));
       dl(basic, [[gettext("Asset code"), a.code], [gettext("Asset category"), a.category_label],
                  [gettext("Asset type"), a.type_label], [gettext("Asset status"), a.status_label],
@@ -1204,9 +1238,14 @@
         }).addTo(map);
       }
       if (highlight && opts.fit) map.fitBounds(highlight.getBounds(), fitOptions({maxZoom: 16}));
-      else if (opts.at || highlight) reveal(opts.at || highlight.getBounds().getCenter(), opts.zoom);
+      // again for the fuller sheet, unless the map was moved while the document loaded
+      else if ((opts.at || highlight) && (opened === null || opened === viewKey())) {
+        reveal(opts.at || highlight.getBounds().getCenter(), opts.zoom);
+      }
     }).catch(function (err) {
-      if (!opts.fromClick) { state.asset = null; writeHash(); return; }
+      if (mine !== panelFor) return;
+      if (!opts.fromClick || opts.first) { state.asset = null; stats.selected = null; writeHash(); }
+      if (!opts.fromClick) return;
       showError(err);
     });
   }
@@ -1274,12 +1313,14 @@
   }
 
   function openArea(code, zoom) {
+    var mine = panelFor += 1;
     return fetchJson("/api/v1/areas/" + encodeURIComponent(code) + "/summary/").then(function (s) {
+      if (mine !== panelFor) return;
       state.asset = null; stats.selected = null; stats.village = s.code;
       if (highlight) { map.removeLayer(highlight); highlight = null; }
       writeHash();
       showPanel(interpolate(gettext("%(name)s (%(level)s)"), {name: s.name, level: s.level_label}, true));
-      panel.dataset.kind = s.level; panel.dataset.code = s.code;
+      panel.dataset.kind = s.level; panel.dataset.code = s.code; panel.dataset.state = "complete";
       var tot = section(gettext("Overview"));
       dl(tot, [[gettext("Number of assets"), s.total.count], [gettext("Total investment"), money(s.total.investment)],
                [gettext("Verified"), s.total.verified], [gettext("Parent area"), s.parent_name]]);
@@ -1303,6 +1344,6 @@
         box.appendChild(el("a", {href: t.url, id: "village-todo-link"}, gettext("Deal with them →")));
       }).catch(function () {});
       if (zoom) map.fitBounds(bboxBounds(s.bbox), fitOptions());
-    }).catch(showError);
+    }).catch(function (err) { if (mine === panelFor) showError(err); });
   }
 })();
