@@ -37,3 +37,32 @@ def test_point_from_the_tile_polygon_from_the_api(live_map_world, open_page):
     until(page, f"document.getElementById('side-panel').dataset.code === '{w.livestock.code}'")
     assert len(_lookups(watch)) == 1  # a polygon: the API's box, as before
     assert_local_and_clean(watch)
+
+
+def test_a_point_near_its_tiles_edge_from_the_tile_when_nothing_across_is_nearer(live_map_world, open_page):
+    """3 px inside a z15 tile's west edge: no point of the next tile can be nearer than the one clicked, so it is
+    taken from the tile (before, any click within 8 px of an edge asked the API's box)."""
+    import math
+
+    from django.contrib.gis.geos import Point
+
+    from geo_assets.models import SRID, Asset
+    from geo_assets.taxonomy import AssetType
+    from tests.factories import make_asset
+
+    w = live_map_world
+    z, tiles = 15, 2 ** 15
+    x_edge = math.floor((w.water.point.x + 180) / 360 * tiles) + 1  # the next tile boundary east of the water works
+    lon = x_edge / tiles * 360 - 180 + 3 / 256 * 360 / tiles
+    lat = w.water.point.y + 0.002
+    asset = make_asset(actor=w.admin, name="西北村灌溉泵站", asset_type=AssetType.WATER_SUPPLY, area=w.areas.west_north,
+                       geometry=Point(lon, lat, srid=SRID))
+    asset = Asset.objects.get(pk=asset.pk)
+    page, watch = open_page(f"/#map={z}/{lat:.5f}/{lon:.5f}", user=w.inspector)
+    wait_drawn(page, villages=1)
+    until(page, f"window.__mapStats.assets['{asset.code}'] !== undefined && window.__mapIdle()")
+    _click(page, asset.point.x, asset.point.y)
+    until(page, f"document.getElementById('side-panel').dataset.code === '{asset.code}'")
+    assert page.locator("#side-title").inner_text() == asset.name
+    assert _lookups(watch) == []  # found in the drawn tile, 3 px from its edge
+    assert_local_and_clean(watch)

@@ -1058,8 +1058,8 @@
     if (!detail || !detail._map || typeof detail.queryTileFeaturesDebug !== "function") return null;
     var n = Math.min(Math.round(map.getZoom()), 16), scale = Math.pow(2, map.getZoom() - n);
     var px = map.project(latlng, n), mx = px.x - Math.floor(px.x / 256) * 256, my = px.y - Math.floor(px.y / 256) * 256;
-    var edge = tolerance / scale;
-    if (mx < edge || my < edge || mx > 256 - edge || my > 256 - edge) return null;
+    // how far the click is from its tile's nearest edge, in screen pixels: a point across it is at least that far
+    var edge = Math.min(mx, my, 256 - mx, 256 - my) * scale;
     var best = null, bestD = tolerance;
     (detail.queryTileFeaturesDebug(latlng.lng, latlng.lat, tolerance).get("") || []).forEach(function (hit) {
       var f = hit.feature;
@@ -1071,7 +1071,8 @@
         });
       });
     });
-    return best;
+    // near the edge, a point of the next tile may be nearer than any of this one's: the API's box decides then
+    return best && bestD <= edge ? best : (edge >= tolerance ? best : null);
   }
   function nearest(features, latlng) {
     var best = features[0], bestD = Infinity;
