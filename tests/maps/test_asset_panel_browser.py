@@ -46,12 +46,30 @@ def _open_at(open_page, asset, user, zoom: int = 15, **size):
     return page, watch
 
 
-def test_the_panel_opens_from_the_tile_and_is_completed_by_the_document(live_map_world, open_page):
-    w = live_map_world
-    page, watch = _open_at(open_page, w.water, w.inspector)
+def _water_clicked(open_page, w, **size):
+    """The map opened on the water works, its document held, the point clicked: the panel is loading."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page, watch = _open_at(open_page, w.water, w.inspector, **size)
+    if size:  # the point low in the map, where a phone's bottom sheet will cover it
+        page.evaluate(f"""(() => {{ const m = window.__map, p = m.latLngToContainerPoint([{w.water.point.y}, {w.water.point.x}]);
+            m.panBy([0, p.y - m.getSize().y * 0.85], {{animate: false}}); }})()""")
+        until(page, f"window.__mapStats.assets['{w.water.code}'] !== undefined && window.__mapIdle()")
     held = _hold(page, w.water.code)
     _click(page, w.water.point.x, w.water.point.y)
     until(page, f"{PANEL}.dataset.code === '{w.water.code}' && {PANEL}.dataset.state === 'loading'")
+    return page, watch, held
+
+
+def _point_and_sheet(page, point) -> tuple[float, float, float]:
+    """The point's height on the page, the top of the panel (a phone's bottom sheet) and the top of the map."""
+    return page.evaluate(f"""(() => {{ const m = window.__map, p = m.latLngToContainerPoint([{point.y}, {point.x}]);
+        return [p.y + m.getContainer().getBoundingClientRect().top, {PANEL}.getBoundingClientRect().top,
+                m.getContainer().getBoundingClientRect().top]; }})()""")
+
+
+def test_the_panel_opens_from_the_tile_and_is_completed_by_the_document(live_map_world, open_page):
+    w = live_map_world
+    page, watch, held = _water_clicked(open_page, w)
     until(page, "document.body.classList.contains('panel-open')")
     assert held, "the document was asked for"
     assert page.locator("#side-title").inner_text() == w.water.name
@@ -61,7 +79,6 @@ def test_the_panel_opens_from_the_tile_and_is_completed_by_the_document(live_map
                      "正在加载…"):
             assert text in body, (text, body)
     assert page.locator("#asset-page-link").count() == 0  # the rest comes with the document
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "map-panel-loading.png"))
     assert w.water.code in page.evaluate("location.hash")  # a permalink to it already
 
@@ -75,10 +92,7 @@ def test_the_panel_opens_from_the_tile_and_is_completed_by_the_document(live_map
 
 def test_a_late_document_does_not_reopen_a_closed_panel_or_replace_a_village(live_map_world, open_page):
     w = live_map_world
-    page, watch = _open_at(open_page, w.water, w.inspector)
-    held = _hold(page, w.water.code)
-    _click(page, w.water.point.x, w.water.point.y)
-    until(page, f"{PANEL}.dataset.state === 'loading'")
+    page, watch, held = _water_clicked(open_page, w)
     page.click("#side-close")
     _release(page, held, w.water.code)
     assert page.evaluate("document.body.classList.contains('panel-open')") is False
@@ -123,28 +137,15 @@ def test_the_public_panel_from_the_tile_names_no_beneficiary(live_map_world, ope
 
 def test_on_a_phone_the_clicked_point_stays_above_the_sheet_while_it_loads(live_map_world, open_page):
     w = live_map_world
-    page, watch = _open_at(open_page, w.water, w.inspector, width=375, height=700)
-    # the point low in the map, where the bottom sheet will cover it
-    page.evaluate(f"""(() => {{ const m = window.__map, p = m.latLngToContainerPoint([{w.water.point.y}, {w.water.point.x}]);
-        m.panBy([0, p.y - m.getSize().y * 0.85], {{animate: false}}); }})()""")
-    until(page, f"window.__mapStats.assets['{w.water.code}'] !== undefined && window.__mapIdle()")
-    held = _hold(page, w.water.code)
-    _click(page, w.water.point.x, w.water.point.y)
-    until(page, f"{PANEL}.dataset.state === 'loading'")
+    page, watch, held = _water_clicked(open_page, w, width=375, height=700)
     page.wait_for_timeout(300)  # the view's move, if any
-    y, sheet_top, map_top = page.evaluate(f"""(() => {{ const m = window.__map;
-        const p = m.latLngToContainerPoint([{w.water.point.y}, {w.water.point.x}]);
-        return [p.y + m.getContainer().getBoundingClientRect().top, {PANEL}.getBoundingClientRect().top,
-                m.getContainer().getBoundingClientRect().top]; }})()""")
+    y, sheet_top, map_top = _point_and_sheet(page, w.water.point)
     assert map_top < y < sheet_top, (y, sheet_top)
     page.screenshot(path=str(SHOTS / "map-panel-loading-phone.png"))
     _release(page, held, w.water.code)
     until(page, f"{PANEL}.dataset.state === 'complete'")
     page.wait_for_timeout(300)
-    y, sheet_top, map_top = page.evaluate(f"""(() => {{ const m = window.__map;
-        const p = m.latLngToContainerPoint([{w.water.point.y}, {w.water.point.x}]);
-        return [p.y + m.getContainer().getBoundingClientRect().top, {PANEL}.getBoundingClientRect().top,
-                m.getContainer().getBoundingClientRect().top]; }})()""")
+    y, sheet_top, map_top = _point_and_sheet(page, w.water.point)
     assert map_top < y < sheet_top, (y, sheet_top)  # the fuller sheet did not cover it either
     page.screenshot(path=str(SHOTS / "map-panel-complete-phone.png"))
     assert_local_and_clean(watch)
@@ -152,10 +153,7 @@ def test_on_a_phone_the_clicked_point_stays_above_the_sheet_while_it_loads(live_
 
 def test_a_map_moved_while_the_document_loads_stays_where_it_was_moved(live_map_world, open_page):
     w = live_map_world
-    page, watch = _open_at(open_page, w.water, w.inspector)
-    held = _hold(page, w.water.code)
-    _click(page, w.water.point.x, w.water.point.y)
-    until(page, f"{PANEL}.dataset.state === 'loading'")
+    page, watch, held = _water_clicked(open_page, w)
     pen = w.livestock.location
     page.evaluate(f"window.__map.setView([{pen.y}, {pen.x}], 15, {{animate: false}})")
     _release(page, held, w.water.code)
