@@ -81,7 +81,7 @@ def test_a_dense_detail_view_draws_its_clusters_and_a_click_still_opens_the_asse
     point = page.evaluate(f"(() => {{ const p = window.__map.latLngToContainerPoint([{water.y}, {water.x}]); "
                           "return [p.x, p.y]; })()")
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.water.code}'")
+    until(page, f"document.getElementById('side-panel').dataset.code === '{w.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
     # closer than DENSE_VIEW_MAX_ZOOM: the detail tiles and the asset itself, no new clusters request
     page.evaluate(f"window.__map.setView([{water.y}, {water.x}], 16, {{animate: false}})")
     until(page, f"window.__mapIdle() && window.__mapStats.assets['{w.water.code}'] !== undefined")
