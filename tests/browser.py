@@ -31,6 +31,14 @@ def browser():
         browser.close()
 
 
+def panel_complete(code: str | None = None) -> str:
+    """A JS condition: the side panel holds its whole document (data-state complete), of `code` if given. The panel
+    opens first from the tile (data-state loading), so its code alone does not mean its document is in."""
+    panel = "document.getElementById('side-panel')"
+    condition = f"{panel}.dataset.state === 'complete'"
+    return condition if code is None else f"{panel}.dataset.code === '{code}' && {condition}"
+
+
 class PageWatch:
     """Records console errors, page errors and every request's host."""
 

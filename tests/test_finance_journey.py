@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from projects.models import FundLine
 from projects.reconciliation import KINDS
+from tests.browser import panel_complete
 from tests.importers import builders
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,7 +68,7 @@ def test_the_finance_bureau_imports_a_ledger_and_reconciles_it(live_ledger_world
     code = href.split("=", 1)[1]
     finding.locator("a.map-link").click()
     page.wait_for_selector("body.map-ready", timeout=15000)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(code))
 
     # a project, drilled into: its funds, its assets on its own map
     page.goto(live_server.url + "/reconciliation/?kind=accepted_without_assets")

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from geo_assets.models import Asset
 from geo_assets.taxonomy import AssetStatus, AssetType
+from tests.browser import panel_complete
 from tests.factories import centre, make_asset
 from tests.maps.conftest import BENEFICIARY, assert_local_and_clean, until, wait_drawn
 
@@ -83,7 +84,7 @@ def test_the_panel_opens_from_the_tile_and_is_completed_by_the_document(live_map
     assert w.water.code in page.evaluate("location.hash")  # a permalink to it already
 
     _release(page, held, w.water.code)
-    until(page, f"{PANEL}.dataset.state === 'complete'")
+    until(page, panel_complete())
     assert page.locator("#side-title").inner_text() == w.water.name
     assert page.locator("#asset-page-link").count() == 1
     assert "正在加载…" not in page.locator("#side-body").inner_text()
@@ -106,7 +107,7 @@ def test_a_late_document_does_not_reopen_a_closed_panel_or_replace_a_village(liv
     village = w.areas.west_north
     x0, y0, x1, y1 = village.geom.extent  # a quarter in from its corner: inside it, away from the water works
     _click(page, x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4)
-    until(page, f"{PANEL}.dataset.code === '{village.code}' && {PANEL}.dataset.state === 'complete'")
+    until(page, panel_complete(village.code))
     _release(page, held, w.water.code)
     assert page.evaluate(f"{PANEL}.dataset.code") == village.code
     assert page.evaluate("window.__mapStats.village") == village.code
@@ -129,7 +130,7 @@ def test_the_public_panel_from_the_tile_names_no_beneficiary(live_map_world, ope
     assert first == asset.public_name
     assert BENEFICIARY not in page.locator("#side-panel").inner_text()
     _release(page, held, asset.code)
-    until(page, f"{PANEL}.dataset.state === 'complete'")
+    until(page, panel_complete())
     assert page.locator("#side-title").inner_text() == first  # the document names it as the tile did
     assert BENEFICIARY not in page.locator("#side-panel").inner_text()
     assert_local_and_clean(watch)
@@ -143,7 +144,7 @@ def test_on_a_phone_the_clicked_point_stays_above_the_sheet_while_it_loads(live_
     assert map_top < y < sheet_top, (y, sheet_top)
     page.screenshot(path=str(SHOTS / "map-panel-loading-phone.png"))
     _release(page, held, w.water.code)
-    until(page, f"{PANEL}.dataset.state === 'complete'")
+    until(page, panel_complete())
     page.wait_for_timeout(300)
     y, sheet_top, map_top = _point_and_sheet(page, w.water.point)
     assert map_top < y < sheet_top, (y, sheet_top)  # the fuller sheet did not cover it either
@@ -157,7 +158,7 @@ def test_a_map_moved_while_the_document_loads_stays_where_it_was_moved(live_map_
     pen = w.livestock.location
     page.evaluate(f"window.__map.setView([{pen.y}, {pen.x}], 15, {{animate: false}})")
     _release(page, held, w.water.code)
-    until(page, f"{PANEL}.dataset.state === 'complete'")
+    until(page, panel_complete())
     centre_now = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
     assert abs(centre_now[0] - pen.x) < 1e-4 and abs(centre_now[1] - pen.y) < 1e-4, centre_now
     assert_local_and_clean(watch)

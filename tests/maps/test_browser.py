@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from tests.browser import panel_complete
 from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -49,8 +50,7 @@ def test_click_asset_opens_its_panel(live_map_world, open_page):
     wait_drawn(page)
     centre = live_map_world.greenhouse.point
     click_lonlat(page, centre.x, centre.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'",
-                           timeout=10000)
+    until(page, panel_complete(live_map_world.greenhouse.code), timeout=10000)
     panel = page.locator("#side-panel")
     assert panel.is_visible()
     assert page.locator("#side-title").inner_text() == "东南村大棚"
@@ -91,7 +91,7 @@ def test_click_village_zooms_and_summarises(live_map_world, open_page):
     page, watch = open_page("/#map=11/33.90000/111.60000", user=live_map_world.inspector)
     wait_drawn(page)
     click_lonlat(page, 111.58, 33.97)  # inside 西北村, away from its asset
-    until(page, "document.getElementById('side-panel').dataset.code === '410324101002' && document.getElementById('side-panel').dataset.state === 'complete'", timeout=10000)
+    until(page, panel_complete('410324101002'), timeout=10000)
     assert "西北村" in page.locator("#side-title").inner_text()
     assert page.locator("#village-report-link").get_attribute("href") == "/villages/410324101002/"
     until(page, "window.__map.getZoom() > 11")
@@ -104,7 +104,7 @@ def test_search_and_public_visibility(live_map_world, open_page):
     assert drawn_assets(page) == {live_map_world.road.code, live_map_world.greenhouse.code}
     page.fill("#search-q", "大棚")
     page.click("#search-results li[data-kind=asset] button")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.greenhouse.code))
     page.fill("#search-q", "饮水")
     page.wait_for_selector("#search-results li.empty")
     assert_local_and_clean(watch)
@@ -127,7 +127,7 @@ def test_phone_width_and_escaping(live_map_world, open_page):
     page.evaluate(f"window.__map.setView([{centre.y}, {centre.x}], 14)")
     until(page, "window.__mapIdle()")
     click_lonlat(page, centre.x, centre.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.greenhouse.code))
     assert page.locator("#side-title").inner_text() == "<img src=x onerror=alert(1)>大棚"
     assert page.locator("#side-panel img").count() == 0
     assert page.locator("#side-panel").bounding_box()["width"] <= 375
@@ -136,7 +136,7 @@ def test_phone_width_and_escaping(live_map_world, open_page):
 
 def test_asset_permalink_opens_panel_and_zooms(live_map_world, open_page):
     page, watch = open_page(f"/#asset={live_map_world.greenhouse.code}", user=live_map_world.inspector)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.greenhouse.code))
     until(page, "window.__map.getZoom() >= 14")
     until(page, "window.__mapIdle()")
     assert live_map_world.greenhouse.code in drawn_assets(page)

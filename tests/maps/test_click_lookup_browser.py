@@ -3,6 +3,7 @@ polygon still asks the API's box around the click. Both open the asset's panel."
 
 import pytest
 
+from tests.browser import panel_complete
 from tests.maps.conftest import assert_local_and_clean, until, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -25,7 +26,7 @@ def test_point_from_the_tile_polygon_from_the_api(live_map_world, open_page):
     wait_drawn(page, villages=1)
     until(page, f"window.__mapStats.assets['{w.water.code}'] !== undefined && window.__mapIdle()")
     _click(page, water.x, water.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.water.code))
     assert page.locator("#side-title").inner_text() == w.water.name
     assert _lookups(watch) == []  # found in the drawn tile
     assert any(f"/api/v1/assets/{w.water.code}/" in u for u in watch.urls)
@@ -34,7 +35,7 @@ def test_point_from_the_tile_polygon_from_the_api(live_map_world, open_page):
     page.evaluate(f"window.__map.setView([{pen.y}, {pen.x}], 15, {{animate: false}})")
     until(page, f"window.__mapStats.assets['{w.livestock.code}'] !== undefined && window.__mapIdle()")
     _click(page, pen.x, pen.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.livestock.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.livestock.code))
     assert len(_lookups(watch)) == 1  # a polygon: the API's box, as before
     assert_local_and_clean(watch)
 
@@ -62,7 +63,7 @@ def test_a_point_near_its_tiles_edge_from_the_tile_when_nothing_across_is_nearer
     wait_drawn(page, villages=1)
     until(page, f"window.__mapStats.assets['{asset.code}'] !== undefined && window.__mapIdle()")
     _click(page, asset.point.x, asset.point.y)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{asset.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(asset.code))
     assert page.locator("#side-title").inner_text() == asset.name
     assert _lookups(watch) == []  # found in the drawn tile, 3 px from its edge
     assert_local_and_clean(watch)

@@ -10,7 +10,7 @@ import pytest
 
 from geo_assets import services
 from geo_assets.taxonomy import OwnerKind
-from tests.browser import PageWatch
+from tests.browser import PageWatch, panel_complete
 from tests.factories import MID_X, MID_Y
 from tests.maps.conftest import assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
@@ -92,12 +92,12 @@ def test_search_results_are_readable_and_enter_picks(live_map_world, open_page):
     assert_readable(page, "#search-results li.result button")
     shot(page, "map-desktop-search")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.greenhouse.code))
     assert page.locator("#search-results li").count() == 0
     # Enter right after typing (before the list appears) searches and picks the first result too.
     page.fill("#search-q", "饮水站")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.water.code))
     close = page.locator("#side-close")
     assert close.is_visible() and close.bounding_box()["width"] >= 20
     assert_readable(page, "#side-close")
@@ -132,7 +132,7 @@ def test_phone_filter_panel_controls_and_bottom_sheet(live_map_world, open_page)
     page.fill("#search-q", "大棚")
     page.wait_for_selector("#search-results li.result button")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.greenhouse.code))
     until(page, "!document.body.classList.contains('filters-open')")
     g = live_map_world.greenhouse.point
     settle(page)
@@ -146,7 +146,7 @@ def test_phone_filter_panel_controls_and_bottom_sheet(live_map_world, open_page)
     toggle.click()
     page.fill("#search-q", "饮水站")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.water.code))
     settle(page)
     assert page.evaluate(above_sheet(live_map_world.water.point.x, live_map_world.water.point.y))
     assert page.evaluate("document.getElementById('side-panel').scrollTop") == 0
@@ -213,7 +213,7 @@ def test_the_panel_writes_owner_shares_as_people_write_them(live_map_world, open
     wait_drawn(page, assets=False)
     page.fill("#search-q", "饮水站")
     page.press("#search-q", "Enter")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(water.code))
     until(page, "document.getElementById('side-body').innerText.includes('合作社')")
     text = page.inner_text("#side-body")
     assert "60%" in text and "39.125%" in text and "0.875%" in text and "60.000" not in text
@@ -339,7 +339,7 @@ def test_times_are_the_countys_whatever_the_browser_clock(live_map_world, new_yo
     road = live_map_world.road
     page, watch = new_york_page(f"/#asset={road.code}", live_map_world.inspector)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
-    until(page, f"document.getElementById('side-panel').dataset.code === '{road.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(road.code))
     county = formats.date_format(timezone.localtime(road.last_verified_at), "DATETIME_FORMAT")
     assert county == "2025年5月1日 08:00"
     assert page.locator("#side-panel .verified").inner_text() == county
@@ -382,7 +382,7 @@ def test_pasted_permalink_is_applied_to_the_open_map(live_map_world, open_page):
               f"&village={live_map_world.areas.west_north.code}&asset={live_map_world.water.code}")
     page.evaluate(f"location.hash = {json.dumps(target)}")  # what pasting the link into the address bar does
     until(page, "window.__map.getZoom() === 14")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{live_map_world.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(live_map_world.water.code))
     centre = page.evaluate("(() => { const c = window.__map.getCenter(); return [c.lng, c.lat]; })()")
     assert abs(centre[0] - water.x) < 2e-4 and abs(centre[1] - water.y) < 2e-4
     assert page.locator("select[name=village]").input_value() == live_map_world.areas.west_north.code

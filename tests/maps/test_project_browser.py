@@ -5,6 +5,7 @@ live_project_world)."""
 
 import pytest
 
+from tests.browser import panel_complete
 from tests.maps.conftest import HOSTILE_PROJECT, assert_local_and_clean, drawn_assets, until, wait_assets, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
@@ -78,7 +79,7 @@ def test_the_filter_bar_searches_the_users_projects(live_project_world, open_pag
 def test_asset_permalink_shows_its_projects_and_the_same_project_highlight(live_project_world, open_page):
     w = live_project_world
     page, watch = open_page(f"/#asset={w.greenhouse.code}", user=w.inspector)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.greenhouse.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.greenhouse.code))
     until(page, "window.__map.getZoom() >= 14")
     section = page.locator("#asset-projects")
     assert section.is_visible()
@@ -98,7 +99,7 @@ def test_asset_permalink_shows_its_projects_and_the_same_project_highlight(live_
     until(page, f"window.__map.getBounds().contains([{w.livestock.location.y}, {w.livestock.location.x}])")
     # the other asset's panel keeps the highlight; the button there ends it
     page.evaluate(f"window.location.hash = window.location.hash.replace(/asset=[^&]*/, 'asset={w.livestock.code}')")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.livestock.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.livestock.code))
     assert page.locator("#asset-projects button.same-project").get_attribute("aria-pressed") == "true"
     page.click("#asset-projects button.same-project")
     until(page, "window.__mapStats.sameProject === null")
@@ -114,7 +115,7 @@ def test_an_asset_without_a_project_says_so(live_project_world, open_page):
     w = live_project_world
     lone = make_asset(actor=w.admin, name="无项目公厕", asset_type=AssetType.SANITATION, area=w.areas.west_north)
     page, watch = open_page(f"/#asset={lone.code}", user=w.inspector)
-    until(page, f"document.getElementById('side-panel').dataset.code === '{lone.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(lone.code))
     assert page.locator("#asset-projects .no-project").inner_text() == "未关联项目。"
     assert page.locator("#asset-projects button.same-project").count() == 0
     assert_local_and_clean(watch)
@@ -123,7 +124,7 @@ def test_an_asset_without_a_project_says_so(live_project_world, open_page):
 def test_the_public_map_has_no_project_filter_and_no_project_data(live_project_world, open_page):
     w = live_project_world
     page, watch = open_page(f"/#project=XM-WEST&asset={w.road.code}")
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.road.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.road.code))
     until(page, "window.__mapIdle()")
     assert page.locator("input[name=project]").count() == 0
     assert page.locator("#asset-projects").count() == 0

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 
 from geo_assets.models import SRID
+from tests.browser import panel_complete
 from tests.maps.conftest import assert_local_and_clean, until, wait_drawn
 
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -81,7 +82,7 @@ def test_a_dense_detail_view_draws_its_clusters_and_a_click_still_opens_the_asse
     point = page.evaluate(f"(() => {{ const p = window.__map.latLngToContainerPoint([{water.y}, {water.x}]); "
                           "return [p.x, p.y]; })()")
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
-    until(page, f"document.getElementById('side-panel').dataset.code === '{w.water.code}' && document.getElementById('side-panel').dataset.state === 'complete'")
+    until(page, panel_complete(w.water.code))
     # closer than DENSE_VIEW_MAX_ZOOM: the detail tiles and the asset itself, no new clusters request
     page.evaluate(f"window.__map.setView([{water.y}, {water.x}], 16, {{animate: false}})")
     until(page, f"window.__mapIdle() && window.__mapStats.assets['{w.water.code}'] !== undefined")

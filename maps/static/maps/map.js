@@ -1146,15 +1146,22 @@
   // A point clicked in a drawn tile: its panel at once from what the tile holds (the same names the caller may
   // see), completed when the asset's document arrives.
   function assetFirst(code, p) {
+    assetShown(code, p.name || code, "loading");
+    var t = TYPES[p.type];
+    dl(section(gettext("Basic information")), assetRows(code, CATEGORY_LABELS[p.category] || p.category,
+                                                         t ? t.label : p.type, STATUS_LABELS[p.status] || p.status));
+    panelBody.appendChild(el("p", {"class": "loading"}, gettext("Loading…")));
+  }
+  // What the loading panel and the complete one share: the selection, the title, and the first rows.
+  function assetShown(code, title, phase) {
     state.asset = code; stats.selected = code; stats.village = null;
     writeHash();
-    showPanel(p.name || code);
-    panel.dataset.kind = "asset"; panel.dataset.code = code; panel.dataset.state = "loading";
-    var t = TYPES[p.type];
-    dl(section(gettext("Basic information")), [[gettext("Asset code"), code],
-      [gettext("Asset category"), CATEGORY_LABELS[p.category] || p.category],
-      [gettext("Asset type"), t ? t.label : p.type], [gettext("Asset status"), STATUS_LABELS[p.status] || p.status]]);
-    panelBody.appendChild(el("p", {"class": "loading"}, gettext("Loading…")));
+    showPanel(title);
+    panel.dataset.kind = "asset"; panel.dataset.code = code; panel.dataset.state = phase;
+  }
+  function assetRows(code, category, type, status) {
+    return [[gettext("Asset code"), code], [gettext("Asset category"), category], [gettext("Asset type"), type],
+            [gettext("Asset status"), status]];
   }
 
   // opts: fit (zoom onto the asset), at (a point of it to keep in sight) and zoom (at least this zoom), fromClick,
@@ -1170,16 +1177,11 @@
       if (mine !== panelFor) return;  // another panel (or none) was asked for meanwhile
       var a = f.properties;
       a.code = a.code || f.id;  // the GeoJSON id is the asset code
-      state.asset = a.code; stats.selected = a.code; stats.village = null;
-      writeHash();
-      showPanel(a.name);
-      panel.dataset.kind = "asset"; panel.dataset.code = a.code; panel.dataset.state = "complete";
-      var basic = section(gettext("Basic information"));
-      dl(basic, [[gettext("Asset code"), a.code], [gettext("Asset category"), a.category_label],
-                 [gettext("Asset type"), a.type_label], [gettext("Asset status"), a.status_label],
+      assetShown(a.code, a.name, "complete");
+      dl(section(gettext("Basic information")), assetRows(a.code, a.category_label, a.type_label, a.status_label).concat([
                  [gettext("Township"), a.township_name], [gettext("Village"), a.village_name],
                  [gettext("Year built"), a.year_built], [gettext("Project name"), a.project_name],
-                 [gettext("Responsible department"), a.department], [gettext("Investment"), money(a.total_investment)]]);
+                 [gettext("Responsible department"), a.department], [gettext("Investment"), money(a.total_investment)]]));
       if (a.projects) projectsSection(a.projects);  // staff only: the public gets no project data
       var own = section(gettext("Ownership"));
       dl(own, [[gettext("Owner kind"), a.ownership.owner_kind_label],
