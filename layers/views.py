@@ -241,8 +241,9 @@ class AssetListView(generics.ListAPIView):
         return asset_filters_apply(qs, _filters(self.request)).order_by("code")
 
 
-class AssetDetailView(generics.RetrieveAPIView):
-    """One asset with ownership, owners, custody, funding, last verification and history summary."""
+class AssetDetailView(NonAtomicReadMixin, generics.RetrieveAPIView):
+    """One asset with ownership, owners, custody, funding, last verification and history summary. Read-only: no
+    request transaction (its BEGIN and COMMIT were two of the map panel's ten round trips)."""
 
     serializer_class = AssetDetailSerializer
     lookup_field = "code"

@@ -64,6 +64,28 @@ def test_asset_detail_has_ownership_custody_funding_history(world):
     assert props["page_url"] == f"/assets/{world.road.code}/"
 
 
+
+def test_asset_history_counts_every_entry_and_lists_the_latest_in_one_statement(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from geo_assets.services import asset_update
+    from layers.serializers import HISTORY_LIMIT
+
+    for n in range(HISTORY_LIMIT + 3):
+        asset_update(actor=world.admin, asset=world.road, changes={"operator": f"运营方{n}"}, reason=f"第{n}次")
+    client = as_user(world.inspector)
+    client.get(f"/api/v1/assets/{world.road.code}/")  # the session and the user's scope are read once
+    with CaptureQueriesContext(connection) as queries:
+        history = client.get(f"/api/v1/assets/{world.road.code}/").json()["properties"]["history"]
+    assert history["count"] == 2 + HISTORY_LIMIT + 3
+    assert [r["reason"] for r in history["recent"][:2]] == [f"第{HISTORY_LIMIT + 2}次", f"第{HISTORY_LIMIT + 1}次"]
+    assert len(history["recent"]) == HISTORY_LIMIT and {r["user"] for r in history["recent"]} == {world.admin.username}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("historicalasset" in s for s in sql) == 1, sql  # the count and the entries together
+    assert not any(s.startswith(("BEGIN", "SAVEPOINT")) for s in sql)  # a read: no request transaction
+    assert not any("historicalasset" in s and '"point"' in s for s in sql)  # no geometry read for the entries
+
 @pytest.mark.parametrize(
     ("who", "asset", "status"),
     [

@@ -23,6 +23,17 @@ def _requests(watch, part: str) -> list[str]:
     return [u for u in watch.urls if part in u]
 
 
+# how many pixels the view's clusters canvas has drawn on
+CLUSTER_PIXELS = """(() => {
+  const c = document.querySelector("canvas.view-clusters");
+  if (!c || !c.width || !c.height) return 0;
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+  return n;
+})()"""
+
+
 def test_first_view_clusters_come_in_one_request_then_tiles_at_detail_zoom(live_map_world, open_page):
     page, watch = open_page("/#map=11/33.90000/111.60000", user=live_map_world.inspector)
     wait_drawn(page, assets=True)
@@ -31,6 +42,7 @@ def test_first_view_clusters_come_in_one_request_then_tiles_at_detail_zoom(live_
     assert len(_requests(watch, "/api/v1/map/clusters/")) == 1  # the head's request, taken by map.js
     assert "z=11" in _requests(watch, "/api/v1/map/clusters/")[0]
     assert _requests(watch, "/tiles/assets/") == []  # no cluster tile at all
+    assert page.evaluate(CLUSTER_PIXELS) > 0
     # a small move stays inside the tile of margin the document covers: no new request
     page.evaluate("window.__map.panBy([40, 30], {animate: false})")
     until(page, "window.__mapIdle()")
@@ -39,6 +51,10 @@ def test_first_view_clusters_come_in_one_request_then_tiles_at_detail_zoom(live_
     page.evaluate("window.__map.setZoom(12, {animate: false})")
     until(page, "window.__mapIdle() && Object.keys(window.__mapStats.assets).length > 0")
     assert _requests(watch, "/tiles/assets/12/")
+    assert page.evaluate(CLUSTER_PIXELS) == 0  # the clusters' canvas is emptied, not left under the assets
+    page.evaluate("window.__map.panBy([60, 0], {animate: false})")
+    until(page, "window.__mapIdle()")
+    assert page.evaluate(CLUSTER_PIXELS) == 0
     assert_local_and_clean(watch)
 
 

@@ -482,13 +482,18 @@
       });
     },
     _draw: function () {
-      var map = this._map, canvas = this._canvas, size = map.getSize(), ratio = window.devicePixelRatio || 1;
-      var pad = 32, z = Math.round(map.getZoom());
+      var map = this._map, canvas = this._canvas, z = Math.round(map.getZoom()), max = this.options.maxZoom;
+      var drawable = this._list && this._have && (z > max ? this._dense && this._have.z === max : this._have.z === z);
+      if (!drawable) {
+        // nothing to draw: an empty canvas, and no view-sized one allocated again on each move (the detail zooms)
+        if (this._drawn) { canvas.width = 0; canvas.height = 0; this._drawn = false; }
+        return;
+      }
+      this._drawn = true;
+      var size = map.getSize(), ratio = window.devicePixelRatio || 1, pad = 32;
       L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([-pad, -pad]));
       canvas.width = (size.x + 2 * pad) * ratio; canvas.height = (size.y + 2 * pad) * ratio;
       canvas.style.width = (size.x + 2 * pad) + "px"; canvas.style.height = (size.y + 2 * pad) + "px";
-      if (!this._list || !this._have) return;
-      if (z > this.options.maxZoom ? !this._dense || this._have.z !== this.options.maxZoom : this._have.z !== z) return;
       var ctx = canvas.getContext("2d"), labels = [], near = [];
       ctx.setTransform(ratio, 0, 0, ratio, ratio * pad, ratio * pad);
       this._list.forEach(function (c) {
@@ -1105,6 +1110,7 @@
     clear(panelBody);
     document.getElementById("side-title").textContent = title;
     panel.scrollTop = 0;
+    if (document.body.classList.contains("panel-open")) return;  // the map keeps its size: no layout forced
     document.body.classList.add("panel-open");
     map.invalidateSize();
   }
