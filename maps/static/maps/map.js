@@ -1076,8 +1076,8 @@
         });
       });
     });
-    // near the edge, a point of the next tile may be nearer than any of this one's: the API's box decides then
-    return best && bestD <= edge ? best : (edge >= tolerance ? best : null);
+    // farther than the edge, a point of the next tile may be nearer: the API's box decides then
+    return best && bestD <= edge ? best : null;
   }
   function nearest(features, latlng) {
     var best = features[0], bestD = Infinity;
