@@ -93,6 +93,36 @@ def read_fetch(model, sql: str, params, *, rows: bool = False):
     return first_statement(connection, run)
 
 
+@contextmanager
+def reads_ahead(model):
+    """Read-only statements sent at once on the connection that reads `model`, their rows read afterwards
+    (psycopg's pipeline mode): the database runs each as it arrives, back to back, while Python shapes the rows of
+    those sent before — a report's statements and its Python take the time of the longer, not of both.
+
+    Yields `send(sql, params)`, which returns `read()`: the statement's rows, every one (read them in any order).
+    Statements run the usual way inside the block run after those sent. No server-side cursor inside."""
+    connection = connections[router.db_for_read(model)]
+    connection.ensure_connection()
+    cursors = []
+
+    def send(sql: str, params):
+        cursor = connection.cursor()
+        cursors.append(cursor)
+        cursor.execute(sql, params)
+
+        def read() -> list[tuple]:
+            with cursor:
+                return cursor.fetchall()
+        return read
+
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        try:
+            yield send
+        finally:
+            for cursor in cursors:  # those not read (an error before): their results are discarded at the exit
+                cursor.close()
+
+
 def first_statement(connection, run):
     """`run()`, one statement that only reads, outside a transaction, as the request's health check of `connection`.
 

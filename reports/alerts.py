@@ -526,6 +526,26 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def alerts_statement(*, assets: QuerySet[Asset], villages=None, rules=None,
+                     compiled: tuple[str, list] | None = None) -> tuple[str, list] | None:
+    """The statement of alerts_compute, ready to run (under ALERTS_PLANNER) on the connection that reads assets, for
+    a caller that sends it with others (geo_assets.dbrouting.reads_ahead) and gives its rows to alerts_of_rows.
+    None: nothing to ask."""
+    statement = _statement(assets, villages, rules, compiled)
+    if statement is None:
+        return None
+    connection = connections[router.db_for_read(Asset)]
+    connection.ensure_connection()
+    return _named(statement[0], _params(), connection.connection), statement[1]
+
+
+def alerts_of_rows(rows: list[tuple], viewer: Scope = PUBLIC_SCOPE, known: Mapping | None = None) -> list[Alert]:
+    """The alerts of alerts_statement's rows (sorted here), their evidence written for `viewer` (see
+    alerts_compute)."""
+    rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
+    return _alerts(rows, viewer, known)
+
+
 def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer: Scope = PUBLIC_SCOPE,
                    known: Mapping | None = None, compiled: tuple[str, list] | None = None) -> list[Alert]:
     """The alerts of the given (already role-scoped) active assets, and of the given villages' publicity: the rules
@@ -535,9 +555,7 @@ def alerts_compute(*, assets: QuerySet[Asset], villages=None, rules=None, viewer
     statement = _statement(assets, villages, rules, compiled)
     if statement is None:
         return []
-    rows = _rows(*statement)
-    rows.sort(key=itemgetter(0))  # rule by rule, in the order of RULES (stable within a rule)
-    return _alerts(rows, viewer, known)
+    return alerts_of_rows(_rows(*statement), viewer, known)
 
 
 def _alerts(rows: list[tuple], viewer: Scope, known: Mapping | None = None) -> list[Alert]:

@@ -15,7 +15,8 @@ import gc
 import json
 import re
 from collections import Counter, defaultdict, namedtuple
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -33,7 +34,7 @@ from django.utils.translation import gettext_lazy
 
 from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.access import Scope as Viewer
-from geo_assets.dbrouting import read_cursor
+from geo_assets.dbrouting import read_cursor, reads_ahead
 from geo_assets.models import (
     AdminArea,
     Asset,
@@ -67,6 +68,8 @@ from reports.alerts import (
     YELLOW,
     Alert,
     alerts_compute,
+    alerts_of_rows,
+    alerts_statement,
     asset_rows_sql,
     planner_settings,
 )
@@ -234,9 +237,9 @@ def _assets_sql(scope: Scope) -> tuple[str, list]:
 _ASSETS_SLOT = re.compile(r"\{assets\}|\{active\}|%s")
 
 
-def _fetch(scope: Scope, sql: str, *params) -> list[tuple]:
-    """Rows of one of our statements on the report's assets: `{assets}` in it stands for them, `{active}` for the
-    active ones, `%s` for `params` in order."""
+def _bound(scope: Scope, sql: str, *params) -> tuple[str, list]:
+    """One of our statements on the report's assets, with its parameters: `{assets}` in it stands for them,
+    `{active}` for the active ones, `%s` for `params` in order."""
     assets, assets_params = _assets_sql(scope)
     values, given = [], iter(params)
 
@@ -249,10 +252,25 @@ def _fetch(scope: Scope, sql: str, *params) -> list[tuple]:
             return f"({assets})"
         return f"(SELECT * FROM ({assets}) x WHERE x.status <> 'disposed')"  # noqa: S608 - compiled SQL
 
-    sql = _ASSETS_SLOT.sub(slot, sql)
     # the role's WHERE as Django compiled it, and our own statements; the values stay parameters
-    with read_cursor(Asset) as cursor:
-        cursor.execute(sql, values)
+    return _ASSETS_SLOT.sub(slot, sql), values
+
+
+def _fetch(scope: Scope, sql: str, *params) -> list[tuple]:
+    """Rows of one of our statements on the report's assets (_bound)."""
+    return _read(scope, None, Asset, lambda: _bound(scope, sql, *params))
+
+
+def _read(scope: Scope, key: str | None, model, statement: Callable[[], tuple[str, list]]) -> list[tuple]:
+    """The rows of one of the report's statements: sent ahead with the others under `key` (_send_ahead), or run
+    now (`statement()`: its SQL and parameters) on the database that reads `model`."""
+    ahead = scope.memo.get(_AHEAD)
+    rows = ahead.rows(key) if ahead is not None and key is not None else None
+    if rows is not None:
+        return rows
+    sql, params = statement()
+    with read_cursor(model) as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -324,14 +342,18 @@ def _day(text: str | None) -> datetime.date | None:
     return None if text is None else datetime.date.fromisoformat(text)
 
 
+def _sections_statement(scope: Scope) -> tuple[str, list]:
+    today = timezone.localdate()
+    year = timezone.localtime().year  # as a `__year` lookup: the current time zone's calendar year
+    starts = datetime.datetime(year, 1, 1, tzinfo=timezone.get_current_timezone())
+    return _bound(scope, SECTIONS_SQL, today, today, year_ago(), starts, starts.replace(year=year + 1))
+
+
 def _sections(scope: Scope) -> dict:
     """SECTIONS_SQL for the report, parsed (numbers exactly: Decimal from their text, counts as int)."""
     if "sections" not in scope.memo:
-        today = timezone.localdate()
-        year = timezone.localtime().year  # as a `__year` lookup: the current time zone's calendar year
-        starts = datetime.datetime(year, 1, 1, tzinfo=timezone.get_current_timezone())
-        ((groups, funding, contracts, findings, pending),) = _fetch(
-            scope, SECTIONS_SQL, today, today, year_ago(), starts, starts.replace(year=year + 1))
+        ((groups, funding, contracts, findings, pending),) = _read(scope, "sections", Asset,
+                                                                   lambda: _sections_statement(scope))
         groups = json.loads(groups) if groups else []
         for g in groups:
             for key in _DECIMAL_GROUP_KEYS:
@@ -472,32 +494,35 @@ WHERE p.village_id = %s AND p.year = %s AND (%s::text[] IS NULL OR p.county_code
 ORDER BY p.id, i.id"""  # noqa: S608 - the models' column names
 
 
+def _village_plans_statement(scope: Scope, year: int) -> tuple[str, list]:
+    codes = county_codes(scope)
+    return VILLAGE_PLAN_SQL, [scope.area.pk, year, codes, codes]
+
+
 def _village_plans(scope: Scope, year: int) -> list[DistributionPlan]:
     alias = router.db_for_read(DistributionPlan)
-    codes = county_codes(scope)
     plans: dict[int, DistributionPlan] = {}
-    with connections[alias].cursor() as cursor:
-        cursor.execute(VILLAGE_PLAN_SQL, [scope.area.pk, year, codes, codes])
-        for row in cursor.fetchall():
-            plan_row, item_row, code = row[:len(_PLAN_NAMES)], row[len(_PLAN_NAMES):-1], row[-1]
-            plan = plans.get(plan_row[0])
-            if plan is None:
-                plan = plans[plan_row[0]] = DistributionPlan.from_db(alias, _PLAN_NAMES, plan_row)
-                plan.village = scope.area
-                plan.item_list = []
-            if item_row[0] is not None:
-                item = DistributionItem.from_db(alias, _ITEM_NAMES, item_row)
-                item.plan = plan
-                if item.asset_id is not None:
-                    item.asset = Asset.from_db(alias, ["id", "code"], [item.asset_id, code])
-                plan.item_list.append(item)
+    for row in _read(scope, "plans", DistributionPlan, lambda: _village_plans_statement(scope, year)):
+        plan_row, item_row, code = row[:len(_PLAN_NAMES)], row[len(_PLAN_NAMES):-1], row[-1]
+        plan = plans.get(plan_row[0])
+        if plan is None:
+            plan = plans[plan_row[0]] = DistributionPlan.from_db(alias, _PLAN_NAMES, plan_row)
+            plan.village = scope.area
+            plan.item_list = []
+        if item_row[0] is not None:
+            item = DistributionItem.from_db(alias, _ITEM_NAMES, item_row)
+            item.plan = plan
+            if item.asset_id is not None:
+                item.asset = Asset.from_db(alias, ["id", "code"], [item.asset_id, code])
+            plan.item_list.append(item)
     return list(plans.values())
 
 
 def income(scope: Scope, year: int) -> dict:
     """The year's income recorded on the assets, per village, and the villages' distribution plans and items."""
     per_village = {village: {"asset__village_id": village, "amount": amount, "assets": assets}
-                   for village, amount, assets in _fetch(scope, INCOME_SQL, year)}
+                   for village, amount, assets in _read(scope, "income", Asset,
+                                                        lambda: _bound(scope, INCOME_SQL, year))}
     plans = []
     if scope.kind == "village" and scope.area is not None:
         plans = _village_plans(scope, year)
@@ -541,9 +566,12 @@ def verification(scope: Scope) -> dict:
 
 def alerts(scope: Scope) -> dict:
     """Open risk alerts of the report's assets and villages (reports.alerts), counted by level and rule."""
-    found = alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer,
-                           known=scope.memo.get("assets_by_id"),  # a village report's own asset rows
-                           compiled=_assets_sql(scope))
+    known = scope.memo.get("assets_by_id")  # a village report's own asset rows
+    ahead = scope.memo.get(_AHEAD)
+    rows = ahead.rows("alerts") if ahead is not None else None
+    found = (alerts_of_rows(rows, scope.viewer, known) if rows is not None else
+             alerts_compute(assets=scope.assets, villages=scope.villages, viewer=scope.viewer, known=known,
+                            compiled=_assets_sql(scope)))
     by_rule = Counter(map(itemgetter(0), found))  # Alert.rule
     return {"list": found, "levels": {level: sum(n for r, n in by_rule.items() if ALL_RULES[r].level == level)
                                       for level in LEVELS},
@@ -576,11 +604,12 @@ GROUP BY v.id, n.id
 ORDER BY n.starts_on DESC, n.id DESC"""  # noqa: S608 - the model's column names
 
 
-def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *, village: AdminArea | None = None
-                       ) -> dict[int, dict[str, list]]:
+def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *, village: AdminArea | None = None,
+                       rows: Callable[[Callable], list[tuple]] | None = None) -> dict[int, dict[str, list]]:
     """Per village and stage, the notices that cover it (NOTICES_SQL), of the given counties (codes; None: any),
     each with `objections_total` and `unanswered`; the other fields of a notice are loaded only if asked for.
-    `village`: `villages` is that one village (a village report): one statement, no queryset compiled."""
+    `village`: `villages` is that one village (a village report): one statement, no queryset compiled. `rows`:
+    reads the statement's rows given how to make it (a report's _read), instead of running it here."""
     ids = [village.pk] if village is not None else list(villages.order_by().values_list("id", flat=True))
     covered: dict[int, dict[str, list]] = {pk: defaultdict(list) for pk in ids}
     if not ids:
@@ -588,15 +617,24 @@ def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *,
     counties = list(counties) if counties is not None else None
     alias = router.db_for_read(PublicityNotice)
     notices: dict[int, PublicityNotice] = {}  # one instance per notice, in every village it covers
-    with connections[alias].cursor() as cursor:
-        cursor.execute(NOTICES_SQL, [ids, counties, counties])
-        for row in cursor.fetchall():
-            notice = notices.get(row[1])
-            if notice is None:
-                notice = notices[row[1]] = PublicityNotice.from_db(alias, _NOTICE_NAMES, row[1:7])
-                notice.objections_total, notice.unanswered = row[7], row[8]
-            covered[row[0]][notice.stage].append(notice)
+    statement = partial(_notices_statement, ids, counties)
+    if rows is None:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(*statement())
+            found = cursor.fetchall()
+    else:
+        found = rows(statement)
+    for row in found:
+        notice = notices.get(row[1])
+        if notice is None:
+            notice = notices[row[1]] = PublicityNotice.from_db(alias, _NOTICE_NAMES, row[1:7])
+            notice.objections_total, notice.unanswered = row[7], row[8]
+        covered[row[0]][notice.stage].append(notice)
     return covered
+
+
+def _notices_statement(ids: list[int], counties: list[str] | None) -> tuple[str, list]:
+    return NOTICES_SQL, [ids, counties, counties]
 
 
 def publicity(scope: Scope) -> dict:
@@ -605,7 +643,8 @@ def publicity(scope: Scope) -> dict:
         return {"stages": [], "villages": {}}
     today = timezone.localdate()
     one = scope.area if scope.kind == "village" and scope.area is not None else None
-    covered = notices_by_village(scope.villages, county_codes(scope), village=one)
+    covered = notices_by_village(scope.villages, county_codes(scope), village=one,
+                                 rows=partial(_read, scope, "notices", PublicityNotice))
     stages = []
     for stage in PublicityStage.values:
         notices = {n.pk: n for per_stage in covered.values() for n in per_stage.get(stage, [])}.values()
@@ -688,12 +727,17 @@ def _orders_by_code_point(connection) -> bool:
     return known
 
 
+def _asset_list_statement(scope: Scope) -> tuple[str, list]:
+    connection = connections[router.db_for_read(Asset)]
+    in_python = _orders_by_code_point(connection)
+    return _bound(scope, ASSET_LIST_SQL + ("" if in_python else ASSET_LIST_ORDER), connection.timezone_name)
+
+
 def asset_list(scope: Scope) -> list[AssetRow]:
     """The report's assets (ASSET_ROW_FIELDS), by category, type and code: the rows straight from the cursor."""
     connection = connections[router.db_for_read(Asset)]
-    in_python = _orders_by_code_point(connection)
-    rows = _fetch(scope, ASSET_LIST_SQL + ("" if in_python else ASSET_LIST_ORDER), connection.timezone_name)
-    if in_python:
+    rows = _read(scope, "assets", Asset, lambda: _asset_list_statement(scope))
+    if _orders_by_code_point(connection):
         rows.sort(key=_SORT_KEY)
     tz, at, new = connection.timezone, _VERIFIED, tuple.__new__  # the rows' fields in order: no _make's length check
     return [new(AssetRow, r) if r[at] is None else new(AssetRow, (*r[:at], r[at].replace(tzinfo=tz), *r[at + 1:]))
@@ -745,25 +789,93 @@ def alert_rows(found: list[Alert], assets: list[AssetRow], by_id: dict) -> list[
     return out
 
 
-def report_figures(scope: Scope, year: int | None = None) -> dict:
-    """Everything a report shows, for the HTML page, the PDF and the workbook alike."""
+def report_figures(scope: Scope, year: int | None = None, *, read_ahead: bool = True) -> dict:
+    """Everything a report shows, for the HTML page, the PDF and the workbook alike. A village's statements are
+    sent ahead of the Python that reads them (_send_ahead) unless `read_ahead` is false (one by one: the same
+    figures; for measurements)."""
     year = year or timezone.localdate().year - 1
     planner = AREA_PLANNER if scope.kind in ("village", "township") else REPORT_PLANNER
     with planner_settings(**planner), _collector_paused():
         fig = {"scope": scope, "year": year, "generated": timezone.localtime()}
-        if scope.kind == "village":  # listed first: the contract and alert rows point to these rows
-            fig["assets"] = asset_list(scope)
-            ids = map(itemgetter(0), fig["assets"])  # AssetRow.id
-            scope.memo["assets_by_id"] = dict(zip(ids, fig["assets"], strict=True))
-        fig.update({"totals": totals(scope), "ownership": ownership(scope), "custody": custody(scope),
-                    "contracts": contracts(scope), "income": income(scope, year), "verification": verification(scope),
-                    "alerts": alerts(scope), "publicity": publicity(scope)})
         if scope.kind != "village":
+            _sections_of(scope, year, fig)
             fig["breakdown"] = breakdown(scope, fig["alerts"]["list"], fig["income"]["per_village"],
                                          fig["publicity"]["villages"])
-        else:
-            fig["alert_rows"] = alert_rows(fig["alerts"]["list"], fig["assets"], scope.memo["assets_by_id"])
+            return fig
+        with reads_ahead(Asset) if read_ahead else nullcontext() as send:
+            if send is not None:
+                _send_ahead(scope, year, send)
+            try:
+                _assets_listed(scope, fig)  # first: the contract and alert rows point to these rows
+                fig["alerts"] = alerts(scope)  # read ahead: its evidence is written while the server runs the rest
+                _sections_of(scope, year, fig)
+            finally:
+                scope.memo.pop(_AHEAD, None)
+        fig["alert_rows"] = alert_rows(fig["alerts"]["list"], fig["assets"], scope.memo["assets_by_id"])
     return fig
+
+
+def _assets_listed(scope: Scope, fig: dict) -> None:
+    fig["assets"] = asset_list(scope)
+    ids = map(itemgetter(0), fig["assets"])  # AssetRow.id
+    scope.memo["assets_by_id"] = dict(zip(ids, fig["assets"], strict=True))
+
+
+def _sections_of(scope: Scope, year: int, fig: dict) -> None:
+    fig.update({"totals": totals(scope), "ownership": ownership(scope), "custody": custody(scope),
+                "contracts": contracts(scope), "income": income(scope, year), "verification": verification(scope),
+                "alerts": fig["alerts"] if "alerts" in fig else alerts(scope), "publicity": publicity(scope)})
+
+
+_AHEAD = "ahead"  # Scope.memo: a village report's _Ahead
+
+
+class _Ahead:
+    """A village report's statements sent a stage ahead of the Python that reads them (dbrouting.reads_ahead):
+    reading a stage's rows sends the next stage, which the server runs while Python shapes these rows. (psycopg
+    reads the rows of every statement sent before the one asked for: all sent at once, the first read would wait
+    for the last.)"""
+
+    def __init__(self, send, stages: list[list[tuple[str, Callable]]]):
+        self.send, self.stages, self.sent = send, stages, {}
+        self._next()
+
+    def _next(self) -> None:
+        for key, statement in self.stages.pop(0) if self.stages else ():
+            if (made := statement()) is not None:
+                self.sent[key] = self.send(*made)
+
+    def rows(self, key: str) -> list[tuple] | None:
+        """The statement's rows (None: not sent ahead, to be run by the caller)."""
+        while key not in self.sent and any(key == k for stage in self.stages for k, _s in stage):
+            self._next()  # read out of order: its stage is sent now
+        read = self.sent.pop(key, None)
+        if read is None:
+            return None
+        rows = read()
+        self._next()
+        return rows
+
+
+def _send_ahead(scope: Scope, year: int, send) -> None:
+    """A village report's statements, in the order it reads them (_Ahead): the asset rows; then the alerts, the
+    longest statement, run while Python shapes the asset rows; then the sections, the income, the plan and the
+    notices, run while Python writes the alerts' evidence. The report takes about the time of its statements and
+    the Python of its last stage, not the sum of all. Only the statements on the assets' database."""
+    alias = router.db_for_read(Asset)
+
+    def on(model, statement):
+        return statement if router.db_for_read(model) == alias else lambda: None
+
+    scope.memo[_AHEAD] = _Ahead(send, [
+        [("assets", lambda: _asset_list_statement(scope))],
+        [("alerts", lambda: alerts_statement(assets=scope.assets, villages=scope.villages,
+                                             compiled=_assets_sql(scope)))],
+        [("sections", lambda: _sections_statement(scope)), ("income", lambda: _bound(scope, INCOME_SQL, year)),
+         ("plans", on(DistributionPlan, lambda: _village_plans_statement(scope, year) if scope.area else None)),
+         ("notices", on(PublicityNotice, lambda: _notices_statement([scope.area.pk], county_codes(scope))
+                        if scope.area and scope.villages is not None else None))],
+    ])
 
 
 # ---------------------------------------------------------------- work-plan dashboard
