@@ -808,10 +808,10 @@ def report_figures(scope: Scope, year: int | None = None, *, read_ahead: bool = 
             try:
                 _assets_listed(scope, fig)  # first: the contract and alert rows point to these rows
                 fig["alerts"] = alerts(scope)  # read ahead: its evidence is written while the server runs the rest
+                fig["alert_rows"] = alert_rows(fig["alerts"]["list"], fig["assets"], scope.memo["assets_by_id"])
                 _sections_of(scope, year, fig)
             finally:
                 scope.memo.pop(_AHEAD, None)
-        fig["alert_rows"] = alert_rows(fig["alerts"]["list"], fig["assets"], scope.memo["assets_by_id"])
     return fig
 
 
@@ -837,13 +837,20 @@ class _Ahead:
     for the last.)"""
 
     def __init__(self, send, stages: list[list[tuple[str, Callable]]]):
-        self.send, self.stages, self.sent = send, stages, {}
-        self._next()
+        self.send, self.sent = send, {}
+        first, *later = stages
+        self._send([(key, statement()) for key, statement in first])
+        # the later stages' SQL, made while the server runs the first
+        self.stages = [[(key, statement()) for key, statement in stage] for stage in later]
+
+    def _send(self, stage: list[tuple[str, tuple | None]]) -> None:
+        for key, made in stage:
+            if made is not None:
+                self.sent[key] = self.send(*made)
 
     def _next(self) -> None:
-        for key, statement in self.stages.pop(0) if self.stages else ():
-            if (made := statement()) is not None:
-                self.sent[key] = self.send(*made)
+        if self.stages:
+            self._send(self.stages.pop(0))
 
     def rows(self, key: str) -> list[tuple] | None:
         """The statement's rows (None: not sent ahead, to be run by the caller)."""
