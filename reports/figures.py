@@ -256,16 +256,11 @@ def _bound(scope: Scope, sql: str, *params) -> tuple[str, list]:
     return _ASSETS_SLOT.sub(slot, sql), values
 
 
-def _fetch(scope: Scope, sql: str, *params) -> list[tuple]:
-    """Rows of one of our statements on the report's assets (_bound)."""
-    return _read(scope, None, Asset, lambda: _bound(scope, sql, *params))
-
-
-def _read(scope: Scope, key: str | None, model, statement: Callable[[], tuple[str, list]]) -> list[tuple]:
+def _read(scope: Scope, key: str, model, statement: Callable[[], tuple[str, list]]) -> list[tuple]:
     """The rows of one of the report's statements: sent ahead with the others under `key` (_send_ahead), or run
     now (`statement()`: its SQL and parameters) on the database that reads `model`."""
     ahead = scope.memo.get(_AHEAD)
-    rows = ahead.rows(key) if ahead is not None and key is not None else None
+    rows = ahead.rows(key) if ahead is not None else None
     if rows is not None:
         return rows
     sql, params = statement()
