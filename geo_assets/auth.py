@@ -10,7 +10,6 @@ of tiles at once, so these fixed costs are most of what a logged-in tile costs b
 import datetime
 from contextvars import ContextVar
 
-import psycopg
 from django.contrib import auth
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -23,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from geo_assets.access import SCOPE_LOOKUPS, current_membership, scope_from_values
-from geo_assets.dbrouting import first_statement
+from geo_assets.dbrouting import first_statement, prepared_cursor
 
 _USER_ID = -8_675_309  # placeholders compiled into a statement, replaced by the values at each execution
 _SESSION_KEY = "\x00session-key"
@@ -31,15 +30,6 @@ _NOW = timezone.make_aware(datetime.datetime(1900, 1, 1), datetime.UTC)
 _STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
 # While the request's user is being resolved: the request's session store, which may hold its user's row
 _RESOLVING: ContextVar = ContextVar("session_being_resolved", default=None)
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """Binds parameters on the server (Django's cursors bind them client-side and never prepare) and has PostgreSQL
-    prepare each statement once per connection, so the user's four-table join is not planned on every request
-    (0.17 → 0.02 ms of database CPU, measured). Needs a `prepare_threshold` in the database OPTIONS (settings)."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
 
 
 def _fetch_one(key: tuple, build, values: dict):
@@ -52,12 +42,8 @@ def _fetch_one(key: tuple, build, values: dict):
     connection = connections[key[-1]]
 
     def run():
-        if connection.queries_logged:  # DEBUG or a test counting queries: Django's own cursor, which logs the SQL
-            cursor = connection.cursor()
-        else:
-            connection.ensure_connection()
-            cursor = connection.make_cursor(_PreparedCursor(connection.connection))
-        with cursor:
+        # the user's four-table join is not planned on every request (0.17 → 0.02 ms of database CPU, measured)
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, [values[p] for p in params])
             return cursor.fetchone()
 

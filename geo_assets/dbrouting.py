@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 
@@ -75,9 +76,32 @@ def replica_failed() -> bool:
         return True
 
 
-def read_cursor(model):
-    """A cursor on the database the router picks for reading `model`."""
-    return connections[router.db_for_read(model)].cursor()
+def read_cursor(model, *, prepared: bool = False):
+    """A cursor on the database the router picks for reading `model` (`prepared`: see prepared_cursor)."""
+    connection = connections[router.db_for_read(model)]
+    return prepared_cursor(connection) if prepared else connection.cursor()
+
+
+class PreparedCursor(psycopg.Cursor):
+    """Binds parameters on the server (Django's cursors bind them client-side and never prepare) and has PostgreSQL
+    prepare each statement once per connection: a statement run again is not parsed and analysed again, and after
+    five runs PostgreSQL plans it once if that plan costs no more than the ones it made for the values
+    (plan_cache_mode auto). Needs a `prepare_threshold` in the database OPTIONS (settings.with_prepared_statements);
+    without one (a pooler in transaction mode) nothing is prepared."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+def prepared_cursor(connection):
+    """A PreparedCursor on `connection`, wrapped as Django wraps its own (execute_wrapper, errors) — or Django's own
+    cursor while queries are logged (DEBUG, a test counting them), which logs the SQL with its values. For
+    statements whose text stays the same from call to call, their values parameters (a statement made anew each
+    time would fill psycopg's cache of prepared statements for nothing)."""
+    if connection.queries_logged:
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection.make_cursor(PreparedCursor(connection.connection))
 
 
 def read_fetch(model, sql: str, params, *, rows: bool = False):
@@ -94,19 +118,20 @@ def read_fetch(model, sql: str, params, *, rows: bool = False):
 
 
 @contextmanager
-def reads_ahead(model):
+def reads_ahead(model, *, prepared: bool = False):
     """Read-only statements sent at once on the connection that reads `model`, their rows read afterwards
     (psycopg's pipeline mode): the database runs each as it arrives, back to back, while Python shapes the rows of
     those sent before — a report's statements and its Python take the time of the longer, not of both.
 
     Yields `send(sql, params)`, which returns `read()`: the statement's rows, every one (read them in any order).
-    Statements run the usual way inside the block run after those sent. No server-side cursor inside."""
+    Statements run the usual way inside the block run after those sent. No server-side cursor inside.
+    `prepared`: the statements sent are prepared (prepared_cursor)."""
     connection = connections[router.db_for_read(model)]
     connection.ensure_connection()
     cursors = []
 
     def send(sql: str, params):
-        cursor = connection.cursor()
+        cursor = prepared_cursor(connection) if prepared else connection.cursor()
         cursors.append(cursor)
         cursor.execute(sql, params)
 

@@ -9,6 +9,7 @@ one round trip and one pass over its assets, not one per rule (issue 11).
 import datetime
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -522,7 +523,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
     # The grid join of duplicate_nearby: its cells are expressions without statistics, and the planner would sort
     # 9 × N rows for a merge join where a hash join takes a third of the time.
     with planner_settings(**ALERTS_PLANNER), read_cursor(Asset) as cursor:
-        cursor.execute(_named(sql, _params(), cursor.db.connection), params)
+        cursor.execute(*_final(sql, params, cursor.db.connection))
         return cursor.fetchall()
 
 
@@ -536,7 +537,7 @@ def alerts_statement(*, assets: QuerySet[Asset], villages=None, rules=None,
         return None
     connection = connections[router.db_for_read(Asset)]
     connection.ensure_connection()
-    return _named(statement[0], _params(), connection.connection), statement[1]
+    return _final(*statement, connection.connection)
 
 
 def alerts_of_rows(rows: list[tuple], viewer: Scope = PUBLIC_SCOPE, known: Mapping | None = None) -> list[Alert]:
@@ -645,6 +646,31 @@ def alerts_count(*, assets: QuerySet[Asset], villages=None, rules=None) -> dict[
                "LEFT JOIN geo_assets_asset v ON v.id = r.asset_id GROUP BY 1, 2")
     every = RULES + AREA_RULES
     return {(village, every[rule].code, every[rule].level): n for rule, village, n in _rows(counted, params)}
+
+
+# The rules' named values that change from one call to the next: parameters, not literals, so that the statement's
+# text stays the same for as long as the other values do (today's date) and PostgreSQL can keep it prepared.
+_BOUND = frozenset({"year_ago"})
+_SLOT = re.compile(r"%%|%s|%\((\w+)\)s")
+
+
+def _final(sql: str, params: list, connection) -> tuple[str, list]:
+    """The statement as it runs: the rules' named values inlined as literals (_named), but those of _BOUND, which
+    join the positional parameters in their places."""
+    values, given, named = [], iter(params), _params()
+
+    def slot(match) -> str:
+        if match[0] == "%s":
+            values.append(next(given))
+        elif match[1] in _BOUND:
+            values.append(named[match[1]])
+            return "%s"
+        return match[0]
+
+    bound = _SLOT.sub(slot, sql)
+    if next(given, _SLOT) is not _SLOT:
+        raise ValueError("more parameters than placeholders")
+    return _named(bound, {k: v for k, v in named.items() if k not in _BOUND}, connection), values
 
 
 def _named(sql: str, params: dict, connection=None) -> str:

@@ -264,7 +264,7 @@ def _read(scope: Scope, key: str, model, statement: Callable[[], tuple[str, list
     if rows is not None:
         return rows
     sql, params = statement()
-    with read_cursor(model) as cursor:
+    with read_cursor(model, prepared=scope.kind == "village") as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -797,7 +797,7 @@ def report_figures(scope: Scope, year: int | None = None, *, read_ahead: bool = 
             fig["breakdown"] = breakdown(scope, fig["alerts"]["list"], fig["income"]["per_village"],
                                          fig["publicity"]["villages"])
             return fig
-        with reads_ahead(Asset) if read_ahead else nullcontext() as send:
+        with reads_ahead(Asset, prepared=True) if read_ahead else nullcontext() as send:
             if send is not None:
                 _send_ahead(scope, year, send)
             try:

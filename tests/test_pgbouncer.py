@@ -35,7 +35,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from geo_assets.auth import _PreparedCursor
+from geo_assets.dbrouting import PreparedCursor
 from geo_assets.taxonomy import AssetType, Role
 from tests.factories import centre, make_admin, make_areas, make_asset, make_user, photo
 from tests.stacks import free_port, production_stack
@@ -320,7 +320,7 @@ def test_a_prepared_statement_does_not_survive_transaction_pooling(transactional
         def run(options: dict):
             with psycopg.connect(host=str(folder), port=port, dbname=name, user=user, autocommit=True,
                                  **options) as client:
-                with _PreparedCursor(client) as cursor:
+                with PreparedCursor(client) as cursor:
                     cursor.execute("SELECT count(*) FROM auth_user WHERE id > %s", [0])
                     return cursor.fetchone()[0]
 
