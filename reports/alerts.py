@@ -661,15 +661,15 @@ def _final(sql: str, params: list, connection) -> tuple[str, list]:
 
     def slot(match) -> str:
         if match[0] == "%s":
-            values.append(next(given))
+            values.append(next(given, _SLOT))
         elif match[1] in _BOUND:
             values.append(named[match[1]])
             return "%s"
         return match[0]
 
     bound = _SLOT.sub(slot, sql)
-    if next(given, _SLOT) is not _SLOT:
-        raise ValueError("more parameters than placeholders")
+    if next(given, _SLOT) is not _SLOT or _SLOT in values:
+        raise ValueError("as many parameters as placeholders expected")
     return _named(bound, {k: v for k, v in named.items() if k not in _BOUND}, connection), values
 
 

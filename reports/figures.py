@@ -261,10 +261,13 @@ def _read(scope: Scope, key: str, model, statement: Callable[[], tuple[str, list
     now (`statement()`: its SQL and parameters) on the database that reads `model`."""
     ahead = scope.memo.get(_AHEAD)
     rows = ahead.rows(key) if ahead is not None else None
-    if rows is not None:
-        return rows
+    return rows if rows is not None else _run(model, statement, prepared=scope.kind == "village")
+
+
+def _run(model, statement: Callable[[], tuple[str, list]], *, prepared: bool = False) -> list[tuple]:
+    """The rows of `statement()` (its SQL and parameters), run now on the database that reads `model`."""
     sql, params = statement()
-    with read_cursor(model, prepared=scope.kind == "village") as cursor:
+    with read_cursor(model, prepared=prepared) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -613,13 +616,7 @@ def notices_by_village(villages: QuerySet, counties: list[str] | None = None, *,
     alias = router.db_for_read(PublicityNotice)
     notices: dict[int, PublicityNotice] = {}  # one instance per notice, in every village it covers
     statement = partial(_notices_statement, ids, counties)
-    if rows is None:
-        with connections[alias].cursor() as cursor:
-            cursor.execute(*statement())
-            found = cursor.fetchall()
-    else:
-        found = rows(statement)
-    for row in found:
+    for row in rows(statement) if rows is not None else _run(PublicityNotice, statement):
         notice = notices.get(row[1])
         if notice is None:
             notice = notices[row[1]] = PublicityNotice.from_db(alias, _NOTICE_NAMES, row[1:7])

@@ -93,6 +93,7 @@ def test_the_alerts_statement_keeps_its_text_and_binds_its_cut_off(evidence_worl
     assert first[0].count("%s") == len(first[1]) == len(second[1])
 
 
-def test_a_statement_given_more_values_than_places_is_refused():
+@pytest.mark.parametrize("values", [[1, 2], []])
+def test_a_statement_given_more_or_fewer_values_than_places_is_refused(values):
     with pytest.raises(ValueError):
-        alert_rules._final("SELECT %s", [1, 2], connection.connection)
+        alert_rules._final("SELECT %s", values, connection.connection)
