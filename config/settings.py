@@ -134,9 +134,10 @@ def db_pool_mode() -> str:
 
 
 def with_prepared_statements(database: dict) -> dict:
-    """Django's cursors bind parameters client-side and never prepare; geo_assets.auth has PostgreSQL prepare its
-    two per-request statements (session, user), which psycopg does only when a threshold is set. Off with
-    DB_PREPARED_STATEMENTS=false, and by default with DB_POOL_MODE=transaction (pgbouncer < 1.21 cannot keep them)."""
+    """Django's cursors bind parameters client-side and never prepare; geo_assets.dbrouting.prepared_cursor has
+    PostgreSQL prepare the statements run on every request or report (the login, the nearby list, a village report's
+    six), which psycopg does only when a threshold is set. Off with DB_PREPARED_STATEMENTS=false, and by default
+    with DB_POOL_MODE=transaction (pgbouncer < 1.21 cannot keep them)."""
     if env.bool("DB_PREPARED_STATEMENTS", default=db_pool_mode() != "transaction"):
         database["OPTIONS"] = {"prepare_threshold": 1_000_000, **database.get("OPTIONS", {})}
     return database
@@ -163,8 +164,8 @@ def replica_databases(default: dict) -> dict:
     read-only: no test database of its own, it follows the primary's)."""
     options = {k: v for k, v in default.items() if k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "TIME_ZONE")}
     return {
-        f"replica{number}": {**options, **env.db_url_config(url), "ATOMIC_REQUESTS": False,
-                             "TEST": {"MIRROR": "default"}}
+        f"replica{number}": with_prepared_statements({**options, **env.db_url_config(url), "ATOMIC_REQUESTS": False,
+                                                      "TEST": {"MIRROR": "default"}})
         for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1)
     }
 

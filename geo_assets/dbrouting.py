@@ -104,13 +104,14 @@ def prepared_cursor(connection):
     return connection.make_cursor(PreparedCursor(connection.connection))
 
 
-def read_fetch(model, sql: str, params, *, rows: bool = False):
+def read_fetch(model, sql: str, params, *, rows: bool = False, prepared: bool = False):
     """One statement that only reads, on the database the router picks for `model`: its first row (or every row),
-    the statement standing in for the connection's health check (first_statement)."""
+    the statement standing in for the connection's health check (first_statement). `prepared`: see
+    prepared_cursor."""
     connection = connections[router.db_for_read(model)]
 
     def run():
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) if prepared else connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if rows else cursor.fetchone()
 

@@ -297,13 +297,19 @@ def test_replica_urls_become_aliases_with_the_primarys_options(monkeypatch):
     from config.settings import replica_databases
 
     monkeypatch.setenv("DATABASE_REPLICA_URLS", "postgis://ro:pw@db2.example:5432/assets,postgis://ro@/assets?host=/run")
+    monkeypatch.delenv("DB_PREPARED_STATEMENTS", raising=False)
+    monkeypatch.delenv("DB_POOL_MODE", raising=False)
     primary = {"CONN_MAX_AGE": 60, "ATOMIC_REQUESTS": True, "OPTIONS": {"host": "/var/run/primary"}}
     replicas = replica_databases(primary)
     assert list(replicas) == ["replica1", "replica2"]
     assert replicas["replica1"]["HOST"] == "db2.example" and replicas["replica1"]["USER"] == "ro"
-    assert replicas["replica1"].get("OPTIONS", {}) == {} and replicas["replica2"]["OPTIONS"] == {"host": "/run"}
+    # statements prepared there too (the nearby list, a village report), as on the primary
+    assert replicas["replica1"]["OPTIONS"] == {"prepare_threshold": 1_000_000}
+    assert replicas["replica2"]["OPTIONS"] == {"prepare_threshold": 1_000_000, "host": "/run"}
     assert all(r["CONN_MAX_AGE"] == 60 and r["ATOMIC_REQUESTS"] is False and r["TEST"] == {"MIRROR": "default"}
                for r in replicas.values())
+    monkeypatch.setenv("DB_POOL_MODE", "transaction")  # behind a pooler in transaction mode: nothing prepared
+    assert all("prepare_threshold" not in r.get("OPTIONS", {}) for r in replica_databases(primary).values())
     monkeypatch.setenv("DATABASE_REPLICA_URLS", "")
     assert replica_databases(primary) == {}
 

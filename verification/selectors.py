@@ -190,7 +190,9 @@ def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tupl
     statement = nearby_statement(user=user, lon=lon, lat=lat, limit=limit)
     if statement is None:
         return []
-    rows = read_fetch(Asset, *statement, rows=True)
+    # prepared: its text is the same for every position (and every user of a scope's shape), so PostgreSQL parses
+    # it once per connection and, where that plan costs no more, keeps one plan (docs/performance.md, session 19)
+    rows = read_fetch(Asset, *statement, rows=True, prepared=True)
     return [(NearbyAsset(pk, code, name, public_name, category, asset_type, person,
                          _Named(village_id, village) if village_id else None, _XY(x, y), verified,
                          bool(verifiable), bool(assigned)),

@@ -326,6 +326,64 @@ def test_nearby_request_is_one_statement_after_the_login(site):
         assert len(queries) == 2, (role, [q["sql"][:80] for q in queries])
 
 
+def _nearby_prepared() -> dict[str, int]:
+    """This connection's prepared nearby statements: text → times run (generic and custom plans)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements "
+                       "WHERE statement LIKE '%%WITH c AS (%%'")
+        return dict(cursor.fetchall())
+
+
+def test_the_nearby_statement_is_prepared_once_for_every_position(site):
+    """Its text does not change with the position (nor the user of a scope of the same shape): PostgreSQL parses it
+    once per connection and may keep one plan (verification.selectors.assets_nearby)."""
+    _areas, users, assets = site
+    here = assets["clinic"].location
+    for role, user in users.items():
+        client = client_for(user)
+        client.get(URL + "nearby/", {"lon": here.x, "lat": here.y})  # prepared here
+        before = _nearby_prepared()
+        for step in range(3):
+            assert client.get(URL + "nearby/", {"lon": here.x + step / 100, "lat": here.y}).status_code == 200
+        gained = {text: runs - before.get(text, 0) for text, runs in _nearby_prepared().items()
+                  if runs > before.get(text, 0)}
+        assert list(gained.values()) == [3], (role, gained)
+
+
+@pytest.mark.parametrize("threshold", [True, False])
+def test_a_prepared_nearby_list_is_the_one_not_prepared(site, threshold):
+    """After seven runs (PostgreSQL keeps one plan after five, if it costs no more) the list is the same as Django's
+    own cursor gives; without a prepare_threshold (a pooler in transaction mode) nothing is prepared."""
+    from django.db import connection
+
+    _areas, users, assets = site
+    here, far = assets["clinic"].location, Point(114.3, 36.1, srid=SRID)
+    connection.ensure_connection()
+    kept, connection.connection.prepare_threshold = connection.connection.prepare_threshold, (
+        connection.connection.prepare_threshold if threshold else None)
+    try:
+        for role, user in users.items():
+            client = client_for(user)
+            for point in (here, far):
+                query = {"lon": point.x, "lat": point.y, "limit": 5}
+                before = _nearby_prepared()
+                for _ in range(7):
+                    prepared = client.get(URL + "nearby/", query).json()
+                ran = sum(_nearby_prepared().values()) - sum(before.values())
+                assert ran == (7 if threshold else 0), role
+                connection.force_debug_cursor = True  # queries logged: Django's own cursor, nothing prepared
+                try:
+                    plain = client.get(URL + "nearby/", query).json()
+                finally:
+                    connection.force_debug_cursor = False
+                assert prepared == plain, role
+                assert prepared["results"], role  # every role has assets in its scope: a list to compare
+    finally:
+        connection.connection.prepare_threshold = kept
+
+
 def test_nearby_marks_follow_the_user_not_only_the_scope(site):
     """Two clerks of the same village share a compiled KNN statement; an open campaign assigns the clinic to one."""
     areas, users, assets = site
