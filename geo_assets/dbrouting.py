@@ -78,8 +78,7 @@ def replica_failed() -> bool:
 
 def read_cursor(model, *, prepared: bool = False):
     """A cursor on the database the router picks for reading `model` (`prepared`: see prepared_cursor)."""
-    connection = connections[router.db_for_read(model)]
-    return prepared_cursor(connection) if prepared else connection.cursor()
+    return _cursor(connections[router.db_for_read(model)], prepared)
 
 
 class PreparedCursor(psycopg.Cursor):
@@ -95,13 +94,17 @@ class PreparedCursor(psycopg.Cursor):
 
 def prepared_cursor(connection):
     """A PreparedCursor on `connection`, wrapped as Django wraps its own (execute_wrapper, errors) — or Django's own
-    cursor while queries are logged (DEBUG, a test counting them), which logs the SQL with its values. For
-    statements whose text stays the same from call to call, their values parameters (a statement made anew each
-    time would fill psycopg's cache of prepared statements for nothing)."""
+    cursor while queries are logged (DEBUG, a test counting them), which logs the SQL with its values. Only for
+    statements whose text stays the same from call to call, their values passed as parameters (a statement made
+    anew each time would fill psycopg's cache of prepared statements for nothing)."""
     if connection.queries_logged:
         return connection.cursor()
     connection.ensure_connection()
     return connection.make_cursor(PreparedCursor(connection.connection))
+
+
+def _cursor(connection, prepared: bool):
+    return prepared_cursor(connection) if prepared else connection.cursor()
 
 
 def read_fetch(model, sql: str, params, *, rows: bool = False, prepared: bool = False):
@@ -111,7 +114,7 @@ def read_fetch(model, sql: str, params, *, rows: bool = False, prepared: bool = 
     connection = connections[router.db_for_read(model)]
 
     def run():
-        with prepared_cursor(connection) if prepared else connection.cursor() as cursor:
+        with _cursor(connection, prepared) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if rows else cursor.fetchone()
 
@@ -132,7 +135,7 @@ def reads_ahead(model, *, prepared: bool = False):
     cursors = []
 
     def send(sql: str, params):
-        cursor = prepared_cursor(connection) if prepared else connection.cursor()
+        cursor = _cursor(connection, prepared)
         cursors.append(cursor)
         cursor.execute(sql, params)
 
