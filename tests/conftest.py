@@ -294,3 +294,18 @@ def fresh_cache():
     cache.clear()
     leases_forget()
     yield
+
+
+@pytest.fixture
+def prepared_runs(db):
+    """`runs(containing="")`: this connection's prepared statements whose text contains `containing`, text → times
+    run (generic and custom plans) — geo_assets.dbrouting.prepared_cursor's statements."""
+    from django.db import connection
+
+    def runs(containing: str = "") -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements "
+                           "WHERE strpos(statement, %s) > 0", [containing])
+            return dict(cursor.fetchall())
+
+    return runs

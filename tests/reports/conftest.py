@@ -128,3 +128,23 @@ built_checked_county = built_once(build_checked_county)
 def checked_county(built_checked_county, db, settings):
     """build_checked_county, built once per module: its administrator."""
     return copy_for_test(built_checked_county, settings)
+
+
+class ReportStatements:
+    """Each statement of a village report, by what only its SQL says, in the order the report sends them."""
+
+    WORDS = {"assets": "AT TIME ZONE", "alerts": "visible AS (", "sections": "WITH s AS MATERIALIZED",
+             "income": "geo_assets_incomerecord", "plans": "geo_assets_distributionplan p",
+             "notices": "geo_assets_publicitynotice n"}
+    names = tuple(WORDS)
+
+    @classmethod
+    def kind(cls, sql: str) -> str | None:
+        """Which of the statements `sql` is (the alerts' first: it has the others' words too), or None."""
+        return next((k for k, words in sorted(cls.WORDS.items(), key=lambda kv: kv[0] != "alerts") if words in sql),
+                    None)
+
+
+@pytest.fixture
+def report_statements():
+    return ReportStatements

@@ -13,41 +13,29 @@ from bench.reports import figures_digest
 from reports import alerts as alert_rules
 from reports import figures
 
-# each statement of a village report, by what only its SQL says (tests/reports/test_read_ahead.py)
-STATEMENTS = {"assets": "AT TIME ZONE", "alerts": "visible AS (", "sections": "WITH s AS MATERIALIZED",
-              "income": "geo_assets_incomerecord", "plans": "geo_assets_distributionplan p",
-              "notices": "geo_assets_publicitynotice n"}
 
-
-def _prepared() -> dict[str, int]:
-    """This connection's prepared statements: text → times run (generic and custom plans)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        return dict(cursor.fetchall())
-
-
-def _report_statements(before: dict, after: dict) -> dict[str, list[int]]:
+def _gained(before: dict, after: dict, statements) -> dict[str, list[int]]:
     """Per statement of the report: the runs each prepared statement of that kind gained between the two."""
-    out: dict[str, list[int]] = {key: [] for key in STATEMENTS}
+    out: dict[str, list[int]] = {key: [] for key in statements.names}
     for text, runs in after.items():
-        key = next((k for k, words in sorted(STATEMENTS.items(), key=lambda kv: kv[0] != "alerts") if words in text),
-                   None)  # the alerts' statement first: it has the others' words too
+        key = statements.kind(text)
         if key is not None and runs > before.get(text, 0):
             out[key].append(runs - before.get(text, 0))
     return out
 
 
 @pytest.mark.parametrize("read_ahead", [True, False])
-def test_each_statement_of_a_village_report_is_prepared_once_for_every_village(evidence_world, read_ahead):
+def test_each_statement_of_a_village_report_is_prepared_once_for_every_village(evidence_world, read_ahead,
+                                                                                prepared_runs, report_statements):
     admin, areas = evidence_world["users"]["county_admin"], evidence_world["areas"]
     villages = [areas.west_south, areas.east_south, areas.west_south]
     figures.report_figures(figures.area_scope(admin, villages[0]), read_ahead=read_ahead)  # run once before
-    before = _prepared()
+    before = prepared_runs()
     for village in villages:
         figures.report_figures(figures.area_scope(admin, village), read_ahead=read_ahead)
-    found = _report_statements(before, _prepared())
+    found = _gained(before, prepared_runs(), report_statements)
     # one prepared statement per kind, run for each report: the text did not change with the village or the time
-    expected = {key: [len(villages)] for key in STATEMENTS}
+    expected = {key: [len(villages)] for key in report_statements.names}
     if not read_ahead:  # one by one, the alerts run as the alerts list runs them: not prepared
         expected["alerts"] = []
     assert found == expected
@@ -68,15 +56,16 @@ def test_a_prepared_report_has_the_figures_of_one_not_prepared(evidence_world, v
         (r.alert, r.asset and r.asset.code) for r in plain["alert_rows"]]
 
 
-def test_without_a_prepare_threshold_nothing_is_prepared_and_the_figures_are_the_same(evidence_world):
+def test_without_a_prepare_threshold_nothing_is_prepared_and_the_figures_are_the_same(evidence_world, prepared_runs,
+                                                                                     report_statements):
     """A pooler in transaction mode: settings.with_prepared_statements sets no threshold (tests/test_pgbouncer.py)."""
     admin, village = evidence_world["users"]["county_admin"], evidence_world["areas"].west_south
     expected = figures_digest(figures.report_figures(figures.area_scope(admin, village)))
-    before = _prepared()
+    before = prepared_runs()
     threshold, connection.connection.prepare_threshold = connection.connection.prepare_threshold, None
     try:
         fig = figures.report_figures(figures.area_scope(admin, village))
-        assert _report_statements(before, _prepared()) == {key: [] for key in STATEMENTS}
+        assert _gained(before, prepared_runs(), report_statements) == {key: [] for key in report_statements.names}
     finally:
         connection.connection.prepare_threshold = threshold
     assert figures_digest(fig) == expected

@@ -18,10 +18,6 @@ from reports import figures
 
 TODAY = timezone.localdate()
 YEAR = TODAY.year - 1
-# each statement of a village report, by what only its SQL says
-STATEMENTS = {"assets": "AT TIME ZONE", "alerts": "visible AS (", "sections": "WITH s AS MATERIALIZED",
-              "income": "geo_assets_incomerecord", "plans": "geo_assets_distributionplan p",
-              "notices": "geo_assets_publicitynotice n"}
 
 
 def _income_and_plan(world):
@@ -51,15 +47,14 @@ def test_a_village_report_read_ahead_has_the_figures_read_one_by_one(evidence_wo
         assert ahead["publicity"]["stages"][0]["count"] == 1 and ahead["contracts"]["rows"]
 
 
-def _recorded(run) -> list[tuple[str, bool, dict]]:
-    """For each statement run: which of STATEMENTS it is, whether its result was still to come when execute
+def _recorded(run, statements) -> list[tuple[str, bool, dict]]:
+    """For each statement run: which of the report's statements it is, whether its result was still to come when execute
     returned (sent ahead), and which of the report's earlier statements had been read by then (cursor closed)."""
     seen: list[tuple[str, object]] = []
     out = []
 
     def watch(execute, sql, params, many, context):
-        name = next((k for k, text in sorted(STATEMENTS.items(), key=lambda kv: kv[0] != "alerts") if text in sql),
-                    "other")  # the alerts' statement first: it has the others' words too
+        name = statements.kind(sql) or "other"
         read = {k: cursor.cursor.closed for k, cursor in seen if k != "other"}
         result = execute(sql, params, many, context)
         out.append((name, context["cursor"].cursor.pgresult is None and not context["cursor"].cursor.closed, read))
@@ -71,12 +66,12 @@ def _recorded(run) -> list[tuple[str, bool, dict]]:
     return out
 
 
-def test_each_stage_is_sent_once_the_rows_before_it_are_in(evidence_world):
+def test_each_stage_is_sent_once_the_rows_before_it_are_in(evidence_world, report_statements):
     _income_and_plan(evidence_world)
     admin, village = evidence_world["users"]["county_admin"], evidence_world["areas"].west_south
-    recorded = _recorded(lambda: figures.report_figures(figures.area_scope(admin, village), YEAR))
+    recorded = _recorded(lambda: figures.report_figures(figures.area_scope(admin, village), YEAR), report_statements)
     report = [r for r in recorded if r[0] != "other"]
-    assert [name for name, _pending, _read in report] == list(STATEMENTS)
+    assert [name for name, _pending, _read in report] == list(report_statements.names)
     assert all(pending for _name, pending, _read in report), report
     by_name = {name: read for name, _pending, read in report}
     assert by_name["alerts"] == {"assets": True}  # the asset rows were read, then the alerts sent
@@ -85,6 +80,7 @@ def test_each_stage_is_sent_once_the_rows_before_it_are_in(evidence_world):
     for name in ("income", "plans", "notices"):
         assert not any(by_name[name][k] for k in ("sections", "income", "plans") if k in by_name[name])
     # one by one: every statement's result is in when execute returns
-    one_by_one = _recorded(lambda: figures.report_figures(figures.area_scope(admin, village), YEAR, read_ahead=False))
-    assert {name for name, _p, _r in one_by_one} >= set(STATEMENTS)
+    one_by_one = _recorded(lambda: figures.report_figures(figures.area_scope(admin, village), YEAR, read_ahead=False),
+                           report_statements)
+    assert {name for name, _p, _r in one_by_one} >= set(report_statements.names)
     assert not any(pending for _name, pending, _read in one_by_one)

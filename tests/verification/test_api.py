@@ -326,17 +326,10 @@ def test_nearby_request_is_one_statement_after_the_login(site):
         assert len(queries) == 2, (role, [q["sql"][:80] for q in queries])
 
 
-def _nearby_prepared() -> dict[str, int]:
-    """This connection's prepared nearby statements: text → times run (generic and custom plans)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements "
-                       "WHERE statement LIKE '%%WITH c AS (%%'")
-        return dict(cursor.fetchall())
+NEARBY = "WITH c AS ("  # what only the nearby statement says (verification.selectors.NEARBY_SQL)
 
 
-def test_the_nearby_statement_is_prepared_once_for_every_position(site):
+def test_the_nearby_statement_is_prepared_once_for_every_position(site, prepared_runs):
     """Its text does not change with the position (nor the user of a scope of the same shape): PostgreSQL parses it
     once per connection and may keep one plan (verification.selectors.assets_nearby)."""
     _areas, users, assets = site
@@ -344,16 +337,16 @@ def test_the_nearby_statement_is_prepared_once_for_every_position(site):
     for role, user in users.items():
         client = client_for(user)
         client.get(URL + "nearby/", {"lon": here.x, "lat": here.y})  # prepared here
-        before = _nearby_prepared()
+        before = prepared_runs(NEARBY)
         for step in range(3):
             assert client.get(URL + "nearby/", {"lon": here.x + step / 100, "lat": here.y}).status_code == 200
-        gained = {text: runs - before.get(text, 0) for text, runs in _nearby_prepared().items()
+        gained = {text: runs - before.get(text, 0) for text, runs in prepared_runs(NEARBY).items()
                   if runs > before.get(text, 0)}
         assert list(gained.values()) == [3], (role, gained)
 
 
 @pytest.mark.parametrize("threshold", [True, False])
-def test_a_prepared_nearby_list_is_the_one_not_prepared(site, threshold):
+def test_a_prepared_nearby_list_is_the_one_not_prepared(site, threshold, prepared_runs):
     """After seven runs (PostgreSQL keeps one plan after five, if it costs no more) the list is the same as Django's
     own cursor gives; without a prepare_threshold (a pooler in transaction mode) nothing is prepared."""
     from django.db import connection
@@ -368,10 +361,10 @@ def test_a_prepared_nearby_list_is_the_one_not_prepared(site, threshold):
             client = client_for(user)
             for point in (here, far):
                 query = {"lon": point.x, "lat": point.y, "limit": 5}
-                before = _nearby_prepared()
+                before = prepared_runs(NEARBY)
                 for _ in range(7):
                     prepared = client.get(URL + "nearby/", query).json()
-                ran = sum(_nearby_prepared().values()) - sum(before.values())
+                ran = sum(prepared_runs(NEARBY).values()) - sum(before.values())
                 assert ran == (7 if threshold else 0), role
                 connection.force_debug_cursor = True  # queries logged: Django's own cursor, nothing prepared
                 try:
