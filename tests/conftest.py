@@ -93,6 +93,10 @@ def pytest_collection_modifyitems(config, items):
         kinds = {name for names in built.values() for name in names}
         if len(kinds) > 1:
             raise pytest.UsageError(f"{path} asks for {sorted(kinds)}: one data set built once per module at most")
+        committed = [item.name for item in module_items if {"transactional_db", "live_server"} & set(item.fixturenames)]
+        if kinds and committed:
+            raise pytest.UsageError(f"{path} asks for {sorted(kinds)} and has transactional tests {committed}: "
+                                    "pytest-django runs them after the others, into the built rows")
         modules[path] = sorted(module_items, key=lambda item: bool(built[item]))
     rank = {path: i for i, path in enumerate(SLOW_MODULES)}
     for path in sorted(modules, key=lambda path: rank.get(path, len(rank))):

@@ -10,12 +10,20 @@ from django.db import connection
 
 from bench.load import faults
 from bench.load.plan import plan_prepare
+from tests.world import build_map_world
 
 
 @pytest.fixture
 def plan(live_map_world, tmp_path):
     plan_prepare(tmp_path / "plan.json", sample=60)
     return tmp_path / "plan.json"
+
+
+@pytest.fixture
+def world(db):
+    """The map world built in the test's own transaction: the module's other tests are transactional, and a world
+    built once per module would still be in the database when they run (tests/conftest.py refuses that)."""
+    return build_map_world()
 
 
 def show(row: dict) -> None:
@@ -77,7 +85,7 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(map_world, settings, monkeypatch):
+def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(world, settings, monkeypatch):
     """The second of a photo's three files finds the disk full after writing part of itself: 507 with Retry-After
     and a message, no verification, no file of it left; the same client_id sent again once there is room: 201."""
     import errno
@@ -103,9 +111,9 @@ def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(map_world,
         return original_save(self, name, content)
 
     monkeypatch.setattr(FileSystemStorage, "_save", save_until_full)
-    token = Token.objects.create(user=map_world.admin)
+    token = Token.objects.create(user=world.admin)
     client_id = str(uuid.uuid4())
-    road = map_world.road
+    road = world.road
 
     def send():
         return Client().post("/api/v1/verifications/", {

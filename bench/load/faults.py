@@ -24,11 +24,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.load.runner import ROOT, figures, http_get, locust_start, requests_read, serving, writes_check
+from bench.load.runner import ROOT, figures, http_get, locust_start, requests_read, serving, users_started, writes_check
 
 # in-flight requests of a killed worker appear as failures up to this long after the kill (the client sees the
 # connection reset at once; a request queued behind it waits for its timeout)
 SETTLE_S = 5.0
+RAMP_S = 5  # the users' logins, before the load the faults strike into
 
 
 def url_of(connection) -> str:
@@ -65,8 +66,8 @@ def worker_kill(database_url: str, folder: Path, *, plan: Path, users: int = 8, 
     out = folder / "locust"
     with serving(database_url, folder / "server", workers=workers, threads=threads) as server:
         master, before = server.gunicorn()
-        start = time.time()
-        locust = locust_start(server, plan, out, users=users, seconds=seconds)
+        locust = locust_start(server, plan, out, users=users, seconds=seconds + RAMP_S)
+        start = users_started(out, users)
         time.sleep(seconds / 3)
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
@@ -140,8 +141,9 @@ def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
     out, details = folder / "locust", json.loads(plan.read_text(encoding="utf-8"))
     try:
         with serving(database_url, folder / "server", media_root=media) as server:
-            start = time.time()
-            locust = locust_start(server, plan, out, users=users, seconds=seconds)
+            launched = time.time()
+            locust = locust_start(server, plan, out, users=users, seconds=seconds + RAMP_S)
+            start = users_started(out, users)
             time.sleep(seconds / 3)
             full = time.time()  # uploads may fail from the moment the filling begins
             filler = media / "filler"
@@ -172,7 +174,7 @@ def media_full(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
                "probe_during": [during[0], during[1].get("Retry-After"), during[2].get("detail", "")],
                "readyz_during": [ready_during[0], json.loads(ready_during[2] or b"{}").get("checks", {}).get("media_disk")],
                "probe_after": again[0] if again else None, "back_s": round(back_s, 2),
-               **_media_consistent(media, start - 1), **writes_check(out)}
+               **_media_consistent(media, launched - 1), **writes_check(out)}
     finally:
         subprocess.run(["umount", "-l", str(media)], check=False, capture_output=True)  # noqa: S603, S607
     from verification.models import Verification
@@ -286,8 +288,8 @@ def db_restart(database_url: str, folder: Path, *, plan: Path, users: int = 8, s
         cluster.copy_from(host=info.get("host", ""), port=info.get("port", 5432), database=info["dbname"], owner=owner)
         out, details = folder / "locust", json.loads(plan.read_text(encoding="utf-8"))
         with serving(cluster.url(), folder / "server") as server:
-            start = time.time()
-            locust = locust_start(server, plan, out, users=users, seconds=seconds)
+            locust = locust_start(server, plan, out, users=users, seconds=seconds + RAMP_S)
+            start = users_started(out, users)
             time.sleep(seconds / 3)
             stopped = time.time()  # requests fail from the moment the shutdown begins
             cluster.stop("fast")

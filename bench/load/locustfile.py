@@ -8,8 +8,9 @@
   ReportUser    downloads a village's report (workbook) and opens its page
 
 LOAD_PLAN names the plan (bench/load/plan.py); LOAD_OUT a folder where each process writes every request
-(requests-<pid>.csv: end time, name, group, ms, ok, status) and every write the server accepted (accepted-<pid>.jsonl),
-which the runner checks against the database. Standard library and Locust only: no Django here."""
+(requests-<pid>.csv: end time, name, group, ms, ok, status), every write the server accepted (accepted-<pid>.jsonl),
+which the runner checks against the database, and a line per user once it has started (started-<pid>.txt).
+Standard library and Locust only: no Django here."""
 
 import csv
 import datetime
@@ -54,6 +55,12 @@ def accepted(**record) -> None:
     _accepted.flush()
 
 
+def started(user) -> None:
+    """One line per user whose start (its login) is over: the faults wait for all of them before they strike."""
+    with open(OUT / f"started-{os.getpid()}.txt", "a", encoding="utf-8") as f:
+        f.write(type(user).__name__ + "\n")
+
+
 def _keep_secure_cookies_local(extract):
     """Production's cookies are Secure; over plain HTTP to 127.0.0.1 a browser sends them (a secure context), the
     requests library does not: every cookie stored is marked sendable over HTTP, as the browser treats them."""
@@ -74,6 +81,13 @@ class LoggedIn(HttpUser):
     account = ""
 
     def on_start(self):
+        for _attempt in range(3):  # as a person does when the login page fails: once more
+            if self.login():
+                break
+            time.sleep(1)
+        started(self)
+
+    def login(self) -> bool:
         creds = PLAN["accounts"][self.account]
         self.client.get("/admin/login/", name="login")
         with self.client.post("/admin/login/?next=/admin/", name="login", allow_redirects=False, catch_response=True,
@@ -81,6 +95,8 @@ class LoggedIn(HttpUser):
                                     "csrfmiddlewaretoken": self.csrf}, headers={"X-CSRFToken": self.csrf}) as response:
             if response.status_code != 302:
                 response.failure("not logged in")
+                return False
+        return True
 
     @property
     def csrf(self) -> str:
@@ -118,6 +134,7 @@ class VerifierUser(HttpUser):
     def on_start(self):
         self.client.headers["Authorization"] = f"Token {PLAN['accounts']['load-verifier']['token']}"
         self.last = None
+        started(self)
 
     @task
     def verify(self):

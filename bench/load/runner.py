@@ -173,6 +173,18 @@ def locust_start(server: Server, plan: Path, out: Path, *, users: int, seconds: 
                             stderr=subprocess.STDOUT)
 
 
+def users_started(out: Path, users: int, timeout: float = 90) -> float:
+    """Waits until the locustfile's users have all started (logged in), and returns when: a fault struck during the
+    logins would hit the accounts' first requests, not the load."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in out.glob("started-*.txt"))
+        if lines >= users:
+            break
+        time.sleep(0.2)
+    return time.time()
+
+
 def locust_run(server: Server, plan: Path, out: Path, *, users: int, seconds: float, **kwargs) -> tuple[float, float]:
     start = time.time()
     process = locust_start(server, plan, out, users=users, seconds=seconds, **kwargs)
