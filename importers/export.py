@@ -76,7 +76,7 @@ def assets_queryset(*, actor, township: str | None = None, village: str | None =
                     filters: AssetFilters | None = None):
     """The assets the actor may see, narrowed by the map's filters (geo_assets.filters) and/or one township or
     village code (9- or 12-digit township, as export_assets --township takes it)."""
-    qs = Asset.objects.visible_to(actor).select_related("village", "township", "department").prefetch_related(
+    qs = Asset.objects.visible_to(actor).with_areas("department").prefetch_related(
         "funding", "owners", "project_links__project").order_by("code")
     if filters is not None:
         qs = asset_filters_apply(qs, filters)

@@ -237,7 +237,7 @@ class AssetListView(generics.ListAPIView):
     pagination_class = AssetPagination
 
     def get_queryset(self):
-        qs = Asset.objects.visible_to(self.request.user).select_related("village", "township")
+        qs = Asset.objects.visible_to(self.request.user).with_areas()
         return asset_filters_apply(qs, _filters(self.request)).order_by("code")
 
 
@@ -251,7 +251,7 @@ class AssetDetailView(NonAtomicReadMixin, generics.RetrieveAPIView):
     def get_queryset(self):
         return (
             Asset.objects.openable_by(self.request.user)
-            .select_related("village", "township", "department", "disposal")
+            .with_areas("department", "disposal")
             .prefetch_related("funding", "owners")
         )
 
@@ -328,7 +328,7 @@ class SearchView(APIView):
         assets = (
             Asset.objects.visible_to(request.user)
             .filter(Q(code__istartswith=q) | Q(**{f"{name_field}__icontains": q}) | Q(village__name__icontains=q))
-            .select_related("village").order_by("code")[: self.limit]
+            .with_areas().order_by("code")[: self.limit]
         )
         for asset in assets:
             name = redactor.asset_name(asset)

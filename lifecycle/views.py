@@ -39,6 +39,7 @@ from geo_assets.models import (
 )
 from geo_assets.pdf import frozen_pdf
 from geo_assets.privacy import mask_people, public_snapshot
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import (
     PLAN_ORDER,
     TYPES_REQUIRING_NAMED_SHARES,
@@ -357,7 +358,7 @@ def public_version(view):
 def _visible_asset(request, code: str) -> Asset:
     """An asset of the user's scope. Outside it, a published asset sends the user to its public version
     (PublicVersion, which public_version answers); an unpublished one is as absent as a missing one (404)."""
-    asset = get_object_or_404(Asset.objects.openable_by(request.user).select_related("village", "township"),
+    asset = get_object_or_404(Asset.objects.openable_by(request.user).with_areas(),
                               code=code)
     if not asset.in_scope:
         raise PublicVersion(asset)
@@ -706,7 +707,8 @@ def notice_paper(request, code: str):
 
 def _notice(area, pk: int) -> PublicityNotice:
     return get_object_or_404(PublicityNotice.objects.of_area(area).select_related("area", "plan", "disposal__asset",
-                                                                                   "reposts"), area=area, pk=pk)
+                                                                                   "reposts")
+                             .defer(*without_boundaries("area")), area=area, pk=pk)
 
 
 @require_GET

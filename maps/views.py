@@ -121,7 +121,7 @@ def _registry_offered(scope, *, staff_filters: bool) -> dict:
 @throttled
 def asset_page(request, code: str):
     asset = get_object_or_404(
-        Asset.objects.openable_by(request.user).select_related("village", "township", "department"), code=code
+        Asset.objects.openable_by(request.user).with_areas("department"), code=code
     )
     viewer = viewer_of(request.user, asset)  # outside the user's scope: the public version
     scope = scope_for(viewer)

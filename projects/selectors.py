@@ -10,6 +10,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from geo_assets.models import Asset
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import FundingSourceKind
 from projects import access, rules
 from projects.models import FundLine, Project, ProjectAsset
@@ -161,7 +162,7 @@ def asset_suggestions(project: Project, *, user, limit: int = 8) -> list[tuple[A
     candidates = (Asset.objects.visible_to(user).filter(place).filter(project_links__isnull=True)
                   .filter(Q(year_built__isnull=True) | Q(year_built__gte=project.year - 1,
                                                           year_built__lte=project.year + 1))
-                  .select_related("village"))
+                  .with_areas())
     scored = [(a, link_score(a, project)) for a in candidates.order_by("code")[:500]]
     scored = [item for item in scored if item[1] > 0]
     scored.sort(key=lambda item: (-item[1], item[0].code))
@@ -220,7 +221,8 @@ def project_assets(project: Project, *, user) -> tuple[list[FormedAsset], int]:
     """The assets the project formed that the user sees, with the project's contribution to each; and how many
     more it formed outside the user's scope (counted, never shown)."""
     shares = contributions(links_of(projects=[project.pk]))
-    links = list(project.links.select_related("asset__village", "asset__township").order_by("asset__code"))
+    links = list(project.links.select_related("asset__village", "asset__township")
+                 .defer(*without_boundaries("asset__village", "asset__township")).order_by("asset__code"))
     visible = set(Asset.objects.visible_to(user).filter(pk__in=[link.asset_id for link in links])
                   .values_list("pk", flat=True))
     rows = [FormedAsset(link.asset, shares.get((project.pk, link.asset_id), ZERO), link.amount is not None,
@@ -270,7 +272,7 @@ def ownership_proposal(asset: Asset):
     None when no project formed it (the register's default owner kind applies)."""
     shares = contributions(links_of(assets=[asset.pk], county=asset.county_id))
     links = list(ProjectAsset.objects.in_county(asset.county_id, "asset__county").filter(asset=asset).select_related(
-        "project__department", "project__township")
+        "project__department", "project__township").defer(*without_boundaries("project__township"))
                  .order_by("project__code"))
     if not links:
         return None

@@ -44,7 +44,7 @@ from geo_assets.models import (
     FundingLine,
     PublicityNotice,
 )
-from geo_assets.querysets import verified_q
+from geo_assets.querysets import verified_q, without_boundaries
 from geo_assets.taxonomy import (
     CATEGORY_TYPES,
     AreaLevel,
@@ -210,11 +210,6 @@ class AssetRow(namedtuple("AssetRow", [f.replace("__", "_") for f in ASSET_ROW_F
 
 
 PROBLEM_ASSET = ("code", "name", "public_name", "category", "asset_type", "custodian_person", "village_id")
-
-
-def _area_geometry(relation: str) -> tuple[str, str]:
-    """A related area's boundaries, deferred: a county's polygon weighs megabytes and no table shows it."""
-    return f"{relation}__geom", f"{relation}__geom_web"
 
 
 def asset_rows(assets: QuerySet, *order) -> list[AssetRow]:
@@ -526,7 +521,7 @@ def income(scope: Scope, year: int) -> dict:
         plans = _village_plans(scope, year)
     elif scope.villages is not None:
         plans = list(DistributionPlan.objects.filter(county_bound(scope) or Q(), village__in=scope.villages, year=year)
-                     .select_related("village").defer(*_area_geometry("village")).order_by("village__code"))
+                     .select_related("village").defer(*without_boundaries("village")).order_by("village__code"))
         items = defaultdict(list)
         listed = (DistributionItem.objects.filter(county_bound(scope, "plan__county") or Q(),
                                                   plan__in=[p.pk for p in plans]).select_related("asset")
@@ -892,7 +887,7 @@ def villages_in_scope(user) -> QuerySet[AdminArea]:
 
 def with_townships(villages: QuerySet[AdminArea]) -> QuerySet[AdminArea]:
     """The villages with their townships (`parent`), neither with its boundaries."""
-    return villages.select_related("parent").defer("parent__geom", "parent__geom_web")
+    return villages.select_related("parent").defer(*without_boundaries("parent"))
 
 
 def workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:

@@ -2,9 +2,14 @@
 request runs on a county-bound table filters by one county or a list. Checked here for the everyday routes, as a
 county administrator (the most widely scoped county body) — each statement that reads a county-bound table names
 `county_code` in its WHERE clause — and as the prefecture's bureau, whose statements name its list of counties.
-The routes not checked yet are listed in docs/scaling.md."""
+The routes not checked yet are listed in docs/scaling.md.
+
+The same routes, with the export and the labels, also read no area's boundary beside the assets they show
+(geo_assets.querysets.without_boundaries): a township's polygon came with each of its assets, and a township's
+export took 452 s instead of 43."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -132,6 +137,32 @@ def test_the_prefectures_statements_filter_by_its_counties(county_world, lived, 
     # (all of county A here)
     assert [sql[:300] for sql in sqls if f"IN ('{a}', '{b}')" not in (where := sql.partition(" WHERE ")[2])
             and f"'{a}'" not in where] == []
+
+
+BOUNDARY_ROUTES = [*ROUTES, "/import/export/?format=csv&village={village}", "/verification/labels/?village={village}"]
+AREA_GEOMETRY = re.compile(r'(?:"geo_assets_adminarea"|\bT\d+)\."geom(?:_web)?"')
+
+
+def reads_area_boundaries_with_assets(sql: str) -> bool:
+    """A statement on the assets whose select list holds an area's boundary (a joined village, township…)."""
+    select, _from, rest = sql.partition(" FROM ")
+    return '"geo_assets_asset"' in rest and bool(AREA_GEOMETRY.search(select))
+
+
+@pytest.mark.parametrize("route", BOUNDARY_ROUTES)
+def test_no_route_reads_the_areas_boundaries_with_its_assets(county_world, lived, route):
+    sqls = statements(county_world.users["admin_a"], route, lived)
+    assert [sql[:300] for sql in sqls if reads_area_boundaries_with_assets(sql)] == []
+
+
+def test_the_boundary_check_sees_a_village_read_with_its_assets(county_world):
+    from geo_assets.models import Asset
+
+    with CaptureQueriesContext(connection) as queries:
+        list(Asset.objects.select_related("village", "township")[:1])
+        list(Asset.objects.with_areas()[:1])
+    joined, without = (q["sql"] for q in queries.captured_queries)
+    assert reads_area_boundaries_with_assets(joined) and not reads_area_boundaries_with_assets(without)
 
 
 def test_the_check_sees_a_statement_without_the_county(county_world):

@@ -99,7 +99,7 @@ def sheet_job_run(*, sheet):
         LabelSheet.objects.filter(pk=sheet.pk).update(done=done, updated_at=timezone.now())
 
     try:
-        by_code = {a.code: a for a in Asset.objects.filter(code__in=sheet.codes).select_related("village", "township")}
+        by_code = {a.code: a for a in Asset.objects.filter(code__in=sheet.codes).with_areas()}
         assets = [by_code[c] for c in sheet.codes if c in by_code]
         if not assets:
             raise LookupError(_("These assets no longer exist: there are no labels to print."))

@@ -15,6 +15,7 @@ from geo_assets.access import scope_for
 from geo_assets.dbrouting import read_fetch
 from geo_assets.models import SRID, AdminArea, Asset
 from geo_assets.privacy import Redactor
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import AssetStatus, AssetType, Role
 from verification.models import Campaign, CampaignItem, Photo, Verification
 from verification.taxonomy import PROBLEM_FINDINGS, Finding, Flag, Review
@@ -204,11 +205,13 @@ def assets_nearby(*, user, lon: float, lat: float, limit: int = 20) -> list[tupl
 def problem_verifications(user) -> QuerySet[Verification]:
     """Approved findings that the asset is not there (未找到, 已拆除) on assets still in the active register."""
     return (verifications_visible_to(user).filter(finding__in=PROBLEM_FINDINGS, review=Review.APPROVED)
-            .exclude(asset__status=AssetStatus.DISPOSED).select_related("asset", "asset__village", "verifier"))
+            .exclude(asset__status=AssetStatus.DISPOSED).select_related("asset", "asset__village", "verifier")
+            .defer(*without_boundaries("asset__village")))
 
 
 def review_queue(user) -> QuerySet[Verification]:
-    return reviewable_by(user).filter(review=Review.PENDING).select_related("asset", "asset__village", "verifier")
+    return (reviewable_by(user).filter(review=Review.PENDING).select_related("asset", "asset__village", "verifier")
+            .defer(*without_boundaries("asset__village")))
 
 
 def campaign_progress(campaign: Campaign, *, user=None) -> list[dict]:

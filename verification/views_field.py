@@ -36,7 +36,7 @@ SHELL_STATIC = ["verification/field.css", "verification/field.js", "leaflet/leaf
 
 def asset_cards(user, assets) -> list[dict]:
     """What the phone needs to find and verify assets: geometry, last verification and its latest thumbnail."""
-    assets = list(assets.select_related("village"))
+    assets = list(assets.with_areas())
     ids = [a.pk for a in assets]
     counted = Verification.objects.filter(asset_id__in=ids, review__in=COUNTED)  # as last_verified_at
     counties = {a.county_id for a in assets}

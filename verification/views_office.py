@@ -26,6 +26,7 @@ from geo_assets.access import scope_for
 from geo_assets.guards import staff_required
 from geo_assets.models import AdminArea, Asset
 from geo_assets.privacy import Redactor
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import AreaLevel, AssetStatus, AssetType, Role
 from verification import labels as labels_mod
 from verification import selectors, services
@@ -64,7 +65,7 @@ def labels(request):
                                           "print them in batches.") % {"cap": cap, "count": len(codes)})
     # labels only for assets the public can open by their QR code (/v/<code>/): the published ones
     assets = (Asset.objects.visible_to(request.user).exclude(status=AssetStatus.DISPOSED).filter(is_published=True)
-              .select_related("village", "township"))
+              .with_areas())
     if village_code:
         village = get_object_or_404(AdminArea, code=village_code, level=AreaLevel.VILLAGE)
         assets, title = assets.in_area(village), _("%(village)s asset labels") % {"village": village.name}
@@ -358,7 +359,7 @@ def review_decide(request, pk: int):
 def problems(request):
     redactor = Redactor(scope_for(request.user))
     records = list(selectors.problem_verifications(request.user).select_related("reviewed_by", "asset__village__parent")
-                   .order_by("-observed_at")[:500])
+                   .defer(*without_boundaries("asset__village__parent")).order_by("-observed_at")[:500])
     for record in records:
         record.asset_display_name = redactor.asset_name(record.asset)
     return render(request, "verification/office/problems.html", {"records": records, "section": "problems"})
