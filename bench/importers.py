@@ -47,7 +47,7 @@ def _inside(shape, box, rnd: random.Random) -> tuple[float, float]:
 def ledger_generate(path: Path, *, rows: int, fmt: str, geometry: str = "point", seed: int = 11) -> int:
     """Write `rows` assets spread over every village (inside it, so all rows are valid) in `fmt`."""
     villages = []
-    for v in AdminArea.objects.villages().select_related("parent").order_by("code"):
+    for v in AdminArea.objects.villages().with_parent().order_by("code"):
         shape = shapely.from_wkb(bytes(v.geom.wkb))
         shapely.prepare(shape)
         villages.append((v, shape, shape.bounds))

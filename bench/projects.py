@@ -42,8 +42,8 @@ def ledgers_generate(folder: Path, *, projects: int, lines: int, seed: int = 17)
     paths and the rows (for the bulk_create anchor)."""
     import openpyxl
 
-    villages = list(AdminArea.objects.filter(level=AreaLevel.VILLAGE).select_related("parent").order_by("code")
-                    .defer("geom", "geom_web", "parent__geom", "parent__geom_web"))
+    villages = list(AdminArea.objects.filter(level=AreaLevel.VILLAGE).with_parent().order_by("code")
+                    .defer("geom", "geom_web"))
     if not villages:
         raise ValueError("no villages: load areas first (manage.py load_demo)")
     departments = list(Department.objects.order_by("name").values_list("name", flat=True)) or [""]

@@ -126,6 +126,10 @@ class AssetQuerySet(RegisterQuerySet):
 
 
 class AdminAreaQuerySet(RegisterQuerySet):
+    def with_parent(self):
+        """Each area with its parent's code and name, not its parent's boundary (without_boundaries)."""
+        return self.select_related("parent").defer(*without_boundaries("parent"))
+
     def townships(self):
         return self.filter(level=AreaLevel.TOWNSHIP)
 

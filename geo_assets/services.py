@@ -135,7 +135,7 @@ def asset_locate(*, asset: Asset) -> None:
             raise ValidationError({"village": _("The asset's location is not inside the village %(name)s.")
                                    % {"name": village.name}})
     else:
-        village = AdminArea.objects.filter(pk__in=covering[:1]).select_related("parent").first()
+        village = AdminArea.objects.filter(pk__in=covering[:1]).with_parent().first()
         if village is None:
             raise ValidationError({"geometry": _("The asset's location is not inside any village of the county.")})
         asset.village = village

@@ -44,7 +44,7 @@ def _types_by_category() -> str:
 
 def example_row() -> dict:
     """A drinking-water work in the first village, valid on this system (location left empty if no village)."""
-    village = AdminArea.objects.filter(level=AreaLevel.VILLAGE).select_related("parent").order_by("code").first()
+    village = AdminArea.objects.filter(level=AreaLevel.VILLAGE).with_parent().order_by("code").first()
     department = Department.objects.filter(name="水利局").first()  # i18n: data
     row = {
         vocab.NAME: f"{village.name if village else ''}安全饮水工程（示例）", vocab.CATEGORY: "公益性资产",  # i18n: data
@@ -115,7 +115,7 @@ EXAMPLE_PROJECT = "410324-2024-001"
 
 
 def _village():
-    return AdminArea.objects.filter(level=AreaLevel.VILLAGE).select_related("parent").order_by("code").first()
+    return AdminArea.objects.filter(level=AreaLevel.VILLAGE).with_parent().order_by("code").first()
 
 
 def project_example_row() -> dict:

@@ -122,7 +122,7 @@ def collection_get(collection_id: str, user) -> Collection | None:
 
 def base_queryset(collection: Collection, user) -> QuerySet:
     if collection.kind == "areas":
-        return AdminArea.objects.filter(level=collection.level).select_related("parent")
+        return AdminArea.objects.filter(level=collection.level).with_parent()
     if collection.kind == "verifications":
         return verifications_shown_to(user).select_related("asset", "asset__village")
     qs = Asset.objects.visible_to(user).select_related("village", "township")

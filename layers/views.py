@@ -274,7 +274,7 @@ class AreaListView(generics.ListAPIView):
     pagination_class = AssetPagination
 
     def get_queryset(self):
-        qs = AdminArea.objects.select_related("parent").order_by("code")
+        qs = AdminArea.objects.with_parent().order_by("code")
         level = self.request.query_params.get("level")
         if level:
             try:
@@ -298,7 +298,7 @@ class AreaListView(generics.ListAPIView):
 class AreaDetailView(generics.RetrieveAPIView):
     serializer_class = AreaFeatureSerializer
     lookup_field = "code"
-    queryset = AdminArea.objects.select_related("parent")
+    queryset = AdminArea.objects.with_parent()
 
 
 class AreaSummaryView(APIView):
@@ -306,7 +306,7 @@ class AreaSummaryView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, code: str):
-        area = get_object_or_404(AdminArea.objects.select_related("parent"), code=code)
+        area = get_object_or_404(AdminArea.objects.with_parent(), code=code)
         return Response(area_summary(user=request.user, area=area))
 
 

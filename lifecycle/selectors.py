@@ -29,6 +29,7 @@ from geo_assets.models import (
     PublicityNotice,
 )
 from geo_assets.privacy import Redactor, mask_numbers
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import (
     PLAN_ORDER,
     TYPES_REQUIRING_NAMED_SHARES,
@@ -196,7 +197,7 @@ def todo_for(user) -> dict[str, list]:
                                                                     asset__in=editable).select_related("asset"))
     todo["disposals_to_execute"] = list(Disposal.objects.filter(status=DisposalStatus.APPROVED, asset__in=editable)
                                         .select_related("asset"))
-    plans = DistributionPlan.objects.for_scope(scope).select_related("village").filter(
+    plans = DistributionPlan.objects.for_scope(scope).select_related("village").defer(*without_boundaries("village")).filter(
         village__in=AdminArea.objects.in_counties_of(user))
     if scope.role == Role.VILLAGE:
         todo["plans_to_decide"] = list(plans.filter(village_id=scope.area_id, status=PlanStatus.DRAFTED))
@@ -207,7 +208,8 @@ def todo_for(user) -> dict[str, list]:
         todo["plans_to_review"] = list(plans.filter(status=PlanStatus.DECIDED, **filt))
     if scope.role == Role.DEPARTMENT or scope.is_county_admin:  # a department: only the plans that belong to it
         todo["plans_to_file"] = [p for p in plans.filter(status=PlanStatus.REVIEWED) if may_plan_file(user, p) is None]
-    open_objections = Objection.objects.filter(answered_at__isnull=True).select_related("notice", "notice__area")
+    open_objections = (Objection.objects.filter(answered_at__isnull=True).select_related("notice", "notice__area")
+                       .defer(*without_boundaries("notice__area")))
     if (counties := scope.counties_q("notice__county")) is not None:
         open_objections = open_objections.filter(counties)
     todo["objections_to_answer"] = [o for o in open_objections if covers_area(user, o.notice.area)]
@@ -331,7 +333,8 @@ def asset_timeline(asset, user) -> list[Event]:
         add(income.received_on, "income", _("Income of %(year)s received") % {"year": income.year},
             _("%(amount)s ten-thousand yuan") % {"amount": format_wan(income.amount)},
             staff and income.note)
-    items = DistributionItem.objects.filter(asset=asset).select_related("plan__village")
+    items = DistributionItem.objects.filter(asset=asset).select_related("plan__village").defer(
+        *without_boundaries("plan__village"))
     if asset.county_id:  # the plans of the asset's county (its village's)
         items = items.filter(plan__county=asset.county_id)
     for item in items if staff else items.filter(plan__status__in=PUBLIC_PLAN_STEPS):

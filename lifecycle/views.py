@@ -130,7 +130,7 @@ def _year(year: int) -> int:
 
 
 def _area(code: str, *levels) -> AdminArea:
-    return get_object_or_404(AdminArea.objects.select_related("parent"), code=code,
+    return get_object_or_404(AdminArea.objects.with_parent(), code=code,
                              level__in=levels or (AreaLevel.VILLAGE,))
 
 
@@ -576,7 +576,8 @@ def _plan_form(request, village, plan=None):
 
 
 def _plan(village, year: int) -> DistributionPlan:
-    return get_object_or_404(DistributionPlan.objects.of_area(village).select_related("village__parent", "department"),
+    return get_object_or_404(DistributionPlan.objects.of_area(village).select_related("village__parent", "department")
+                             .defer(*without_boundaries("village", "village__parent")),
                              village=village, year=_year(year))
 
 
@@ -652,7 +653,7 @@ LEDGER_STAGES = [(PublicityStage.INVENTORY, PublicityStage.INVENTORY.label),
 def _elsewhere(user, area) -> list[tuple[str, str]]:
     """Notices posted from their own pages: a filed plan's from the plan, an executed disposal's from the asset."""
     links = [(_("Income distribution plan of %(year)s: publicise") % {"year": p.year}, _plan_url(p, "publicise"))
-             for p in DistributionPlan.objects.of_area(area).filter(village=area, status=PlanStatus.FILED).select_related("village")
+             for p in DistributionPlan.objects.of_area(area).filter(village=area, status=PlanStatus.FILED).select_related("village").defer(*without_boundaries("village"))
              if rules.may_plan_publicise(user, p) is None]
     for disposal in Disposal.objects.of_area(area).filter(asset__in=Asset.objects.in_area(area), status=DisposalStatus.EXECUTED,
                                             notices__isnull=True).select_related("asset"):

@@ -887,7 +887,7 @@ def villages_in_scope(user) -> QuerySet[AdminArea]:
 
 def with_townships(villages: QuerySet[AdminArea]) -> QuerySet[AdminArea]:
     """The villages with their townships (`parent`), neither with its boundaries."""
-    return villages.select_related("parent").defer(*without_boundaries("parent"))
+    return villages.with_parent()
 
 
 def workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | None = None) -> dict:

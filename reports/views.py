@@ -56,7 +56,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _area(request, code: str, level: str) -> AdminArea:
     """The area, if the viewer's role covers it: county-wide readers and departments every area, a township clerk
     the township and its villages, a village clerk the village."""
-    area = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=level)
+    area = get_object_or_404(AdminArea.objects.with_parent(), code=code, level=level)
     scope = scope_for(request.user)
     if not scope.reaches_area(area.code):
         raise PermissionDenied(_("This report is outside your jurisdiction."))
@@ -220,7 +220,7 @@ def _oversight_area(request) -> AdminArea:
         code = (tops.filter(level=AreaLevel.PROVINCE).first() or tops.filter(level=AreaLevel.PREFECTURE).first())
     if not code:
         raise Http404(_("No prefecture or province has been imported yet."))
-    area = get_object_or_404(AdminArea.objects.select_related("parent").defer("geom", "geom_web"), code=code,
+    area = get_object_or_404(AdminArea.objects.with_parent().defer("geom", "geom_web"), code=code,
                              level__in=(AreaLevel.PREFECTURE, AreaLevel.PROVINCE))
     if not scope.reaches_area(area.code):
         raise PermissionDenied(_("This report is outside your jurisdiction."))
@@ -561,7 +561,7 @@ def alerts_geojson(request):
 def public_village(request, code: str):
     """For villagers: the village's published assets on a map and in a list, and how last year's income was
     shared — the public's view whoever asks (no personal data)."""
-    village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
+    village = get_object_or_404(AdminArea.objects.with_parent(), code=code, level=AreaLevel.VILLAGE)
     data = figures.public_village(village)
     svg = svgmap.village_map(village, Asset.objects.filter(pk__in=data["asset_ids"]).of_area(village),
                              _("Map of the public assets of %(name)s") % {"name": village.name})
@@ -791,5 +791,5 @@ def village_ledger(request, code: str, year: int, fmt: str = "html"):
 @throttled
 def public_village_ledger(request, code: str, year: int, fmt: str = "html"):
     """The village's ledger for its notice board (公开栏), with its 公示: anyone, public data only."""
-    village = get_object_or_404(AdminArea.objects.select_related("parent"), code=code, level=AreaLevel.VILLAGE)
+    village = get_object_or_404(AdminArea.objects.with_parent(), code=code, level=AreaLevel.VILLAGE)
     return _ledger(request, village, year, fmt, public=True)

@@ -72,7 +72,7 @@ def labels(request):
     elif codes:
         assets, title = assets.filter(code__in=codes), _("Asset labels")
     else:
-        villages = AdminArea.objects.villages().in_counties_of(request.user).select_related("parent").order_by("code")
+        villages = AdminArea.objects.villages().in_counties_of(request.user).with_parent().order_by("code")
         if not scope_for(request.user).reads_everything:
             villages = villages.filter(pk__in=Asset.objects.visible_to(request.user).values("village_id"))
         return render(request, "verification/office/labels_form.html", {
@@ -144,7 +144,7 @@ class CampaignForm(forms.Form):
     kind = forms.ChoiceField(label=capfirst(gettext_lazy("kind")), choices=CampaignKind.choices)
     year = forms.IntegerField(label=capfirst(gettext_lazy("year")), min_value=2000, max_value=2100)
     area = AreaChoiceField(label=gettext_lazy("Scope"), required=False, empty_label=gettext_lazy("Whole county"),
-                           queryset=AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).select_related("parent")
+                           queryset=AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).with_parent()
                            .order_by("code"))
     asset_types = forms.MultipleChoiceField(label=gettext_lazy("Asset types (none chosen: all)"), required=False,
                                             choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
@@ -162,7 +162,7 @@ class CampaignForm(forms.Form):
 @require_GET
 @staff_required
 def campaign_list(request):
-    campaigns = selectors.campaigns_visible_to(request.user).select_related("area")
+    campaigns = selectors.campaigns_visible_to(request.user).select_related("area").defer(*without_boundaries("area"))
     rows = []
     for campaign in campaigns[:200]:
         progress = selectors.campaign_progress(campaign, user=request.user)
@@ -214,8 +214,8 @@ def _verifiers(campaign) -> list:
 @require_GET
 @staff_required
 def campaign_detail(request, pk: int):
-    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user).select_related("area", "created_by"),
-                                 pk=pk)
+    campaign = get_object_or_404(selectors.campaigns_visible_to(request.user).select_related("area", "created_by")
+                                 .defer(*without_boundaries("area")), pk=pk)
     rows = _campaign_rows(campaign, request.user)
     total, verified = sum(r["total"] for r in rows), sum(r["verified"] for r in rows)
     admin = scope_for(request.user).is_county_admin

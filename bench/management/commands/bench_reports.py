@@ -32,7 +32,7 @@ class Command(BaseCommand):
         county = AdminArea.objects.filter(level=AreaLevel.COUNTY).first()
         if user is None or county is None:
             raise CommandError("没有数据或没有县级管理员：请先运行 manage.py load_demo。")
-        villages = list(AdminArea.objects.villages().select_related("parent").order_by("code"))[: limit or None]
+        villages = list(AdminArea.objects.villages().with_parent().order_by("code"))[: limit or None]
         times, queries = [], []
         for village in villages:
             seconds, count = self._time(user, village, lambda s, fig, v=village: svgmap.village_map(v, s.active))
