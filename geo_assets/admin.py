@@ -118,6 +118,9 @@ class AdminAreaAdmin(NoDeleteAdminMixin, CountyAdminOnlyMixin, LeafletGeoAdminMi
     raw_id_fields = ("parent",)
     readonly_fields = ()
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_parent()
+
     def has_view_permission(self, request, obj=None):
         return _register_staff(request.user)
 
@@ -284,7 +287,7 @@ class AssetAdmin(NoDeleteAdminMixin, LeafletGeoAdminMixin, SimpleHistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return super().get_queryset(request).visible_to(request.user).with_areas()
 
     @admin.display(description=_("status"))
     def status_label(self, record):

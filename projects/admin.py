@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from geo_assets.access import scope_for
 from geo_assets.admin import NoDeleteAdminMixin, _register_staff
 from geo_assets.models import Asset, Department
+from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import Role
 from projects import access, rules, services
 from projects.models import FundLine, LedgerPolicy, Project, ProjectAsset
@@ -100,7 +101,8 @@ class ProjectAdmin(NoDeleteAdminMixin, SimpleHistoryAdmin):
     inlines = [FundLineInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return (super().get_queryset(request).visible_to(request.user).select_related("township")
+                .defer(*without_boundaries("township")))
 
     def has_view_permission(self, request, obj=None):
         return _register_staff(request.user)

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from geo_assets.admin import NoDeleteAdminMixin, _register_staff
+from geo_assets.querysets import without_boundaries
 from verification import selectors
 from verification.models import Campaign, Verification
 from verification.taxonomy import Flag
@@ -51,7 +52,8 @@ class CampaignAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     readonly_fields = ("item_count",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(pk__in=selectors.campaigns_visible_to(request.user).values("pk"))
+        return (super().get_queryset(request).filter(pk__in=selectors.campaigns_visible_to(request.user).values("pk"))
+                .select_related("area").defer(*without_boundaries("area")))
 
     @admin.display(description=_("campaign assets"))
     def item_count(self, campaign):
