@@ -72,6 +72,23 @@ def test_admin_lists_areas_and_assets_in_chinese(client, setup):
     assert not fetched_elsewhere(form.text)
 
 
+def test_the_areas_list_reads_no_boundary_and_the_area_form_draws_its_own(client, setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    areas = setup[0]
+    client.force_login(make_user("boss", "superuser"))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("admin:geo_assets_adminarea_changelist") + "?level__exact=village")
+    assert page.status_code == 200 and "西北村" in page.text
+    reads = [q["sql"] for q in queries.captured_queries if '"geo_assets_adminarea"' in q["sql"]]
+    assert reads and not [sql[:200] for sql in reads if '"geom"' in sql.partition(" FROM ")[0]]
+    with CaptureQueriesContext(connection) as queries:  # the form's map: the area's own boundary, still read
+        form = client.get(reverse("admin:geo_assets_adminarea_change", args=[areas.west_north.pk]))
+    assert form.status_code == 200 and "leaflet" in form.text.lower()
+    assert [q for q in queries.captured_queries if '"geo_assets_adminarea"."geom"' in q["sql"].partition(" FROM ")[0]]
+
+
 def test_township_clerk_edits_geometry_and_history_shows_it(client, setup):
     areas, clerk, _inspector, west, _east = setup
     client.force_login(clerk)
