@@ -235,6 +235,13 @@ def fuzz_world(built_fuzz_world, db, settings):
 
 
 @pytest.fixture
+def own_map_world(db):
+    """build_map_world in the test's own transaction, for a module whose other tests are transactional: a world
+    built once would still be in the database when they run (pytest_collection_modifyitems refuses that)."""
+    return build_map_world()
+
+
+@pytest.fixture
 def live_map_world(transactional_db):
     """The map world committed, for the live server and the browser."""
     return build_map_world()

@@ -10,20 +10,12 @@ from django.db import connection
 
 from bench.load import faults
 from bench.load.plan import plan_prepare
-from tests.world import build_map_world
 
 
 @pytest.fixture
 def plan(live_map_world, tmp_path):
     plan_prepare(tmp_path / "plan.json", sample=60)
     return tmp_path / "plan.json"
-
-
-@pytest.fixture
-def world(db):
-    """The map world built in the test's own transaction: the module's other tests are transactional, and a world
-    built once per module would still be in the database when they run (tests/conftest.py refuses that)."""
-    return build_map_world()
 
 
 def show(row: dict) -> None:
@@ -85,7 +77,7 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(world, settings, monkeypatch):
+def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(own_map_world, settings, monkeypatch):
     """The second of a photo's three files finds the disk full after writing part of itself: 507 with Retry-After
     and a message, no verification, no file of it left; the same client_id sent again once there is room: 201."""
     import errno
@@ -111,9 +103,9 @@ def test_a_full_disk_mid_photo_answers_507_and_leaves_no_file_nor_row(world, set
         return original_save(self, name, content)
 
     monkeypatch.setattr(FileSystemStorage, "_save", save_until_full)
-    token = Token.objects.create(user=world.admin)
+    token = Token.objects.create(user=own_map_world.admin)
     client_id = str(uuid.uuid4())
-    road = world.road
+    road = own_map_world.road
 
     def send():
         return Client().post("/api/v1/verifications/", {
