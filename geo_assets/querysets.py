@@ -70,7 +70,7 @@ def without_boundaries(*relations: str) -> list[str]:
     """The boundary fields of related areas (`village`, `asset__village`, `notice__area`…), for `.defer()`: an area
     joined to each row (select_related) brings its polygon — a township's weighs tens of kilobytes, read and parsed
     again for every row — where a page or a file shows its code and name. tests/test_county_statements.py checks
-    that no route reads one beside the assets it shows."""
+    that no route reads the boundary of an area it joins."""
     return [f"{relation}__{name}" for relation in relations for name in AREA_GEOMETRIES]
 
 
