@@ -28,7 +28,11 @@ def test_locust_smoke_run_against_make_serve(plan, tmp_path, monkeypatch):
     with serving(url_of(connection), tmp_path / "server", workers=2, threads=2) as server, \
             MemoryWatch(server) as memory:
         start, end = locust_run(server, plan, out, users=8, seconds=30)
-    fig = figures(requests_read(out), end - start)
+    rows = requests_read(out)
+    fig = figures(rows, end - start)
+    # each request says whose it was; after their logins, the accounts' requests all had a session
+    assert {who for _t, _name, group, *_r, who in rows if group != "login"} == {
+        "load-map", "load-clerk", "load-verifier (token)"}
     writes = writes_check(out)
     print(f"\nsmoke: {fig.rate:.1f} req/s, tiles p95 {fig.tile_p95} ms, peak RSS {memory.peak_mb:.0f} MB, "
           f"writes {json.dumps(writes)}\n{json.dumps(fig.groups, indent=1)}")

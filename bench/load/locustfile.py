@@ -8,7 +8,7 @@
   ReportUser    downloads a village's report (workbook) and opens its page
 
 LOAD_PLAN names the plan (bench/load/plan.py); LOAD_OUT a folder where each process writes every request
-(requests-<pid>.csv: end time, name, group, ms, ok, status), every write the server accepted (accepted-<pid>.jsonl),
+(requests-<pid>.csv: end time, name, group, ms, ok, status, account), every write the server accepted (accepted-<pid>.jsonl),
 which the runner checks against the database, and a line per user once it has started (started-<pid>.txt).
 Standard library and Locust only: no Django here."""
 
@@ -39,9 +39,11 @@ def group_of(name: str) -> str:
 
 
 @events.request.add_listener
-def _on_request(request_type, name, response_time, response_length, response=None, exception=None, **kwargs):
+def _on_request(request_type, name, response_time, response_length, response=None, exception=None, context=None,
+                **kwargs):
     status = getattr(response, "status_code", 0) if response is not None else 0
-    _log.writerow((f"{time.time():.3f}", name, group_of(name), f"{response_time:.1f}", 0 if exception else 1, status))
+    _log.writerow((f"{time.time():.3f}", name, group_of(name), f"{response_time:.1f}", 0 if exception else 1, status,
+                   (context or {}).get("who", "")))
 
 
 @events.quitting.add_listener
@@ -81,11 +83,16 @@ class LoggedIn(HttpUser):
     account = ""
 
     def on_start(self):
+        self.session = False
         for _attempt in range(3):  # as a person does when the login page fails: once more
             if self.login():
+                self.session = True
                 break
             time.sleep(1)
         started(self)
+
+    def context(self) -> dict:  # who made a request, in the requests' log: a failure says whose it was
+        return {"who": self.account if getattr(self, "session", False) else f"{self.account} without a session"}
 
     def login(self) -> bool:
         creds = PLAN["accounts"][self.account]
@@ -135,6 +142,9 @@ class VerifierUser(HttpUser):
         self.client.headers["Authorization"] = f"Token {PLAN['accounts']['load-verifier']['token']}"
         self.last = None
         started(self)
+
+    def context(self) -> dict:
+        return {"who": "load-verifier (token)"}
 
     @task
     def verify(self):

@@ -230,21 +230,22 @@ def requests_read(out: Path, start: float = 0, end: float = float("inf")) -> lis
     rows = []
     for path in out.glob("requests-*.csv"):
         with open(path, newline="", encoding="utf-8") as f:
-            for t, name, group, ms, ok, status in csv.reader(f):
+            for t, name, group, ms, ok, status, *who in csv.reader(f):
                 if start <= float(t) < end:
-                    rows.append((float(t), name, group, float(ms), ok == "1", int(status)))
+                    rows.append((float(t), name, group, float(ms), ok == "1", int(status), who[0] if who else ""))
     return sorted(rows)
 
 
 def figures(rows: list[tuple], seconds: float) -> Figures:
-    result = Figures(seconds=seconds, requests=len(rows), failures=sum(not ok for *_r, ok, _s in rows))
+    result = Figures(seconds=seconds, requests=len(rows), failures=sum(not ok for _t, _n, _g, _ms, ok, *_r in rows))
     by_group: dict[str, list] = {}
-    for _t, _name, group, ms, ok, status in rows:
+    for _t, _name, group, ms, ok, status, _who in rows:
         by_group.setdefault(group, []).append((ms, ok))
         result.statuses[str(status)] = result.statuses.get(str(status), 0) + 1
-    for _t, name, _group, _ms, ok, status in rows:
-        if not ok:
-            result.failed[f"{name} {status}"] = result.failed.get(f"{name} {status}", 0) + 1
+    for _t, name, _group, _ms, ok, status, who in rows:
+        if not ok:  # "panel assets/<code>/ 404 (load-map without a session)"
+            key = f"{name} {status}" + (f" ({who})" if who else "")
+            result.failed[key] = result.failed.get(key, 0) + 1
     for group, items in sorted(by_group.items()):
         times = [ms for ms, _ok in items]
         result.groups[group] = {"requests": len(items), "failures": sum(not ok for _ms, ok in items),
