@@ -24,6 +24,12 @@ from importers.report import joined
 
 EXPORT_FORMATS = ("gpkg", "shp", "geojson", "kml", "xlsx", "csv")
 
+
+
+class ExportTooLarge(Exception):
+    """The export holds more assets than one export may (settings.EXPORT_MAX_ASSETS)."""
+
+
 _FUNDING_ORDER = {code: i for i, code in enumerate(vocab.FUNDING_LABELS)}
 
 
@@ -120,14 +126,20 @@ def assets_queryset(*, actor, township: str | None = None, village: str | None =
 
 
 def assets_export(*, actor, path: str | Path, fmt: str, township: str | None = None,
-                  village: str | None = None, filters: AssetFilters | None = None) -> int:
-    """Write the assets the actor may see to a ledger file; returns the number of assets written."""
+                  village: str | None = None, filters: AssetFilters | None = None, limit: int | None) -> int:
+    """Write the assets the actor may see to a ledger file; returns the number of assets written. More than
+    `limit` assets (None: no limit) write nothing and raise ExportTooLarge."""
     path = Path(path)
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:
         raise LedgerUnreadable(_("Unsupported export format “%(format)s” (choose from: %(formats)s)")
                                % {"format": fmt, "formats": joined(EXPORT_FORMATS)})
     qs = assets_queryset(actor=actor, township=township, village=village, filters=filters)
+    if limit is not None and (count := qs.count()) > limit:
+        raise ExportTooLarge(
+            _("This export would hold %(count)s assets, more than the %(limit)s one export may hold: narrow it by "
+              "township, village or type with the filters, or ask the system administrator to export it on the "
+              "server.") % {"count": f"{count:,}", "limit": f"{limit:,}"})
     from importers import writers
 
     # the geometry as WKB and the location's coordinates from the database: no GEOS object per asset

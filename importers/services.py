@@ -29,13 +29,13 @@ from importers.bulk import BulkWrite
 from importers.cells import funding_parse, funding_text, mapping_load, owners_parse, owners_text
 from importers.checks import CheckedRow, Context, existing_for, rows_check, rows_link, rows_locate
 from importers.coords import crs_parse
-from importers.export import EXPORT_FORMATS, assets_export, assets_queryset
+from importers.export import EXPORT_FORMATS, ExportTooLarge, assets_export, assets_queryset
 from importers.ledgers import ImportRefused, funds_import, import_refusal, kinds_for, projects_import
 from importers.readers import CHUNK, Ledger, LedgerUnreadable, ledger_open
 from importers.report import ImportReport, Progress, RowError, joined
 
 __all__ = [
-    "ImportReport", "RowError", "LedgerUnreadable", "assets_import", "assets_export", "assets_queryset",
+    "ImportReport", "RowError", "LedgerUnreadable", "ExportTooLarge", "assets_import", "assets_export", "assets_queryset",
     "areas_import", "ledger_read", "actor_resolve", "mapping_load", "funding_parse", "funding_text", "owners_parse",
     "owners_text", "EXPORT_FORMATS", "AREA_HEADERS", "REPORT_CODES", "projects_import", "funds_import",
     "ImportRefused", "import_refusal", "kinds_for",

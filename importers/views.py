@@ -312,7 +312,11 @@ def export(request):
     suffix = {"shp": ".zip"}.get(fmt, f".{fmt}")
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         path = Path(tmp) / f"export{suffix}"
-        services.assets_export(actor=request.user, path=path, fmt=fmt, filters=filters)
+        try:
+            services.assets_export(actor=request.user, path=path, fmt=fmt, filters=filters,
+                                   limit=settings.EXPORT_MAX_ASSETS)
+        except services.ExportTooLarge as exc:
+            return _text_response(str(exc), 400)
         handle = path.open("rb")
         os.unlink(path)  # the open handle keeps the data until the response is sent
     # one village (or else one township) chosen: the file is named after it

@@ -244,3 +244,35 @@ def test_gpkg_export_is_filtered_too(varied, admin_user, tmp_path):
     path = tmp_path / "f.gpkg"
     path.write_bytes(body(logged_in(admin_user).get(EXPORT + "?format=gpkg&type=greenhouse")))
     assert pyogrio.read_dataframe(path)[vocab.NAME].tolist() == ["东南村大棚"]
+
+
+# ---------------------------------------------------------------- the size of one export
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_export_above_the_limit_is_refused_in_chinese_and_a_narrower_one_passes(varied, admin_user, settings,
+                                                                                      fmt):
+    settings.EXPORT_MAX_ASSETS = 3
+    client = logged_in(admin_user)
+    refused = client.get(EXPORT + f"?format={fmt}")
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/plain")
+    assert refused.content.decode() == ("本次导出共 4 项资产，超过单次导出的上限 3 项：请用筛选条件按乡镇、村或类型缩小范围，"
+                                        "或请系统管理员在服务器上导出。")
+    assert "Content-Disposition" not in refused
+    narrowed = client.get(EXPORT + f"?format={fmt}&year_min=2020")  # 3 of the 4
+    assert narrowed.status_code == 200 and body(narrowed)
+    settings.EXPORT_MAX_ASSETS = 4
+    assert client.get(EXPORT + f"?format={fmt}").status_code == 200
+
+
+def test_the_limit_counts_what_the_viewer_may_see_and_the_command_has_none(varied, settings, tmp_path):
+    settings.EXPORT_MAX_ASSETS = 1
+    Asset.objects.update(is_published=False)
+    Asset.objects.filter(pk=varied[0].pk).update(is_published=True)
+    assert Client().get(EXPORT + "?format=csv").status_code == 200  # the public sees one asset
+    Asset.objects.filter(pk=varied[1].pk).update(is_published=True)
+    refused = Client().get(EXPORT + "?format=csv")
+    assert refused.status_code == 400 and "本次导出共 2 项资产" in refused.content.decode()
+    code, text = run("export_assets", "-o", str(tmp_path / "all.csv"))
+    assert code == 0 and "4" in text, text
+    with (tmp_path / "all.csv").open(encoding="utf-8-sig") as fh:
+        assert len(list(csv.DictReader(fh))) == 4

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         try:
             actor = services.actor_resolve(username=opts["user"])
             count = services.assets_export(actor=actor, path=path, fmt=fmt, township=opts["township"],
-                                           village=opts["village"])
+                                           village=opts["village"], limit=None)  # on the server: no limit
         except services.LedgerUnreadable as exc:
             raise CommandError(str(exc), returncode=2)
         self.stdout.write(ngettext("Exported %(count)s asset to %(path)s", "Exported %(count)s assets to %(path)s", count)
