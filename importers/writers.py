@@ -45,23 +45,30 @@ def _csv(path: Path, rows) -> int:
 
 
 def _xlsx(path: Path, rows) -> int:
-    import openpyxl
+    """XlsxWriter row by row in constant memory (openpyxl's write-only mode took ~3× the time per cell). Every text
+    is written as text: formulas and links are never made from a cell, whatever it holds."""
+    import xlsxwriter
 
     numeric = {vocab.INVESTMENT, vocab.QUANTITY, vocab.LON, vocab.LAT, vocab.YEAR}
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(LAYER)
-    ws.append(list(vocab.TABLE_COLUMNS))
-    count = 0
-    for row, _geom in rows:
-        out = []
-        for column in vocab.TABLE_COLUMNS:
-            value = row.get(column, "")
-            if column in numeric and value != "":
-                value = int(value) if column == vocab.YEAR else float(value)
-            out.append(vocab.cell_protect(value))
-        ws.append(out)
-        count += 1
-    wb.save(path)
+    kinds = [(column, column in numeric, column == vocab.YEAR) for column in vocab.TABLE_COLUMNS]
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False, "strings_to_numbers": False})
+    try:
+        ws = wb.add_worksheet(LAYER)
+        ws.write_row(0, 0, vocab.TABLE_COLUMNS)
+        count = 0
+        for row, _geom in rows:
+            count += 1
+            for col, (column, is_number, is_year) in enumerate(kinds):
+                value = row.get(column, "")
+                if value == "" or value is None:
+                    continue
+                if is_number:
+                    ws.write_number(count, col, int(value) if is_year else float(value))
+                else:
+                    ws.write_string(count, col, vocab.cell_protect(value))
+    finally:
+        wb.close()
     return count
 
 

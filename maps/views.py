@@ -59,6 +59,7 @@ def map_page(request):
         "homeBbox": list(home) if home else None,
         "denseView": DENSE_VIEW_ASSETS,
         "denseMaxZoom": DENSE_VIEW_MAX_ZOOM,
+        "exportMax": settings.EXPORT_MAX_ASSETS,  # the export's own limit (importers.export), shown before a click
     }
     # The clusters of the view the page opens on without a permalink (home, no filters), as the API gives them to
     # this user: map.js draws them with no request (issue 22); a permalink's view asks as before.
@@ -66,7 +67,8 @@ def map_page(request):
     # map.js adds its own scale bar (narrower on phones)
     return render(request, "maps/map.html", {"config": config, "leaflet_settings": {"SCALE": None},
                                              "project_filter": projects, "early_clusters": early_clusters(bool(projects)),
-                                             "first_clusters": first, "js_catalogue": js_catalogue(request)})
+                                             "first_clusters": first, "js_catalogue": js_catalogue(request),
+                                             "export_max": f"{settings.EXPORT_MAX_ASSETS:,}"})
 
 
 _catalogues: dict[str, str] = {}

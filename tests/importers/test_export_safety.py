@@ -92,6 +92,21 @@ def test_xlsx_export_has_no_live_formula_and_numbers_stay_numbers(formulas, admi
         assert row[header.index(vocab.IMPLEMENTER)].value == "-5"
 
 
+
+def test_xlsx_export_takes_control_characters_and_cuts_a_text_at_excels_cell_limit(register_small, admin_user):
+    """A note may hold what no XML 1.0 text may (written escaped as OOXML says, _xHHHH_, which Excel shows as the
+    character) or more than an Excel cell holds (cut at 32,767 characters: the CSV and GIS files keep it whole)."""
+    from openpyxl.utils.escape import unescape
+
+    road, well = register_small[:2]
+    Asset.objects.filter(pk=road.pk).update(note="铃声\x07与换页\x0c")
+    Asset.objects.filter(pk=well.pk).update(note="长" * 40_000)
+    wb = openpyxl.load_workbook(io.BytesIO(body(logged_in(admin_user).get(EXPORT + "?format=xlsx"))))
+    rows = list(wb.active.iter_rows(values_only=True))
+    notes = {row[rows[0].index(vocab.CODE)]: row[rows[0].index(vocab.NOTE)] for row in rows[1:]}
+    assert unescape(notes[road.code]) == "铃声\x07与换页\x0c"
+    assert notes[well.code] == "长" * 32_767
+
 @pytest.mark.parametrize("fmt,name", [("csv", "out.csv"), ("xlsx", "out.xlsx"), ("gpkg", "out.gpkg")])
 def test_protected_cells_round_trip_unchanged(formulas, tmp_path, fmt, name):
     out = tmp_path / name

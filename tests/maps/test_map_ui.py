@@ -228,6 +228,29 @@ def test_the_panel_writes_owner_shares_as_people_write_them(live_map_world, open
     shot(page, "map-phone-owner-shares")
 
 
+
+def test_export_links_say_when_the_filters_hold_more_than_one_export_may(live_map_world, open_page, settings):
+    from geo_assets.models import Asset
+
+    inspector = live_map_world.inspector
+    settings.EXPORT_MAX_ASSETS = Asset.objects.visible_to(inspector).count() - 1
+    page, watch = open_page(VIEW, user=inspector)
+    wait_drawn(page, assets=False)
+    until(page, "!document.getElementById('export-limit-note').hidden")
+    note = page.inner_text("#export-limit-note")
+    assert note == (f"单次导出最多 {settings.EXPORT_MAX_ASSETS:,} 项资产：请用筛选条件（乡镇、村或类型）缩小范围后导出。")
+    assert page.eval_on_selector_all("a.export", "links => links.every(a => a.getAttribute('aria-disabled'))")
+    page.locator("#export-limit-note").scroll_into_view_if_needed()
+    shot(page, "map-export-limit")
+    assert page.is_disabled("a.export >> nth=1")  # aria-disabled: Playwright, like a screen reader, sees it so
+    with pytest.raises(Exception, match="Timeout"):  # a click asks for no export
+        with page.expect_request(lambda r: "/import/export/" in r.url, timeout=1000):
+            page.click("a.export >> nth=1", force=True)
+    page.select_option("select[name=township]", live_map_world.areas.west.code)
+    until(page, "document.getElementById('export-limit-note').hidden")
+    assert page.eval_on_selector_all("a.export", "links => links.every(a => !a.hasAttribute('aria-disabled'))")
+    assert_local_and_clean(watch)
+
 def test_export_links_carry_every_filter(live_map_world, open_page):
     page, watch = open_page(VIEW + "&category=public_welfare,household", user=live_map_world.inspector)
     wait_drawn(page, assets=False)

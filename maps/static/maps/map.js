@@ -162,6 +162,19 @@
     if (note) note.hidden = !state.filters.project;
   }
 
+  // Above the limit of one export the links say so and lead nowhere (the server refuses it too). With a project
+  // filter the count is not the export's (the exports leave it out): the server alone decides then.
+  function updateExportLimit(count) {
+    var over = !state.filters.project && count > config.exportMax;
+    document.getElementById("export-limit-note").hidden = !over;
+    document.querySelectorAll("a.export").forEach(function (a) {
+      if (over) a.setAttribute("aria-disabled", "true"); else a.removeAttribute("aria-disabled");
+    });
+  }
+  document.querySelectorAll("a.export").forEach(function (a) {
+    a.addEventListener("click", function (e) { if (a.getAttribute("aria-disabled")) e.preventDefault(); });
+  });
+
   // ---------- symbolizers ----------
   // protomaps-leaflet (the tile layers) is loaded after the first view is drawn: the view's clusters need none of it,
   // and its script costs the first view ~10 ms of evaluation otherwise. Runs fn(P) once it is in.
@@ -961,6 +974,7 @@
     fetchJson("/api/v1/assets/?page_size=1" + (query ? "&" + query : "")).then(function (data) {
       if (token !== countToken) return;
       stats.count = data.count;
+      updateExportLimit(data.count);
       var empty = hasFilters() ? gettext("No assets match the filters") : gettext("No assets to show yet");
       label.textContent = data.count ? interpolate(ngettext("%(count)s asset", "%(count)s assets", data.count), {count: number(data.count)}, true) : empty;
       label.classList.toggle("empty", !data.count);
