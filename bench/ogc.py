@@ -89,8 +89,8 @@ def gpkg_count(path: Path) -> int:
         return db.execute(f'SELECT count(*) FROM "{LAYER}"').fetchone()[0]  # noqa: S608 - a constant name
 
 
-def floor_run(out: Path) -> dict:
-    args = [OGR2OGR, "-f", "GPKG", str(out), _pg_datasource(), "-sql", floor_sql(), "-nln", LAYER]
+def floor_run(out: Path, sql: str | None = None) -> dict:
+    args = [OGR2OGR, "-f", "GPKG", str(out), _pg_datasource(), "-sql", sql or floor_sql(), "-nln", LAYER]
     seconds, rss = run_measured(args, {**os.environ, "CPL_DEBUG": "OFF"})
     return {"seconds": seconds, "features": gpkg_count(out), "client_rss_mb": rss}
 

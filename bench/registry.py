@@ -6,6 +6,7 @@ and `out` (the folder for files of its own). The modules import Django models: i
 django.setup() (a management command does).
 """
 
+from bench.export import export_benchmark
 from bench.importers import import_benchmark
 from bench.layers import lowzoom_benchmark, tiles_benchmark
 from bench.maps import browser_benchmark
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "nearby": nearby_benchmark,  # KNN through the API vs the same SQL
     "ogc": ogc_benchmark,  # every asset through GDAL's OAPIF client vs ogr2ogr reading PostGIS; last page vs first
     "oversight": oversight_benchmark,  # the province dashboard and a county report vs their figures (issue 19)
+    "export": export_benchmark,  # the ledger export vs ogr2ogr from PostGIS; n vs 10 n; XLSX at the web's limit
 }
 
 # Runs per measurement of `make bench` when --repeat is not given (medians reported): three for the benchmarks whose
