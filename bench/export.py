@@ -13,11 +13,9 @@ nearest a tenth of the township's), in GeoPackage, XLSX and CSV:
 Medians of `repeat` runs.
 """
 
-import statistics
-import time
 from pathlib import Path
 
-from bench.kit import RESULTS, bench_user, row
+from bench.kit import RESULTS, bench_user, row, timed_median
 
 FORMATS = ("gpkg", "xlsx", "csv")
 GROWTH_TARGET = 1.25
@@ -40,15 +38,6 @@ def _areas():
     village = min(villages, key=lambda v: (abs(v["n"] - township["n"] / 10), v["village"]))
     areas = AdminArea.objects.in_bulk([township["township"], village["village"]])
     return (areas[township["township"]], township["n"]), (areas[village["village"]], village["n"])
-
-
-def _timed(work, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def export_benchmark(options) -> list[dict]:
@@ -74,7 +63,7 @@ def export_benchmark(options) -> list[dict]:
                 if written != n:
                     raise RuntimeError(f"{fmt}: {written} of {n} assets exported")
 
-            seconds[area.code, fmt] = _timed(export, repeat)
+            seconds[area.code, fmt] = timed_median(export, repeat)
             print(f"  export {fmt} {area.name} ({n:,}): {seconds[area.code, fmt]:.2f} s", flush=True)
     rows = []
     if OGR2OGR:
@@ -89,7 +78,7 @@ def export_benchmark(options) -> list[dict]:
                 if result["features"] != n:
                     raise RuntimeError(f"ogr2ogr wrote {result['features']} of {n} assets")
 
-            floor_s = _timed(floor, repeat)
+            floor_s = timed_median(floor, repeat)
             rows.append(row(f"export gpkg, {area.name} ({n:,} assets) vs ogr2ogr PostGIS → GPKG: assets/s",
                             n / seconds[area.code, "gpkg"], "assets/s", n / floor_s, "ogr2ogr", None))
     for fmt in FORMATS:

@@ -42,6 +42,16 @@ def median(values) -> float:
     return statistics.median(values)
 
 
+def timed_median(work, repeat: int) -> float:
+    """The median wall time of `repeat` calls of work(), in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def peak_rss_mb(pid: int | str = "self") -> float | None:
     """A process's peak resident memory (VmHWM). Not getrusage: a child's ru_maxrss also counts the parent's pages
     it carried between fork and exec, so a small process started by a big one would look as big as its parent."""

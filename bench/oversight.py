@@ -16,23 +16,12 @@ Times are medians of `repeat` runs; each row says the page against its anchor (t
 PAGE_OVER_FIGURES × the figures it shows, and answers within PAGE_BUDGET_S seconds).
 """
 
-import statistics
-import time
 
-from bench.kit import bench_user, row
+from bench.kit import bench_user, row, timed_median
 
 PAGE_BUDGET_S = 10.0  # a dashboard or a county report at province scale answers within this
 PAGE_OVER_FIGURES = 1.5  # the page (rendering, the map, the tables) at most 1.5 × its figures
 TALLY_BUDGET_S = 120.0  # the alert tally of the whole register: well inside the timer's 10 minutes
-
-
-def _timed(work, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _get(client, path: str, params=None) -> None:
@@ -99,12 +88,12 @@ def oversight_benchmark(options) -> list[dict]:
 
     villages = AdminArea.objects.filter(level=AreaLevel.VILLAGE).count()
     assets = Asset.objects.count()
-    tally_s = _timed(alert_tally_refresh, 1)  # and the dashboard below reads this tally
-    dashboard_s, dashboard_anchor = _timed(page_dashboard, repeat), _timed(anchor_dashboard, repeat)
-    report_s, report_anchor = _timed(page_report, repeat), _timed(anchor_report, repeat)
-    oversight_anchor = _timed(anchor_oversight, repeat)
-    oversight_s, oversight_pdf_s = _timed(page_oversight("html"), repeat), _timed(page_oversight("pdf"), repeat)
-    alerts_s, alerts_anchor = _timed(page_alerts, repeat), _timed(anchor_alerts, repeat)
+    tally_s = timed_median(alert_tally_refresh, 1)  # and the dashboard below reads this tally
+    dashboard_s, dashboard_anchor = timed_median(page_dashboard, repeat), timed_median(anchor_dashboard, repeat)
+    report_s, report_anchor = timed_median(page_report, repeat), timed_median(anchor_report, repeat)
+    oversight_anchor = timed_median(anchor_oversight, repeat)
+    oversight_s, oversight_pdf_s = timed_median(page_oversight("html"), repeat), timed_median(page_oversight("pdf"), repeat)
+    alerts_s, alerts_anchor = timed_median(page_alerts, repeat), timed_median(anchor_alerts, repeat)
     quick = options.quick
     scope = "province" if top is not None and top.level == AreaLevel.PROVINCE else "register"
     rows = [row(f"oversight: alert tally of the register ({assets:,} assets, {villages} villages), against its budget",

@@ -20,6 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.kit import timed_median  # noqa: E402 - after the path above
+
 SOURCES = ("central", "provincial", "county", "integrated", "social")
 KINDS = ("infrastructure",) * 10 + ("industry",) * 4 + ("insurance", "direct_subsidy", "relocation")
 
@@ -81,15 +83,6 @@ def _ledger(n: int, tag: str) -> None:
     ProjectAsset.objects.bulk_create(links, ignore_conflicts=True)
 
 
-def _timed(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
 def measure(n: int, *, repeat: int = 3, pdf: bool = True) -> dict:
     """The timings (median seconds) and statements for a ledger of n projects, all rolled back."""
     from django.contrib.auth import get_user_model
@@ -110,7 +103,7 @@ def measure(n: int, *, repeat: int = 3, pdf: bool = True) -> dict:
             rec = reconcile(user)
         result["statements"] = len(queries.captured_queries)
         result["findings"] = rec.finding_count
-        result["reconcile_s"] = _timed(lambda: reconcile(user), repeat)
+        result["reconcile_s"] = timed_median(lambda: reconcile(user), repeat)
         client = Client(HTTP_HOST="localhost")  # ALLOWED_HOSTS outside the test runner
         client.force_login(user)
         from geo_assets.models import Asset
@@ -123,7 +116,7 @@ def measure(n: int, *, repeat: int = 3, pdf: bool = True) -> dict:
             def get(url=url):
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
-            result[name] = _timed(get, 1 if name.endswith("pdf_s") else repeat)
+            result[name] = timed_median(get, 1 if name.endswith("pdf_s") else repeat)
         transaction.set_rollback(True)
     return result
 
