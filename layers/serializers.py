@@ -1,5 +1,7 @@
 """GeoJSON serializers with explicit fields (no `__all__`: new model fields are not published by accident)."""
 
+import json
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Window
 from django.utils.translation import gettext_lazy as _
@@ -205,3 +207,16 @@ class AreaFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "code"
         fields = ("code", "name", "level", "level_label", "parent_code")
+
+
+class GeoJsonTextField(serializers.Field):
+    """A geometry the database already wrote as GeoJSON text (no GEOS object, no second rounding in Python)."""
+
+    def to_representation(self, value):
+        return None if value is None else json.loads(value)
+
+
+class AreaOutlineFeatureSerializer(AreaFeatureSerializer):
+    """An area with its boundary simplified for a zoom (layers.services.areas_outlined), under the same key."""
+
+    geom = GeoJsonTextField(source="outline_geojson", read_only=True)

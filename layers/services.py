@@ -1,10 +1,27 @@
 """Read-side rules of the map: summaries of what a user may see in an area."""
 
-from django.db.models import Count, Q, Sum
+from django.conf import settings
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from geo_assets.models import AdminArea, Asset
 from geo_assets.querysets import verified_q
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
+
+
+def areas_outlined(areas, *, zoom: int):
+    """Areas with `outline_geojson`: each boundary as simplified for the map at `zoom` (layers.models.AreaOutline,
+    kept by the database; the full boundary where an area has none) as GeoJSON text made by PostGIS, in the storage
+    SRID, coordinates to 6 decimals (~0.1 m); the full boundaries are not sent."""
+    from layers.models import AreaOutline
+
+    outline = Subquery(AreaOutline.objects.filter(area=OuterRef("pk"), zoom=zoom).values("geom_web")[:1],
+                       output_field=GeometryField(srid=3857))
+    geometry = Coalesce(Transform(outline, settings.STORAGE_SRID), "geom",
+                        output_field=GeometryField(srid=settings.STORAGE_SRID))
+    return areas.defer("geom", "geom_web").annotate(outline_geojson=AsGeoJSON(geometry, precision=6))
 
 
 def area_summary(*, user, area: AdminArea) -> dict:

@@ -35,6 +35,8 @@ from layers.filters import CODE_RE, asset_filters_apply, asset_filters_parse, pr
 from layers.registry import (
     ASSET_FILTERS,
     DETAIL_MIN_ZOOM,
+    OUTLINE_MAX_ZOOM,
+    OUTLINE_MIN_ZOOM,
     VIEW_CLUSTERS_MAX_TILES,
     layer_get,
     layers_offered,
@@ -43,11 +45,12 @@ from layers.registry import (
 from layers.serializers import (
     PROJECT_FIELDS,
     AreaFeatureSerializer,
+    AreaOutlineFeatureSerializer,
     AssetDetailSerializer,
     AssetFeatureSerializer,
     project_json,
 )
-from layers.services import area_summary
+from layers.services import area_summary, areas_outlined
 from layers.tilejson import style_json, tilejson
 from layers.tiles import (
     TileId,
@@ -262,19 +265,48 @@ class AssetDetailView(NonAtomicReadMixin, generics.RetrieveAPIView):
         return Response(self.get_serializer(asset).data)
 
 
+# Areas a page of full boundaries holds at most (a county's is ~0.4 MB of GeoJSON on the benchmark province: a page
+# of 1,000 villages was 28 MB and 19 s of a worker); with ?zoom= (the outlines for the map) as many as assets' pages.
+AREA_FULL_PAGE_MAX = 20
+
+
+class AreaPagination(AssetPagination):
+    def get_page_size(self, request):
+        size = super().get_page_size(request)
+        return size if "zoom" in request.query_params else min(size, AREA_FULL_PAGE_MAX)
+
+
 @extend_schema(parameters=[
     OpenApiParameter("level", OpenApiTypes.STR, enum=AreaLevel.values),
     OpenApiParameter("parent", OpenApiTypes.STR, description="parent area code"),
     OpenApiParameter("point", OpenApiTypes.STR, description="lon,lat: areas covering this point"),
+    OpenApiParameter("zoom", OpenApiTypes.INT, description=(
+        f"{OUTLINE_MIN_ZOOM}–{OUTLINE_MAX_ZOOM}: each boundary simplified for the map at this zoom (to half a pixel; "
+        f"pages of up to {AssetPagination.max_page_size} areas); without it the full boundaries, "
+        f"{AREA_FULL_PAGE_MAX} areas a page at most (one area's: /api/v1/areas/<code>/)")),
 ])
 class AreaListView(generics.ListAPIView):
     """Administrative boundaries (public information)."""
 
-    serializer_class = AreaFeatureSerializer
-    pagination_class = AssetPagination
+    pagination_class = AreaPagination
+
+    def _zoom(self) -> int | None:
+        zoom = self.request.query_params.get("zoom")
+        if zoom is None:
+            return None
+        if not zoom.isdigit() or not OUTLINE_MIN_ZOOM <= int(zoom) <= OUTLINE_MAX_ZOOM:
+            raise ApiValidationError({"zoom": _("A whole number from %(min)s to %(max)s.")
+                                      % {"min": OUTLINE_MIN_ZOOM, "max": OUTLINE_MAX_ZOOM}})
+        return int(zoom)
+
+    def get_serializer_class(self):
+        return AreaFeatureSerializer if self._zoom() is None else AreaOutlineFeatureSerializer
 
     def get_queryset(self):
         qs = AdminArea.objects.with_parent().order_by("code")
+        zoom = self._zoom()
+        if zoom is not None:
+            qs = areas_outlined(qs, zoom=zoom)
         level = self.request.query_params.get("level")
         if level:
             try:

@@ -76,7 +76,7 @@ def test_preview_draws_village_boundaries(areas, admin_user, tmp_path):
     client = logged_in(admin_user)
     job = upload(client, tmp_path, b.rows(1))
     page = client.get(reverse("importers:job", args=[job.pk])).content.decode()
-    url = reverse("layers:area-list") + "?level=village&page_size=1000"
+    url = reverse("layers:area-list") + "?level=village&zoom=11&page_size=1000"
     assert url in page and 'createPane("villages")' in page
     villages = client.get(url).json()
     assert {f["id"] for f in villages["features"]} == {

@@ -192,3 +192,58 @@ def test_the_layer_registry_speaks_the_readers_language():
 
     assert legends("en")["townships"] == ["Township boundary"] and legends("en")["villages"] == ["Village boundary"]
     assert legends("zh-hans")["townships"] == ["乡镇界线"] and legends("zh-hans")["villages"] == ["村界线"]
+
+
+def _vertices(geometry) -> int:
+    return sum(len(ring) for polygon in geometry["coordinates"] for ring in polygon)
+
+
+def test_area_list_at_a_zoom_carries_the_maps_outlines_and_the_full_boundary_where_there_is_none(world):
+    from django.contrib.gis.geos import MultiPolygon
+    from django.db import connection
+
+    from geo_assets.models import AdminArea
+    from layers.models import AreaOutline
+
+    village = AdminArea.objects.get(code="410324102001")
+    circle = village.geom.centroid.buffer(0.004, quadsegs=500)  # 2,001 vertices
+    AdminArea.objects.filter(pk=village.pk).update(geom=MultiPolygon(circle, srid=village.geom.srid))
+    with connection.cursor() as cursor:  # the outlines are rebuilt at commit (a deferred trigger): run it now
+        cursor.execute("SET CONSTRAINTS layers_outlines_flush IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS layers_outlines_flush DEFERRED")
+    detail = Client().get(f"/api/v1/areas/{village.code}/").json()
+    assert _vertices(detail["geometry"]) == 2001
+
+    def listed(zoom):
+        response = Client().get(f"/api/v1/areas/?parent=410324102000&zoom={zoom}")
+        assert response.status_code == 200, response.content[:300]
+        return {f["id"]: f for f in response.json()["features"]}
+
+    features = listed(8)
+    assert set(features) == {"410324102001", "410324102002"}
+    assert features[village.code]["properties"] == detail["properties"] == {
+        "name": village.name, "level": "village", "level_label": "村", "parent_code": "410324102000"}
+    outline = AreaOutline.objects.get(area=village, zoom=8).geom_web.transform(village.geom.srid, clone=True)
+    got = features[village.code]["geometry"]["coordinates"][0][0]
+    want = outline.coords[0][0]
+    assert 4 <= len(got) == len(want) < 100
+    assert all(abs(a - b) < 1e-6 for p, q in zip(got, want, strict=True) for a, b in zip(p, q, strict=True))
+    AreaOutline.objects.filter(area=village).delete()
+    assert _vertices(listed(8)[village.code]["geometry"]) == 2001
+
+
+def test_area_list_pages_of_full_boundaries_are_small_and_of_outlines_large(world, monkeypatch):
+    from layers import views
+
+    monkeypatch.setattr(views, "AREA_FULL_PAGE_MAX", 2)
+    full = Client().get("/api/v1/areas/?page_size=1000").json()
+    assert len(full["features"]) == 2 and full["count"] > 2 and "page=2" in full["next"]
+    outlines = Client().get("/api/v1/areas/?page_size=1000&zoom=11").json()
+    assert len(outlines["features"]) == outlines["count"] == full["count"] and outlines["next"] is None
+
+
+@pytest.mark.parametrize("zoom", ["5", "12", "x", "-1", "8.5", ""])
+def test_area_list_refuses_a_zoom_without_outlines_in_chinese(world, zoom):
+    response = Client().get(f"/api/v1/areas/?zoom={zoom}")
+    assert response.status_code == 400
+    assert response.json() == {"zoom": "应为 6 到 11 之间的整数。"}

@@ -14,7 +14,7 @@
     var map = L.map(box, { attributionControl: false, zoomSnap: 0.25 });
     map.setView([33.92, 111.62], 9);
     L.control.scale({ imperial: false }).addTo(map);
-    fetch("/api/v1/areas/?level=township", { credentials: "same-origin" })
+    fetch("/api/v1/areas/?level=township&zoom=11&page_size=1000", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (data) L.geoJSON(data, { interactive: false, style: { color: "#7a0019", weight: 1.5, fill: false } }).addTo(map);
