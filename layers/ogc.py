@@ -49,6 +49,7 @@ WEB_SRID = 3857
 GK_ZONES = range(4534, 4555)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+AREAS_MAX_LIMIT = 100  # full boundaries: a page of a province's villages was 33 MB, 8.6 s of a worker
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -101,6 +102,9 @@ class Collection:
     kind: str  # "assets", "areas" or "verifications" (staff accounts only)
     category: str | None = None
     level: str | None = None
+    # a larger `limit` is served as this (the standard: not an error); an area's full boundary is ~50 KB of GeoJSON
+    # (a township's ~150 KB), so a page of 10,000 would be the whole province's boundaries in one response
+    max_limit: int = MAX_LIMIT
 
 
 def collections(user) -> list[Collection]:
@@ -109,8 +113,8 @@ def collections(user) -> list[Collection]:
     found = [Collection("assets", _("Assets"), "assets")]
     for category in Category:
         found.append(Collection(category.value, str(category.label), "assets", category=category.value))
-    found.append(Collection("villages", _("Villages"), "areas", level=AreaLevel.VILLAGE))
-    found.append(Collection("townships", _("Townships"), "areas", level=AreaLevel.TOWNSHIP))
+    found.append(Collection("villages", _("Villages"), "areas", level=AreaLevel.VILLAGE, max_limit=AREAS_MAX_LIMIT))
+    found.append(Collection("townships", _("Townships"), "areas", level=AreaLevel.TOWNSHIP, max_limit=AREAS_MAX_LIMIT))
     if projects_offered(user):
         found.append(Collection("verifications", _("Verifications"), "verifications"))
     return found
@@ -431,9 +435,10 @@ def items_page(collection: Collection, query: ItemQuery, user, *, count: bool | 
     matched = qs.count() if _counted(query, count) else None
     page, key, before = _keyset(qs, query)
     page = _slim(collection, page)
-    rows = list(page.annotate(gj=_geojson_annotation(collection, query.crs))[: query.limit + 1])
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+    limit = min(query.limit, collection.max_limit)
+    rows = list(page.annotate(gj=_geojson_annotation(collection, query.crs))[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[: limit]
     if before:
         rows.reverse()
     # going forward, the page before exists when we came from one; going back, the page after always does

@@ -138,6 +138,19 @@ def test_limit_upper_bound_accepted(world):
     assert items(Client(), "limit=10000").json()["numberReturned"] == 2
 
 
+
+def test_area_collections_serve_a_larger_limit_as_their_own_and_page_on(world, monkeypatch):
+    from geo_assets.models import AdminArea
+    from layers import ogc
+
+    monkeypatch.setattr(ogc, "AREAS_MAX_LIMIT", 3)
+    first = items(Client(), "limit=10000", collection="villages").json()
+    villages = set(AdminArea.objects.filter(level="village").values_list("code", flat=True))
+    assert len(villages) > 3 and first["numberReturned"] == 3 and first["numberMatched"] == len(villages)
+    seen = follow_all(Client(), "/ogc/collections/villages/items?limit=10000")
+    assert len(seen) == len(set(seen)) and set(seen) == villages
+    assert items(Client(), "limit=10000").json()["numberReturned"] == 2  # the assets keep theirs
+
 def test_keyset_pages_to_the_end_without_duplicates(world):
     for i in range(11):
         make_asset(actor=world.admin, name=f"西北村道路{i}", area=world.areas.west_north)
