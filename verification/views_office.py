@@ -264,7 +264,7 @@ def campaign_progress_geojson(request, pk: int):
     simplified = Func(F("geom"), Value(SIMPLIFY_DEGREES), function="ST_SimplifyPreserveTopology",
                       output_field=MultiPolygonField(srid=4490))
     villages = (AdminArea.objects.filter(code__in=rows.keys(), level=AreaLevel.VILLAGE)
-                .annotate(shape=AsGeoJSON(simplified, precision=5)).order_by("code"))
+                .annotate(shape=AsGeoJSON(simplified, precision=5)).only("code").order_by("code"))
     features = [{"type": "Feature", "id": v.code, "geometry": json.loads(v.shape), "properties": {
         key: rows[v.code][key] for key in ("code", "village", "township", "total", "verified", "flagged", "percent")}}
         for v in villages]

@@ -7,7 +7,9 @@ import io
 
 import openpyxl
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from geo_assets.models import Asset
@@ -59,7 +61,11 @@ def test_campaign_detail_map_assignment_and_export(office):
     admin = client_for(users["county_admin"])
     page = admin.get(f"/verification/campaigns/{campaign.pk}/")
     assert page.status_code == 200 and "西南村" in page.text and "东南村" in page.text and "progress-map" in page.text
-    geojson = admin.get(f"/verification/campaigns/{campaign.pk}/progress.geojson").json()
+    with CaptureQueriesContext(connection) as statements:
+        geojson = admin.get(f"/verification/campaigns/{campaign.pk}/progress.geojson").json()
+    shapes = [q["sql"] for q in statements.captured_queries if "ST_SimplifyPreserveTopology" in q["sql"]]
+    # the villages' simplified boundaries only: their full ones are not sent to be thrown away
+    assert len(shapes) == 1 and '."geom"' not in shapes[0].split("ST_AsGeoJSON")[0] and "geom_web" not in shapes[0]
     by_code = {f["id"]: f["properties"] for f in geojson["features"]}
     assert by_code[areas.west_south.code]["total"] == 2 and by_code[areas.east_south.code]["percent"] == 0
     assert geojson["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
