@@ -125,6 +125,22 @@ def test_search_respects_visibility(world):
     assert {r["kind"] for r in by_village} == {"asset", "village"}
 
 
+
+def test_search_gives_an_areas_box_without_reading_its_boundary(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from geo_assets.models import AdminArea
+
+    with CaptureQueriesContext(connection) as statements:
+        results = Client().get("/api/v1/search/?q=东南村").json()["results"]
+    village = AdminArea.objects.get(name="东南村")
+    found = next(r for r in results if r["kind"] == "village")
+    assert found["code"] == village.code
+    assert found["bbox"] == pytest.approx(list(village.geom.extent), abs=1e-9)
+    areas = [q["sql"] for q in statements.captured_queries if 'FROM "geo_assets_adminarea"' in q["sql"]]
+    assert areas and not any('"geo_assets_adminarea"."geom",' in sql or "geom_web" in sql for sql in areas), areas
+
 def test_token_auth_and_issue_token_command(world, capsys):
     call_command("issue_token", "inspector")
     token = capsys.readouterr().out.strip()
