@@ -307,6 +307,17 @@ def fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def one_rate_window(monkeypatch):
+    """Every request of a test falls in one window of the rate limits. They count fixed windows
+    (geo_assets.guards.WindowCount), so "3/minute" let a fourth request through when a slow run crossed a minute's
+    edge between the third and the fourth (a fresh clone's run, session 21)."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    now = time.time()
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: now)
+
+
 @pytest.fixture
 def prepared_runs(db):
     """`runs(containing="")`: this connection's prepared statements whose text contains `containing`, text → times
