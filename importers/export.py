@@ -52,7 +52,7 @@ def _children(assets, db: str) -> tuple[dict, dict, dict]:
 
 
 def _export_rows(assets, *, table: bool, redactor: Redactor, db: str):
-    """Ledger rows, a chunk of assets at a time (`assets`: export_queryset's); personal data as the viewer may see
+    """Ledger rows, a chunk of assets at a time (`assets`: assets_export's queryset); personal data as the viewer may see
     it (geo_assets.privacy: the public gets no phone numbers or notes, and masked names of people)."""
     while chunk := list(islice(assets, CHUNK)):
         funding_of, owners_of, links_of = _children(chunk, db)
