@@ -130,6 +130,18 @@ class AdminAreaQuerySet(RegisterQuerySet):
         """Each area with its parent's code and name, not its parent's boundary (without_boundaries)."""
         return self.select_related("parent").defer(*without_boundaries("parent"))
 
+    def with_shape_geojson(self, *, metres: float):
+        """Each area with `shape_geojson`: its boundary simplified to about `metres` on the ground (each area on its
+        own), as GeoJSON text in the storage SRID, without reading the full boundary into Python. Simplified in web
+        mercator, where a ground metre is 1/cos(latitude) = cosh(y / R) units (y: the mercator northing)."""
+        from django.conf import settings
+
+        template = (f"ST_AsGeoJSON(ST_Multi(ST_Transform(ST_SimplifyPreserveTopology(%(expressions)s, "
+                    f"{float(metres)!r} * cosh((ST_YMin(%(expressions)s) + ST_YMax(%(expressions)s)) / 2 / 6378137.0)), "
+                    f"{int(settings.STORAGE_SRID)})), 6, 0)")
+        return self.defer("geom", "geom_web").annotate(shape_geojson=models.Func(
+            models.F("geom_web"), template=template, output_field=models.TextField()))
+
     def townships(self):
         return self.filter(level=AreaLevel.TOWNSHIP)
 

@@ -7,11 +7,10 @@ import json
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.contrib.gis.db.models import MultiPolygonField
-from django.contrib.gis.db.models.functions import AsGeoJSON, PointOnSurface
+from django.contrib.gis.db.models.functions import PointOnSurface
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Func, Sum, Value
+from django.db.models import Sum
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +35,7 @@ from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetType, FundingSourceKind, Role
 from geo_assets.validation import year_max
 from layers.registry import TYPE_COLOURS
+from layers.services import areas_outlined
 from projects.access import sees_money
 from projects.models import Project
 from reports import figures, svgmap
@@ -44,7 +44,7 @@ from reports.pdf import report_pdf
 from reports.selectors import alert_tally_by_county, counties_of
 from reports.tables import headline, report_tables, workbook
 
-SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m, enough for a county map coloured by village
+VILLAGE_SHAPE_ZOOM = 11  # the outlines of a map's zoom 11 (~30 m): enough for a county map coloured by village
 LEVEL_COLOURS = {"red": "#d7191c", "yellow": "#f0a30a", "blue": "#2b83ba"}
 ALERTS_PER_PAGE = 200
 ALERTS_MAP_MAX = 2000  # the alert map's points, in the list's order (the list pages through all of them)
@@ -364,10 +364,9 @@ def dashboard(request):
 
 
 def _village_shapes(ids) -> dict[int, dict]:
-    simplified = Func(F("geom"), Value(SIMPLIFY_DEGREES), function="ST_SimplifyPreserveTopology",
-                      output_field=MultiPolygonField(srid=4490))
-    return {a.pk: json.loads(a.shape) for a in AdminArea.objects.filter(pk__in=ids).annotate(
-        shape=AsGeoJSON(simplified, precision=5)).only("pk")}
+    """The villages' boundaries as the map draws them at zoom VILLAGE_SHAPE_ZOOM (neighbours share their edges)."""
+    areas = areas_outlined(AdminArea.objects.filter(pk__in=ids).only("pk"), zoom=VILLAGE_SHAPE_ZOOM)
+    return {a.pk: json.loads(a.outline_geojson) for a in areas}
 
 
 @require_GET

@@ -9,10 +9,7 @@ from urllib.parse import quote
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.gis.db.models import MultiPolygonField
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Func, Value
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,7 +32,7 @@ from verification.taxonomy import DISTANCE_LIMIT_M, CampaignKind, Flag
 
 REVIEW_PAGE = 50
 REVIEWERS = (Role.COUNTY_ADMIN, Role.DEPARTMENT, Role.TOWNSHIP)  # as selectors.reviewable_by
-SIMPLIFY_DEGREES = 0.0004  # ≈ 40 m: enough for a county map coloured by village
+SHAPE_METRES = 40  # enough for a county map coloured by village
 
 
 
@@ -261,11 +258,9 @@ def campaign_progress_geojson(request, pk: int):
     """The campaign's villages (simplified boundaries) with their progress, for the map coloured by progress."""
     campaign = get_object_or_404(selectors.campaigns_visible_to(request.user), pk=pk)
     rows = {r["code"]: r for r in selectors.campaign_progress(campaign, user=request.user)}
-    simplified = Func(F("geom"), Value(SIMPLIFY_DEGREES), function="ST_SimplifyPreserveTopology",
-                      output_field=MultiPolygonField(srid=4490))
-    villages = (AdminArea.objects.filter(code__in=rows.keys(), level=AreaLevel.VILLAGE)
-                .annotate(shape=AsGeoJSON(simplified, precision=5)).only("code").order_by("code"))
-    features = [{"type": "Feature", "id": v.code, "geometry": json.loads(v.shape), "properties": {
+    villages = (AdminArea.objects.filter(code__in=rows.keys(), level=AreaLevel.VILLAGE).only("code")
+                .with_shape_geojson(metres=SHAPE_METRES).order_by("code"))
+    features = [{"type": "Feature", "id": v.code, "geometry": json.loads(v.shape_geojson), "properties": {
         key: rows[v.code][key] for key in ("code", "village", "township", "total", "verified", "flagged", "percent")}}
         for v in villages]
     return JsonResponse({"type": "FeatureCollection", "features": features},

@@ -186,3 +186,25 @@ def test_the_three_geometry_indexes_hold_their_own_kind_and_serve_box_queries(db
             cursor.execute(f"EXPLAIN SELECT id FROM geo_assets_asset WHERE {column} && "  # noqa: S608 - constants
                            "ST_MakeEnvelope(111, 33, 112, 34, 4490)")
             assert f"asset_{column}_gist" in " ".join(r[0] for r in cursor.fetchall())
+
+
+@pytest.mark.parametrize(("bump_m", "kept"), [(36, False), (44, True)])
+def test_a_boundary_is_simplified_in_ground_metres(db, bump_m, kept):
+    """with_shape_geojson(metres=40) drops a vertex 36 m off its neighbours' line and keeps one 44 m off, at 34° N
+    (a mercator unit there is 0.83 ground metres: without the latitude both would be kept)."""
+    import json
+
+    from pyproj import Geod
+
+    lon, lat = 111.6, 34.0
+    _, bump_lat, _ = Geod(ellps="GRS80").fwd(lon + 0.01, lat + 0.01, 0, bump_m)
+    ring = ((lon, lat), (lon + 0.02, lat), (lon + 0.02, lat + 0.01), (lon + 0.01, bump_lat), (lon, lat + 0.01),
+            (lon, lat))
+    AdminArea.objects.create(code="410399000000", name="折线县", level=AreaLevel.COUNTY,
+                             geom=MultiPolygon(Polygon(ring), srid=SRID))
+    (area,) = AdminArea.objects.filter(code="410399000000").with_shape_geojson(metres=40)
+    shape = json.loads(area.shape_geojson)
+    assert shape["type"] == "MultiPolygon"
+    ((ring,),) = shape["coordinates"]
+    assert len(ring) == (6 if kept else 5)
+    assert "geom" in area.get_deferred_fields()
