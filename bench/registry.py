@@ -14,6 +14,7 @@ from bench.ogc import ogc_benchmark
 from bench.oversight import oversight_benchmark
 from bench.projects import projects_benchmark
 from bench.reports import reports_benchmark
+from bench.search import search_benchmark
 from bench.verification import nearby_benchmark
 
 BENCHMARKS = {
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "ogc": ogc_benchmark,  # every asset through GDAL's OAPIF client vs ogr2ogr reading PostGIS; last page vs first
     "oversight": oversight_benchmark,  # the province dashboard and a county report vs their figures (issue 19)
     "export": export_benchmark,  # the ledger export vs ogr2ogr from PostGIS; n vs 10 n; XLSX at the web's limit
+    "search": search_benchmark,  # the map's search box, every kind of text, against the short text's budget
 }
 
 # Runs per measurement of `make bench` when --repeat is not given (medians reported): three for the benchmarks whose

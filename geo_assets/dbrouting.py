@@ -173,6 +173,33 @@ def first_statement(connection, run):
         return run()
 
 
+class OverBudget(Exception):
+    """A statement ran longer than the budget it was given (statement_budget)."""
+
+
+@contextmanager
+def statement_budget(using: str, *, ms: int):
+    """The statements inside run in a savepoint (a transaction) of `using` with `statement_timeout` = ms; one that runs
+    longer is cancelled by the server and OverBudget raised. The enclosing transaction, if any, keeps its own
+    setting: the budget is set with SET LOCAL and put back before the savepoint is released."""
+    from django.db import OperationalError, transaction
+
+    connection = connections[using]
+    try:
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                               [f"{int(ms)}ms"])
+                (before, _), = cursor.fetchall()
+            yield
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
+    except OperationalError as error:
+        if isinstance(error.__cause__, psycopg.errors.QueryCanceled):
+            raise OverBudget(f"over {ms} ms") from error
+        raise
+
+
 def is_write(sql: str) -> bool:
     """Whether a statement changes data or takes row locks (anything but plain reads and transaction control)."""
     text = sql.lstrip().upper()

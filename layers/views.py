@@ -51,7 +51,7 @@ from layers.serializers import (
     AssetFeatureSerializer,
     project_json,
 )
-from layers.services import area_summary, areas_outlined
+from layers.services import SEARCH_TRIGRAM, area_summary, areas_outlined, assets_searched
 from layers.tilejson import style_json, tilejson
 from layers.tiles import (
     TileId,
@@ -344,7 +344,8 @@ class AreaSummaryView(APIView):
 
 
 class SearchView(APIView):
-    """Search assets by code or name and areas by name or code; at most 10 of each."""
+    """Search assets by code or name and areas by name or code; at most 10 of each. `complete` is false (with a
+    `note`) when a short text could not be looked for in every asset's name in time (layers.services.assets_searched)."""
 
     limit = 10
 
@@ -358,11 +359,7 @@ class SearchView(APIView):
         redactor = Redactor(scope_for(request.user))
         # the public searches the names it may see: a beneficiary's name finds nothing
         name_field = "name" if redactor.full else "public_name"
-        assets = (
-            Asset.objects.visible_to(request.user)
-            .filter(Q(code__istartswith=q) | Q(**{f"{name_field}__icontains": q}) | Q(village__name__icontains=q))
-            .with_areas().order_by("code")[: self.limit]
-        )
+        assets, complete = assets_searched(user=request.user, q=q, name_field=name_field, limit=self.limit)
         for asset in assets:
             name = redactor.asset_name(asset)
             results.append({
@@ -383,7 +380,11 @@ class SearchView(APIView):
                 "label": _("%(name)s (%(level)s)") % {"name": area.name, "level": area.get_level_display()},
                 "bbox": list(area.box.extent),
             })
-        return Response({"results": results})
+        body = {"results": results, "complete": complete}
+        if not complete:
+            body["note"] = _("Not every asset name was searched: type at least %(count)d characters.") % {
+                "count": SEARCH_TRIGRAM}
+        return Response(body)
 
 
 def _staff_only(request) -> None:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import F, Func, Q
@@ -158,6 +158,13 @@ def _asset_geometry():
     return Coalesce("point", "line", "polygon", output_field=models.GeometryField(srid=SRID))
 
 
+def search_text():
+    """An asset's two names as one upper-case text: what the search's trigram index holds (asset_search_trgm); a
+    search filters on this expression and then on the one name it may search."""
+    # keywords in the order a migration writes them back (the index compares equal only so)
+    return Func(F("name"), F("public_name"), arg_joiner=" || ' ' || ", template="UPPER(%(expressions)s)")
+
+
 class Asset(NoDeleteModel):
     code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True)
     name = models.CharField(_("asset name"), max_length=200)
@@ -260,6 +267,8 @@ class Asset(NoDeleteModel):
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
             # importers match rows without a code by name (then type, village, geometry)
             models.Index(fields=["name"], name="asset_name"),
+            # the map's search: any three characters of either name (pg_trgm); a code by its start (its own index)
+            GinIndex(OpClass(search_text(), name="gin_trgm_ops"), name="asset_search_trgm"),
         ]
         constraints = [
             models.CheckConstraint(

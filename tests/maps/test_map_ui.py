@@ -107,6 +107,31 @@ def test_search_results_are_readable_and_enter_picks(live_map_world, open_page):
     assert_local_and_clean(watch)
 
 
+def test_a_search_cut_short_says_so_under_what_it_found(live_map_world, open_page, monkeypatch):
+    import contextlib
+
+    from geo_assets.dbrouting import OverBudget
+    from layers import services as layer_services
+
+    @contextlib.contextmanager
+    def over(using, *, ms):
+        raise OverBudget(f"over {ms} ms")
+        yield
+
+    monkeypatch.setattr(layer_services, "statement_budget", over)
+    page, watch = open_page(VIEW, user=live_map_world.inspector, **PHONE)
+    wait_drawn(page)
+    page.click("#toggle-filters")  # on a phone the search is in the filter panel
+    page.fill("#search-q", "南村")
+    page.wait_for_selector("#search-results li.search-note")
+    items = page.eval_on_selector_all("#search-results li", "els => els.map(e => [e.className, e.textContent])")
+    assert [c for c, _ in items][-1] == "empty search-note" and "3" in items[-1][1], items
+    assert "result" in items[0][0] and not [t for _, t in items if t == "没有找到"], items
+    assert_readable(page, "#search-results li.search-note")
+    shot(page, "map-phone-search-incomplete")
+    assert_local_and_clean(watch)
+
+
 def test_phone_filter_panel_controls_and_bottom_sheet(live_map_world, open_page):
     page, watch = open_page(VIEW, user=live_map_world.inspector, **PHONE)
     wait_drawn(page)

@@ -998,7 +998,9 @@
         if (input.value.trim() !== q) return null;
         clear(list);
         shown = {q: q, results: data.results};
-        if (!data.results.length) list.appendChild(el("li", {"class": "empty"}, gettext("Nothing found")));
+        if (!data.results.length && data.complete !== false) {
+          list.appendChild(el("li", {"class": "empty"}, gettext("Nothing found")));
+        }
         data.results.forEach(function (r) {
           var li = el("li", {"class": "result", "data-kind": r.kind, "data-code": r.code});
           var btn = el("button", {type: "button"}, r.label);
@@ -1006,6 +1008,7 @@
           li.appendChild(btn);
           list.appendChild(li);
         });
+        if (data.note) list.appendChild(el("li", {"class": "empty search-note"}, data.note));
         return data.results;
       });
     }
