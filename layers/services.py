@@ -8,7 +8,6 @@ from django.db.models.functions import Coalesce
 
 from geo_assets.dbrouting import OverBudget, statement_budget
 from geo_assets.models import AdminArea, Asset
-from geo_assets.models.register import search_text
 from geo_assets.querysets import verified_q
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 
@@ -30,15 +29,15 @@ SEARCH_TRIGRAM = 3  # pg_trgm finds a substring of at least three characters thr
 SEARCH_BUDGET_MS = 400  # a shorter text is looked for row by row, in code order, for at most this long
 
 
-def assets_searched(*, user, q: str, name_field: str, limit: int) -> tuple[list, bool]:
-    """The first `limit` assets (by code) the user may see whose code starts with `q`, whose `name_field` (name, or
-    the public name for whoever may not see names) contains it, or whose village's name does; and whether the search
-    was complete.
+def assets_searched(*, user, q: str, names: tuple[str, ...], limit: int) -> tuple[list, bool]:
+    """The first `limit` assets (by code) the user may see whose code starts with `q`, one of whose `names` (the name
+    and the public name, or the public name alone for whoever may not see names) contains it, or whose village's name
+    does; and whether the search was complete.
 
     Each way is a statement of its own, planned for its own rows (within one OR no index could serve). The code's
-    start and the villages go through their indexes. A text of three characters or more goes through the trigram
-    index of both names (geo_assets.models.search_text) and is then checked on the one field; a shorter one (a rare
-    character: the register read row by row) is given SEARCH_BUDGET_MS, after which the search is incomplete."""
+    start and the villages go through their indexes, a text of three characters or more through the names' trigram
+    indexes (asset_name_trgm, asset_public_name_trgm). A shorter text (a rare character: the register read row by
+    row) is given SEARCH_BUDGET_MS, after which the search is incomplete."""
     visible = Asset.objects.visible_to(user).order_by("code")
     using = visible.db
     starts = Q()
@@ -48,10 +47,11 @@ def assets_searched(*, user, q: str, name_field: str, limit: int) -> tuple[list,
     villages = list(AdminArea.objects.filter(level=AreaLevel.VILLAGE, name__icontains=q).values_list("pk", flat=True))
     if villages:
         found.update(visible.filter(village__in=villages).values_list("code", "pk")[:limit])
-    named = Q(**{f"{name_field}__icontains": q})
+    named = Q()
+    for field in names:
+        named |= Q(**{f"{field}__icontains": q})
     if len(q) >= SEARCH_TRIGRAM:
-        found.update(visible.alias(search=search_text()).filter(Q(search__contains=q.upper()) & named)
-                     .values_list("code", "pk")[:limit])
+        found.update(visible.filter(named).values_list("code", "pk")[:limit])
     else:
         try:
             with statement_budget(using, ms=SEARCH_BUDGET_MS):

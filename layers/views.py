@@ -358,8 +358,8 @@ class SearchView(APIView):
         results = []
         redactor = Redactor(scope_for(request.user))
         # the public searches the names it may see: a beneficiary's name finds nothing
-        name_field = "name" if redactor.full else "public_name"
-        assets, complete = assets_searched(user=request.user, q=q, name_field=name_field, limit=self.limit)
+        names = ("name", "public_name") if redactor.full else ("public_name",)
+        assets, complete = assets_searched(user=request.user, q=q, names=names, limit=self.limit)
         for asset in assets:
             name = redactor.asset_name(asset)
             results.append({

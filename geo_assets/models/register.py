@@ -10,7 +10,7 @@ from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import F, Func, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -158,13 +158,6 @@ def _asset_geometry():
     return Coalesce("point", "line", "polygon", output_field=models.GeometryField(srid=SRID))
 
 
-def search_text():
-    """An asset's two names as one upper-case text: what the search's trigram index holds (asset_search_trgm); a
-    search filters on this expression and then on the one name it may search."""
-    # keywords in the order a migration writes them back (the index compares equal only so)
-    return Func(F("name"), F("public_name"), arg_joiner=" || ' ' || ", template="UPPER(%(expressions)s)")
-
-
 class Asset(NoDeleteModel):
     code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True)
     name = models.CharField(_("asset name"), max_length=200)
@@ -267,8 +260,10 @@ class Asset(NoDeleteModel):
             models.Index(fields=["asset_type", "status"], name="asset_type_status"),
             # importers match rows without a code by name (then type, village, geometry)
             models.Index(fields=["name"], name="asset_name"),
-            # the map's search: any three characters of either name (pg_trgm); a code by its start (its own index)
-            GinIndex(OpClass(search_text(), name="gin_trgm_ops"), name="asset_search_trgm"),
+            # the map's search (pg_trgm: any three characters of a name; layers.services.assets_searched): one index
+            # a name, so that each has its statistics and the public's search never reads a beneficiary's name
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="asset_name_trgm"),
+            GinIndex(OpClass(Upper("public_name"), name="gin_trgm_ops"), name="asset_public_name_trgm"),
         ]
         constraints = [
             models.CheckConstraint(
