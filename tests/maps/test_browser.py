@@ -94,6 +94,8 @@ def test_click_village_zooms_and_summarises(live_map_world, open_page):
     until(page, panel_complete('410324101002'), timeout=10000)
     assert "西北村" in page.locator("#side-title").inner_text()
     assert page.locator("#village-report-link").get_attribute("href") == "/villages/410324101002/"
+    lookups = [u for u in watch.urls if "/api/v1/areas/?" in u and "point=" in u]
+    assert lookups and all("zoom=11" in u for u in lookups), lookups  # the code, not the whole boundary
     until(page, "window.__map.getZoom() > 11")
     assert_local_and_clean(watch)
 

@@ -1065,7 +1065,8 @@
       }
       if (!state.show.villages && !state.show.townships) return;
       var level = state.show.villages ? "village" : "township";
-      fetchJson("/api/v1/areas/?level=" + level + "&point=" + e.latlng.lng.toFixed(6) + "," + e.latlng.lat.toFixed(6))
+      // only the area's code is read: its outline for zoom 11, not its whole boundary (a township's ~190 KB)
+      fetchJson("/api/v1/areas/?level=" + level + "&zoom=11&point=" + e.latlng.lng.toFixed(6) + "," + e.latlng.lat.toFixed(6))
         .then(function (areas) {
           if (!areas.features.length) return;
           var code = areas.features[0].id;
