@@ -76,7 +76,7 @@ def area_summary(*, user, area: AdminArea) -> dict:
         "code": area.code, "name": area.name, "level": area.level, "level_label": area.get_level_display(),
         "parent_code": area.parent.code if area.parent else None,
         "parent_name": area.parent.name if area.parent else None,
-        "bbox": list(area.geom.extent),
+        "bbox": list((area.box if hasattr(area, "box") else area.geom).extent),  # AdminAreaQuerySet.with_box
         "total": {"count": totals["count"], "investment": totals["investment"] or 0,
                   "verified": totals["verified"]},
         "by_category": [

@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
-from django.contrib.gis.db.models.functions import Envelope
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -339,7 +338,7 @@ class AreaSummaryView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, code: str):
-        area = get_object_or_404(AdminArea.objects.with_parent(), code=code)
+        area = get_object_or_404(AdminArea.objects.with_parent().with_box(), code=code)
         return Response(area_summary(user=request.user, area=area))
 
 
@@ -371,9 +370,8 @@ class SearchView(APIView):
         areas = AdminArea.objects.filter(Q(name__icontains=q) | Q(code__startswith=q)).filter(
             level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE))
         within = scope_for(request.user).areas_q()
-        # the boundary's box from the database: not the boundary (a township's is ~120 KB) to measure it here
         areas = ((areas if within is None else areas.filter(within)).only("code", "name", "level")
-                 .annotate(box=Envelope("geom")).order_by("level", "code")[: self.limit])
+                 .with_box().order_by("level", "code")[: self.limit])
         for area in areas:
             results.append({
                 "kind": area.level, "code": area.code, "name": area.name,

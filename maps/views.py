@@ -150,7 +150,7 @@ def asset_page(request, code: str):
 @require_GET
 @throttled
 def village_page(request, code: str):
-    village = get_object_or_404(AdminArea.objects.with_parent(), code=code, level=AreaLevel.VILLAGE)
+    village = get_object_or_404(AdminArea.objects.with_parent().with_box(), code=code, level=AreaLevel.VILLAGE)
     # each asset as its viewer may see it: in full in the user's scope, the published rest in its public version
     assets = list(Asset.objects.openable_by(request.user).in_area(village).order_by("category", "asset_type",
                                                                                     "code")[:1000])

@@ -116,6 +116,24 @@ def test_area_summary_counts_visible_assets_only(world):
     assert village["report_url"] == "/villages/410324101001/"
 
 
+def test_an_areas_summary_and_its_village_page_read_no_boundary(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from geo_assets.models import AdminArea
+
+    for code in ("410324101000", "410324101001"):
+        with CaptureQueriesContext(connection) as statements:
+            summary = Client().get(f"/api/v1/areas/{code}/summary/").json()
+        assert summary["bbox"] == pytest.approx(list(AdminArea.objects.get(code=code).geom.extent), abs=1e-9)
+        areas = [q["sql"] for q in statements.captured_queries if 'FROM "geo_assets_adminarea"' in q["sql"]]
+        assert areas and not any('"geo_assets_adminarea"."geom",' in sql for sql in areas), areas
+    with CaptureQueriesContext(connection) as statements:
+        assert Client().get("/villages/410324101001/").status_code == 200
+    areas = [q["sql"] for q in statements.captured_queries if 'FROM "geo_assets_adminarea"' in q["sql"]]
+    assert areas and not any('"geo_assets_adminarea"."geom",' in sql for sql in areas), areas
+
+
 def test_search_respects_visibility(world):
     anon = Client().get("/api/v1/search/?q=饮水").json()["results"]
     assert not [r for r in anon if r["kind"] == "asset"]
