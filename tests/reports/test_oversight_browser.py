@@ -19,5 +19,9 @@ def test_the_oversight_report_fits_desktop_and_phone(live_county_world, open_pag
     page.click("form.report-actions button[type=submit]")
     page.wait_for_url("**/reports/oversight/?by=verification")
     assert "核查覆盖" in page.locator("figcaption.legend").inner_text()
+    # the dashboard's link to the report wraps like any text: a phone does not scroll sideways for it
+    page.goto(page.url.split("/reports/")[0] + "/dashboard/")
+    assert page.locator("main a[href='/reports/oversight/']").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     assert not watch.errors
     assert watch.hosts <= {"127.0.0.1", "localhost"}

@@ -25,3 +25,21 @@ def test_campaign_map_colours_villages_and_table_sorts(office, open_page):
     page.locator("#progress-map path.leaflet-interactive[fill='#d73027']").click()
     assert page.locator("#assign-village").input_value() == areas.east_south.code
     assert not watch.errors and watch.hosts <= {"127.0.0.1", "localhost"}
+
+
+def test_the_campaign_page_fits_a_phone_and_its_table_scrolls_in_its_own_box(office, open_page):
+    _areas, users, _assets, records = office
+    page, watch = open_page(f"/verification/campaigns/{records['campaign'].pk}/", user=users["county_admin"],
+                            width=390, height=844)
+    page.wait_for_selector("#progress-map.map-loaded", timeout=15000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for selector in ("#progress-map", ".assign-form"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+    table = page.locator("#progress-table")
+    assert table.evaluate("t => t.scrollWidth > t.clientWidth")  # nine columns: the table scrolls, not the page
+    narrow = page.eval_on_selector_all("#progress-table td, #progress-table th", """cells => cells
+        .filter(c => c.textContent.trim().length >= 2 && c.getBoundingClientRect().width < 30)
+        .map(c => c.textContent.trim())""")
+    assert narrow == []  # no word broken a character a line
+    assert not watch.errors
