@@ -27,7 +27,7 @@ def test_campaign_map_colours_villages_and_table_sorts(office, open_page):
     assert not watch.errors and watch.hosts <= {"127.0.0.1", "localhost"}
 
 
-def test_the_campaign_page_fits_a_phone_and_its_table_scrolls_in_its_own_box(office, open_page):
+def test_the_campaign_pages_fit_a_phone_and_the_table_scrolls_in_its_own_box(office, open_page):
     _areas, users, _assets, records = office
     page, watch = open_page(f"/verification/campaigns/{records['campaign'].pk}/", user=users["county_admin"],
                             width=390, height=844)
@@ -42,4 +42,7 @@ def test_the_campaign_page_fits_a_phone_and_its_table_scrolls_in_its_own_box(off
         .filter(c => c.textContent.trim().length >= 2 && c.getBoundingClientRect().width < 30)
         .map(c => c.textContent.trim())""")
     assert narrow == []  # no word broken a character a line
+    page.goto(page.url.split("/verification/")[0] + "/verification/campaigns/new/")  # the name's box fits too
+    assert page.locator("#id_name").bounding_box()["width"] <= 390 - 24
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not watch.errors
