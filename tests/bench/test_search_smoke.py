@@ -14,6 +14,7 @@ def test_search_benchmark_quick(db, map_world):
     rows = search.search_benchmark(SimpleNamespace(quick=True, repeat=1, scale=1.0, out=None))
     assert [r["name"].split(":")[0] for r in rows] == [
         f"search (public, {len(asked)} texts)", "search (public)", f"search (province administrator, {len(asked)} texts)",
-        "search (province administrator)"]
+        "search (province administrator)", f"search (county administrator, {len(asked)} texts)",
+        "search (county administrator)"]
     for r in rows:
         assert r["value"] > 0 and r["anchor"] == SEARCH_BUDGET_MS and r["target"] is None and r["pass"] is None
