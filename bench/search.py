@@ -1,7 +1,8 @@
 """The map's search box (`manage.py bench --only search`): GET /api/v1/search/?q=… as the public, as the
-province-wide administrator and as the first county's administrator (about a tenth of the rows), for texts taken from the register — a type's name and its first two characters (many
-assets), a village's name, a code's start, and a short and a long text that no asset holds (the search reads the
-whole register for a short one: layers.services.assets_searched gives it SEARCH_BUDGET_MS).
+province-wide administrator and as the first county's administrator (about a tenth of the rows), for texts taken
+from the register — a type's name and its first two characters (many assets), a village's name, a code's start,
+and a short and a long text that no asset holds (the search reads the whole register for a short one:
+layers.services.assets_searched gives it SEARCH_BUDGET_MS).
 
 Rows, per role: the slowest text (median of `repeat` requests each) against that budget (target ≤ SLOWEST_TARGET:
 no text keeps a worker much longer than the budget, whatever is typed), and the slowest text of three characters
@@ -33,7 +34,8 @@ def texts() -> dict[str, str]:
 
     def absent(text: str) -> bool:
         names = Q(name__contains=text) | Q(public_name__contains=text) | Q(code__startswith=text)
-        return not Asset.objects.filter(names).exists() and not AdminArea.objects.villages().filter(name__contains=text).exists()
+        villages = AdminArea.objects.villages().filter(name__contains=text)
+        return not Asset.objects.filter(names).exists() and not villages.exists()
 
     short = next((t for t in ABSENT_SHORT if absent(t)), ABSENT_SHORT[0])
     asked = {"a type's name": label, "its first two characters": label[:2], "a village's name": village,

@@ -6,8 +6,10 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from geo_assets.access import scope_for
 from geo_assets.dbrouting import OverBudget, statement_budget
 from geo_assets.models import AdminArea, Asset
+from geo_assets.privacy import Redactor
 from geo_assets.querysets import verified_q
 from geo_assets.taxonomy import AreaLevel, AssetStatus, Category
 
@@ -29,10 +31,10 @@ SEARCH_TRIGRAM = 3  # pg_trgm finds a substring of at least three characters thr
 SEARCH_BUDGET_MS = 400  # a shorter text is looked for row by row, in code order, for at most this long
 
 
-def assets_searched(*, user, q: str, names: tuple[str, ...], limit: int) -> tuple[list, bool]:
-    """The first `limit` assets (by code) the user may see whose code starts with `q`, one of whose `names` (the name
-    and the public name, or the public name alone for whoever may not see names) contains it, or whose village's name
-    does; and whether the search was complete.
+def assets_searched(*, user, q: str, limit: int) -> tuple[list, bool]:
+    """The first `limit` assets (by code) the user may see whose code starts with `q`, one of whose names contains it
+    (the name and the public name; the public name alone for whoever may not see names: a beneficiary's name finds
+    nothing), or whose village's name does; and whether the search was complete.
 
     Each way is a statement of its own, planned for its own rows (within one OR no index could serve). The code's
     start and the villages go through their indexes, a text of three characters or more through the names' trigram
@@ -48,7 +50,7 @@ def assets_searched(*, user, q: str, names: tuple[str, ...], limit: int) -> tupl
     if villages:
         found.update(visible.filter(village__in=villages).values_list("code", "pk")[:limit])
     named = Q()
-    for field in names:
+    for field in ("name", "public_name") if Redactor(scope_for(user)).full else ("public_name",):
         named |= Q(**{f"{field}__icontains": q})
     if len(q) >= SEARCH_TRIGRAM:
         found.update(visible.filter(named).values_list("code", "pk")[:limit])
@@ -64,7 +66,8 @@ def assets_searched(*, user, q: str, names: tuple[str, ...], limit: int) -> tupl
 
 def area_summary(*, user, area: AdminArea) -> dict:
     """Counts and investment by category and by status of the assets in an area that the user may see (their
-    scope's and the published rest: staff see at least what the public sees)."""
+    scope's and the published rest: staff see at least what the public sees). `area` as AdminAreaQuerySet.with_box
+    gives it: its box, not its boundary."""
     qs = Asset.objects.openable_by(user).in_area(area).order_by()
     by_category = {row["category"]: row for row in qs.values("category").annotate(
         count=Count("id"), investment=Sum("total_investment"))}
@@ -76,7 +79,7 @@ def area_summary(*, user, area: AdminArea) -> dict:
         "code": area.code, "name": area.name, "level": area.level, "level_label": area.get_level_display(),
         "parent_code": area.parent.code if area.parent else None,
         "parent_name": area.parent.name if area.parent else None,
-        "bbox": list((area.box if hasattr(area, "box") else area.geom).extent),  # AdminAreaQuerySet.with_box
+        "bbox": list(area.box.extent),
         "total": {"count": totals["count"], "investment": totals["investment"] or 0,
                   "verified": totals["verified"]},
         "by_category": [
