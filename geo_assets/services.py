@@ -24,6 +24,7 @@ from geo_assets import validation
 from geo_assets.access import scope_for
 from geo_assets.errors import NotInScope
 from geo_assets.models import SRID, AdminArea, Asset, Disposal, FundingLine, OwnerShare
+from geo_assets.models.register import asset_code_validator
 from geo_assets.privacy import asset_public_name
 from geo_assets.taxonomy import (
     AreaLevel,
@@ -189,13 +190,16 @@ def asset_check(*, actor, asset: Asset) -> None:
 def asset_save(*, actor, asset: Asset, reason: str) -> Asset:
     """Check an asset in memory and save it, with the actor and reason in its history."""
     asset_check(actor=actor, asset=asset)
-    stored = Asset.objects.filter(pk=asset.pk).values_list("last_verified_at", flat=True).first() if asset.pk else None
+    stored, stored_code = (Asset.objects.filter(pk=asset.pk).values_list("last_verified_at", "code").first()
+                           if asset.pk else None) or (None, None)
     if asset.last_verified_at != stored:  # one definition of "verified": querysets.verified_q
         raise ValidationError({"last_verified_at": _(
             "The last verification date is set only by on-site verifications that count; it cannot be entered or "
             "imported.")})
     if not asset.code:
         asset.code = _asset_code_next(asset)
+    elif asset.code != stored_code and not asset_code_validator.regex.search(asset.code):  # a code given or changed
+        raise ValidationError({"code": asset_code_validator.message})
     elif Asset.objects.filter(code=asset.code).exclude(pk=asset.pk).exists():
         raise ValidationError({"code": _("The asset code %(code)s is already used.") % {"code": asset.code}})
     asset.public_name = asset_public_name(asset)[:200]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from geo_assets import validation
 from geo_assets.access import scope_for
 from geo_assets.models import AdminArea, Asset, Department
+from geo_assets.models.register import asset_code_validator
 from geo_assets.taxonomy import DEFAULT_OWNER_KIND, TYPE_CATEGORY, AreaLevel, AssetStatus, county_code_of
 from importers import cells, vocab
 from importers.coords import CrsChoice, degrees_parse
@@ -287,6 +288,8 @@ def rows_check(raws: list[RawRow], ctx: Context, existing: dict[str, Existing]) 
                                  % {"code": code}))
             if known is None:
                 fields["code"] = code
+                if not asset_code_validator.regex.search(code):  # the model's own rule
+                    problems.append((vocab.CODE, str(asset_code_validator.message)))
         for col, name, values in texts:
             value = values[i]
             if col in too_long and len(value) > MAX_LENGTHS[col]:

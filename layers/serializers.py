@@ -186,7 +186,7 @@ class AssetDetailSerializer(AssetFeatureSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_page_url(self, asset):
-        return f"/assets/{asset.code}/"
+        return asset.get_absolute_url()
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_latest_verification(self, asset):

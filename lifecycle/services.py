@@ -5,11 +5,14 @@ validates (full_clean) and writes in one transaction; refusals say what is missi
 What is stored stays in the register's language (Chinese): history change reasons, a notice's default title, a
 returned plan's reason. Pages, demo and tests call these."""
 
+import contextlib
 import datetime
+import functools
 import hashlib
 import io
 import zipfile
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -204,6 +207,37 @@ def attachment_name(name: str, kind: str) -> str:
     return f"{stem}.{ATTACHMENT_EXTENSIONS[kind]}"
 
 
+_files_written: ContextVar[list | None] = ContextVar("lifecycle_files_written", default=None)
+
+
+def atomic_with_files(service):
+    """transaction.atomic for a service that stores files (attachment_add): when it fails, its rows roll back and
+    the files it wrote are removed, so that no file stays without its row (a second upload refused after the first
+    was stored, a check after the files). The outermost such service removes them."""
+    atomic = transaction.atomic(service)
+
+    @functools.wraps(service)
+    def run(*args, **kwargs):
+        if _files_written.get() is not None:
+            return atomic(*args, **kwargs)
+        token = _files_written.set([])
+        try:
+            return atomic(*args, **kwargs)
+        except BaseException:
+            for storage, name in _files_written.get():
+                with contextlib.suppress(OSError):
+                    storage.delete(name)
+                    folder = name.rpartition("/")[0]  # each upload's own folder (geo_assets.models: attachment_path)
+                    if folder and storage.listdir(folder) == ([], []):
+                        storage.delete(folder)
+            raise
+        finally:
+            _files_written.reset(token)
+
+    return run
+
+
+@atomic_with_files
 def attachment_add(*, actor, record, kind: str, upload: Upload) -> Attachment:
     name, data = upload
     limit = settings.ATTACHMENT_MAX_BYTES
@@ -227,6 +261,7 @@ def attachment_add(*, actor, record, kind: str, upload: Upload) -> Attachment:
         sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor, uploaded_at=timezone.now())
     attachment.file.save(f"{hashlib.sha256(data).hexdigest()[:16]}.{ATTACHMENT_EXTENSIONS[real]}",
                          ContentFile(data), save=False)
+    _files_written.get().append((attachment.file.storage, attachment.file.name))
     attachment.full_clean(exclude=["content_type", "uploaded_by"])
     attachment.save()
     return attachment
@@ -297,7 +332,7 @@ def ownership_decide(*, actor, registration: OwnershipRegistration, confirm: boo
     return Asset.objects.get(pk=asset.pk)
 
 
-@transaction.atomic
+@atomic_with_files
 def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_over_by: str, received_by: str,
                     custodian: str, scan: Upload | None) -> HandoverLetter:
     asset = _live_asset(actor, asset, may_handover)
@@ -313,7 +348,7 @@ def handover_record(*, actor, asset: Asset, signed_on: datetime.date, handed_ove
 # ---------------------------------------------------------------- custody (管护)
 
 
-@transaction.atomic
+@atomic_with_files
 def maintenance_record(*, actor, asset: Asset, done_on: datetime.date, kind: str, cost: Decimal, done_by: str,
                        description: str, photos: Sequence[Upload] = ()) -> MaintenanceEntry:
     asset = _live_asset(actor, asset, may_maintenance)
@@ -356,7 +391,7 @@ def welfare_post_record(*, actor, asset: Asset, holder: str, from_poor_household
 # ---------------------------------------------------------------- operation (运营)
 
 
-@transaction.atomic
+@atomic_with_files
 def contract_record(*, actor, asset: Asset, operator: str, number: str, starts_on: datetime.date,
                     ends_on: datetime.date, yearly_due: Decimal, mechanism: str, risk_clauses: str = "",
                     renews: OperationContract | None = None, scan: Upload | None = None) -> OperationContract:
@@ -480,7 +515,7 @@ def _drafted_on(plan: DistributionPlan) -> datetime.date:
     return timezone.localdate(first.history_date) if first else timezone.localdate()
 
 
-@transaction.atomic
+@atomic_with_files
 def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, attendance: int,
                 minutes: Upload | None) -> DistributionPlan:
     """The village meeting decided it (民主决策): date, attendance and the minutes; the plan still within the
@@ -573,7 +608,7 @@ def _disposal_step(actor, disposal: Disposal, rule) -> Disposal:
     return disposal
 
 
-@transaction.atomic
+@atomic_with_files
 def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str, assessed_on: datetime.date,
                     report: Upload | None) -> Disposal:
     disposal = _disposal_step(actor, disposal, may_disposal_assess)
@@ -591,7 +626,7 @@ def disposal_assess(*, actor, disposal: Disposal, value: Decimal, assessor: str,
     return disposal
 
 
-@transaction.atomic
+@atomic_with_files
 def disposal_approve(*, actor, disposal: Disposal, authority: str, reference: str, approved_on: datetime.date,
                      document: Upload | None) -> Disposal:
     """履行报批手续: the county office records the approval with its document."""
@@ -689,7 +724,7 @@ def notice_post(*, actor, stage: str, scope: str, area: AdminArea, starts_on: da
                           title=title, plan=plan, disposal=disposal, reposts=reposts)
 
 
-@transaction.atomic
+@atomic_with_files
 def notice_record_paper(*, actor, stage: str, scope: str, area: AdminArea, starts_on: datetime.date,
                         ends_on: datetime.date, photo: Upload | None, reason: str, title: str = "",
                         plan: DistributionPlan | None = None, disposal: Disposal | None = None,

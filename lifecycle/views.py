@@ -339,7 +339,7 @@ class PublicVersion(Exception):  # noqa: N818 - a way out of a view, not an erro
 
     def __init__(self, asset):
         super().__init__(asset.code)
-        self.url = f"/assets/{quote(asset.code)}/"
+        self.url = asset.get_absolute_url()
 
 
 def public_version(view):
@@ -366,7 +366,7 @@ def _visible_asset(request, code: str) -> Asset:
 
 
 def _asset_url(asset, step: str = "") -> str:
-    return f"/assets/{quote(asset.code)}/lifecycle/{step and step + '/'}"
+    return f"{asset.get_absolute_url()}lifecycle/{step and step + '/'}"
 
 
 @require_GET

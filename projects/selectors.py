@@ -4,7 +4,6 @@ from its projects, a project's summary, and which projects could have formed an 
 from dataclasses import dataclass
 from decimal import Decimal
 from difflib import SequenceMatcher
-from urllib.parse import quote
 
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
@@ -250,7 +249,7 @@ def project_assets_geojson(project: Project, *, user) -> dict:
             "code": asset.code, "name": redactor.asset_name(asset), "type": asset.get_asset_type_display(),
             "status": asset.get_status_display(), "village": asset.village.name if asset.village_id else "",
             "investment": format(asset.total_investment, "f"), "contribution": format(row.contribution, "f"),
-            "url": f"/assets/{quote(asset.code)}/"}})
+            "url": asset.get_absolute_url()}})
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -145,7 +145,7 @@ def ledger_build(assets, area: AdminArea, year: int, *, public: bool = False, vi
         table.add([separator.join(codes.get(a.pk, [])), a.code, redactor.asset_name(a), *place,
                    a.get_asset_type_display(), *[by_source.get(s) for s in sources], a.total_investment,
                    owners.get(a.pk, ""), custodian, a.get_status_display(), verified],
-                  None if public else f"/assets/{a.code}/")
+                  None if public else a.get_absolute_url())
         total += a.total_investment
     if rows:
         table.add([_("Total"), "", "", *[""] * len(where), "",

@@ -109,7 +109,7 @@ def report_tables(fig: dict, user) -> list[Table]:
             (_("Yearly rent or income (10k yuan)"), "money"), (_("Status"), "text")])
         for r in contracts["rows"]:
             t.add([r["asset"].code, redactor.asset_name(r["asset"]), r["operator"], r["number"], r["starts_on"],
-                   r["ends_on"], r["yearly_due"], r["state"]], f"/assets/{r['asset'].code}/")
+                   r["ends_on"], r["yearly_due"], r["state"]], r["asset"].get_absolute_url())
     else:
         t = Table("contracts", _("Operating contracts by state"), [(_("Contract state"), "text"),
                                                                      (_("Number of operating assets"), "int")])
@@ -172,7 +172,7 @@ def report_tables(fig: dict, user) -> list[Table]:
             (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Finding"), "text"), (_("Verified on"), "date")])
         for record in v["problems"]:
             t.add([record.asset.code, redactor.asset_name(record.asset), _label(Finding, record.finding),
-                   record.observed_at.date()], f"/assets/{record.asset.code}/")
+                   record.observed_at.date()], record.asset.get_absolute_url())
         tables.append(t)
 
     a = fig["alerts"]
@@ -234,7 +234,7 @@ def report_tables(fig: dict, user) -> list[Table]:
         for asset in fig["assets"]:
             t.add([asset.code, redactor.asset_name(asset), asset.get_asset_type_display(), asset.get_status_display(),
                    asset.total_investment, asset.get_registration_status_display(), asset.custodian_unit,
-                   asset.last_verified_at.date() if asset.last_verified_at else None], f"/assets/{asset.code}/")
+                   asset.last_verified_at.date() if asset.last_verified_at else None], asset.get_absolute_url())
         tables.append(t)
     return tables
 

@@ -489,7 +489,7 @@ def _alert_row(alert, q, redactor) -> dict:
     return {"alert": alert, "level_label": LEVEL_LABELS[alert.level], "colour": LEVEL_COLOURS[alert.level],
             "asset": asset, "name": redactor.asset_name(asset) if asset else "", "village": area,
             "township": asset.township if asset else (area.parent if area else None),
-            "url": f"/assets/{asset.code}/" if asset else (f"/reports/villages/{area.code}/" if area else "")}
+            "url": asset.get_absolute_url() if asset else (f"/reports/villages/{area.code}/" if area else "")}
 
 
 def _page_number(request) -> int:
@@ -618,7 +618,7 @@ def _reconciliation_title(rec, scope) -> tuple[str, str]:
 def _finding_row(item) -> dict:
     assets = [a for a in item.assets if a.visible]
     return {"item": item, "project": item.project, "assets": [
-        {"ref": a, "url": f"/assets/{quote(a.code, safe='')}/", "map": map_url(asset=a.code)} for a in assets],
+        {"ref": a, "url": a.get_absolute_url(), "map": map_url(asset=a.code)} for a in assets],
         "project_url": project_url(item.project.code) if item.project else "",
         "map": map_url(project=item.project.code) if item.project else (assets and map_url(asset=assets[0].code))}
 

@@ -328,6 +328,15 @@ def campaign_sample(*, assets: QuerySet[Asset], share: Decimal, top_value_count:
     return chosen
 
 
+def campaign_default_county(actor) -> str | None:
+    """The county of a campaign started with no area ("the whole county"): the actor's one county, or the register's
+    only one; None when the actor reaches several (then the campaign's form asks for an area)."""
+    counties = scope_for(actor).counties
+    if counties is not None:
+        return counties[0] if len(counties) == 1 else None
+    return membership_county(None)
+
+
 @transaction.atomic
 def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea | None = None,
                     asset_types: Sequence[str] = (), sample_share: Decimal = Decimal("100"),
@@ -340,8 +349,11 @@ def campaign_create(*, actor, name: str, kind: str, year: int, area: AdminArea |
         raise PermissionDenied(_("A campaign covers an area of your own county."))
     if kind == CampaignKind.ANNUAL:
         sample_share, top_value_count = Decimal("100"), 0
-    county = (county_code_of(area.code) if area is not None and area.level != AreaLevel.PREFECTURE
-              and area.level != AreaLevel.PROVINCE else (scope.counties[0] if scope.counties else membership_county(None)))
+    county = (county_code_of(area.code) if area is not None and area.level not in (AreaLevel.PREFECTURE, AreaLevel.PROVINCE)
+              else campaign_default_county(actor))
+    if county is None:  # a campaign draws, and is managed by, one county (README: every campaign carries its county)
+        raise ValidationError({"area": _("You work in several counties: choose the county, township or village the "
+                                         "campaign covers.")})
     campaign = Campaign(name=name, kind=kind, year=year, area=area, county_id=county, asset_types=list(asset_types),
                         sample_share=sample_share, top_value_count=top_value_count, seed=seed, due_on=due_on,
                         created_by=actor)

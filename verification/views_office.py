@@ -131,6 +131,9 @@ def label_sheet_pdf(request, pk: int):
 
 # ---- campaigns (核查任务) ---------------------------------------------------------------------------------------
 
+CAMPAIGN_AREA_LEVELS = (AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
+
+
 class AreaChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, area):
         return f"{area.parent.name} · {area.name}" if area.level == AreaLevel.VILLAGE else area.name
@@ -141,7 +144,7 @@ class CampaignForm(forms.Form):
     kind = forms.ChoiceField(label=capfirst(gettext_lazy("kind")), choices=CampaignKind.choices)
     year = forms.IntegerField(label=capfirst(gettext_lazy("year")), min_value=2000, max_value=2100)
     area = AreaChoiceField(label=gettext_lazy("Scope"), required=False, empty_label=gettext_lazy("Whole county"),
-                           queryset=AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).with_parent()
+                           queryset=AdminArea.objects.filter(level__in=CAMPAIGN_AREA_LEVELS).with_parent()
                            .order_by("code"))
     asset_types = forms.MultipleChoiceField(label=gettext_lazy("Asset types (none chosen: all)"), required=False,
                                             choices=AssetType.choices, widget=forms.CheckboxSelectMultiple)
@@ -176,7 +179,11 @@ def campaign_create(request):
     _county_admin(request)
     year = timezone.localdate().year
     form = CampaignForm(request.POST or None, initial={"year": year, "seed": year, "name": _("%(year)s annual asset verification") % {"year": year}})
-    form.fields["area"].queryset = form.fields["area"].queryset.in_counties_of(request.user)
+    area = form.fields["area"]
+    if services.campaign_default_county(request.user) is None:  # no "whole county": which county is the question
+        area.required, area.empty_label = True, None
+        area.queryset = AdminArea.objects.filter(level__in=(AreaLevel.COUNTY, *CAMPAIGN_AREA_LEVELS)).with_parent().order_by("code")
+    area.queryset = area.queryset.in_counties_of(request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

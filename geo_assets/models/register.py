@@ -1,6 +1,7 @@
 """The register: administrative areas, assets and what belongs to them. Rules live in services.py."""
 
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -154,12 +155,20 @@ class Department(NoDeleteModel):
         return self.name
 
 
+# An asset's code is part of its pages' addresses, its QR label and file names: letters (Chinese ones too), digits,
+# "-", "_" and "." only. The importers check a new code with this same validator.
+asset_code_validator = RegexValidator(
+    r"^[\w.-]+\Z", _("An asset code holds only letters, digits, Chinese characters, “-”, “_” and “.” (no spaces, "
+                     "slashes or quotes)."))
+
+
 def _asset_geometry():
     return Coalesce("point", "line", "polygon", output_field=models.GeometryField(srid=SRID))
 
 
 class Asset(NoDeleteModel):
-    code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True)
+    code = models.CharField(_("asset code"), max_length=40, unique=True, blank=True,
+                            validators=[asset_code_validator])
     name = models.CharField(_("asset name"), max_length=200)
     # What the public sees instead of `name` (no beneficiary's name): set by services.asset_save (privacy.py).
     public_name = models.CharField(_("public name"), max_length=200, blank=True, db_default="", editable=False)
@@ -295,6 +304,11 @@ class Asset(NoDeleteModel):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        """The asset's page (maps.urls: `asset`), its code percent-encoded: a code stored before
+        asset_code_validator may hold any character."""
+        return f"/assets/{quote(self.code, safe='')}/"
 
     @property
     def geometry(self):

@@ -262,6 +262,35 @@ def test_campaigns_draw_and_show_one_county(county_world):
                                               assignee=w.users["inspector_a"])
 
 
+def test_a_campaign_of_someone_reaching_several_counties_names_its_county(county_world):
+    """A superuser (or a bureau over several counties) has no "whole county": a campaign with no area was drawn
+    from every county, with no county of its own, and the counties' own administrators could not open it."""
+    from verification import services as verification_services
+    from verification.models import Campaign, CampaignItem
+
+    w = county_world
+    before = Campaign.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        verification_services.campaign_create(actor=w.root, name="跨县", kind="annual", year=2026)
+    assert "area" in refused.value.message_dict and Campaign.objects.count() == before
+    client = login(w.root)
+    status, page = body(client, "/verification/campaigns/new/")
+    assert status == 200
+    assert "嵩县</option>" in page and "全县</option>" not in page  # the counties offered, no "whole county"
+    form = {"name": "根用户的清查", "kind": "annual", "year": 2026, "sample_share": 10, "top_value_count": 3, "seed": 1}
+    response = client.post("/verification/campaigns/new/", {**form, "area": ""})
+    assert response.status_code == 400 and Campaign.objects.count() == before
+    response = client.post("/verification/campaigns/new/", {**form, "area": w.p.county_b.pk})
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(name="根用户的清查")
+    assert campaign.county_id == w.p.county_b.code
+    assert set(CampaignItem.objects.filter(campaign=campaign).values_list("asset__name", flat=True)) == set(B_NAMES)
+    assert login(w.users["admin_b"]).get(f"/verification/campaigns/{campaign.pk}/").status_code == 200
+    # one county's administrator keeps "the whole county", which is theirs
+    status, page = body(login(w.users["admin_a"]), "/verification/campaigns/new/")
+    assert "全县</option>" in page and "嵩县</option>" not in page
+
+
 def test_lifecycle_areas_are_of_ones_own_county(county_world):
     from lifecycle import rules as lifecycle_rules
 

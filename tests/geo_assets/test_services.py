@@ -61,6 +61,21 @@ def test_given_code_must_be_unique(areas, admin_user):
         make_asset(actor=admin_user, area=areas.west_north, code="GIVEN-1")
 
 
+@pytest.mark.parametrize("code", ['Q" onmouseover="x', "LC/2019/003", "LC 003", "a<b>", "a?b#c"])
+def test_a_given_code_holds_no_character_an_address_or_attribute_would_read(areas, admin_user, code):
+    with pytest.raises(ValidationError) as refused:
+        make_asset(actor=admin_user, area=areas.west_north, code=code)
+    assert "只能包含" in str(refused.value.message_dict["code"])
+
+
+def test_a_code_of_letters_digits_and_chinese_is_kept_and_its_page_address_is_encoded(areas, admin_user):
+    asset = make_asset(actor=admin_user, area=areas.west_north, code="栾川-2019_001.a")
+    assert asset.get_absolute_url() == "/assets/%E6%A0%BE%E5%B7%9D-2019_001.a/"
+    Asset.objects.filter(pk=asset.pk).update(code="旧/编号 1")  # stored before the rule
+    asset.refresh_from_db()
+    assert asset.get_absolute_url() == "/assets/%E6%97%A7%2F%E7%BC%96%E5%8F%B7%201/"
+
+
 def test_total_investment_is_the_sum_of_funding(areas, admin_user):
     asset = make_asset(actor=admin_user, area=areas.west_north,
                        funding=[("central", Decimal("12.5")), ("social", Decimal("7.5"))])

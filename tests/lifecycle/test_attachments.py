@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from geo_assets.taxonomy import AssetType
@@ -125,3 +126,40 @@ def test_macro_enabled_names_are_refused_whatever_the_content(asset, name):
     with pytest.raises(Exception) as refused:
         services.attachment_add(actor=admin, record=record, kind="other", upload=(name, _office("docx")))
     assert "含有宏或控件" in str(refused.value)
+
+
+def _stored_files(root) -> list[str]:
+    import os
+
+    return sorted(os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files)
+
+
+def test_a_refused_upload_leaves_no_file_of_the_ones_stored_before_it(asset, settings):
+    """A maintenance record with a good photo and a bad one is refused whole: no row, and the good photo's file,
+    stored before the bad one was read, is removed with its folder (review of session 23)."""
+    import glob
+    import os
+
+    from geo_assets.models import Attachment, MaintenanceEntry
+
+    admin, record = asset
+    before = _stored_files(settings.MEDIA_ROOT)
+    client = Client()
+    client.force_login(admin)
+    photos = [io.BytesIO(ACCEPTED["jpeg"][0]), io.BytesIO(b"<html><script>alert(1)</script></html>")]
+    photos[0].name, photos[1].name = "a.jpg", "b.jpg"
+    response = client.post(f"/assets/{record.code}/lifecycle/maintenance/", {
+        "done_on": timezone.localdate().isoformat(), "kind": "routine", "cost": "0.1", "done_by": "村委", "description": "清扫",
+        "photos": photos})
+    assert response.status_code in (200, 400) and "类型不受支持" in response.content.decode()
+    assert not MaintenanceEntry.objects.exists() and not Attachment.objects.exists()
+    assert _stored_files(settings.MEDIA_ROOT) == before
+    assert glob.glob(os.path.join(settings.MEDIA_ROOT, "attachments", "*", "*", "*")) == []  # nor the upload's folder
+    # the same photo alone is kept, with its row
+    good = io.BytesIO(ACCEPTED["jpeg"][0])
+    good.name = "a.jpg"
+    client.post(f"/assets/{record.code}/lifecycle/maintenance/", {
+        "done_on": timezone.localdate().isoformat(), "kind": "routine", "cost": "0.1", "done_by": "村委", "description": "清扫",
+        "photos": [good]})
+    stored = Attachment.objects.get()
+    assert _stored_files(settings.MEDIA_ROOT) == sorted([*before, stored.file.path])

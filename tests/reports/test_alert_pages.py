@@ -85,3 +85,17 @@ def test_a_bureau_chooses_a_county_and_sees_its_counts_from_the_tally_first(coun
     client.force_login(w.users["admin_a"])
     own = client.get("/alerts/").content.decode()
     assert 'id="alerts-table"' in own and 'name="county"' not in own and "乙村道路" not in own
+
+
+def test_an_alerts_link_carries_its_asset_code_percent_encoded(county, client):
+    """An asset code from before the code rule (any character) cannot break out of the link the alert map builds."""
+    areas, admin = county
+    _alerts_of(areas, admin, n=2)
+    hostile = 'Q" onmouseover="alert(1)" x="'
+    Asset.objects.filter(pk=Asset.objects.order_by("pk").values("pk")[:1]).update(code=hostile)  # as stored before
+    client.force_login(admin)
+    features = client.get("/alerts.geojson").json()["features"]
+    urls = {f["properties"]["url"] for f in features if f["properties"]["asset"] == hostile}
+    assert urls == {"/assets/Q%22%20onmouseover%3D%22alert%281%29%22%20x%3D%22/"}
+    page = client.get("/alerts/").content.decode()
+    assert hostile not in page and 'onmouseover="alert' not in page

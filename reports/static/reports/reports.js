@@ -4,10 +4,10 @@
 
   if (!window.L) return;
 
+  // Text for HTML built as a string (popups, tooltips): in an element's content and in a quoted attribute alike.
+  var ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   function escape(text) {
-    var div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
+    return (text == null ? "" : String(text)).replace(/[&<>"']/g, function (c) { return ENTITIES[c]; });
   }
 
   function baseMap(box) {
