@@ -13,6 +13,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo_assets.access import PUBLIC_SCOPE, scope_for
 from geo_assets.models import AdminArea, Asset
+from geo_assets.models.register import asset_url
 from geo_assets.privacy import Redactor
 from layers.filters import projects_offered, projects_visible
 from projects.taxonomy import ProjectKind
@@ -186,7 +187,7 @@ class AssetDetailSerializer(AssetFeatureSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_page_url(self, asset):
-        return asset.get_absolute_url()
+        return asset_url(asset.code)
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_latest_verification(self, asset):

@@ -160,14 +160,15 @@ def annual_review(*, village: AdminArea, year: int) -> dict:
     operating = assets.filter(category=Category.OPERATING)
     with_income = set(IncomeRecord.objects.of_area(village).filter(asset__in=operating, year=year).values_list("asset_id", flat=True))
     plan = DistributionPlan.objects.of_area(village).filter(village=village, year=year).first()
-    start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    start = datetime.date(year, 1, 1)
     unverified = assets.unverified(since=timezone.make_aware(datetime.datetime.combine(start, datetime.time())))
     return {
         "village": village.name, "year": year,
         "no_income": [a for a in operating.order_by("code") if a.pk not in with_income],
         "plan": plan, "plan_missing": plan is None and bool(with_income),
         "plan_unfinished": plan is not None and plan.status != PlanStatus.PAID,
-        "contracts": contract_warnings(assets=assets, today=end),
+        # the contracts as they stand today (read after the year, a contract that ended since is said to have ended)
+        "contracts": contract_warnings(assets=assets),
         "unverified": list(unverified.order_by("code")),
         "no_custodian": list(assets.filter(custodian_unit="").order_by("code")),
         "unregistered": list(assets.exclude(registration_status=RegistrationStatus.REGISTERED).order_by("code")),

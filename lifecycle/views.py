@@ -37,6 +37,7 @@ from geo_assets.models import (
     Objection,
     PublicityNotice,
 )
+from geo_assets.models.register import asset_url
 from geo_assets.pdf import frozen_pdf
 from geo_assets.privacy import mask_people, public_snapshot
 from geo_assets.querysets import without_boundaries
@@ -339,7 +340,7 @@ class PublicVersion(Exception):  # noqa: N818 - a way out of a view, not an erro
 
     def __init__(self, asset):
         super().__init__(asset.code)
-        self.url = asset.get_absolute_url()
+        self.url = asset_url(asset.code)
 
 
 def public_version(view):
@@ -366,7 +367,7 @@ def _visible_asset(request, code: str) -> Asset:
 
 
 def _asset_url(asset, step: str = "") -> str:
-    return f"{asset.get_absolute_url()}lifecycle/{step and step + '/'}"
+    return f"{asset_url(asset.code)}lifecycle/{step and step + '/'}"
 
 
 @require_GET
@@ -786,6 +787,9 @@ def annual(request, code: str, year: int):
     village = _area(code)
     rules.enforce(rules.may_see_annual(request.user, village))
     review = selectors.annual_review(village=village, year=_year(year))
+    for key, slug in (("no_income", "income"), ("unregistered", "ownership"), ("no_custodian", "custodian")):  # the step where the user may take it
+        for a in review[key]:
+            a.step_url = _asset_url(a, slug) if ASSET_STEPS[slug].may(request.user, a) is None else asset_url(a.code)
     return render(request, "lifecycle/annual.html", {"village": village, "year": year, "review": review,
                                                      "previous": year - 1, "next": year + 1})
 

@@ -9,6 +9,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from geo_assets.models import Asset
+from geo_assets.models.register import asset_url
 from geo_assets.querysets import without_boundaries
 from geo_assets.taxonomy import FundingSourceKind
 from projects import access, rules
@@ -249,7 +250,7 @@ def project_assets_geojson(project: Project, *, user) -> dict:
             "code": asset.code, "name": redactor.asset_name(asset), "type": asset.get_asset_type_display(),
             "status": asset.get_status_display(), "village": asset.village.name if asset.village_id else "",
             "investment": format(asset.total_investment, "f"), "contribution": format(row.contribution, "f"),
-            "url": asset.get_absolute_url()}})
+            "url": asset_url(asset.code)}})
     return {"type": "FeatureCollection", "features": features}
 
 

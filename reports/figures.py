@@ -19,9 +19,9 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
+from functools import partial, reduce
 from itertools import count, groupby
-from operator import itemgetter
+from operator import itemgetter, or_
 from typing import NamedTuple
 
 from django.conf import settings
@@ -44,6 +44,7 @@ from geo_assets.models import (
     FundingLine,
     PublicityNotice,
 )
+from geo_assets.models.register import asset_url
 from geo_assets.querysets import verified_q, without_boundaries
 from geo_assets.taxonomy import (
     CATEGORY_TYPES,
@@ -198,6 +199,9 @@ class AssetRow(namedtuple("AssetRow", [f.replace("__", "_") for f in ASSET_ROW_F
     @property
     def village(self) -> _Village | None:
         return _Village(self.village_id, self.village_name) if self.village_id else None
+
+    def get_absolute_url(self) -> str:
+        return asset_url(self.code)
 
     def get_asset_type_display(self) -> str:
         return str(_TYPE_LABELS.get(self.asset_type, self.asset_type))
@@ -653,7 +657,15 @@ def both_posted(stages: dict, today: datetime.date) -> bool:
 def breakdown(scope: Scope, alerts_found: list[Alert], income_rows: dict, notices: dict) -> list[dict]:
     """Township report: one row per village; county and department reports: one row per township."""
     key = "village_id" if scope.kind == "township" else "township_id"
-    areas = (scope.villages if scope.kind == "township" else AdminArea.objects.townships()).order_by("code")
+    if scope.kind == "township":
+        areas = scope.villages
+    elif scope.area is not None:  # the county's own townships (another county's have the same names)
+        areas = AdminArea.objects.townships().filter(code__startswith=area_prefix(scope.area))
+    else:  # a department: the townships of the viewer's counties
+        codes = county_codes(scope)
+        areas = AdminArea.objects.townships().filter(
+            reduce(or_, (Q(code__startswith=c[:6]) for c in codes)) if codes else Q())
+    areas = areas.order_by("code")
     rows = {r[key]: r for r in scope.active.order_by().values(key).annotate(
         count=Count("id"), investment=Sum("total_investment"),
         registered=Count("id", filter=Q(registration_status=RegistrationStatus.REGISTERED)),

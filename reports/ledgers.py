@@ -25,6 +25,7 @@ from django.utils.translation import pgettext
 
 from geo_assets.access import PUBLIC_SCOPE
 from geo_assets.models import AdminArea, OwnerShare, PublicityNotice
+from geo_assets.models.register import asset_url
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetStatus, FundingSourceKind, PublicityStage
 from projects.models import ProjectAsset
@@ -145,7 +146,7 @@ def ledger_build(assets, area: AdminArea, year: int, *, public: bool = False, vi
         table.add([separator.join(codes.get(a.pk, [])), a.code, redactor.asset_name(a), *place,
                    a.get_asset_type_display(), *[by_source.get(s) for s in sources], a.total_investment,
                    owners.get(a.pk, ""), custodian, a.get_status_display(), verified],
-                  None if public else a.get_absolute_url())
+                  None if public else asset_url(a.code))
         total += a.total_investment
     if rows:
         table.add([_("Total"), "", "", *[""] * len(where), "",

@@ -12,12 +12,26 @@ from django.utils import timezone
 
 from geo_assets.access import Scope
 from geo_assets.models import AdminArea, Asset
-from geo_assets.taxonomy import AreaLevel
+from geo_assets.taxonomy import AreaLevel, Role
 from reports.alerts import LEVEL_ORDER, alerts_count
 from reports.models import AlertTally, AlertTallyRun
 from reports.services import alert_tally_refresh
 
 Counts = dict[tuple[int, str, str], int]
+
+
+def may_open_area_report(scope: Scope, area: AdminArea) -> bool:
+    """Who opens an area's report: county-wide readers and departments every area of their counties, a township
+    clerk the township and its villages, a village clerk the village. The views and their links ask the same."""
+    return scope.reaches_area(area.code) and (
+        scope.reads_everything or scope.role == Role.DEPARTMENT
+        or (scope.role == Role.TOWNSHIP and scope.area_id in (area.pk, area.parent_id))
+        or (scope.role == Role.VILLAGE and scope.area_id == area.pk))
+
+
+def may_open_county_reports(scope: Scope) -> bool:
+    """The county's and the departments' reports (both are about a whole county): county-wide readers, departments."""
+    return scope.reads_everything or scope.role == Role.DEPARTMENT
 
 
 def alert_tally_latest() -> AlertTallyRun | None:

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext
 from geo_assets.dbrouting import read_cursor
 from geo_assets.models import Asset
 from layers.registry import TYPE_COLOURS
+from reports.figures import area_prefix
 
 WIDTH, HEIGHT = 720, 500
 FONT = "Noto Sans CJK SC, sans-serif"
@@ -184,7 +185,9 @@ def choropleth(area, values: dict[str, float], title: str, *, outline_level: str
     frame = Frame.around(area.geom_web.extent, pad=0.04)
     breaks = class_breaks(list(values.values()))
     body, labels = [], []
-    inside = ("level = 'village' AND parent_id = %s", (area.pk,)) if area.level == "township" else ("level = 'village'",)
+    below = f"{area_prefix(area)}%"  # the area's own villages and townships, not its neighbours (another county's)
+    inside = ("level = 'village' AND parent_id = %s", (area.pk,)) if area.level == "township" else (
+        "level = 'village' AND code LIKE %s", (below,))
     for _pk, code, name, path, lx, ly in _areas(frame, *inside):
         colour = class_colour(values.get(code), breaks)
         body.append(f'<path d="{path}" fill="{colour}" stroke="#fff" stroke-width="0.8"><title>{escape(name)}'
@@ -192,7 +195,7 @@ def choropleth(area, values: dict[str, float], title: str, *, outline_level: str
         if outline_level is None and lx is not None:
             labels.append(_text(lx, ly, name, 10))
     if outline_level:
-        for _pk, _code, name, path, lx, ly in _areas(frame, "level = %s", (outline_level,)):
+        for _pk, _code, name, path, lx, ly in _areas(frame, "level = %s AND code LIKE %s", (outline_level, below)):
             body.append(f'<path d="{path}" fill="none" stroke="#7a0019" stroke-width="1.6"/>')
             if lx is not None:
                 labels.append(_text(lx, ly, name, 12, weight="bold"))

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext, pgettext
 
 from geo_assets.access import scope_for
 from geo_assets.amounts import format_wan
+from geo_assets.models.register import asset_url
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AssetType, Category, FundingSourceKind, PlanPurpose, PlanStatus, PublicityStage
 from reports.alerts import LEVEL_LABELS
@@ -109,7 +110,7 @@ def report_tables(fig: dict, user) -> list[Table]:
             (_("Yearly rent or income (10k yuan)"), "money"), (_("Status"), "text")])
         for r in contracts["rows"]:
             t.add([r["asset"].code, redactor.asset_name(r["asset"]), r["operator"], r["number"], r["starts_on"],
-                   r["ends_on"], r["yearly_due"], r["state"]], r["asset"].get_absolute_url())
+                   r["ends_on"], r["yearly_due"], r["state"]], asset_url(r["asset"].code))
     else:
         t = Table("contracts", _("Operating contracts by state"), [(_("Contract state"), "text"),
                                                                      (_("Number of operating assets"), "int")])
@@ -172,7 +173,7 @@ def report_tables(fig: dict, user) -> list[Table]:
             (_("Asset code"), "text"), (_("Asset name"), "text"), (_("Finding"), "text"), (_("Verified on"), "date")])
         for record in v["problems"]:
             t.add([record.asset.code, redactor.asset_name(record.asset), _label(Finding, record.finding),
-                   record.observed_at.date()], record.asset.get_absolute_url())
+                   record.observed_at.date()], asset_url(record.asset.code))
         tables.append(t)
 
     a = fig["alerts"]
@@ -234,7 +235,7 @@ def report_tables(fig: dict, user) -> list[Table]:
         for asset in fig["assets"]:
             t.add([asset.code, redactor.asset_name(asset), asset.get_asset_type_display(), asset.get_status_display(),
                    asset.total_investment, asset.get_registration_status_display(), asset.custodian_unit,
-                   asset.last_verified_at.date() if asset.last_verified_at else None], asset.get_absolute_url())
+                   asset.last_verified_at.date() if asset.last_verified_at else None], asset_url(asset.code))
         tables.append(t)
     return tables
 

@@ -31,6 +31,7 @@ from geo_assets.amounts import format_wan
 from geo_assets.dbrouting import NonAtomicReadMixin
 from geo_assets.guards import staff_required, throttled
 from geo_assets.models import AdminArea, Asset, Department
+from geo_assets.models.register import asset_url
 from geo_assets.privacy import Redactor
 from geo_assets.taxonomy import AreaLevel, AssetType, FundingSourceKind, Role
 from geo_assets.validation import year_max
@@ -41,7 +42,12 @@ from projects.models import Project
 from reports import figures, svgmap
 from reports.alerts import ALL_RULES, LEVEL_LABELS, Evidence, alerts_paged
 from reports.pdf import report_pdf
-from reports.selectors import alert_tally_by_county, counties_of
+from reports.selectors import (
+    alert_tally_by_county,
+    counties_of,
+    may_open_area_report,
+    may_open_county_reports,
+)
 from reports.tables import headline, report_tables, workbook
 
 VILLAGE_SHAPE_ZOOM = 11  # the outlines of a map's zoom 11 (~30 m): enough for a county map coloured by village
@@ -57,12 +63,7 @@ def _area(request, code: str, level: str) -> AdminArea:
     """The area, if the viewer's role covers it: county-wide readers and departments every area, a township clerk
     the township and its villages, a village clerk the village."""
     area = get_object_or_404(AdminArea.objects.with_parent(), code=code, level=level)
-    scope = scope_for(request.user)
-    if not scope.reaches_area(area.code):
-        raise PermissionDenied(_("This report is outside your jurisdiction."))
-    if not (scope.reads_everything or scope.role == Role.DEPARTMENT
-            or (scope.role == Role.TOWNSHIP and scope.area_id in (area.pk, area.parent_id))
-            or (scope.role == Role.VILLAGE and scope.area_id == area.pk)):
+    if not may_open_area_report(scope_for(request.user), area):
         raise PermissionDenied(_("This report is outside your jurisdiction."))
     return area
 
@@ -345,10 +346,13 @@ def index(request):
     townships: dict[int, dict] = {}
     for v in villages:
         townships.setdefault(v.parent_id, {"township": v.parent, "villages": []})["villages"].append(v)
-    county_wide = scope.reads_everything or scope.role == Role.DEPARTMENT
+    for t in townships.values():
+        t["opens"] = may_open_area_report(scope, t["township"])
+    county_wide = may_open_county_reports(scope)
     return render(request, "reports/index.html", {
         "townships": list(townships.values()), "county_wide": county_wide,
-        "departments": Department.objects.order_by("name"), "section": "reports", "oversees": oversees(request)})
+        "departments": Department.objects.order_by("name") if county_wide else (), "section": "reports",
+        "oversees": oversees(request)})
 
 
 # ---------------------------------------------------------------- work-plan dashboard
@@ -359,7 +363,10 @@ def index(request):
 @staff_required
 def dashboard(request):
     progress = figures.workplan_progress(request.user)
-    return render(request, "reports/dashboard.html", {"p": progress, "section": "dashboard",
+    scope = scope_for(request.user)
+    opens = {r["township"].pk for r in progress.get("townships", ()) if may_open_area_report(scope, r["township"])}
+    opens |= {r["village"].pk for r in progress.get("villages", ()) if may_open_area_report(scope, r["village"])}
+    return render(request, "reports/dashboard.html", {"p": progress, "section": "dashboard", "opens": opens,
                                                       "levels": LEVEL_LABELS, "oversees": oversees(request)})
 
 
@@ -489,7 +496,7 @@ def _alert_row(alert, q, redactor) -> dict:
     return {"alert": alert, "level_label": LEVEL_LABELS[alert.level], "colour": LEVEL_COLOURS[alert.level],
             "asset": asset, "name": redactor.asset_name(asset) if asset else "", "village": area,
             "township": asset.township if asset else (area.parent if area else None),
-            "url": asset.get_absolute_url() if asset else (f"/reports/villages/{area.code}/" if area else "")}
+            "url": asset_url(asset.code) if asset else (f"/reports/villages/{area.code}/" if area else "")}
 
 
 def _page_number(request) -> int:
@@ -618,7 +625,7 @@ def _reconciliation_title(rec, scope) -> tuple[str, str]:
 def _finding_row(item) -> dict:
     assets = [a for a in item.assets if a.visible]
     return {"item": item, "project": item.project, "assets": [
-        {"ref": a, "url": a.get_absolute_url(), "map": map_url(asset=a.code)} for a in assets],
+        {"ref": a, "url": asset_url(a.code), "map": map_url(asset=a.code)} for a in assets],
         "project_url": project_url(item.project.code) if item.project else "",
         "map": map_url(project=item.project.code) if item.project else (assets and map_url(asset=assets[0].code))}
 

@@ -162,6 +162,12 @@ asset_code_validator = RegexValidator(
                      "slashes or quotes)."))
 
 
+def asset_url(code: str) -> str:
+    """An asset's page (maps.urls: `asset`), its code percent-encoded: a code stored before asset_code_validator
+    may hold any character."""
+    return f"/assets/{quote(code, safe='')}/"
+
+
 def _asset_geometry():
     return Coalesce("point", "line", "polygon", output_field=models.GeometryField(srid=SRID))
 
@@ -306,9 +312,7 @@ class Asset(NoDeleteModel):
         return f"{self.code} {self.name}"
 
     def get_absolute_url(self) -> str:
-        """The asset's page (maps.urls: `asset`), its code percent-encoded: a code stored before
-        asset_code_validator may hold any character."""
-        return f"/assets/{quote(self.code, safe='')}/"
+        return asset_url(self.code)
 
     @property
     def geometry(self):

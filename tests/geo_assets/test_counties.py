@@ -8,7 +8,7 @@ from django.test import Client
 
 from geo_assets import services
 from geo_assets.access import scope_for
-from geo_assets.models import Asset, Membership
+from geo_assets.models import Asset, Department, Membership
 from geo_assets.taxonomy import AreaLevel, AssetType, Role, level_of_code
 from tests.factories import centre, make_member
 
@@ -289,6 +289,22 @@ def test_a_campaign_of_someone_reaching_several_counties_names_its_county(county
     # one county's administrator keeps "the whole county", which is theirs
     status, page = body(login(w.users["admin_a"]), "/verification/campaigns/new/")
     assert "全县</option>" in page and "嵩县</option>" not in page
+
+
+def test_a_county_report_lists_and_maps_its_own_townships_only(county_world):
+    """The neighbouring county's townships were rows (all zero) of the county and department reports, their links
+    refused, and their names on the county's map (review of session 23)."""
+    w = county_world
+    b_link = f"/reports/townships/{w.p.township_b.code}/"
+    for user, path in ((w.users["admin_a"], "/reports/county/"), (w.users["roads_a"], "/reports/county/"),
+                       (w.users["admin_a"], f"/reports/departments/{Department.objects.get(name='交通运输局').pk}/")):
+        status, page = body(login(user), path)
+        assert status == 200, path
+        assert b_link not in page, (user, path)
+        assert "/reports/townships/410324101000/" in page  # A's own
+        assert "嵩北村" not in page  # nor B's village on the map
+    status, page = body(login(w.users["admin_b"]), "/reports/county/")
+    assert b_link in page and "/reports/townships/410324101000/" not in page
 
 
 def test_lifecycle_areas_are_of_ones_own_county(county_world):

@@ -427,6 +427,13 @@ def test_annual_review_page(page_county):
     assert as_(users["other_village"]).get(url).status_code == 403
     assert as_(users["inspector"]).get(url).status_code == 200
     assert as_(users["village"]).get(f"/villages/{areas.west_south.code}/annual/99999/").status_code == 404
+    # each listed asset links where its reader may act: the clerk to the step, the inspector (who takes none of
+    # these steps) to the asset's page, never to a step that would refuse them (review of session 23)
+    income = f'href="{step(assets["pv"], "income")}"'
+    assert income in review
+    inspected = page(as_(users["inspector"]).get(url))
+    assert "/lifecycle/income/" not in inspected and "/lifecycle/ownership/" not in inspected
+    assert "/lifecycle/custodian/" not in inspected and f'href="/assets/{assets["pv"].code}/"' in inspected
 
 
 def test_wrong_role_sees_no_button_and_posts_are_refused(page_county):

@@ -115,6 +115,9 @@ def test_operation_contract_warnings(service_county):
                                     mechanism="收益归村集体")
     warnings = selectors.contract_warnings(assets=Asset.objects.all())
     assert [w.code for w in warnings] == ["contract_expired"]
+    # last year's review, read now, says so too (it said "ends on", as of the year's last day)
+    review = selectors.annual_review(village=_areas.west_south, year=TODAY.year - 1)
+    assert [w.code for w in review["contracts"]] == ["contract_expired"]
     lifecycle_services.contract_record(actor=users["village"], asset=pv, operator="甲公司", number="HT-2", starts_on=TODAY,
                               ends_on=TODAY + 60 * DAY, yearly_due=Decimal("3"), mechanism="收益归村集体", renews=old)
     assert [w.code for w in selectors.contract_warnings(assets=Asset.objects.all())] == ["contract_ending"]

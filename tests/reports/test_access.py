@@ -175,3 +175,17 @@ def test_index_lists_the_areas_of_the_role(world):
     assert "/reports/townships/410324101000/" in page and "/reports/villages/410324101002/" in page
     assert "410324102001" not in page and "/reports/county/" not in page
     assert "/reports/county/" in client_for(world, "inspector").get("/reports/").content.decode()
+
+
+@pytest.mark.parametrize("role", ["county_admin", "department", "township", "village", "inspector", "finance"])
+@pytest.mark.parametrize("page", ["/reports/", "/dashboard/"])
+def test_every_report_link_a_role_is_shown_opens_for_it(world, role, page):
+    """The index and the dashboard linked a village clerk to its township's report and every role below the county
+    to the departments' reports, each refused (review of session 23): the links ask the views' own rule."""
+    import re
+
+    client = client_for(world, role)
+    html = client.get(page).content.decode()
+    links = sorted(set(re.findall(r'href="(/reports/(?:villages|townships|departments)/[^"]+/)"', html)))
+    assert links, (role, page)
+    assert {link: client.get(link).status_code for link in links} == dict.fromkeys(links, 200)
