@@ -385,7 +385,7 @@ def asset_lifecycle(request, code: str):
             groups[label].append((step.title, _asset_url(asset, slug)))
     owners = list(asset.owners.filter(share__gt=0))
     return render(request, "lifecycle/asset.html", {
-        "asset": asset, "life": life, "groups": groups, "owners": owners,
+        "asset": asset, "life": life, "groups": groups, "acts": any(groups.values()), "owners": owners,
         "warnings": selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk).of(asset)),
         "timeline": asset_timeline(asset, request.user), "show_authors": True,
     })

@@ -140,6 +140,7 @@ def asset_page(request, code: str):
                     "share": o.share} for o in asset.owners.all() if o.share > 0],
         "history": history,
         "show_authors": scope.sees_change_authors,
+        "reads_only": not scope.edits_anything,  # an oversight bureau, an inspector: the steps' records, no steps
         "verification": asset_verification_context(asset, viewer),
         "timeline": asset_timeline(asset, viewer),
         "public_version": viewer is not request.user,

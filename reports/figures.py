@@ -962,12 +962,14 @@ def _workplan_progress(user, *, with_alerts: bool = True, within: AdminArea | No
     counties = _counties_compared(townships.values())
     for row in [*rows, *townships.values(), *counties, county]:
         _rate(row)
-    states = {"done": _("done"), "late": _("overdue, not done"), "open": _("in progress")}
+    states = {"done": _("done"), "late": _("overdue, not done"), "open": _("in progress"),
+              "none": _("nothing to measure yet")}  # a rate of nothing (no fund lines yet): neither done nor late
     tasks = [{"task": task, "label": str(label), "due": due, "rate": county["rates"][task],
               "days_left": (due - today).days, "days_late": max(0, (today - due).days), "status": status,
               "state": states[status]}
              for (task, label), due in zip(WORKPLAN_TASKS.items(), workplan_deadlines().values(), strict=True)
-             for status in ["done" if county["rates"][task] == 100 else ("late" if due < today else "open")]]
+             for status in ["none" if county["rates"][task] is None else "done" if county["rates"][task] == 100
+                            else ("late" if due < today else "open")]]
     return {"villages": rows, "townships": list(townships.values()), "county": county, "tasks": tasks,
             "today": today, "counties": counties if len(counties) > 1 else [], "by_county": counties,
             "alerts_as_of": alerts_as_of}

@@ -307,6 +307,19 @@ def test_a_county_report_lists_and_maps_its_own_townships_only(county_world):
     assert b_link in page and "/reports/townships/410324101000/" not in page
 
 
+def test_a_reader_who_takes_no_step_is_shown_records_not_steps(county_world):
+    """The prefecture's bureau was linked to "办理…" and a page of steps each saying there is nothing to do."""
+    w = county_world
+    code = w.assets["road_a"].code
+    status, asset_page = body(login(w.users["prefecture"]), f"/assets/{code}/")
+    assert status == 200 and "确权、管护、运营、收益、处置记录" in asset_page and "办理确权" not in asset_page
+    status, steps = body(login(w.users["prefecture"]), f"/assets/{code}/lifecycle/")
+    assert status == 200 and 'id="no-steps"' in steps and 'class="actions"' not in steps
+    status, steps = body(login(w.users["admin_a"]), f"/assets/{code}/lifecycle/")
+    assert 'id="no-steps"' not in steps and 'class="actions"' in steps
+    assert "办理确权" in body(login(w.users["admin_a"]), f"/assets/{code}/")[1]
+
+
 def test_lifecycle_areas_are_of_ones_own_county(county_world):
     from lifecycle import rules as lifecycle_rules
 

@@ -119,6 +119,7 @@ def test_the_notice_list_and_page_for_staff_and_public(notices, role):
         client.force_login(make_user("clerk", Role.VILLAGE, area=village))
     listing = client.get(f"/villages/{village.code}/notices/").content.decode()
     assert not leaked(listing) if role == "anonymous" else "王小明" in listing
+    assert ('href="/todo/"' in listing) == (role != "anonymous")  # no link to a staff page the public is refused
     if role == "village":
         for notice in notices["raw"].values():
             page = client.get(f"/villages/{village.code}/notices/{notice.pk}/")

@@ -121,8 +121,11 @@ def test_phone_width_and_escaping(live_map_world, open_page):
     wait_drawn(page)
     assert page.locator("#toggle-filters").is_visible()
     assert not page.locator("#filter-panel").is_visible() or page.locator("#filter-panel").bounding_box()["x"] < 0
+    shadow = "getComputedStyle(document.getElementById('filter-panel')).boxShadow"
+    assert page.evaluate(shadow) == "none"  # closed, its shadow was a grey strip down the map's left edge
     page.click("#toggle-filters")
     until(page, "document.getElementById('filter-panel').getBoundingClientRect().left >= 0")
+    assert page.evaluate(shadow) != "none"
     page.click("#filters-close")
     until(page, "document.getElementById('filter-panel').getBoundingClientRect().right <= 0")
     centre = live_map_world.greenhouse.point

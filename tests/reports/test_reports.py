@@ -228,13 +228,18 @@ def test_dashboard_rates_against_independent_computation(checked_county, setting
     assert first["rates"]["publicity"] == round(100 / first["villages"], 1)
     tasks = {t["task"]: t for t in progress["tasks"]}
     assert tasks["ownership"]["due"] == datetime.date(2099, 12, 31) and tasks["ownership"]["state"] == "进行中"
-    assert tasks["inventory"]["due"] == datetime.date(2024, 6, 30) and tasks["inventory"]["state"] == "逾期未完成"
+    assert tasks["inventory"]["due"] == datetime.date(2024, 6, 30)
+    # the inventory's rate is the fund ledgers' (none here): nothing measured is neither done nor overdue
+    assert tasks["inventory"]["rate"] is None and tasks["inventory"]["state"] == "尚无可统计的数据"
+    assert tasks["ownership"]["rate"] is not None
     assert progress["county"]["total"] == Asset.objects.exclude(status="disposed").count()
 
     client = Client()
     client.force_login(checked_county)
     page = client.get("/dashboard/").content.decode()
     assert "2099-12-31" in page and 'class="report-table sortable"' in page
+    inventory = page.split('data-task="inventory"')[1].split('class="task"')[0]
+    assert "尚无可统计的数据" in inventory and "逾期" not in inventory and "天" not in inventory
     geo = client.get("/dashboard/progress.geojson").json()
     assert len(geo["features"]) == AdminArea.objects.villages().count()
     props = {f["properties"]["code"]: f["properties"] for f in geo["features"]}
