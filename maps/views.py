@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.i18n import JavaScriptCatalog
 
@@ -52,7 +53,7 @@ def map_page(request):
         "projects": projects,
         "basemaps": basemaps_available(),
         "basemapDefault": basemap_default(),
-        "townships": [{"code": code, "name": name} for code, name, level, _p in areas if level == AreaLevel.TOWNSHIP],
+        "townships": _townships_named(areas),
         "villages": [{"code": code, "name": name, "township": parent}
                      for code, name, level, parent in areas if level == AreaLevel.VILLAGE],
         "countyBbox": list(county) if county else None,
@@ -92,6 +93,18 @@ def early_clusters(staff: bool) -> dict:
     the detail tiles and the most tiles a request may cover."""
     return {"filters": [k for k in ASSET_FILTERS if staff or k not in STAFF_FILTERS], "detailMinZoom": DETAIL_MIN_ZOOM,
             "denseMaxZoom": DENSE_VIEW_MAX_ZOOM, "maxTiles": VIEW_CLUSTERS_MAX_TILES}
+
+
+def _townships_named(areas) -> list[dict]:
+    """The filter's townships; where they lie in several counties, each named with its county (two counties each
+    have a 城关镇)."""
+    townships = [(code, name) for code, name, level, _p in areas if level == AreaLevel.TOWNSHIP]
+    counties = {}
+    if len({code[:6] for code, _name in townships}) > 1:
+        counties = dict(AdminArea.objects.filter(level=AreaLevel.COUNTY).values_list("code", "name"))
+    return [{"code": code, "name": _("%(township)s (%(county)s)") % {
+        "township": name, "county": counties[code[:6] + "000000"]} if code[:6] + "000000" in counties else name}
+        for code, name in townships]
 
 
 def _areas_offered(scope):

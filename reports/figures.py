@@ -1001,6 +1001,9 @@ def _counties_compared(townships) -> list[dict]:
     names = dict(AdminArea.objects.filter(code__in=by_code).values_list("code", "name"))
     for code, c in by_code.items():
         c["name"] = names.get(code, code)
+    if len(by_code) > 1:  # two counties each have a 城关镇: each township row says its county
+        for t in townships:
+            t["county_name"] = names.get(t["township"].code[:6] + "000000", "")
     return [by_code[code] for code in sorted(by_code)]
 
 

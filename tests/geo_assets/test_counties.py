@@ -320,6 +320,28 @@ def test_a_reader_who_takes_no_step_is_shown_records_not_steps(county_world):
     assert "办理确权" in body(login(w.users["admin_a"]), f"/assets/{code}/")[1]
 
 
+def test_two_counties_townships_of_one_name_are_told_apart(county_world):
+    """Both counties have a 城关镇: whoever sees both is told which county each is (map filter, dashboard)."""
+    import json
+    import re
+
+    w = county_world
+    AdminArea = type(w.p.township_b)
+    AdminArea.objects.filter(code="410324101000").update(name="城关镇")  # A's first township, B's is 城关镇 too
+
+    def filter_townships(user) -> set[str]:
+        page = body(login(user), "/")[1]
+        config = json.loads(re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page,
+                                      re.S).group(1))
+        return {t["name"] for t in config["townships"]}
+
+    assert {"城关镇（栾川县）", "城关镇（嵩县）"} <= filter_townships(w.users["prefecture"])
+    assert "城关镇" in filter_townships(w.users["admin_a"])  # one county: the name alone
+    assert not any("（" in name for name in filter_townships(w.users["admin_a"]))
+    dashboard = re.sub(r"<[^>]+>", "", body(login(w.users["prefecture"]), "/dashboard/")[1])
+    assert "城关镇（栾川县）" in dashboard and "城关镇（嵩县）" in dashboard
+
+
 def test_lifecycle_areas_are_of_ones_own_county(county_world):
     from lifecycle import rules as lifecycle_rules
 
