@@ -314,6 +314,21 @@ class Asset(NoDeleteModel):
     def get_absolute_url(self) -> str:
         return asset_url(self.code)
 
+    def owner_by_kind(self) -> str:
+        """Who owns the asset when no share names an owner: the one its ownership kind says (work plan 二(四):
+        the village's collective, the township, the line department, the beneficiary household); "" for a
+        cooperative's or enterprise's shares, which must be named."""
+        kind = self.owner_kind
+        if kind == OwnerKind.VILLAGE_COLLECTIVE and self.village_id:
+            return gettext("%(village)s collective") % {"village": self.village.name}
+        if kind == OwnerKind.TOWNSHIP and self.township_id:
+            return gettext("%(township)s government") % {"township": self.township.name}
+        if kind == OwnerKind.STATE:
+            return self.department.name if self.department_id else str(OwnerKind.STATE.label)
+        if kind == OwnerKind.HOUSEHOLD:
+            return str(OwnerKind.HOUSEHOLD.label)
+        return ""
+
     @property
     def geometry(self):
         return self.point or self.line or self.polygon

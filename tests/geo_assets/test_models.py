@@ -208,3 +208,20 @@ def test_a_boundary_is_simplified_in_ground_metres(db, bump_m, kept):
     ((ring,),) = shape["coordinates"]
     assert len(ring) == (6 if kept else 5)
     assert "geom" in area.get_deferred_fields()
+
+
+def test_an_owner_no_share_names_is_the_one_the_ownership_kind_says(areas, admin_user):
+    """A village road registered to the village collective showed "产权主体 —" (review of session 23): with no
+    share naming an owner, the page names the collective the work plan gives it to."""
+    from django.test import Client
+
+    road = make_asset(actor=admin_user, area=areas.west_south, name="村道", is_published=True)
+    assert road.owner_kind == OwnerKind.VILLAGE_COLLECTIVE and not road.owners.exists()
+    assert road.owner_by_kind() == f"{areas.west_south.name}村集体"
+    client = Client()
+    client.force_login(admin_user)
+    for path in (f"/assets/{road.code}/", f"/assets/{road.code}/lifecycle/"):
+        assert f"{areas.west_south.name}村集体" in client.get(path).content.decode(), path
+    assert f"{areas.west_south.name}村集体" in Client().get(f"/assets/{road.code}/").content.decode()  # the public
+    livestock = make_asset(actor=admin_user, area=areas.west_south, asset_type=AssetType.LIVESTOCK, name="张三到户养殖")
+    assert livestock.owner_by_kind() == "受益户"
