@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from geo_assets.access import scope_for
@@ -183,3 +185,15 @@ def window_hit(cache, key: str, timeout: int, delta: int = 1) -> int:
     except ValueError:  # expired between add and incr
         cache.set(key, delta, timeout)
         return delta
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested deeper than Python's recursion limit refused as bad JSON (400) rather
+    than a RecursionError (500): DRF's session authentication reads the body before any permission or method
+    check, so every API route parsed what any logged-in caller sent."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("The JSON body is nested too deeply.")) from None

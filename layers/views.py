@@ -88,8 +88,9 @@ def _filters(request, params=None):
 
 
 def _scope_key(user) -> str:
-    scope = scope_for(user)
-    return f"{scope.role}:{scope.area_id}:{','.join(scope.asset_types)}"
+    """What shapes a caller's asset tile, for its ETag: the whole scope (role, area, sector and counties: two
+    counties' administrators see different tiles)."""
+    return repr(scope_for(user))
 
 
 class TileAnonThrottle(WindowCount, AnonRateThrottle):

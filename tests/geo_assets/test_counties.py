@@ -342,6 +342,28 @@ def test_two_counties_townships_of_one_name_are_told_apart(county_world):
     assert "城关镇（栾川县）" in dashboard and "城关镇（嵩县）" in dashboard
 
 
+def test_a_tiles_etag_tells_two_counties_administrators_apart(county_world):
+    """The ETag named the role, area and sector but not the county: 嵩县's administrator was answered 304 for
+    栾川's tile (review of session 23)."""
+    import math
+
+    w = county_world
+    z = 8
+    lon, lat = w.assets["road_a"].location.x, w.assets["road_a"].location.y
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    path = f"/tiles/assets/{z}/{x}/{y}.mvt"
+    a, b = login(w.users["admin_a"]), login(w.users["admin_b"])
+    first = a.get(path)
+    assert first.status_code == 200 and first.content
+    etag = first["ETag"]
+    other = b.get(path)
+    assert other.status_code == 200 and other["ETag"] != etag and other.content != first.content
+    assert b.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 200  # not 304: B's tile is another
+    assert a.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
 def test_lifecycle_areas_are_of_ones_own_county(county_world):
     from lifecycle import rules as lifecycle_rules
 

@@ -281,3 +281,17 @@ def test_area_list_refuses_a_zoom_without_outlines_in_chinese(world, zoom):
     response = Client().get(f"/api/v1/areas/?zoom={zoom}")
     assert response.status_code == 400
     assert response.json() == {"zoom": "应为 6 到 11 之间的整数。"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/assets/", "/api/v1/search/?q=x", "/api/v1/verifications/",
+                                  "/ogc/collections", "/api/v1/verifications/nearby/?lon=111.6&lat=33.9"])
+def test_a_json_body_nested_past_the_recursion_limit_is_a_400_not_a_500(world, path):
+    """DRF's session authentication parses the body before any method or permission check: a body of 3,000
+    nested arrays was an uncaught RecursionError (500) on every route, for any logged-in caller."""
+    body = "[" * 100_000 + "]" * 100_000
+    client = Client(enforce_csrf_checks=True)  # as a browser's session is checked: the check reads the body
+    client.force_login(world.inspector)
+    client.cookies["csrftoken"] = "a" * 32  # a browser that has opened a page
+    response = client.post(path, body, content_type="application/json")
+    assert response.status_code in (400, 403, 405), response.status_code
+    assert response.status_code != 500
