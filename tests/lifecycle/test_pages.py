@@ -113,7 +113,7 @@ def test_custody_pages_with_photos_and_refusals(page_county, settings):
     assert village.post(step(pv, "welfare-post"), post).status_code == 302
     inspector = as_(users["inspector"])
     overview = page(inspector.get(step(pv)))
-    assert step(pv, "maintenance") not in overview and "当前没有您可办理的事项" in overview  # sees, may not act
+    assert step(pv, "maintenance") not in overview and "没有可办理的事项" in overview  # sees, may not act
     refused = inspector.post(step(pv, "welfare-post"), post)
     assert refused.status_code == 403 and "无权办理" in page(refused)
     elsewhere = as_(users["other_village"]).get(step(pv))  # not in its area: the public version (issue 21 item 10)
