@@ -265,14 +265,18 @@ def _bare(name: str, level: str) -> str:
 
 
 class Areas:
-    """The county's townships and villages by 12-digit code and by name (with or without 镇/乡/村/社区), loaded once."""
+    """The townships and villages of the importer's counties (`scope`: two counties each have a 城关镇) by 12-digit
+    code and by name (with or without 镇/乡/村/社区), loaded once."""
 
-    def __init__(self):
+    def __init__(self, scope=None):
         self.by_code: dict[str, AdminArea] = {}
         self.by_pk: dict[int, AdminArea] = {}
         self.by_name: dict[tuple[str, str], list[AdminArea]] = {}
-        for area in AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)).defer(
-                "geom", "geom_web").order_by("code"):
+        areas = AdminArea.objects.filter(level__in=(AreaLevel.TOWNSHIP, AreaLevel.VILLAGE))
+        within = scope.areas_q() if scope is not None else None
+        if within is not None:
+            areas = areas.filter(within)
+        for area in areas.defer("geom", "geom_web").order_by("code"):
             self.by_code[area.code] = area
             self.by_pk[area.pk] = area
             for key in {vocab.text_key(area.name), _bare(area.name, area.level)}:
@@ -323,7 +327,7 @@ class _Projects:
         self.actor, self.ledger, self.reason = actor, ledger, reason
         self.columns = ledger.columns
         self.scope = scope_for(actor)
-        self.areas = Areas()
+        self.areas = Areas(self.scope)
         self.departments = {vocab.text_key(d.name): d for d in Department.objects.all()}
         self.own_department = (self.departments_by_id().get(self.scope.department_id)
                                if self.scope.department_id else None)

@@ -26,10 +26,12 @@ class ProjectFilterForm(forms.Form):
     township = forms.ModelChoiceField(label=_l("Township"), required=False, queryset=AdminArea.objects.none(),
                                       to_field_name="code", empty_label=_l("all townships"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.order_by("name")
-        self.fields["township"].queryset = AdminArea.objects.filter(level=AreaLevel.TOWNSHIP).order_by("code")
+        # the townships of the user's counties (another county's 城关镇 is no filter of theirs)
+        self.fields["township"].queryset = (AdminArea.objects.filter(level=AreaLevel.TOWNSHIP).in_counties_of(user)
+                                            .order_by("code"))
 
     def values(self) -> dict:
         """The valid filters (invalid ones dropped), as projects.selectors.project_list takes them."""

@@ -74,7 +74,7 @@ def project_url(project) -> str:
 @throttled
 @staff_pages
 def project_list(request):
-    filters = ProjectFilterForm(request.GET or None)
+    filters = ProjectFilterForm(request.GET or None, user=request.user)
     values = filters.values()
     page = Paginator(selectors.project_list(request.user, **values), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -668,7 +668,7 @@ def reconciliation_page(request, fmt: str = "html"):
         query.pop(key, None)
     years = sorted(set(Project.objects.visible_to(request.user).order_by().values_list("year", flat=True).distinct()),
                    reverse=True)
-    townships = AdminArea.objects.townships().order_by("code")
+    townships = AdminArea.objects.townships().in_counties_of(request.user).order_by("code")
     if scope.role == Role.TOWNSHIP:
         townships = townships.filter(pk=scope.area_id)
     elif scope.role == Role.VILLAGE:

@@ -364,6 +364,17 @@ def test_a_tiles_etag_tells_two_counties_administrators_apart(county_world):
     assert a.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
+def test_the_project_and_reconciliation_filters_offer_ones_own_townships(county_world):
+    from django.urls import reverse
+
+    w = county_world
+    for path in ("/projects/", reverse("reports:reconciliation")):
+        status, page = body(login(w.users["finance_a"]), path)
+        assert status == 200, path
+        assert f'value="{w.p.township_b.code}"' not in page and 'value="410324101000"' in page, path
+        assert f'value="{w.p.township_b.code}"' in body(login(w.users["admin_b"]), path)[1], path
+
+
 def test_lifecycle_areas_are_of_ones_own_county(county_world):
     from lifecycle import rules as lifecycle_rules
 

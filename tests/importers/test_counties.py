@@ -35,3 +35,17 @@ def test_a_county_imports_its_own_areas_only(county_world, tmp_path):
     code, out = run("import_areas", str(b.write_gis(tmp_path / "乡镇.gpkg", new_county)), "--level", "township",
                     "--user", "admin_b")
     assert code != 0 and "系统管理员" in out and not AdminArea.objects.filter(code__startswith="410326").exists()
+
+
+def test_a_project_ledger_names_a_township_of_its_own_county(county_world, tmp_path):
+    """Two counties each have a township of one name (城关镇): a county's project ledger naming it meant that
+    county's, but the import found two and refused the row (review of session 23)."""
+    from geo_assets.models import AdminArea
+    from projects.models import Project
+    from tests.importers.conftest import run_ledger
+
+    AdminArea.objects.filter(code=county_world.p.township_b.code).update(name="西镇")  # B's township, A's name
+    rows = b.project_rows(1, department="交通运输局")
+    code, report = run_ledger(tmp_path, "import_projects", b.write_csv(tmp_path / "p.csv", rows), "--user", "admin_a")
+    assert code == 0, report
+    assert Project.objects.get(code="XM2024-001").township.code == "410324101000"
