@@ -54,6 +54,13 @@ def test_upload_preview_confirm_and_report(page, tmp_path):
     page.wait_for_function("window.__importVillages === 4", timeout=15000)  # village boundaries under the rows
     assert page.locator("tr.invalid").count() == 1
     assert "飞船" in page.locator("tr.invalid").inner_text()
+    for width in (1366, 390):  # the preview's many columns scroll in their own box; the page keeps the screen's width
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if width == 390:
+            assert page.locator("#import-preview").evaluate("e => e.scrollWidth > e.clientWidth")
+        cell = page.locator("#import-preview tbody tr:not(.invalid)").first.locator("td").nth(3).bounding_box()
+        assert cell["height"] < 40  # a name on one line, not a character a line
     page.check("#skip-invalid")
     page.click("#confirm-import")
     page.wait_for_selector("#job-progress")
