@@ -387,7 +387,7 @@ def asset_lifecycle(request, code: str):
     return render(request, "lifecycle/asset.html", {
         "asset": asset, "life": life, "groups": groups, "acts": any(groups.values()), "owners": owners,
         "warnings": selectors.contract_warnings(assets=Asset.objects.filter(pk=asset.pk).of(asset)),
-        "timeline": asset_timeline(asset, request.user), "show_authors": True,
+        "timeline": asset_timeline(asset, request.user), "show_authors": True, "on_lifecycle_page": True,
     })
 
 

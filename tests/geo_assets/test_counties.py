@@ -317,6 +317,7 @@ def test_a_reader_who_takes_no_step_is_shown_records_not_steps(county_world):
     assert status == 200 and 'id="no-steps"' in steps and 'class="actions"' not in steps
     status, steps = body(login(w.users["admin_a"]), f"/assets/{code}/lifecycle/")
     assert 'id="no-steps"' not in steps and 'class="actions"' in steps
+    assert f'href="/assets/{code}/lifecycle/"' not in steps  # no link to itself
     assert "办理确权" in body(login(w.users["admin_a"]), f"/assets/{code}/")[1]
 
 

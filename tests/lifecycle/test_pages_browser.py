@@ -145,3 +145,29 @@ def test_asset_timeline_and_lifecycle_page_in_the_browser(live_page_county, open
     assert "缺少已签署的资产移交和管护责任书" in refusal(page)
     shot(page, "asset-ownership-refused")
     assert watch.errors == []
+
+
+def test_lifecycle_pages_fit_a_phone(live_page_county, open_page):
+    """At 390 px an asset's facts are label beside value, and a notice's lists scroll in their own box with their
+    headings on one line: nothing is wider than the screen, however long an unbroken text (review of session 23)."""
+    from tests.lifecycle.builders import full_life
+
+    _areas, users, _office, _assets = live_page_county
+    pv = full_life(live_page_county)
+    from geo_assets import services as register
+
+    register.asset_update(actor=users["county"], asset=pv, changes={"name": "光伏" + "X" * 120}, reason="test")
+    notice = PublicityNotice.objects.order_by("pk").first()
+    pages = [f"/assets/{pv.code}/lifecycle/", f"/villages/{notice.area.code}/notices/{notice.pk}/",
+             f"/villages/{notice.area.code}/notices/"]
+    for path in pages:
+        page, watch = open_page(path, user=users["county"], width=390, height=800)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        heights = page.eval_on_selector_all(".lc table:not(.facts) th", "ths => ths.map(t => t.getBoundingClientRect().height)")
+        assert all(h < 40 for h in heights), (path, heights)  # headings on one line
+        shot(page, "phone-" + path.strip("/").replace("/", "-"))
+        assert watch.errors == []
+    page, _ = open_page(pages[0], user=users["county"], width=390, height=800)
+    label, value = page.locator("table.facts tr").first.locator("th, td").first.bounding_box(), \
+        page.locator("table.facts tr").first.locator("td").first.bounding_box()
+    assert abs(label["y"] - value["y"]) < 4 and value["x"] > label["x"]  # label beside its value
