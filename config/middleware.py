@@ -112,6 +112,22 @@ class DefaultLanguageMiddleware:
         return response
 
 
+class PrivateApiMiddleware:
+    """The API's answers depend on who asks (role, area, sector; staff see custodians and phones): unless a view
+    said otherwise (the tiles, OGC: ETags with `private, no-cache`), no shared cache may keep one, and a cache keyed
+    on the URL alone must tell callers apart by their session or token."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "private, no-cache")
+            patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
+
+
 class RejectNulMiddleware:
     """A NUL character cannot be stored or compared by PostgreSQL: refuse it in the path, query or form with 400
     before any view sees it (instead of a database error, i.e. a 500, deep inside)."""

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.DefaultLanguageMiddleware",
+    "config.middleware.PrivateApiMiddleware",  # the API's answers are the caller's: private, Vary on who asks
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "geo_assets.auth.AuthenticationMiddleware",  # the user read with the session (one statement)

@@ -155,3 +155,15 @@ def test_every_message_has_its_chinese_translation(tmp_path):
                                  capture_output=True, text=True, check=True).stdout
             missing += [m for m in re.findall(r'^msgid "(.*)"$', out, re.M) if m]
         assert missing == [], f"{domain}.po lacks the Chinese of {len(missing)} messages:\n" + "\n".join(missing[:100])
+
+
+def test_an_asset_status_reads_the_same_on_the_pages_and_in_the_ledger():
+    """损毁 on the pages and notices, 损坏 in the ledger and its export (review of session 23): one word each."""
+    from django.utils import translation
+
+    from geo_assets.taxonomy import AssetStatus
+    from geo_assets.vocab import STATUS_LABELS
+
+    with translation.override("zh-hans"):
+        assert {s: str(AssetStatus(s).label) for s in AssetStatus.values} == {
+            s: STATUS_LABELS[s][0] for s in AssetStatus.values}

@@ -295,3 +295,19 @@ def test_a_json_body_nested_past_the_recursion_limit_is_a_400_not_a_500(world, p
     response = client.post(path, body, content_type="application/json")
     assert response.status_code in (400, 403, 405), response.status_code
     assert response.status_code != 500
+
+
+@pytest.mark.parametrize("path", ["/api/v1/assets/", "/api/v1/search/?q=路", "/api/v1/areas/?level=village"])
+def test_api_answers_are_private_to_who_asked(world, path):
+    """A staff answer carries custodians and phones: no shared cache may keep it or hand it to another caller
+    (review of session 23: no Cache-Control and no Vary on Authorization)."""
+    from django.utils.cache import cc_delim_re
+
+    code = world.road.code
+    for response in (as_user(world.inspector).get(path), as_user(None).get(path),
+                     as_user(world.inspector).get(f"/api/v1/assets/{code}/")):
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"] and "no-cache" in response["Cache-Control"]
+        assert {"Cookie", "Authorization"} <= {v.strip() for v in cc_delim_re.split(response["Vary"])}
+    tile = as_user(world.inspector).get("/tiles/assets/14/13313/6553.mvt")
+    assert tile["Cache-Control"] == "private, no-cache"  # the tiles keep their own
