@@ -523,7 +523,8 @@ def plan_decide(*, actor, plan: DistributionPlan, meeting_on: datetime.date, att
     plan = _plan_step(plan, lambda p: may_plan_decide(actor, p))
     drafted = _drafted_on(plan)
     _valid(missing={"minutes": "" if minutes else _("Upload the minutes of the village meeting."),
-                    "attendance": "" if attendance and attendance > 0 else _("Fill in the attendance."),
+                    "attendance": "" if attendance and attendance > 0 else _("Fill in the attendance.")
+                    if attendance is None else _("The attendance must be at least 1."),
                     "meeting_on": _("The village meeting cannot be before the plan was drafted (%(drafted)s).")
                     % {"drafted": drafted} if meeting_on and meeting_on < drafted
                     else ""},

@@ -97,6 +97,7 @@ def test_custody_pages_with_photos_and_refusals(page_county, settings):
     assert "超出允许范围" in page(future)
     bad = village.post(step(pv, "maintenance"), {**entry, "photos": [SimpleUploadedFile("x.exe", b"MZ\x90\x00")]})
     assert "类型不受支持" in page(bad) and not pv.maintenance.exists()
+    assert "请重新选择文件" in page(bad) and "请重新选择文件" not in page(village.get(step(pv, "maintenance")))
     settings.ATTACHMENT_MAX_BYTES = 40
     big = village.post(step(pv, "maintenance"), {**entry, "photos": [SimpleUploadedFile("大.pdf", PDF + b"0" * 64)]})
     assert "太大" in page(big) and not pv.maintenance.exists()
@@ -237,6 +238,8 @@ def test_plan_workflow_through_the_pages(page_county):
     assert "这一步须在“" in page(township.post(plan_url(areas, "review")))  # not decided yet
     decide = {"meeting_on": d(TODAY), "attendance": "42"}
     assert "请上传村民会议记录" in page(village.post(plan_url(areas, "decide"), decide))
+    nobody = page(village.post(plan_url(areas, "decide"), {**decide, "attendance": "0", "minutes": docx()}))
+    assert "参会人数至少为 1 人" in nobody and "请填写参会人数" not in nobody  # a 0 was filled in
     assert village.post(plan_url(areas, "decide"), {**decide, "minutes": docx()}).status_code == 302
     refused = village.post(plan_url(areas, "review"))
     assert refused.status_code == 403 and "收益分配方案须由所在乡镇审核" in page(refused)
