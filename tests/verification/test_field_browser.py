@@ -149,8 +149,16 @@ def test_verifications_with_jpeg_and_heic_photos_are_recorded(site, phone, tmp_p
         "存在完好", "存在损坏", "闲置", "改变用途", "未找到", "已拆除"]
     page.wait_for_function("document.querySelector('#asset-distance').textContent.includes('30 米')")
     shot(page, "form")
+    assert page.text_content("#asset-last") == "尚未核查过"
+    page.click("#submit")  # no finding chosen: said so, until one is chosen
+    page.wait_for_selector("#result.error:not([hidden])")
+    assert "请选择核查结论" in page.text_content("#result")
+    page.locator(".findings label", has_text="存在完好").click()
+    assert page.locator("#result").is_hidden()
     text = record(page, "存在完好", jpeg)
     assert "已上传" in text and "距资产 30 米" in text and "无异常" in text
+    # the line under the name no longer says "never verified" beside the upload
+    assert page.text_content("#asset-last").startswith("刚刚上传：存在完好（")
     shot(page, "recorded")
 
     # a worse fix: warned on the page, flagged by the server

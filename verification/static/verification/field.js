@@ -497,6 +497,9 @@
       showChosen();
       photoError("");
     };
+    $("#record").addEventListener("change", (event) => {  // a finding chosen: the "choose a finding" error goes
+      if (event.target.name === "finding" && $("#result").classList.contains("error")) $("#result").hidden = true;
+    });
     $("#record").addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = event.target, finding = form.elements.finding.value;
@@ -530,7 +533,12 @@
         }
         clearForm(form);
         await showQueue();
-        if (outcome.done) showAnswer(outcome.done);
+        if (outcome.done) {
+          showAnswer(outcome.done);
+          // the line under the name said "never verified" beside "uploaded": it says what was just recorded
+          $("#asset-last").textContent = tr(gettext("Just uploaded: %(finding)s (%(review)s)"),
+            { finding: outcome.done.finding_label, review: outcome.done.review_label });
+        }
         else if (outcome.message && !outcome.offline) {
           waitingFor = item.client_id;
           showResult(outcome.message, "error", [el("p", {}, gettext("The record is kept on the phone: retrying automatically later."))]);
