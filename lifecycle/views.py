@@ -641,6 +641,9 @@ def notice_list(request, code: str):
     notices = list(PublicityNotice.objects.of_area(area).filter(area=area).select_related("reposts").order_by("-starts_on", "-pk"))
     for notice in notices if not staff else ():
         notice.title = mask_people(notice.title)  # free text, shown to the public: never saved
+    reposted = {n.reposts_id for n in notices if n.reposts_id}  # superseded by a notice re-posting it
+    for notice in notices:
+        notice.superseded = notice.pk in reposted
     return render(request, "lifecycle/notices.html", {
         "area": area, "notices": notices, "staff": staff, "can_post": staff and rules.may_notice_post(request.user, area) is None,
         "today": timezone.localdate(),

@@ -323,7 +323,9 @@ def test_ledger_notice_objection_answer_and_repost(page_county):
                                                               "starts_on": d(TODAY), "ends_on": d(TODAY + 7 * DAY)})
     assert response.status_code == 302
     repost = PublicityNotice.objects.get(reposts=notice)
-    assert "再次公示" in page(as_(None).get(notices))
+    listing = page(as_(None).get(notices))
+    assert "再次公示" in listing
+    assert listing.count("公示中") == 1 and "已重新公示" in listing  # the first one is no longer said to be running
     public = page(as_(None).get(f"/notices/{repost.token}/"))
     assert assets["equity"].code in public and "13700000000" not in public and "村民丙" not in public
     assert "再次公示" in page(as_(None).get(f"/assets/{assets['equity'].code}/"))
