@@ -563,7 +563,7 @@ def _plan_form(request, village, plan=None):
         else:
             messages.success(request, _("The income distribution plan is drafted: call the village meeting to decide it."))
             return redirect(_plan_url(plan))
-    income_year = form.cleaned_data.get("year", year) if form.is_bound and form.is_valid() else year
+    income_year = getattr(form, "cleaned_data", {}).get("year") or year  # the year asked for, refused or not
     status = 403 if refusal is not None and refusal.who else 200
     return render(request, "lifecycle/plan_draft.html", {
         "village": village, "form": form, "items": items, "income": selectors.village_income(village, income_year),

@@ -227,6 +227,8 @@ def test_plan_workflow_through_the_pages(page_county):
     draft = page(village.get(draft_url))
     assert "一分了之" in draft and "10 万元" in draft
     assert "请列出分配项目" in page(village.post(draft_url, {"year": year, **items()}))
+    other = page(village.post(draft_url, {"year": year - 1, **items()}))  # refused: the income of the year asked for
+    assert "请列出分配项目" in other and f"本村 {year - 1} 年资产收益到账合计" in other and "10 万元" not in other
     response = village.post(draft_url, {"year": year, **items(
         {"purpose": "collective", "amount": "4"}, {"purpose": "no_labour", "amount": "1", "recipient": "张三丰"},
         {"purpose": "equity_owners", "amount": "4", "recipient": "西镇人民政府", "asset": assets["equity"].pk},
