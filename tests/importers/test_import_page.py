@@ -41,7 +41,7 @@ def test_confirm_without_skip_stays_on_the_job_page(areas, admin_user, tmp_path)
     response = client.post(reverse("importers:job_confirm", args=[job.pk]), follow=True)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "文件有无效行，未导入" in page and "跳过无效行" in page and 'id="preview-map"' in page
+    assert "文件有无效行，未导入" in page and "跳过无效数据，只导入有效行" in page and 'id="preview-map"' in page
     job.refresh_from_db()
     assert job.status == ImportJob.Status.CHECKED and not Asset.objects.exists()
     # a second confirm of a job already queued: also the job page with a message
